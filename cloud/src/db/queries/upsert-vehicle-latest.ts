@@ -1,0 +1,26 @@
+import type { TelemetrySample } from '@fleet/shared';
+import type pg from 'pg';
+
+/** Moves a vehicle's latest state forward to `sample`, and only forward (late data is ignored). */
+export async function upsertVehicleLatest(db: pg.PoolClient, vehicleId: string, sample: TelemetrySample) {
+  await db.query(
+    `INSERT INTO vehicle_latest AS l
+            (vehicle_id, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c, received_at)
+     VALUES ($1, to_timestamp($2 / 1000.0), $3, $4, $5, $6, $7, $8, now())
+     ON CONFLICT (vehicle_id) DO UPDATE
+        SET ts = EXCLUDED.ts, lat = EXCLUDED.lat, lon = EXCLUDED.lon, speed_kmh = EXCLUDED.speed_kmh,
+            rpm = EXCLUDED.rpm, fuel_level_pct = EXCLUDED.fuel_level_pct, coolant_c = EXCLUDED.coolant_c,
+            received_at = EXCLUDED.received_at
+      WHERE l.ts < EXCLUDED.ts`,
+    [
+      vehicleId,
+      sample.ts,
+      sample.lat,
+      sample.lon,
+      sample.speedKmh,
+      sample.rpm,
+      sample.fuelLevelPct,
+      sample.coolantC,
+    ],
+  );
+}

@@ -1,0 +1,31 @@
+/**
+ * The cloud's one error type. Codes are grouped in ranges per subsystem (zwave-js style) so a log
+ * line or an alert can be routed by its number alone.
+ */
+export enum CloudErrorCode {
+  // 1xx configuration
+  ConfigInvalid = 100,
+  // 2xx database
+  DatabaseUnreachable = 200,
+  MigrationFailed = 201,
+  // 3xx broker / ingest
+  BrokerUnreachable = 300,
+  PayloadRejected = 301,
+  // 4xx API
+  ApiNotFound = 400,
+}
+
+export class CloudError extends Error {
+  override name = 'CloudError';
+  constructor(
+    readonly code: CloudErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isCloudError(err: unknown, code?: CloudErrorCode): err is CloudError {
+  return err instanceof CloudError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,70 @@
+/**
+ * The cloud service: migrations, then MQTT ingest into PostgreSQL and the tRPC API.
+ * Configuration comes from the environment (config.ts); see README "Configuration".
+ */
+import { randomUUID } from 'node:crypto';
+import { createLogger, safeUrl } from '@fleet/shared/log';
+import { startApiServer } from './api/server.ts';
+import { loadCloudConfig } from './config.ts';
+import { migrate } from './db/migrate.ts';
+import { openPool } from './db/pool.ts';
+import { isCloudError } from './errors.ts';
+import { TelemetryIngest } from './ingest/telemetry-ingest.ts';
+
+const log = createLogger('cloud');
+
+async function main() {
+  const config = loadCloudConfig();
+  const pool = await openPool({
+    url: config.databaseUrl,
+    schema: config.databaseSchema,
+    max: config.databasePoolSize,
+  });
+  log.info(
+    { database: safeUrl(config.databaseUrl), schema: config.databaseSchema ?? 'public' },
+    'database connected',
+  );
+  await migrate(pool, log);
+
+  const ingest = new TelemetryIngest({
+    pool,
+    mqttUrl: config.mqttUrl,
+    mqttUsername: config.mqttUsername,
+    mqttPassword: config.mqttPassword,
+    baseTopic: config.baseTopic,
+    clientId: process.env.FLEET_INGEST_CLIENT_ID ?? `fleet-ingest-${randomUUID().slice(0, 8)}`,
+    autoRegisterVehicles: config.autoRegisterVehicles,
+    log: createLogger('ingest'),
+  });
+  await ingest.start();
+  const api = await startApiServer({
+    pool,
+    host: config.apiHost,
+    port: config.apiPort,
+    log: createLogger('api'),
+  });
+  // A plain line for the launcher (and people) to wait on.
+  console.log(`fleet cloud ready api=${api.url}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, ...ingest.stats }, 'stopping');
+    await api.close();
+    await ingest.stop();
+    await pool.end();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  log.fatal(
+    { code: isCloudError(err) ? err.code : undefined, err: (err as Error).message },
+    'cloud failed to start',
+  );
+  console.error(`fleet cloud: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,248 @@
+/**
+ * The whole system on one machine:
+ *
+ *   firmware-sim (per vehicle) --pty/socat--> fleet-agent --MQTT--> broker --> cloud (ingest + API)
+ *                                                                              |
+ *                                        web (Next.js) --/api/trpc proxy--> API <-- PostgreSQL
+ *
+ * Embedded mode (no URLs given): aedes and PGlite from cloud/src/embedded. Otherwise the given
+ * PostgreSQL and MQTT URLs (the production path, and the test run against the local services).
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, REPO_ROOT, type Supervised, supervise, tsxArgs, waitForHttp } from './processes.ts';
+import { createVirtualSerialPair, hasSocat, type VirtualSerialPair } from './virtual-serial.ts';
+
+export interface StackOptions {
+  /** [1...200] simulated vehicles, default 3. */
+  vehicles?: number;
+  tenantId?: string;
+  /** Wall-clock ms per simulated second, default 1000 (real time). */
+  tickMs?: number;
+  /** Stop each vehicle's GPS after this many epochs (tests); default: run forever. */
+  epochs?: number;
+  /** Working folder for agent databases, ptys, truth files and logs; default `data/stack`. */
+  dataDir?: string;
+  /** External services; both omitted = embedded aedes + PGlite. */
+  databaseUrl?: string;
+  mqttUrl?: string;
+  databaseSchema?: string;
+  baseTopic?: string;
+  /** Ports; 0 picks a free one. Defaults: API 4000, web 3000, embedded MQTT 1884, PGlite 5433. */
+  apiPort?: number;
+  webPort?: number;
+  mqttPort?: number;
+  pgPort?: number;
+  /** Start the Next.js app (already built); default true. */
+  web?: boolean;
+  /** Keep the PGlite data between runs (embedded only); default in memory. */
+  pgliteDir?: string;
+  /** Print progress lines; default silent. */
+  say?: (line: string) => void;
+}
+
+export interface StackVehicle {
+  id: string;
+  truthFile: string;
+  agentDb: string;
+  transport: 'pty' | 'tcp';
+}
+
+export interface Stack {
+  mode: 'embedded' | 'external';
+  databaseUrl: string;
+  mqttUrl: string;
+  apiUrl: string;
+  webUrl: string | null;
+  vehicles: StackVehicle[];
+  logDir: string;
+  stop(): Promise<void>;
+}
+
+const portOr = async (p: number | undefined, fallback: number) => (p === 0 ? freePort() : (p ?? fallback));
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const say = options.say ?? (() => {});
+  const dataDir = path.resolve(options.dataDir ?? path.join(REPO_ROOT, 'data', 'stack'));
+  const logDir = path.join(dataDir, 'logs');
+  // Each run starts from an empty working folder: agent databases from an earlier run would
+  // carry sequence numbers the (fresh, in-memory) cloud database never saw.
+  rmSync(dataDir, { recursive: true, force: true });
+  const processes: Supervised[] = [];
+  const pairs: VirtualSerialPair[] = [];
+  let stopping = false;
+  const stop = async () => {
+    stopping = true;
+    for (const p of [...processes].reverse()) await p.stop();
+    for (const pair of pairs) pair.close();
+  };
+  const critical = (name: string) => (code: number | null) => {
+    if (!stopping) say(`!! ${name} exited unexpectedly (code ${code}); see ${logDir}/${name}.log`);
+  };
+
+  try {
+    const embedded = !options.databaseUrl && !options.mqttUrl;
+    let databaseUrl = options.databaseUrl;
+    let mqttUrl = options.mqttUrl;
+    if (embedded) {
+      const mqttPort = await portOr(options.mqttPort, 1884);
+      const pgPort = await portOr(options.pgPort, 5433);
+      const [cmd, args] = tsxArgs('cloud/src/embedded/main.ts');
+      const infra = supervise('embedded', cmd, args, {
+        logDir,
+        env: {
+          FLEET_MQTT_PORT: String(mqttPort),
+          FLEET_PG_PORT: String(pgPort),
+          FLEET_PGLITE_DIR: options.pgliteDir ?? '',
+        },
+        onExit: critical('embedded'),
+      });
+      processes.push(infra);
+      const ready = await infra.waitFor(/^fleet embedded ready/);
+      mqttUrl = /mqtt=(\S+)/.exec(ready)![1]!;
+      databaseUrl = /database=(\S+)/.exec(ready)![1]!;
+      say(`embedded broker (aedes) ${mqttUrl}, embedded PostgreSQL (PGlite) on 127.0.0.1:${pgPort}`);
+    } else if (!databaseUrl || !mqttUrl) {
+      throw new Error('give both a database URL and an MQTT URL, or neither (embedded defaults)');
+    }
+
+    const apiPort = await portOr(options.apiPort, 4000);
+    const baseTopic = options.baseTopic ?? 'fleet';
+    const [cloudCmd, cloudArgs] = tsxArgs('cloud/src/main.ts');
+    const cloud = supervise('cloud', cloudCmd, cloudArgs, {
+      logDir,
+      env: {
+        DATABASE_URL: databaseUrl,
+        DATABASE_SCHEMA: options.databaseSchema ?? '',
+        MQTT_URL: mqttUrl,
+        FLEET_BASE_TOPIC: baseTopic,
+        FLEET_API_PORT: String(apiPort),
+      },
+      onExit: critical('cloud'),
+    });
+    processes.push(cloud);
+    const apiUrl = /api=(\S+)/.exec(await cloud.waitFor(/^fleet cloud ready/))![1]!;
+    say(`cloud ingest + API ${apiUrl}`);
+
+    const useSocat = hasSocat();
+    if (!useSocat) {
+      say(
+        'NOTICE: socat is not installed, so vehicles connect over TCP (as a WiFi ELM327 adapter does) instead of ' +
+          'virtual serial ports. Install it for serial ports: sudo apt-get install -y socat',
+      );
+    }
+    const vehicles: StackVehicle[] = [];
+    const count = options.vehicles ?? 3;
+    const tenantId = options.tenantId ?? 'demo';
+    const start = Math.floor(Date.now() / 1000) * 1000;
+    await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const id = `veh-${String(i + 1).padStart(3, '0')}`;
+        const dir = path.join(dataDir, id);
+        mkdirSync(dir, { recursive: true });
+        let obdAgent: string;
+        let gpsAgent: string;
+        let obdSim: string;
+        let gpsSim: string;
+        if (useSocat) {
+          const obd = await createVirtualSerialPair(path.join(dir, 'elm-sim'), path.join(dir, 'elm-host'));
+          const gps = await createVirtualSerialPair(path.join(dir, 'gps-sim'), path.join(dir, 'gps-host'));
+          pairs.push(obd, gps);
+          [obdSim, obdAgent, gpsSim, gpsAgent] = [obd.device, obd.host, gps.device, gps.host];
+        } else {
+          const [obdPort, gpsPort] = [await freePort(), await freePort()];
+          obdSim = obdAgent = `tcp://127.0.0.1:${obdPort}`;
+          gpsSim = gpsAgent = `tcp://127.0.0.1:${gpsPort}`;
+        }
+        const vehicle: StackVehicle = {
+          id,
+          truthFile: path.join(dir, 'truth.jsonl'),
+          agentDb: path.join(dir, 'agent.db'),
+          transport: useSocat ? 'pty' : 'tcp',
+        };
+        const simArgs = ['vehicle', '--id', id, '--elm', obdSim, '--nmea', gpsSim, '--seed', String(i + 1)];
+        simArgs.push('--tick-ms', String(options.tickMs ?? 1000), '--truth', vehicle.truthFile);
+        simArgs.push('--start-time', new Date(start).toISOString());
+        if (options.epochs !== undefined) simArgs.push('--epochs', String(options.epochs));
+        const [simCmd, simArgv] = tsxArgs('firmware-sim/src/main.ts', simArgs);
+        const [agentCmd, agentArgv] = tsxArgs('edge-agent/src/main.ts', [
+          'run',
+          '--tenant',
+          tenantId,
+          '--vehicle',
+          id,
+          '--obd-port',
+          obdAgent,
+          '--gps-nmea',
+          gpsAgent,
+          '--db',
+          vehicle.agentDb,
+          '--mqtt-url',
+          mqttUrl,
+          '--base-topic',
+          baseTopic,
+        ]);
+        const agentEnv = {
+          FLEET_FLUSH_INTERVAL_MS: options.tickMs && options.tickMs < 1000 ? '200' : '1000',
+        };
+        const startAgent = () => {
+          const agent = supervise(`agent-${id}`, agentCmd, agentArgv, { logDir, env: agentEnv });
+          processes.push(agent);
+          return agent;
+        };
+        const startSim = () => {
+          const sim = supervise(`sim-${id}`, simCmd, simArgv, { logDir });
+          processes.push(sim);
+          return sim;
+        };
+        if (useSocat) {
+          // The host side of a pty must be open before the device talks, or epoch 0 is lost.
+          const agent = startAgent();
+          await agent.waitFor(/GPS \(NMEA\) port open/);
+          await startSim().waitFor(/firmware-sim ready/);
+        } else {
+          // Over TCP the simulator listens (like a WiFi adapter) and the agent connects.
+          await startSim().waitFor(/firmware-sim ready/);
+          await startAgent().waitFor(/GPS \(NMEA\) port open/);
+        }
+        vehicles.push(vehicle);
+      }),
+    );
+    vehicles.sort((a, b) => a.id.localeCompare(b.id));
+    say(`${vehicles.length} simulated vehicles on ${useSocat ? 'virtual serial ports (socat)' : 'TCP'}`);
+
+    let webUrl: string | null = null;
+    if (options.web ?? true) {
+      const webPort = await portOr(options.webPort, 3000);
+      const nextBin = path.join(REPO_ROOT, 'web', 'node_modules', 'next', 'dist', 'bin', 'next');
+      const web = supervise(
+        'web',
+        process.execPath,
+        [nextBin, 'start', '-p', String(webPort), '-H', '127.0.0.1'],
+        {
+          cwd: path.join(REPO_ROOT, 'web'),
+          logDir,
+          env: { FLEET_API_URL: apiUrl, NEXT_TELEMETRY_DISABLED: '1' },
+          onExit: critical('web'),
+        },
+      );
+      processes.push(web);
+      webUrl = `http://127.0.0.1:${webPort}`;
+      await waitForHttp(webUrl);
+    }
+
+    return {
+      mode: embedded ? 'embedded' : 'external',
+      databaseUrl: databaseUrl!,
+      mqttUrl: mqttUrl!,
+      apiUrl,
+      webUrl,
+      vehicles,
+      logDir,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

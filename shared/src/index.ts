@@ -1,0 +1,3 @@
+export * from './telemetry.ts';
+export * from './topics.ts';
+export * from './vehicle-state.ts';

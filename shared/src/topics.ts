@@ -1,0 +1,72 @@
+/**
+ * MQTT topic namespace, built in one place (zigbee2mqtt's lesson: one helper that prefixes the
+ * base topic and refuses wildcards, so no caller can publish to `+` or `#` by accident).
+ *
+ *   {base}/v1/{tenantId}/{vehicleId}/telemetry   agent -> cloud   TelemetryBatch (QoS 1)
+ *   {base}/v1/{tenantId}/{vehicleId}/status      agent -> cloud   VehicleStatus  (retained, also the MQTT will)
+ *
+ * `base` defaults to `fleet`; tests use their own base so runs on a shared broker never mix.
+ */
+export const TOPIC_VERSION = 'v1';
+export const DEFAULT_BASE_TOPIC = 'fleet';
+
+/** Tenant and vehicle ids appear in topics: no wildcards, no level separators, bounded length. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export type TopicKind = 'telemetry' | 'status';
+
+export class TopicError extends Error {
+  override name = 'TopicError';
+}
+
+function checkSegment(what: string, value: string): string {
+  if (!ID_PATTERN.test(value)) {
+    throw new TopicError(`${what} "${value}" is not a valid topic segment (allowed: ${ID_PATTERN.source})`);
+  }
+  return value;
+}
+
+function checkBase(base: string): string {
+  if (
+    base.length === 0 ||
+    /[+#]/.test(base) ||
+    base.includes('\0') ||
+    base.startsWith('/') ||
+    base.endsWith('/')
+  ) {
+    throw new TopicError(`base topic "${base}" must be non-empty, without wildcards or leading/trailing "/"`);
+  }
+  return base;
+}
+
+export function vehicleTopic(
+  kind: TopicKind,
+  tenantId: string,
+  vehicleId: string,
+  base = DEFAULT_BASE_TOPIC,
+) {
+  return `${checkBase(base)}/${TOPIC_VERSION}/${checkSegment('tenant id', tenantId)}/${checkSegment('vehicle id', vehicleId)}/${kind}`;
+}
+
+/** Subscription filter for one kind across every tenant and vehicle (the cloud side). */
+export function fleetFilter(kind: TopicKind, base = DEFAULT_BASE_TOPIC): string {
+  return `${checkBase(base)}/${TOPIC_VERSION}/+/+/${kind}`;
+}
+
+export interface ParsedTopic {
+  tenantId: string;
+  vehicleId: string;
+  kind: TopicKind;
+}
+
+/** Inverse of vehicleTopic; returns null for anything outside the namespace. */
+export function parseVehicleTopic(topic: string, base = DEFAULT_BASE_TOPIC): ParsedTopic | null {
+  const prefix = `${base}/${TOPIC_VERSION}/`;
+  if (!topic.startsWith(prefix)) return null;
+  const parts = topic.slice(prefix.length).split('/');
+  if (parts.length !== 3) return null;
+  const [tenantId, vehicleId, kind] = parts as [string, string, string];
+  if (!ID_PATTERN.test(tenantId) || !ID_PATTERN.test(vehicleId)) return null;
+  if (kind !== 'telemetry' && kind !== 'status') return null;
+  return { tenantId, vehicleId, kind };
+}

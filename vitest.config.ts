@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config';
+
+const packages = '{shared,edge-agent,cloud,firmware-sim,web}';
+
+export default defineConfig({
+  test: {
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', NEXT_TELEMETRY_DISABLED: '1' },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: [`${packages}/{src,lib,app}/**/*.test.ts`] },
+      },
+      {
+        // Real ptys, sockets and services: slower, so longer timeouts.
+        extends: true,
+        test: {
+          name: 'integration',
+          include: [`${packages}/test/**/*.test.ts`],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // Whole-system runs start many processes each: one file at a time on a 2-core machine.
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

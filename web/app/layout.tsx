@@ -1,0 +1,31 @@
+import type { Metadata, Viewport } from 'next';
+import type { ReactNode } from 'react';
+import './globals.css';
+
+export const metadata: Metadata = {
+  title: 'Fleet — dashboard',
+  description: 'Live state of every vehicle in the fleet.',
+};
+
+export const viewport: Viewport = {
+  themeColor: '#0b2540',
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>
+        <a className="skip-link" href="#main">
+          Skip to main content
+        </a>
+        <header className="site-header">
+          <p className="site-name">Fleet</p>
+        </header>
+        {/* tabIndex -1: the skip link moves keyboard focus here, not just the scroll position. */}
+        <main id="main" tabIndex={-1}>
+          {children}
+        </main>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import {
+  formatNumber,
+  formatOnline,
+  formatPosition,
+  formatTimestamp,
+  formatVehicleCount,
+  MISSING,
+  toIsoTimestamp,
+} from './format.ts';
+
+const utc = { locale: 'en-GB', timeZone: 'UTC' };
+
+describe('formatNumber', () => {
+  it('rounds to the requested decimals with thousands separators', () => {
+    expect(formatNumber(87.6)).toBe('88');
+    expect(formatNumber(2450.25)).toBe('2,450');
+    expect(formatNumber(42.345, 1)).toBe('42.3');
+    expect(formatNumber(50, 1)).toBe('50.0');
+    expect(formatNumber(0)).toBe('0');
+  });
+
+  it('never prints "-0" for a value that rounds to zero', () => {
+    expect(formatNumber(-0.2)).toBe('0');
+    expect(formatNumber(-0)).toBe('0');
+    expect(formatNumber(-3.4)).toBe('-3');
+  });
+
+  it('shows missing and non-finite values as a dash', () => {
+    expect(formatNumber(null)).toBe(MISSING);
+    expect(formatNumber(undefined)).toBe(MISSING);
+    expect(formatNumber(Number.NaN)).toBe(MISSING);
+    expect(formatNumber(Number.POSITIVE_INFINITY)).toBe(MISSING);
+  });
+});
+
+describe('formatPosition', () => {
+  it('prints lat, lon with 5 decimals and no grouping', () => {
+    expect(formatPosition(52.520008, 13.404954)).toBe('52.52001, 13.40495');
+    expect(formatPosition(-33.8688, 151.2093)).toBe('-33.86880, 151.20930');
+    expect(formatPosition(0, -0.000001)).toBe('0.00000, 0.00000');
+  });
+
+  it('needs both coordinates', () => {
+    expect(formatPosition(null, 13.4)).toBe(MISSING);
+    expect(formatPosition(52.5, null)).toBe(MISSING);
+    expect(formatPosition(null, null)).toBe(MISSING);
+  });
+});
+
+describe('formatOnline', () => {
+  it('maps the tri-state to words', () => {
+    expect(formatOnline(true)).toBe('Online');
+    expect(formatOnline(false)).toBe('Offline');
+    expect(formatOnline(null)).toBe('Unknown');
+    expect(formatOnline(undefined)).toBe('Unknown');
+  });
+});
+
+describe('formatTimestamp', () => {
+  const now = Date.UTC(2025, 5, 14, 18, 30, 0);
+
+  it('shows only the clock time for a sample from the same day', () => {
+    expect(formatTimestamp(Date.UTC(2025, 5, 14, 9, 5, 7), now, utc)).toBe('09:05:07');
+  });
+
+  it('adds the date for a sample from another day', () => {
+    expect(formatTimestamp(Date.UTC(2025, 5, 13, 23, 59, 59), now, utc)).toBe('13 Jun 2025, 23:59:59');
+  });
+
+  it('decides "same day" in the display time zone', () => {
+    // 23:30 UTC on the 13th is already the 14th in Berlin (UTC+2 in summer).
+    const sample = Date.UTC(2025, 5, 13, 23, 30, 0);
+    expect(formatTimestamp(sample, now, { locale: 'en-GB', timeZone: 'Europe/Berlin' })).toBe('01:30:00');
+  });
+
+  it('shows missing or out-of-range times as a dash', () => {
+    expect(formatTimestamp(null, now, utc)).toBe(MISSING);
+    expect(formatTimestamp(Number.NaN, now, utc)).toBe(MISSING);
+    expect(formatTimestamp(9e15, now, utc)).toBe(MISSING);
+  });
+});
+
+describe('toIsoTimestamp', () => {
+  it('gives an ISO 8601 instant for <time dateTime>', () => {
+    expect(toIsoTimestamp(Date.UTC(2025, 5, 14, 9, 5, 7, 120))).toBe('2025-06-14T09:05:07.120Z');
+    expect(toIsoTimestamp(null)).toBeUndefined();
+    expect(toIsoTimestamp(-9e15)).toBeUndefined();
+  });
+});
+
+describe('formatVehicleCount', () => {
+  it('pluralises', () => {
+    expect(formatVehicleCount(0)).toBe('0 vehicles');
+    expect(formatVehicleCount(1)).toBe('1 vehicle');
+    expect(formatVehicleCount(1234)).toBe('1,234 vehicles');
+  });
+});

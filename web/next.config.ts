@@ -1,0 +1,18 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NextConfig } from 'next';
+
+// The pnpm workspace root: Turbopack must see ../shared (and the hoisted store) to resolve
+// @fleet/shared, and output tracing must copy files from there into a standalone build.
+const monorepoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const nextConfig: NextConfig = {
+  turbopack: { root: monorepoRoot },
+  outputFileTracingRoot: monorepoRoot,
+  // @fleet/shared ships TypeScript sources (no build step), so Next compiles it like app code.
+  transpilePackages: ['@fleet/shared'],
+  poweredByHeader: false,
+  reactStrictMode: true,
+};
+
+export default nextConfig;
