@@ -134,7 +134,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const vehicles: StackVehicle[] = [];
     const count = options.vehicles ?? 3;
     const tenantId = options.tenantId ?? 'demo';
-    const start = Math.floor(Date.now() / 1000) * 1000;
     await Promise.all(
       Array.from({ length: count }, async (_, i) => {
         const id = `veh-${String(i + 1).padStart(3, '0')}`;
@@ -162,7 +161,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         };
         const simArgs = ['vehicle', '--id', id, '--elm', obdSim, '--nmea', gpsSim, '--seed', String(i + 1)];
         simArgs.push('--tick-ms', String(options.tickMs ?? 1000), '--truth', vehicle.truthFile);
-        simArgs.push('--start-time', new Date(start).toISOString());
         if (options.epochs !== undefined) simArgs.push('--epochs', String(options.epochs));
         const [simCmd, simArgv] = tsxArgs('firmware-sim/src/main.ts', simArgs);
         const [agentCmd, agentArgv] = tsxArgs('edge-agent/src/main.ts', [

@@ -1,0 +1,132 @@
+/**
+ * Quick start, command 1, as a user runs it: `npm start` on the embedded defaults, then the
+ * printed dashboard URL in Chromium (Debian's, through playwright-core). The simulated vehicles
+ * must be listed with speed, RPM, fuel level and position, and those values must move.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, REPO_ROOT } from '../../scripts/lib/processes.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Flags that work here as root without network (environment.md).
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const VEHICLES = 3;
+const FIELDS = ['speedKmh', 'rpm', 'fuelLevelPct', 'position'] as const;
+
+describe('npm start (Quick start, embedded defaults)', () => {
+  let system: ChildProcess;
+  let browser: Browser;
+  let output = '';
+  let dashboardUrl: string;
+  let urlPrintedAt: number;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
+    const env = {
+      ...process.env,
+      FLEET_WEB_PORT: String(await freePort()),
+      FLEET_API_PORT: String(await freePort()),
+      FLEET_MQTT_PORT: String(await freePort()),
+      FLEET_PG_PORT: String(await freePort()),
+      FLEET_VEHICLES: String(VEHICLES),
+      FLEET_DATA_DIR: path.join(os.tmpdir(), `fleet-quickstart-${process.pid}`),
+    };
+    // detached: own process group, so the whole system can be stopped with one signal.
+    system = spawn('npm', ['start'], { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    dashboardUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no dashboard URL within 240 s; output:\n${output}`)), 240_000);
+      for (const stream of [system.stdout!, system.stderr!]) {
+        createInterface({ input: stream }).on('line', (line) => {
+          output += `${line}\n`;
+          const m = /^Dashboard: (http\S+)/.exec(line);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      }
+      system.once('exit', (code) => reject(new Error(`npm start exited with ${code}; output:\n${output}`)));
+    });
+    urlPrintedAt = Date.now();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (system?.pid && system.exitCode === null) {
+      const exited = new Promise((r) => system.once('exit', r));
+      process.kill(-system.pid, 'SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (system.exitCode === null) process.kill(-system.pid, 'SIGKILL');
+    }
+  });
+
+  it('prints a localhost dashboard URL', () => {
+    expect(dashboardUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('lists every simulated vehicle within 60 s with speed, RPM, fuel and position that change', async () => {
+    const page = await browser.newPage();
+    await page.goto(dashboardUrl);
+    const rows = page.locator('tr[data-vehicle-id]');
+
+    const read = () =>
+      rows.evaluateAll((trs, fields) =>
+        trs.map((tr) => ({
+          id: tr.getAttribute('data-vehicle-id'),
+          values: Object.fromEntries(
+            fields.map((f) => [f, tr.querySelector(`[data-field="${f}"]`)?.getAttribute('data-value') ?? null]),
+          ),
+        })),
+      FIELDS);
+    type Snapshot = Awaited<ReturnType<typeof read>>;
+    const complete = (s: Snapshot) =>
+      s.length === VEHICLES && s.every((v) => FIELDS.every((f) => v.values[f] !== null));
+
+    // Within 60 s of the URL appearing, every vehicle shows every value (OBD included).
+    let first: Snapshot = [];
+    const deadline = urlPrintedAt + 60_000;
+    while (!complete(first) && Date.now() < deadline) {
+      await page.waitForTimeout(500);
+      first = await read();
+    }
+    expect(first.map((v) => v.id).sort()).toEqual(['veh-001', 'veh-002', 'veh-003']);
+    expect(complete(first), JSON.stringify(first)).toBe(true);
+    // Human-readable cells, not only data attributes.
+    await expect(page.locator('caption').first().textContent()).resolves.toBeTruthy();
+
+    // The page refreshes by itself: without a reload, values move within seconds, and every
+    // vehicle's position moves once its engine warm-up idle (10-40 s simulated) is over.
+    await page.waitForTimeout(4000);
+    const later = await read();
+    for (const vehicle of first) {
+      const now = later.find((v) => v.id === vehicle.id)!;
+      const changed = FIELDS.filter((f) => now.values[f] !== vehicle.values[f]);
+      expect(changed.length, `${vehicle.id} did not change: ${JSON.stringify(now)}`).toBeGreaterThan(0);
+    }
+    const moved = new Set<string>();
+    const moveDeadline = Date.now() + 90_000;
+    while (moved.size < VEHICLES && Date.now() < moveDeadline) {
+      await page.waitForTimeout(1000);
+      for (const v of await read()) {
+        if (v.values.position !== first.find((f) => f.id === v.id)?.values.position) moved.add(v.id!);
+      }
+    }
+    expect([...moved].sort()).toEqual(['veh-001', 'veh-002', 'veh-003']);
+    await page.close();
+  });
+});
