@@ -24,7 +24,11 @@ afterEach(async () => {
 });
 
 function runCli(args: string[]): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The ready line is an info-level log: keep it visible whatever the test run's LOG_LEVEL is.
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'info' },
+  });
   children.push(child);
   let out = '';
   let err = '';

@@ -35,7 +35,8 @@ describe('npm start (Quick start, embedded defaults)', () => {
   let urlPrintedAt: number;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
     const env = {
       ...process.env,
       FLEET_WEB_PORT: String(await freePort()),
@@ -46,9 +47,17 @@ describe('npm start (Quick start, embedded defaults)', () => {
       FLEET_DATA_DIR: path.join(os.tmpdir(), `fleet-quickstart-${process.pid}`),
     };
     // detached: own process group, so the whole system can be stopped with one signal.
-    system = spawn('npm', ['start'], { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    system = spawn('npm', ['start'], {
+      cwd: REPO_ROOT,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     dashboardUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no dashboard URL within 240 s; output:\n${output}`)), 240_000);
+      const timer = setTimeout(
+        () => reject(new Error(`no dashboard URL within 240 s; output:\n${output}`)),
+        240_000,
+      );
       for (const stream of [system.stdout!, system.stderr!]) {
         createInterface({ input: stream }).on('line', (line) => {
           output += `${line}\n`;
@@ -85,14 +94,19 @@ describe('npm start (Quick start, embedded defaults)', () => {
     const rows = page.locator('tr[data-vehicle-id]');
 
     const read = () =>
-      rows.evaluateAll((trs, fields) =>
-        trs.map((tr) => ({
-          id: tr.getAttribute('data-vehicle-id'),
-          values: Object.fromEntries(
-            fields.map((f) => [f, tr.querySelector(`[data-field="${f}"]`)?.getAttribute('data-value') ?? null]),
-          ),
-        })),
-      FIELDS);
+      rows.evaluateAll(
+        (trs, fields) =>
+          trs.map((tr) => ({
+            id: tr.getAttribute('data-vehicle-id'),
+            values: Object.fromEntries(
+              fields.map((f) => [
+                f,
+                tr.querySelector(`[data-field="${f}"]`)?.getAttribute('data-value') ?? null,
+              ]),
+            ),
+          })),
+        FIELDS,
+      );
     type Snapshot = Awaited<ReturnType<typeof read>>;
     const complete = (s: Snapshot) =>
       s.length === VEHICLES && s.every((v) => FIELDS.every((f) => v.values[f] !== null));
