@@ -37,6 +37,11 @@ export interface StackOptions {
   web?: boolean;
   /** Keep the PGlite data between runs (embedded only); default in memory. */
   pgliteDir?: string;
+  /**
+   * How the simulated adapters reach the agents: `pty` (socat virtual serial ports), `tcp` (as a
+   * WiFi ELM327 does), or `auto` (pty when socat is installed, else tcp with a notice). Default auto.
+   */
+  transport?: 'auto' | 'pty' | 'tcp';
   /** Print progress lines; default silent. */
   say?: (line: string) => void;
 }
@@ -124,8 +129,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const apiUrl = /api=(\S+)/.exec(await cloud.waitFor(/^fleet cloud ready/))![1]!;
     say(`cloud ingest + API ${apiUrl}`);
 
-    const useSocat = hasSocat();
-    if (!useSocat) {
+    const transport = options.transport ?? 'auto';
+    const useSocat = transport === 'pty' || (transport === 'auto' && hasSocat());
+    if (transport === 'pty' && !hasSocat())
+      throw new Error('socat is required for pty transport: apt-get install -y socat');
+    if (transport === 'auto' && !useSocat) {
       say(
         'NOTICE: socat is not installed, so vehicles connect over TCP (as a WiFi ELM327 adapter does) instead of ' +
           'virtual serial ports. Install it for serial ports: sudo apt-get install -y socat',

@@ -33,12 +33,12 @@ const readTruth = (file: string): Truth[] =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Truth);
 
-const modes: { name: string; external: boolean }[] = [
-  { name: 'embedded defaults (aedes + PGlite)', external: false },
-  { name: 'real services (Mosquitto + PostgreSQL)', external: true },
+const modes: { name: string; external: boolean; transport: 'pty' | 'tcp' }[] = [
+  { name: 'embedded defaults (aedes + PGlite)', external: false, transport: 'pty' },
+  { name: 'real services (Mosquitto + PostgreSQL)', external: true, transport: 'pty' },
 ];
 
-describe.each(modes)('end-to-end pipeline on $name', ({ external }) => {
+describe.each(modes)('end-to-end pipeline on $name', ({ external, transport }) => {
   const run = randomBytes(4).toString('hex');
   const schema = `e2e_${run}`;
   let stack: Stack;
@@ -54,6 +54,7 @@ describe.each(modes)('end-to-end pipeline on $name', ({ external }) => {
       mqttPort: 0,
       pgPort: 0,
       tenantId: `t${run}`,
+      transport,
       dataDir: path.join(os.tmpdir(), `fleet-e2e-${run}`),
     };
     if (external) {
