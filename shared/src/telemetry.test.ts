@@ -129,6 +129,15 @@ describe('decodeTelemetryBatch: refusals say why', () => {
     expect(reason).toContain(`samples[1].${field}`);
   });
 
+  // ECMAScript TimeClip (ECMA-262 §21.4.1.31): a time value beyond 8.64e15 ms is not a date.
+  // Such a ts is a safe integer, so the schema (min 2000-01-01, no max) accepts it; the ingest
+  // stores it and vehicles.list then fails for every tenant (see cloud/test/api.test.ts).
+  it('refuses a ts no Date can represent (> 8.64e15 ms)', () => {
+    const ts = 8_640_000_000_000_000 + 1000;
+    expect(Number.isNaN(new Date(ts).getTime())).toBe(true);
+    expect(refusal(payload(batch([sample({ ts })])))).toContain('samples[0].ts');
+  });
+
   it('refuses a sample with a missing or non-numeric field', () => {
     const { rpm: _rpm, ...noRpm } = sample();
     expect(refusal(payload(batch([noRpm as TelemetrySample])))).toContain('samples[0].rpm');

@@ -10,7 +10,7 @@ export const TelemetrySample = z.object({
   /** Per-vehicle sequence, strictly increasing, assigned by the agent's store: the idempotency key. */
   seq: z.number().int().nonnegative(),
   /** Epoch milliseconds; GPS time when the receiver has a fix (a Pi has no real-time clock). */
-  ts: z.number().int().min(946_684_800_000), // not before 2000-01-01
+  ts: z.number().int().min(946_684_800_000).max(4_102_444_800_000), // [2000-01-01...2100-01-01)
   lat: z.number().min(-90).max(90).nullable(),
   lon: z.number().min(-180).max(180).nullable(),
   /** PID 0D, km/h [0...255]; GPS speed when OBD has none. */

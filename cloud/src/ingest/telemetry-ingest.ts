@@ -21,7 +21,7 @@ import { insertDeadLetter } from '../db/queries/insert-dead-letter.ts';
 import { insertTelemetryBatch } from '../db/queries/insert-telemetry-batch.ts';
 import { findVehicleTenant, registerVehicle } from '../db/queries/register-vehicle.ts';
 import { updateVehicleStatus } from '../db/queries/update-vehicle-status.ts';
-import { upsertVehicleLatest } from '../db/queries/upsert-vehicle-latest.ts';
+import { LATEST_FUTURE_TOLERANCE_MS, upsertVehicleLatest } from '../db/queries/upsert-vehicle-latest.ts';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 
 export interface TelemetryIngestOptions {
@@ -148,14 +148,18 @@ export class TelemetryIngest {
     if (batch.vehicleId !== vehicleId) {
       throw new Rejected(`payload vehicle "${batch.vehicleId}" does not match topic vehicle "${vehicleId}"`);
     }
-    const newest = batch.samples.reduce((a, b) => (b.ts > a.ts ? b : a));
+    const horizon = Date.now() + LATEST_FUTURE_TOLERANCE_MS;
+    const newest = batch.samples.reduce<TelemetrySample | null>(
+      (a, b) => (b.ts <= horizon && (a === null || b.ts > a.ts) ? b : a),
+      null,
+    );
 
     const db = await this.opts.pool.connect();
     try {
       await db.query('BEGIN');
       await this.checkOwner(db, tenantId, vehicleId);
       const inserted = await insertTelemetryBatch(db, vehicleId, batch.samples);
-      await upsertVehicleLatest(db, vehicleId, newest as TelemetrySample);
+      if (newest) await upsertVehicleLatest(db, vehicleId, newest);
       await db.query('COMMIT');
       this.stats.batches++;
       this.stats.samplesInserted += inserted;

@@ -45,8 +45,11 @@ export class MqttSync {
 
   start(): void {
     const statusTopic = vehicleTopic('status', this.opts.tenantId, this.opts.vehicleId, this.opts.baseTopic);
+    // The will is fixed at connect time, so `online` and the will carry the same ts: the cloud
+    // keeps the newest status, and an equal ts lets the will (which always arrives later) win.
+    const since = Date.now();
     const status = (state: VehicleStatus['state']): string =>
-      JSON.stringify({ v: 1, state, ts: Date.now() } satisfies VehicleStatus);
+      JSON.stringify({ v: 1, state, ts: since } satisfies VehicleStatus);
     this.client = mqtt.connect(this.opts.url, {
       clientId: `fleet-agent-${this.opts.vehicleId}`,
       clean: false,

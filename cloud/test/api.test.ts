@@ -1,0 +1,202 @@
+import { decodeTelemetryBatch, VehicleState } from '@fleet/shared';
+import { createLogger } from '@fleet/shared/log';
+import { TRPCError } from '@trpc/server';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCaller } from '../src/api/root.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
+import { openTestPool, requireServices } from './support/services.ts';
+
+// Lives in test/ rather than next to routers/vehicles.ts because it needs a real PostgreSQL.
+
+const log = createLogger('test');
+let db: Awaited<ReturnType<typeof openTestPool>>;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  await requireServices({ postgres: true });
+  db = await openTestPool('t_api');
+  pool = db.pool;
+  await migrate(pool, log);
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+interface LatestRow {
+  vehicleId: string;
+  tenantId: string;
+  online: boolean | null;
+  ts: number;
+  lat: number | null;
+  lon: number | null;
+  speedKmh: number | null;
+  rpm: number | null;
+  fuelLevelPct: number | null;
+  coolantC: number | null;
+  receivedAt: number;
+}
+
+/** Inserts tenant, vehicle and latest state the way the ingest leaves them. */
+async function insertLatest(r: LatestRow) {
+  await pool.query('INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING', [r.tenantId]);
+  await pool.query('INSERT INTO vehicles (id, tenant_id, online) VALUES ($1, $2, $3)', [
+    r.vehicleId,
+    r.tenantId,
+    r.online,
+  ]);
+  await pool.query(
+    `INSERT INTO vehicle_latest
+       (vehicle_id, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c, received_at)
+     VALUES ($1, to_timestamp($2 / 1000.0), $3, $4, $5, $6, $7, $8, to_timestamp($9 / 1000.0))`,
+    [r.vehicleId, r.ts, r.lat, r.lon, r.speedKmh, r.rpm, r.fuelLevelPct, r.coolantC, r.receivedAt],
+  );
+}
+
+const T0 = Date.UTC(2024, 4, 1, 8, 0, 0);
+
+// Values exactly representable as float4 (`real` columns), so they come back unchanged.
+const ROWS: LatestRow[] = [
+  {
+    vehicleId: 'van-2',
+    tenantId: 'acme',
+    online: true,
+    ts: T0 + 1500,
+    lat: 48.1391,
+    lon: 11.5659,
+    speedKmh: 50,
+    rpm: 1726.25,
+    fuelLevelPct: 62.5,
+    coolantC: 90,
+    receivedAt: T0 + 2250,
+  },
+  {
+    vehicleId: 'truck-9',
+    tenantId: 'globex',
+    online: false,
+    ts: T0,
+    lat: -45.8775915,
+    lon: 170.500124833,
+    speedKmh: 0,
+    rpm: 0,
+    fuelLevelPct: 0,
+    coolantC: -40,
+    receivedAt: T0 + 10,
+  },
+  {
+    vehicleId: 'van-1',
+    tenantId: 'acme',
+    online: null,
+    ts: T0 + 999,
+    lat: null,
+    lon: null,
+    speedKmh: null,
+    rpm: null,
+    fuelLevelPct: null,
+    coolantC: null,
+    receivedAt: T0 + 1000,
+  },
+];
+
+/** What vehicles.list must return for ROWS: the VehicleState shape, in vehicle id order. */
+const EXPECTED: VehicleState[] = [...ROWS]
+  .sort((a, b) => (a.vehicleId < b.vehicleId ? -1 : 1))
+  .map((r) => ({
+    vehicleId: r.vehicleId,
+    tenantId: r.tenantId,
+    ts: r.ts,
+    lat: r.lat,
+    lon: r.lon,
+    speedKmh: r.speedKmh,
+    rpm: r.rpm,
+    fuelLevelPct: r.fuelLevelPct,
+    coolantC: r.coolantC,
+    online: r.online,
+    receivedAt: r.receivedAt,
+  }));
+
+describe('vehicles.list (tRPC server-side caller, real PostgreSQL)', () => {
+  it('returns an empty list before any vehicle reported', async () => {
+    await expect(createCaller({ db: pool }).vehicles.list({ limit: 10 })).resolves.toEqual([]);
+  });
+
+  it('maps the latest states to VehicleState, ordered by vehicle id', async () => {
+    for (const r of ROWS) await insertLatest(r);
+    // A registered vehicle without any telemetry yet has no latest state: not listed.
+    await pool.query("INSERT INTO vehicles (id, tenant_id) VALUES ('van-silent', 'acme')");
+
+    const list = await createCaller({ db: pool }).vehicles.list({ limit: 10 });
+    expect(list.map((v) => v.vehicleId)).toEqual(['truck-9', 'van-1', 'van-2']);
+    expect(list).toEqual(EXPECTED);
+    for (const v of list) expect(VehicleState.safeParse(v).success).toBe(true);
+  });
+
+  it('defaults to limit 100 and honours smaller limits', async () => {
+    const caller = createCaller({ db: pool });
+    await expect(caller.vehicles.list()).resolves.toEqual(EXPECTED);
+    await expect(caller.vehicles.list({})).resolves.toEqual(EXPECTED);
+    await expect(caller.vehicles.list({ limit: 2 })).resolves.toEqual(EXPECTED.slice(0, 2));
+    await expect(caller.vehicles.list({ limit: 1 })).resolves.toEqual(EXPECTED.slice(0, 1));
+    await expect(caller.vehicles.list({ limit: 500 })).resolves.toEqual(EXPECTED);
+  });
+
+  it.each([0, 501, 1.5, -1, Number.NaN])('rejects limit %s with BAD_REQUEST', async (limit) => {
+    const err = await createCaller({ db: pool })
+      .vehicles.list({ limit })
+      .then(
+        (v) => {
+          throw new Error(`expected BAD_REQUEST, got ${JSON.stringify(v)}`);
+        },
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(TRPCError);
+    expect((err as TRPCError).code).toBe('BAD_REQUEST');
+  });
+
+  it('rejects a limit of the wrong type with BAD_REQUEST', async () => {
+    const caller = createCaller({ db: pool });
+    // @ts-expect-error: a client that bypasses the types
+    await expect(caller.vehicles.list({ limit: '10' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  // Runs last: it may leave a row that breaks listing. decodeTelemetryBatch accepts a ts beyond
+  // the JS Date range (shared/src/telemetry.ts, no max on ts); the ingest's own query stores it;
+  // pg then parses it to an Invalid Date, getTime() is NaN and the output schema fails:
+  // INTERNAL_SERVER_ERROR for every tenant because of one forged sample.
+  it('keeps listing after a vehicle sent a sample with ts > 8.64e15 ms', async () => {
+    const forged = {
+      v: 1,
+      vehicleId: 'van-forged',
+      samples: [
+        {
+          seq: 1,
+          ts: 8_700_000_000_000_000,
+          lat: 1,
+          lon: 2,
+          speedKmh: 3,
+          rpm: 4,
+          fuelLevelPct: 5,
+          coolantC: 6,
+        },
+      ],
+    };
+    const decoded = decodeTelemetryBatch(Buffer.from(JSON.stringify(forged)));
+    if (decoded.ok) {
+      await pool.query("INSERT INTO vehicles (id, tenant_id) VALUES ('van-forged', 'acme')");
+      const client = await pool.connect();
+      try {
+        await upsertVehicleLatest(client, 'van-forged', decoded.batch.samples[0]!);
+      } finally {
+        client.release();
+      }
+    }
+    try {
+      const list = await createCaller({ db: pool }).vehicles.list({ limit: 10 });
+      expect(list.map((v) => v.vehicleId)).toEqual(expect.arrayContaining(['truck-9', 'van-1', 'van-2']));
+    } finally {
+      await pool.query("DELETE FROM vehicle_latest WHERE vehicle_id = 'van-forged'");
+    }
+  });
+});
