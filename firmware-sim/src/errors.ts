@@ -6,12 +6,15 @@ export enum SimErrorCode {
   // 1xx: configuration and command line
   InvalidOption = 100,
   UnknownRoute = 101,
+  InvalidScenario = 102,
+  UnknownScenario = 103,
 
   // 2xx: transport (serial ports, TCP listeners)
   InvalidEndpointSpec = 200,
   PortNotFound = 201,
   PortOpenFailed = 202,
   ListenFailed = 203,
+  PtyPairFailed = 204,
 
   // 3xx: ELM327 emulation
   InvalidVin = 300,
@@ -19,6 +22,8 @@ export enum SimErrorCode {
 
   // 4xx: ground-truth output
   TruthWriteFailed = 400,
+  LabelsWriteFailed = 401,
+  LogWriteFailed = 402,
 }
 
 export class SimError extends Error {

@@ -17,6 +17,11 @@
 export interface CanPrintOptions {
   readonly headers: boolean;
   readonly spaces: boolean;
+  /**
+   * ATCAF1 (default true): PCI bytes and padding removed, multi-frame answers numbered.
+   * ATCAF0: every frame printed raw, all 8 data bytes (PCI and padding included).
+   */
+  readonly autoFormat?: boolean;
 }
 
 /** Response id of the engine ECU (request 7E0 + 8), ISO 15765-4 physical addressing. */
@@ -40,10 +45,11 @@ export function formatCanResponse(
   const frameLine = (bytes: number[]): string =>
     `${options.headers ? header : ''}${bytesText(bytes, options.spaces)}`;
 
+  if (data.length > 0xfff) throw new RangeError(`ISO-TP payload too long: ${data.length}`);
+  if (options.autoFormat === false) return rawFrames(data).map(frameLine);
   if (data.length <= 7) {
     return [frameLine(options.headers ? [data.length, ...data] : data)];
   }
-  if (data.length > 0xfff) throw new RangeError(`ISO-TP payload too long: ${data.length}`);
 
   const lines: string[] = [];
   const first = data.slice(0, 6);
@@ -65,4 +71,18 @@ export function formatCanResponse(
       );
   }
   return lines;
+}
+
+/** The 8-byte CAN frames of an ISO-TP payload (ISO 15765-2): single, or first + consecutive. */
+function rawFrames(data: number[]): number[][] {
+  const pad = (frame: number[]): number[] => {
+    while (frame.length < 8) frame.push(CAN_PADDING);
+    return frame;
+  };
+  if (data.length <= 7) return [pad([data.length, ...data])];
+  const frames = [[0x10 | (data.length >> 8), data.length & 0xff, ...data.slice(0, 6)]];
+  for (let offset = 6, seq = 1; offset < data.length; offset += 7, seq++) {
+    frames.push(pad([0x20 | (seq & 0x0f), ...data.slice(offset, offset + 7)]));
+  }
+  return frames;
 }

@@ -17,7 +17,9 @@ export function fixedState(overrides: Partial<VehicleState> = {}): VehicleState 
     tankLitres: 60,
     coolantC: 90,
     ignition: true,
+    engineRunning: true,
     accelMps2: 0,
+    lateralAccelMps2: 0,
     gear: 3,
     engineLoadPct: 30,
     throttlePct: 20,
@@ -28,6 +30,7 @@ export function fixedState(overrides: Partial<VehicleState> = {}): VehicleState 
     runTimeS: 300,
     batteryV: 14.23,
     odometerKm: 12345.6,
+    speedLimitKmh: 50,
     ...overrides,
   };
 }

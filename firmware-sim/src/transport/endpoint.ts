@@ -11,6 +11,14 @@ export interface ByteEndpoint {
   /** Register a receiver of the host's bytes; returns a function that unregisters it. */
   onData(listener: (bytes: Uint8Array) => void): () => void;
   close(): Promise<void>;
+  /**
+   * The device went away (an adapter pulled out of the socket): a TCP listener drops its client
+   * and stops listening; a serial device stays open (a pty cannot vanish under its host) and
+   * the emulator behind it simply falls silent. Writes are dropped until `reconnect()`.
+   */
+  disconnect?(): Promise<void>;
+  /** The device is back: a TCP listener listens again on the same port. */
+  reconnect?(): Promise<void>;
 }
 
 /** Fan-out of received bytes to the registered listeners; shared by the endpoint kinds. */

@@ -6,6 +6,7 @@ import { openTcpEndpoint } from './tcp.ts';
 
 export type { ByteEndpoint } from './endpoint.ts';
 export { createEndpointPair } from './memory.ts';
+export { createPtyPair, type PtyPair } from './pty-pair.ts';
 
 export type EndpointSpec = { kind: 'serial'; path: string } | { kind: 'tcp'; host: string; port: number };
 
@@ -31,9 +32,15 @@ export function parseEndpointSpec(spec: string): EndpointSpec {
   return { kind: 'serial', path: spec };
 }
 
-export async function openEndpoint(spec: string, options: { logger?: Logger } = {}): Promise<ByteEndpoint> {
+export async function openEndpoint(
+  spec: string,
+  options: {
+    logger?: Logger /** Serial line rate, default 38400 (a pty ignores it). */;
+    baudRate?: number;
+  } = {},
+): Promise<ByteEndpoint> {
   const parsed = parseEndpointSpec(spec);
   return parsed.kind === 'tcp'
-    ? openTcpEndpoint(parsed.host, parsed.port, options)
+    ? openTcpEndpoint(parsed.host, parsed.port, options.logger ? { logger: options.logger } : {})
     : openSerialEndpoint(parsed.path, options);
 }

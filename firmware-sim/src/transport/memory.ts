@@ -10,14 +10,22 @@ export function createEndpointPair(
   const a = new DataListeners();
   const b = new DataListeners();
   let open = true;
+  // disconnect() on either side cuts the wire both ways until reconnect().
+  let wired = true;
   const side = (name: string, own: DataListeners, peer: DataListeners): ByteEndpoint => ({
     description: `memory:${name}`,
     write(bytes) {
-      if (!open) return;
+      if (!open || !wired) return;
       const copy = Uint8Array.from(bytes);
       queueMicrotask(() => peer.emit(copy));
     },
     onData: (listener) => own.add(listener),
+    async disconnect() {
+      wired = false;
+    },
+    async reconnect() {
+      wired = true;
+    },
     async close() {
       open = false;
       own.clear();

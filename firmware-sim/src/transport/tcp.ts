@@ -21,7 +21,8 @@ export async function openTcpEndpoint(
   const listeners = new DataListeners();
   let client: Socket | null = null;
 
-  const server = createServer((socket) => {
+  const server = createServer();
+  server.on('connection', (socket) => {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     if (client) {
       log.warn({ peer }, 'refusing a second client: one at a time');
@@ -39,34 +40,62 @@ export async function openTcpEndpoint(
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(
-        new SimError(
-          SimErrorCode.ListenFailed,
-          `cannot listen on ${host}:${port}: ${err.code ?? err.message}`,
-          { cause: err },
-        ),
-      );
+  const listen = (onPort: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(
+          new SimError(
+            SimErrorCode.ListenFailed,
+            `cannot listen on ${host}:${onPort}: ${err.code ?? err.message}`,
+            { cause: err },
+          ),
+        );
+      };
+      server.once('error', onError);
+      server.listen(onPort, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
     });
-    server.listen(port, host, () => resolve());
-  });
+  await listen(port);
   server.on('error', (err) => log.warn({ err: err.message }, 'listener error'));
 
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const hostText = host.includes(':') ? `[${host}]` : host;
+  let connected = true;
+  let closed = false;
+  const stopListening = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      client?.destroy();
+      client = null;
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+    });
 
   return {
     description: `tcp://${hostText}:${boundPort}`,
     write(bytes) {
-      if (client && !client.destroyed) client.write(bytes);
+      if (connected && client && !client.destroyed) client.write(bytes);
     },
     onData: (listener) => listeners.add(listener),
     close() {
+      closed = true;
       listeners.clear();
-      client?.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
+      return stopListening();
+    },
+    async disconnect() {
+      if (!connected || closed) return;
+      connected = false;
+      log.info('device gone: client dropped, not listening');
+      await stopListening();
+    },
+    async reconnect() {
+      if (connected || closed) return;
+      // The same port again, as a WiFi adapter coming back keeps its address.
+      await listen(boundPort);
+      connected = true;
+      log.info('device back: listening again');
     },
   };
 }

@@ -87,6 +87,24 @@ describe('endpoints', () => {
     expect(await got).toBe('hello');
   });
 
+  it('drops its client and stops listening on disconnect(), and listens on the same port after reconnect()', async () => {
+    const ep = await openEndpoint('tcp://127.0.0.1:0');
+    open.push(ep);
+    const client = await connectTo(ep.description);
+    const closed = new Promise<void>((r) => client.once('close', () => r()));
+    await tick();
+    await ep.disconnect!();
+    await closed;
+    await expect(connectTo(ep.description)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    ep.write(Buffer.from('dropped'));
+    await ep.reconnect!();
+    const again = await connectTo(ep.description);
+    await tick();
+    const got = nextData(again);
+    ep.write(Buffer.from('back'));
+    expect(await got).toBe('back');
+  });
+
   it('refuses a port already in use', async () => {
     const ep = await openEndpoint('tcp://127.0.0.1:0');
     open.push(ep);

@@ -117,3 +117,122 @@ describe('VehicleModel', () => {
     expect(model.state().fuelLitresTrue).toBe(0);
   });
 });
+
+describe('VehicleModel: what a scenario makes the driver do', () => {
+  /** Drive until moving at >= kmh (bounded). */
+  function driveTo(model: VehicleModel, kmh: number): void {
+    for (let i = 0; i < 1200 && model.state().speedKmh < kmh; i++) model.step();
+    expect(model.state().speedKmh).toBeGreaterThanOrEqual(kmh);
+  }
+
+  it('pulls over gently and holds with the engine running, then drives on', () => {
+    const model = new VehicleModel({
+      seed: 4,
+      startTimeMs: START,
+      route: routeByName('munich-motorway-ring'),
+    });
+    driveTo(model, 60);
+    model.pullOver();
+    const stopping = run(model, 60);
+    for (const s of stopping) expect(s.accelMps2).toBeGreaterThanOrEqual(-1.6 - 1e-9);
+    expect(model.held).toBe(true);
+    const held = run(model, 30);
+    for (const s of held) {
+      expect(s.speedKmh).toBe(0);
+      expect(s.engineRunning).toBe(true);
+      expect(s.rpm).toBeGreaterThan(600);
+    }
+    model.resume();
+    expect(run(model, 30).at(-1)!.speedKmh).toBeGreaterThan(20);
+  });
+
+  it('brakes and launches hard on request, far beyond natural driving', () => {
+    const model = new VehicleModel({
+      seed: 4,
+      startTimeMs: START,
+      route: routeByName('munich-motorway-ring'),
+    });
+    driveTo(model, 60);
+    model.harshBrake(0.6 * 9.81);
+    const braking = run(model, 10);
+    expect(Math.min(...braking.map((s) => s.accelMps2))).toBeCloseTo(-0.6 * 9.81, 6);
+    expect(braking.at(-1)!.speedKmh).toBe(0);
+    model.pullOver();
+    run(model, 5);
+    model.harshAccelerate(0.4 * 9.81, 4);
+    model.resume();
+    const launch = run(model, 10);
+    expect(Math.max(...launch.map((s) => s.accelMps2))).toBeCloseTo(0.4 * 9.81, 6);
+  });
+
+  it('cruises over the limit with an override', () => {
+    const model = new VehicleModel({
+      seed: 4,
+      startTimeMs: START,
+      route: routeByName('munich-motorway-ring'),
+    });
+    driveTo(model, 60);
+    model.setCruiseOverride(150);
+    const states = run(model, 240).slice(120);
+    for (const s of states) expect(s.speedKmh).toBeGreaterThan(140);
+    model.setCruiseOverride(null);
+    expect(run(model, 120).at(-1)!.speedKmh).toBeLessThan(130);
+  });
+
+  it('moves fuel through named flows, clamped to the tank, reporting what really moved', () => {
+    const model = new VehicleModel({ seed: 2, startTimeMs: START, tankLitres: 50, initialFuelPct: 10 });
+    model.setIgnition(false);
+    model.setFuelFlow('siphon', -3600); // 1 L/s
+    run(model, 3);
+    expect(model.state().fuelLitresTrue).toBeCloseTo(2, 9);
+    run(model, 5);
+    expect(model.state().fuelLitresTrue).toBe(0);
+    expect(model.endFuelFlow('siphon')).toBeCloseTo(-5, 9);
+    model.setFuelFlow('nozzle', 36_000); // 10 L/s
+    run(model, 6);
+    expect(model.state().fuelLitresTrue).toBe(50);
+    expect(model.endFuelFlow('nozzle')).toBeCloseTo(50, 9);
+  });
+
+  it('stalls on an empty tank, rolls to a stop, and restarts only with fuel and a key cycle', () => {
+    const model = new VehicleModel({ seed: 6, startTimeMs: START, tankLitres: 60, initialFuelPct: 0.5 });
+    const states = run(model, 1800);
+    const dead = states.findIndex((s) => !s.engineRunning);
+    expect(dead).toBeGreaterThan(0);
+    expect(states[dead]!.ignition).toBe(true);
+    expect(states[dead]!.fuelLitresTrue).toBe(0);
+    expect(states[dead]!.rpm).toBe(0);
+    const after = states.slice(dead);
+    for (const s of after) {
+      expect(s.engineRunning).toBe(false);
+      expect(s.fuelRateLph).toBe(0);
+      expect(s.accelMps2).toBeGreaterThanOrEqual(-1.2 - 1e-9);
+    }
+    expect(after.at(-1)!.speedKmh).toBe(0);
+    expect(after.at(-1)!.batteryV).toBeLessThan(12.2);
+    expect(model.stranded).toBe(true);
+    model.setIgnition(false);
+    model.setIgnition(true); // no fuel: cranks, does not start
+    expect(model.state().engineRunning).toBe(false);
+    model.addFuel(10);
+    model.setIgnition(false);
+    model.setIgnition(true);
+    expect(model.state().engineRunning).toBe(true);
+    expect(run(model, 120).some((s) => s.speedKmh > 10)).toBe(true);
+  });
+
+  it('reads a shaped tank through its calibration', () => {
+    const model = new VehicleModel({
+      seed: 2,
+      startTimeMs: START,
+      tankLitres: 400,
+      tankShape: { kind: 'cylinder' },
+      initialFuelPct: 5.2,
+    });
+    model.setIgnition(false);
+    const s = run(model, 2).at(-1)!;
+    // 5.2 % of the volume sits 10 % up a cylinder's height: the sender says ~10 %.
+    expect(s.fuelLevelPct).toBeGreaterThan(9);
+    expect(s.fuelLevelPct).toBeLessThan(11);
+  });
+});

@@ -1,5 +1,6 @@
 import { Random } from './random.ts';
-import { type Route, routeForSeed, type WaypointAhead } from './route.ts';
+import { type Route, type RoutePosition, routeForSeed, type WaypointAhead } from './route.ts';
+import { TankGauge, type TankShape } from './tank.ts';
 
 /**
  * What the vehicle looks like at one simulated second: the ground truth the ELM327 emulator and
@@ -18,15 +19,20 @@ export interface VehicleState {
   readonly headingDeg: number;
   /** Engine speed, rpm in 0.25 steps (PID 0C resolution); 0 with the engine off. */
   readonly rpm: number;
-  /** Tank sender reading, % of capacity in 100/255 steps (PID 2F). */
+  /** Tank sender reading, % of its travel in 100/255 steps (PID 2F); see TankGauge for shapes. */
   readonly fuelLevelPct: number;
   /** Litres actually in the tank. */
   readonly fuelLitresTrue: number;
   readonly tankLitres: number;
   readonly coolantC: number;
+  /** Ignition key on: the ECU is powered and answers OBD requests. */
   readonly ignition: boolean;
-  /** Acceleration over the last second, m/s^2 (what made the fuel slosh). */
+  /** Ignition on and the engine turning (false after running the tank dry). */
+  readonly engineRunning: boolean;
+  /** Longitudinal acceleration over the last second, m/s^2 (what made the fuel slosh). */
   readonly accelMps2: number;
+  /** Lateral (centripetal) acceleration over the last second, m/s^2, positive to the left. */
+  readonly lateralAccelMps2: number;
   /** 0 = neutral / clutch down, 1...6 forward gears. */
   readonly gear: number;
   /** Calculated engine load, % (PID 04). */
@@ -44,7 +50,24 @@ export interface VehicleState {
   /** Battery / supply voltage at the OBD socket (ATRV). */
   readonly batteryV: number;
   readonly odometerKm: number;
+  /** Posted limit of the road the vehicle is on, km/h. */
+  readonly speedLimitKmh: number;
 }
+
+/**
+ * How the driver drives: cruise speed relative to the posted limit and how hard they pull away.
+ *   calm        0.80-0.95 x limit, gentle acceleration
+ *   normal      0.85-1.05 x limit (the default)
+ *   aggressive  0.95-1.15 x limit, quicker acceleration (still below harsh-acceleration levels)
+ */
+export type SpeedProfile = 'calm' | 'normal' | 'aggressive';
+export const SPEED_PROFILES: readonly SpeedProfile[] = ['calm', 'normal', 'aggressive'];
+
+const PROFILE: Record<SpeedProfile, { cruise: [number, number]; accelScale: number }> = {
+  calm: { cruise: [0.8, 0.95], accelScale: 0.75 },
+  normal: { cruise: [0.85, 1.05], accelScale: 1 },
+  aggressive: { cruise: [0.95, 1.15], accelScale: 1.12 },
+};
 
 export interface VehicleModelOptions {
   /** Everything random in the vehicle derives from this seed. */
@@ -55,10 +78,14 @@ export interface VehicleModelOptions {
   route?: Route;
   /** [1...2000], default: 60 L. */
   tankLitres?: number;
+  /** Default: linear (a box tank). */
+  tankShape?: TankShape;
   /** [0...100], default: drawn from the seed in [35, 95) %. */
   initialFuelPct?: number;
   /** [-40...50], default: drawn from the seed in [5, 28) degrees C. */
   ambientC?: number;
+  /** Default: normal. */
+  speedProfile?: SpeedProfile;
 }
 
 /** Physical constants of the simulated light gasoline vehicle. */
@@ -80,43 +107,77 @@ const CAR = {
   /** rpm per km/h in each gear; index 0 is neutral. */
   gearRpmPerKmh: [0, 120, 68, 45, 34, 27, 22],
   thermostatC: 90,
+  /** Below this the fuel pump draws air: the engine will not start (unusable reserve). */
+  minStartLitres: 0.3,
 } as const;
 
 const G = 9.81;
-/** Comfortable deceleration at which a driver starts braking for a stop line or a corner, m/s^2. */
+/** Comfortable deceleration at which a driver starts braking for a stop line, m/s^2. */
 const BRAKE_START_MPS2 = 1.8;
+/** A little under it: what the driver plans with, so a planned stop starts braking on time. */
+const STOP_PLANNING_MPS2 = BRAKE_START_MPS2 * 0.9;
+/** Deceleration at which the driver starts easing off for a corner, m/s^2. */
+const EASE_START_MPS2 = 0.5;
 const MAX_BRAKE_MPS2 = 6;
+/** Pulling over to park or to idle at the kerb, m/s^2. */
+const PULL_OVER_MPS2 = 1.6;
+/** An engine that died rolls to the hard shoulder: engine braking gone, light pedal, m/s^2. */
+const STALL_COAST_MPS2 = 1.2;
 /** Tank sender slosh: % of capacity per m/s^2 of longitudinal acceleration. */
 const SLOSH_PCT_PER_MPS2 = 2.5;
+/** Turning radius of a city corner, m: a 1 s step turns the whole corner, the body feels v^2/R. */
+const CORNER_RADIUS_M = 15;
+/** A bend of under 20 degrees is a sweeping one (motorway design radius ~1 km). */
+const SWEEPING_BEND_RADIUS_M = 1000;
+
+type StopReason = 'warm-up' | 'light' | 'kerb' | 'hold' | 'harsh' | 'stall';
 
 type Phase =
   | { kind: 'off' }
-  /** Engine running, stationary: warm-up at start, red light, kerb-side stop. */
-  | { kind: 'stopped'; reason: 'warm-up' | 'light' | 'kerb'; remainingS: number }
+  /**
+   * Stationary: warm-up at start, red light, kerb-side stop, held by the script (parking, idling),
+   * after an emergency stop, or stranded with an empty tank.
+   */
+  | { kind: 'stopped'; reason: StopReason; remainingS: number }
   | { kind: 'driving' };
 
 /** The stop/go decision taken once per approach to a waypoint, so it does not flicker. */
 interface WaypointPlan {
   readonly atOdometerM: number;
-  readonly stop: 'light' | 'kerb' | null;
+  stop: 'light' | 'kerb' | null;
+}
+
+interface FuelFlow {
+  /** Positive: fuel goes in (refuel); negative: fuel goes out (theft, leak). */
+  lph: number;
+  /** Litres actually moved so far (clamped at empty and full), signed like lph. */
+  totalL: number;
 }
 
 /**
  * One simulated vehicle, advanced one second per `step()`. Deterministic for a seed: the driver,
- * the sensors and the traffic lights each draw from their own seeded stream.
+ * the sensors and the traffic lights each draw from their own seeded stream; what a scenario
+ * makes the driver do draws from one more ('script'), so natural driving stays the same.
  *
  * Driving is a simple longitudinal model: the driver aims at a cruise speed around the route's
  * limit, brakes at a comfortable deceleration for red lights, kerb-side stops and corners, and
  * waits there. Engine speed follows from speed and gear, fuel from the power demand
  * (mass * accel + rolling + aero drag), with fuel cut-off on overrun.
+ *
+ * A scenario steers it through `pullOver()` / `resume()` (parking, idling), `setIgnition()`,
+ * `harshBrake()`, `harshAccelerate()`, `setCruiseOverride()` (speeding) and `setFuelFlow()`
+ * (refuels, thefts, leaks). An empty tank stalls the engine; the vehicle rolls to a stop and
+ * restarts only after fuel is added and the ignition cycled.
  */
 export class VehicleModel {
   readonly route: Route;
   readonly tankLitres: number;
+  readonly tank: TankGauge;
 
   private readonly driver: Random;
   private readonly sensor: Random;
   private readonly traffic: Random;
+  private readonly script: Random;
 
   private simTimeMs: number;
   private phase: Phase;
@@ -125,17 +186,30 @@ export class VehicleModel {
   private readonly startOdometerKm: number;
   private speedMps = 0;
   private accelMps2 = 0;
+  private lateralAccelMps2 = 0;
+  private headingDeg: number;
   private gear = 0;
   private rpm = 0;
   private cruiseKmh: number;
   private lastSegment = -1;
   private plans: WaypointPlan[] = [];
+  private profile: SpeedProfile;
+
+  // Scenario controls.
+  private holdRequested = false;
+  private cruiseOverrideKmh: number | null = null;
+  private harshBrakeMps2: number | null = null;
+  private harshLaunch: { accelMps2: number; remainingS: number } | null = null;
+  private readonly flows = new Map<string, FuelFlow>();
+  private positionCache: { odometerM: number; pos: RoutePosition } | null = null;
 
   private fuelLitres: number;
   private fuelSensorRaw = 0; // PID 2F byte A
   private coolantC: number;
   private readonly ambientC: number;
   private ignition = true;
+  private stalled = false;
+  private offSinceS = 0;
   private runTimeS = 0;
   private engineLoadPct = 0;
   private throttlePct = 0;
@@ -147,10 +221,13 @@ export class VehicleModel {
     this.driver = Random.fork(seed, 'driver');
     this.sensor = Random.fork(seed, 'sensor');
     this.traffic = Random.fork(seed, 'traffic');
+    this.script = Random.fork(seed, 'script');
     const setup = Random.fork(seed, 'setup');
 
     this.route = options.route ?? routeForSeed(seed);
     this.tankLitres = options.tankLitres ?? 60;
+    this.tank = new TankGauge(this.tankLitres, options.tankShape);
+    this.profile = options.speedProfile ?? 'normal';
     this.simTimeMs = Math.floor(options.startTimeMs / 1000) * 1000;
     this.routeOffsetM = setup.range(0, this.route.lengthM);
     this.startOdometerKm = Math.round(setup.range(10_000, 200_000));
@@ -159,6 +236,8 @@ export class VehicleModel {
     this.fuelLitres = (this.tankLitres * (options.initialFuelPct ?? setup.range(35, 95))) / 100;
     this.cruiseKmh = this.drawCruiseKmh();
     this.phase = { kind: 'stopped', reason: 'warm-up', remainingS: setup.int(10, 40) };
+    this.headingDeg = this.route.positionAt(this.routeOffsetM).headingDeg;
+    if (this.fuelLitres < CAR.minStartLitres) this.stalled = true;
     this.updateEngine(0, 0, 0);
     this.updateFuelSensor();
   }
@@ -175,42 +254,151 @@ export class VehicleModel {
         break;
       case 'stopped':
         this.speedMps = 0;
+        if (this.phase.reason === 'stall') break; // stranded until refuelled and restarted
+        if (this.holdRequested) {
+          this.phase = { kind: 'stopped', reason: 'hold', remainingS: 0 };
+          break;
+        }
+        if (this.harshLaunch && this.phase.reason !== 'warm-up') {
+          // A hard launch from a standstill: the light turned green for an impatient driver.
+          this.phase = { kind: 'driving' };
+          distanceM = this.drive();
+          break;
+        }
         this.phase.remainingS -= 1;
         if (this.phase.remainingS <= 0) this.phase = { kind: 'driving' };
         break;
       case 'driving':
-        distanceM = this.drive();
+        distanceM = this.stalled ? this.coast() : this.drive();
         break;
     }
 
     this.odometerM += distanceM;
     this.accelMps2 = this.speedMps - v0;
-    const segment = this.route.positionAt(this.routeOffsetM + this.odometerM).segment;
-    if (segment !== this.lastSegment) {
+    const pos = this.position();
+    this.lateralAccelMps2 = this.lateralAcceleration(v0, pos.headingDeg);
+    this.headingDeg = pos.headingDeg;
+    if (pos.segment !== this.lastSegment) {
       // A new street: the driver settles on a new cruise speed for it.
-      this.lastSegment = segment;
+      this.lastSegment = pos.segment;
       this.cruiseKmh = this.drawCruiseKmh();
     }
 
     this.updateCoolant(this.updateEngine(v0, this.speedMps, this.accelMps2));
     this.fuelLitres = Math.max(0, this.fuelLitres - this.fuelRateLph / 3600);
+    if (this.flows.size > 0) this.applyFuelFlows();
+    if (this.engineRunning && this.fuelLitres <= 0) this.stall();
     this.updateFuelSensor();
-    if (this.ignition) this.runTimeS += 1;
+    if (this.engineRunning) this.runTimeS += 1;
+    if (!this.ignition) this.offSinceS += 1;
   }
 
-  /** Ignition on starts the engine (with a short warm-up idle); off stops the vehicle where it is. */
+  get engineRunning(): boolean {
+    return this.ignition && !this.stalled;
+  }
+
+  /** Standing still (engine running or not). */
+  get stationary(): boolean {
+    return this.phase.kind !== 'driving';
+  }
+
+  /** Held at the kerb by `pullOver()` (and not yet released). */
+  get held(): boolean {
+    return this.phase.kind === 'stopped' && this.phase.reason === 'hold';
+  }
+
+  /** True when the tank ran dry under way and the engine died. */
+  get stranded(): boolean {
+    return this.stalled;
+  }
+
+  get speedProfile(): SpeedProfile {
+    return this.profile;
+  }
+
+  set speedProfile(profile: SpeedProfile) {
+    this.profile = profile;
+  }
+
+  /**
+   * Ignition on starts the engine (with a short warm-up idle) if there is fuel to start on;
+   * off stops the vehicle where it is (a script pulls over first: see `pullOver()`).
+   */
   setIgnition(on: boolean): void {
     if (on === this.ignition) return;
     this.ignition = on;
     if (on) {
       this.runTimeS = 0;
-      this.phase = { kind: 'stopped', reason: 'warm-up', remainingS: this.driver.int(5, 20) };
+      this.offSinceS = 0;
+      if (this.fuelLitres < CAR.minStartLitres) {
+        // Cranks, does not fire: the ECU is awake (OBD answers) but the engine stays off.
+        this.stalled = true;
+        this.phase = { kind: 'stopped', reason: 'stall', remainingS: 0 };
+      } else {
+        this.stalled = false;
+        this.phase = { kind: 'stopped', reason: 'warm-up', remainingS: this.driver.int(5, 20) };
+      }
     } else {
+      this.stalled = false;
       this.phase = { kind: 'off' };
       this.speedMps = 0;
       this.accelMps2 = 0;
+      this.lateralAccelMps2 = 0;
     }
     this.updateEngine(0, 0, 0);
+  }
+
+  /** Bring the vehicle to a stop at a comfortable deceleration and keep it there (engine on). */
+  pullOver(): void {
+    this.holdRequested = true;
+    if (this.phase.kind === 'stopped' && this.phase.reason !== 'stall') {
+      this.phase = { kind: 'stopped', reason: 'hold', remainingS: 0 };
+    }
+  }
+
+  /** Release `pullOver()`: the driver moves off after a few seconds. */
+  resume(): void {
+    this.holdRequested = false;
+    if (this.phase.kind === 'stopped' && this.phase.reason === 'hold') {
+      this.phase = { kind: 'stopped', reason: 'kerb', remainingS: this.script.int(2, 6) };
+    }
+  }
+
+  /** An emergency stop at `decelMps2` (e.g. 0.5 g = 4.9 m/s^2) until standstill. */
+  harshBrake(decelMps2: number): void {
+    if (this.phase.kind !== 'driving' || this.stalled) return;
+    this.harshBrakeMps2 = Math.min(MAX_BRAKE_MPS2 * 1.6, Math.max(0, decelMps2));
+  }
+
+  /** A hard launch at `accelMps2` for `seconds` (from the next standstill, or now if rolling). */
+  harshAccelerate(accelMps2: number, seconds: number): void {
+    this.harshLaunch = { accelMps2, remainingS: Math.max(1, Math.round(seconds)) };
+  }
+
+  /** Cruise at this speed whatever the limit (speeding), or back to normal with null. */
+  setCruiseOverride(kmh: number | null): void {
+    this.cruiseOverrideKmh = kmh;
+  }
+
+  /**
+   * A named fuel flow in L/h, integrated each step and clamped to the tank: positive for a
+   * refuel nozzle, negative for a siphon or a leak; 0 ends it (its total stays readable).
+   */
+  setFuelFlow(name: string, lph: number): void {
+    const flow = this.flows.get(name);
+    if (flow) flow.lph = lph;
+    else this.flows.set(name, { lph, totalL: 0 });
+  }
+
+  /** Litres a flow has actually moved (signed), and forget it. */
+  endFuelFlow(name: string): number {
+    const flow = this.flows.get(name);
+    this.flows.delete(name);
+    return flow?.totalL ?? 0;
+  }
+
+  fuelFlowTotal(name: string): number {
+    return this.flows.get(name)?.totalL ?? 0;
   }
 
   /** Put fuel in (positive) or take it out (negative) at once: refuels and drains. Clamped to the tank. */
@@ -219,8 +407,19 @@ export class VehicleModel {
     this.updateFuelSensor();
   }
 
+  /** Where the vehicle is on its route; computed once per distance travelled (state() is hot). */
+  private position(): RoutePosition {
+    if (this.positionCache?.odometerM !== this.odometerM) {
+      this.positionCache = {
+        odometerM: this.odometerM,
+        pos: this.route.positionAt(this.routeOffsetM + this.odometerM),
+      };
+    }
+    return this.positionCache.pos;
+  }
+
   state(): VehicleState {
-    const pos = this.route.positionAt(this.routeOffsetM + this.odometerM);
+    const pos = this.position();
     const def = this.route.definition;
     return {
       simTimeMs: this.simTimeMs,
@@ -236,7 +435,9 @@ export class VehicleModel {
       tankLitres: this.tankLitres,
       coolantC: this.coolantC,
       ignition: this.ignition,
+      engineRunning: this.engineRunning,
       accelMps2: this.accelMps2,
+      lateralAccelMps2: this.lateralAccelMps2,
       gear: this.gear,
       engineLoadPct: this.engineLoadPct,
       throttlePct: this.throttlePct,
@@ -244,14 +445,16 @@ export class VehicleModel {
       mafGs: (this.fuelRateLph * CAR.fuelDensityGPerL * CAR.stoichiometricAfr) / 3600,
       intakeC: this.ambientC + 4 + (this.coolantC - this.ambientC) * 0.12 - Math.min(this.speedMps, 20) * 0.1,
       ambientC: this.ambientC,
-      runTimeS: this.ignition ? this.runTimeS : 0,
+      runTimeS: this.engineRunning ? this.runTimeS : 0,
       batteryV: this.batteryV,
       odometerKm: this.startOdometerKm + this.odometerM / 1000,
+      speedLimitKmh: def.speedLimitKmh,
     };
   }
 
   private drawCruiseKmh(): number {
-    return this.route.definition.speedLimitKmh * this.driver.range(0.85, 1.05);
+    const [lo, hi] = PROFILE[this.profile].cruise;
+    return this.route.definition.speedLimitKmh * this.driver.range(lo, hi);
   }
 
   /** One second of driving; returns the distance covered and updates speed and phase. */
@@ -260,42 +463,128 @@ export class VehicleModel {
     const routePos = this.route.wrap(this.routeOffsetM + this.odometerM);
     const horizonM = Math.max(150, (v * v) / 2 + 50);
     const ahead = this.route.waypointsAhead(routePos, horizonM);
+    const cruiseKmh = this.cruiseOverrideKmh ?? this.cruiseKmh;
 
     // Cruise: close the gap to the target speed within a second, engine-limited when accelerating.
-    const targetMps = Math.max(0, (this.cruiseKmh + this.driver.gaussian() * 0.3) / 3.6);
-    const maxAccel = Math.max(0.6, 2.4 * (1 - v / 35));
+    let targetMps = Math.max(0, (cruiseKmh + this.driver.gaussian() * 0.3) / 3.6);
+    let maxAccel = Math.max(0.6, 2.4 * (1 - v / 35)) * PROFILE[this.profile].accelScale;
+    const launch = this.harshLaunch;
+    if (launch) {
+      // Floor it until the time is up or the cruise speed is reached, whichever comes first.
+      const cruiseMps = targetMps;
+      maxAccel = launch.accelMps2;
+      targetMps = Math.max(targetMps, v + launch.accelMps2);
+      launch.remainingS -= 1;
+      if (launch.remainingS <= 0 || v + launch.accelMps2 >= cruiseMps) this.harshLaunch = null;
+    }
     let accel = Math.min(maxAccel, Math.max(-1.5, targetMps - v));
 
     // Constraints ahead: the speed we must be at when reaching each waypoint.
     let stopAt: { distanceM: number; reason: 'light' | 'kerb' } | null = null;
     for (const w of ahead) {
       const plan = this.planFor(w);
-      const limitMps = plan.stop ? 0 : cornerSpeedKmh(w.turnDeg, this.cruiseKmh) / 3.6;
-      if (plan.stop && !stopAt) stopAt = { distanceM: w.distanceAheadM, reason: plan.stop };
+      // During a hard launch every light is green: the point is to see the launch, not the stop.
+      if (launch) plan.stop = null;
+      // A light that turns red too late to stop for is run on amber, not stopped at by magic.
+      if (plan.stop && (v * v) / (2 * w.distanceAheadM) > MAX_BRAKE_MPS2) plan.stop = null;
+      const stop = plan.stop;
+      // A near-straight waypoint constrains nothing (the cruise target already governs).
+      const limitMps = stop
+        ? 0
+        : w.turnDeg < 20
+          ? Number.POSITIVE_INFINITY
+          : cornerSpeedKmh(w.turnDeg, cruiseKmh) / 3.6;
+      if (stop && !stopAt) stopAt = { distanceM: w.distanceAheadM, reason: stop };
+      if (stop) {
+        // Pulling away towards a red light: no faster than a comfortable stop still allows after
+        // this second, i.e. v1^2 / 2b + v1 / 2 <= d - v / 2 (the step covers (v + v1) / 2).
+        const b = STOP_PLANNING_MPS2;
+        const room = Math.max(0, w.distanceAheadM - v / 2);
+        const vAllowed = b * (-0.5 + Math.sqrt(0.25 + (2 * room) / b));
+        accel = Math.min(accel, Math.max(0, vAllowed - v));
+      }
       if (v <= limitMps) continue;
       const required = (v * v - limitMps * limitMps) / (2 * w.distanceAheadM);
-      if (required >= BRAKE_START_MPS2) accel = Math.min(accel, -Math.min(required, MAX_BRAKE_MPS2));
+      // A stop is braked for once it takes a firm pedal; a corner is eased into from further out,
+      // or a small speed reduction would be noticed only a few metres before the corner.
+      const onset = stop ? STOP_PLANNING_MPS2 * 0.9 : EASE_START_MPS2;
+      const arrivingNow = w.distanceAheadM <= v * 1.5; // last chance before the waypoint
+      if (required >= onset || arrivingNow) accel = Math.min(accel, -Math.min(required, MAX_BRAKE_MPS2));
     }
+
+    if (this.holdRequested) accel = Math.min(accel, -Math.min(PULL_OVER_MPS2, v));
+    if (this.harshBrakeMps2 !== null) accel = -this.harshBrakeMps2;
 
     // Integrate with constant acceleration over the second, stopping at zero speed mid-step.
     let v1 = v + accel;
     let distanceM: number;
-    if (v1 < 0) {
-      distanceM = (v * (v / -accel)) / 2;
+    if (v1 <= 0) {
+      distanceM = accel < 0 ? (v * (v / -accel)) / 2 : 0;
       v1 = 0;
     } else {
       distanceM = (v + v1) / 2;
     }
 
-    if (stopAt && distanceM >= stopAt.distanceM - 0.5) {
+    // Stand at the stop line once there, or within half a metre of it at walking pace (a 1 s step
+    // rarely ends exactly on the line; snapping from a higher speed would be a fake harsh brake).
+    if (stopAt && distanceM >= stopAt.distanceM - (v1 <= 0.5 ? 0.5 : 0)) {
       // Reached the stop line: stand there for the red phase or the kerb-side stop.
       distanceM = stopAt.distanceM;
       v1 = 0;
       const remainingS = stopAt.reason === 'light' ? this.traffic.int(10, 45) : this.traffic.int(30, 120);
       this.phase = { kind: 'stopped', reason: stopAt.reason, remainingS };
+    } else if (v1 === 0 && (this.holdRequested || this.harshBrakeMps2 !== null)) {
+      this.phase = this.holdRequested
+        ? { kind: 'stopped', reason: 'hold', remainingS: 0 }
+        : { kind: 'stopped', reason: 'harsh', remainingS: this.script.int(3, 8) };
     }
+    if (v1 === 0) this.harshBrakeMps2 = null;
     this.speedMps = v1;
     return distanceM;
+  }
+
+  /** One second rolling with a dead engine, onto the shoulder; stranded once stopped. */
+  private coast(): number {
+    const v = this.speedMps;
+    const v1 = Math.max(0, v - STALL_COAST_MPS2);
+    const distanceM = v1 > 0 ? (v + v1) / 2 : (v * v) / (2 * STALL_COAST_MPS2);
+    this.speedMps = v1;
+    if (v1 === 0) this.phase = { kind: 'stopped', reason: 'stall', remainingS: 0 };
+    return distanceM;
+  }
+
+  private stall(): void {
+    this.stalled = true;
+    this.harshLaunch = null;
+    this.harshBrakeMps2 = null;
+    if (this.phase.kind === 'stopped') this.phase = { kind: 'stopped', reason: 'stall', remainingS: 0 };
+    this.updateEngine(this.speedMps, this.speedMps, 0);
+  }
+
+  private applyFuelFlows(): void {
+    for (const flow of this.flows.values()) {
+      if (flow.lph === 0) continue;
+      const next = Math.min(this.tankLitres, Math.max(0, this.fuelLitres + flow.lph / 3600));
+      flow.totalL += next - this.fuelLitres;
+      this.fuelLitres = next;
+    }
+  }
+
+  /**
+   * Body-felt lateral acceleration. Routes turn at waypoints, all in one step; a real corner of
+   * radius R taken at v pulls v^2 / R while turning, which is what a 1 Hz accelerometer averages.
+   */
+  private lateralAcceleration(v0: number, headingDeg: number): number {
+    let turn = headingDeg - this.headingDeg;
+    if (turn > 180) turn -= 360;
+    if (turn < -180) turn += 360;
+    if (turn === 0) return 0;
+    const v = (v0 + this.speedMps) / 2;
+    const turnRad = (Math.abs(turn) * Math.PI) / 180;
+    // Corner taken within the second: v * dtheta; longer than a second: v^2 / R.
+    const radiusM = Math.abs(turn) < 20 ? SWEEPING_BEND_RADIUS_M : CORNER_RADIUS_M;
+    const magnitude = Math.min(v * turnRad, (v * v) / radiusM);
+    return turn > 0 ? -magnitude : magnitude; // clockwise (right) turn pulls to the left: negative y
   }
 
   /** Decide once per approach whether the driver stops at a waypoint (red light, kerb-side stop). */
@@ -306,7 +595,7 @@ export class VehicleModel {
     if (known) return known;
     let stop: WaypointPlan['stop'] = null;
     if (w.light) stop = this.traffic.chance(0.45) ? 'light' : null;
-    else if (this.traffic.chance(0.1)) stop = 'kerb';
+    else if (this.route.definition.kerbStops !== false && this.traffic.chance(0.1)) stop = 'kerb';
     const plan = { atOdometerM, stop };
     this.plans.push(plan);
     return plan;
@@ -314,14 +603,16 @@ export class VehicleModel {
 
   /** Engine outputs for the last second; returns the power demand [0...1] that heats the engine. */
   private updateEngine(v0: number, v1: number, accel: number): number {
-    if (!this.ignition) {
+    if (!this.engineRunning) {
       this.gear = 0;
       this.rpm = 0;
       this.fuelRateLph = 0;
       this.engineLoadPct = 0;
       this.throttlePct = 0;
-      // No alternator: the battery rests at ~12.5 V.
-      this.batteryV = 12.45 + this.sensor.gaussian() * 0.02;
+      // No alternator. Key off: surface charge fades to a ~12.3 V rest within half an hour.
+      // Key on with a dead engine: pump, ECU and lights pull it to ~12.0 V.
+      const rest = this.ignition ? 12.0 : 12.3 + 0.3 * Math.exp(-this.offSinceS / 600);
+      this.batteryV = rest + this.sensor.gaussian() * 0.02;
       return 0;
     }
 
@@ -367,7 +658,7 @@ export class VehicleModel {
 
   /** One second of coolant temperature change. */
   private updateCoolant(demand: number): void {
-    if (!this.ignition) {
+    if (!this.engineRunning) {
       // Heat soaks away over tens of minutes.
       this.coolantC += (this.ambientC - this.coolantC) / 2400;
     } else if (this.coolantC < CAR.thermostatC - 2) {
@@ -382,10 +673,11 @@ export class VehicleModel {
   /**
    * The tank sender reads the true level plus slosh: fuel surges back under acceleration and
    * forward under braking, by litres on a city car (the field's leading cause of false drains).
-   * The ECU reports it in 1/255 steps of capacity (SAE J1979 PID 2F: A * 100 / 255 %).
+   * The ECU reports it in 1/255 steps of the sender's travel (SAE J1979 PID 2F: A * 100 / 255 %);
+   * a shaped tank (TankGauge) makes that travel non-linear in litres.
    */
   private updateFuelSensor(): void {
-    const truePct = (this.fuelLitres / this.tankLitres) * 100;
+    const truePct = this.tank.readingPct(this.fuelLitres);
     const moving = this.speedMps > 0.5;
     const sloshPct =
       SLOSH_PCT_PER_MPS2 * this.accelMps2 * (1 + 0.2 * this.sensor.gaussian()) +

@@ -18,6 +18,8 @@ export interface RouteDefinition {
   readonly geoidSeparationM: number;
   /** A closed loop: the last waypoint connects back to the first. */
   readonly waypoints: readonly Waypoint[];
+  /** Whether drivers stop at the kerb now and then (deliveries); default true, false on a motorway. */
+  readonly kerbStops?: boolean;
 }
 
 export interface RoutePosition {
@@ -240,12 +242,44 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
 ];
 
+/**
+ * A motorway loop: waypoints every ~2 km on an ellipse round Munich roughly where the A99 / A8 /
+ * A995 / A96 ring runs (not to scale), no lights, corners under 20 degrees so nothing slows the
+ * driver but the limit. For highway speed profiles and sustained speeding.
+ */
+function motorwayRing(): RouteDefinition {
+  const [lat0, lon0] = [48.137, 11.575];
+  const [northKm, eastKm] = [14, 16];
+  const n = 42;
+  const waypoints: Waypoint[] = [];
+  for (let i = 0; i < n; i++) {
+    // Counter-clockwise from the east, so the course turns left by 360/n degrees per waypoint.
+    const a = (2 * Math.PI * i) / n;
+    waypoints.push({
+      lat: lat0 + (northKm / 111.2) * Math.sin(a),
+      lon: lon0 + (eastKm / (111.2 * Math.cos(lat0 * RAD))) * Math.cos(a),
+    });
+  }
+  return {
+    name: 'munich-motorway-ring',
+    description: 'Motorway loop round Munich (approximate ellipse), 120 km/h, no lights',
+    speedLimitKmh: 120,
+    altitudeM: 520,
+    geoidSeparationM: 47.0,
+    waypoints,
+    kerbStops: false,
+  };
+}
+
+/** Routes chosen only by name (never by seed, so the seed -> city route mapping stays stable). */
+export const EXTRA_ROUTES: readonly RouteDefinition[] = [motorwayRing()];
+
 export function routeNames(): string[] {
-  return ROUTES.map((r) => r.name);
+  return [...ROUTES, ...EXTRA_ROUTES].map((r) => r.name);
 }
 
 export function routeByName(name: string): Route {
-  const def = ROUTES.find((r) => r.name === name);
+  const def = [...ROUTES, ...EXTRA_ROUTES].find((r) => r.name === name);
   if (!def) {
     throw new SimError(
       SimErrorCode.UnknownRoute,

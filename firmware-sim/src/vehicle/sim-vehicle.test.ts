@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseScenario } from '../scenarios/format.ts';
 import { createEndpointPair } from '../transport/memory.ts';
 import { SimVehicle, type SimVehicleOptions, type TruthRecord } from './sim-vehicle.ts';
 
@@ -48,6 +49,7 @@ function startSim(options: Partial<SimVehicleOptions> = {}) {
       for (let i = 0; i < 100 && !obd.endsWith('>'); i++) await new Promise((r) => setTimeout(r, 1));
       return obd;
     },
+    obd: () => obd,
   };
 }
 
@@ -137,5 +139,108 @@ describe('SimVehicle', () => {
       .map((x) => Number.parseInt(x, 16))
       .slice(3, 20);
     expect(String.fromCharCode(...payload)).toBe(t.sim.vin);
+  });
+});
+
+describe('SimVehicle with a scenario', () => {
+  const shortDay = parseScenario({
+    name: 'short-day',
+    events: [
+      { type: 'dtc', at: 20, code: 'P0133' },
+      { type: 'gps_loss', at: 40, durationS: 20 },
+      { type: 'park', at: 60, durationS: 90 },
+      { type: 'refuel', at: 80, volumeL: 12, durationS: 30, delayS: 5 },
+      { type: 'unplug', at: 200, durationS: 30 },
+    ],
+  });
+
+  function tempDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'fsim-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  async function runDay(dir: string) {
+    const truthFile = join(dir, 'truth.jsonl');
+    const labelsFile = join(dir, 'labels.jsonl');
+    const t = startSim({ epochs: 300, truthFile, labelsFile, scenario: shortDay, tickMs: 1 });
+    await t.sim.whenEpochsDone();
+    const truth = readFileSync(truthFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TruthRecord);
+    const labels = readFileSync(labelsFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    return {
+      t,
+      truth,
+      labels,
+      truthText: readFileSync(truthFile, 'utf8'),
+      labelsText: readFileSync(labelsFile, 'utf8'),
+    };
+  }
+
+  it('writes labels next to the truth file, both the same for the same seed', async () => {
+    const a = await runDay(tempDir());
+    const b = await runDay(tempDir());
+    expect(b.truthText).toBe(a.truthText);
+    expect(b.labelsText).toBe(a.labelsText);
+
+    expect(a.labels[0]).toMatchObject({ type: 'meta', vehicleId: 'van-7', scenario: 'short-day', seed: 7 });
+    const types = a.labels.slice(1).map((l) => l.type);
+    expect(types).toEqual(
+      expect.arrayContaining(['gps_fix_loss', 'refuel', 'ignition_off', 'unplug', 'dtc']),
+    );
+    const at = (ts: number) => a.truth.find((r) => r.ts === ts)!;
+
+    const loss = a.labels.find((l) => l.type === 'gps_fix_loss')!;
+    for (const r of a.truth)
+      expect(r.gpsFix).toBe(!(r.ts >= (loss.start as number) && r.ts < (loss.end as number)));
+    const unplug = a.labels.find((l) => l.type === 'unplug')!;
+    for (const r of a.truth) {
+      expect(r.adapterPlugged).toBe(!(r.ts >= (unplug.start as number) && r.ts < (unplug.end as number)));
+    }
+    const refuel = a.labels.find((l) => l.type === 'refuel')!;
+    expect(at(refuel.end as number).fuelLitresTrue - at(refuel.start as number).fuelLitresTrue).toBeCloseTo(
+      12,
+      2,
+    );
+    expect(at(refuel.start as number).ignition).toBe(false);
+    const dtc = a.labels.find((l) => l.type === 'dtc')!;
+    expect(dtc).toMatchObject({ code: 'P0133', end: null, mil: true });
+    expect('truncated' in dtc).toBe(false);
+    expect(at(dtc.start as number).milOn).toBe(true);
+    expect(a.truth[0]!.milOn).toBe(false);
+
+    // Without a fix the sentences carry no position.
+    const dark = a.t
+      .nmea()
+      .split('\r\n')
+      .filter((s) => s.startsWith('$GPRMC') && s.split(',')[2] === 'V');
+    expect(dark).toHaveLength(20);
+    expect(dark[0]!.split(',').slice(3, 7)).toEqual(['', '', '', '']);
+  });
+
+  it('goes silent when unplugged and prints its banner when plugged back in', async () => {
+    const t = startSim({ epochs: 5 });
+    await t.ask('ATE0');
+    expect(await t.ask('ATI')).toBe('ELM327 v1.5\r\r>');
+    t.sim.unplug();
+    expect(await t.ask('ATI')).toBe('');
+    t.sim.plugIn();
+    for (let i = 0; i < 100 && !t.obd().endsWith('>'); i++) await new Promise((r) => setTimeout(r, 1));
+    expect(t.obd()).toBe('\r\rELM327 v1.5\r\r>');
+    expect(await t.ask('ATI')).toBe('ATI\rELM327 v1.5\r\r>');
+  });
+
+  it('speaks the configured protocol, adapter and DTCs', async () => {
+    const t = startSim({ epochs: 1, protocol: 'kwp', adapter: 'stn', dtcs: ['P0420'] });
+    await t.ask('ATE0');
+    await t.ask('ATH1');
+    expect(await t.ask('STI')).toBe('STN1110 v4.0.1\r\r>');
+    expect(await t.ask('03')).toMatch(/^SEARCHING\.\.\.\r87 F1 10 43 04 20 00 00 00 00 [0-9A-F]{2} \r\r>$/);
+    expect(await t.ask('ATDPN')).toBe('A5\r\r>');
   });
 });
