@@ -5,6 +5,7 @@
 import { createLogger } from '@fleet/shared/log';
 import { Command, Option } from 'commander';
 import { Agent } from './agent.ts';
+import { registerObdCommands } from './cli/obd.ts';
 import { parseAgentConfig } from './config.ts';
 import { isAgentError } from './errors.ts';
 import { SampleStore } from './store/sample-store.ts';
@@ -91,6 +92,8 @@ db.command('stats')
     if (o.json) console.log(JSON.stringify(stats));
     else console.table(stats);
   });
+
+registerObdCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   // One clear line for a technician; the code tells support which subsystem failed.

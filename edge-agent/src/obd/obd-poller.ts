@@ -1,102 +1,273 @@
+/**
+ *             +--------------------------- retry after retryDelayMs <-----------------------+
+ *             v                                                                             |
+ *   open port, ATZ ... (ObdSession.open) --port gone, adapter mute--> state 'disconnected' --+
+ *             |
+ *             v                                +--- vehicle silent (NO DATA, UNABLE TO CONNECT)
+ *   connectVehicle, discover PIDs, VIN  <------+    state 'no-vehicle', ATRV, retry
+ *             |                                |
+ *             v                                |
+ *   poll cycle: scheduler -> readPids -> latest readings, fuel rate  (state 'polling')
+ *
+ * Keeps the latest reading of each PID. An unplugged adapter and an ignition switched off are
+ * normal states on a vehicle, not crashes: the poller reports them and resumes by itself.
+ */
 import type { Logger } from '@fleet/shared/log';
-import { isAgentError } from '../errors.ts';
+import { AgentErrorCode, isAgentError, isVehicleSilent } from '../errors.ts';
 import type { ByteStream } from '../transport/byte-stream.ts';
-import { Elm327Adapter } from './elm327/adapter.ts';
-import { type ObdReadingName, PIDS, parseMode01Line } from './pids.ts';
+import type { AdapterIdentity } from './elm327/connection.ts';
+import { isCan, type ObdProtocol } from './elm327/protocols.ts';
+import {
+  computeFuelRateLph,
+  DEFAULT_ENGINE,
+  type EngineSettings,
+  FUEL_RATE_PIDS,
+  type FuelRateSource,
+  selectFuelRateSource,
+} from './fuel-rate.ts';
+import { ObdSession, type ObdSessionOptions } from './obd-session.ts';
+import { type ObdReadingName, PIDS, type PidValue } from './pids.ts';
+import { DEFAULT_FAST_PIDS, DEFAULT_SLOW_PIDS, PollScheduler } from './poll-scheduler.ts';
+import type { SupportMap } from './services/current-data.ts';
+import type { VinReading } from './services/vehicle-info.ts';
 
 export type ObdReadings = Record<ObdReadingName, number | null>;
 export type ObdLinkState = 'connecting' | 'polling' | 'no-vehicle' | 'disconnected';
 
-/**
- * Keeps the latest reading of each PID: opens the adapter, initialises it, polls in a loop, and
- * starts over by itself after an unplug or a failure (a normal state on a vehicle, not a crash).
- */
+export interface PidSample {
+  value: PidValue;
+  ecu: string;
+  /** Epoch ms when it was read. */
+  ts: number;
+}
+
+export interface ObdPollerOptions {
+  /** Baud rates to try on a real UART, default [38400] (what `open` is called with). */
+  baudRates?: readonly number[];
+  /** PIDs asked every cycle when supported, default 0C 0D 11 04 (+ the fuel-rate inputs). */
+  fastPids?: readonly number[];
+  /** PIDs asked every `slowPeriodMs` when supported, default 2F 05 0F 46 1F 42 5C 33 A6 51 44. */
+  slowPids?: readonly number[];
+  /** [0...600000] ms, default 5000. */
+  slowPeriodMs?: number;
+  /** Displacement and volumetric efficiency for the speed-density fuel estimate. */
+  engine?: EngineSettings;
+  /** [1...20] timeouts in a row before the adapter counts as gone, default 3. */
+  maxConsecutiveTimeouts?: number;
+  /** Timeouts, protocol fallbacks, reply-count use. */
+  session?: Partial<Omit<ObdSessionOptions, 'open' | 'log' | 'baudRates'>>;
+}
+
+export interface ObdPollerStats {
+  cycles: number;
+  connects: number;
+  disconnects: number;
+  vehicleLost: number;
+}
+
+const emptyReadings = (): ObdReadings => ({ coolantC: null, rpm: null, speedKmh: null, fuelLevelPct: null });
+
 export class ObdPoller {
-  readonly latest: ObdReadings = { coolantC: null, rpm: null, speedKmh: null, fuelLevelPct: null };
+  /** The telemetry sample's OBD fields (agent.ts joins them with each GPS fix). */
+  readonly latest: ObdReadings = emptyReadings();
   state: ObdLinkState = 'connecting';
+  /** Every PID read, by PID, from the engine ECU when several answer. */
+  readonly readings = new Map<number, PidSample>();
+  fuelRateSource: FuelRateSource | null = null;
+  /** L/h from `fuelRateSource`, null until computable. */
+  fuelRateLph: number | null = null;
+  identity: AdapterIdentity | null = null;
+  protocol: ObdProtocol | null = null;
+  /** ATRV at each connection, refreshed while no vehicle answers. */
+  voltage: number | null = null;
+  vin: VinReading | null = null;
+  supported: SupportMap = new Map();
+  readonly stats: ObdPollerStats = { cycles: 0, connects: 0, disconnects: 0, vehicleLost: 0 };
+
   private stopped = false;
-  private stream: ByteStream | undefined;
+  private session: ObdSession | undefined;
+  private wake: (() => void) | undefined;
 
   constructor(
-    private readonly open: () => Promise<ByteStream>,
+    private readonly open: (baudRate: number) => Promise<ByteStream>,
     private readonly log: Logger,
     /** [0...60000] ms between poll cycles, default 0 (as fast as the adapter answers). */
     private readonly cycleDelayMs = 0,
-    /** [100...60000] ms before reconnecting after a failure, default 2000. */
+    /** [100...60000] ms before reconnecting after a failure or probing a silent vehicle, default 2000. */
     private readonly retryDelayMs = 2000,
+    private readonly options: ObdPollerOptions = {},
   ) {}
 
   async run(): Promise<void> {
     while (!this.stopped) {
+      let session: ObdSession | undefined;
       try {
-        this.state = 'connecting';
-        this.stream = await this.open();
-        let closed = false;
-        this.stream.onClose(() => {
-          closed = true;
+        // While the port is missing the state stays 'disconnected'; 'connecting' means the port
+        // opened and the adapter is being initialised.
+        if (this.state !== 'disconnected') this.state = 'connecting';
+        session = await ObdSession.open({
+          ...this.options.session,
+          open: this.open,
+          log: this.log,
+          baudRates: this.options.baudRates ?? [38_400],
         });
-        const adapter = new Elm327Adapter(this.stream, this.log);
-        await this.initialise(adapter);
-        this.log.info({ port: this.stream.name }, 'OBD adapter initialised; polling');
-        this.state = 'polling';
-        while (!this.stopped && !closed) {
-          await this.pollOnce(adapter);
-          if (this.cycleDelayMs > 0) await sleep(this.cycleDelayMs);
-        }
+        this.session = session;
+        this.state = 'connecting';
+        this.identity = session.identity;
+        this.voltage = await session.readVoltage();
+        this.stats.connects++;
+        if (!this.stopped) await this.serveVehicle(session);
       } catch (err) {
         if (this.stopped) break;
         this.state = 'disconnected';
-        this.log.warn({ err: (err as Error).message }, 'OBD link down; retrying');
+        this.stats.disconnects++;
+        this.forget();
+        this.log.warn(
+          { err: (err as Error).message, code: isAgentError(err) ? err.code : undefined },
+          'OBD link down; retrying',
+        );
       } finally {
-        await this.stream?.close().catch(() => {});
-        this.stream = undefined;
+        await session?.close();
+        this.session = undefined;
       }
-      if (!this.stopped) await sleep(this.retryDelayMs);
+      if (!this.stopped) await this.sleep(this.retryDelayMs);
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.stream?.close().catch(() => {});
+    this.wake?.();
+    await this.session?.close();
   }
 
-  private async initialise(adapter: Elm327Adapter) {
-    // Reset takes about 0.5-1 s on real chips. A freshly powered adapter may miss the first
-    // one, so ask a few times before calling the link down.
-    for (let attempt = 1; ; attempt++) {
+  /** Until the port fails: find the vehicle, poll it, wait while it is silent, find it again. */
+  private async serveVehicle(session: ObdSession): Promise<void> {
+    let firstAttempt = true;
+    while (!this.stopped) {
       try {
-        await adapter.send('ATZ', 1500);
-        break;
+        this.protocol = await session.connectVehicle({ fallbacks: firstAttempt });
+        firstAttempt = false;
+        this.supported = await session.discoverSupportedPids();
+        if (!this.vin) this.vin = await session.readVin().catch(() => null);
+        this.state = 'polling';
+        this.log.info({ protocol: this.protocol.name, vin: this.vin?.vin }, 'vehicle found; polling');
+        await this.pollVehicle(session);
       } catch (err) {
-        if (attempt >= 3) throw err;
+        firstAttempt = false;
+        if (!isVehicleSilent(err)) throw err;
+        this.log.debug({ err: err.message }, 'vehicle silent');
       }
+      if (this.stopped) return;
+      if (this.state === 'polling') this.stats.vehicleLost++;
+      this.state = 'no-vehicle';
+      this.forget();
+      this.voltage = await session.readVoltage();
+      this.log.info({ voltage: this.voltage }, 'no vehicle answers (ignition off?); waiting');
+      await this.sleep(this.retryDelayMs);
     }
-    for (const cmd of ['ATE0', 'ATL0', 'ATS0', 'ATH0', 'ATSP0']) await adapter.send(cmd);
-    // The first request after ATSP0 runs the protocol search (`SEARCHING...`): allow it time.
-    await adapter.send('0100', 10_000);
   }
 
-  private async pollOnce(adapter: Elm327Adapter) {
-    let answered = 0;
-    for (const [name, def] of Object.entries(PIDS) as [ObdReadingName, (typeof PIDS)[ObdReadingName]][]) {
-      const hex = def.pid.toString(16).toUpperCase().padStart(2, '0');
+  /** Poll cycles until the vehicle goes silent (returns) or the adapter fails (throws). */
+  private async pollVehicle(session: ObdSession): Promise<void> {
+    const supported = session.supportedPids();
+    this.fuelRateSource = selectFuelRateSource(supported);
+    const fast = [...(this.options.fastPids ?? DEFAULT_FAST_PIDS)];
+    if (this.fuelRateSource) fast.push(...FUEL_RATE_PIDS[this.fuelRateSource]);
+    const scheduler = new PollScheduler(
+      supported,
+      {
+        fast,
+        slow: this.options.slowPids ?? DEFAULT_SLOW_PIDS,
+        slowPeriodMs: this.options.slowPeriodMs ?? 5000,
+      },
+      this.protocol !== null && isCan(this.protocol),
+    );
+    const maxTimeouts = this.options.maxConsecutiveTimeouts ?? 3;
+    let timeouts = 0;
+    while (!this.stopped && !session.closed) {
+      const now = Date.now();
+      const due = scheduler.due(now);
+      if (due.length === 0) {
+        this.log.warn('the vehicle supports none of the PIDs to poll');
+        await this.sleep(this.retryDelayMs);
+        continue;
+      }
       try {
-        const lines = await adapter.send(`01${hex}`);
-        const data = lines.map((l) => parseMode01Line(l, def.pid)).find((d) => d !== null);
-        this.latest[name] = data && data.length >= def.bytes ? def.decode(data) : null;
-        if (data) answered++;
+        const readings = await session.readPids(due);
+        timeouts = 0;
+        this.stats.cycles++;
+        this.record(readings, now);
+        scheduler.markRead(
+          readings.map((r) => r.pid),
+          now,
+        );
       } catch (err) {
-        if (!isAgentError(err)) throw err;
-        this.latest[name] = null;
-        if (err.code >= 200 && err.code < 300) throw err; // the port itself failed
+        if (isVehicleSilent(err)) return;
+        if (isAgentError(err, AgentErrorCode.ObdTimeout) && ++timeouts < maxTimeouts) continue;
+        throw err;
       }
+      if (this.cycleDelayMs > 0) await this.sleep(this.cycleDelayMs);
     }
-    // Engine off: the ECU is silent while the adapter still answers.
-    this.state = answered > 0 ? 'polling' : 'no-vehicle';
-    if (answered === 0) await sleep(this.retryDelayMs);
   }
-}
 
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
+  /**
+   * A PID missing from one cycle's answer keeps its last value (a dropped frame is not a zero);
+   * everything is forgotten when the vehicle or the adapter goes away.
+   */
+  private record(readings: readonly { pid: number; ecu: string; value: PidValue }[], now: number): void {
+    // Several ECUs may answer the same PID (engine and transmission both report speed): the
+    // lowest address is the engine ECU (7E8 on CAN, 10 on J1850/ISO).
+    const chosen = new Map<number, { ecu: string; value: PidValue }>();
+    for (const r of readings) {
+      const prior = chosen.get(r.pid);
+      if (!prior || r.ecu < prior.ecu) chosen.set(r.pid, r);
+    }
+    for (const [pid, r] of chosen) this.readings.set(pid, { value: r.value, ecu: r.ecu, ts: now });
+    for (const name of Object.keys(PIDS) as ObdReadingName[]) {
+      const value = chosen.get(PIDS[name].pid)?.value;
+      if (typeof value === 'number') this.latest[name] = value;
+    }
+    if (this.fuelRateSource) {
+      const num = (pid: number): number | null => {
+        const v = this.readings.get(pid)?.value;
+        return typeof v === 'number' ? v : null;
+      };
+      const fuelType = this.readings.get(0x51)?.value;
+      this.fuelRateLph = computeFuelRateLph(
+        this.fuelRateSource,
+        {
+          fuelRateLph: num(0x5e),
+          mafGs: num(0x10),
+          mapKpa: num(0x0b),
+          iatC: num(0x0f),
+          rpm: num(0x0c),
+          lambda: num(0x44),
+          fuelType: typeof fuelType === 'object' && typeof fuelType.code === 'number' ? fuelType.code : null,
+        },
+        this.options.engine ?? DEFAULT_ENGINE,
+      );
+    }
+  }
+
+  /** Readings of a vehicle that no longer answers are not current: drop them. */
+  private forget(): void {
+    Object.assign(this.latest, emptyReadings());
+    this.readings.clear();
+    this.fuelRateLph = null;
+  }
+
+  /** A sleep that stop() cuts short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
 }

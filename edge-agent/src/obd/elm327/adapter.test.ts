@@ -86,7 +86,8 @@ class ScriptedElm327 implements ByteStream {
 }
 
 /** Answer `text` with echo on, like a chip after ATZ: echo, CR, the lines, an empty line, prompt. */
-const withEcho = (command: string, ...lines: string[]) => `${command}\r${lines.map((l) => `${l}\r`).join('')}\r>`;
+const withEcho = (command: string, ...lines: string[]) =>
+  `${command}\r${lines.map((l) => `${l}\r`).join('')}\r>`;
 
 /** Rejection of `promise`, asserting it is an AgentError. */
 async function agentErrorOf(promise: Promise<unknown>): Promise<AgentError> {
@@ -116,7 +117,11 @@ describe('Elm327Adapter against a scripted chip', () => {
     vi.useFakeTimers();
     // The answer text arrives at once, the prompt 50 ms later (e.g. adaptive timing waiting for
     // more ECUs, ELM327 data sheet "Adaptive Timing").
-    const chip = new ScriptedElm327((cmd) => ({ text: `41 ${cmd.slice(2)} 00 \r\r>`, chunkSize: 11, delayMs: 50 }));
+    const chip = new ScriptedElm327((cmd) => ({
+      text: `41 ${cmd.slice(2)} 00 \r\r>`,
+      chunkSize: 11,
+      delayMs: 50,
+    }));
     const adapter = new Elm327Adapter(chip, log);
     const first = adapter.send('010D');
     const second = adapter.send('010C');
@@ -138,7 +143,10 @@ describe('Elm327Adapter against a scripted chip', () => {
       delayMs: Math.floor(rand() * 2),
     }));
     const adapter = new Elm327Adapter(chip, log);
-    const commands = Array.from({ length: 30 }, (_, i) => `01${(i + 1).toString(16).toUpperCase().padStart(2, '0')}`);
+    const commands = Array.from(
+      { length: 30 },
+      (_, i) => `01${(i + 1).toString(16).toUpperCase().padStart(2, '0')}`,
+    );
     const answers = await Promise.all(commands.map((c) => adapter.send(c)));
     expect(chip.commands).toEqual(commands);
     expect(chip.earlyCommands).toEqual([]);
@@ -155,39 +163,75 @@ describe('Elm327Adapter against a scripted chip', () => {
     expect(err.message).toContain('0142');
   });
 
+  // ELM327 data sheet, "Messages and What They Mean": one code each, so a caller can tell a bus
+  // hiccup (retry) from a silent vehicle from a command the chip did not know.
   it.each([
-    ['?', ['?']],
-    ['CAN ERROR', ['CAN ERROR']],
-    ['UNABLE TO CONNECT', ['SEARCHING...', 'UNABLE TO CONNECT']],
-    ['BUFFER FULL', ['41 0C 1A F8', 'BUFFER FULL']],
-    ['<RX ERROR', ['41 0C 1A <RX ERROR']],
-    ['STOPPED', ['STOPPED']],
-    ['BUS BUSY', ['BUS BUSY']],
-    ['FB ERROR', ['FB ERROR']],
-    ['DATA ERROR', ['41 0C 1A F8 DATA ERROR']],
-  ])('rejects %s with ObdAdapterError', async (error, lines) => {
+    ['?', ['?'], AgentErrorCode.ObdUnknownCommand],
+    ['CAN ERROR', ['CAN ERROR'], AgentErrorCode.ObdCanError],
+    ['UNABLE TO CONNECT', ['SEARCHING...', 'UNABLE TO CONNECT'], AgentErrorCode.ObdUnableToConnect],
+    ['BUFFER FULL', ['41 0C 1A F8', 'BUFFER FULL'], AgentErrorCode.ObdBufferFull],
+    ['<RX ERROR', ['41 0C 1A <RX ERROR'], AgentErrorCode.ObdRxError],
+    ['STOPPED', ['STOPPED'], AgentErrorCode.ObdStopped],
+    ['BUS BUSY', ['BUS BUSY'], AgentErrorCode.ObdBusBusy],
+    ['BUS ERROR', ['BUS ERROR'], AgentErrorCode.ObdBusError],
+    ['FB ERROR', ['FB ERROR'], AgentErrorCode.ObdFeedbackError],
+    ['DATA ERROR', ['41 0C 1A F8 DATA ERROR'], AgentErrorCode.ObdDataError],
+    ['<DATA ERROR', ['41 0C 1A F8 <DATA ERROR'], AgentErrorCode.ObdDataError],
+    ['BUS INIT: ...ERROR', ['BUS INIT: ...ERROR'], AgentErrorCode.ObdBusInitError],
+    ['ERR94', ['ERR94'], AgentErrorCode.ObdAdapterError],
+    ['LV RESET', ['LV RESET'], AgentErrorCode.ObdAdapterReset],
+  ])('rejects %s with its own code', async (error, lines, code) => {
     const chip = new ScriptedElm327((cmd) => ({ text: withEcho(cmd, ...lines) }));
-    const err = await agentErrorOf(new Elm327Adapter(chip, log).send('010C'));
-    expect(err.code).toBe(AgentErrorCode.ObdAdapterError);
+    const err = await agentErrorOf(new Elm327Adapter(chip, log).send('010C', { retries: 0 }));
+    expect(err.code).toBe(code);
     expect(err.message).toContain(error);
     expect(err.message).toContain('010C');
   });
 
-  // ELM327 data sheet, "Messages": ERRxx reports an internal error (ERR94: fatal CAN error).
-  // ERROR_ANSWERS lists 'ERR', but the match (===, startsWith('ERR '), endsWith('ERR')) never
-  // matches "ERR94", so the adapter resolves it as if it were data.
-  it.fails('rejects ERRxx (ERR94) with ObdAdapterError [bug: adapter.ts ERROR_ANSWERS matching]', async () => {
-    const chip = new ScriptedElm327((cmd) => ({ text: withEcho(cmd, 'ERR94') }));
-    const err = await agentErrorOf(new Elm327Adapter(chip, log).send('010C'));
-    expect(err.code).toBe(AgentErrorCode.ObdAdapterError);
+  it('repeats a request after a transient error, with a doubling backoff, at most `retries` times', async () => {
+    vi.useFakeTimers();
+    const answers = ['BUS BUSY', 'CAN ERROR', '<RX ERROR', 'BUFFER FULL', '41 0D 32'];
+    const chip = new ScriptedElm327((cmd) => ({ text: withEcho(cmd, answers.shift() ?? 'NO DATA') }));
+    const adapter = new Elm327Adapter(chip, log);
+    const sent: number[] = [];
+    const origWrite = chip.write.bind(chip);
+    chip.write = async (data) => {
+      sent.push(Date.now());
+      return origWrite(data);
+    };
+    const t0 = Date.now();
+    const result = adapter.send('010D', { retries: 4, backoffMs: 100 });
+    await vi.advanceTimersByTimeAsync(2000);
+    await expect(result).resolves.toEqual(['41 0D 32']);
+    expect(chip.commands).toEqual(['010D', '010D', '010D', '010D', '010D']);
+    // Answers take 1 ms each; the waits between attempts are 100, 200, 400, 800 ms.
+    expect(sent.map((t) => t - t0)).toEqual([0, 101, 302, 703, 1504]);
+    expect(adapter.stats.retries).toBe(4);
+
+    // Retries exhausted: the last error is thrown.
+    const busy = new ScriptedElm327((cmd) => ({ text: withEcho(cmd, 'BUS BUSY') }));
+    const failing = agentErrorOf(new Elm327Adapter(busy, log).send('010D', { retries: 2, backoffMs: 10 }));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect((await failing).code).toBe(AgentErrorCode.ObdBusBusy);
+    expect(busy.commands).toHaveLength(3);
   });
 
-  // "BUS INIT: ...ERROR" is what an ELM327 prints when the ISO 9141 / 14230 initialisation fails
-  // (and what firmware-sim's emulator prints for ATSP3..5); no entry of ERROR_ANSWERS matches it.
-  it.fails('rejects BUS INIT: ...ERROR with ObdAdapterError [bug: adapter.ts ERROR_ANSWERS]', async () => {
-    const chip = new ScriptedElm327((cmd) => ({ text: withEcho(cmd, 'BUS INIT: ...ERROR') }));
-    const err = await agentErrorOf(new Elm327Adapter(chip, log).send('010D'));
-    expect(err.code).toBe(AgentErrorCode.ObdAdapterError);
+  it('does not repeat NO DATA, ? or AT commands', async () => {
+    for (const [cmd, answer] of [
+      ['010D', 'NO DATA'],
+      ['010D', '?'],
+      ['ATSP6', 'CAN ERROR'],
+    ] as const) {
+      const chip = new ScriptedElm327((c) => ({ text: withEcho(c, answer) }));
+      await agentErrorOf(new Elm327Adapter(chip, log).send(cmd));
+      expect(chip.commands).toEqual([cmd]);
+    }
+  });
+
+  it('takes a power-up banner in answer to an OBD request for an adapter reset', async () => {
+    const chip = new ScriptedElm327(() => ({ text: '\x00\xff\r\rELM327 v1.5\r\r>' }));
+    const err = await agentErrorOf(new Elm327Adapter(chip, log).send('010C'));
+    expect(err.code).toBe(AgentErrorCode.ObdAdapterReset);
   });
 
   it('does not take ordinary answers for errors', async () => {
@@ -199,15 +243,18 @@ describe('Elm327Adapter against a scripted chip', () => {
     };
     const chip = new ScriptedElm327((cmd) => ({ text: withEcho(cmd, ...(answers[cmd] ?? [])) }));
     const adapter = new Elm327Adapter(chip, log);
-    for (const [cmd, lines] of Object.entries(answers)) await expect(adapter.send(cmd)).resolves.toEqual(lines);
+    for (const [cmd, lines] of Object.entries(answers))
+      await expect(adapter.send(cmd)).resolves.toEqual(lines);
   });
 
   it('times out with ObdTimeout when no prompt comes, and the queue carries on', async () => {
     vi.useFakeTimers();
-    const chip = new ScriptedElm327((cmd) => (cmd === '010C' ? null : { text: withEcho(cmd, 'OK') }));
+    const chip = new ScriptedElm327((cmd) =>
+      cmd === '010C' ? null : { text: withEcho(cmd, cmd === 'ATI' ? 'ELM327 v1.5' : 'OK') },
+    );
     const adapter = new Elm327Adapter(chip, log);
     const lost = adapter.send('010C', 300);
-    const next = adapter.send('ATI');
+    const next = adapter.send('ATE0');
     const settled = vi.fn();
     lost.catch(settled);
     await vi.advanceTimersByTimeAsync(299);
@@ -217,23 +264,74 @@ describe('Elm327Adapter against a scripted chip', () => {
     const err = await agentErrorOf(lost);
     expect(err.code).toBe(AgentErrorCode.ObdTimeout);
     expect(err.message).toMatch(/300 ms after 010C/);
-    await vi.advanceTimersByTimeAsync(10);
+    // Before ATE0 goes out the adapter waits for a late answer (300 ms drain), then finds its
+    // prompt again with the identity probe.
+    await vi.advanceTimersByTimeAsync(400);
     await expect(next).resolves.toEqual(['OK']);
+    expect(chip.commands).toEqual(['010C', 'ATI', 'ATE0']);
+    expect(adapter.stats).toMatchObject({ timeouts: 1, resyncs: 1 });
   });
 
   it('discards a half-received answer on timeout', async () => {
     vi.useFakeTimers();
     let n = 0;
     // First answer: the text without its prompt (the adapter is unplugged mid-answer); later: OK.
-    const chip = new ScriptedElm327((cmd) => (n++ === 0 ? { text: '41 0C 1A' } : { text: withEcho(cmd, 'OK') }));
+    const chip = new ScriptedElm327((cmd) =>
+      n++ === 0 ? { text: '41 0C 1A' } : { text: withEcho(cmd, cmd === 'ATI' ? 'ELM327 v1.5' : 'OK') },
+    );
     const adapter = new Elm327Adapter(chip, log);
     const lost = adapter.send('010C', 100).catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(100);
     expect(isAgentError(await lost, AgentErrorCode.ObdTimeout)).toBe(true);
     expect(adapter.parser.pending).toBe(0);
     const next = adapter.send('ATE0');
-    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(400);
     await expect(next).resolves.toEqual(['OK']);
+  });
+
+  it('never hands a late answer to the next command: it is drained, then the prompt is found again', async () => {
+    vi.useFakeTimers();
+    // 010C is answered 500 ms late (after its 200 ms timeout), while 010D waits in the queue.
+    const chip = new ScriptedElm327((cmd) => {
+      if (cmd === '010C') return { text: withEcho(cmd, '41 0C 1A F8'), delayMs: 500 };
+      if (cmd === 'ATI') return { text: withEcho(cmd, 'ELM327 v1.5') };
+      return { text: withEcho(cmd, '41 0D 32') };
+    });
+    const adapter = new Elm327Adapter(chip, log, { resyncDrainMs: 100 });
+    const late = adapter.send('010C', 200).catch((e: unknown) => e);
+    const next = adapter.send('010D');
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(isAgentError(await late, AgentErrorCode.ObdTimeout)).toBe(true);
+    await expect(next).resolves.toEqual(['41 0D 32']);
+    // Drain found nothing within 100 ms, so the probe went out while the chip was still busy
+    // (a real chip would print STOPPED); the late answer arrived first and was dropped.
+    expect(chip.commands).toEqual(['010C', 'ATI', '010D']);
+    expect(adapter.stats.strayResponses).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives up with ObdTimeout when the adapter stays mute after a timeout', async () => {
+    vi.useFakeTimers();
+    const chip = new ScriptedElm327(() => null);
+    const adapter = new Elm327Adapter(chip, log, { resyncProbeTimeoutMs: 100 });
+    const first = agentErrorOf(adapter.send('010C', 100));
+    const second = agentErrorOf(adapter.send('010D'));
+    await vi.advanceTimersByTimeAsync(2000);
+    expect((await first).code).toBe(AgentErrorCode.ObdTimeout);
+    const err = await second;
+    expect(err.code).toBe(AgentErrorCode.ObdTimeout);
+    expect(err.message).toMatch(/stopped answering/);
+    expect(chip.commands).toEqual(['010C', 'ATI', 'ATI', 'ATI']);
+  });
+
+  it('rejects the command in flight at once when the port closes (unplugged adapter)', async () => {
+    const chip = new ScriptedElm327(() => null);
+    const adapter = new Elm327Adapter(chip, log);
+    const pending = agentErrorOf(adapter.send('010C', 60_000));
+    await new Promise((r) => setTimeout(r, 5));
+    await chip.close();
+    expect((await pending).code).toBe(AgentErrorCode.PortClosed);
+    expect(adapter.closed).toBe(true);
+    expect((await agentErrorOf(adapter.send('ATI'))).code).toBe(AgentErrorCode.PortClosed);
   });
 
   it('rejects with PortClosed when the stream cannot be written', async () => {
@@ -324,7 +422,8 @@ describe('Elm327Adapter against firmware-sim’s ELM327 emulator', () => {
     const adapter = new Elm327Adapter(sim.stream, log);
 
     expect(await adapter.send('ATZ', 1500)).toEqual(['ELM327 v1.5']); // echo of ATZ removed
-    for (const cmd of ['ATE0', 'ATL0', 'ATS0', 'ATH0', 'ATSP0']) expect(await adapter.send(cmd)).toEqual(['OK']);
+    for (const cmd of ['ATE0', 'ATL0', 'ATS0', 'ATH0', 'ATSP0'])
+      expect(await adapter.send(cmd)).toEqual(['OK']);
     expect(sim.emulator.currentSettings).toMatchObject({
       echo: false,
       linefeeds: false,
@@ -371,20 +470,22 @@ describe('Elm327Adapter against firmware-sim’s ELM327 emulator', () => {
     const adapter = new Elm327Adapter(sim.stream, log);
     await adapter.send('ATE0');
     await adapter.send('ATSP6');
-    expect(isAgentError(await adapter.send('ATXYZ').catch((e) => e), AgentErrorCode.ObdAdapterError)).toBe(true);
+    expect(isAgentError(await adapter.send('ATXYZ').catch((e) => e), AgentErrorCode.ObdUnknownCommand)).toBe(
+      true,
+    );
     expect(isAgentError(await adapter.send('01C0').catch((e) => e), AgentErrorCode.ObdNoData)).toBe(true);
     sim.model.setIgnition(false);
     expect(isAgentError(await adapter.send('010D').catch((e) => e), AgentErrorCode.ObdNoData)).toBe(true);
     // ATSP8: a CAN protocol the vehicle does not speak.
     await adapter.send('ATSP8');
     sim.model.setIgnition(true);
-    expect(isAgentError(await adapter.send('010D').catch((e) => e), AgentErrorCode.ObdAdapterError)).toBe(true);
+    expect(isAgentError(await adapter.send('010D').catch((e) => e), AgentErrorCode.ObdCanError)).toBe(true);
   });
 
   it('runs ObdPoller end to end and tracks the vehicle model', async () => {
     const sim = emulatedAdapter();
     cleanups.push(sim.cleanup);
-    const poller = new ObdPoller(async () => sim.stream, log, 0, 100);
+    const poller = new ObdPoller(async () => sim.stream, log, 0, 100, { slowPeriodMs: 50 });
     const running = poller.run();
     cleanups.push(async () => {
       await poller.stop();
@@ -413,10 +514,9 @@ describe('Elm327Adapter against firmware-sim’s ELM327 emulator', () => {
   });
 
   // adapter.ts header: "The ELM327 must not receive a command before it printed its prompt".
-  // After a timeout the queue sends the next command at once, and the late answer of the
-  // timed-out command (with its `>`) then resolves the next command's send(): every later
-  // answer is shifted by one command. Here ATZ takes longer than its timeout (slow clones do).
-  it.fails('gives each command its own answer after a timed-out ATZ [bug: adapter.ts exchange() timeout]', async () => {
+  // After a timeout the late answer of the timed-out command (with its `>`) must not resolve the
+  // next command's send(). Here ATZ takes longer than its timeout (slow clones do).
+  it('gives each command its own answer after a timed-out ATZ', async () => {
     const sim = emulatedAdapter({ resetDelayMs: 150 });
     cleanups.push(sim.cleanup);
     const adapter = new Elm327Adapter(sim.stream, log);

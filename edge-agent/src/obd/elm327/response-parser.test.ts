@@ -141,7 +141,9 @@ describe('responseLines', () => {
   });
 
   it('drops SEARCHING... but keeps what follows it', () => {
-    expect(responseLines('0100\rSEARCHING...\r41 00 98 1B 80 03 \r\r', '0100')).toEqual(['41 00 98 1B 80 03']);
+    expect(responseLines('0100\rSEARCHING...\r41 00 98 1B 80 03 \r\r', '0100')).toEqual([
+      '41 00 98 1B 80 03',
+    ]);
     expect(responseLines('SEARCHING...\rUNABLE TO CONNECT\r\r')).toEqual(['UNABLE TO CONNECT']);
     // Only the exact note is dropped.
     expect(responseLines('SEARCHING..\r')).toEqual(['SEARCHING..']);

@@ -51,10 +51,24 @@ export class Elm327ResponseParser {
   }
 }
 
-/** Splits a response into its non-empty lines, dropping the echoed command and SEARCHING... notes. */
+/**
+ * Notes the ELM327 prints before the answer proper (data sheet, "Messages"): `SEARCHING...` while
+ * the auto protocol search runs, `BUS INIT: ...OK` after an ISO 9141 / 14230 wake-up. They are not
+ * data; their failing forms (`UNABLE TO CONNECT`, `BUS INIT: ...ERROR`) are kept as errors.
+ */
+const PROGRESS_NOTE = /^(SEARCHING\.{3}|BUS INIT:\s*(\.{3})?\s*OK)\s*/;
+
+/**
+ * Splits a response into its non-empty lines, dropping the echoed command and progress notes
+ * (`SEARCHING...`, also when a lost CR glued it to the next line: `SEARCHING...41 00 ...`).
+ */
 export function responseLines(text: string, command?: string): string[] {
-  return text
-    .split(/[\r\n]+/)
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0 && l !== command && !/^SEARCHING\.{3}$/.test(l));
+  const lines: string[] = [];
+  for (const raw of text.split(/[\r\n]+/)) {
+    let line = raw.trim();
+    if (line.length === 0 || line === command) continue;
+    for (let m = PROGRESS_NOTE.exec(line); m; m = PROGRESS_NOTE.exec(line)) line = line.slice(m[0].length);
+    if (line.length > 0) lines.push(line);
+  }
+  return lines;
 }

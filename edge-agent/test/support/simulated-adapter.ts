@@ -1,0 +1,147 @@
+/**
+ * firmware-sim's ELM327 emulator on the device end of a real pty pair (socat), the agent's side
+ * left for the code under test:
+ *
+ *   code under test --openSerial(host)--> pty <==socat==> pty <--device endpoint-- tap --> Elm327Emulator
+ *                                                                                |
+ *                              scripted error answers, recorded requests <------+
+ *
+ * The tap between the device endpoint and the emulator records every request line and can answer
+ * the next OBD requests itself (error answers, late answers), which the emulator has no option for.
+ * unplug() kills socat (both pty paths vanish, the agent's port closes); replug() recreates them
+ * at the same paths and reattaches the same emulator.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '@fleet/shared/log';
+import { Elm327Emulator, type Elm327Options } from '../../../firmware-sim/src/elm327/emulator.ts';
+import type { ByteEndpoint } from '../../../firmware-sim/src/transport/endpoint.ts';
+import { openSerialEndpoint } from '../../../firmware-sim/src/transport/serial.ts';
+import { VehicleModel } from '../../../firmware-sim/src/vehicle/model.ts';
+import { createPtyPair, type PtyPair } from '../../../firmware-sim/test/socat.ts';
+
+export interface SimulatedAdapterOptions {
+  seed?: number;
+  vin?: string;
+  dtcs?: string[];
+  pids?: number[];
+  /** Emulator turnaround per command, ms (default 5: quick tests; the bench uses realistic ones). */
+  latencyMs?: number;
+  resetDelayMs?: number;
+  searchDelayMs?: number;
+  /** Drive until the vehicle moves this fast, so PIDs are not trivially 0 (default 20 km/h). */
+  driveToKmh?: number;
+  /** Further emulator options (protocol, adapter kind, ...), passed as they are. */
+  emulator?: Partial<Omit<Elm327Options, 'vehicle' | 'vin' | 'write'>>;
+}
+
+interface ScriptedAnswer {
+  text: string;
+  delayMs: number;
+}
+
+export class SimulatedAdapter {
+  readonly model: VehicleModel;
+  readonly emulator: Elm327Emulator;
+  /** Every command line the adapter received, in order. */
+  readonly requests: string[] = [];
+  /** Bytes the emulator wrote (what the host reads from the wire). */
+  bytesToHost = 0;
+  bytesFromHost = 0;
+  private pair: PtyPair | undefined;
+  private device: ByteEndpoint | undefined;
+  private readonly scripted: ScriptedAnswer[] = [];
+  private line = '';
+
+  private constructor(
+    readonly dir: string,
+    readonly vin: string,
+    options: SimulatedAdapterOptions,
+  ) {
+    this.model = new VehicleModel({ seed: options.seed ?? 7, startTimeMs: Date.UTC(2024, 4, 1, 8) });
+    const target = options.driveToKmh ?? 20;
+    for (let i = 0; i < 900 && this.model.state().speedKmh < target; i++) this.model.step();
+    this.emulator = new Elm327Emulator({
+      vehicle: this.model,
+      vin,
+      write: (bytes) => {
+        this.bytesToHost += bytes.length;
+        this.device?.write(bytes);
+      },
+      ...(options.dtcs ? { dtcs: options.dtcs } : {}),
+      ...(options.pids ? { pids: options.pids } : {}),
+      latencyMs: options.latencyMs ?? 5,
+      resetDelayMs: options.resetDelayMs ?? 50,
+      searchDelayMs: options.searchDelayMs ?? 30,
+      logger: createLogger('elm327-sim'),
+      ...options.emulator,
+    });
+  }
+
+  static async start(options: SimulatedAdapterOptions = {}): Promise<SimulatedAdapter> {
+    const dir = mkdtempSync(join(tmpdir(), 'obd-pty-'));
+    const sim = new SimulatedAdapter(dir, options.vin ?? '1SV7CE6F6RX068251', options);
+    await sim.plug();
+    return sim;
+  }
+
+  /** The path the agent opens. */
+  get hostPath(): string {
+    return join(this.dir, 'elm-host');
+  }
+
+  /** The next `count` OBD requests get `text` (lines without the prompt) instead of the vehicle's answer. */
+  inject(text: string, count = 1, delayMs = 2): void {
+    for (let i = 0; i < count; i++) this.scripted.push({ text, delayMs });
+  }
+
+  /** Pull the USB cable: socat goes away, both pty paths vanish, the agent's port closes. */
+  async unplug(): Promise<void> {
+    const device = this.device;
+    this.device = undefined;
+    await this.pair?.close();
+    this.pair = undefined;
+    await device?.close();
+  }
+
+  /** Plug it back in at the same paths. */
+  async replug(): Promise<void> {
+    await this.plug();
+  }
+
+  async close(): Promise<void> {
+    this.emulator.close();
+    await this.unplug();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async plug(): Promise<void> {
+    this.pair = await createPtyPair(join(this.dir, 'elm-sim'), this.hostPath);
+    this.device = await openSerialEndpoint(this.pair.device, { logger: createLogger('elm-sim-port') });
+    this.device.onData((bytes) => this.receive(bytes));
+  }
+
+  private receive(bytes: Uint8Array): void {
+    this.bytesFromHost += bytes.length;
+    const text = Buffer.from(bytes).toString('latin1');
+    this.line += text;
+    let cr = this.line.indexOf('\r');
+    while (cr !== -1) {
+      const command = this.line.slice(0, cr).replace(/\s+/g, '').toUpperCase();
+      this.line = this.line.slice(cr + 1);
+      cr = this.line.indexOf('\r');
+      this.requests.push(command);
+      const scripted = /^[0-9A-F]+$/.test(command) ? this.scripted.shift() : undefined;
+      if (scripted) {
+        setTimeout(() => {
+          const out = Buffer.from(`${scripted.text}\r\r>`, 'latin1');
+          this.bytesToHost += out.length;
+          this.device?.write(out);
+        }, scripted.delayMs);
+      } else {
+        this.emulator.receive(`${command}\r`);
+      }
+    }
+  }
+}
