@@ -94,6 +94,13 @@ describe('firmware-sim CLI: scenarios, labels, logs', () => {
     const ready = await waitFor('ready line', () => readyLine(run));
     expect(ready).toMatchObject({ scenario: 'pull-it-out', protocol: 'kwp', adapter: 'elm327' });
     const elmUrl = new URL(String(ready.elm));
+    // The GPS clock starts when its first TCP client connects: be that client.
+    const nmeaUrl = new URL(String(ready.nmea));
+    const gpsClient = connect(Number(nmeaUrl.port), nmeaUrl.hostname);
+    gpsClient.on('data', () => {});
+    cleanups.push(() => {
+      gpsClient.destroy();
+    });
 
     const ask = async (cmds: string[]): Promise<string[]> => {
       const socket = connect(Number(elmUrl.port), elmUrl.hostname);

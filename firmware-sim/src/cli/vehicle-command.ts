@@ -155,7 +155,7 @@ async function runVehicle(opts: VehicleCliOptions): Promise<void> {
   process.on('SIGTERM', (s) => void shutdown(s));
   process.on('SIGINT', (s) => void shutdown(s));
 
-  sim.start();
+  sim.listen();
   log.info(
     {
       elm: elm.description,
@@ -172,6 +172,13 @@ async function runVehicle(opts: VehicleCliOptions): Promise<void> {
     },
     'firmware-sim ready',
   );
+  // A GPS on a TCP listener starts its clock when its first client connects, so a host that
+  // connects after `ready` still receives epoch 0 (bytes with no client are dropped, as on a UART).
+  if (nmea.firstHostConnected) {
+    log.info({ nmea: nmea.description }, 'waiting for the first GPS client before the clock starts');
+    await nmea.firstHostConnected;
+  }
+  if (!stopping) sim.start();
 }
 
 export function addVehicleCommand(program: Command): void {

@@ -19,6 +19,11 @@ export interface ByteEndpoint {
   disconnect?(): Promise<void>;
   /** The device is back: a TCP listener listens again on the same port. */
   reconnect?(): Promise<void>;
+  /**
+   * Listeners only: resolves when the first host has connected. A serial device has no such
+   * moment (a pty cannot tell whether its other end is open), so it leaves this undefined.
+   */
+  readonly firstHostConnected?: Promise<void>;
 }
 
 /** Fan-out of received bytes to the registered listeners; shared by the endpoint kinds. */

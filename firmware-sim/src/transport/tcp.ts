@@ -20,6 +20,10 @@ export async function openTcpEndpoint(
   const log = options.logger ?? createLogger('transport', { endpoint: `tcp://${host}:${port}` });
   const listeners = new DataListeners();
   let client: Socket | null = null;
+  let hostArrived: () => void = () => {};
+  const firstHostConnected = new Promise<void>((resolve) => {
+    hostArrived = resolve;
+  });
 
   const server = createServer();
   server.on('connection', (socket) => {
@@ -30,6 +34,7 @@ export async function openTcpEndpoint(
       return;
     }
     client = socket;
+    hostArrived();
     socket.setNoDelay(true);
     log.info({ peer }, 'client connected');
     socket.on('data', (chunk) => listeners.emit(chunk));
@@ -75,6 +80,7 @@ export async function openTcpEndpoint(
 
   return {
     description: `tcp://${hostText}:${boundPort}`,
+    firstHostConnected,
     write(bytes) {
       if (connected && client && !client.destroyed) client.write(bytes);
     },
