@@ -2,16 +2,19 @@
  *   ELM327 --serial--> ObdPoller --latest PIDs--+
  *                                               +--> SampleRecorder --> SampleStore (SQLite)
  *   GPS ----serial--> NmeaReader ---fix---------+                            |
- *                                                                           v
+ *       (or gpsd --TCP--> GpsdClient)                                       v
  *                                                          MqttSync --QoS 1--> broker
  *
- * One sample per GPS epoch: the fix's time (GPS time, right even when the Pi has no RTC) and
- * position, joined with the newest OBD-II readings.
+ * One sample per GPS epoch: the fix's time (GPS time, right even when the Pi has no RTC, see
+ * gps/clock.ts) and position, joined with the newest OBD-II readings.
  */
 import type { Logger } from '@fleet/shared/log';
 import type { AgentConfig } from './config.ts';
+import { SampleClock } from './gps/clock.ts';
+import type { GpsdClient } from './gps/gpsd-client.ts';
 import type { GpsFix } from './gps/nmea/rmc.ts';
-import { NmeaReader } from './gps/nmea-reader.ts';
+import type { NmeaReader } from './gps/nmea-reader.ts';
+import { createGpsSource } from './gps/source.ts';
 import { ObdPoller } from './obd/obd-poller.ts';
 import { SampleStore } from './store/sample-store.ts';
 import { MqttSync } from './sync/mqtt-sync.ts';
@@ -20,9 +23,10 @@ import { openByteStream } from './transport/open.ts';
 export class Agent {
   readonly store: SampleStore;
   readonly obd: ObdPoller;
-  readonly gps: NmeaReader;
+  readonly gps: NmeaReader | GpsdClient;
   readonly sync: MqttSync;
-  private lastTs = 0;
+  /** Sample times: GPS time, never backwards within this run. */
+  readonly clock = new SampleClock();
 
   constructor(
     readonly config: AgentConfig,
@@ -30,11 +34,7 @@ export class Agent {
   ) {
     this.store = new SampleStore(config.dbPath);
     this.obd = new ObdPoller(() => openByteStream(config.obdPort, config.obdBaud), log.child({ ns: 'obd' }));
-    this.gps = new NmeaReader(
-      () => openByteStream(config.gpsNmeaPort, config.gpsBaud),
-      (fix) => this.record(fix),
-      log.child({ ns: 'gps' }),
-    );
+    this.gps = createGpsSource(config, (fix) => this.record(fix), log.child({ ns: 'gps' }));
     this.sync = new MqttSync(
       this.store,
       {
@@ -61,14 +61,14 @@ export class Agent {
 
   private record(fix: GpsFix) {
     // A receiver repeating an epoch (or a clock step back) must not create a second sample.
-    if (fix.ts <= this.lastTs) {
-      this.log.debug({ ts: fix.ts, lastTs: this.lastTs }, 'GPS epoch not newer than the last; skipped');
+    const ts = this.clock.stampFix(fix);
+    if (ts === null) {
+      this.log.debug({ ts: fix.ts }, 'GPS epoch not newer than the last; skipped');
       return;
     }
-    this.lastTs = fix.ts;
     const obd = this.obd.latest;
     this.store.append({
-      ts: fix.ts,
+      ts,
       lat: fix.lat,
       lon: fix.lon,
       speedKmh: obd.speedKmh ?? fix.speedKmh,

@@ -1,6 +1,7 @@
 import { DEFAULT_BASE_TOPIC, ID_PATTERN } from '@fleet/shared';
 import { z } from 'zod';
 import { AgentError, AgentErrorCode } from './errors.ts';
+import { parseGpsdAddress } from './gps/gpsd-client.ts';
 
 /** Agent settings. Every field: range and default inline; CLI flags override FLEET_* variables. */
 export const AgentConfig = z.object({
@@ -10,9 +11,14 @@ export const AgentConfig = z.object({
   obdPort: z.string().min(1),
   /** [1200...4000000] baud, default 38400. */
   obdBaud: z.coerce.number().int().min(1200).max(4_000_000).default(38_400),
-  /** Raw NMEA GPS: serial device path or tcp://HOST:PORT. */
-  gpsNmeaPort: z.string().min(1),
-  /** [1200...4000000] baud, default 9600 (most GPS receivers' factory rate). */
+  /** GPS, one of two (parseAgentConfig insists): a raw NMEA receiver, serial path or tcp://HOST:PORT ... */
+  gpsNmeaPort: z.string().min(1).optional(),
+  /** ... or a gpsd that owns the receiver: HOST[:PORT], port default 2947. */
+  gpsdAddress: z
+    .string()
+    .refine((v) => isGpsdAddress(v), { message: 'expected HOST:PORT (port default 2947)' })
+    .optional(),
+  /** [1200...4000000] baud, default 9600 (most GPS receivers' factory rate); NMEA only. */
   gpsBaud: z.coerce.number().int().min(1200).max(4_000_000).default(9600),
   /** SQLite file, default ./data/agent.db. */
   dbPath: z.string().default('data/agent.db'),
@@ -37,5 +43,22 @@ export function parseAgentConfig(input: Record<string, unknown>): AgentConfig {
       `invalid agent settings: ${z.prettifyError(parsed.error)}`,
     );
   }
+  const { gpsNmeaPort, gpsdAddress } = parsed.data;
+  if ((gpsNmeaPort === undefined) === (gpsdAddress === undefined)) {
+    throw new AgentError(
+      AgentErrorCode.ConfigInvalid,
+      'invalid agent settings: set exactly one GPS source: an NMEA port (gpsNmeaPort, --gps-nmea) ' +
+        'or a gpsd address (gpsdAddress, --gpsd)',
+    );
+  }
   return parsed.data;
+}
+
+function isGpsdAddress(text: string): boolean {
+  try {
+    parseGpsdAddress(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

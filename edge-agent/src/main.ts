@@ -5,6 +5,7 @@
 import { createLogger } from '@fleet/shared/log';
 import { Command, Option } from 'commander';
 import { Agent } from './agent.ts';
+import { registerGpsCommands } from './cli/gps.ts';
 import { registerObdCommands } from './cli/obd.ts';
 import { parseAgentConfig } from './config.ts';
 import { isAgentError } from './errors.ts';
@@ -27,9 +28,14 @@ program
   )
   .addOption(new Option('--obd-baud <n>', 'ELM327 baud rate').env('FLEET_OBD_BAUD').default('38400'))
   .addOption(
-    new Option('--gps-nmea <path>', 'NMEA GPS receiver: serial device or tcp://host:port')
-      .env('FLEET_GPS_NMEA')
-      .makeOptionMandatory(),
+    new Option('--gps-nmea <path>', 'NMEA GPS receiver: serial device or tcp://host:port').env(
+      'FLEET_GPS_NMEA',
+    ),
+  )
+  .addOption(
+    new Option('--gpsd <host:port>', 'read GPS from gpsd instead (port defaults to 2947)')
+      .env('FLEET_GPSD')
+      .conflicts('gpsNmea'),
   )
   .addOption(new Option('--gps-baud <n>', 'GPS baud rate').env('FLEET_GPS_BAUD').default('9600'))
   .addOption(new Option('--db <file>', 'SQLite store').env('FLEET_AGENT_DB').default('data/agent.db'))
@@ -54,6 +60,7 @@ program
       obdPort: o.obdPort,
       obdBaud: o.obdBaud,
       gpsNmeaPort: o.gpsNmea,
+      gpsdAddress: o.gpsd,
       gpsBaud: o.gpsBaud,
       dbPath: o.db,
       mqttUrl: o.mqttUrl,
@@ -94,6 +101,7 @@ db.command('stats')
   });
 
 registerObdCommands(program);
+registerGpsCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   // One clear line for a technician; the code tells support which subsystem failed.

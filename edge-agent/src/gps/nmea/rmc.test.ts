@@ -11,7 +11,13 @@ function sentence(body: string): NmeaSentence {
 }
 
 /** RMC fields: time, status, lat, N/S, lon, E/W, speed kn, course, ddmmyy, magvar, E/W[, mode]. */
-function rmc(fields: Partial<Record<'time' | 'status' | 'lat' | 'ns' | 'lon' | 'ew' | 'speed' | 'course' | 'date', string>> = {}, talker = 'GP', tail = ',,,A') {
+function rmc(
+  fields: Partial<
+    Record<'time' | 'status' | 'lat' | 'ns' | 'lon' | 'ew' | 'speed' | 'course' | 'date', string>
+  > = {},
+  talker = 'GP',
+  tail = ',,,A',
+) {
   const f = {
     time: '081836.75',
     status: 'A',
@@ -24,7 +30,9 @@ function rmc(fields: Partial<Record<'time' | 'status' | 'lat' | 'ns' | 'lon' | '
     date: '010524',
     ...fields,
   };
-  return sentence(`${talker}RMC,${f.time},${f.status},${f.lat},${f.ns},${f.lon},${f.ew},${f.speed},${f.course},${f.date}${tail}`);
+  return sentence(
+    `${talker}RMC,${f.time},${f.status},${f.lat},${f.ns},${f.lon},${f.ew},${f.speed},${f.course},${f.date}${tail}`,
+  );
 }
 
 describe('fixFromRmc', () => {
@@ -66,7 +74,10 @@ describe('fixFromRmc', () => {
 
   it.each([
     ['000000', '010100', Date.UTC(2000, 0, 1, 0, 0, 0, 0)],
-    ['235959', '311299', Date.UTC(2099, 11, 31, 23, 59, 59, 0)], // two-digit years are 20yy
+    // Two-digit years pivot like gpsd's: 80-99 are 19yy, 00-79 are 20yy.
+    ['235959', '311299', Date.UTC(1999, 11, 31, 23, 59, 59, 0)],
+    ['235959', '311279', Date.UTC(2079, 11, 31, 23, 59, 59, 0)],
+    ['000000', '010180', Date.UTC(1980, 0, 1, 0, 0, 0, 0)],
     ['120000.5', '290224', Date.UTC(2024, 1, 29, 12, 0, 0, 500)], // leap day
     ['120000.05', '290224', Date.UTC(2024, 1, 29, 12, 0, 0, 50)],
     ['020935.000', '050219', Date.UTC(2019, 1, 5, 2, 9, 35, 0)],

@@ -52,9 +52,12 @@ describe('parseNmeaSentence', () => {
   });
 
   it('refuses a wrong checksum', () => {
-    expect(parseNmeaSentence(RMC.replace('*6A', '*6B'))).toEqual({ ok: false, reason: 'checksum mismatch' });
+    expect(parseNmeaSentence(RMC.replace('*6A', '*6B'))).toMatchObject({
+      ok: false,
+      reason: 'checksum mismatch',
+    });
     // One character changed in the body (a bit error on the wire), checksum kept.
-    expect(parseNmeaSentence(RMC.replace('4807.038', '4807.039'))).toEqual({
+    expect(parseNmeaSentence(RMC.replace('4807.038', '4807.039'))).toMatchObject({
       ok: false,
       reason: 'checksum mismatch',
     });
@@ -69,12 +72,15 @@ describe('parseNmeaSentence', () => {
   });
 
   it('refuses a checksum that is not hex', () => {
-    expect(parseNmeaSentence(RMC.replace('*6A', '*ZZ'))).toMatchObject({ ok: false, reason: 'checksum is not hex' });
+    expect(parseNmeaSentence(RMC.replace('*6A', '*ZZ'))).toMatchObject({
+      ok: false,
+      reason: 'checksum is not hex',
+    });
   });
 
-  // NMEA 0183 §5.3: the checksum is two hex characters. Number.parseInt('4G', 16) reads the
-  // valid prefix "4" and ignores the rest, so a corrupted second digit can still pass the check.
-  it.fails('refuses a checksum with a non-hex second digit [bug: sentence.ts parseInt prefix]', () => {
+  // NMEA 0183 §5.3: the checksum is two hex characters. Number.parseInt('4G', 16) alone would
+  // read the valid prefix "4", so a corrupted second digit could pass the check.
+  it('refuses a checksum with a non-hex second digit', () => {
     // 'GPTXT,01,01,02,' XORs to 0x4D; 'I' (0x49) brings the body to 0x4D ^ 0x49 = 0x04.
     const body = 'GPTXT,01,01,02,I';
     expect(xor(body)).toBe(0x04);
@@ -82,10 +88,28 @@ describe('parseNmeaSentence', () => {
     expect(parseNmeaSentence(`$${body}*4G`).ok).toBe(false);
   });
 
+  it('refuses control and binary characters even when the checksum matches', () => {
+    // A UBX/SiRF frame can contain '$', a newline and, once in 256 times, a matching XOR.
+    expect(parseNmeaSentence(withChecksum('GPTXT,01,01,02,\x01\xb5'))).toMatchObject({
+      ok: false,
+      fault: 'non-printable',
+    });
+  });
+
+  it('accepts proprietary sentences ($P + maker code) as talker P', () => {
+    expect(parseNmeaSentence(withChecksum('PGRME,15.0,M,22.5,M,27.0,M'))).toEqual({
+      ok: true,
+      sentence: { talker: 'P', type: 'GRME', fields: ['15.0', 'M', '22.5', 'M', '27.0', 'M'] },
+    });
+  });
+
   it('refuses a malformed address field', () => {
     expect(parseNmeaSentence(withChecksum('GPRM,1,2'))).toMatchObject({ ok: false });
     expect(parseNmeaSentence(withChecksum('gprmc,1,2'))).toMatchObject({ ok: false });
-    expect(parseNmeaSentence(withChecksum(',1,2'))).toMatchObject({ ok: false, reason: 'bad address field ""' });
+    expect(parseNmeaSentence(withChecksum(',1,2'))).toMatchObject({
+      ok: false,
+      reason: 'bad address field ""',
+    });
   });
 });
 
@@ -118,5 +142,24 @@ describe('parseLatLon', () => {
     expect(parseLatLon('-4807.038', 'N', 2)).toBeNull();
     expect(parseLatLon('4860.000', 'N', 2)).toBeNull(); // 60 minutes
     expect(parseLatLon('4807.', 'N', 2)).toBeNull();
+    expect(parseLatLon('9100.000', 'N', 2)).toBeNull(); // beyond the pole
+    expect(parseLatLon('18100.000', 'E', 3)).toBeNull();
+  });
+
+  it('reads degrees as the integer part / 100, like gpsd, so unpadded fields decode', () => {
+    expect(parseLatLon('131.5', 'E', 3)).toBe(1 + 31.5 / 60);
+  });
+
+  it("is bit-identical to deg + Number(minutes) / 60, the simulator's truth file", () => {
+    for (const [field, digits] of [
+      ['4807.0380', 2],
+      ['01131.0000', 3],
+      ['4552.65403', 2],
+      ['17030.00668', 3],
+    ] as const) {
+      expect(parseLatLon(field, 'N', digits)).toBe(
+        Number(field.slice(0, digits)) + Number(field.slice(digits)) / 60,
+      );
+    }
   });
 });
