@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from './testing/seeded-random.ts';
 import {
   DEFAULT_BASE_TOPIC,
   fleetFilter,
@@ -145,13 +146,3 @@ describe('parseVehicleTopic', () => {
 });
 
 /** Small seeded PRNG (mulberry32), so a failing random case can be reproduced. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -7,24 +7,15 @@
  * for exactly once (a good sentence, or a bad one under a reason); whatever comes out as a fix
  * is a sane fix.
  */
+
 import { createLogger } from '@fleet/shared/log';
+import { mulberry32 } from '@fleet/shared/testing';
 import { describe, expect, it } from 'vitest';
 import { GpsdClient } from './gpsd-client.ts';
 import type { GpsFix } from './nmea/rmc.ts';
 import { NmeaReader } from './nmea-reader.ts';
 
 const log = createLogger('gps-fuzz').child({}, { level: 'silent' });
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function withChecksum(body: string): string {
   const sum = [...body].reduce((x, c) => x ^ c.charCodeAt(0), 0);

@@ -1,4 +1,5 @@
 import { createLogger } from '@fleet/shared/log';
+import { mulberry32 } from '@fleet/shared/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Elm327Emulator } from '../../../../firmware-sim/src/elm327/emulator.ts';
 import { createEndpointPair } from '../../../../firmware-sim/src/transport/memory.ts';
@@ -527,14 +528,3 @@ describe('Elm327Adapter against firmware-sim’s ELM327 emulator', () => {
     expect(await battery).toEqual([`${sim.model.state().batteryV.toFixed(1)}V`]);
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,3 +1,4 @@
+import { mulberry32 } from '@fleet/shared/testing';
 import { describe, expect, it } from 'vitest';
 import { Elm327ResponseParser, MAX_RESPONSE_BYTES, responseLines } from './response-parser.ts';
 
@@ -149,14 +150,3 @@ describe('responseLines', () => {
     expect(responseLines('SEARCHING..\r')).toEqual(['SEARCHING..']);
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

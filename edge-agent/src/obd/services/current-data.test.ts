@@ -1,3 +1,4 @@
+import { mulberry32 } from '@fleet/shared/testing';
 import { describe, expect, it } from 'vitest';
 import {
   batchPids,
@@ -8,17 +9,6 @@ import {
   mode01Command,
   splitMode01,
 } from './current-data.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Data of each PID as an ECU would put it after the PID number (lengths per J1979-DA). */
 const SAMPLE: Record<number, number[]> = {
