@@ -79,7 +79,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stop = async () => {
     stopping = true;
     for (const p of [...processes].reverse()) await p.stop();
-    for (const pair of pairs) pair.close();
+    await Promise.all(pairs.map((pair) => pair.close()));
   };
   const critical = (name: string) => (code: number | null) => {
     if (!stopping) say(`!! ${name} exited unexpectedly (code ${code}); see ${logDir}/${name}.log`);
