@@ -17,8 +17,28 @@ import type { NmeaReader } from './gps/nmea-reader.ts';
 import { createGpsSource } from './gps/source.ts';
 import { ObdPoller } from './obd/obd-poller.ts';
 import { SampleStore } from './store/sample-store.ts';
-import { MqttSync } from './sync/mqtt-sync.ts';
+import { MqttSync, type MqttSyncOptions } from './sync/mqtt-sync.ts';
 import { openByteStream } from './transport/open.ts';
+
+export function syncOptions(config: Omit<AgentConfig, 'obdPort' | 'obdBaud' | 'gpsBaud'>): MqttSyncOptions {
+  return {
+    url: config.mqttUrl,
+    username: config.mqttUsername,
+    password: config.mqttPassword,
+    tenantId: config.tenantId,
+    vehicleId: config.vehicleId,
+    baseTopic: config.baseTopic,
+    batchSize: config.metricBatchSize,
+    flushIntervalMs: config.flushIntervalMs,
+    flushJitterMs: config.flushJitterMs,
+    backfillInflight: config.backfillInflight,
+    protocol: config.mqttProtocol,
+    sessionExpirySec: config.sessionExpirySec,
+    caFile: config.mqttCaFile,
+    certFile: config.mqttCertFile,
+    keyFile: config.mqttKeyFile,
+  };
+}
 
 export class Agent {
   readonly store: SampleStore;
@@ -32,24 +52,13 @@ export class Agent {
     readonly config: AgentConfig,
     private readonly log: Logger,
   ) {
-    this.store = new SampleStore(config.dbPath);
+    this.store = new SampleStore(config.dbPath, {
+      diskBudgetBytes: config.diskBudgetBytes,
+      metricBufferLimit: config.metricBufferLimit,
+    });
     this.obd = new ObdPoller(() => openByteStream(config.obdPort, config.obdBaud), log.child({ ns: 'obd' }));
     this.gps = createGpsSource(config, (fix) => this.record(fix), log.child({ ns: 'gps' }));
-    this.sync = new MqttSync(
-      this.store,
-      {
-        url: config.mqttUrl,
-        username: config.mqttUsername,
-        password: config.mqttPassword,
-        tenantId: config.tenantId,
-        vehicleId: config.vehicleId,
-        baseTopic: config.baseTopic,
-        batchSize: config.batchSize,
-        flushIntervalMs: config.flushIntervalMs,
-        flushJitterMs: config.flushJitterMs,
-      },
-      log.child({ ns: 'sync' }),
-    );
+    this.sync = new MqttSync(this.store, syncOptions(config), log.child({ ns: 'sync' }));
   }
 
   /** Outputs first, inputs last (telegraf's order), so nothing is read before it can be kept. */

@@ -26,12 +26,41 @@ export const AgentConfig = z.object({
   mqttUsername: z.string().optional(),
   mqttPassword: z.string().optional(),
   baseTopic: z.string().default(DEFAULT_BASE_TOPIC),
+  /** PEM files for mqtts:// : CA to trust, client certificate and key (per-vehicle certificates). */
+  mqttCaFile: z.string().min(1).optional(),
+  mqttCertFile: z.string().min(1).optional(),
+  mqttKeyFile: z.string().min(1).optional(),
+  /** MQTT protocol: 'auto' (5, falling back to 3.1.1 if the broker refuses it), '5' or '4'; default auto. */
+  mqttProtocol: z.enum(['auto', '5', '4']).default('auto'),
+  /** [0...4294967295] s the broker keeps the session while the vehicle is offline (MQTT 5), default 7 days. */
+  sessionExpirySec: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(4_294_967_295)
+    .default(7 * 24 * 3600),
+  // Telegraf's output settings (metric_batch_size, metric_buffer_limit, flush_interval, flush_jitter).
   /** [1...5000] samples per MQTT batch, default 500. */
-  batchSize: z.coerce.number().int().min(1).max(5000).default(500),
+  metricBatchSize: z.coerce.number().int().min(1).max(5000).default(500),
+  /** [1000...1000000000] unsent samples kept at most; beyond it the oldest are dropped and counted, default 50,000,000. */
+  metricBufferLimit: z.coerce.number().int().min(1000).max(1_000_000_000).default(50_000_000),
   /** [50...600000] ms between flushes, default 1000. */
   flushIntervalMs: z.coerce.number().int().min(50).max(600_000).default(1000),
   /** [0...60000] ms random extra per flush, default 200. */
   flushJitterMs: z.coerce.number().int().min(0).max(60_000).default(200),
+  /** [1...64] backfill batches in flight next to the live one after an outage, default 4. */
+  backfillInflight: z.coerce.number().int().min(1).max(64).default(4),
+  /**
+   * [1 MiB...1 TiB] bytes of SQLite pages the agent may use, default 4 GiB: a quarter of a 16 GB
+   * SD card (OS, logs, WAL and wear levelling need the rest). Over it, the oldest raw samples go
+   * first (synced before unsynced), then rollups, then events; every row is counted.
+   */
+  diskBudgetBytes: z.coerce
+    .number()
+    .int()
+    .min(1024 ** 2)
+    .max(1024 ** 4)
+    .default(4 * 1024 ** 3),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 

@@ -5,21 +5,21 @@
 import { createLogger } from '@fleet/shared/log';
 import { Command, Option } from 'commander';
 import { Agent } from './agent.ts';
+import { registerDbCommands } from './cli/db.ts';
 import { registerGpsCommands } from './cli/gps.ts';
 import { registerObdCommands } from './cli/obd.ts';
+import { addDbOption, addSyncOptions, registerSyncCommands, syncConfigFrom } from './cli/sync.ts';
 import { parseAgentConfig } from './config.ts';
 import { isAgentError } from './errors.ts';
-import { SampleStore } from './store/sample-store.ts';
 
 const env = process.env;
 const program = new Command('fleet-agent')
   .description('Edge agent of the fleet telematics system: OBD-II + GPS -> SQLite -> MQTT.')
   .showHelpAfterError();
 
-program
+const run = program
   .command('run')
   .description('Run the agent: read the vehicle and GPS, store every sample, sync to the cloud.')
-  .addOption(new Option('--tenant <id>', 'tenant id').env('FLEET_TENANT_ID').default('demo'))
   .addOption(new Option('--vehicle <id>', 'vehicle id').env('FLEET_VEHICLE_ID').makeOptionMandatory())
   .addOption(
     new Option('--obd-port <path>', 'ELM327 adapter: serial device or tcp://host:port')
@@ -37,69 +37,34 @@ program
       .env('FLEET_GPSD')
       .conflicts('gpsNmea'),
   )
-  .addOption(new Option('--gps-baud <n>', 'GPS baud rate').env('FLEET_GPS_BAUD').default('9600'))
-  .addOption(new Option('--db <file>', 'SQLite store').env('FLEET_AGENT_DB').default('data/agent.db'))
-  .addOption(
-    new Option('--mqtt-url <url>', 'MQTT broker URL').env('MQTT_URL').default('mqtt://127.0.0.1:1884'),
-  )
-  .addOption(new Option('--base-topic <topic>', 'MQTT base topic').env('FLEET_BASE_TOPIC').default('fleet'))
-  .addOption(
-    new Option('--batch-size <n>', 'samples per MQTT batch [1...5000]')
-      .env('FLEET_BATCH_SIZE')
-      .default('500'),
-  )
-  .addOption(
-    new Option('--flush-interval <ms>', 'ms between flushes [50...600000]')
-      .env('FLEET_FLUSH_INTERVAL_MS')
-      .default('1000'),
-  )
-  .action(async (o: Record<string, string>) => {
-    const config = parseAgentConfig({
-      tenantId: o.tenant,
-      vehicleId: o.vehicle,
-      obdPort: o.obdPort,
-      obdBaud: o.obdBaud,
-      gpsNmeaPort: o.gpsNmea,
-      gpsdAddress: o.gpsd,
-      gpsBaud: o.gpsBaud,
-      dbPath: o.db,
-      mqttUrl: o.mqttUrl,
-      // Secrets only from the environment: a flag would show in `ps`.
-      mqttUsername: env.MQTT_USERNAME,
-      mqttPassword: env.MQTT_PASSWORD,
-      baseTopic: o.baseTopic,
-      batchSize: o.batchSize,
-      flushIntervalMs: o.flushInterval,
-    });
-    const log = createLogger('agent', { vehicle: config.vehicleId });
-    const agent = new Agent(config, log);
-    agent.start();
-    console.log(`fleet-agent ready vehicle=${config.vehicleId}`);
-    let stopping = false;
-    const stop = async () => {
-      if (stopping) return;
-      stopping = true;
-      await agent.stop();
-      log.info({ ...agent.sync.stats, gps: agent.gps.stats }, 'agent stopped');
-      process.exit(0);
-    };
-    process.on('SIGTERM', () => void stop());
-    process.on('SIGINT', () => void stop());
+  .addOption(new Option('--gps-baud <n>', 'GPS baud rate').env('FLEET_GPS_BAUD').default('9600'));
+addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
+  const config = parseAgentConfig({
+    ...syncConfigFrom(o, env),
+    obdPort: o.obdPort,
+    obdBaud: o.obdBaud,
+    gpsNmeaPort: o.gpsNmea,
+    gpsdAddress: o.gpsd,
+    gpsBaud: o.gpsBaud,
   });
+  const log = createLogger('agent', { vehicle: config.vehicleId });
+  const agent = new Agent(config, log);
+  agent.start();
+  console.log(`fleet-agent ready vehicle=${config.vehicleId}`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await agent.stop();
+    log.info({ ...agent.sync.stats, gps: agent.gps.stats }, 'agent stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+});
 
-const db = program.command('db').description('Inspect the on-device store.');
-db.command('stats')
-  .description('Samples stored, acknowledged by the broker, and still to send.')
-  .addOption(new Option('--db <file>', 'SQLite store').env('FLEET_AGENT_DB').default('data/agent.db'))
-  .option('--json', 'machine-readable output')
-  .action((o: { db: string; json?: boolean }) => {
-    const store = new SampleStore(o.db);
-    const stats = store.stats();
-    store.close();
-    if (o.json) console.log(JSON.stringify(stats));
-    else console.table(stats);
-  });
-
+registerSyncCommands(program);
+registerDbCommands(program);
 registerObdCommands(program);
 registerGpsCommands(program);
 

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  BINARY_FORMAT_VERSION,
+  BINARY_MAGIC_0,
+  DROP_COUNTER_NAMES,
+  decodeBinaryBatch,
+  encodeBinaryBatch,
+} from './telemetry-codec.ts';
 import { ID_PATTERN } from './topics.ts';
 
 /**
@@ -24,26 +31,63 @@ export const TelemetrySample = z.object({
 });
 export type TelemetrySample = z.infer<typeof TelemetrySample>;
 
+/** JSON payload (`{"v":1,...}`), still decoded for agents not yet updated. */
 export const TELEMETRY_PAYLOAD_VERSION = 1;
+/** Binary columnar payload (telemetry-codec.ts); what current agents send. */
+export const TELEMETRY_BINARY_VERSION = BINARY_FORMAT_VERSION;
 /** [1...5000] samples per batch: larger batches are split by the agent, refused by the ingest. */
 export const MAX_SAMPLES_PER_BATCH = 5000;
 /** Hard cap on a payload's size before it is even parsed. */
 export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 
-/** Payload of `{base}/v1/{tenant}/{vehicle}/telemetry`. */
+const counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Samples the agent evicted from its disk budget, cumulative since its database was created
+ * (so the newest batch's figures are the truth; take the max, never sum). Oldest raw samples go
+ * first, already-synced before unsynced; rollups and events last.
+ */
+export const DropCounters = z.object(
+  Object.fromEntries(DROP_COUNTER_NAMES.map((name) => [name, counter])) as Record<
+    (typeof DROP_COUNTER_NAMES)[number],
+    typeof counter
+  >,
+);
+export type DropCounters = z.infer<typeof DropCounters>;
+
+/**
+ * Payload of `{base}/v1/{tenant}/{vehicle}/telemetry`. `v` is the wire format the batch came in
+ * (1 JSON, 2 binary); the fields after `samples` are optional so v1 agents stay valid.
+ */
 export const TelemetryBatch = z.object({
-  v: z.literal(TELEMETRY_PAYLOAD_VERSION),
+  v: z.union([z.literal(TELEMETRY_PAYLOAD_VERSION), z.literal(TELEMETRY_BINARY_VERSION)]),
   vehicleId: z.string().regex(ID_PATTERN),
   samples: z.array(TelemetrySample).min(1).max(MAX_SAMPLES_PER_BATCH),
+  /**
+   * True for backfill after an outage (Sparkplug's `is_historical`): recorded while the link was
+   * down, sent oldest first; it must never move "latest" backwards (the ingest's ts rule holds).
+   */
+  historical: z.boolean().optional(),
+  /** Per-vehicle batch number, strictly increasing across restarts (gaps = batches never acked). */
+  batchSeq: counter.optional(),
+  dropped: DropCounters.optional(),
 });
 export type TelemetryBatch = z.infer<typeof TelemetryBatch>;
 
 export type PayloadResult = { ok: true; batch: TelemetryBatch } | { ok: false; reason: string };
 
-/** Decode and validate a telemetry payload; never throws, always says why a payload is refused. */
+/**
+ * Decode and validate a telemetry payload, JSON v1 (first byte `{`) or binary v2 (first byte
+ * 0xFB); never throws, always says why a payload is refused.
+ */
 export function decodeTelemetryBatch(payload: Uint8Array): PayloadResult {
   if (payload.byteLength > MAX_PAYLOAD_BYTES) {
     return { ok: false, reason: `oversized: ${payload.byteLength} bytes > ${MAX_PAYLOAD_BYTES}` };
+  }
+  if (payload[0] === BINARY_MAGIC_0) {
+    const decoded = decodeBinaryBatch(payload, MAX_SAMPLES_PER_BATCH);
+    if (!decoded.ok) return decoded;
+    return validate({ v: TELEMETRY_BINARY_VERSION, ...decoded.batch });
   }
   let json: unknown;
   try {
@@ -54,14 +98,23 @@ export function decodeTelemetryBatch(payload: Uint8Array): PayloadResult {
   if (json && typeof json === 'object' && 'v' in json && json.v !== TELEMETRY_PAYLOAD_VERSION) {
     return { ok: false, reason: `unsupported payload version ${String(json.v)}` };
   }
-  const parsed = TelemetryBatch.safeParse(json);
+  return validate(json);
+}
+
+function validate(value: unknown): PayloadResult {
+  const parsed = TelemetryBatch.safeParse(value);
   if (!parsed.success) {
     return { ok: false, reason: `schema: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}` };
   }
   return { ok: true, batch: parsed.data };
 }
 
+/** `v: 1` encodes JSON, `v: 2` the binary columnar form (see telemetry-codec.ts for the layout). */
 export function encodeTelemetryBatch(batch: TelemetryBatch): Buffer {
+  if (batch.v === TELEMETRY_BINARY_VERSION) {
+    const bin = encodeBinaryBatch(batch);
+    return Buffer.from(bin.buffer, bin.byteOffset, bin.byteLength);
+  }
   return Buffer.from(JSON.stringify(batch));
 }
 

@@ -2,8 +2,14 @@
  * MQTT topic namespace, built in one place (zigbee2mqtt's lesson: one helper that prefixes the
  * base topic and refuses wildcards, so no caller can publish to `+` or `#` by accident).
  *
- *   {base}/v1/{tenantId}/{vehicleId}/telemetry   agent -> cloud   TelemetryBatch (QoS 1)
+ *   {base}/v1/{tenantId}/{vehicleId}/telemetry   agent -> cloud   TelemetryBatch (QoS 1), live and backfill
  *   {base}/v1/{tenantId}/{vehicleId}/status      agent -> cloud   VehicleStatus  (retained, also the MQTT will)
+ *
+ * Backfill after an outage uses the same telemetry topic with `historical: true` in the payload
+ * (Sparkplug's is_historical; on MQTT 5 also the user property `historical`), not a topic of its
+ * own: the ingest's subscription and the broker ACL stay unchanged, and one vehicle's batches stay
+ * in one broker queue. Live data is not starved because the agent interleaves lanes (mqtt-sync.ts).
+ * Every batch carries `batchSeq`, per vehicle and strictly increasing across agent restarts.
  *
  * `base` defaults to `fleet`; tests use their own base so runs on a shared broker never mix.
  */

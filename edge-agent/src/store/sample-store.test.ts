@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentErrorCode, isAgentError } from '../errors.ts';
+import { MIGRATIONS } from './migrations.ts';
 import { type NewSample, SampleStore } from './sample-store.ts';
 
 const T0 = Date.UTC(2024, 4, 1, 8, 0, 0);
@@ -53,7 +54,7 @@ describe('SampleStore', () => {
     const seqs = Array.from({ length: 50 }, (_, i) => store.append(newSample(i)));
     expect(seqs[0]).toBe(1);
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1]! + 1);
-    expect(store.stats()).toEqual({ samples: 50, lastSeq: 50, ackedSeq: 0, unsent: 50 });
+    expect(store.stats()).toMatchObject({ samples: 50, lastSeq: 50, ackedSeq: 0, unsent: 50 });
   });
 
   it('returns pending samples oldest first, at most `limit`, with every field intact', () => {
@@ -151,7 +152,7 @@ describe('SampleStore', () => {
   it('opens an existing database without re-running its migrations', () => {
     closeStore(openStore());
     const db = new Database(file);
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
     const again = openStore(); // would fail on "table samples already exists" otherwise

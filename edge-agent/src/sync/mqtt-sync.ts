@@ -1,19 +1,38 @@
 /**
- *   SampleStore --pending(batch)--> publish QoS 1 --PUBACK--> acknowledge(last seq)
- *        ^                                 |
- *        +------ nothing moves until the broker acknowledged; a crash resends one batch
+ *   SampleStore ──unsent──┬─ live lane:     newest ≤ metricBatchSize samples recorded since the link
+ *                         │                 came up ─────────────────────────────┐
+ *                         └─ backfill lane: oldest-first, historical=true,       ├─ publish QoS 1 ─ PUBACK ─▶ acknowledgeRange
+ *                                           ≤ backfillInflight batches per round ┘
  *
- * Retained status: `online` on connect, `offline` as the MQTT will when the link dies.
+ * Each round sends one live batch first, then at most `backfillInflight` backfill batches, and
+ * waits for their PUBACKs; so live data never waits behind more than that many batches, however
+ * long the outage was. The store's cursor moves only over a contiguous acknowledged prefix
+ * (SampleStore.acknowledgeRange): a crash at any instant resends at most the batches in flight,
+ * which the cloud ignores by (vehicle, seq).
+ *
+ * Session: clean: false (and, on MQTT 5, sessionExpiryInterval) so the broker keeps our
+ * unacknowledged QoS 1 packets across a reconnect. MQTT 5 when the broker speaks it; 'auto' falls
+ * back to 3.1.1 when the broker refuses the protocol version (CONNACK code 1 / reason 0x84), as
+ * the embedded aedes does.
+ *
+ * Retained status: `online` on connect, `offline` as the MQTT will when the link dies. The will is
+ * fixed at connect time, so `online` and the will carry the same ts: the cloud keeps the newest
+ * status, and an equal ts lets the will (which always arrives later) win.
  */
+import { readFileSync } from 'node:fs';
 import {
   encodeTelemetryBatch,
+  TELEMETRY_BINARY_VERSION,
   TELEMETRY_PAYLOAD_VERSION,
+  type TelemetrySample,
   type VehicleStatus,
   vehicleTopic,
 } from '@fleet/shared';
 import { type Logger, safeUrl } from '@fleet/shared/log';
 import mqtt from 'mqtt';
 import type { SampleStore } from '../store/sample-store.ts';
+
+export type MqttProtocol = 'auto' | '5' | '4';
 
 export interface MqttSyncOptions {
   url: string;
@@ -22,20 +41,55 @@ export interface MqttSyncOptions {
   tenantId: string;
   vehicleId: string;
   baseTopic: string;
-  /** [1...5000] samples per batch, default 500. */
+  /** [1...5000] samples per batch (telegraf metric_batch_size), default 500. */
   batchSize?: number;
-  /** [50...600000] ms between flushes, default 1000. */
+  /** [50...600000] ms between flushes (telegraf flush_interval), default 1000. */
   flushIntervalMs?: number;
   /** [0...60000] ms of random extra delay per flush so a fleet does not flush in lockstep, default 200. */
   flushJitterMs?: number;
+  /** [1...64] backfill batches in flight per round next to the live one, default 4. */
+  backfillInflight?: number;
+  /** 'auto' (MQTT 5, falling back to 3.1.1), '5' or '4' (3.1.1); default 'auto'. */
+  protocol?: MqttProtocol;
+  /** [0...4294967295] s the broker keeps our session while we are away (MQTT 5), default 7 days. */
+  sessionExpirySec?: number;
+  /** PEM files for mqtts:// (CA to trust, client certificate and key). */
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+  /** Default `fleet-agent-{vehicleId}`: stable, so the broker keeps the session. */
+  clientId?: string;
+  /** [100...60000] ms between reconnect attempts, default 2000. */
+  reconnectPeriodMs?: number;
+  /** Send JSON v1 instead of binary v2 (for an ingest not yet updated). */
+  jsonPayload?: boolean;
+}
+
+export interface SyncStats {
+  batchesSent: number;
+  samplesSent: number;
+  liveBatches: number;
+  backfillBatches: number;
+  connects: number;
+  protocolVersion: 4 | 5 | null;
 }
 
 export class MqttSync {
-  readonly stats = { batchesSent: 0, samplesSent: 0 };
+  readonly stats: SyncStats = {
+    batchesSent: 0,
+    samplesSent: 0,
+    liveBatches: 0,
+    backfillBatches: 0,
+    connects: 0,
+    protocolVersion: null,
+  };
   private client: mqtt.MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private stopped = false;
+  /** Samples at or below this seq were recorded before the current link came up: backfill. */
+  private liveFloor = 0;
+  private readonly since = Date.now();
 
   constructor(
     private readonly store: SampleStore,
@@ -43,29 +97,77 @@ export class MqttSync {
     private readonly log: Logger,
   ) {}
 
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
   start(): void {
-    const statusTopic = vehicleTopic('status', this.opts.tenantId, this.opts.vehicleId, this.opts.baseTopic);
-    // The will is fixed at connect time, so `online` and the will carry the same ts: the cloud
-    // keeps the newest status, and an equal ts lets the will (which always arrives later) win.
-    const since = Date.now();
-    const status = (state: VehicleStatus['state']): string =>
-      JSON.stringify({ v: 1, state, ts: since } satisfies VehicleStatus);
-    this.client = mqtt.connect(this.opts.url, {
-      clientId: `fleet-agent-${this.opts.vehicleId}`,
+    this.connect(this.opts.protocol === '4' ? 4 : 5);
+    this.schedule();
+  }
+
+  private statusPayload(state: VehicleStatus['state'], ts = this.since): string {
+    return JSON.stringify({ v: 1, state, ts } satisfies VehicleStatus);
+  }
+
+  private topic(kind: 'telemetry' | 'status') {
+    return vehicleTopic(kind, this.opts.tenantId, this.opts.vehicleId, this.opts.baseTopic);
+  }
+
+  private connect(version: 4 | 5) {
+    const statusTopic = this.topic('status');
+    const o = this.opts;
+    const client = mqtt.connect(o.url, {
+      protocolVersion: version,
+      clientId: o.clientId ?? `fleet-agent-${o.vehicleId}`,
       clean: false,
-      username: this.opts.username,
-      password: this.opts.password,
-      reconnectPeriod: 2000,
-      will: { topic: statusTopic, payload: Buffer.from(status('offline')), qos: 1, retain: true },
+      ...(version === 5
+        ? { properties: { sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600 } }
+        : {}),
+      username: o.username,
+      password: o.password,
+      ca: o.caFile ? readFileSync(o.caFile) : undefined,
+      cert: o.certFile ? readFileSync(o.certFile) : undefined,
+      key: o.keyFile ? readFileSync(o.keyFile) : undefined,
+      reconnectPeriod: o.reconnectPeriodMs ?? 2000,
+      connectTimeout: 10_000,
+      will: { topic: statusTopic, payload: Buffer.from(this.statusPayload('offline')), qos: 1, retain: true },
     });
-    this.client.on('connect', () => {
-      this.log.info({ broker: safeUrl(this.opts.url) }, 'connected to broker');
-      this.client?.publish(statusTopic, status('online'), { qos: 1, retain: true });
+    this.client = client;
+    let everConnected = false;
+    client.on('connect', () => {
+      everConnected = true;
+      this.stats.connects++;
+      this.stats.protocolVersion = version;
+      // Everything recorded so far (the outage's backlog) is historical; what comes now is live.
+      this.liveFloor = this.store.stats().lastSeq;
+      this.store.setLinkState(true, safeUrl(o.url));
+      this.log.info(
+        { broker: safeUrl(o.url), mqtt: version, backlogUpTo: this.liveFloor },
+        'connected to broker',
+      );
+      client.publish(statusTopic, this.statusPayload('online'), { qos: 1, retain: true });
       void this.flush();
     });
-    this.client.on('offline', () => this.log.warn('broker unreachable; buffering in SQLite'));
-    this.client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
-    this.schedule();
+    client.on('offline', () => {
+      this.store.setLinkState(false);
+      this.log.warn('broker unreachable; buffering in SQLite');
+    });
+    client.on('error', (err) => {
+      const code = (err as { code?: unknown }).code;
+      if (
+        version === 5 &&
+        (o.protocol ?? 'auto') === 'auto' &&
+        !everConnected &&
+        (code === 1 || code === 132)
+      ) {
+        this.log.info('broker refuses MQTT 5; falling back to MQTT 3.1.1');
+        client.end(true);
+        if (!this.stopped) this.connect(4);
+        return;
+      }
+      this.log.warn({ err: err.message }, 'mqtt error');
+    });
   }
 
   private schedule() {
@@ -77,7 +179,7 @@ export class MqttSync {
     }, interval + jitter);
   }
 
-  /** Sends everything pending, batch by batch, oldest first. One flush runs at a time. */
+  /** Sends everything pending, round by round (live first). One flush runs at a time. */
   flush(): Promise<void> {
     this.flushing ??= this.drain().finally(() => {
       this.flushing = undefined;
@@ -85,29 +187,84 @@ export class MqttSync {
     return this.flushing;
   }
 
+  /** Resolves once connected (or rejects after `timeoutMs`). */
+  waitConnected(timeoutMs: number): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (this.connected) {
+          clearInterval(poll);
+          resolve();
+        } else if (Date.now() - started > timeoutMs) {
+          clearInterval(poll);
+          reject(new Error(`not connected to ${safeUrl(this.opts.url)} after ${timeoutMs} ms`));
+        }
+      }, 50);
+    });
+  }
+
   private async drain() {
-    const client = this.client;
-    const topic = vehicleTopic('telemetry', this.opts.tenantId, this.opts.vehicleId, this.opts.baseTopic);
-    while (client?.connected && !this.stopped) {
-      const samples = this.store.pending(this.opts.batchSize ?? 500);
-      if (samples.length === 0) return;
-      const payload = encodeTelemetryBatch({
-        v: TELEMETRY_PAYLOAD_VERSION,
-        vehicleId: this.opts.vehicleId,
-        samples,
-      });
-      try {
-        await client.publishAsync(topic, payload, { qos: 1 });
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'publish failed; will retry');
+    const size = this.opts.batchSize ?? 500;
+    const inflight = this.opts.backfillInflight ?? 4;
+    while (this.client?.connected && !this.stopped) {
+      const client = this.client;
+      const batches: { samples: TelemetrySample[]; historical: boolean }[] = [];
+      const live = this.store.unsent({ after: this.liveFloor, limit: size, newest: true });
+      if (live.length > 0) {
+        // More live samples than one batch (a slow link): the older ones join the backfill lane,
+        // so the newest data always goes first.
+        this.liveFloor = Math.max(this.liveFloor, live[0]!.seq - 1);
+        batches.push({ samples: live, historical: false });
+      }
+      let after = 0;
+      for (let i = 0; i < inflight; i++) {
+        const old = this.store.unsent({ after, upTo: this.liveFloor, limit: size });
+        if (old.length === 0) break;
+        batches.push({ samples: old, historical: true });
+        after = old[old.length - 1]!.seq;
+      }
+      if (batches.length === 0) return;
+      const results = await Promise.allSettled(
+        batches.map((b) => this.publish(client, b.samples, b.historical)),
+      );
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) {
+        this.log.warn({ err: (failed.reason as Error).message }, 'publish failed; will retry');
         return;
       }
-      const last = samples[samples.length - 1]!.seq;
-      this.store.acknowledge(last);
-      this.stats.batchesSent++;
-      this.stats.samplesSent += samples.length;
-      this.log.debug({ samples: samples.length, lastSeq: last }, 'batch acknowledged by broker');
     }
+  }
+
+  private async publish(client: mqtt.MqttClient, samples: TelemetrySample[], historical: boolean) {
+    const batchSeq = this.store.nextBatchSeq();
+    const dropped = this.store.evictions();
+    const payload = encodeTelemetryBatch({
+      v: this.opts.jsonPayload ? TELEMETRY_PAYLOAD_VERSION : TELEMETRY_BINARY_VERSION,
+      vehicleId: this.opts.vehicleId,
+      samples,
+      batchSeq,
+      dropped,
+      ...(historical ? { historical: true } : {}),
+    });
+    const first = samples[0]!.seq;
+    const last = samples[samples.length - 1]!.seq;
+    await client.publishAsync(this.topic('telemetry'), payload, {
+      qos: 1,
+      // MQTT 5 brokers and tools can route on these without decoding the payload.
+      ...(this.stats.protocolVersion === 5
+        ? { properties: { userProperties: { batchSeq: String(batchSeq), historical: String(historical) } } }
+        : {}),
+    });
+    this.store.acknowledgeRange(first, last);
+    this.stats.batchesSent++;
+    this.stats.samplesSent += samples.length;
+    if (historical) this.stats.backfillBatches++;
+    else this.stats.liveBatches++;
+    this.log.debug(
+      { batchSeq, samples: samples.length, first, last, historical },
+      'batch acknowledged by broker',
+    );
   }
 
   async stop(): Promise<void> {
@@ -117,10 +274,18 @@ export class MqttSync {
     const client = this.client;
     if (client?.connected) {
       // A clean disconnect suppresses the will, so say "offline" ourselves.
-      const topic = vehicleTopic('status', this.opts.tenantId, this.opts.vehicleId, this.opts.baseTopic);
-      const payload = JSON.stringify({ v: 1, state: 'offline', ts: Date.now() } satisfies VehicleStatus);
-      await client.publishAsync(topic, payload, { qos: 1, retain: true }).catch(() => {});
+      await client
+        .publishAsync(this.topic('status'), this.statusPayload('offline', Date.now()), {
+          qos: 1,
+          retain: true,
+        })
+        .catch(() => {});
     }
     await client?.endAsync();
+    try {
+      this.store.setLinkState(false);
+    } catch {
+      // the store may already be closed by a caller that stops in another order
+    }
   }
 }
