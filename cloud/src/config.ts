@@ -22,6 +22,16 @@ const CloudConfig = z.object({
   mqttPassword: z.string().optional(),
   /** Root of the topic namespace, default `fleet`. */
   baseTopic: z.string().default(DEFAULT_BASE_TOPIC),
+  /**
+   * MQTT 5 shared-subscription group of the ingest processes, default `fleet-ingest`; `none`
+   * for a plain subscription on one connection. Brokers without MQTT 5 (aedes) fall back anyway.
+   */
+  ingestSharedGroup: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('fleet-ingest'),
+  /** [1...256] MQTT connections per ingest process on the shared subscription, default 8. */
+  ingestConnections: z.coerce.number().int().min(1).max(256).default(8),
   /** API listen address: localhost only unless configured. */
   apiHost: z.string().default('127.0.0.1'),
   /** [0...65535] API port, default 4000; 0 picks a free one. */
@@ -48,6 +58,8 @@ export function loadCloudConfig(processEnv: NodeJS.ProcessEnv = process.env): Cl
     mqttUsername: env.MQTT_USERNAME,
     mqttPassword: env.MQTT_PASSWORD,
     baseTopic: env.FLEET_BASE_TOPIC,
+    ingestSharedGroup: env.FLEET_INGEST_SHARED_GROUP,
+    ingestConnections: env.FLEET_INGEST_CONNECTIONS,
     apiHost: env.FLEET_API_HOST,
     apiPort: env.FLEET_API_PORT,
     autoRegisterVehicles: env.FLEET_AUTO_REGISTER_VEHICLES,

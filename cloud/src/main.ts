@@ -34,6 +34,8 @@ async function main() {
     baseTopic: config.baseTopic,
     clientId: process.env.FLEET_INGEST_CLIENT_ID ?? `fleet-ingest-${randomUUID().slice(0, 8)}`,
     autoRegisterVehicles: config.autoRegisterVehicles,
+    sharedGroup: config.ingestSharedGroup === 'none' ? false : config.ingestSharedGroup,
+    connections: config.ingestConnections,
     log: createLogger('ingest'),
   });
   await ingest.start();

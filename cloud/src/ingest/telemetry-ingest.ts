@@ -1,27 +1,40 @@
 /**
- *   broker --QoS 1--> handleMessage --validate--> [bad] dead_letters ----------------+--> PUBACK
- *                                        |                                           |
- *                                        +--[good] BEGIN; telemetry; latest; COMMIT -+
+ *                 $share/{group}/{base}/v1/+/+/{telemetry,status}
+ *   broker ==QoS 1==> connection 0 ─┐
+ *          ==QoS 1==> connection 1 ─┼─> pending ──(window)──> group commit ──> done() x n ──> PUBACK x n
+ *          ==QoS 1==> connection k ─┘      │          BEGIN; owners; samples → keys → telemetry
+ *                                          │                 → minute rollup → latest;
+ *                                          │                 statuses; dead letters; COMMIT
  *
- * The PUBACK leaves only after the commit (mqtt.js sends it when handleMessage's callback
- * runs): a broker PUBACK is not storage, so the broker keeps the message until PostgreSQL has it.
- * While the database is down the message is retried with backoff and the broker queues the rest.
+ * Ack after commit: mqtt.js sends a message's PUBACK when handleMessage's callback runs, and it
+ * handles one message per connection at a time. So one connection commits one message per
+ * transaction; this ingest opens `connections` connections on an MQTT 5 shared subscription
+ * (the broker spreads messages over them, and over other ingest processes of the same group) and
+ * commits whatever they hold together (group commit), up to `maxConcurrentFlushes` transactions
+ * at once. Every callback is released only after its transaction committed; on a database error
+ * the whole group is retried with backoff while the broker keeps the rest queued.
+ *
+ * Brokers without shared subscriptions (the embedded aedes speaks MQTT 3.1.1 only) get one
+ * connection with a plain subscription: the MQTT 5 CONNECT is refused there, or the CONNACK says
+ * `sharedSubscriptionAvailable: false`, and the ingest falls back (`sharedGroup: false` forces it).
+ *
+ * Refused payloads go to dead_letters with their reason in the same transaction and are acked.
  */
 import {
   decodeTelemetryBatch,
   fleetFilter,
   parseVehicleTopic,
-  type TelemetrySample,
+  type TelemetryBatch,
   VehicleStatus,
 } from '@fleet/shared';
 import { type Logger, safeUrl } from '@fleet/shared/log';
 import mqtt from 'mqtt';
 import type pg from 'pg';
-import { insertDeadLetter } from '../db/queries/insert-dead-letter.ts';
-import { insertTelemetryBatch } from '../db/queries/insert-telemetry-batch.ts';
-import { findVehicleTenant, registerVehicle } from '../db/queries/register-vehicle.ts';
+import { daysAhead, ensureTelemetryPartitions, utcDay } from '../db/queries/ensure-telemetry-partitions.ts';
+import { type DeadLetter, insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
+import { emptyTelemetryColumns, insertTelemetryRows } from '../db/queries/insert-telemetry-rows.ts';
+import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
 import { updateVehicleStatus } from '../db/queries/update-vehicle-status.ts';
-import { LATEST_FUTURE_TOLERANCE_MS, upsertVehicleLatest } from '../db/queries/upsert-vehicle-latest.ts';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 
 export interface TelemetryIngestOptions {
@@ -30,51 +43,161 @@ export interface TelemetryIngestOptions {
   mqttUsername?: string | undefined;
   mqttPassword?: string | undefined;
   baseTopic: string;
-  /** Stable client id: with a persistent session the broker keeps QoS 1 messages while we are away. */
+  /**
+   * Stable client id prefix: connection i is `${clientId}-${i}`. With persistent sessions the
+   * broker keeps QoS 1 messages while we are away.
+   */
   clientId: string;
   autoRegisterVehicles: boolean;
   log: Logger;
   /** [100...60000] ms, default 500: first retry delay after a database error, doubled up to 10 s. */
   retryDelayMs?: number;
+  /**
+   * Shared-subscription group, default `fleet-ingest`: every ingest process of one deployment
+   * uses the same group so each message goes to exactly one of them. `false`: plain
+   * subscription on a single connection (brokers without MQTT 5).
+   */
+  sharedGroup?: string | false;
+  /** [1...256] MQTT connections of this process on the shared subscription, default 8. */
+  connections?: number;
+  /** [0...1000] ms, default 2: how long a group waits for more messages before committing. */
+  groupWindowMs?: number;
+  /** [1...32] transactions in flight at once, default 2 (the next group fills while one commits). */
+  maxConcurrentFlushes?: number;
+  /** Test hook: awaited inside every group transaction before COMMIT (a slow database). */
+  beforeCommit?: (db: pg.PoolClient) => Promise<void>;
+  /** Bench/test hook: called after each COMMIT with its time and the batches it stored. */
+  onCommit?: (committedAt: number, batches: readonly TelemetryBatch[]) => void;
 }
 
 export interface IngestStats {
+  /** Telemetry messages (batches) committed. */
   batches: number;
   samplesInserted: number;
   samplesDuplicate: number;
+  /** Status messages applied (older ones included: they were processed, just not newer). */
+  statuses: number;
   deadLetters: number;
   dbRetries: number;
+  /** Transactions committed (each holds one or more messages). */
+  groups: number;
+  /** Samples of batches flagged historical (backfill) by the agent, when it says so. */
+  samplesHistorical: number;
+  /**
+   * Growth of the unsynced samples agents report having evicted from their disk budget (never
+   * reached the cloud), counted from the first figure this process saw per vehicle.
+   */
+  agentEvictedSamples: number;
 }
 
-/** A payload we refuse for good (as opposed to a database outage, which we retry). */
-class Rejected extends Error {}
+interface Pending {
+  topic: string;
+  payload: Buffer;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+type Classified =
+  | { kind: 'telemetry'; item: Pending; tenantId: string; vehicleId: string; batch: TelemetryBatch }
+  | { kind: 'status'; item: Pending; tenantId: string; vehicleId: string; status: VehicleStatus }
+  | { kind: 'dead'; item: Pending; reason: string };
+
+const SESSION_EXPIRY_S = 30 * 24 * 3600; // matches mosquitto.conf persistent_client_expiration 30d
+const MAINTENANCE_INTERVAL_MS = 3600_000;
 
 export class TelemetryIngest {
   readonly stats: IngestStats = {
     batches: 0,
     samplesInserted: 0,
     samplesDuplicate: 0,
+    statuses: 0,
     deadLetters: 0,
     dbRetries: 0,
+    groups: 0,
+    samplesHistorical: 0,
+    agentEvictedSamples: 0,
   };
-  private client: mqtt.MqttClient | undefined;
+  private clients: mqtt.MqttClient[] = [];
   private stopping = false;
+  private pending: Pending[] = [];
+  private flushing = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private maintenance: NodeJS.Timeout | undefined;
+  /** vehicle -> tenant, only from committed rows (ownership never changes once registered). */
+  private readonly owners = new Map<string, string>();
+  /** vehicle -> highest `dropped.rawUnsynced` its agent reported (samples lost before sync). */
+  private readonly agentDropped = new Map<string, number>();
+  /** Days whose partition is known to exist. */
+  private readonly days = new Set<string>();
+  /** How the broker was subscribed: shared (MQTT 5) or plain (fallback). */
+  mode: 'shared' | 'plain' = 'plain';
 
   constructor(private readonly opts: TelemetryIngestOptions) {}
 
+  /** Client ids of the connections this ingest opened (their persistent sessions). */
+  get clientIds(): string[] {
+    return this.clients.map((c) => c.options.clientId as string);
+  }
+
   async start(): Promise<void> {
     const { log } = this.opts;
+    await this.runMaintenance();
+    this.maintenance = setInterval(() => void this.runMaintenance(), MAINTENANCE_INTERVAL_MS);
+    this.maintenance.unref();
+
+    const group = this.opts.sharedGroup ?? 'fleet-ingest';
+    const wanted = Math.max(1, Math.min(256, this.opts.connections ?? 8));
+    let first: mqtt.MqttClient | undefined;
+    if (group !== false) {
+      first = await this.connect(0, 5).catch((err: unknown) => {
+        log.info({ err: (err as Error).message }, 'MQTT 5 refused; falling back to one plain subscription');
+        return undefined;
+      });
+      if (first && !this.sharedAvailable) {
+        log.info('broker has no shared subscriptions; falling back to one plain subscription');
+        await first.endAsync();
+        first = undefined;
+      }
+    }
+    const filters = [
+      fleetFilter('telemetry', this.opts.baseTopic),
+      fleetFilter('status', this.opts.baseTopic),
+    ];
+    if (first && group !== false) {
+      this.mode = 'shared';
+      const shared = filters.map((f) => `$share/${group}/${f}`);
+      this.clients.push(first);
+      for (let i = 1; i < wanted; i++) this.clients.push(await this.connect(i, 5));
+      await Promise.all(this.clients.map((c) => c.subscribeAsync(shared, { qos: 1 })));
+      log.info(
+        { broker: safeUrl(this.opts.mqttUrl), filters: shared, connections: this.clients.length },
+        'ingest subscribed (shared)',
+      );
+    } else {
+      this.mode = 'plain';
+      const client = await this.connect(0, 4);
+      this.clients.push(client);
+      await client.subscribeAsync(filters, { qos: 1 });
+      log.info({ broker: safeUrl(this.opts.mqttUrl), filters }, 'ingest subscribed (plain)');
+    }
+  }
+
+  private sharedAvailable = true;
+
+  private connect(index: number, protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
+    const { log } = this.opts;
     const client = mqtt.connect(this.opts.mqttUrl, {
-      clientId: this.opts.clientId,
+      clientId: `${this.opts.clientId}-${index}`,
       clean: false,
+      protocolVersion,
+      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}),
       username: this.opts.mqttUsername,
       password: this.opts.mqttPassword,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
     });
-    this.client = client;
     client.handleMessage = (packet, done) => {
-      this.handle(packet.topic, packet.payload as Buffer).then(
+      this.enqueue(packet.topic, packet.payload as Buffer).then(
         () => done(),
         (err: unknown) => {
           // Only reached when stopping: leave the message un-acked for the next run.
@@ -82,12 +205,17 @@ export class TelemetryIngest {
         },
       );
     };
-    client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
-    client.on('reconnect', () => log.info('mqtt reconnecting'));
-    await new Promise<void>((resolve, reject) => {
+    client.on('error', (err) => log.warn({ err: err.message, connection: index }, 'mqtt error'));
+    client.on('reconnect', () => log.info({ connection: index }, 'mqtt reconnecting'));
+    return new Promise<mqtt.MqttClient>((resolve, reject) => {
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        client.end(true);
+        reject(err);
+      };
       const timer = setTimeout(
         () =>
-          reject(
+          fail(
             new CloudError(
               CloudErrorCode.BrokerUnreachable,
               `cannot reach MQTT broker at ${safeUrl(this.opts.mqttUrl)}`,
@@ -95,39 +223,86 @@ export class TelemetryIngest {
           ),
         15_000,
       );
-      client.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
+      // A broker that refuses the protocol version answers with an error CONNACK (or closes).
+      client.once('error', (err) => {
+        if (protocolVersion === 5) fail(err);
       });
+      client.once('connect', (connack) => {
+        clearTimeout(timer);
+        if (connack.properties?.sharedSubscriptionAvailable === false) this.sharedAvailable = false;
+        client.removeAllListeners('error');
+        client.on('error', (err) => log.warn({ err: err.message, connection: index }, 'mqtt error'));
+        resolve(client);
+      });
+      if (protocolVersion === 5) {
+        // aedes closes the socket on an MQTT 5 CONNECT without a CONNACK.
+        client.once('close', () => {
+          if (!client.connected) fail(new Error('connection closed before CONNACK'));
+        });
+      }
     });
-    const filters = [
-      fleetFilter('telemetry', this.opts.baseTopic),
-      fleetFilter('status', this.opts.baseTopic),
-    ];
-    await client.subscribeAsync(filters, { qos: 1 });
-    log.info({ broker: safeUrl(this.opts.mqttUrl), filters }, 'ingest subscribed');
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.client?.endAsync();
+    clearInterval(this.maintenance);
+    clearTimeout(this.timer);
+    const left = this.pending.splice(0);
+    for (const p of left) p.reject(new Error('ingest stopping'));
+    await Promise.all(this.clients.map((c) => c.endAsync()));
   }
 
-  private async handle(topic: string, payload: Buffer): Promise<void> {
+  private enqueue(topic: string, payload: Buffer): Promise<void> {
+    if (this.stopping) return Promise.reject(new Error('ingest stopping'));
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ topic, payload, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule() {
+    if (this.timer || this.pending.length === 0) return;
+    if (this.flushing >= (this.opts.maxConcurrentFlushes ?? 2)) return; // resumes when one ends
+    // Every connection already waits for us: nothing more can arrive, commit now.
+    const full = this.pending.length >= this.clients.length;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.flush();
+      },
+      full ? 0 : (this.opts.groupWindowMs ?? 2),
+    );
+  }
+
+  private async flush() {
+    const group = this.pending.splice(0);
+    if (group.length === 0) return;
+    this.flushing++;
+    try {
+      await this.storeWithRetry(group);
+      for (const p of group) p.resolve();
+    } catch (err) {
+      for (const p of group) p.reject(err as Error);
+    } finally {
+      this.flushing--;
+      this.schedule();
+    }
+  }
+
+  private async storeWithRetry(group: Pending[]) {
     let delay = this.opts.retryDelayMs ?? 500;
+    const classified = group.map((item) => this.classify(item));
     for (;;) {
       try {
-        await this.process(topic, payload);
+        await this.store(classified);
         return;
       } catch (err) {
-        if (err instanceof Rejected) {
-          await this.deadLetter(topic, err.message, payload);
-          return;
-        }
         if (this.stopping) throw err;
         this.stats.dbRetries++;
+        // A partition dropped behind our back (retention): look again next time.
+        if ((err as { code?: string }).code === '23514') this.days.clear();
         this.opts.log.warn(
-          { topic, err: (err as Error).message, retryInMs: delay },
+          { messages: group.length, err: (err as Error).message, retryInMs: delay },
           'database write failed; retrying',
         );
         await new Promise((r) => setTimeout(r, delay));
@@ -136,81 +311,171 @@ export class TelemetryIngest {
     }
   }
 
-  private async process(topic: string, payload: Buffer): Promise<void> {
-    const parsedTopic = parseVehicleTopic(topic, this.opts.baseTopic);
-    if (!parsedTopic) throw new Rejected('topic outside the namespace');
-    const { tenantId, vehicleId, kind } = parsedTopic;
-    if (kind === 'status') return this.processStatus(tenantId, vehicleId, payload);
-
-    const decoded = decodeTelemetryBatch(payload);
-    if (!decoded.ok) throw new Rejected(decoded.reason);
-    const { batch } = decoded;
-    if (batch.vehicleId !== vehicleId) {
-      throw new Rejected(`payload vehicle "${batch.vehicleId}" does not match topic vehicle "${vehicleId}"`);
+  /** Everything that can be refused without the database. */
+  private classify(item: Pending): Classified {
+    const dead = (reason: string): Classified => ({ kind: 'dead', item, reason });
+    const parsed = parseVehicleTopic(item.topic, this.opts.baseTopic);
+    if (!parsed) return dead('topic outside the namespace');
+    const { tenantId, vehicleId, kind } = parsed;
+    if (kind === 'status') {
+      try {
+        const status = VehicleStatus.parse(JSON.parse(item.payload.toString('utf8')));
+        return { kind: 'status', item, tenantId, vehicleId, status };
+      } catch (err) {
+        return dead(`bad status payload: ${(err as Error).message}`);
+      }
     }
-    const horizon = Date.now() + LATEST_FUTURE_TOLERANCE_MS;
-    const newest = batch.samples.reduce<TelemetrySample | null>(
-      (a, b) => (b.ts <= horizon && (a === null || b.ts > a.ts) ? b : a),
-      null,
-    );
+    const decoded = decodeTelemetryBatch(item.payload);
+    if (!decoded.ok) return dead(decoded.reason);
+    if (decoded.batch.vehicleId !== vehicleId) {
+      return dead(`payload vehicle "${decoded.batch.vehicleId}" does not match topic vehicle "${vehicleId}"`);
+    }
+    return { kind: 'telemetry', item, tenantId, vehicleId, batch: decoded.batch };
+  }
 
-    const db = await this.opts.pool.connect();
+  private async store(classified: Classified[]) {
+    const { pool } = this.opts;
+    const newDays = new Set<string>();
+    for (const c of classified) {
+      if (c.kind !== 'telemetry') continue;
+      for (const s of c.batch.samples) {
+        const day = utcDay(s.ts);
+        if (!this.days.has(day)) newDays.add(day);
+      }
+    }
+    // Outside the group's transaction: creating a partition locks the parent table briefly.
+    if (newDays.size > 0) {
+      await ensureTelemetryPartitions(pool, [...newDays]);
+      for (const d of newDays) this.days.add(d);
+    }
+
+    const db = await pool.connect();
+    let owners: Map<string, string>;
+    let inserted = 0;
+    let samples = 0;
+    let historical = 0;
+    let evicted = 0;
+    let batches = 0;
+    let statuses = 0;
+    const letters: DeadLetter[] = [];
+    const stored: TelemetryBatch[] = [];
     try {
       await db.query('BEGIN');
-      await this.checkOwner(db, tenantId, vehicleId);
-      const inserted = await insertTelemetryBatch(db, vehicleId, batch.samples);
-      if (newest) await upsertVehicleLatest(db, vehicleId, newest);
+      owners = await this.resolveOwners(db, classified);
+      const rows = emptyTelemetryColumns();
+      const statusUpdates: Extract<Classified, { kind: 'status' }>[] = [];
+      for (const c of classified) {
+        if (c.kind === 'dead') {
+          letters.push({ topic: c.item.topic, reason: c.reason, payload: c.item.payload });
+          continue;
+        }
+        const owner = owners.get(c.vehicleId);
+        if (owner === undefined) {
+          letters.push({
+            topic: c.item.topic,
+            reason: `vehicle "${c.vehicleId}" is not registered`,
+            payload: c.item.payload,
+          });
+          continue;
+        }
+        if (owner !== c.tenantId) {
+          letters.push({
+            topic: c.item.topic,
+            reason: `vehicle "${c.vehicleId}" does not belong to tenant "${c.tenantId}"`,
+            payload: c.item.payload,
+          });
+          continue;
+        }
+        if (c.kind === 'status') {
+          statusUpdates.push(c);
+          continue;
+        }
+        batches++;
+        stored.push(c.batch);
+        if (c.batch.historical === true) historical += c.batch.samples.length;
+        // Cumulative on the agent: only growth since the highest figure seen counts.
+        const lost = c.batch.dropped?.rawUnsynced;
+        if (lost !== undefined && lost > (this.agentDropped.get(c.vehicleId) ?? 0)) {
+          evicted += lost - (this.agentDropped.get(c.vehicleId) ?? lost);
+          this.agentDropped.set(c.vehicleId, lost);
+        }
+        for (const s of c.batch.samples) {
+          rows.tenantId.push(c.tenantId);
+          rows.vehicleId.push(c.vehicleId);
+          rows.seq.push(s.seq);
+          rows.tsMs.push(s.ts);
+          rows.lat.push(s.lat);
+          rows.lon.push(s.lon);
+          rows.speedKmh.push(s.speedKmh);
+          rows.rpm.push(s.rpm);
+          rows.fuelLevelPct.push(s.fuelLevelPct);
+          rows.coolantC.push(s.coolantC);
+        }
+      }
+      samples = rows.seq.length;
+      inserted = await insertTelemetryRows(db, rows);
+      for (const s of statusUpdates) {
+        await updateVehicleStatus(db, s.vehicleId, s.status.state === 'online', s.status.ts);
+        statuses++;
+      }
+      await insertDeadLetters(db, letters);
+      if (this.opts.beforeCommit) await this.opts.beforeCommit(db);
       await db.query('COMMIT');
-      this.stats.batches++;
-      this.stats.samplesInserted += inserted;
-      this.stats.samplesDuplicate += batch.samples.length - inserted;
-      this.opts.log.debug({ vehicle: vehicleId, samples: batch.samples.length, inserted }, 'batch stored');
     } catch (err) {
       await db.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
       db.release();
     }
+    this.opts.onCommit?.(Date.now(), stored);
+    for (const [v, t] of owners) this.owners.set(v, t);
+    this.stats.groups++;
+    this.stats.batches += batches;
+    this.stats.statuses += statuses;
+    this.stats.samplesInserted += inserted;
+    this.stats.samplesDuplicate += samples - inserted;
+    this.stats.samplesHistorical += historical;
+    this.stats.agentEvictedSamples += evicted;
+    this.stats.deadLetters += letters.length;
+    for (const l of letters) {
+      this.opts.log.warn(
+        { topic: l.topic, reason: l.reason, bytes: l.payload.byteLength },
+        'payload dead-lettered',
+      );
+    }
+    if (evicted > 0) this.opts.log.warn({ evicted }, 'agents report unsynced samples evicted');
+    this.opts.log.debug({ messages: classified.length, samples, inserted }, 'group stored');
   }
 
-  private async checkOwner(db: pg.PoolClient, tenantId: string, vehicleId: string) {
-    const owner = this.opts.autoRegisterVehicles
-      ? await registerVehicle(db, tenantId, vehicleId)
-      : await findVehicleTenant(db, vehicleId);
-    if (owner === null) throw new Rejected(`vehicle "${vehicleId}" is not registered`);
-    if (owner !== tenantId)
-      throw new Rejected(`vehicle "${vehicleId}" does not belong to tenant "${tenantId}"`);
+  /** Owner tenant of every vehicle the group names; unknown vehicles registered if allowed. */
+  private async resolveOwners(db: pg.PoolClient, classified: Classified[]): Promise<Map<string, string>> {
+    const owners = new Map<string, string>();
+    const claims: { tenantId: string; vehicleId: string }[] = [];
+    for (const c of classified) {
+      if (c.kind === 'dead') continue;
+      const known = this.owners.get(c.vehicleId);
+      if (known !== undefined) owners.set(c.vehicleId, known);
+      else claims.push({ tenantId: c.tenantId, vehicleId: c.vehicleId });
+    }
+    if (claims.length === 0) return owners;
+    const found = this.opts.autoRegisterVehicles
+      ? await registerVehicles(db, claims)
+      : await findVehicleTenants(
+          db,
+          claims.map((c) => c.vehicleId),
+        );
+    for (const [v, t] of found) owners.set(v, t);
+    return owners;
   }
 
-  private async processStatus(tenantId: string, vehicleId: string, payload: Buffer) {
-    let status: VehicleStatus;
+  /** Today's and the next two days' partitions, at start and then hourly. */
+  private async runMaintenance() {
     try {
-      status = VehicleStatus.parse(JSON.parse(payload.toString('utf8')));
+      const days = daysAhead(Date.now(), 2);
+      await ensureTelemetryPartitions(this.opts.pool, days);
+      for (const d of days) this.days.add(d);
     } catch (err) {
-      throw new Rejected(`bad status payload: ${(err as Error).message}`);
-    }
-    const db = await this.opts.pool.connect();
-    try {
-      await this.checkOwner(db, tenantId, vehicleId);
-    } finally {
-      db.release();
-    }
-    await updateVehicleStatus(this.opts.pool, vehicleId, status.state === 'online', status.ts);
-  }
-
-  private async deadLetter(topic: string, reason: string, payload: Buffer) {
-    this.stats.deadLetters++;
-    this.opts.log.warn({ topic, reason, bytes: payload.byteLength }, 'payload dead-lettered');
-    let delay = this.opts.retryDelayMs ?? 500;
-    for (;;) {
-      try {
-        await insertDeadLetter(this.opts.pool, topic, reason, payload);
-        return;
-      } catch (err) {
-        if (this.stopping) throw err;
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 10_000);
-      }
+      this.opts.log.warn({ err: (err as Error).message }, 'partition maintenance failed; retrying later');
     }
   }
 }

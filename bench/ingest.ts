@@ -1,0 +1,341 @@
+/**
+ * End-to-end ingest throughput and latency: simulated vehicles publish QoS 1 batches to the local
+ * Mosquitto (127.0.0.1:1883), the cloud ingest (shared subscription, group commits) stores them in
+ * the local PostgreSQL (database `test`, a schema of its own, dropped at the end). Printed next to
+ * the raw insert of the same rows in the same run:
+ *
+ *   1. raw multi-row unnest INSERT (5,000 rows/statement) into a plain table  -> ceiling
+ *   2. the ingest's own group statement without MQTT (keys + partition + rollup + latest)
+ *   3. end to end: MQTT -> ingest -> PostgreSQL, many vehicles, batches of 250
+ *   4. latency sample creation -> COMMIT at 10,000 vehicles x 1 Hz (1 sample per message)
+ *   5. a 7-day backlog of one vehicle at 1 Hz (604,800 samples, batches of 500) drained while
+ *      the 10,000 live vehicles keep publishing; live p99 during the drain
+ *
+ * pg-copy-streams is not installed, so COPY is not measured (environment.md: ~590k rows/s).
+ *
+ *   node --import tsx bench/ingest.ts        (about 1-2 min on 2 cores)
+ */
+import { randomBytes } from 'node:crypto';
+import { migrate } from '../cloud/src/db/migrate.ts';
+import { openPool } from '../cloud/src/db/pool.ts';
+import { ensureTelemetryPartitions, utcDay } from '../cloud/src/db/queries/ensure-telemetry-partitions.ts';
+import { emptyTelemetryColumns, insertTelemetryRows } from '../cloud/src/db/queries/insert-telemetry-rows.ts';
+import { registerVehicles } from '../cloud/src/db/queries/register-vehicles.ts';
+import { TelemetryIngest } from '../cloud/src/ingest/telemetry-ingest.ts';
+import { mqtt } from '../cloud/test/support/publisher.ts';
+import {
+  encodeTelemetryBatch,
+  type TelemetryBatch,
+  type TelemetrySample,
+  vehicleTopic,
+} from '../shared/src/index.ts';
+import { createLogger } from '../shared/src/log.ts';
+
+const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const MQTT_URL = process.env.BENCH_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 128);
+const THROUGHPUT_VEHICLES = 2000;
+const THROUGHPUT_BATCH = 250;
+const THROUGHPUT_SAMPLES = 500_000;
+const LIVE_VEHICLES = 10_000;
+const LIVE_SECONDS = 10;
+const BACKLOG_SAMPLES = 7 * 86_400;
+const BACKLOG_BATCH = 500;
+
+const log = createLogger('bench');
+log.level = 'error';
+const id = randomBytes(4).toString('hex');
+const schema = `bench_ingest_${id}`;
+const base = `bench-${id}`;
+const TENANT = 'bench';
+
+function sample(seq: number, ts: number): TelemetrySample {
+  return {
+    seq,
+    ts,
+    lat: 48.1 + (seq % 997) / 1e4,
+    lon: 11.5,
+    speedKmh: seq % 130,
+    rpm: 800 + (seq % 3000),
+    fuelLevelPct: 55.5,
+    coolantC: 90,
+  };
+}
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function main() {
+  const pool = await openPool({ url: DB_URL, schema, max: 10 });
+  const results: [string, string, string][] = [];
+  let pubs: mqtt.MqttClient[] = [];
+  let ingest: TelemetryIngest | undefined;
+  try {
+    await migrate(pool, log);
+
+    // 1. Raw multi-row insert of the throughput rows, into a plain table.
+    await pool.query(`CREATE TABLE raw_telemetry (vehicle_id text, seq bigint, ts timestamptz, lat float8, lon float8,
+      speed_kmh real, rpm real, fuel_level_pct real, coolant_c real, PRIMARY KEY (vehicle_id, seq))`);
+    const perVehicle = THROUGHPUT_SAMPLES / THROUGHPUT_VEHICLES;
+    const t0 = Date.now() - 3600_000;
+    const rawRows = 300_000;
+    let t = performance.now();
+    for (let off = 0; off < rawRows; off += 5000) {
+      const r = emptyTelemetryColumns();
+      for (let i = off; i < off + 5000; i++) {
+        const v = i % THROUGHPUT_VEHICLES;
+        const seq = Math.floor(i / THROUGHPUT_VEHICLES);
+        const s = sample(seq, t0 + seq * 1000);
+        r.vehicleId.push(`veh-${v}`);
+        r.seq.push(s.seq);
+        r.tsMs.push(s.ts);
+        r.lat.push(s.lat);
+        r.lon.push(s.lon);
+        r.speedKmh.push(s.speedKmh);
+        r.rpm.push(s.rpm);
+        r.fuelLevelPct.push(s.fuelLevelPct);
+        r.coolantC.push(s.coolantC);
+      }
+      await pool.query(
+        `INSERT INTO raw_telemetry SELECT v, s, to_timestamp(ts / 1000.0), a, o, sp, rp, f, c
+           FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[])
+             AS u(v, s, ts, a, o, sp, rp, f, c)`,
+        [r.vehicleId, r.seq, r.tsMs, r.lat, r.lon, r.speedKmh, r.rpm, r.fuelLevelPct, r.coolantC],
+      );
+    }
+    const rawRate = rawRows / ((performance.now() - t) / 1000);
+    results.push([
+      'raw multi-row unnest INSERT (5,000/stmt)',
+      `${fmt(rawRate)} rows/s`,
+      `${fmt(rawRows)} rows`,
+    ]);
+
+    // 2. The ingest's statement, no MQTT, same rows, groups of 32 x 250.
+    await ensureTelemetryPartitions(pool, [utcDay(t0), utcDay(Date.now()), utcDay(t0 + perVehicle * 1000)]);
+    {
+      const c = await pool.connect();
+      await registerVehicles(
+        c,
+        Array.from({ length: THROUGHPUT_VEHICLES }, (_, v) => ({ tenantId: TENANT, vehicleId: `raw-${v}` })),
+      );
+      c.release();
+    }
+    t = performance.now();
+    for (let off = 0; off < rawRows; off += 8000) {
+      const r = emptyTelemetryColumns();
+      for (let i = off; i < off + 8000; i++) {
+        const v = i % THROUGHPUT_VEHICLES;
+        const seq = Math.floor(i / THROUGHPUT_VEHICLES);
+        const s = sample(seq, t0 + seq * 1000);
+        r.tenantId.push(TENANT);
+        r.vehicleId.push(`raw-${v}`);
+        r.seq.push(s.seq);
+        r.tsMs.push(s.ts);
+        r.lat.push(s.lat);
+        r.lon.push(s.lon);
+        r.speedKmh.push(s.speedKmh);
+        r.rpm.push(s.rpm);
+        r.fuelLevelPct.push(s.fuelLevelPct);
+        r.coolantC.push(s.coolantC);
+      }
+      const c = await pool.connect();
+      await c.query('BEGIN');
+      await insertTelemetryRows(c, r);
+      await c.query('COMMIT');
+      c.release();
+    }
+    const stmtRate = rawRows / ((performance.now() - t) / 1000);
+    results.push([
+      'ingest statement, no MQTT (8,000/txn)',
+      `${fmt(stmtRate)} rows/s`,
+      `${((stmtRate / rawRate) * 100).toFixed(0)} % of raw`,
+    ]);
+
+    // The ingest under test.
+    const latencies: number[] = [];
+    let recordLatency = false;
+    const backlogDone: { at: number; n: number } = { at: 0, n: 0 };
+    ingest = new TelemetryIngest({
+      pool,
+      mqttUrl: MQTT_URL,
+      baseTopic: base,
+      clientId: `bench-ingest-${id}`,
+      autoRegisterVehicles: true,
+      connections: CONNECTIONS,
+      sharedGroup: `bench-${id}`,
+      maxConcurrentFlushes: 3,
+      log,
+      onCommit: (at, batches) => {
+        for (const b of batches) {
+          if (b.vehicleId === 'backlog') {
+            backlogDone.n += b.samples.length;
+            if (backlogDone.n >= BACKLOG_SAMPLES) backlogDone.at = at;
+          } else if (recordLatency) {
+            for (const s of b.samples) latencies.push(at - s.ts);
+          }
+        }
+      },
+    });
+    await ingest.start();
+    pubs = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        mqtt.connectAsync(MQTT_URL, { clientId: `bench-pub-${id}-${i}`, clean: true }),
+      ),
+    );
+
+    // 3. End-to-end throughput; payloads encoded before the clock starts.
+    const payloads: { topic: string; payload: Buffer }[] = [];
+    for (let b = 0; b < perVehicle / THROUGHPUT_BATCH; b++) {
+      for (let v = 0; v < THROUGHPUT_VEHICLES; v++) {
+        const vehicleId = `veh-${v}`;
+        const samples = Array.from({ length: THROUGHPUT_BATCH }, (_, k) => {
+          const seq = b * THROUGHPUT_BATCH + k + 1;
+          return sample(seq, t0 + seq * 1000);
+        });
+        payloads.push({
+          topic: vehicleTopic('telemetry', TENANT, vehicleId, base),
+          payload: encodeTelemetryBatch({ v: 1, vehicleId, samples }),
+        });
+      }
+    }
+    t = performance.now();
+    await Promise.all(
+      pubs.map(async (p, i) => {
+        for (let k = i; k < payloads.length; k += pubs.length)
+          await p.publishAsync(payloads[k]!.topic, payloads[k]!.payload, { qos: 1 });
+      }),
+    );
+    while (ingest.stats.samplesInserted < THROUGHPUT_SAMPLES) await new Promise((r) => setTimeout(r, 5));
+    const e2eRate = THROUGHPUT_SAMPLES / ((performance.now() - t) / 1000);
+    results.push([
+      `end to end MQTT -> PG (${fmt(THROUGHPUT_VEHICLES)} veh x ${THROUGHPUT_BATCH}/batch, ${CONNECTIONS} conn)`,
+      `${fmt(e2eRate)} samples/s`,
+      `${((e2eRate / rawRate) * 100).toFixed(0)} % of raw; ${ingest.stats.groups} txns`,
+    ]);
+    payloads.length = 0;
+
+    // 4. Live: 10,000 vehicles x 1 Hz, one sample per message, sent in 10 slices per second.
+    const liveSeq = new Array<number>(LIVE_VEHICLES).fill(0);
+    let liveRunning = true;
+    let livePublished = 0;
+    const live = (async () => {
+      const slice = LIVE_VEHICLES / 10;
+      let tick = 0;
+      const start = performance.now();
+      while (liveRunning) {
+        const from = (tick % 10) * slice;
+        const sends: Promise<unknown>[] = [];
+        for (let v = from; v < from + slice; v++) {
+          const vehicleId = `live-${v}`;
+          const batch: TelemetryBatch = { v: 1, vehicleId, samples: [sample(++liveSeq[v]!, Date.now())] };
+          sends.push(
+            pubs[v % pubs.length]!.publishAsync(
+              vehicleTopic('telemetry', TENANT, vehicleId, base),
+              encodeTelemetryBatch(batch),
+              { qos: 1 },
+            ),
+          );
+          livePublished++;
+        }
+        tick++;
+        const wait = start + tick * 100 - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        void Promise.all(sends);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 3000)); // first-seen vehicles registered, warm
+    recordLatency = true;
+    await new Promise((r) => setTimeout(r, LIVE_SECONDS * 1000));
+    recordLatency = false;
+    const liveLat = [...latencies];
+    results.push([
+      `latency creation -> COMMIT, ${fmt(LIVE_VEHICLES)} veh x 1 Hz`,
+      `p50 ${fmt(pct(liveLat, 50))} ms  p99 ${fmt(pct(liveLat, 99))} ms`,
+      `${fmt(liveLat.length)} samples (${fmt(liveLat.length / LIVE_SECONDS)}/s)`,
+    ]);
+
+    // 5. 7-day backlog of one vehicle while the live traffic continues.
+    const nowMs = Date.now();
+    const backlog: Buffer[] = [];
+    for (let off = 0; off < BACKLOG_SAMPLES; off += BACKLOG_BATCH) {
+      const samples = Array.from({ length: BACKLOG_BATCH }, (_, k) =>
+        sample(off + k + 1, nowMs - (BACKLOG_SAMPLES - off - k) * 1000),
+      );
+      backlog.push(encodeTelemetryBatch({ v: 1, vehicleId: 'backlog', samples }));
+    }
+    latencies.length = 0;
+    recordLatency = true;
+    const bt = performance.now();
+    const topic = vehicleTopic('telemetry', TENANT, 'backlog', base);
+    // An agent sends its backlog with a bounded window of unacknowledged batches.
+    const window = 64;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: window }, async () => {
+        while (next < backlog.length) {
+          const p = backlog[next]!;
+          const publisher = pubs[next % pubs.length]!;
+          next++;
+          await publisher.publishAsync(topic, p, { qos: 1 });
+        }
+      }),
+    );
+    const drainDeadline = Date.now() + 60_000;
+    while (backlogDone.at === 0 && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 10));
+    const drainS = backlogDone.at ? (backlogDone.at - (performance.timeOrigin + bt)) / 1000 : Number.NaN;
+    recordLatency = false;
+    const drainLat = [...latencies];
+    results.push([
+      `7-day backlog (604,800 samples, ${BACKLOG_BATCH}/batch) drain, live continuing`,
+      Number.isNaN(drainS)
+        ? 'not drained in 60 s'
+        : `${drainS.toFixed(1)} s (${fmt(BACKLOG_SAMPLES / drainS)} samples/s)`,
+      `live p50 ${fmt(pct(drainLat, 50))} ms  p99 ${fmt(pct(drainLat, 99))} ms during drain`,
+    ]);
+    liveRunning = false;
+    await live;
+    await new Promise((r) => setTimeout(r, 2000));
+
+    const { rows } = await pool.query<{ n: number; keys: number }>(
+      `SELECT (SELECT count(*) FROM telemetry)::int AS n, (SELECT count(*) FROM telemetry_seq)::int AS keys`,
+    );
+    const expected = rawRows + THROUGHPUT_SAMPLES + livePublished + BACKLOG_SAMPLES;
+    results.push([
+      'rows stored / published (exactness check)',
+      `${fmt(rows[0]!.n)} / ${fmt(expected)}`,
+      `keys ${fmt(rows[0]!.keys)}, dup ${ingest.stats.samplesDuplicate}, retries ${ingest.stats.dbRetries}`,
+    ]);
+
+    const w0 = Math.max(...results.map((r) => r[0].length));
+    const w1 = Math.max(...results.map((r) => r[1].length));
+    console.log(
+      `\ningest bench (PostgreSQL ${DB_URL.replace(/^.*@/, '')}, Mosquitto ${MQTT_URL}, ${CONNECTIONS} ingest connections)\n`,
+    );
+    for (const [a, b, c] of results) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
+    console.log(
+      `\ntargets: >= 100,000 samples/s: ${e2eRate >= 100_000 ? 'met' : 'NOT met'}; >= 50 % of raw: ${e2eRate >= rawRate / 2 ? 'met' : 'NOT met'}; ` +
+        `p99 < 100 ms: ${pct(liveLat, 99) < 100 ? 'met' : 'NOT met'}; backlog < 60 s: ${drainS < 60 ? 'met' : 'NOT met'}`,
+    );
+  } finally {
+    await ingest?.stop();
+    await Promise.all(pubs.map((p) => p.endAsync()));
+    for (const clientId of ingest?.clientIds ?? []) {
+      const c = await mqtt.connectAsync(MQTT_URL, { clientId, clean: true }).catch(() => null);
+      await c?.endAsync();
+    }
+    await pool.query(`DROP SCHEMA ${schema} CASCADE`);
+    await pool.end();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
