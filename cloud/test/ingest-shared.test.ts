@@ -76,6 +76,8 @@ describe('three ingest processes sharing one subscription', () => {
       timeout: 20_000,
       interval: 50,
     });
+    // A valid batch must never be dead-lettered, e.g. by a registration race between ingests.
+    expect(sum((i) => i.stats.deadLetters)).toBe(0);
     expect(sum((i) => i.stats.samplesInserted)).toBe(total);
     expect(sum((i) => i.stats.samplesDuplicate)).toBe(total);
     for (const i of ingests) expect(i.stats.batches, 'every process got a share').toBeGreaterThan(0);

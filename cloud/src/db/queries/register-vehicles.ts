@@ -28,7 +28,15 @@ export async function registerVehicles(
      SELECT v.id, v.tenant_id FROM vehicles v JOIN c USING (id)`,
     [claims.map((c) => c.vehicleId), claims.map((c) => c.tenantId)],
   );
-  return new Map(rows.map((r) => [r.id, r.tenant_id]));
+  const owners = new Map(rows.map((r) => [r.id, r.tenant_id]));
+  // A vehicle registered by a concurrent transaction is invisible to the statement above: its
+  // INSERT waited for that transaction and did nothing, but the SELECT arm still read the
+  // statement's snapshot from before. A new statement sees the committed row.
+  const missing = [...new Set(claims.map((c) => c.vehicleId))].filter((id) => !owners.has(id));
+  if (missing.length > 0) {
+    for (const [id, tenant] of await findVehicleTenants(db, missing)) owners.set(id, tenant);
+  }
+  return owners;
 }
 
 /** Owners of the vehicles that exist (no registration). */
