@@ -169,6 +169,7 @@ export class TelemetryIngest {
       this.clients.push(first);
       for (let i = 1; i < wanted; i++) this.clients.push(await this.connect(i, 5));
       await Promise.all(this.clients.map((c) => c.subscribeAsync(shared, { qos: 1 })));
+      for (const c of this.clients) this.resubscribeOnReconnect(c, shared);
       log.info(
         { broker: safeUrl(this.opts.mqttUrl), filters: shared, connections: this.clients.length },
         'ingest subscribed (shared)',
@@ -178,11 +179,26 @@ export class TelemetryIngest {
       const client = await this.connect(0, 4);
       this.clients.push(client);
       await client.subscribeAsync(filters, { qos: 1 });
+      this.resubscribeOnReconnect(client, filters);
       log.info({ broker: safeUrl(this.opts.mqttUrl), filters }, 'ingest subscribed (plain)');
     }
   }
 
   private sharedAvailable = true;
+
+  /**
+   * Subscribe again after every reconnect. mqtt.js resubscribes only when the broker says the
+   * session is gone, but Mosquitto 2.0 restores a persistent session after a restart without its
+   * shared subscriptions: the ingest would be subscribed to nothing while agents' batches are
+   * PUBACKed by the broker and dropped (cloud/test/faults.test.ts).
+   */
+  private resubscribeOnReconnect(client: mqtt.MqttClient, filters: string[]) {
+    client.on('connect', () => {
+      client.subscribe(filters, { qos: 1 }, (err) => {
+        if (err) this.opts.log.error({ err: err.message }, 'resubscribe after reconnect failed');
+      });
+    });
+  }
 
   private connect(index: number, protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
     const { log } = this.opts;
@@ -350,6 +366,12 @@ export class TelemetryIngest {
     }
 
     const db = await pool.connect();
+    // pg-pool removes its own listener while a client is checked out: without one, a server
+    // restart between two queries would be an uncaught 'error' and crash the process. The
+    // failing query rejects anyway, and the group is retried.
+    const onClientError = (err: Error) =>
+      this.opts.log.warn({ err: err.message }, 'database connection lost');
+    db.on('error', onClientError);
     let owners: Map<string, string>;
     let inserted = 0;
     let samples = 0;
@@ -423,10 +445,13 @@ export class TelemetryIngest {
       await db.query('COMMIT');
     } catch (err) {
       await db.query('ROLLBACK').catch(() => {});
+      db.off('error', onClientError);
+      // A broken connection must not go back to the pool.
+      db.release(err as Error);
       throw err;
-    } finally {
-      db.release();
     }
+    db.off('error', onClientError);
+    db.release();
     this.opts.onCommit?.(Date.now(), stored);
     for (const [v, t] of owners) this.owners.set(v, t);
     this.stats.groups++;

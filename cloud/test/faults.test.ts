@@ -1,0 +1,469 @@
+/**
+ * "Zero loss, zero duplicates" under faults, with exact counts. Every broker and database that
+ * is killed or restarted here is a PRIVATE instance (support/private-services.ts) so the
+ * machine's shared Mosquitto and PostgreSQL are never restarted; the ingest that is not under
+ * test writes to the shared PostgreSQL in a schema of its own.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { encodeTelemetryBatch, type TelemetrySample, vehicleTopic } from '@fleet/shared';
+import { createLogger } from '@fleet/shared/log';
+import mqtt from 'mqtt';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type NewSample, SampleStore } from '../../edge-agent/src/store/sample-store.ts';
+import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { openPool } from '../src/db/pool.ts';
+import { TelemetryIngest, type TelemetryIngestOptions } from '../src/ingest/telemetry-ingest.ts';
+import {
+  type PrivateMosquitto,
+  type PrivatePostgres,
+  startPrivateMosquitto,
+  startPrivatePostgres,
+  stopAll,
+} from './support/private-services.ts';
+import { publishBatches, sampleAt } from './support/publisher.ts';
+import { openTestPool, requireServices, uniqueId } from './support/services.ts';
+
+// Reconnect warnings are the point of these tests: keep them out of the output.
+const log = createLogger('faults').child({}, { level: 'fatal' });
+const T0 = Date.UTC(2024, 6, 1, 6, 0, 0);
+const TENANT = 'acme';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      await c();
+    } catch (err) {
+      console.warn(`cleanup failed: ${(err as Error).message}`);
+    }
+  }
+  await stopAll();
+});
+
+beforeAll(async () => {
+  await requireServices({ postgres: true });
+});
+
+async function testPool(prefix: string): Promise<pg.Pool> {
+  const db = await openTestPool(prefix);
+  cleanups.push(() => db.drop());
+  await migrate(db.pool, log);
+  return db.pool;
+}
+
+async function startIngest(
+  opts: Pick<TelemetryIngestOptions, 'pool' | 'mqttUrl'> & Partial<TelemetryIngestOptions>,
+): Promise<TelemetryIngest & { base: string }> {
+  const base = opts.baseTopic ?? uniqueId('faults').replace('_', '-');
+  const ingest = new TelemetryIngest({
+    baseTopic: base,
+    clientId: uniqueId('ingest'),
+    autoRegisterVehicles: true,
+    log,
+    retryDelayMs: 100,
+    ...opts,
+  });
+  cleanups.push(() => ingest.stop());
+  await ingest.start();
+  return Object.assign(ingest, { base });
+}
+
+interface Counts {
+  rows: number;
+  distinct: number;
+  maxSeq: number;
+  minSeq: number;
+  rollup: number;
+}
+
+async function counts(pool: pg.Pool, vehicleId: string): Promise<Counts> {
+  const { rows } = await pool.query<Counts>(
+    `SELECT count(*)::int AS rows, count(DISTINCT seq)::int AS distinct,
+            coalesce(max(seq), 0)::int AS "maxSeq", coalesce(min(seq), 0)::int AS "minSeq",
+            (SELECT coalesce(sum(samples), 0)::int FROM telemetry_minute WHERE vehicle_id = $1) AS rollup
+       FROM telemetry WHERE vehicle_id = $1`,
+    [vehicleId],
+  );
+  return rows[0]!;
+}
+
+/** Exactly 1..k, each once, rollups counting each once. */
+const exactly = (k: number): Counts => ({
+  rows: k,
+  distinct: k,
+  maxSeq: k,
+  minSeq: k > 0 ? 1 : 0,
+  rollup: k,
+});
+
+const newSample = (i: number): NewSample => {
+  const { seq: _seq, ...rest } = sampleAt(i, T0 + i * 100);
+  return rest;
+};
+
+/** The real agent: SampleStore (SQLite in a temp dir) + MqttSync. */
+function startAgent(url: string, baseTopic: string, vehicleId: string) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fleet-faults-agent-'));
+  const store = new SampleStore(path.join(dir, 'agent.db'));
+  const sync = new MqttSync(
+    store,
+    {
+      url,
+      tenantId: TENANT,
+      vehicleId,
+      baseTopic,
+      clientId: uniqueId('agent'),
+      batchSize: 50,
+      flushIntervalMs: 50,
+      flushJitterMs: 0,
+      reconnectPeriodMs: 200,
+    },
+    log,
+  );
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  cleanups.push(() => store.close());
+  cleanups.push(() => sync.stop());
+  sync.start();
+  return { store, sync };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Appends `k` samples over about `ms`, in steps, so the stream spans the fault. */
+async function appendStream(store: SampleStore, k: number, ms: number, from = 0) {
+  const steps = 50;
+  const per = Math.ceil(k / steps);
+  for (let i = 0; i < k; ) {
+    for (let j = 0; j < per && i < k; j++, i++) store.append(newSample(from + i + 1));
+    await sleep(ms / steps);
+  }
+}
+
+describe('broker restarted mid-stream (private Mosquitto, shipped config)', () => {
+  async function brokerRestart(shared: boolean) {
+    const K = 3000;
+    const vehicle = `van-broker-restart-${shared ? 'shared' : 'plain'}`;
+    const broker = await startPrivateMosquitto();
+    const pool = await testPool('t_fault_broker');
+    const ingest = await startIngest({
+      pool,
+      mqttUrl: broker.url,
+      connections: 4,
+      ...(shared ? {} : { sharedGroup: false as const }),
+    });
+    expect(ingest.mode).toBe(shared ? 'shared' : 'plain');
+    const { store, sync } = startAgent(broker.url, ingest.base, vehicle);
+    await sync.waitConnected(5000);
+
+    const stream = appendStream(store, K, 2000);
+    await vi.waitFor(() => expect(ingest.stats.samplesInserted).toBeGreaterThan(300), { timeout: 10_000 });
+    await broker.kill('SIGTERM'); // mid-stream: the agent keeps recording into SQLite
+    await sleep(700);
+    await broker.start();
+    await stream;
+
+    await vi.waitFor(() => expect(store.stats().unsent).toBe(0), { timeout: 30_000, interval: 50 });
+    expect(store.stats().lastSeq).toBe(K);
+    expect(sync.stats.connects).toBeGreaterThanOrEqual(2);
+    await vi.waitFor(async () => expect((await counts(pool, vehicle)).rows).toBe(K), {
+      timeout: 10_000,
+      interval: 100,
+    });
+    await sleep(300); // anything redelivered late would land now
+    expect(await counts(pool, vehicle)).toEqual(exactly(K));
+    expect(ingest.stats.samplesInserted).toBe(K);
+  }
+
+  it('plain subscription: SIGTERM + restart (same port, same persistence dir): exactly K = 3000 rows', async () => {
+    await brokerRestart(false);
+  }, 60_000);
+
+  /**
+   * KNOWN GAP (ingest default = MQTT 5 shared subscription), kept failing on purpose until fixed:
+   * Mosquitto 2.0.11 restores the ingest's persistent session after a restart but not its $share
+   * subscription. The ingest now subscribes again on every 'connect' (it lost 2,590 of 3,000
+   * before that), but agents that reconnect first still publish into a shared group with no
+   * member, and the broker PUBACKs and drops those batches (~2,500 of 3,000 here). A broker
+   * PUBACK is not storage: the fix is an end-to-end acknowledgement from the ingest after COMMIT
+   * that moves the agent's cursor (open in the sync issue).
+   */
+  it.fails('KNOWN GAP: shared subscription (default): SIGTERM + restart loses nothing', async () => {
+    await brokerRestart(true);
+  }, 60_000);
+
+  /**
+   * COUNTER-EXAMPLE (documents a limitation of the shipped config, not a passing claim):
+   * Mosquitto writes its persistence file only every `autosave_interval` seconds and on a clean
+   * shutdown. A broker crash (SIGKILL, OOM, power) loses every message it already PUBACKed to the
+   * agent but had not yet delivered to the ingest, and the ingest's sessions with them. The agent
+   * moved its cursor on that PUBACK, so nothing resends them: they are lost for good.
+   */
+  it('COUNTER-EXAMPLE: SIGKILL of the broker loses the backlog it had PUBACKed since the last autosave', async () => {
+    const K = 2000;
+    const broker = await startPrivateMosquitto();
+    const pool = await testPool('t_fault_crash');
+    // A slow ingest, so a backlog sits in the broker when it dies.
+    const ingest = await startIngest({
+      pool,
+      mqttUrl: broker.url,
+      connections: 2,
+      maxConcurrentFlushes: 1,
+      beforeCommit: () => sleep(100),
+    });
+    const { store, sync } = startAgent(broker.url, ingest.base, 'van-broker-crash');
+    await sync.waitConnected(5000);
+    for (let i = 0; i < K; i++) store.append(newSample(i + 1));
+    // Every sample PUBACKed by the broker (agent cursor at K), the ingest still behind.
+    await vi.waitFor(() => expect(store.stats().unsent).toBe(0), { timeout: 20_000, interval: 20 });
+    const before = await counts(pool, 'van-broker-crash');
+    expect(before.rows).toBeLessThan(K);
+    await broker.kill('SIGKILL');
+    await broker.start();
+    await sleep(3000); // ingest reconnects (its session is gone; mqtt.js resubscribes)
+    const after = await counts(pool, 'van-broker-crash');
+    expect(store.stats().unsent).toBe(0); // the agent believes everything was delivered
+    expect(after.rows, 'samples lost for good by a broker crash').toBeLessThan(K);
+    expect(after.rows).toBe(after.distinct); // still no duplicates
+    console.warn(
+      `counter-example: broker SIGKILL lost ${K - after.rows} of ${K} PUBACKed samples (ingest had ${before.rows} at the kill)`,
+    );
+  }, 60_000);
+});
+
+describe('PostgreSQL restarted mid-ingest (private PostgreSQL 15 cluster)', () => {
+  let pgc: PrivatePostgres;
+  let broker: PrivateMosquitto;
+  beforeAll(async () => {
+    pgc = await startPrivatePostgres();
+    broker = await startPrivateMosquitto();
+  });
+
+  it('pg_ctl stop -m fast, then start: exactly K rows, the ingest retried', async () => {
+    const pool = await openPool({ url: pgc.url, max: 5 });
+    cleanups.push(() => pool.end());
+    // Test-side guard for the bug below: pg-pool removes its error listener from a checked-out
+    // client, so a server shutdown while the ingest holds one (between queries) is an uncaught
+    // exception. Without this line the run dies about one time in three.
+    pool.on('connect', (client) => client.on('error', () => {}));
+    await migrate(pool, log);
+    const ingest = await startIngest({ pool, mqttUrl: broker.url, connections: 4 });
+    const pub = await mqtt.connectAsync(broker.url, { clientId: uniqueId('pub'), clean: false });
+    cleanups.push(() => pub.endAsync());
+    const BATCHES = 200;
+    const SIZE = 20;
+    const K = BATCHES * SIZE;
+    const sending = (async () => {
+      let seq = 0;
+      for (let b = 0; b < BATCHES; b++) {
+        seq = await publishBatches(pub, {
+          base: ingest.base,
+          tenantId: TENANT,
+          vehicleId: 'van-pg-restart',
+          fromSeq: seq,
+          batches: 1,
+          size: SIZE,
+          t0: T0,
+        });
+        await sleep(10);
+      }
+    })();
+    await vi.waitFor(() => expect(ingest.stats.samplesInserted).toBeGreaterThan(400), { timeout: 10_000 });
+    await pgc.stop('fast');
+    await sleep(1500);
+    await pgc.start();
+    await sending;
+    await vi.waitFor(() => expect(ingest.stats.samplesInserted).toBe(K), { timeout: 40_000, interval: 100 });
+    await sleep(300);
+    expect(await counts(pool, 'van-pg-restart')).toEqual(exactly(K));
+    expect(ingest.stats.dbRetries, 'the outage really hit the ingest').toBeGreaterThan(0);
+    expect(ingest.stats.batches).toBeGreaterThanOrEqual(BATCHES);
+  }, 60_000);
+
+  /**
+   * Regression: TelemetryIngest.store() held a pool client for the whole group transaction without an
+   * 'error' listener (pg-pool removes its own on checkout). A connection error between two
+   * queries (server shutdown, network reset) is emitted as 'error' with no listener: the ingest
+   * process crashes with "terminating connection due to administrator command" (seen in this
+   * file's first runs). Fix: `db.on('error', ...)` after pool.connect(), removed before release.
+   */
+  it('the client the ingest holds during a transaction has an error listener', async () => {
+    const pool = await openPool({ url: pgc.url, max: 2 });
+    cleanups.push(() => pool.end());
+    await migrate(pool, log);
+    const listeners: number[] = [];
+    const ingest = await startIngest({
+      pool,
+      mqttUrl: broker.url,
+      connections: 1,
+      beforeCommit: async (db) => {
+        listeners.push(db.listenerCount('error'));
+      },
+    });
+    const pub = await mqtt.connectAsync(broker.url, { clientId: uniqueId('pub'), clean: true });
+    cleanups.push(() => pub.endAsync());
+    await publishBatches(pub, {
+      base: ingest.base,
+      tenantId: TENANT,
+      vehicleId: 'van-listener',
+      fromSeq: 0,
+      batches: 1,
+      size: 1,
+      t0: T0,
+    });
+    await vi.waitFor(() => expect(listeners.length).toBe(1), { timeout: 10_000 });
+    expect(listeners[0]).toBeGreaterThan(0);
+  });
+});
+
+describe('slow consumer (private Mosquitto)', () => {
+  const PUBLISHERS = 20;
+  const PER = 250;
+  const SENT = PUBLISHERS * PER;
+
+  async function flood(url: string, base: string) {
+    const pubs = await Promise.all(
+      Array.from({ length: PUBLISHERS }, () =>
+        mqtt.connectAsync(url, { clientId: uniqueId('pub'), clean: true }),
+      ),
+    );
+    cleanups.push(() => Promise.all(pubs.map((p) => p.endAsync())));
+    await Promise.all(
+      pubs.map((p, v) =>
+        Promise.all(
+          Array.from({ length: PER }, (_, i) =>
+            p.publishAsync(
+              vehicleTopic('telemetry', TENANT, `van-slow-${v}`, base),
+              encodeTelemetryBatch({
+                v: 1,
+                vehicleId: `van-slow-${v}`,
+                samples: [sampleAt(i + 1, T0 + i * 1000)],
+              }),
+              { qos: 1 },
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  async function totals(pool: pg.Pool) {
+    const { rows } = await pool.query<{ rows: number; keys: number }>(
+      'SELECT count(*)::int AS rows, count(DISTINCT (vehicle_id, seq))::int AS keys FROM telemetry',
+    );
+    return rows[0]!;
+  }
+
+  it('shipped config: 20 publishers x 250 messages faster than a 20 ms/commit ingest; all 5,000 arrive', async () => {
+    const broker = await startPrivateMosquitto();
+    const pool = await testPool('t_fault_slow');
+    const ingest = await startIngest({
+      pool,
+      mqttUrl: broker.url,
+      connections: 8,
+      beforeCommit: () => sleep(20),
+    });
+    await flood(broker.url, ingest.base);
+    const atPublishEnd = ingest.stats.batches;
+    expect(atPublishEnd, 'a backlog existed when the publishers were done').toBeLessThan(SENT);
+    await vi.waitFor(() => expect(ingest.stats.batches).toBe(SENT), { timeout: 50_000, interval: 100 });
+    await sleep(300);
+    expect(await totals(pool)).toEqual({ rows: SENT, keys: SENT });
+    expect(ingest.stats.samplesDuplicate).toBe(0);
+    console.warn(`slow consumer: backlog ${SENT - atPublishEnd} of ${SENT} at publish end; drained`);
+  }, 60_000);
+
+  it('COUNTER-EXAMPLE: with max_queued_messages 100 the same flood is silently dropped (count < sent)', async () => {
+    const broker = await startPrivateMosquitto(['max_queued_messages 100']);
+    const pool = await testPool('t_fault_drop');
+    const ingest = await startIngest({
+      pool,
+      mqttUrl: broker.url,
+      connections: 2,
+      beforeCommit: () => sleep(20),
+    });
+    await flood(broker.url, ingest.base); // every PUBACK arrives all the same
+    // Settled: no new batch for 1.5 s.
+    let last = -1;
+    while (ingest.stats.batches !== last) {
+      last = ingest.stats.batches;
+      await sleep(1500);
+    }
+    const got = await totals(pool);
+    expect(got.rows).toBe(got.keys);
+    expect(got.rows, 'messages the broker dropped while every publisher got its PUBACK').toBeLessThan(SENT);
+    console.warn(`counter-example: max_queued_messages 100 delivered ${got.rows} of ${SENT}`);
+  }, 60_000);
+});
+
+describe('late, duplicate and out-of-order data', () => {
+  let broker: PrivateMosquitto;
+  let pool: pg.Pool;
+  let ingest: TelemetryIngest & { base: string };
+  let pub: mqtt.MqttClient;
+  beforeAll(async () => {
+    broker = await startPrivateMosquitto();
+    pool = await testPool('t_fault_late');
+    ingest = await startIngest({ pool, mqttUrl: broker.url, connections: 2 });
+    pub = await mqtt.connectAsync(broker.url, { clientId: uniqueId('pub'), clean: true });
+    cleanups.push(() => pub.endAsync());
+  });
+
+  const s = (seq: number, ts: number, lat = 48): TelemetrySample => ({ ...sampleAt(seq, ts), lat });
+
+  async function send(vehicleId: string, samples: TelemetrySample[], historical?: boolean) {
+    const before = ingest.stats.batches;
+    await pub.publishAsync(
+      vehicleTopic('telemetry', TENANT, vehicleId, ingest.base),
+      encodeTelemetryBatch({ v: 2, vehicleId, samples, ...(historical ? { historical } : {}) }),
+      { qos: 1 },
+    );
+    await vi.waitFor(() => expect(ingest.stats.batches).toBe(before + 1), { timeout: 10_000, interval: 10 });
+  }
+
+  async function latest(vehicleId: string) {
+    const { rows } = await pool.query<{ ts: Date; lat: number }>(
+      'SELECT ts, lat FROM vehicle_latest WHERE vehicle_id = $1',
+      [vehicleId],
+    );
+    return rows[0];
+  }
+
+  it('a historical (backfill) batch older than live data: stored, counted historical, latest unchanged', async () => {
+    const v = 'van-late';
+    const live = Array.from({ length: 10 }, (_, i) => s(101 + i, T0 + 3_600_000 + i * 1000, 10));
+    await send(v, live);
+    expect(await latest(v)).toEqual({ ts: new Date(T0 + 3_600_000 + 9000), lat: 10 });
+    const hist0 = ingest.stats.samplesHistorical;
+    // The outage's backlog: lower seqs, an hour older, flagged historical (binary v2 payload).
+    await send(
+      v,
+      Array.from({ length: 100 }, (_, i) => s(1 + i, T0 + i * 1000, 20)),
+      true,
+    );
+    expect(ingest.stats.samplesHistorical - hist0).toBe(100);
+    expect(await latest(v)).toEqual({ ts: new Date(T0 + 3_600_000 + 9000), lat: 10 });
+    expect(await counts(pool, v)).toEqual(exactly(110));
+  });
+
+  it('out-of-order and duplicated batches: every seq exactly once, rollups and latest unaffected', async () => {
+    const v = 'van-shuffled';
+    const batches = Array.from({ length: 10 }, (_, b) =>
+      Array.from({ length: 10 }, (_, i) => s(b * 10 + i + 1, T0 + (b * 10 + i) * 1000, b)),
+    );
+    // 9, 0, 8, 1, ... then every batch again, then the newest once more.
+    const order = [9, 0, 8, 1, 7, 2, 6, 3, 5, 4];
+    const ins0 = ingest.stats.samplesInserted;
+    const dup0 = ingest.stats.samplesDuplicate;
+    for (const b of order) await send(v, batches[b]!);
+    for (const b of order) await send(v, batches[b]!);
+    await send(v, batches[9]!);
+    expect(ingest.stats.samplesInserted - ins0).toBe(100);
+    expect(ingest.stats.samplesDuplicate - dup0).toBe(110);
+    expect(await counts(pool, v)).toEqual(exactly(100));
+    expect(await latest(v)).toEqual({ ts: new Date(T0 + 99_000), lat: 9 });
+  });
+});
