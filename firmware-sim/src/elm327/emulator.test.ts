@@ -1,45 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { elmHarness, TEST_VIN } from '../testing/elm-harness.ts';
 import { fixedState, hexBytes } from '../testing/fixtures.ts';
 import type { VehicleState } from '../vehicle/model.ts';
-import { Elm327Emulator, type Elm327Options } from './emulator.ts';
+import type { Elm327Options } from './emulator.ts';
 
-const VIN = '1SV7CE6F6RX068251';
-
-/** An emulator answering synchronously (all delays 0) over a captured byte sink. */
-function harness(options: Partial<Elm327Options> = {}, initial: VehicleState = fixedState()) {
-  let state = initial;
-  let out = '';
-  const emu = new Elm327Emulator({
-    vehicle: { state: () => state },
-    vin: VIN,
-    write: (bytes) => {
-      out += Buffer.from(bytes).toString('latin1');
-    },
-    latencyMs: 0,
-    resetDelayMs: 0,
-    searchDelayMs: 0,
-    ...options,
-  });
-  return {
-    emu,
-    setState(next: Partial<VehicleState>) {
-      state = { ...state, ...next };
-    },
-    /** Send one command line; returns everything the chip wrote since. */
-    send(cmd: string): string {
-      out = '';
-      emu.receive(`${cmd}\r`);
-      const o = out;
-      out = '';
-      return o;
-    },
-    take(): string {
-      const o = out;
-      out = '';
-      return o;
-    },
-  };
-}
+const VIN = TEST_VIN;
+const harness = elmHarness;
 
 /** A harness past the usual start-up (echo off, protocol found), like an agent after init. */
 function ready(options: Partial<Elm327Options> = {}, initial?: VehicleState) {
