@@ -1,10 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { createLogger } from '@fleet/shared/log';
 import type { Command } from 'commander';
-import type { ElmErrorAnswer } from '../elm327/faults.ts';
 import { SimError, SimErrorCode } from '../errors.ts';
 import { startFleet } from '../fleet/fleet.ts';
-import type { NmeaSentenceType, Talker } from '../nmea/generator.ts';
 import { routeByName } from '../vehicle/route.ts';
 import {
   addVehicleModelOptions,
@@ -13,10 +11,11 @@ import {
   isoTime,
   sentenceList,
   talkerOption,
-  type VehicleModelCliOptions,
+  type VehicleDeviceCliOptions,
+  vehicleSettingsFromCli,
 } from './options.ts';
 
-interface FleetCliOptions extends VehicleModelCliOptions {
+interface FleetCliOptions extends VehicleDeviceCliOptions {
   count: number;
   dir: string;
   tcp?: boolean;
@@ -27,11 +26,6 @@ interface FleetCliOptions extends VehicleModelCliOptions {
   epochs?: number;
   truth: boolean;
   labels: boolean;
-  latencyMs?: number;
-  baud?: number;
-  talker?: Talker;
-  sentences?: NmeaSentenceType[];
-  faults?: Partial<Record<ElmErrorAnswer, number>>;
   startDelayMs: number;
 }
 
@@ -71,20 +65,7 @@ async function runFleet(opts: FleetCliOptions): Promise<void> {
       tickMs: opts.tickMs,
       ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
       ...(opts.route ? { route: routeByName(opts.route) } : {}),
-      ...(opts.scenario ? { scenario: opts.scenario } : {}),
-      ...(opts.tankLitres !== undefined ? { tankLitres: opts.tankLitres } : {}),
-      ...(opts.tankShape ? { tankShape: opts.tankShape } : {}),
-      ...(opts.initialFuelPct !== undefined ? { initialFuelPct: opts.initialFuelPct } : {}),
-      ...(opts.speedProfile ? { speedProfile: opts.speedProfile } : {}),
-      ...(opts.dtc ? { dtcs: opts.dtc } : {}),
-      ...(opts.pids ? { pids: opts.pids } : {}),
-      ...(opts.protocol ? { protocol: opts.protocol } : {}),
-      ...(opts.adapter ? { adapter: opts.adapter } : {}),
-      ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
-      ...(opts.baud !== undefined ? { baudRate: opts.baud } : {}),
-      ...(opts.talker ? { talker: opts.talker } : {}),
-      ...(opts.sentences ? { sentences: opts.sentences } : {}),
-      ...(opts.faults ? { faults: opts.faults } : {}),
+      ...vehicleSettingsFromCli(opts),
     },
   });
 

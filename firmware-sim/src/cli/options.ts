@@ -164,6 +164,35 @@ export interface VehicleModelCliOptions {
   adapter?: AdapterKind;
 }
 
+/** What a running vehicle (vehicle, fleet) adds to the model: its adapter and GPS output. */
+export interface VehicleDeviceCliOptions extends VehicleModelCliOptions {
+  latencyMs?: number;
+  baud?: number;
+  talker?: Talker;
+  sentences?: NmeaSentenceType[];
+  faults?: Partial<Record<ElmErrorAnswer, number>>;
+}
+
+/** The options both `vehicle` and `fleet` hand to a SimVehicle, only those the user set. */
+export function vehicleSettingsFromCli(opts: VehicleDeviceCliOptions) {
+  return {
+    ...(opts.scenario ? { scenario: opts.scenario } : {}),
+    ...(opts.tankLitres !== undefined ? { tankLitres: opts.tankLitres } : {}),
+    ...(opts.tankShape ? { tankShape: opts.tankShape } : {}),
+    ...(opts.initialFuelPct !== undefined ? { initialFuelPct: opts.initialFuelPct } : {}),
+    ...(opts.speedProfile ? { speedProfile: opts.speedProfile } : {}),
+    ...(opts.dtc ? { dtcs: opts.dtc } : {}),
+    ...(opts.pids ? { pids: opts.pids } : {}),
+    ...(opts.protocol ? { protocol: opts.protocol } : {}),
+    ...(opts.adapter ? { adapter: opts.adapter } : {}),
+    ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
+    ...(opts.baud !== undefined ? { baudRate: opts.baud } : {}),
+    ...(opts.talker ? { talker: opts.talker } : {}),
+    ...(opts.sentences ? { sentences: opts.sentences } : {}),
+    ...(opts.faults ? { faults: opts.faults } : {}),
+  };
+}
+
 export function addVehicleModelOptions(cmd: Command): Command {
   return cmd
     .option(

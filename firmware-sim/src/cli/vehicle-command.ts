@@ -1,9 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { createLogger } from '@fleet/shared/log';
 import type { Command } from 'commander';
-import type { ElmErrorAnswer } from '../elm327/faults.ts';
 import { SimError, SimErrorCode } from '../errors.ts';
-import type { NmeaSentenceType, Talker } from '../nmea/generator.ts';
 import { type ByteEndpoint, openEndpoint } from '../transport/index.ts';
 import { hashString } from '../vehicle/random.ts';
 import { routeByName } from '../vehicle/route.ts';
@@ -16,11 +14,12 @@ import {
   NMEA_HELP,
   sentenceList,
   talkerOption,
-  type VehicleModelCliOptions,
+  type VehicleDeviceCliOptions,
   vehicleId,
+  vehicleSettingsFromCli,
 } from './options.ts';
 
-interface VehicleCliOptions extends VehicleModelCliOptions {
+interface VehicleCliOptions extends VehicleDeviceCliOptions {
   id: string;
   elm: string;
   nmea: string;
@@ -28,11 +27,6 @@ interface VehicleCliOptions extends VehicleModelCliOptions {
   epochs?: number;
   truth?: string;
   labels?: string;
-  latencyMs?: number;
-  baud?: number;
-  talker?: Talker;
-  sentences?: NmeaSentenceType[];
-  faults?: Partial<Record<ElmErrorAnswer, number>>;
 }
 
 const HELP_AFTER = `
@@ -126,20 +120,7 @@ async function runVehicle(opts: VehicleCliOptions): Promise<void> {
     ...(opts.truth !== undefined ? { truthFile: opts.truth } : {}),
     ...(opts.labels !== undefined ? { labelsFile: opts.labels } : {}),
     ...(route ? { route } : {}),
-    ...(opts.scenario ? { scenario: opts.scenario } : {}),
-    ...(opts.tankLitres !== undefined ? { tankLitres: opts.tankLitres } : {}),
-    ...(opts.tankShape ? { tankShape: opts.tankShape } : {}),
-    ...(opts.initialFuelPct !== undefined ? { initialFuelPct: opts.initialFuelPct } : {}),
-    ...(opts.speedProfile ? { speedProfile: opts.speedProfile } : {}),
-    ...(opts.dtc ? { dtcs: opts.dtc } : {}),
-    ...(opts.pids ? { pids: opts.pids } : {}),
-    ...(opts.protocol ? { protocol: opts.protocol } : {}),
-    ...(opts.adapter ? { adapter: opts.adapter } : {}),
-    ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
-    ...(opts.baud !== undefined ? { baudRate: opts.baud } : {}),
-    ...(opts.talker ? { talker: opts.talker } : {}),
-    ...(opts.sentences ? { sentences: opts.sentences } : {}),
-    ...(opts.faults ? { faults: opts.faults } : {}),
+    ...vehicleSettingsFromCli(opts),
   });
 
   let stopping = false;
