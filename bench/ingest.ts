@@ -157,6 +157,8 @@ async function main() {
 
     // The ingest under test.
     const latencies: number[] = [];
+    const ackLatencies: number[] = [];
+    const liveSent = new Map<string, number>();
     let recordLatency = false;
     const backlogDone: { at: number; n: number } = { at: 0, n: 0 };
     ingest = new TelemetryIngest({
@@ -186,6 +188,21 @@ async function main() {
         mqtt.connectAsync(MQTT_URL, { clientId: `bench-pub-${id}-${i}`, clean: true }),
       ),
     );
+    // The agents' side of the end-to-end acknowledgement: every ack the ingest publishes after
+    // COMMIT is delivered (to one subscriber standing in for all the vehicles).
+    let acks = 0;
+    pubs[0]!.on('message', (topic, payload) => {
+      acks++;
+      if (!recordLatency) return;
+      const vehicleId = topic.split('/')[3]!;
+      const { batchSeq } = JSON.parse(payload.toString()) as { batchSeq: number };
+      const created = liveSent.get(`${vehicleId}/${batchSeq}`);
+      if (created !== undefined) {
+        ackLatencies.push(Date.now() - created);
+        liveSent.delete(`${vehicleId}/${batchSeq}`);
+      }
+    });
+    await pubs[0]!.subscribeAsync(`${base}/v1/+/+/ack`, { qos: 1 });
 
     // 3. End-to-end throughput; payloads encoded before the clock starts.
     const payloads: { topic: string; payload: Buffer }[] = [];
@@ -198,7 +215,7 @@ async function main() {
         });
         payloads.push({
           topic: vehicleTopic('telemetry', TENANT, vehicleId, base),
-          payload: encodeTelemetryBatch({ v: 1, vehicleId, samples }),
+          payload: encodeTelemetryBatch({ v: 2, vehicleId, samples, batchSeq: b + 1 }),
         });
       }
     }
@@ -231,7 +248,10 @@ async function main() {
         const sends: Promise<unknown>[] = [];
         for (let v = from; v < from + slice; v++) {
           const vehicleId = `live-${v}`;
-          const batch: TelemetryBatch = { v: 1, vehicleId, samples: [sample(++liveSeq[v]!, Date.now())] };
+          const seq = ++liveSeq[v]!;
+          const created = Date.now();
+          const batch: TelemetryBatch = { v: 2, vehicleId, samples: [sample(seq, created)], batchSeq: seq };
+          if (recordLatency) liveSent.set(`${vehicleId}/${seq}`, created);
           sends.push(
             pubs[v % pubs.length]!.publishAsync(
               vehicleTopic('telemetry', TENANT, vehicleId, base),
@@ -257,6 +277,12 @@ async function main() {
       `p50 ${fmt(pct(liveLat, 50))} ms  p99 ${fmt(pct(liveLat, 99))} ms`,
       `${fmt(liveLat.length)} samples (${fmt(liveLat.length / LIVE_SECONDS)}/s)`,
     ]);
+    results.push([
+      `latency creation -> cloud ack at the vehicle`,
+      `p50 ${fmt(pct(ackLatencies, 50))} ms  p99 ${fmt(pct(ackLatencies, 99))} ms`,
+      `${fmt(ackLatencies.length)} acks`,
+    ]);
+    ackLatencies.length = 0;
 
     // 5. 7-day backlog of one vehicle while the live traffic continues.
     const nowMs = Date.now();
@@ -265,7 +291,9 @@ async function main() {
       const samples = Array.from({ length: BACKLOG_BATCH }, (_, k) =>
         sample(off + k + 1, nowMs - (BACKLOG_SAMPLES - off - k) * 1000),
       );
-      backlog.push(encodeTelemetryBatch({ v: 1, vehicleId: 'backlog', samples }));
+      backlog.push(
+        encodeTelemetryBatch({ v: 2, vehicleId: 'backlog', samples, batchSeq: off / BACKLOG_BATCH + 1 }),
+      );
     }
     latencies.length = 0;
     recordLatency = true;
@@ -308,6 +336,11 @@ async function main() {
       'rows stored / published (exactness check)',
       `${fmt(rows[0]!.n)} / ${fmt(expected)}`,
       `keys ${fmt(rows[0]!.keys)}, dup ${ingest.stats.samplesDuplicate}, retries ${ingest.stats.dbRetries}`,
+    ]);
+    results.push([
+      'cloud acks received / sent by the ingest',
+      `${fmt(acks)} / ${fmt(ingest.stats.acksSent)}`,
+      '',
     ]);
 
     const w0 = Math.max(...results.map((r) => r[0].length));

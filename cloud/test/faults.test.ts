@@ -13,7 +13,7 @@ import mqtt from 'mqtt';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type NewSample, SampleStore } from '../../edge-agent/src/store/sample-store.ts';
-import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
+import { MqttSync, type MqttSyncOptions } from '../../edge-agent/src/sync/mqtt-sync.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openPool } from '../src/db/pool.ts';
 import { TelemetryIngest, type TelemetryIngestOptions } from '../src/ingest/telemetry-ingest.ts';
@@ -106,7 +106,7 @@ const newSample = (i: number): NewSample => {
 };
 
 /** The real agent: SampleStore (SQLite in a temp dir) + MqttSync. */
-function startAgent(url: string, baseTopic: string, vehicleId: string) {
+function startAgent(url: string, baseTopic: string, vehicleId: string, extra: Partial<MqttSyncOptions> = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'fleet-faults-agent-'));
   const store = new SampleStore(path.join(dir, 'agent.db'));
   const sync = new MqttSync(
@@ -121,6 +121,9 @@ function startAgent(url: string, baseTopic: string, vehicleId: string) {
       flushIntervalMs: 50,
       flushJitterMs: 0,
       reconnectPeriodMs: 200,
+      // Short, so a batch the broker lost is resent within the test's patience.
+      ackTimeoutMs: 1500,
+      ...extra,
     },
     log,
   );
@@ -183,27 +186,27 @@ describe('broker restarted mid-stream (private Mosquitto, shipped config)', () =
   }, 60_000);
 
   /**
-   * KNOWN GAP (ingest default = MQTT 5 shared subscription), kept failing on purpose until fixed:
    * Mosquitto 2.0.11 restores the ingest's persistent session after a restart but not its $share
-   * subscription. The ingest now subscribes again on every 'connect' (it lost 2,590 of 3,000
-   * before that), but agents that reconnect first still publish into a shared group with no
-   * member, and the broker PUBACKs and drops those batches (~2,500 of 3,000 here). A broker
-   * PUBACK is not storage: the fix is an end-to-end acknowledgement from the ingest after COMMIT
-   * that moves the agent's cursor (open in the sync issue).
+   * subscription, and agents that reconnect before the ingest resubscribes publish into a shared
+   * group with no member: the broker PUBACKs and drops those batches (~2,500 of 3,000 here when
+   * the agent's cursor moved on PUBACK). The cloud ack after COMMIT closes that: unanswered
+   * batches are sent again.
    */
-  it.fails('KNOWN GAP: shared subscription (default): SIGTERM + restart loses nothing', async () => {
+  it('shared subscription (default): SIGTERM + restart: exactly K = 3000 rows', async () => {
     await brokerRestart(true);
   }, 60_000);
 
   /**
-   * COUNTER-EXAMPLE (documents a limitation of the shipped config, not a passing claim):
    * Mosquitto writes its persistence file only every `autosave_interval` seconds and on a clean
    * shutdown. A broker crash (SIGKILL, OOM, power) loses every message it already PUBACKed to the
-   * agent but had not yet delivered to the ingest, and the ingest's sessions with them. The agent
-   * moved its cursor on that PUBACK, so nothing resends them: they are lost for good.
+   * agent but had not yet delivered to the ingest, and the ingest's sessions with them. With the
+   * cursor on the broker's PUBACK (`ackFrom: 'broker'`) they are lost for good (the first half,
+   * kept as the counter-example); with the cloud ack (default) the agent still holds them and
+   * sends them again (the second half: exactly K rows).
    */
-  it('COUNTER-EXAMPLE: SIGKILL of the broker loses the backlog it had PUBACKed since the last autosave', async () => {
+  async function brokerCrash(ackFrom: 'broker' | 'cloud') {
     const K = 2000;
+    const vehicle = `van-broker-crash-${ackFrom}`;
     const broker = await startPrivateMosquitto();
     const pool = await testPool('t_fault_crash');
     // A slow ingest, so a backlog sits in the broker when it dies.
@@ -214,23 +217,46 @@ describe('broker restarted mid-stream (private Mosquitto, shipped config)', () =
       maxConcurrentFlushes: 1,
       beforeCommit: () => sleep(100),
     });
-    const { store, sync } = startAgent(broker.url, ingest.base, 'van-broker-crash');
+    const { store, sync } = startAgent(broker.url, ingest.base, vehicle, { ackFrom });
     await sync.waitConnected(5000);
     for (let i = 0; i < K; i++) store.append(newSample(i + 1));
-    // Every sample PUBACKed by the broker (agent cursor at K), the ingest still behind.
-    await vi.waitFor(() => expect(store.stats().unsent).toBe(0), { timeout: 20_000, interval: 20 });
-    const before = await counts(pool, 'van-broker-crash');
+    if (ackFrom === 'broker') {
+      // Every sample PUBACKed by the broker (agent cursor at K), the ingest still behind.
+      await vi.waitFor(() => expect(store.stats().unsent).toBe(0), { timeout: 20_000, interval: 20 });
+    } else {
+      await vi.waitFor(async () => expect((await counts(pool, vehicle)).rows).toBeGreaterThan(300), {
+        timeout: 20_000,
+        interval: 20,
+      });
+    }
+    const before = await counts(pool, vehicle);
     expect(before.rows).toBeLessThan(K);
     await broker.kill('SIGKILL');
     await broker.start();
+    return { K, pool, store, vehicle, before };
+  }
+
+  it('COUNTER-EXAMPLE, cursor on PUBACK (ackFrom broker): a broker SIGKILL loses the backlog it had PUBACKed since the last autosave', async () => {
+    const { K, pool, store, vehicle, before } = await brokerCrash('broker');
     await sleep(3000); // ingest reconnects (its session is gone; mqtt.js resubscribes)
-    const after = await counts(pool, 'van-broker-crash');
+    const after = await counts(pool, vehicle);
     expect(store.stats().unsent).toBe(0); // the agent believes everything was delivered
     expect(after.rows, 'samples lost for good by a broker crash').toBeLessThan(K);
     expect(after.rows).toBe(after.distinct); // still no duplicates
     console.warn(
       `counter-example: broker SIGKILL lost ${K - after.rows} of ${K} PUBACKed samples (ingest had ${before.rows} at the kill)`,
     );
+  }, 60_000);
+
+  it('cursor on the cloud ack (default): a broker SIGKILL mid-stream loses nothing: exactly K = 2000 rows', async () => {
+    const { K, pool, store, vehicle } = await brokerCrash('cloud');
+    await vi.waitFor(() => expect(store.stats().unsent).toBe(0), { timeout: 30_000, interval: 50 });
+    await vi.waitFor(async () => expect((await counts(pool, vehicle)).rows).toBe(K), {
+      timeout: 10_000,
+      interval: 100,
+    });
+    await sleep(300);
+    expect(await counts(pool, vehicle)).toEqual(exactly(K));
   }, 60_000);
 });
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   MAX_PAYLOAD_BYTES,
+  type TelemetryAck,
   type TelemetryBatch,
   type TelemetrySample,
   type VehicleStatus,
@@ -295,6 +296,52 @@ describe('TelemetryIngest (real PostgreSQL + Mosquitto)', () => {
     expect((await telemetryRows(owned)).map((r) => r.seq)).toEqual([1]);
     const { rows: owner } = await pool.query('SELECT tenant_id FROM vehicles WHERE id = $1', [owned]);
     expect(owner).toEqual([{ tenant_id: 'globex' }]);
+  });
+
+  it('answers each batch with a batchSeq on the vehicle ack topic after COMMIT: stored, refused; none without one', async () => {
+    const vehicle = 'van-acks';
+    const acks: { topic: string; ack: TelemetryAck }[] = [];
+    const listener = await mqtt.connectAsync(MQTT_URL, { clientId: uniqueId('acks'), clean: true });
+    listener.on('message', (topic, payload) => acks.push({ topic, ack: JSON.parse(payload.toString()) }));
+    await listener.subscribeAsync(`${base}/v1/+/+/ack`, { qos: 1 });
+    try {
+      const before = ingest.stats.batches;
+      await publish(telemetryTopic(vehicle), {
+        ...batchOf(vehicle, [sample(5), sample(6), sample(7)]),
+        batchSeq: 41,
+      });
+      // The same samples again (a resend after a lost ack): acked again, stored once.
+      await publish(telemetryTopic(vehicle), {
+        ...batchOf(vehicle, [sample(5), sample(6), sample(7)]),
+        batchSeq: 42,
+      });
+      await publish(telemetryTopic(vehicle), batchOf(vehicle, [sample(8)])); // no batchSeq: no ack
+      // Another tenant's vehicle: dead-lettered, answered `refused` on the sender's topic.
+      await publish(telemetryTopic('van-owned-by-globex', TENANT), {
+        ...batchOf('van-owned-by-globex', [sample(9)]),
+        batchSeq: 7,
+      });
+      await batchesProcessed(before, 3);
+      await vi.waitFor(() => expect(acks).toHaveLength(3), { timeout: 5000, interval: 20 });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(acks).toHaveLength(3);
+      const byBatch = new Map(acks.map((a) => [a.ack.batchSeq, a]));
+      const ackTopic = vehicleTopic('ack', TENANT, vehicle, base);
+      expect(byBatch.get(41)).toEqual({
+        topic: ackTopic,
+        ack: { v: 1, batchSeq: 41, status: 'stored', first: 5, last: 7 },
+      });
+      expect(byBatch.get(42)).toEqual({
+        topic: ackTopic,
+        ack: { v: 1, batchSeq: 42, status: 'stored', first: 5, last: 7 },
+      });
+      expect(byBatch.get(7)!.topic).toBe(vehicleTopic('ack', TENANT, 'van-owned-by-globex', base));
+      expect(byBatch.get(7)!.ack).toMatchObject({ status: 'refused', first: 9, last: 9 });
+      expect(byBatch.get(7)!.ack.reason).toMatch(/does not belong to tenant "acme"/);
+      expect((await telemetryRows(vehicle)).map((r) => r.seq)).toEqual([5, 6, 7, 8]);
+    } finally {
+      await listener.endAsync();
+    }
   });
 
   it('updates vehicles.online from status messages, ignoring older ones', async () => {

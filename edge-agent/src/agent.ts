@@ -32,6 +32,8 @@ export function syncOptions(config: Omit<AgentConfig, 'obdPort' | 'obdBaud' | 'g
     flushIntervalMs: config.flushIntervalMs,
     flushJitterMs: config.flushJitterMs,
     backfillInflight: config.backfillInflight,
+    ackFrom: config.ackFrom,
+    ackTimeoutMs: config.ackTimeoutMs,
     protocol: config.mqttProtocol,
     sessionExpirySec: config.sessionExpirySec,
     caFile: config.mqttCaFile,

@@ -50,6 +50,10 @@ export const AgentConfig = z.object({
   flushJitterMs: z.coerce.number().int().min(0).max(60_000).default(200),
   /** [1...64] backfill batches in flight next to the live one after an outage, default 4. */
   backfillInflight: z.coerce.number().int().min(1).max(64).default(4),
+  /** What moves the sync cursor: the ingest's ack after COMMIT (default) or only the broker's PUBACK. */
+  ackFrom: z.enum(['cloud', 'broker']).default('cloud'),
+  /** [100...600000] ms to wait for the cloud's ack before resending a batch, default 30 s. */
+  ackTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /**
    * [1 MiB...1 TiB] bytes of SQLite pages the agent may use, default 4 GiB: a quarter of a 16 GB
    * SD card (OS, logs, WAL and wear levelling need the rest). Over it, the oldest raw samples go

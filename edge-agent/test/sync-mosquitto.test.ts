@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { decodeTelemetryBatch, type TelemetryBatch } from '@fleet/shared';
+import { decodeTelemetryBatch, type TelemetryAck, type TelemetryBatch } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
 import mqtt from 'mqtt';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dbStats } from '../src/cli/db.ts';
 import { syncFlush, syncStatus } from '../src/cli/sync.ts';
 import { type NewSample, SampleStore } from '../src/store/sample-store.ts';
-import { MqttSync } from '../src/sync/mqtt-sync.ts';
+import { MqttSync, type MqttSyncOptions } from '../src/sync/mqtt-sync.ts';
 
 const BROKER = { host: '127.0.0.1', port: 1883 };
 const T0 = Date.UTC(2024, 4, 1, 8, 0, 0);
@@ -94,13 +94,31 @@ async function proxy() {
   };
 }
 
-async function subscriber(base: string) {
+/**
+ * Stands in for the cloud ingest (which cloud/test runs for real): records every batch and
+ * answers it on the vehicle's ack topic as the ingest does after COMMIT, per `answer`.
+ */
+async function subscriber(
+  base: string,
+  answer: (b: TelemetryBatch) => 'stored' | 'refused' | 'silent' = () => 'stored',
+) {
   const received: TelemetryBatch[] = [];
   const client = mqtt.connect(`mqtt://${BROKER.host}:${BROKER.port}`, { protocolVersion: 5 });
-  client.on('message', (_topic, payload) => {
+  client.on('message', (topic, payload) => {
     const r = decodeTelemetryBatch(payload);
     if (!r.ok) throw new Error(r.reason);
     received.push(r.batch);
+    const status = answer(r.batch);
+    if (status === 'silent') return;
+    const ack: TelemetryAck = {
+      v: 1,
+      batchSeq: r.batch.batchSeq!,
+      status,
+      first: r.batch.samples[0]!.seq,
+      last: r.batch.samples.at(-1)!.seq,
+      ...(status === 'refused' ? { reason: 'vehicle "x" is not registered' } : {}),
+    };
+    client.publish(topic.replace(/telemetry$/, 'ack'), JSON.stringify(ack), { qos: 1 });
   });
   await new Promise<void>((r) => client.once('connect', () => r()));
   await client.subscribeAsync(`${base}/v1/+/+/telemetry`, { qos: 1 });
@@ -222,6 +240,73 @@ describe('MqttSync against Mosquitto', () => {
     sync.start();
     await waitFor('sent', () => received.length === 1);
     expect(sync.stats.protocolVersion).toBe(4);
+  });
+});
+
+describe('cloud acknowledgement (the cursor moves on the ack after COMMIT, not on PUBACK)', () => {
+  function agent(base: string, vehicleId: string, store: SampleStore, extra: Partial<MqttSyncOptions> = {}) {
+    const sync = new MqttSync(
+      store,
+      {
+        url: `mqtt://${BROKER.host}:${BROKER.port}`,
+        tenantId: 't1',
+        vehicleId,
+        baseTopic: base,
+        batchSize: 10,
+        flushIntervalMs: 50,
+        flushJitterMs: 0,
+        ackTimeoutMs: 300,
+        ...extra,
+      },
+      createLogger('sync-test').child({}, { level: 'fatal' }),
+    );
+    cleanups.push(() => sync.stop());
+    sync.start();
+    return sync;
+  }
+
+  it('a batch the cloud never answers is sent again until it is answered; each sample acked once', async () => {
+    const { base, vehicleId, store } = setup();
+    // The cloud "loses" the first two deliveries of batches carrying seq 1 (like a broker that
+    // PUBACKed and then dropped them), then answers.
+    let lost = 0;
+    const received = await subscriber(base, (b) => {
+      if (b.samples[0]!.seq !== 1 || lost === 2) return 'stored';
+      lost++;
+      return 'silent';
+    });
+    for (let i = 0; i < 30; i++) store.append(sample(i));
+    const sync = agent(base, vehicleId, store);
+    await waitFor('drained', () => store.stats().unsent === 0);
+    expect(lost).toBe(2);
+    expect(sync.stats.ackTimeouts).toBeGreaterThanOrEqual(2);
+    expect(store.ackedSeq()).toBe(30);
+    // Resent, so seq 1 arrived 3 times; every seq arrived at least once.
+    expect(seqsOf(received).filter((s) => s === 1)).toHaveLength(3);
+    expect(new Set(seqsOf(received))).toEqual(new Set(Array.from({ length: 30 }, (_, k) => k + 1)));
+  });
+
+  it('the broker PUBACK alone does not move the cursor', async () => {
+    const { base, vehicleId, store } = setup();
+    const received = await subscriber(base, () => 'silent');
+    for (let i = 0; i < 5; i++) store.append(sample(i));
+    const sync = agent(base, vehicleId, store, { ackTimeoutMs: 60_000 });
+    await waitFor('published', () => received.length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(store.ackedSeq()).toBe(0);
+    expect(store.stats().unsent).toBe(5);
+    expect(sync.stats.cloudAcks).toBe(0);
+  });
+
+  it('a refused batch stays on the vehicle and the sync backs off', async () => {
+    const { base, vehicleId, store } = setup();
+    const received = await subscriber(base, () => 'refused');
+    for (let i = 0; i < 5; i++) store.append(sample(i));
+    const sync = agent(base, vehicleId, store, { refusedBackoffMs: 60_000 });
+    await waitFor('refused', () => sync.stats.refusedBatches === 1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(received).toHaveLength(1); // backing off: not resent every flush
+    expect(store.stats().unsent).toBe(5);
   });
 });
 

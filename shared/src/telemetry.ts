@@ -125,3 +125,21 @@ export const VehicleStatus = z.object({
   ts: z.number().int(),
 });
 export type VehicleStatus = z.infer<typeof VehicleStatus>;
+
+/**
+ * Payload of `{base}/v1/{tenant}/{vehicle}/ack`, cloud -> agent, published by the ingest after the
+ * transaction holding the batch committed (or after it refused the batch for good). `stored`:
+ * samples first..last are in the database (new or already there: a redelivery is acked again);
+ * the agent moves its cursor over them. `refused`: the batch went to the dead letters with
+ * `reason`; the agent keeps the samples and backs off (an unregistered vehicle is provisioned
+ * later; nothing is thrown away on the vehicle because of a cloud-side problem).
+ */
+export const TelemetryAck = z.object({
+  v: z.literal(1),
+  batchSeq: counter,
+  status: z.enum(['stored', 'refused']),
+  first: counter,
+  last: counter,
+  reason: z.string().max(500).optional(),
+});
+export type TelemetryAck = z.infer<typeof TelemetryAck>;

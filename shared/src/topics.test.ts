@@ -5,12 +5,13 @@ import {
   fleetFilter,
   ID_PATTERN,
   parseVehicleTopic,
+  TOPIC_KINDS,
   TopicError,
   type TopicKind,
   vehicleTopic,
 } from './topics.ts';
 
-const KINDS: TopicKind[] = ['telemetry', 'status'];
+const KINDS: TopicKind[] = [...TOPIC_KINDS];
 
 /** Ids that must never reach a topic: wildcards, level separators, empty, too long, odd bytes. */
 const BAD_IDS = [

@@ -4,12 +4,15 @@
  *
  *   {base}/v1/{tenantId}/{vehicleId}/telemetry   agent -> cloud   TelemetryBatch (QoS 1), live and backfill
  *   {base}/v1/{tenantId}/{vehicleId}/status      agent -> cloud   VehicleStatus  (retained, also the MQTT will)
+ *   {base}/v1/{tenantId}/{vehicleId}/ack         cloud -> agent   TelemetryAck   (QoS 1), after the batch's COMMIT
  *
  * Backfill after an outage uses the same telemetry topic with `historical: true` in the payload
  * (Sparkplug's is_historical; on MQTT 5 also the user property `historical`), not a topic of its
  * own: the ingest's subscription and the broker ACL stay unchanged, and one vehicle's batches stay
  * in one broker queue. Live data is not starved because the agent interleaves lanes (mqtt-sync.ts).
- * Every batch carries `batchSeq`, per vehicle and strictly increasing across agent restarts.
+ * Every batch carries `batchSeq`, per vehicle and strictly increasing across agent restarts; the
+ * ingest answers each stored batch on `ack` with that batchSeq once its transaction committed,
+ * and only that answer moves the agent's cursor (a broker PUBACK is not storage).
  *
  * `base` defaults to `fleet`; tests use their own base so runs on a shared broker never mix.
  */
@@ -19,7 +22,8 @@ export const DEFAULT_BASE_TOPIC = 'fleet';
 /** Tenant and vehicle ids appear in topics: no wildcards, no level separators, bounded length. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-export type TopicKind = 'telemetry' | 'status';
+export const TOPIC_KINDS = ['telemetry', 'status', 'ack'] as const;
+export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 export class TopicError extends Error {
   override name = 'TopicError';
@@ -73,6 +77,6 @@ export function parseVehicleTopic(topic: string, base = DEFAULT_BASE_TOPIC): Par
   if (parts.length !== 3) return null;
   const [tenantId, vehicleId, kind] = parts as [string, string, string];
   if (!ID_PATTERN.test(tenantId) || !ID_PATTERN.test(vehicleId)) return null;
-  if (kind !== 'telemetry' && kind !== 'status') return null;
-  return { tenantId, vehicleId, kind };
+  if (!(TOPIC_KINDS as readonly string[]).includes(kind)) return null;
+  return { tenantId, vehicleId, kind: kind as TopicKind };
 }

@@ -138,6 +138,7 @@ describe('network cut between agent and broker', () => {
         flushIntervalMs: 50,
         flushJitterMs: 0,
         reconnectPeriodMs: 200,
+        ackTimeoutMs: 2000,
       },
       log,
     );

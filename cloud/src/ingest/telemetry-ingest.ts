@@ -19,13 +19,21 @@
  * `sharedSubscriptionAvailable: false`, and the ingest falls back (`sharedGroup: false` forces it).
  *
  * Refused payloads go to dead_letters with their reason in the same transaction and are acked.
+ *
+ * End-to-end acknowledgement: a broker PUBACK is not storage (a broker crash loses what it had
+ * not yet written; after a restart Mosquitto drops batches for a shared group whose member has
+ * not resubscribed yet). So after each COMMIT the ingest publishes a TelemetryAck on the
+ * vehicle's `ack` topic for every batch that carries a batchSeq, and only that moves the agent's
+ * cursor; an agent resends what stays unanswered, and (vehicle, seq) makes the resend harmless.
  */
 import {
   decodeTelemetryBatch,
   fleetFilter,
   parseVehicleTopic,
+  type TelemetryAck,
   type TelemetryBatch,
   VehicleStatus,
+  vehicleTopic,
 } from '@fleet/shared';
 import { type Logger, safeUrl } from '@fleet/shared/log';
 import mqtt from 'mqtt';
@@ -88,11 +96,15 @@ export interface IngestStats {
    * reached the cloud), counted from the first figure this process saw per vehicle.
    */
   agentEvictedSamples: number;
+  /** TelemetryAck messages published to agents after COMMIT (stored and refused). */
+  acksSent: number;
 }
 
 interface Pending {
   topic: string;
   payload: Buffer;
+  /** The connection the message came in on; its ack goes out on the same one. */
+  client: mqtt.MqttClient;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -100,7 +112,20 @@ interface Pending {
 type Classified =
   | { kind: 'telemetry'; item: Pending; tenantId: string; vehicleId: string; batch: TelemetryBatch }
   | { kind: 'status'; item: Pending; tenantId: string; vehicleId: string; status: VehicleStatus }
-  | { kind: 'dead'; item: Pending; reason: string };
+  | { kind: 'dead'; item: Pending; reason: string; refusedBatch?: Addressed };
+
+/** A decoded batch and the vehicle topic it came from: enough to answer it. */
+interface Addressed {
+  tenantId: string;
+  vehicleId: string;
+  batch: TelemetryBatch;
+}
+
+interface OutgoingAck {
+  client: mqtt.MqttClient;
+  topic: string;
+  payload: string;
+}
 
 const SESSION_EXPIRY_S = 30 * 24 * 3600; // matches mosquitto.conf persistent_client_expiration 30d
 const MAINTENANCE_INTERVAL_MS = 3600_000;
@@ -116,6 +141,7 @@ export class TelemetryIngest {
     groups: 0,
     samplesHistorical: 0,
     agentEvictedSamples: 0,
+    acksSent: 0,
   };
   private clients: mqtt.MqttClient[] = [];
   private stopping = false;
@@ -190,11 +216,14 @@ export class TelemetryIngest {
    * Subscribe again after every reconnect. mqtt.js resubscribes only when the broker says the
    * session is gone, but Mosquitto 2.0 restores a persistent session after a restart without its
    * shared subscriptions: the ingest would be subscribed to nothing while agents' batches are
-   * PUBACKed by the broker and dropped (cloud/test/faults.test.ts).
+   * PUBACKed by the broker and dropped (cloud/test/faults.test.ts). A plain `subscribe` of a
+   * filter mqtt.js already lists is a silent no-op; the `resubscribe` flag sends it for real.
    */
   private resubscribeOnReconnect(client: mqtt.MqttClient, filters: string[]) {
     client.on('connect', () => {
-      client.subscribe(filters, { qos: 1 }, (err) => {
+      const map: mqtt.ISubscriptionMap = { resubscribe: true };
+      for (const f of filters) map[f] = { qos: 1 };
+      client.subscribe(map, (err) => {
         if (err) this.opts.log.error({ err: err.message }, 'resubscribe after reconnect failed');
       });
     });
@@ -213,7 +242,7 @@ export class TelemetryIngest {
       connectTimeout: 10_000,
     });
     client.handleMessage = (packet, done) => {
-      this.enqueue(packet.topic, packet.payload as Buffer).then(
+      this.enqueue(packet.topic, packet.payload as Buffer, client).then(
         () => done(),
         (err: unknown) => {
           // Only reached when stopping: leave the message un-acked for the next run.
@@ -240,22 +269,24 @@ export class TelemetryIngest {
         15_000,
       );
       // A broker that refuses the protocol version answers with an error CONNACK (or closes).
-      client.once('error', (err) => {
+      const onFirstError = (err: Error) => {
         if (protocolVersion === 5) fail(err);
-      });
+      };
+      // aedes closes the socket on an MQTT 5 CONNECT without a CONNACK.
+      const onFirstClose = () => {
+        if (protocolVersion === 5 && !client.connected) fail(new Error('connection closed before CONNACK'));
+      };
+      client.once('error', onFirstError);
+      client.once('close', onFirstClose);
       client.once('connect', (connack) => {
         clearTimeout(timer);
         if (connack.properties?.sharedSubscriptionAvailable === false) this.sharedAvailable = false;
-        client.removeAllListeners('error');
-        client.on('error', (err) => log.warn({ err: err.message, connection: index }, 'mqtt error'));
+        // Only the first connection attempt may fail the start: left in place, these ended the
+        // client for good at the first broker restart (the connection never came back).
+        client.off('error', onFirstError);
+        client.off('close', onFirstClose);
         resolve(client);
       });
-      if (protocolVersion === 5) {
-        // aedes closes the socket on an MQTT 5 CONNECT without a CONNACK.
-        client.once('close', () => {
-          if (!client.connected) fail(new Error('connection closed before CONNACK'));
-        });
-      }
     });
   }
 
@@ -268,10 +299,10 @@ export class TelemetryIngest {
     await Promise.all(this.clients.map((c) => c.endAsync()));
   }
 
-  private enqueue(topic: string, payload: Buffer): Promise<void> {
+  private enqueue(topic: string, payload: Buffer, client: mqtt.MqttClient): Promise<void> {
     if (this.stopping) return Promise.reject(new Error('ingest stopping'));
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ topic, payload, resolve, reject });
+      this.pending.push({ topic, payload, client, resolve, reject });
       this.schedule();
     });
   }
@@ -295,8 +326,9 @@ export class TelemetryIngest {
     if (group.length === 0) return;
     this.flushing++;
     try {
-      await this.storeWithRetry(group);
+      const acks = await this.storeWithRetry(group);
       for (const p of group) p.resolve();
+      this.sendAcks(acks);
     } catch (err) {
       for (const p of group) p.reject(err as Error);
     } finally {
@@ -305,13 +337,25 @@ export class TelemetryIngest {
     }
   }
 
-  private async storeWithRetry(group: Pending[]) {
+  /**
+   * QoS 1 and not awaited: the group's PUBACKs are already released. A lost ack costs one resend
+   * from the agent, which the (vehicle, seq) key turns into a duplicate count, never a row.
+   */
+  private sendAcks(acks: OutgoingAck[]) {
+    for (const a of acks) {
+      a.client.publish(a.topic, a.payload, { qos: 1 }, (err) => {
+        if (err && !this.stopping) this.opts.log.debug({ err: err.message, topic: a.topic }, 'ack not sent');
+      });
+    }
+    this.stats.acksSent += acks.length;
+  }
+
+  private async storeWithRetry(group: Pending[]): Promise<OutgoingAck[]> {
     let delay = this.opts.retryDelayMs ?? 500;
     const classified = group.map((item) => this.classify(item));
     for (;;) {
       try {
-        await this.store(classified);
-        return;
+        return await this.store(classified);
       } catch (err) {
         if (this.stopping) throw err;
         this.stats.dbRetries++;
@@ -329,10 +373,16 @@ export class TelemetryIngest {
 
   /** Everything that can be refused without the database. */
   private classify(item: Pending): Classified {
-    const dead = (reason: string): Classified => ({ kind: 'dead', item, reason });
+    const dead = (reason: string, refusedBatch?: Addressed): Classified => ({
+      kind: 'dead',
+      item,
+      reason,
+      ...(refusedBatch ? { refusedBatch } : {}),
+    });
     const parsed = parseVehicleTopic(item.topic, this.opts.baseTopic);
     if (!parsed) return dead('topic outside the namespace');
     const { tenantId, vehicleId, kind } = parsed;
+    if (kind === 'ack') return dead('ack topics are cloud-to-vehicle');
     if (kind === 'status') {
       try {
         const status = VehicleStatus.parse(JSON.parse(item.payload.toString('utf8')));
@@ -344,12 +394,43 @@ export class TelemetryIngest {
     const decoded = decodeTelemetryBatch(item.payload);
     if (!decoded.ok) return dead(decoded.reason);
     if (decoded.batch.vehicleId !== vehicleId) {
-      return dead(`payload vehicle "${decoded.batch.vehicleId}" does not match topic vehicle "${vehicleId}"`);
+      return dead(
+        `payload vehicle "${decoded.batch.vehicleId}" does not match topic vehicle "${vehicleId}"`,
+        {
+          tenantId,
+          vehicleId,
+          batch: decoded.batch,
+        },
+      );
     }
     return { kind: 'telemetry', item, tenantId, vehicleId, batch: decoded.batch };
   }
 
-  private async store(classified: Classified[]) {
+  private ack(to: Addressed, client: mqtt.MqttClient, reason?: string): OutgoingAck | null {
+    const { batch } = to;
+    if (batch.batchSeq === undefined) return null; // a v1 publisher that does not wait for acks
+    let first = Number.MAX_SAFE_INTEGER;
+    let last = 0;
+    for (const s of batch.samples) {
+      if (s.seq < first) first = s.seq;
+      if (s.seq > last) last = s.seq;
+    }
+    const ack: TelemetryAck = {
+      v: 1,
+      batchSeq: batch.batchSeq,
+      status: reason === undefined ? 'stored' : 'refused',
+      first,
+      last,
+      ...(reason === undefined ? {} : { reason: reason.slice(0, 500) }),
+    };
+    return {
+      client,
+      topic: vehicleTopic('ack', to.tenantId, to.vehicleId, this.opts.baseTopic),
+      payload: JSON.stringify(ack),
+    };
+  }
+
+  private async store(classified: Classified[]): Promise<OutgoingAck[]> {
     const { pool } = this.opts;
     const newDays = new Set<string>();
     for (const c of classified) {
@@ -381,6 +462,12 @@ export class TelemetryIngest {
     let statuses = 0;
     const letters: DeadLetter[] = [];
     const stored: TelemetryBatch[] = [];
+    const acks: OutgoingAck[] = [];
+    const refuse = (c: Classified, reason: string, to?: Addressed) => {
+      letters.push({ topic: c.item.topic, reason, payload: c.item.payload });
+      const a = to && this.ack(to, c.item.client, reason);
+      if (a) acks.push(a);
+    };
     try {
       await db.query('BEGIN');
       owners = await this.resolveOwners(db, classified);
@@ -388,24 +475,17 @@ export class TelemetryIngest {
       const statusUpdates: Extract<Classified, { kind: 'status' }>[] = [];
       for (const c of classified) {
         if (c.kind === 'dead') {
-          letters.push({ topic: c.item.topic, reason: c.reason, payload: c.item.payload });
+          refuse(c, c.reason, c.refusedBatch);
           continue;
         }
+        const to = c.kind === 'telemetry' ? c : undefined;
         const owner = owners.get(c.vehicleId);
         if (owner === undefined) {
-          letters.push({
-            topic: c.item.topic,
-            reason: `vehicle "${c.vehicleId}" is not registered`,
-            payload: c.item.payload,
-          });
+          refuse(c, `vehicle "${c.vehicleId}" is not registered`, to);
           continue;
         }
         if (owner !== c.tenantId) {
-          letters.push({
-            topic: c.item.topic,
-            reason: `vehicle "${c.vehicleId}" does not belong to tenant "${c.tenantId}"`,
-            payload: c.item.payload,
-          });
+          refuse(c, `vehicle "${c.vehicleId}" does not belong to tenant "${c.tenantId}"`, to);
           continue;
         }
         if (c.kind === 'status') {
@@ -414,6 +494,8 @@ export class TelemetryIngest {
         }
         batches++;
         stored.push(c.batch);
+        const a = this.ack(c, c.item.client);
+        if (a) acks.push(a);
         if (c.batch.historical === true) historical += c.batch.samples.length;
         // Cumulative on the agent: only growth since the highest figure seen counts.
         const lost = c.batch.dropped?.rawUnsynced;
@@ -470,6 +552,7 @@ export class TelemetryIngest {
     }
     if (evicted > 0) this.opts.log.warn({ evicted }, 'agents report unsynced samples evicted');
     this.opts.log.debug({ messages: classified.length, samples, inserted }, 'group stored');
+    return acks;
   }
 
   /** Owner tenant of every vehicle the group names; unknown vehicles registered if allowed. */

@@ -84,6 +84,20 @@ export function addSyncOptions(cmd: Command): Command {
         .default('4'),
     )
     .addOption(
+      new Option(
+        '--ack-from <who>',
+        'what confirms a batch: the ingest after its COMMIT, or the broker PUBACK alone',
+      )
+        .choices(['cloud', 'broker'])
+        .env('FLEET_ACK_FROM')
+        .default('cloud'),
+    )
+    .addOption(
+      new Option('--ack-timeout <ms>', 'ms to wait for the cloud ack before resending [100...600000]')
+        .env('FLEET_ACK_TIMEOUT_MS')
+        .default('30000'),
+    )
+    .addOption(
       new Option('--disk-budget <bytes>', 'SQLite bytes before eviction [1 MiB...1 TiB], default 4 GiB')
         .env('FLEET_DISK_BUDGET_BYTES')
         .default(String(4 * 1024 ** 3)),
@@ -111,6 +125,8 @@ export function syncConfigFrom(o: Record<string, string | undefined>, env = proc
     flushIntervalMs: o.flushInterval,
     flushJitterMs: o.flushJitter,
     backfillInflight: o.backfillInflight,
+    ackFrom: o.ackFrom,
+    ackTimeoutMs: o.ackTimeout,
     diskBudgetBytes: o.diskBudget,
   });
   if (!parsed.success) {

@@ -1,8 +1,16 @@
 /**
  *   SampleStore ──unsent──┬─ live lane:     newest ≤ metricBatchSize samples recorded since the link
  *                         │                 came up ─────────────────────────────┐
- *                         └─ backfill lane: oldest-first, historical=true,       ├─ publish QoS 1 ─ PUBACK ─▶ acknowledgeRange
- *                                           ≤ backfillInflight batches per round ┘
+ *                         └─ backfill lane: oldest-first, historical=true,       ├─ publish QoS 1 ─ PUBACK ─ cloud ack ─▶ acknowledgeRange
+ *                                           ≤ backfillInflight batches per round ┘   (after COMMIT)
+ *
+ * The cursor moves on the ingest's TelemetryAck (`.../ack`, published after the batch's COMMIT),
+ * not on the broker's PUBACK: a broker that crashes before writing its queue to disk, or that
+ * drops a batch for a shared subscription nobody has rejoined yet, has still PUBACKed it. A batch
+ * unanswered after `ackTimeoutMs` is sent again (new batchSeq, same samples); the cloud's
+ * (vehicle, seq) key makes that harmless. A refused batch (dead-lettered in the cloud, e.g. an
+ * unregistered vehicle) stays on the vehicle and the sync backs off. `ackFrom: 'broker'` restores
+ * the PUBACK-only behaviour for a cloud that does not answer.
  *
  * Each round sends one live batch first, then at most `backfillInflight` backfill batches, and
  * waits for their PUBACKs; so live data never waits behind more than that many batches, however
@@ -24,6 +32,7 @@ import {
   encodeTelemetryBatch,
   TELEMETRY_BINARY_VERSION,
   TELEMETRY_PAYLOAD_VERSION,
+  TelemetryAck,
   type TelemetrySample,
   type VehicleStatus,
   vehicleTopic,
@@ -63,6 +72,12 @@ export interface MqttSyncOptions {
   reconnectPeriodMs?: number;
   /** Send JSON v1 instead of binary v2 (for an ingest not yet updated). */
   jsonPayload?: boolean;
+  /** What moves the cursor: the ingest's ack after COMMIT ('cloud', default) or the broker's PUBACK. */
+  ackFrom?: 'cloud' | 'broker';
+  /** [100...600000] ms to wait for the cloud's ack before sending the batch again, default 30 s. */
+  ackTimeoutMs?: number;
+  /** [1000...3600000] ms to pause after the cloud refused a batch, default 60 s. */
+  refusedBackoffMs?: number;
 }
 
 export interface SyncStats {
@@ -72,7 +87,22 @@ export interface SyncStats {
   backfillBatches: number;
   connects: number;
   protocolVersion: 4 | 5 | null;
+  /** Batches the cloud confirmed after COMMIT (ackFrom 'cloud'). */
+  cloudAcks: number;
+  /** Batches not confirmed in time: sent again. */
+  ackTimeouts: number;
+  /** Batches the cloud refused (dead-lettered); their samples stay on the vehicle. */
+  refusedBatches: number;
 }
+
+interface SentBatch {
+  first: number;
+  last: number;
+  settle?: (ack: TelemetryAck | Error) => void;
+}
+
+/** Batches remembered for a late ack (answered after their timeout, before the resend's). */
+const MAX_REMEMBERED_BATCHES = 1024;
 
 export class MqttSync {
   readonly stats: SyncStats = {
@@ -82,7 +112,13 @@ export class MqttSync {
     backfillBatches: 0,
     connects: 0,
     protocolVersion: null,
+    cloudAcks: 0,
+    ackTimeouts: 0,
+    refusedBatches: 0,
   };
+  /** batchSeq -> samples it carried, until the cloud answers (ackFrom 'cloud'). */
+  private readonly sent = new Map<number, SentBatch>();
+  private pausedUntil = 0;
   private client: mqtt.MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -110,7 +146,11 @@ export class MqttSync {
     return JSON.stringify({ v: 1, state, ts } satisfies VehicleStatus);
   }
 
-  private topic(kind: 'telemetry' | 'status') {
+  private get cloudAcks(): boolean {
+    return (this.opts.ackFrom ?? 'cloud') === 'cloud';
+  }
+
+  private topic(kind: 'telemetry' | 'status' | 'ack') {
     return vehicleTopic(kind, this.opts.tenantId, this.opts.vehicleId, this.opts.baseTopic);
   }
 
@@ -147,7 +187,17 @@ export class MqttSync {
         'connected to broker',
       );
       client.publish(statusTopic, this.statusPayload('online'), { qos: 1, retain: true });
+      if (this.cloudAcks) {
+        // Every connect: a broker restored from persistence may have kept the session but not
+        // the subscription, and mqtt.js skips a filter it already lists unless told `resubscribe`.
+        client.subscribe({ [this.topic('ack')]: { qos: 1 }, resubscribe: true }, (err) => {
+          if (err) this.log.warn({ err: err.message }, 'cannot subscribe to cloud acks');
+        });
+      }
       void this.flush();
+    });
+    client.on('message', (topic, payload) => {
+      if (topic === this.topic('ack')) this.onCloudAck(payload);
     });
     client.on('offline', () => {
       this.store.setLinkState(false);
@@ -204,10 +254,29 @@ export class MqttSync {
     });
   }
 
+  private onCloudAck(payload: Buffer) {
+    let ack: TelemetryAck;
+    try {
+      ack = TelemetryAck.parse(JSON.parse(payload.toString('utf8')));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'malformed cloud ack ignored');
+      return;
+    }
+    const batch = this.sent.get(ack.batchSeq);
+    if (!batch) return; // answered already, or sent by an earlier run: its samples were resent
+    this.sent.delete(ack.batchSeq);
+    if (ack.status === 'stored') {
+      // Our own record of the range, not the payload's: an ack can only confirm what we sent.
+      this.store.acknowledgeRange(batch.first, batch.last);
+      this.stats.cloudAcks++;
+    }
+    batch.settle?.(ack);
+  }
+
   private async drain() {
     const size = this.opts.batchSize ?? 500;
     const inflight = this.opts.backfillInflight ?? 4;
-    while (this.client?.connected && !this.stopped) {
+    while (this.client?.connected && !this.stopped && Date.now() >= this.pausedUntil) {
       const client = this.client;
       const batches: { samples: TelemetrySample[]; historical: boolean }[] = [];
       const live = this.store.unsent({ after: this.liveFloor, limit: size, newest: true });
@@ -249,27 +318,73 @@ export class MqttSync {
     });
     const first = samples[0]!.seq;
     const last = samples[samples.length - 1]!.seq;
-    await client.publishAsync(this.topic('telemetry'), payload, {
+    // Registered before publishing: the ack can overtake the PUBACK.
+    const answered = this.cloudAcks ? this.awaitCloudAck(batchSeq, first, last) : undefined;
+    const puback = client.publishAsync(this.topic('telemetry'), payload, {
       qos: 1,
       // MQTT 5 brokers and tools can route on these without decoding the payload.
       ...(this.stats.protocolVersion === 5
         ? { properties: { userProperties: { batchSeq: String(batchSeq), historical: String(historical) } } }
         : {}),
     });
-    this.store.acknowledgeRange(first, last);
+    if (answered) {
+      // The ack's timeout bounds the whole round trip: a PUBACK that never comes (the link died
+      // with the packet in flight; mqtt.js resends it after reconnecting) must not hold the round.
+      puback.catch((err: Error) => this.sent.get(batchSeq)?.settle?.(err));
+      const ack = await answered;
+      if (ack.status === 'refused') {
+        this.stats.refusedBatches++;
+        const backoff = this.opts.refusedBackoffMs ?? 60_000;
+        this.pausedUntil = Date.now() + backoff;
+        this.log.error(
+          { batchSeq, first, last, reason: ack.reason, retryInMs: backoff },
+          'cloud refused the batch; samples kept on the vehicle',
+        );
+        throw new Error(`cloud refused batch ${batchSeq}: ${ack.reason ?? 'no reason given'}`);
+      }
+    } else {
+      await puback;
+      this.store.acknowledgeRange(first, last);
+    }
     this.stats.batchesSent++;
     this.stats.samplesSent += samples.length;
     if (historical) this.stats.backfillBatches++;
     else this.stats.liveBatches++;
     this.log.debug(
       { batchSeq, samples: samples.length, first, last, historical },
-      'batch acknowledged by broker',
+      this.cloudAcks ? 'batch committed by the cloud' : 'batch acknowledged by broker',
     );
+  }
+
+  /** Resolves with the cloud's answer; rejects after ackTimeoutMs (the round then ends and resends). */
+  private awaitCloudAck(batchSeq: number, first: number, last: number): Promise<TelemetryAck> {
+    if (this.sent.size >= MAX_REMEMBERED_BATCHES) {
+      const oldest = this.sent.keys().next().value as number;
+      this.sent.delete(oldest);
+    }
+    const batch: SentBatch = { first, last };
+    this.sent.set(batchSeq, batch);
+    const timeoutMs = this.opts.ackTimeoutMs ?? 30_000;
+    return new Promise<TelemetryAck>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // Stays in `sent`: a late ack still moves the cursor.
+        batch.settle = undefined;
+        this.stats.ackTimeouts++;
+        reject(new Error(`no ack from the cloud for batch ${batchSeq} within ${timeoutMs} ms; resending`));
+      }, timeoutMs);
+      batch.settle = (result) => {
+        clearTimeout(timer);
+        batch.settle = undefined;
+        if (result instanceof Error) reject(result);
+        else resolve(result);
+      };
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    for (const b of this.sent.values()) b.settle?.(new Error('sync stopping'));
     await this.flushing?.catch(() => {});
     const client = this.client;
     if (client?.connected) {

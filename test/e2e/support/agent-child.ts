@@ -40,6 +40,7 @@ const sync = new MqttSync(
     flushIntervalMs: 50,
     flushJitterMs: 0,
     reconnectPeriodMs: 100,
+    ackTimeoutMs: 2000,
   },
   createLogger('agent-child').child({}, { level: 'fatal' }),
 );
