@@ -260,6 +260,41 @@ describe('broker restarted mid-stream (private Mosquitto, shipped config)', () =
   }, 60_000);
 });
 
+describe('ingest stopped mid-stream with messages PUBACKed on arrival (early PUBACK)', () => {
+  it('the agent resends what was never acked after COMMIT: exactly K = 2000 rows', async () => {
+    const K = 2000;
+    const vehicle = 'van-ingest-crash';
+    const broker = await startPrivateMosquitto();
+    const pool = await testPool('t_fault_ingest');
+    const clientId = uniqueId('ingest');
+    // Slow commits, so many messages sit PUBACKed but uncommitted when the ingest goes away.
+    const first = await startIngest({ pool, mqttUrl: broker.url, clientId, beforeCommit: () => sleep(150) });
+    const { store, sync } = startAgent(broker.url, first.base, vehicle);
+    await sync.waitConnected(5000);
+    for (let i = 0; i < K; i++) store.append(newSample(i + 1));
+    await vi.waitFor(() => expect(first.stats.earlyAcks).toBeGreaterThan(0), {
+      timeout: 10_000,
+      interval: 10,
+    });
+    await vi.waitFor(() => expect(first.stats.samplesInserted).toBeGreaterThan(0), {
+      timeout: 10_000,
+      interval: 10,
+    });
+    await first.stop(); // what it held uncommitted is gone; the broker has PUBACKed it
+    expect(first.stats.samplesInserted).toBeLessThan(K);
+    const second = await startIngest({ pool, mqttUrl: broker.url, clientId, baseTopic: first.base });
+    await vi.waitFor(() => expect(store.stats().unsent).toBe(0), { timeout: 30_000, interval: 50 });
+    await vi.waitFor(async () => expect((await counts(pool, vehicle)).rows).toBe(K), {
+      timeout: 10_000,
+      interval: 100,
+    });
+    await sleep(300);
+    expect(await counts(pool, vehicle)).toEqual(exactly(K));
+    expect(sync.stats.ackTimeouts).toBeGreaterThan(0); // the lost ones came back by resend
+    expect(first.stats.samplesInserted + second.stats.samplesInserted).toBe(K);
+  }, 60_000);
+});
+
 describe('PostgreSQL restarted mid-ingest (private PostgreSQL 15 cluster)', () => {
   let pgc: PrivatePostgres;
   let broker: PrivateMosquitto;

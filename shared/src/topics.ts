@@ -4,7 +4,7 @@
  *
  *   {base}/v1/{tenantId}/{vehicleId}/telemetry   agent -> cloud   TelemetryBatch (QoS 1), live and backfill
  *   {base}/v1/{tenantId}/{vehicleId}/status      agent -> cloud   VehicleStatus  (retained, also the MQTT will)
- *   {base}/v1/{tenantId}/{vehicleId}/ack         cloud -> agent   TelemetryAck   (QoS 1), after the batch's COMMIT
+ *   {base}/v1/{tenantId}/{vehicleId}/ack         cloud -> agent   TelemetryAck   (QoS 0: a lost one means a resend), after COMMIT
  *
  * Backfill after an outage uses the same telemetry topic with `historical: true` in the payload
  * (Sparkplug's is_historical; on MQTT 5 also the user property `historical`), not a topic of its

@@ -14,6 +14,13 @@
  * at once. Every callback is released only after its transaction committed; on a database error
  * the whole group is retried with backoff while the broker keeps the rest queued.
  *
+ * Early PUBACK for agents that wait for our ack: a batch published with the MQTT 5 user property
+ * `ack=cloud` is protected end to end (its agent resends until the TelemetryAck after COMMIT), so
+ * its PUBACK only covers the hop to us and is sent on arrival; the connection then hands us the
+ * next message at once instead of one per commit. Up to `maxUncommitted` messages; past that the
+ * PUBACK waits for the COMMIT again, which slows the broker down (backpressure). Everything else
+ * (status, v1 publishers, agents on MQTT 3.1.1) keeps the PUBACK after COMMIT.
+ *
  * Brokers without shared subscriptions (the embedded aedes speaks MQTT 3.1.1 only) get one
  * connection with a plain subscription: the MQTT 5 CONNECT is refused there, or the CONNACK says
  * `sharedSubscriptionAvailable: false`, and the ingest falls back (`sharedGroup: false` forces it).
@@ -70,8 +77,15 @@ export interface TelemetryIngestOptions {
   connections?: number;
   /** [0...1000] ms, default 2: how long a group waits for more messages before committing. */
   groupWindowMs?: number;
+  /**
+   * [1 KiB...64 MiB] payload bytes per group transaction, default 256 KiB (about 5,000-12,000
+   * binary samples): a bigger group commits later, holding up the live samples in it.
+   */
+  maxGroupBytes?: number;
   /** [1...32] transactions in flight at once, default 2 (the next group fills while one commits). */
   maxConcurrentFlushes?: number;
+  /** [0...1000000] messages taken in before their COMMIT (early PUBACK), default 20,000; 0 = never. */
+  maxUncommitted?: number;
   /** Test hook: awaited inside every group transaction before COMMIT (a slow database). */
   beforeCommit?: (db: pg.PoolClient) => Promise<void>;
   /** Bench/test hook: called after each COMMIT with its time and the batches it stored. */
@@ -98,6 +112,8 @@ export interface IngestStats {
   agentEvictedSamples: number;
   /** TelemetryAck messages published to agents after COMMIT (stored and refused). */
   acksSent: number;
+  /** Messages PUBACKed on arrival (their agents wait for the TelemetryAck). */
+  earlyAcks: number;
 }
 
 interface Pending {
@@ -142,11 +158,17 @@ export class TelemetryIngest {
     samplesHistorical: 0,
     agentEvictedSamples: 0,
     acksSent: 0,
+    earlyAcks: 0,
   };
   private clients: mqtt.MqttClient[] = [];
   private stopping = false;
+  /** Received, not yet in a transaction: live (and unflagged) messages, and flagged backfill. */
   private pending: Pending[] = [];
+  private backfill: Pending[] = [];
+  private backfillFlushing = false;
   private flushing = 0;
+  /** Messages in the groups being committed right now. */
+  private inTransaction = 0;
   private timer: NodeJS.Timeout | undefined;
   private maintenance: NodeJS.Timeout | undefined;
   /** vehicle -> tenant, only from committed rows (ownership never changes once registered). */
@@ -221,9 +243,9 @@ export class TelemetryIngest {
    */
   private resubscribeOnReconnect(client: mqtt.MqttClient, filters: string[]) {
     client.on('connect', () => {
-      const map: mqtt.ISubscriptionMap = { resubscribe: true };
-      for (const f of filters) map[f] = { qos: 1 };
-      client.subscribe(map, (err) => {
+      // mqtt.js's type cannot express the flag next to the filters (index signature).
+      const map = { ...Object.fromEntries(filters.map((f) => [f, { qos: 1 }])), resubscribe: true };
+      client.subscribe(map as unknown as mqtt.ISubscriptionMap, (err) => {
         if (err) this.opts.log.error({ err: err.message }, 'resubscribe after reconnect failed');
       });
     });
@@ -242,7 +264,24 @@ export class TelemetryIngest {
       connectTimeout: 10_000,
     });
     client.handleMessage = (packet, done) => {
-      this.enqueue(packet.topic, packet.payload as Buffer, client).then(
+      const props = packet.properties?.userProperties;
+      const committed = this.enqueue(
+        packet.topic,
+        packet.payload as Buffer,
+        client,
+        props?.historical === 'true',
+      );
+      if (
+        props?.ack === 'cloud' &&
+        this.pending.length + this.backfill.length + this.inTransaction <=
+          (this.opts.maxUncommitted ?? 20_000)
+      ) {
+        this.stats.earlyAcks++;
+        done();
+        committed.catch(() => {}); // stopping: the agent resends what we never acked
+        return;
+      }
+      committed.then(
         () => done(),
         (err: unknown) => {
           // Only reached when stopping: leave the message un-acked for the next run.
@@ -294,24 +333,41 @@ export class TelemetryIngest {
     this.stopping = true;
     clearInterval(this.maintenance);
     clearTimeout(this.timer);
-    const left = this.pending.splice(0);
+    const left = [...this.pending.splice(0), ...this.backfill.splice(0)];
     for (const p of left) p.reject(new Error('ingest stopping'));
     await Promise.all(this.clients.map((c) => c.endAsync()));
   }
 
-  private enqueue(topic: string, payload: Buffer, client: mqtt.MqttClient): Promise<void> {
+  private enqueue(
+    topic: string,
+    payload: Buffer,
+    client: mqtt.MqttClient,
+    historical = false,
+  ): Promise<void> {
     if (this.stopping) return Promise.reject(new Error('ingest stopping'));
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ topic, payload, client, resolve, reject });
+      (historical ? this.backfill : this.pending).push({ topic, payload, client, resolve, reject });
       this.schedule();
     });
   }
 
+  /**
+   * Two lanes: live messages (and anything not flagged) always go first; backfill flagged
+   * `historical` by the agent's MQTT 5 user property is committed in groups of its own, one at a
+   * time, so a week-long backlog never sits in the transaction a live sample waits for and
+   * never holds every transaction slot.
+   */
+  private nextLane(): Pending[] | undefined {
+    if (this.pending.length > 0) return this.pending;
+    if (this.backfill.length > 0 && !this.backfillFlushing) return this.backfill;
+    return undefined;
+  }
+
   private schedule() {
-    if (this.timer || this.pending.length === 0) return;
+    if (this.timer || !this.nextLane()) return;
     if (this.flushing >= (this.opts.maxConcurrentFlushes ?? 2)) return; // resumes when one ends
     // Every connection already waits for us: nothing more can arrive, commit now.
-    const full = this.pending.length >= this.clients.length;
+    const full = this.pending.length + this.backfill.length >= this.clients.length;
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
@@ -322,9 +378,19 @@ export class TelemetryIngest {
   }
 
   private async flush() {
-    const group = this.pending.splice(0);
-    if (group.length === 0) return;
+    const lane = this.nextLane();
+    if (!lane) return;
+    const cap = this.opts.maxGroupBytes ?? 256 * 1024;
+    let n = 0;
+    for (let bytes = 0; n < lane.length && (n === 0 || bytes + lane[n]!.payload.byteLength <= cap); n++)
+      bytes += lane[n]!.payload.byteLength;
+    const group = lane.splice(0, n);
+    const isBackfill = lane === this.backfill;
     this.flushing++;
+    if (isBackfill) this.backfillFlushing = true;
+    this.inTransaction += group.length;
+    // More than one group's worth waiting: start the next transaction now, not after this one.
+    this.schedule();
     try {
       const acks = await this.storeWithRetry(group);
       for (const p of group) p.resolve();
@@ -333,17 +399,20 @@ export class TelemetryIngest {
       for (const p of group) p.reject(err as Error);
     } finally {
       this.flushing--;
+      if (isBackfill) this.backfillFlushing = false;
+      this.inTransaction -= group.length;
       this.schedule();
     }
   }
 
   /**
-   * QoS 1 and not awaited: the group's PUBACKs are already released. A lost ack costs one resend
-   * from the agent, which the (vehicle, seq) key turns into a duplicate count, never a row.
+   * QoS 0 and not awaited: an ack is idempotent and a lost one costs one resend from the agent,
+   * which the (vehicle, seq) key turns into a duplicate count, never a row; QoS 1 would double
+   * the broker's packets for it (a PUBACK each way) at 10,000 vehicles x 1 Hz (bench/ingest.ts).
    */
   private sendAcks(acks: OutgoingAck[]) {
     for (const a of acks) {
-      a.client.publish(a.topic, a.payload, { qos: 1 }, (err) => {
+      a.client.publish(a.topic, a.payload, { qos: 0 }, (err) => {
         if (err && !this.stopping) this.opts.log.debug({ err: err.message, topic: a.topic }, 'ack not sent');
       });
     }

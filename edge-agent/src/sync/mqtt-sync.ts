@@ -190,7 +190,11 @@ export class MqttSync {
       if (this.cloudAcks) {
         // Every connect: a broker restored from persistence may have kept the session but not
         // the subscription, and mqtt.js skips a filter it already lists unless told `resubscribe`.
-        client.subscribe({ [this.topic('ack')]: { qos: 1 }, resubscribe: true }, (err) => {
+        const map = {
+          [this.topic('ack')]: { qos: 1 },
+          resubscribe: true,
+        } as unknown as mqtt.ISubscriptionMap;
+        client.subscribe(map, (err) => {
           if (err) this.log.warn({ err: err.message }, 'cannot subscribe to cloud acks');
         });
       }
@@ -324,7 +328,16 @@ export class MqttSync {
       qos: 1,
       // MQTT 5 brokers and tools can route on these without decoding the payload.
       ...(this.stats.protocolVersion === 5
-        ? { properties: { userProperties: { batchSeq: String(batchSeq), historical: String(historical) } } }
+        ? {
+            properties: {
+              // `ack=cloud`: we resend until the ingest's ack, so it may PUBACK on arrival.
+              userProperties: {
+                batchSeq: String(batchSeq),
+                historical: String(historical),
+                ack: this.cloudAcks ? 'cloud' : 'broker',
+              },
+            },
+          }
         : {}),
     });
     if (answered) {

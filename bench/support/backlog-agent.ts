@@ -1,0 +1,49 @@
+/**
+ * The vehicle side of bench/ingest.ts step 5, in a process of its own as on a real vehicle (its
+ * SQLite work must not share the ingest's event loop): fills a SampleStore with a 7-day backlog
+ * at 1 Hz, prints "ready", waits for "go" on stdin, drains it through MqttSync (cursor on the
+ * cloud's acks) and prints one JSON line with the drain time.
+ *   node --import tsx bench/support/backlog-agent.ts DB_FILE MQTT_URL BASE TENANT VEHICLE SAMPLES
+ */
+import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
+import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
+import { createLogger } from '../../shared/src/log.ts';
+
+const [file, url, baseTopic, tenantId, vehicleId, samplesArg] = process.argv.slice(2) as string[];
+const samples = Number(samplesArg);
+const log = createLogger('bench-agent');
+log.level = 'error';
+
+const store = new SampleStore(file!);
+const start = Date.now() - samples * 1000 - 60_000;
+for (let i = 1; i <= samples; i++) {
+  store.append({
+    ts: start + i * 1000,
+    lat: 48.1 + (i % 997) / 1e4,
+    lon: 11.5,
+    speedKmh: i % 130,
+    rpm: 800 + (i % 3000),
+    fuelLevelPct: 55.5,
+    coolantC: 90,
+  });
+}
+process.stdout.write('ready\n');
+process.stdin.once('data', async () => {
+  const sync = new MqttSync(
+    store,
+    { url: url!, tenantId: tenantId!, vehicleId: vehicleId!, baseTopic: baseTopic! },
+    log,
+  );
+  const t = performance.now();
+  sync.start();
+  // The cursor reaches the last seq only once the cloud acked every batch (after its COMMIT).
+  while (store.ackedSeq() < samples && performance.now() - t < 120_000)
+    await new Promise((r) => setTimeout(r, 10));
+  const ms = performance.now() - t;
+  await sync.stop();
+  process.stdout.write(
+    `${JSON.stringify({ drained: store.ackedSeq() === samples, ms, batches: sync.stats.batchesSent, ackTimeouts: sync.stats.ackTimeouts })}\n`,
+  );
+  store.close();
+  process.exit(0);
+});
