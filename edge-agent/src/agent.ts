@@ -34,6 +34,7 @@ export function syncOptions(config: Omit<AgentConfig, 'obdPort' | 'obdBaud' | 'g
     backfillInflight: config.backfillInflight,
     ackFrom: config.ackFrom,
     ackTimeoutMs: config.ackTimeoutMs,
+    keepaliveSec: config.keepaliveSec,
     protocol: config.mqttProtocol,
     sessionExpirySec: config.sessionExpirySec,
     caFile: config.mqttCaFile,

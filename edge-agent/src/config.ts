@@ -54,6 +54,8 @@ export const AgentConfig = z.object({
   ackFrom: z.enum(['cloud', 'broker']).default('cloud'),
   /** [100...600000] ms to wait for the cloud's ack before resending a batch, default 30 s. */
   ackTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** [5...1200] s MQTT keepalive; a silent dead link is noticed after 1.5x this, default 30. */
+  keepaliveSec: z.coerce.number().int().min(5).max(1200).default(30),
   /**
    * [1 MiB...1 TiB] bytes of SQLite pages the agent may use, default 4 GiB: a quarter of a 16 GB
    * SD card (OS, logs, WAL and wear levelling need the rest). Over it, the oldest raw samples go

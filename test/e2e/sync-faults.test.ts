@@ -83,15 +83,28 @@ async function counts(vehicleId: string) {
 }
 const exactly = (k: number) => ({ rows: k, distinct: k, maxSeq: k, rollup: k });
 
-/** A TCP proxy to the broker that the test can cut (all connections dropped, new ones refused). */
+/**
+ * A TCP proxy to the broker that the test controls. `cut()` drops every connection and refuses
+ * new ones (the link is down and says so); `blackhole()` keeps every socket open and silently
+ * discards what crosses it, new connections included (a tunnel, a dead cellular NAT: nothing
+ * tells the agent, only its keepalive finds out). `restore()` forwards new connections again.
+ */
 async function proxy() {
   const sockets = new Set<net.Socket>();
-  let up = true;
+  let mode: 'up' | 'cut' | 'blackhole' = 'up';
   const server = net.createServer((client) => {
-    if (!up) return client.destroy();
+    if (mode === 'cut') return client.destroy();
     const upstream = net.connect({ host: '127.0.0.1', port: Number(new URL(MQTT_URL).port || 1883) });
     sockets.add(client).add(upstream);
-    client.pipe(upstream).pipe(client);
+    // Born in a blackhole, a connection stays dead: the client gives up on it and reconnects.
+    let dead = mode === 'blackhole';
+    const forward = (from: net.Socket, to: net.Socket) =>
+      from.on('data', (chunk) => {
+        if (mode === 'blackhole') dead = true;
+        if (!dead) to.write(chunk);
+      });
+    forward(client, upstream);
+    forward(upstream, client);
     const close = () => {
       client.destroy();
       upstream.destroy();
@@ -107,12 +120,15 @@ async function proxy() {
   return {
     url: `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     cut() {
-      up = false;
+      mode = 'cut';
       for (const s of sockets) s.destroy();
       sockets.clear();
     },
+    blackhole() {
+      mode = 'blackhole';
+    },
     restore() {
-      up = true;
+      mode = 'up';
     },
   };
 }
@@ -187,6 +203,92 @@ describe('network cut between agent and broker', () => {
     expect(sync.stats.backfillBatches).toBeGreaterThan(0);
     console.warn(`network cut: K=${K}, buffered during cut=${buffered}, connects=${sync.stats.connects}`);
   }, 60_000);
+});
+
+describe('silent network outage of several minutes (blackhole)', () => {
+  const OUTAGE_MS = 180_000;
+
+  it('3 minutes without a byte through: keepalive notices, SQLite buffers, then drains: exactly K rows', async () => {
+    const vehicleId = 'van-blackhole';
+    vehicles.push(vehicleId);
+    const clientId = uniqueId('agent-blackhole');
+    agentClientIds.push(clientId);
+    const p = await proxy();
+    const store = new SampleStore(path.join(dir, 'blackhole.db'));
+    cleanups.push(() => store.close());
+    const sync = new MqttSync(
+      store,
+      {
+        url: p.url,
+        tenantId: TENANT,
+        vehicleId,
+        baseTopic: base,
+        clientId,
+        batchSize: 500,
+        flushIntervalMs: 200,
+        flushJitterMs: 0,
+        reconnectPeriodMs: 1000,
+        ackTimeoutMs: 5000,
+        // keepaliveSec: the default (30 s), as on a vehicle
+      },
+      log,
+    );
+    cleanups.push(() => sync.stop());
+    sync.start();
+    await sync.waitConnected(5000);
+    const T0 = Date.UTC(2024, 7, 3);
+    let n = 0;
+    // 20 samples/s, as a vehicle at 1 Hz GPS and a few OBD PIDs would record, throughout.
+    const recorder = setInterval(() => {
+      for (let i = 0; i < 2; i++) {
+        n++;
+        store.append({
+          ts: T0 + n * 50,
+          lat: 48,
+          lon: 11,
+          speedKmh: n % 90,
+          rpm: 1100,
+          fuelLevelPct: 60,
+          coolantC: 88,
+        });
+      }
+    }, 100);
+    cleanups.push(() => clearInterval(recorder));
+    await vi.waitFor(async () => expect((await counts(vehicleId)).rows).toBeGreaterThan(0), {
+      timeout: 10_000,
+    });
+
+    p.blackhole();
+    const from = Date.now();
+    const atCut = n;
+    await vi.waitFor(() => expect(sync.connected).toBe(false), { timeout: 60_000, interval: 100 });
+    const noticedAfterMs = Date.now() - from;
+    await sleep(OUTAGE_MS - (Date.now() - from));
+    const buffered = store.stats().unsent;
+    expect(buffered).toBeGreaterThanOrEqual(n - atCut); // everything since the cut, at least
+    const rowsDuringOutage = (await counts(vehicleId)).rows;
+    expect(rowsDuringOutage).toBeLessThanOrEqual(atCut);
+
+    p.restore();
+    const restoredAt = Date.now();
+    await sleep(2000); // live data keeps coming while the backlog drains
+    clearInterval(recorder);
+    const K = n;
+    await vi.waitFor(() => expect(store.stats().unsent).toBe(0), { timeout: 90_000, interval: 100 });
+    await vi.waitFor(async () => expect((await counts(vehicleId)).rows).toBe(K), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    const drainedAfterMs = Date.now() - restoredAt;
+    await sleep(300);
+    expect(await counts(vehicleId)).toEqual(exactly(K));
+    expect(store.stats().lastSeq).toBe(K);
+    expect(sync.stats.backfillBatches).toBeGreaterThan(0);
+    console.warn(
+      `blackhole ${OUTAGE_MS / 1000} s: noticed after ${noticedAfterMs} ms (keepalive 30 s), buffered ${buffered}, ` +
+        `K=${K} exactly once, drained ${drainedAfterMs} ms after the link came back, connects=${sync.stats.connects}`,
+    );
+  }, 300_000);
 });
 
 function runChild(mode: 'run' | 'drain', file: string, vehicleId: string, clientId: string) {

@@ -98,6 +98,14 @@ export function addSyncOptions(cmd: Command): Command {
         .default('30000'),
     )
     .addOption(
+      new Option(
+        '--keepalive <s>',
+        'MQTT keepalive; a silent dead link is noticed after 1.5x this [5...1200]',
+      )
+        .env('FLEET_MQTT_KEEPALIVE_S')
+        .default('30'),
+    )
+    .addOption(
       new Option('--disk-budget <bytes>', 'SQLite bytes before eviction [1 MiB...1 TiB], default 4 GiB')
         .env('FLEET_DISK_BUDGET_BYTES')
         .default(String(4 * 1024 ** 3)),
@@ -127,6 +135,7 @@ export function syncConfigFrom(o: Record<string, string | undefined>, env = proc
     backfillInflight: o.backfillInflight,
     ackFrom: o.ackFrom,
     ackTimeoutMs: o.ackTimeout,
+    keepaliveSec: o.keepalive,
     diskBudgetBytes: o.diskBudget,
   });
   if (!parsed.success) {

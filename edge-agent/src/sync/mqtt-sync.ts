@@ -68,6 +68,13 @@ export interface MqttSyncOptions {
   keyFile?: string | undefined;
   /** Default `fleet-agent-{vehicleId}`: stable, so the broker keeps the session. */
   clientId?: string;
+  /**
+   * [5...1200] s MQTT keepalive, default 30: a link that silently stops carrying packets (a
+   * cellular NAT that forgot us, a tunnel) is noticed after 1.5x this without a PINGRESP, and
+   * the agent reconnects and buffers meanwhile. Outgoing publishes do not postpone the ping
+   * (mqtt.js reschedules it only on what it receives), so a dead link is found while sending too.
+   */
+  keepaliveSec?: number;
   /** [100...60000] ms between reconnect attempts, default 2000. */
   reconnectPeriodMs?: number;
   /** Send JSON v1 instead of binary v2 (for an ingest not yet updated). */
@@ -170,6 +177,7 @@ export class MqttSync {
       cert: o.certFile ? readFileSync(o.certFile) : undefined,
       key: o.keyFile ? readFileSync(o.keyFile) : undefined,
       reconnectPeriod: o.reconnectPeriodMs ?? 2000,
+      keepalive: o.keepaliveSec ?? 30,
       connectTimeout: 10_000,
       will: { topic: statusTopic, payload: Buffer.from(this.statusPayload('offline')), qos: 1, retain: true },
     });
