@@ -12,7 +12,11 @@ import { createLogger } from '@fleet/shared/log';
 import mqtt from 'mqtt';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type NewSample, SampleStore } from '../../edge-agent/src/store/sample-store.ts';
+import {
+  type NewSample,
+  SampleStore,
+  type SampleStoreOptions,
+} from '../../edge-agent/src/store/sample-store.ts';
 import { MqttSync, type MqttSyncOptions } from '../../edge-agent/src/sync/mqtt-sync.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openPool } from '../src/db/pool.ts';
@@ -106,9 +110,15 @@ const newSample = (i: number): NewSample => {
 };
 
 /** The real agent: SampleStore (SQLite in a temp dir) + MqttSync. */
-function startAgent(url: string, baseTopic: string, vehicleId: string, extra: Partial<MqttSyncOptions> = {}) {
+function startAgent(
+  url: string,
+  baseTopic: string,
+  vehicleId: string,
+  extra: Partial<MqttSyncOptions> = {},
+  storeOptions: SampleStoreOptions = {},
+) {
   const dir = mkdtempSync(path.join(tmpdir(), 'fleet-faults-agent-'));
-  const store = new SampleStore(path.join(dir, 'agent.db'));
+  const store = new SampleStore(path.join(dir, 'agent.db'), storeOptions);
   const sync = new MqttSync(
     store,
     {
@@ -292,6 +302,65 @@ describe('ingest stopped mid-stream with messages PUBACKed on arrival (early PUB
     expect(await counts(pool, vehicle)).toEqual(exactly(K));
     expect(sync.stats.ackTimeouts).toBeGreaterThan(0); // the lost ones came back by resend
     expect(first.stats.samplesInserted + second.stats.samplesInserted).toBe(K);
+  }, 60_000);
+});
+
+describe('disk budget while offline (private Mosquitto stopped)', () => {
+  it('evicts synced then oldest unsynced samples, keeps recording, and the cloud learns the exact counts', async () => {
+    const vehicle = 'van-disk-budget';
+    const budget = 256 * 1024;
+    const broker = await startPrivateMosquitto();
+    const pool = await testPool('t_fault_budget');
+    const ingest = await startIngest({ pool, mqttUrl: broker.url });
+    const { store, sync } = startAgent(
+      broker.url,
+      ingest.base,
+      vehicle,
+      {},
+      { diskBudgetBytes: budget, budgetCheckEvery: 100 },
+    );
+    await sync.waitConnected(5000);
+    for (let i = 1; i <= 500; i++) store.append(newSample(i));
+    await vi.waitFor(() => expect(store.ackedSeq()).toBe(500), { timeout: 10_000, interval: 20 });
+
+    await broker.kill('SIGTERM'); // offline: the vehicle keeps recording into SQLite
+    let i = 500;
+    while (store.stats().evictions.rawUnsynced < 2000) store.append(newSample(++i));
+    const offline = store.stats();
+    expect(offline.fileBytes).toBeLessThanOrEqual(budget);
+    // Policy: every synced sample went before the first unsynced one, oldest first; nothing else.
+    expect(offline.evictions).toEqual({
+      rawSynced: 500,
+      rawUnsynced: offline.evictions.rawUnsynced,
+      rollups: 0,
+      events: 0,
+    });
+    expect(store.pending(1)[0]!.seq).toBe(501 + offline.evictions.rawUnsynced);
+    expect(store.append(newSample(++i))).toBe(i); // still recording
+    const K = i;
+
+    await broker.start();
+    await vi.waitFor(() => expect(store.stats().unsent).toBe(0), { timeout: 30_000, interval: 50 });
+    const lost = store.stats().evictions.rawUnsynced;
+    // In the cloud: every sample except the ones evicted unsynced, each once...
+    await vi.waitFor(async () => expect((await counts(pool, vehicle)).rows).toBe(K - lost), {
+      timeout: 10_000,
+      interval: 100,
+    });
+    const c = await counts(pool, vehicle);
+    expect(c.distinct).toBe(K - lost);
+    const { rows: gap } = await pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM telemetry WHERE vehicle_id = $1 AND seq BETWEEN 501 AND $2',
+      [vehicle, 500 + lost],
+    );
+    expect(gap[0]!.n).toBe(0); // ...the evicted ones are exactly the oldest unsynced
+    // ...and the drop counts, as the agent counted them.
+    const { rows } = await pool.query(
+      'SELECT tenant_id, raw_synced::int, raw_unsynced::int, rollups::int, events::int FROM vehicle_agent_drops WHERE vehicle_id = $1',
+      [vehicle],
+    );
+    expect(rows).toEqual([{ tenant_id: TENANT, raw_synced: 500, raw_unsynced: lost, rollups: 0, events: 0 }]);
+    expect(ingest.stats.agentEvictedSamples).toBe(lost);
   }, 60_000);
 });
 

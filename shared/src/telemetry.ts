@@ -40,6 +40,8 @@ export const MAX_SAMPLES_PER_BATCH = 5000;
 /** Hard cap on a payload's size before it is even parsed. */
 export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 
+export { DROP_COUNTER_NAMES };
+
 const counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /**

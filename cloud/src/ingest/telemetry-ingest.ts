@@ -34,6 +34,8 @@
  * cursor; an agent resends what stays unanswered, and (vehicle, seq) makes the resend harmless.
  */
 import {
+  DROP_COUNTER_NAMES,
+  type DropCounters,
   decodeTelemetryBatch,
   fleetFilter,
   parseVehicleTopic,
@@ -50,6 +52,7 @@ import { type DeadLetter, insertDeadLetters } from '../db/queries/insert-dead-le
 import { emptyTelemetryColumns, insertTelemetryRows } from '../db/queries/insert-telemetry-rows.ts';
 import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
 import { updateVehicleStatus } from '../db/queries/update-vehicle-status.ts';
+import { type AgentDrops, upsertAgentDrops } from '../db/queries/upsert-agent-drops.ts';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 
 export interface TelemetryIngestOptions {
@@ -107,7 +110,7 @@ export interface IngestStats {
   samplesHistorical: number;
   /**
    * Growth of the unsynced samples agents report having evicted from their disk budget (never
-   * reached the cloud), counted from the first figure this process saw per vehicle.
+   * reached the cloud), as committed to vehicle_agent_drops by this process.
    */
   agentEvictedSamples: number;
   /** TelemetryAck messages published to agents after COMMIT (stored and refused). */
@@ -143,6 +146,7 @@ interface OutgoingAck {
   payload: string;
 }
 
+const NO_DROPS: DropCounters = { rawSynced: 0, rawUnsynced: 0, rollups: 0, events: 0 };
 const SESSION_EXPIRY_S = 30 * 24 * 3600; // matches mosquitto.conf persistent_client_expiration 30d
 const MAINTENANCE_INTERVAL_MS = 3600_000;
 
@@ -173,8 +177,8 @@ export class TelemetryIngest {
   private maintenance: NodeJS.Timeout | undefined;
   /** vehicle -> tenant, only from committed rows (ownership never changes once registered). */
   private readonly owners = new Map<string, string>();
-  /** vehicle -> highest `dropped.rawUnsynced` its agent reported (samples lost before sync). */
-  private readonly agentDropped = new Map<string, number>();
+  /** vehicle -> highest eviction counters its agent reported, as committed to vehicle_agent_drops. */
+  private readonly agentDropped = new Map<string, DropCounters>();
   /** Days whose partition is known to exist. */
   private readonly days = new Set<string>();
   /** How the broker was subscribed: shared (MQTT 5) or plain (fallback). */
@@ -532,6 +536,7 @@ export class TelemetryIngest {
     const letters: DeadLetter[] = [];
     const stored: TelemetryBatch[] = [];
     const acks: OutgoingAck[] = [];
+    const drops = new Map<string, AgentDrops>();
     const refuse = (c: Classified, reason: string, to?: Addressed) => {
       letters.push({ topic: c.item.topic, reason, payload: c.item.payload });
       const a = to && this.ack(to, c.item.client, reason);
@@ -566,11 +571,15 @@ export class TelemetryIngest {
         const a = this.ack(c, c.item.client);
         if (a) acks.push(a);
         if (c.batch.historical === true) historical += c.batch.samples.length;
-        // Cumulative on the agent: only growth since the highest figure seen counts.
-        const lost = c.batch.dropped?.rawUnsynced;
-        if (lost !== undefined && lost > (this.agentDropped.get(c.vehicleId) ?? 0)) {
-          evicted += lost - (this.agentDropped.get(c.vehicleId) ?? lost);
-          this.agentDropped.set(c.vehicleId, lost);
+        // Cumulative on the agent: written only when a figure grew past the highest one known.
+        const reported = c.batch.dropped;
+        if (reported) {
+          const prev = drops.get(c.vehicleId) ?? this.agentDropped.get(c.vehicleId) ?? NO_DROPS;
+          if (DROP_COUNTER_NAMES.some((k) => reported[k] > prev[k])) {
+            const next = { tenantId: c.tenantId, vehicleId: c.vehicleId, ...prev };
+            for (const k of DROP_COUNTER_NAMES) next[k] = Math.max(prev[k], reported[k]);
+            drops.set(c.vehicleId, next);
+          }
         }
         for (const s of c.batch.samples) {
           rows.tenantId.push(c.tenantId);
@@ -591,6 +600,7 @@ export class TelemetryIngest {
         await updateVehicleStatus(db, s.vehicleId, s.status.state === 'online', s.status.ts);
         statuses++;
       }
+      await upsertAgentDrops(db, [...drops.values()]);
       await insertDeadLetters(db, letters);
       if (this.opts.beforeCommit) await this.opts.beforeCommit(db);
       await db.query('COMMIT');
@@ -605,6 +615,10 @@ export class TelemetryIngest {
     db.release();
     this.opts.onCommit?.(Date.now(), stored);
     for (const [v, t] of owners) this.owners.set(v, t);
+    for (const d of drops.values()) {
+      evicted += d.rawUnsynced - (this.agentDropped.get(d.vehicleId)?.rawUnsynced ?? 0);
+      this.agentDropped.set(d.vehicleId, d);
+    }
     this.stats.groups++;
     this.stats.batches += batches;
     this.stats.statuses += statuses;
