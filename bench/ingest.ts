@@ -15,7 +15,8 @@
  *      (SampleStore in SQLite + MqttSync, cursor on cloud acks) while the 10,000 live vehicles
  *      keep publishing; live p50/p99 during the drain
  *
- *   node --import tsx bench/ingest.ts        (about 1-2 min on 2 cores)
+ *   node --import tsx bench/ingest.ts        (about 2 min on 2 cores)
+ *   BENCH_BACKFILL_INFLIGHT=N BENCH_BATCH_SIZE=N  try other agent settings for step 5
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -31,7 +31,17 @@ process.stdout.write('ready\n');
 process.stdin.once('data', async () => {
   const sync = new MqttSync(
     store,
-    { url: url!, tenantId: tenantId!, vehicleId: vehicleId!, baseTopic: baseTopic! },
+    {
+      url: url!,
+      tenantId: tenantId!,
+      vehicleId: vehicleId!,
+      baseTopic: baseTopic!,
+      // The agent's defaults unless the bench is asked to try others.
+      ...(process.env.BENCH_BACKFILL_INFLIGHT
+        ? { backfillInflight: Number(process.env.BENCH_BACKFILL_INFLIGHT) }
+        : {}),
+      ...(process.env.BENCH_BATCH_SIZE ? { batchSize: Number(process.env.BENCH_BATCH_SIZE) } : {}),
+    },
     log,
   );
   const t = performance.now();
