@@ -1,0 +1,92 @@
+/**
+ * `fleet-cloud`: operator commands against the cloud database (DATABASE_URL, DATABASE_SCHEMA).
+ *   fleet-cloud migrate [--json]
+ *   fleet-cloud audit verify [--json]     exit 0 intact, 1 tampered, 2 cannot check
+ */
+import { createLogger, safeUrl } from '@fleet/shared/log';
+import { Command } from 'commander';
+import { migrate } from '../db/migrate.ts';
+import { openPool } from '../db/pool.ts';
+import { verifyAuditChain } from '../db/queries/audit-log.ts';
+import { isCloudError } from '../errors.ts';
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+const consoleIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
+
+interface DbOptions {
+  databaseUrl: string;
+  schema?: string;
+  json?: boolean;
+}
+
+async function withPool<T>(o: DbOptions, fn: (pool: Awaited<ReturnType<typeof openPool>>) => Promise<T>) {
+  const pool = await openPool({ url: o.databaseUrl, schema: o.schema, max: 2 });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+export async function auditVerify(o: DbOptions, io: CliIo = consoleIo): Promise<number> {
+  const verdict = await withPool(o, verifyAuditChain);
+  if (o.json) io.out(JSON.stringify(verdict));
+  else if (verdict.ok) io.out(`audit log intact: ${verdict.entries} entries, every hash and link checked`);
+  else
+    io.out(
+      `audit log TAMPERED: first bad entry is id ${verdict.firstBadId} (${
+        verdict.problem === 'edited'
+          ? 'its content no longer matches its hash: edited'
+          : 'its link to the entry before does not hold: an entry was deleted or moved'
+      }); ${verdict.entries} entries`,
+    );
+  return verdict.ok ? 0 : 1;
+}
+
+export function buildCli(io: CliIo = consoleIo): Command {
+  const program = new Command('fleet-cloud')
+    .description('Operator commands for the fleet cloud database.')
+    .option(
+      '--database-url <url>',
+      'PostgreSQL URL',
+      process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5433/postgres',
+    )
+    .option('--schema <name>', 'schema (search_path)', process.env.DATABASE_SCHEMA)
+    .showHelpAfterError();
+  const dbOpts = (cmd: Command): DbOptions => ({ ...program.opts(), ...cmd.opts() }) as DbOptions;
+
+  program
+    .command('migrate')
+    .description('apply pending SQL migrations (the cloud also does this at start)')
+    .option('--json', 'one JSON document')
+    .action(async (_o, cmd: Command) => {
+      const o = dbOpts(cmd);
+      const applied = await withPool(o, (pool) => migrate(pool, createLogger('migrate')));
+      io.out(
+        o.json ? JSON.stringify({ applied }) : `${applied} migration(s) applied to ${safeUrl(o.databaseUrl)}`,
+      );
+    });
+
+  program
+    .command('audit')
+    .description('the append-only, hash-chained audit log')
+    .command('verify')
+    .description('recompute every hash and link; name the first entry that was edited, deleted or moved')
+    .option('--json', 'one JSON document: {ok, entries, firstBadId?, problem?}')
+    .action(async (_o, cmd: Command) => {
+      process.exitCode = await auditVerify(dbOpts(cmd), io);
+    });
+  return program;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('fleet-cloud.js')) {
+  buildCli()
+    .parseAsync()
+    .catch((err: unknown) => {
+      console.error(isCloudError(err) ? `E${err.code}: ${err.message}` : `error: ${(err as Error).message}`);
+      process.exitCode = 2;
+    });
+}
