@@ -13,6 +13,8 @@ export enum CloudErrorCode {
   PayloadRejected = 301,
   // 4xx API
   ApiNotFound = 400,
+  // 5xx identity and devices
+  DeviceCredentials = 500,
 }
 
 export class CloudError extends Error {

@@ -2,12 +2,14 @@
  * `fleet-cloud`: operator commands against the cloud database (DATABASE_URL, DATABASE_SCHEMA).
  *   fleet-cloud migrate [--json]
  *   fleet-cloud audit verify [--json]     exit 0 intact, 1 tampered, 2 cannot check
+ *   fleet-cloud device provision|revoke USERNAME --tenant T --password-file F [--broker-pid P]
  */
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { Command } from 'commander';
 import { migrate } from '../db/migrate.ts';
 import { openPool } from '../db/pool.ts';
 import { verifyAuditChain } from '../db/queries/audit-log.ts';
+import { MosquittoCredentials } from '../devices/mosquitto-credentials.ts';
 import { isCloudError } from '../errors.ts';
 
 export interface CliIo {
@@ -79,6 +81,52 @@ export function buildCli(io: CliIo = consoleIo): Command {
     .action(async (_o, cmd: Command) => {
       process.exitCode = await auditVerify(dbOpts(cmd), io);
     });
+  const device = program
+    .command('device')
+    .description("vehicles' MQTT credentials (Mosquitto password file)");
+  for (const verb of ['provision', 'revoke'] as const) {
+    device
+      .command(`${verb} <username>`)
+      .description(
+        verb === 'provision'
+          ? 'create or replace a password for a vehicle id (printed once, never stored in plain)'
+          : 'remove a credential; the broker refuses its next connection',
+      )
+      .requiredOption('--password-file <path>', "the broker's password_file")
+      .option('--tenant <id>', 'tenant the vehicle belongs to (for the audit log)')
+      .option('--broker-pid <pid>', 'send the broker SIGHUP so it re-reads the file')
+      .option('--actor <who>', 'who does this, for the audit log', `user:${process.env.USER ?? 'operator'}`)
+      .option('--json', 'one JSON document')
+      .action(async (username: string, _o, cmd: Command) => {
+        const o = dbOpts(cmd) as DbOptions & {
+          passwordFile: string;
+          tenant?: string;
+          brokerPid?: string;
+          actor: string;
+        };
+        await withPool(o, async (pool) => {
+          const creds = new MosquittoCredentials({
+            passwordFile: o.passwordFile,
+            reload: () => {
+              if (o.brokerPid) process.kill(Number(o.brokerPid), 'SIGHUP');
+            },
+            audit: { db: pool, actor: o.actor },
+          });
+          if (verb === 'provision') {
+            const c = await creds.provision(username, o.tenant ?? null);
+            io.out(
+              o.json
+                ? JSON.stringify(c)
+                : `MQTT_USERNAME=${c.username}\nMQTT_PASSWORD=${c.password}\n(give these to the vehicle now; they are not shown again)`,
+            );
+          } else {
+            await creds.revoke(username, o.tenant ?? null);
+            io.out(o.json ? JSON.stringify({ revoked: username }) : `revoked ${username}`);
+          }
+          if (!o.brokerPid) io.err('note: no --broker-pid: send the broker SIGHUP to apply the change');
+        });
+      });
+  }
   return program;
 }
 

@@ -68,7 +68,19 @@ const isRoot = () => process.getuid?.() === 0;
  * loopback listener and its persistence in `dataDir`; queue, inflight and persistence settings
  * kept as shipped. `overrides` replace (or add) single directives, e.g. `max_queued_messages 100`.
  */
-export function privateMosquittoConf(port: number, dataDir: string, overrides: string[] = []): string {
+export interface MosquittoAuth {
+  /** mosquitto_passwd file; anonymous clients are then refused. */
+  passwordFile: string;
+  /** ACL file, e.g. the shipped docker/mosquitto/acl. */
+  aclFile: string;
+}
+
+export function privateMosquittoConf(
+  port: number,
+  dataDir: string,
+  overrides: string[] = [],
+  auth?: MosquittoAuth,
+): string {
   const drop =
     /^(listener|allow_anonymous|password_file|acl_file|certfile|keyfile|cafile|persistence_location|log_dest|log_type|connection_messages)\b/;
   const overridden = new Set(overrides.map((o) => o.split(/\s+/)[0]));
@@ -80,7 +92,9 @@ export function privateMosquittoConf(port: number, dataDir: string, overrides: s
     ...kept,
     ...overrides,
     `listener ${port} 127.0.0.1`,
-    'allow_anonymous true',
+    ...(auth
+      ? ['allow_anonymous false', `password_file ${auth.passwordFile}`, `acl_file ${auth.aclFile}`]
+      : ['allow_anonymous true']),
     `persistence_location ${dataDir}/`,
     'log_dest stderr',
     'log_type error',
@@ -101,13 +115,18 @@ export interface PrivateMosquitto {
   start(): Promise<void>;
   /** The broker's stderr so far (for failure messages). */
   log(): string;
+  /** SIGHUP: re-read the password and ACL files without dropping anyone. */
+  reload(): void;
 }
 
-export async function startPrivateMosquitto(overrides: string[] = []): Promise<PrivateMosquitto> {
+export async function startPrivateMosquitto(
+  overrides: string[] = [],
+  auth?: MosquittoAuth,
+): Promise<PrivateMosquitto> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fleet-mosq-'));
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
-  writeFileSync(conf, privateMosquittoConf(port, dir, overrides));
+  writeFileSync(conf, privateMosquittoConf(port, dir, overrides, auth));
   let child: ChildProcess | undefined;
   let stderr = '';
   const broker: PrivateMosquitto = {
@@ -116,6 +135,9 @@ export async function startPrivateMosquitto(overrides: string[] = []): Promise<P
     dir,
     conf,
     log: () => stderr,
+    reload() {
+      child?.kill('SIGHUP');
+    },
     async start() {
       if (child && child.exitCode === null && child.signalCode === null) return;
       const c = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
