@@ -15,6 +15,8 @@ export enum CloudErrorCode {
   ApiNotFound = 400,
   // 5xx identity and devices
   DeviceCredentials = 500,
+  SecretKeys = 501,
+  SecretUnreadable = 502,
 }
 
 export class CloudError extends Error {

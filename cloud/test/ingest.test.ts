@@ -36,7 +36,7 @@ beforeAll(async () => {
   await requireServices({ postgres: true, mqtt: true });
   db = await openTestPool('t_ingest');
   pool = db.pool;
-  expect(await migrate(pool, log)).toBe(4);
+  expect(await migrate(pool, log)).toBe(5);
   ingest = new TelemetryIngest({
     pool,
     mqttUrl: MQTT_URL,
@@ -430,6 +430,7 @@ describe('migrate (real PostgreSQL)', () => {
       { id: 2, name: '000002.sql' },
       { id: 3, name: '000003.sql' },
       { id: 4, name: '000004.sql' },
+      { id: 5, name: '000005.sql' },
     ]);
   });
 
@@ -437,9 +438,9 @@ describe('migrate (real PostgreSQL)', () => {
     const fresh = await openTestPool('t_migrate');
     try {
       const counts = await Promise.all([migrate(fresh.pool, log), migrate(fresh.pool, log)]);
-      expect([...counts].sort((a, b) => a - b)).toEqual([0, 4]);
+      expect([...counts].sort((a, b) => a - b)).toEqual([0, 5]);
       const { rows } = await fresh.pool.query('SELECT id FROM fleet_migrations ORDER BY id');
-      expect(rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }]);
+      expect(rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }, { id: 5 }]);
       const { rows: tables } = await fresh.pool.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables
           WHERE table_schema = $1 AND table_name !~ '^telemetry_p[0-9]{8}$' ORDER BY table_name`,
@@ -452,6 +453,7 @@ describe('migrate (real PostgreSQL)', () => {
         'telemetry',
         'telemetry_minute',
         'telemetry_seq',
+        'tenant_secrets',
         'tenants',
         'vehicle_agent_drops',
         'vehicle_latest',

@@ -3,14 +3,17 @@
  *   fleet-cloud migrate [--json]
  *   fleet-cloud audit verify [--json]     exit 0 intact, 1 tampered, 2 cannot check
  *   fleet-cloud device provision|revoke USERNAME --tenant T --password-file F [--broker-pid P]
+ *   fleet-cloud secrets new-key ID | secrets rotate [--json]   (FLEET_SECRET_KEYS)
  */
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { Command } from 'commander';
 import { migrate } from '../db/migrate.ts';
 import { openPool } from '../db/pool.ts';
 import { verifyAuditChain } from '../db/queries/audit-log.ts';
+import { rotateTenantSecrets } from '../db/queries/tenant-secrets.ts';
 import { MosquittoCredentials } from '../devices/mosquitto-credentials.ts';
 import { isCloudError } from '../errors.ts';
+import { SecretBox } from '../security/secret-box.ts';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -127,6 +130,35 @@ export function buildCli(io: CliIo = consoleIo): Command {
         });
       });
   }
+  const secrets = program
+    .command('secrets')
+    .description('tenant secrets sealed with AES-256-GCM (FLEET_SECRET_KEYS)');
+  secrets
+    .command('new-key <id>')
+    .description('print a new random key as "id:base64"; put it first in FLEET_SECRET_KEYS, then rotate')
+    .action((id: string) => io.out(SecretBox.generateKey(id)));
+  secrets
+    .command('rotate')
+    .description('re-seal every secret under the first key of FLEET_SECRET_KEYS (then older keys can go)')
+    .option('--actor <who>', 'who does this, for the audit log', `user:${process.env.USER ?? 'operator'}`)
+    .option('--json', 'one JSON document')
+    .action(async (_o, cmd: Command) => {
+      const o = dbOpts(cmd) as DbOptions & { actor: string };
+      const box = SecretBox.fromEnv();
+      const n = await withPool(o, async (pool) => {
+        const c = await pool.connect();
+        try {
+          return await rotateTenantSecrets(c, box, o.actor);
+        } finally {
+          c.release();
+        }
+      });
+      io.out(
+        o.json
+          ? JSON.stringify({ resealed: n, key: box.activeKeyId })
+          : `${n} secret(s) re-sealed under key ${box.activeKeyId}`,
+      );
+    });
   return program;
 }
 

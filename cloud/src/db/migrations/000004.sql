@@ -51,7 +51,8 @@ DECLARE
   v_prev bytea;
 BEGIN
   -- The application role writes for the tenant of its transaction only.
-  IF current_setting('app.tenant_id', true) IS NOT NULL
+  -- (An unset setting reads NULL, or '' once a SET LOCAL of it has ended on this connection.)
+  IF nullif(current_setting('app.tenant_id', true), '') IS NOT NULL
      AND p_tenant_id IS DISTINCT FROM current_setting('app.tenant_id', true) THEN
     RAISE EXCEPTION 'audit entry for tenant % outside the transaction''s tenant', p_tenant_id
       USING ERRCODE = 'insufficient_privilege';
