@@ -30,6 +30,7 @@ const stack = await startStack({
 console.log('');
 console.log(`Fleet is running (${stack.mode} services). Logs: ${stack.logDir}`);
 console.log(`Dashboard: ${stack.webUrl}`);
+console.log(`Sign in: ${stack.admin.email} / ${stack.admin.password}`);
 console.log('Press Ctrl-C to stop.');
 
 let stopping = false;

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { startApiServer } from './api/server.ts';
+import { bootstrapAdmin } from './auth/bootstrap.ts';
 import { loadCloudConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
@@ -25,6 +26,7 @@ async function main() {
     'database connected',
   );
   await migrate(pool, log);
+  await bootstrapAdmin(pool, process.env, log);
 
   const ingest = new TelemetryIngest({
     pool,

@@ -3,10 +3,10 @@ import { createLogger } from '@fleet/shared/log';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCaller } from '../src/api/root.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
 import { openTestPool, requireServices } from './support/services.ts';
+import { callerAs, sessionOf } from './support/sessions.ts';
 
 // Lives in test/ rather than next to routers/vehicles.ts because it needs a real PostgreSQL.
 
@@ -117,9 +117,20 @@ const EXPECTED: VehicleState[] = [...ROWS]
     receivedAt: r.receivedAt,
   }));
 
+// A fleet manager of each tenant: RLS (and the query's own filter) give each its own vehicles.
+const acme = () => callerAs(pool, sessionOf('fleet_manager', 'acme'));
+const globex = () => callerAs(pool, sessionOf('fleet_manager', 'globex'));
+const ACME = EXPECTED.filter((v) => v.tenantId === 'acme');
+
 describe('vehicles.list (tRPC server-side caller, real PostgreSQL)', () => {
+  it('refuses an anonymous caller with UNAUTHORIZED', async () => {
+    await expect(callerAs(pool, null).vehicles.list({ limit: 10 })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+  });
+
   it('returns an empty list before any vehicle reported', async () => {
-    await expect(createCaller({ db: pool }).vehicles.list({ limit: 10 })).resolves.toEqual([]);
+    await expect(acme().vehicles.list({ limit: 10 })).resolves.toEqual([]);
   });
 
   it('maps the latest states to VehicleState, ordered by vehicle id', async () => {
@@ -127,23 +138,29 @@ describe('vehicles.list (tRPC server-side caller, real PostgreSQL)', () => {
     // A registered vehicle without any telemetry yet has no latest state: not listed.
     await pool.query("INSERT INTO vehicles (id, tenant_id) VALUES ('van-silent', 'acme')");
 
-    const list = await createCaller({ db: pool }).vehicles.list({ limit: 10 });
-    expect(list.map((v) => v.vehicleId)).toEqual(['truck-9', 'van-1', 'van-2']);
-    expect(list).toEqual(EXPECTED);
+    const list = await acme().vehicles.list({ limit: 10 });
+    expect(list.map((v) => v.vehicleId)).toEqual(['van-1', 'van-2']);
+    expect(list).toEqual(ACME);
     for (const v of list) expect(VehicleState.safeParse(v).success).toBe(true);
+    expect(await globex().vehicles.list({ limit: 10 })).toEqual(
+      EXPECTED.filter((v) => v.tenantId === 'globex'),
+    );
+    // A driver sees the vehicle they drive, nothing else.
+    expect(await callerAs(pool, sessionOf('driver', 'acme', 'van-2')).vehicles.list()).toEqual(
+      ACME.filter((v) => v.vehicleId === 'van-2'),
+    );
   });
 
   it('defaults to limit 100 and honours smaller limits', async () => {
-    const caller = createCaller({ db: pool });
-    await expect(caller.vehicles.list()).resolves.toEqual(EXPECTED);
-    await expect(caller.vehicles.list({})).resolves.toEqual(EXPECTED);
-    await expect(caller.vehicles.list({ limit: 2 })).resolves.toEqual(EXPECTED.slice(0, 2));
-    await expect(caller.vehicles.list({ limit: 1 })).resolves.toEqual(EXPECTED.slice(0, 1));
-    await expect(caller.vehicles.list({ limit: 500 })).resolves.toEqual(EXPECTED);
+    const caller = acme();
+    await expect(caller.vehicles.list()).resolves.toEqual(ACME);
+    await expect(caller.vehicles.list({})).resolves.toEqual(ACME);
+    await expect(caller.vehicles.list({ limit: 1 })).resolves.toEqual(ACME.slice(0, 1));
+    await expect(caller.vehicles.list({ limit: 500 })).resolves.toEqual(ACME);
   });
 
   it.each([0, 501, 1.5, -1, Number.NaN])('rejects limit %s with BAD_REQUEST', async (limit) => {
-    const err = await createCaller({ db: pool })
+    const err = await acme()
       .vehicles.list({ limit })
       .then(
         (v) => {
@@ -156,7 +173,7 @@ describe('vehicles.list (tRPC server-side caller, real PostgreSQL)', () => {
   });
 
   it('rejects a limit of the wrong type with BAD_REQUEST', async () => {
-    const caller = createCaller({ db: pool });
+    const caller = acme();
     // @ts-expect-error: a client that bypasses the types
     await expect(caller.vehicles.list({ limit: '10' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
@@ -193,8 +210,8 @@ describe('vehicles.list (tRPC server-side caller, real PostgreSQL)', () => {
       }
     }
     try {
-      const list = await createCaller({ db: pool }).vehicles.list({ limit: 10 });
-      expect(list.map((v) => v.vehicleId)).toEqual(expect.arrayContaining(['truck-9', 'van-1', 'van-2']));
+      const list = await acme().vehicles.list({ limit: 10 });
+      expect(list.map((v) => v.vehicleId)).toEqual(expect.arrayContaining(['van-1', 'van-2']));
     } finally {
       await pool.query("DELETE FROM vehicle_latest WHERE vehicle_id = 'van-forged'");
     }

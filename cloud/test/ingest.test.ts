@@ -36,7 +36,7 @@ beforeAll(async () => {
   await requireServices({ postgres: true, mqtt: true });
   db = await openTestPool('t_ingest');
   pool = db.pool;
-  expect(await migrate(pool, log)).toBe(5);
+  expect(await migrate(pool, log)).toBe(6);
   ingest = new TelemetryIngest({
     pool,
     mqttUrl: MQTT_URL,
@@ -431,6 +431,7 @@ describe('migrate (real PostgreSQL)', () => {
       { id: 3, name: '000003.sql' },
       { id: 4, name: '000004.sql' },
       { id: 5, name: '000005.sql' },
+      { id: 6, name: '000006.sql' },
     ]);
   });
 
@@ -438,9 +439,9 @@ describe('migrate (real PostgreSQL)', () => {
     const fresh = await openTestPool('t_migrate');
     try {
       const counts = await Promise.all([migrate(fresh.pool, log), migrate(fresh.pool, log)]);
-      expect([...counts].sort((a, b) => a - b)).toEqual([0, 5]);
+      expect([...counts].sort((a, b) => a - b)).toEqual([0, 6]);
       const { rows } = await fresh.pool.query('SELECT id FROM fleet_migrations ORDER BY id');
-      expect(rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }, { id: 5 }]);
+      expect(rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }, { id: 5 }, { id: 6 }]);
       const { rows: tables } = await fresh.pool.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables
           WHERE table_schema = $1 AND table_name !~ '^telemetry_p[0-9]{8}$' ORDER BY table_name`,
@@ -450,11 +451,13 @@ describe('migrate (real PostgreSQL)', () => {
         'audit_log',
         'dead_letters',
         'fleet_migrations',
+        'sessions',
         'telemetry',
         'telemetry_minute',
         'telemetry_seq',
         'tenant_secrets',
         'tenants',
+        'users',
         'vehicle_agent_drops',
         'vehicle_latest',
         'vehicles',

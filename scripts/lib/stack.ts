@@ -8,6 +8,7 @@
  * Embedded mode (no URLs given): aedes and PGlite from cloud/src/embedded. Otherwise the given
  * PostgreSQL and MQTT URLs (the production path, and the test run against the local services).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, REPO_ROOT, type Supervised, supervise, tsxArgs, waitForHttp } from './processes.ts';
@@ -61,6 +62,8 @@ export interface Stack {
   webUrl: string | null;
   vehicles: StackVehicle[];
   logDir: string;
+  /** The tenant's first administrator, created at start (sign in to the dashboard with it). */
+  admin: { email: string; password: string };
   stop(): Promise<void>;
 }
 
@@ -113,6 +116,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const apiPort = await portOr(options.apiPort, 4000);
     const baseTopic = options.baseTopic ?? 'fleet';
+    const tenantId = options.tenantId ?? 'demo';
+    // A fresh random password each start unless one is given: the stack is reachable from this
+    // machine only, and the launcher prints it once (never into a log file).
+    const admin = {
+      email: process.env.FLEET_ADMIN_EMAIL ?? 'admin@fleet.local',
+      password: process.env.FLEET_ADMIN_PASSWORD ?? randomBytes(12).toString('base64url'),
+    };
     const [cloudCmd, cloudArgs] = tsxArgs('cloud/src/main.ts');
     const cloud = supervise('cloud', cloudCmd, cloudArgs, {
       logDir,
@@ -122,6 +132,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         MQTT_URL: mqttUrl,
         FLEET_BASE_TOPIC: baseTopic,
         FLEET_API_PORT: String(apiPort),
+        FLEET_BOOTSTRAP_TENANT: tenantId,
+        FLEET_BOOTSTRAP_ADMIN_EMAIL: admin.email,
+        FLEET_BOOTSTRAP_ADMIN_PASSWORD: admin.password,
       },
       onExit: critical('cloud'),
     });
@@ -141,7 +154,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
     const vehicles: StackVehicle[] = [];
     const count = options.vehicles ?? 3;
-    const tenantId = options.tenantId ?? 'demo';
     await Promise.all(
       Array.from({ length: count }, async (_, i) => {
         const id = `veh-${String(i + 1).padStart(3, '0')}`;
@@ -245,6 +257,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       webUrl,
       vehicles,
       logDir,
+      admin,
       stop,
     };
   } catch (err) {

@@ -143,7 +143,16 @@ describe.each(modes)('end-to-end pipeline on $name', ({ external, transport }) =
   });
 
   it("serves each vehicle's latest state through the tRPC API", async () => {
-    const res = await fetch(`${stack.apiUrl}/trpc/vehicles.list?input=${encodeURIComponent('{"limit":10}')}`);
+    const url = `${stack.apiUrl}/trpc/vehicles.list?input=${encodeURIComponent('{"limit":10}')}`;
+    expect((await fetch(url)).status).toBe(401); // nothing without signing in
+    const login = await fetch(`${stack.apiUrl}/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(stack.admin),
+    });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const res = await fetch(url, { headers: { cookie } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
       result: { data: { vehicleId: string; ts: number; lat: number; online: boolean }[] };

@@ -1,6 +1,7 @@
 'use client';
 
 import type { VehicleState } from '@fleet/shared';
+import { TRPCClientError } from '@trpc/client';
 import { useEffect, useState } from 'react';
 import {
   formatNumber,
@@ -30,6 +31,12 @@ interface FleetPoll {
   error: string | null;
 }
 
+function isUnauthorized(error: unknown): boolean {
+  return (
+    error instanceof TRPCClientError && (error.data as { code?: string } | undefined)?.code === 'UNAUTHORIZED'
+  );
+}
+
 function describeError(error: unknown): string {
   return error instanceof Error && error.message ? error.message : 'Unknown error.';
 }
@@ -52,6 +59,11 @@ function useFleetPoll(): FleetPoll {
         setPoll({ snapshot: { vehicles, refreshedAt: Date.now() }, error: null });
       } catch (error) {
         if (controller.signal.aborted) return;
+        if (isUnauthorized(error)) {
+          // Not signed in, or the session expired: sign in, then come back here.
+          window.location.assign('/login');
+          return;
+        }
         setPoll((previous) => ({ snapshot: previous.snapshot, error: describeError(error) }));
       }
       // Chained, not setInterval: a slow answer delays the next poll instead of stacking requests.

@@ -1,8 +1,12 @@
+import { auditRouter } from './routers/audit.ts';
+import { authRouter } from './routers/auth.ts';
 import { vehiclesRouter } from './routers/vehicles.ts';
 import { createCallerFactory, createRouter } from './trpc.ts';
 
 export const appRouter = createRouter({
+  auth: authRouter,
   vehicles: vehiclesRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

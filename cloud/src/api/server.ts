@@ -3,29 +3,109 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@fleet/shared/log';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type pg from 'pg';
+import { sessionFromToken } from '../auth/auth-service.ts';
+import { RateLimiter } from './rate-limit.ts';
 import { appRouter } from './root.ts';
+import { SESSION_COOKIE } from './routers/auth.ts';
+import type { ApiContext } from './trpc.ts';
 
 export interface ApiServer {
   url: string;
   close(): Promise<void>;
 }
 
+export interface ApiRateLimits {
+  /** Requests per minute per client IP, all procedures. */
+  perIp: number;
+  /** Requests per minute per signed-in user or token. */
+  perUser: number;
+  /** Sign-in attempts per minute per client IP (the account lockout stops guessing per user). */
+  loginPerIp: number;
+}
+const DEFAULT_LIMITS: ApiRateLimits = { perIp: 1200, perUser: 600, loginPerIp: 20 };
+
+/** JSON only, never framed, never cached, no referrer leaks. */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
+function cookie(req: http.IncomingMessage, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return null;
+}
+
+/** The session token from the cookie (browsers) or `Authorization: Bearer` (integrations). */
+function presentedToken(req: http.IncomingMessage): string | null {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  return cookie(req, SESSION_COOKIE);
+}
+
+function tooMany(res: http.ServerResponse, waitMs: number) {
+  res
+    .writeHead(429, {
+      'content-type': 'application/json',
+      'retry-after': String(Math.ceil(waitMs / 1000)),
+      ...SECURITY_HEADERS,
+    })
+    .end(JSON.stringify({ error: { message: 'rate limit exceeded', retryAfterMs: waitMs } }));
+}
+
 /** tRPC over HTTP at `/trpc`, plus `/healthz` for orchestrators. Localhost unless configured. */
-export async function startApiServer(opts: { pool: pg.Pool; host: string; port: number; log: Logger }) {
+export async function startApiServer(opts: {
+  pool: pg.Pool;
+  host: string;
+  port: number;
+  log: Logger;
+  limits?: Partial<ApiRateLimits>;
+}) {
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const perIp = new RateLimiter(limits.perIp);
+  const perUser = new RateLimiter(limits.perUser);
+  const loginPerIp = new RateLimiter(limits.loginPerIp, Math.max(1, Math.floor(limits.loginPerIp / 2)));
+
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    createContext: () => ({ db: opts.pool }),
+    createContext: async ({ req, res }): Promise<ApiContext> => {
+      const token = presentedToken(req);
+      return {
+        db: opts.pool,
+        session: token ? await sessionFromToken(opts.pool, token) : null,
+        token,
+        ip: req.socket.remoteAddress ?? 'unknown',
+        setCookie: (c) => {
+          const prev = res.getHeader('set-cookie');
+          res.setHeader('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), c]);
+        },
+      };
+    },
     onError: ({ path, error }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') opts.log.error({ path, err: error.message }, 'api error');
     },
   });
   const server = http.createServer((req, res) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       return;
     }
-    if (req.url?.startsWith('/trpc/')) return trpc(req, res);
+    if (req.url?.startsWith('/trpc/')) {
+      const ip = req.socket.remoteAddress ?? 'unknown';
+      let wait = perIp.take(ip);
+      if (!wait && req.url.startsWith('/trpc/auth.login')) wait = loginPerIp.take(ip);
+      const token = presentedToken(req);
+      if (!wait && token) wait = perUser.take(token);
+      if (wait) return tooMany(res, wait);
+      return trpc(req, res);
+    }
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
   });
   await new Promise<void>((resolve, reject) => {

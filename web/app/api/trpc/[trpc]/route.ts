@@ -18,8 +18,18 @@ const ROUTE_PREFIX = '/api/trpc';
 const UPSTREAM_HEADERS_TIMEOUT_MS = 10_000;
 /** While the cloud stays down, repeat the warning at most this often (dashboards poll at 1 Hz). */
 const OUTAGE_LOG_INTERVAL_MS = 60_000;
-/** What the cloud needs to answer; cookies, host and the like stay on this side. */
-const FORWARDED_REQUEST_HEADERS = ['accept', 'content-type', 'trpc-accept', 'authorization'] as const;
+/**
+ * What the cloud needs to answer: the session cookie included (the cloud checks it); host and
+ * the like stay on this side. The cloud's Set-Cookie comes back, so the session cookie belongs
+ * to this origin, httpOnly, and the browser never talks to the cloud directly.
+ */
+const FORWARDED_REQUEST_HEADERS = [
+  'accept',
+  'content-type',
+  'trpc-accept',
+  'authorization',
+  'cookie',
+] as const;
 
 const log = createLogger('web.trpc-proxy');
 
@@ -123,6 +133,9 @@ async function forward(req: NextRequest): Promise<Response> {
     'content-type': upstream.headers.get('content-type') ?? 'application/json',
     'cache-control': upstream.headers.get('cache-control') ?? 'no-store',
   });
+  for (const c of upstream.headers.getSetCookie()) responseHeaders.append('set-cookie', c);
+  const retryAfter = upstream.headers.get('retry-after');
+  if (retryAfter) responseHeaders.set('retry-after', retryAfter);
   return new Response(upstream.body, { status: upstream.status, headers: responseHeaders });
 }
 

@@ -1,0 +1,51 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { login, logout } from '../../auth/auth-service.ts';
+import { authedProcedure, createRouter, publicProcedure } from '../trpc.ts';
+
+export const SESSION_COOKIE = 'fleet_session';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const Me = z.object({
+  userId: z.string(),
+  tenantId: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: z.string(),
+  vehicleId: z.string().nullable(),
+});
+
+export const authRouter = createRouter({
+  /** Sets the httpOnly session cookie; a wrong password is answered slowly, then the account locks. */
+  login: publicProcedure
+    .input(z.object({ email: z.email().max(254), password: z.string().min(1).max(1024) }))
+    .output(Me)
+    .mutation(async ({ ctx, input }) => {
+      const r = await login(ctx.db, input.email, input.password);
+      if (!r.ok) {
+        await sleep(r.delayMs);
+        throw new TRPCError({
+          code: r.reason === 'locked' ? 'TOO_MANY_REQUESTS' : 'UNAUTHORIZED',
+          message:
+            r.reason === 'locked'
+              ? `too many failed sign-ins: locked until ${new Date(r.lockedUntil!).toISOString()}`
+              : 'wrong email or password',
+        });
+      }
+      ctx.setCookie?.(
+        `${SESSION_COOKIE}=${r.token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((r.expiresAt - Date.now()) / 1000)}`,
+      );
+      return r.session;
+    }),
+
+  logout: authedProcedure.meta({ permission: 'vehicles:read' }).mutation(async ({ ctx }) => {
+    if (ctx.token) await logout(ctx.db, ctx.token);
+    ctx.setCookie?.(`${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    return { ok: true };
+  }),
+
+  me: authedProcedure
+    .meta({ permission: 'vehicles:read' })
+    .output(Me)
+    .query(({ ctx }) => ctx.session),
+});

@@ -1,0 +1,165 @@
+/**
+ * Sign-in with passwords, sessions, and the brute-force brake.
+ *
+ *   failure n (n = 1...4): the answer is held back 250 ms x 2^(n-1) (slowed)
+ *   failure 5:             the account is locked for 15 minutes, right password or not (locked)
+ *   success:               the counter goes back to 0
+ *
+ * A session is 32 random bytes given to the browser once (httpOnly cookie); the database keeps
+ * only its SHA-256. Every sign-in, failure and lock is written to the audit log.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { appendAudit } from '../db/queries/audit-log.ts';
+import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
+import type { Role } from './permissions.ts';
+
+export const SESSION_TTL_MS = 12 * 3600_000;
+export const MAX_FAILED_LOGINS = 5;
+export const LOCKOUT_MS = 15 * 60_000;
+
+export interface Session {
+  userId: string;
+  tenantId: string;
+  email: string;
+  name: string;
+  role: Role;
+  /** Drivers: the vehicle they drive. */
+  vehicleId: string | null;
+}
+
+export type LoginResult =
+  | { ok: true; token: string; session: Session; expiresAt: number }
+  | { ok: false; reason: 'invalid' | 'locked'; delayMs: number; lockedUntil?: number };
+
+const tokenHash = (token: string) => createHash('sha256').update(token).digest();
+
+/** How long a failed answer is held back after `failures` consecutive failures. */
+export function failureDelayMs(failures: number): number {
+  return failures <= 0 ? 0 : Math.min(250 * 2 ** (failures - 1), 4000);
+}
+
+export async function createUser(
+  db: pg.Pool | pg.PoolClient,
+  u: {
+    tenantId: string;
+    email: string;
+    name: string;
+    role: Role;
+    password: string;
+    vehicleId?: string | null;
+  },
+): Promise<string> {
+  const id = randomUUID();
+  await db.query(
+    `INSERT INTO users (id, tenant_id, email, name, role, vehicle_id, password_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      id,
+      u.tenantId,
+      u.email.toLowerCase(),
+      u.name,
+      u.role,
+      u.vehicleId ?? null,
+      await hashPassword(u.password),
+    ],
+  );
+  return id;
+}
+
+interface UserRow {
+  id: string;
+  tenant_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  vehicle_id: string | null;
+  password_hash: string;
+  failed_logins: number;
+  locked_until: Date | null;
+}
+
+const toSession = (r: Omit<UserRow, 'password_hash' | 'failed_logins' | 'locked_until'>): Session => ({
+  userId: r.id,
+  tenantId: r.tenant_id,
+  email: r.email,
+  name: r.name,
+  role: r.role,
+  vehicleId: r.vehicle_id,
+});
+
+export async function login(
+  pool: pg.Pool,
+  email: string,
+  password: string,
+  now = Date.now(),
+): Promise<LoginResult> {
+  const { rows } = await pool.query<UserRow>('SELECT * FROM users WHERE email = $1', [email.toLowerCase()]);
+  const user = rows[0];
+  if (!user) {
+    await verifyPassword(await dummyHash(), password); // same time as a known email
+    return { ok: false, reason: 'invalid', delayMs: failureDelayMs(1) };
+  }
+  if (user.locked_until && user.locked_until.getTime() > now) {
+    await appendAudit(pool, {
+      tenantId: user.tenant_id,
+      actor: `user:${user.id}`,
+      action: 'auth.login-refused-locked',
+      entity: `user:${user.id}`,
+    });
+    return { ok: false, reason: 'locked', delayMs: 0, lockedUntil: user.locked_until.getTime() };
+  }
+  if (!(await verifyPassword(user.password_hash, password))) {
+    const failures = user.failed_logins + 1;
+    const lock = failures >= MAX_FAILED_LOGINS;
+    await pool.query(
+      `UPDATE users SET failed_logins = CASE WHEN $2 THEN 0 ELSE $3 END,
+                        locked_until = CASE WHEN $2 THEN to_timestamp($4 / 1000.0) ELSE locked_until END
+        WHERE id = $1`,
+      [user.id, lock, failures, now + LOCKOUT_MS],
+    );
+    await appendAudit(pool, {
+      tenantId: user.tenant_id,
+      actor: 'anonymous',
+      action: lock ? 'auth.locked' : 'auth.login-failed',
+      entity: `user:${user.id}`,
+      after: { failures },
+    });
+    return lock
+      ? { ok: false, reason: 'locked', delayMs: failureDelayMs(failures), lockedUntil: now + LOCKOUT_MS }
+      : { ok: false, reason: 'invalid', delayMs: failureDelayMs(failures) };
+  }
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = now + SESSION_TTL_MS;
+  await pool.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [user.id]);
+  await pool.query(
+    'INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, to_timestamp($3 / 1000.0))',
+    [tokenHash(token), user.id, expiresAt],
+  );
+  await appendAudit(pool, {
+    tenantId: user.tenant_id,
+    actor: `user:${user.id}`,
+    action: 'auth.login',
+    entity: `user:${user.id}`,
+  });
+  return { ok: true, token, session: toSession(user), expiresAt };
+}
+
+export async function sessionFromToken(
+  pool: pg.Pool,
+  token: string,
+  now = Date.now(),
+): Promise<Session | null> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  const { rows } = await pool.query<UserRow>(
+    `SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.vehicle_id
+       FROM sessions s JOIN users u ON u.id = s.user_id
+      WHERE s.token_hash = $1 AND s.expires_at > to_timestamp($2 / 1000.0)`,
+    [tokenHash(token), now],
+  );
+  return rows[0] ? toSession(rows[0]) : null;
+}
+
+export async function logout(pool: pg.Pool, token: string): Promise<void> {
+  await pool.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash(token)]);
+}

@@ -1,0 +1,398 @@
+/**
+ * Tenants, roles and sign-in on the real PostgreSQL (issue: tenants, identity and trust).
+ *   1. Every tRPC procedure, found in the router itself, called as tenant A's admin with tenant
+ *      B's ids: nothing of B's comes back. A new procedure is covered without editing this file
+ *      (or fails here until the input generator knows its fields).
+ *   2. Row-level security alone: with the application's tenant filter removed, fleet_app still
+ *      sees no foreign row, in every table that has row-level security.
+ *   3. Each role can do what product.md gives it and nothing else (a table).
+ *   4. Sign-in over HTTP: httpOnly cookie, brute force slowed then locked, rate limit per IP.
+ */
+import { createLogger } from '@fleet/shared/log';
+import { TRPCError } from '@trpc/server';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appRouter } from '../src/api/root.ts';
+import { type ApiServer, startApiServer } from '../src/api/server.ts';
+import { inTenant } from '../src/api/trpc.ts';
+import { createUser, failureDelayMs, MAX_FAILED_LOGINS } from '../src/auth/auth-service.ts';
+import { ROLES, type Role } from '../src/auth/permissions.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { appendAudit } from '../src/db/queries/audit-log.ts';
+import { listLatestVehicleStates } from '../src/db/queries/list-latest-vehicle-states.ts';
+import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
+import { openTestPool, requireServices } from './support/services.ts';
+import { callerAs, sessionOf } from './support/sessions.ts';
+
+const log = createLogger('tenancy-test').child({}, { level: 'error' });
+let db: Awaited<ReturnType<typeof openTestPool>>;
+let pool: pg.Pool;
+const A = { tenant: 'acme', vehicle: 'van-a1', email: 'admin@acme.test', password: 'acme-correct-horse-1' };
+const B = {
+  tenant: 'globex',
+  vehicle: 'truck-b1',
+  email: 'admin@globex.test',
+  password: 'globex-battery-staple',
+};
+let bUserId = '';
+
+beforeAll(async () => {
+  await requireServices({ postgres: true });
+  db = await openTestPool('t_tenancy');
+  pool = db.pool;
+  await migrate(pool, log);
+  for (const t of [A, B]) {
+    await pool.query('INSERT INTO tenants (id, name) VALUES ($1, $1)', [t.tenant]);
+    await pool.query('INSERT INTO vehicles (id, tenant_id, online) VALUES ($1, $2, true)', [
+      t.vehicle,
+      t.tenant,
+    ]);
+    const c = await pool.connect();
+    await upsertVehicleLatest(c, t.vehicle, {
+      seq: 1,
+      ts: Date.now() - 1000,
+      lat: 48,
+      lon: 11,
+      speedKmh: 50,
+      rpm: 1500,
+      fuelLevelPct: 60,
+      coolantC: 90,
+    });
+    c.release();
+    const id = await createUser(pool, {
+      tenantId: t.tenant,
+      email: t.email,
+      name: 'Admin',
+      role: 'admin',
+      password: t.password,
+    });
+    if (t === B) bUserId = id;
+    await appendAudit(pool, {
+      tenantId: t.tenant,
+      actor: `user:${id}`,
+      action: 'vehicle.update',
+      entity: `vehicle:${t.vehicle}`,
+    });
+  }
+  await pool.query(
+    `INSERT INTO tenant_secrets (tenant_id, name, sealed, key_id) VALUES ('globex', 'w', 'v1.k.x.y.z', 'k')`,
+  );
+  await pool.query(
+    `INSERT INTO vehicle_agent_drops (vehicle_id, tenant_id, raw_unsynced) VALUES ('truck-b1', 'globex', 3)`,
+  );
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+type Procedure = { _def: { type: string; meta?: { permission?: string }; inputs: unknown[] } };
+const procedures = Object.entries(
+  (appRouter as unknown as { _def: { procedures: Record<string, Procedure> } })._def.procedures,
+);
+
+interface ZodLike {
+  _zod: { def: { type: string; innerType?: ZodLike; shape?: Record<string, ZodLike> } };
+}
+const unwrap = (s: ZodLike): { schema: ZodLike; optional: boolean } => {
+  let optional = false;
+  let cur = s;
+  while (cur._zod.def.type === 'default' || cur._zod.def.type === 'optional') {
+    optional = true;
+    cur = cur._zod.def.innerType!;
+  }
+  return { schema: cur, optional };
+};
+
+/** An input for `path` that names tenant B's things wherever the schema takes an id. */
+function foreignInput(path: string, proc: Procedure): unknown {
+  const schema = proc._def.inputs[0] as ZodLike | undefined;
+  if (!schema) return undefined;
+  const { schema: obj } = unwrap(schema);
+  if (obj._zod.def.type !== 'object') throw new Error(`${path}: input is not an object; teach foreignInput`);
+  const ids: Record<string, string> = {
+    vehicleId: B.vehicle,
+    tenantId: B.tenant,
+    userId: bUserId,
+    email: B.email,
+    password: 'not-the-password',
+  };
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
+    const { schema: f, optional } = unwrap(field);
+    if (key in ids) out[key] = ids[key];
+    else if (optional) continue;
+    else if (f._zod.def.type === 'number') out[key] = 1;
+    else
+      throw new Error(`${path}: cannot build field "${key}"; teach foreignInput which of B's ids it takes`);
+  }
+  return out;
+}
+
+async function call(caller: ReturnType<typeof callerAs>, path: string, input: unknown): Promise<unknown> {
+  const fn = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (
+    i: unknown,
+  ) => Promise<unknown>;
+  return fn(input);
+}
+
+describe('1. every procedure, as tenant A with tenant B ids', () => {
+  it('the router has procedures, and every signed-in one declares a permission', () => {
+    expect(procedures.length).toBeGreaterThanOrEqual(6);
+    for (const [path, p] of procedures) {
+      if (path !== 'auth.login') expect(p._def.meta?.permission, path).toBeDefined();
+    }
+  });
+
+  it.each(procedures.map(([path]) => path))('%s returns nothing of tenant B', async (path) => {
+    const proc = procedures.find(([p]) => p === path)![1];
+    const caller = callerAs(pool, sessionOf('admin', A.tenant));
+    let result: unknown;
+    try {
+      result = await call(caller, path, foreignInput(path, proc));
+    } catch (err) {
+      // Refusing is fine (NOT_FOUND, UNAUTHORIZED, ...); failing inside is not.
+      expect(err).toBeInstanceOf(TRPCError);
+      expect((err as TRPCError).code).not.toBe('INTERNAL_SERVER_ERROR');
+      // (Its message may echo the caller's own input: not a leak, so only the code is kept.)
+      result = { error: (err as TRPCError).code };
+    }
+    const text = JSON.stringify(result ?? null);
+    for (const foreign of [B.tenant, B.vehicle, B.email, bUserId])
+      expect(text, `${path} leaked ${foreign}`).not.toContain(foreign);
+  });
+});
+
+describe('2. row-level security alone', () => {
+  it('the vehicle query without its tenant filter still returns only the tenant of the transaction', async () => {
+    const rows = await inTenant(pool, A.tenant, (c) => listLatestVehicleStates(c, 100, { tenantId: null }));
+    expect(rows.map((r) => r.vehicleId)).toEqual([A.vehicle]);
+  });
+
+  it('every table with row-level security shows fleet_app no row of another tenant (and none without a tenant)', async () => {
+    const { rows: tables } = await pool.query<{ name: string; tenant_col: boolean }>(
+      `SELECT c.relname AS name,
+              EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id') AS tenant_col
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relrowsecurity`,
+      [db.schema],
+    );
+    expect(tables.length).toBeGreaterThanOrEqual(10);
+    for (const t of tables) {
+      const seen = await inTenant(pool, A.tenant, async (c) => {
+        const { rows: priv } = await c.query<{ ok: boolean }>(
+          `SELECT has_table_privilege(current_user, $1, 'SELECT') AS ok`,
+          [`${db.schema}.${t.name}`],
+        );
+        if (!priv[0]!.ok) return 'no privilege';
+        const col = t.tenant_col ? 'tenant_id' : t.name === 'tenants' ? 'id' : null;
+        if (t.name === 'vehicle_latest') {
+          const { rows } = await c.query<{ vehicle_id: string }>('SELECT vehicle_id FROM vehicle_latest');
+          return rows.map((r) => r.vehicle_id).join(',');
+        }
+        if (!col) {
+          const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.name}`);
+          return `rows:${rows[0]!.n}`;
+        }
+        const { rows } = await c.query<{ v: string | null }>(
+          t.name === 'users'
+            ? 'SELECT DISTINCT tenant_id AS v FROM users'
+            : `SELECT DISTINCT ${col} AS v FROM ${t.name}`,
+        );
+        return rows.map((r) => r.v).join(',');
+      });
+      expect(seen, t.name).not.toContain(B.tenant);
+      expect(seen, t.name).not.toContain(B.vehicle);
+      if (typeof seen === 'string' && seen.startsWith('rows:'))
+        expect(seen, `${t.name}: no tenant column, no policy`).toBe('rows:0');
+    }
+  });
+});
+
+describe('3. roles', () => {
+  /** product.md: who uses what. `true` = allowed. Written out, not derived from PERMISSIONS. */
+  const MATRIX: Record<string, Record<Role, boolean>> = {
+    'vehicles.list': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'vehicles.get': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'audit.list': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: true,
+      technician: false,
+      driver: false,
+    },
+    'auth.me': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'auth.logout': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+  };
+
+  it('the matrix covers every signed-in procedure', () => {
+    expect(Object.keys(MATRIX).sort()).toEqual(
+      procedures
+        .map(([p]) => p)
+        .filter((p) => p !== 'auth.login')
+        .sort(),
+    );
+  });
+
+  const cases = Object.entries(MATRIX).flatMap(([path, byRole]) =>
+    ROLES.map((role) => ({ path, role, allowed: byRole[role] })),
+  );
+  it.each(cases)('$role on $path: allowed=$allowed', async ({ path, role, allowed }) => {
+    const caller = callerAs(pool, sessionOf(role, A.tenant, role === 'driver' ? A.vehicle : null));
+    const input = path === 'vehicles.get' ? { vehicleId: A.vehicle } : undefined;
+    const outcome = await call(caller, path, input).then(
+      () => 'ok',
+      (err: TRPCError) => err.code,
+    );
+    expect(outcome).toBe(allowed ? 'ok' : 'FORBIDDEN');
+  });
+
+  it('a driver gets NOT_FOUND for a vehicle of their own tenant that they do not drive', async () => {
+    await pool.query(`INSERT INTO vehicles (id, tenant_id) VALUES ('van-a2', 'acme') ON CONFLICT DO NOTHING`);
+    const driver = callerAs(pool, sessionOf('driver', A.tenant, A.vehicle));
+    await expect(driver.vehicles.get({ vehicleId: 'van-a2' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe('4. sign-in over HTTP', () => {
+  let api: ApiServer;
+  beforeAll(async () => {
+    api = await startApiServer({ pool, host: '127.0.0.1', port: 0, log, limits: { loginPerIp: 40 } });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  const login = (email: string, password: string) =>
+    fetch(`${api.url}/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+
+  it('a good password sets an httpOnly SameSite=Strict cookie that signs the next calls in; logout ends it', async () => {
+    const res = await login(A.email, A.password);
+    expect(res.status).toBe(200);
+    const cookie = res.headers.get('set-cookie')!;
+    expect(cookie).toMatch(
+      /^fleet_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+/,
+    );
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const session = cookie.split(';')[0]!;
+    const me = await fetch(`${api.url}/trpc/auth.me`, { headers: { cookie: session } });
+    expect(((await me.json()) as { result: { data: unknown } }).result.data).toMatchObject({
+      email: A.email,
+      tenantId: A.tenant,
+      role: 'admin',
+    });
+    const anon = await fetch(`${api.url}/trpc/vehicles.list`);
+    expect(anon.status).toBe(401);
+    const out = await fetch(`${api.url}/trpc/auth.logout`, {
+      method: 'POST',
+      headers: { cookie: session, 'content-type': 'application/json' },
+    });
+    expect(out.status, await out.clone().text()).toBe(200);
+    expect(out.headers.get('set-cookie')).toMatch(/^fleet_session=; .*Max-Age=0/);
+    expect((await fetch(`${api.url}/trpc/auth.me`, { headers: { cookie: session } })).status).toBe(401);
+  });
+
+  it('brute force: each failure answered more slowly, then the account locks even for the right password', async () => {
+    const email = 'target@acme.test';
+    await createUser(pool, {
+      tenantId: A.tenant,
+      email,
+      name: 'T',
+      role: 'fleet_manager',
+      password: 'the-right-password',
+    });
+    const took: number[] = [];
+    for (let i = 1; i < MAX_FAILED_LOGINS; i++) {
+      const t = Date.now();
+      const res = await login(email, `guess-${i}`);
+      took.push(Date.now() - t);
+      expect(res.status).toBe(401);
+    }
+    for (let i = 0; i < took.length; i++) expect(took[i]).toBeGreaterThanOrEqual(failureDelayMs(i + 1));
+    expect(took[3]!).toBeGreaterThan(took[0]! * 4); // slowed: 250, 500, 1000, 2000 ms
+    const fifth = await login(email, 'guess-5');
+    expect(fifth.status).toBe(429);
+    expect(((await fifth.json()) as { error: { message: string } }).error.message).toMatch(/locked until/);
+    const right = await login(email, 'the-right-password');
+    expect(right.status).toBe(429); // locked: even the right password is refused
+    const { rows } = await pool.query<{ action: string }>(
+      `SELECT action FROM audit_log WHERE entity = (SELECT 'user:' || id FROM users WHERE email = $1) ORDER BY id`,
+      [email],
+    );
+    expect(rows.map((r) => r.action)).toEqual([
+      'auth.login-failed',
+      'auth.login-failed',
+      'auth.login-failed',
+      'auth.login-failed',
+      'auth.locked',
+      'auth.login-refused-locked',
+    ]);
+  }, 30_000);
+
+  it('an unknown email is answered like a wrong password', async () => {
+    const res = await login('nobody@acme.test', 'whatever');
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      'wrong email or password',
+    );
+  });
+
+  it('sign-in attempts per IP are rate limited (429 with Retry-After)', async () => {
+    const limited = await startApiServer({
+      pool,
+      host: '127.0.0.1',
+      port: 0,
+      log,
+      limits: { loginPerIp: 4 },
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`${limited.url}/trpc/auth.login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'nobody@acme.test', password: 'x' }),
+        });
+        statuses.push(res.status);
+        if (res.status === 429) expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+      expect(statuses.slice(0, 2)).toEqual([401, 401]);
+      expect(statuses.slice(2)).toEqual([429, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
+});

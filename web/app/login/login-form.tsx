@@ -1,0 +1,49 @@
+'use client';
+
+import { TRPCClientError } from '@trpc/client';
+import { type FormEvent, useState } from 'react';
+import { trpc } from '../../lib/trpc.ts';
+
+/** Email and password; the session arrives as an httpOnly cookie through this app's /api/trpc. */
+export function LoginForm() {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError(null);
+    try {
+      await trpc.auth.login.mutate({
+        email: String(form.get('email')),
+        password: String(form.get('password')),
+      });
+      window.location.assign('/');
+    } catch (err) {
+      setError(err instanceof TRPCClientError ? err.message : 'Sign-in failed. Try again.');
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="login-form" onSubmit={submit} aria-describedby={error ? 'login-error' : undefined}>
+      <p>
+        <label htmlFor="email">Email</label>
+        <input id="email" name="email" type="email" autoComplete="username" required maxLength={254} />
+      </p>
+      <p>
+        <label htmlFor="password">Password</label>
+        <input id="password" name="password" type="password" autoComplete="current-password" required />
+      </p>
+      {error ? (
+        <p id="login-error" role="alert" className="login-error">
+          {error}
+        </p>
+      ) : null}
+      <button type="submit" disabled={busy}>
+        {busy ? 'Signing in…' : 'Sign in'}
+      </button>
+    </form>
+  );
+}
