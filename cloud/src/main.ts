@@ -11,6 +11,7 @@ import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
 import { isCloudError } from './errors.ts';
 import { TelemetryIngest } from './ingest/telemetry-ingest.ts';
+import { SecretBox } from './security/secret-box.ts';
 
 const log = createLogger('cloud');
 
@@ -46,6 +47,8 @@ async function main() {
     host: config.apiHost,
     port: config.apiPort,
     log: createLogger('api'),
+    // Webhooks need the keys that open the tenants' webhook secrets; without them they answer 503.
+    ...(process.env.FLEET_SECRET_KEYS ? { secretBox: SecretBox.fromEnv() } : {}),
   });
   // A plain line for the launcher (and people) to wait on.
   console.log(`fleet cloud ready api=${api.url}`);

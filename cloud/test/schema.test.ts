@@ -88,7 +88,7 @@ for (const [name, open] of Object.entries(backends)) {
     let b: Backend;
     beforeAll(async () => {
       b = await open();
-      expect(await migrate(b.pool, log)).toBe(6);
+      expect(await migrate(b.pool, log)).toBe(7);
     });
     afterAll(async () => {
       await b?.close();

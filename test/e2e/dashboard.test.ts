@@ -100,7 +100,17 @@ describe('npm start (Quick start, embedded defaults)', () => {
 
   it('sends a visitor who is not signed in to the sign-in page; a wrong password is told so', async () => {
     const page = await browser.newPage();
-    await page.goto(dashboardUrl);
+    const refused: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+    });
+    const res = await page.goto(dashboardUrl);
+    // A strict CSP with a per-request nonce, and the page still runs under it.
+    const csp = res!.headers()['content-security-policy'] ?? '';
+    expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res!.headers()['x-content-type-options']).toBe('nosniff');
     await page.waitForURL(/\/login$/, { timeout: 30_000 });
     await page.getByLabel('Email').fill(signIn.email);
     await page.getByLabel('Password').fill(`${signIn.password}-wrong`);
@@ -109,6 +119,7 @@ describe('npm start (Quick start, embedded defaults)', () => {
     const alert = page.locator('#login-error[role="alert"]');
     await alert.waitFor({ timeout: 15_000 });
     expect(await alert.textContent()).toMatch(/wrong email or password/);
+    expect(refused, 'CSP violations').toEqual([]);
     await page.close();
   });
 

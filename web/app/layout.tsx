@@ -1,4 +1,5 @@
 import type { Metadata, Viewport } from 'next';
+import { headers } from 'next/headers';
 import type { ReactNode } from 'react';
 import './globals.css';
 
@@ -11,7 +12,12 @@ export const viewport: Viewport = {
   themeColor: '#0b2540',
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+/**
+ * Async and reading headers(): every page renders per request, so Next can put the proxy's CSP
+ * nonce (web/proxy.ts) on its inline scripts.
+ */
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  await headers();
   return (
     <html lang="en">
       <body>

@@ -4,6 +4,8 @@ import type { Logger } from '@fleet/shared/log';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type pg from 'pg';
 import { sessionFromToken } from '../auth/auth-service.ts';
+import type { SecretBox } from '../security/secret-box.ts';
+import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks/receiver.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { appRouter } from './root.ts';
 import { SESSION_COOKIE } from './routers/auth.ts';
@@ -65,6 +67,8 @@ export async function startApiServer(opts: {
   port: number;
   log: Logger;
   limits?: Partial<ApiRateLimits>;
+  /** Opens the tenants' webhook secrets; without it /webhooks answers 503. */
+  secretBox?: SecretBox;
 }) {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const perIp = new RateLimiter(limits.perIp);
@@ -106,8 +110,53 @@ export async function startApiServer(opts: {
       if (wait) return tooMany(res, wait);
       return trpc(req, res);
     }
+    const hook = /^\/webhooks\/([^/?]+)\/([^/?]+)$/.exec(req.url ?? '');
+    if (hook && req.method === 'POST') {
+      const ip = req.socket.remoteAddress ?? 'unknown';
+      const wait = perIp.take(ip);
+      if (wait) return tooMany(res, wait);
+      void webhook(req, res, hook[1]!, hook[2]!, ip);
+      return;
+    }
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
   });
+
+  const webhook = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    tenantId: string,
+    source: string,
+    ip: string,
+  ) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_WEBHOOK_BYTES) {
+          res.writeHead(413, { 'content-type': 'application/json' }).end('{"error":"payload too large"}');
+          req.destroy();
+          return;
+        }
+        chunks.push(chunk as Buffer);
+      }
+      const sig = req.headers[SIGNATURE_HEADER];
+      const answer = await receiveWebhook(opts.pool, opts.secretBox, {
+        tenantId,
+        source,
+        signature: Array.isArray(sig) ? sig[0] : sig,
+        body: Buffer.concat(chunks),
+        ip,
+      });
+      res
+        .writeHead(answer.status, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: answer.message }));
+    } catch (err) {
+      opts.log.error({ err: (err as Error).message, tenantId, source }, 'webhook failed');
+      if (!res.headersSent)
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
+    }
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, resolve);
