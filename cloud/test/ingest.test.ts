@@ -36,7 +36,7 @@ beforeAll(async () => {
   await requireServices({ postgres: true, mqtt: true });
   db = await openTestPool('t_ingest');
   pool = db.pool;
-  expect(await migrate(pool, log)).toBe(7);
+  expect(await migrate(pool, log)).toBe(8);
   ingest = new TelemetryIngest({
     pool,
     mqttUrl: MQTT_URL,
@@ -433,6 +433,7 @@ describe('migrate (real PostgreSQL)', () => {
       { id: 5, name: '000005.sql' },
       { id: 6, name: '000006.sql' },
       { id: 7, name: '000007.sql' },
+      { id: 8, name: '000008.sql' },
     ]);
   });
 
@@ -440,18 +441,29 @@ describe('migrate (real PostgreSQL)', () => {
     const fresh = await openTestPool('t_migrate');
     try {
       const counts = await Promise.all([migrate(fresh.pool, log), migrate(fresh.pool, log)]);
-      expect([...counts].sort((a, b) => a - b)).toEqual([0, 7]);
+      expect([...counts].sort((a, b) => a - b)).toEqual([0, 8]);
       const { rows } = await fresh.pool.query('SELECT id FROM fleet_migrations ORDER BY id');
-      expect(rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }, { id: 5 }, { id: 6 }, { id: 7 }]);
+      expect(rows).toEqual([
+        { id: 1 },
+        { id: 2 },
+        { id: 3 },
+        { id: 4 },
+        { id: 5 },
+        { id: 6 },
+        { id: 7 },
+        { id: 8 },
+      ]);
       const { rows: tables } = await fresh.pool.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables
           WHERE table_schema = $1 AND table_name !~ '^telemetry_p[0-9]{8}$' ORDER BY table_name`,
         [fresh.schema],
       );
       expect(tables.map((t) => t.table_name)).toEqual([
+        'api_tokens',
         'audit_log',
         'dead_letters',
         'fleet_migrations',
+        'password_resets',
         'sessions',
         'telemetry',
         'telemetry_minute',

@@ -88,7 +88,7 @@ for (const [name, open] of Object.entries(backends)) {
     let b: Backend;
     beforeAll(async () => {
       b = await open();
-      expect(await migrate(b.pool, log)).toBe(7);
+      expect(await migrate(b.pool, log)).toBe(8);
     });
     afterAll(async () => {
       await b?.close();

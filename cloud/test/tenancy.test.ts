@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../src/api/root.ts';
 import { type ApiServer, startApiServer } from '../src/api/server.ts';
 import { inTenant } from '../src/api/trpc.ts';
-import { createUser, failureDelayMs, MAX_FAILED_LOGINS } from '../src/auth/auth-service.ts';
+import { createApiToken, createUser, failureDelayMs, MAX_FAILED_LOGINS } from '../src/auth/auth-service.ts';
 import { ROLES, type Role } from '../src/auth/permissions.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { appendAudit } from '../src/db/queries/audit-log.ts';
@@ -35,6 +35,9 @@ const B = {
   password: 'globex-battery-staple',
 };
 let bUserId = '';
+let bTokenId = '';
+let aTokenId = '';
+let aVictimId = '';
 
 beforeAll(async () => {
   await requireServices({ postgres: true });
@@ -74,6 +77,29 @@ beforeAll(async () => {
       entity: `vehicle:${t.vehicle}`,
     });
   }
+  bTokenId = (
+    await createApiToken(pool, {
+      tenantId: B.tenant,
+      name: 'b-int',
+      permissions: ['vehicles:read'],
+      createdBy: 'x',
+    })
+  ).id;
+  aTokenId = (
+    await createApiToken(pool, {
+      tenantId: A.tenant,
+      name: 'a-int',
+      permissions: ['vehicles:read'],
+      createdBy: 'x',
+    })
+  ).id;
+  aVictimId = await createUser(pool, {
+    tenantId: A.tenant,
+    email: 'victim@acme.test',
+    name: 'Vic Tim',
+    role: 'fleet_manager',
+    password: 'victim-password-1',
+  });
   await pool.query(
     `INSERT INTO tenant_secrets (tenant_id, name, sealed, key_id) VALUES ('globex', 'w', 'v1.k.x.y.z', 'k')`,
   );
@@ -85,6 +111,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.drop();
 });
+
+/** The only procedures open without signing in. */
+const PUBLIC = ['auth.login', 'auth.resetPassword'];
 
 type Procedure = { _def: { type: string; meta?: { permission?: string }; inputs: unknown[] } };
 const procedures = Object.entries(
@@ -110,12 +139,17 @@ function foreignInput(path: string, proc: Procedure): unknown {
   if (!schema) return undefined;
   const { schema: obj } = unwrap(schema);
   if (obj._zod.def.type !== 'object') throw new Error(`${path}: input is not an object; teach foreignInput`);
-  const ids: Record<string, string> = {
+  const ids: Record<string, unknown> = {
     vehicleId: B.vehicle,
     tenantId: B.tenant,
     userId: bUserId,
+    tokenId: bTokenId,
     email: B.email,
     password: 'not-the-password',
+    resetToken: 'r'.repeat(43),
+    newPassword: 'a-new-long-password',
+    name: 'cross-tenant probe',
+    permissions: ['vehicles:read'],
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -140,7 +174,7 @@ describe('1. every procedure, as tenant A with tenant B ids', () => {
   it('the router has procedures, and every signed-in one declares a permission', () => {
     expect(procedures.length).toBeGreaterThanOrEqual(6);
     for (const [path, p] of procedures) {
-      if (path !== 'auth.login') expect(p._def.meta?.permission, path).toBeDefined();
+      if (!PUBLIC.includes(path)) expect(p._def.meta?.permission, path).toBeDefined();
     }
   });
 
@@ -158,7 +192,7 @@ describe('1. every procedure, as tenant A with tenant B ids', () => {
       result = { error: (err as TRPCError).code };
     }
     const text = JSON.stringify(result ?? null);
-    for (const foreign of [B.tenant, B.vehicle, B.email, bUserId])
+    for (const foreign of [B.tenant, B.vehicle, B.email, bUserId, bTokenId])
       expect(text, `${path} leaked ${foreign}`).not.toContain(foreign);
   });
 });
@@ -244,6 +278,62 @@ describe('3. roles', () => {
       technician: true,
       driver: true,
     },
+    'tokens.create': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'tokens.list': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'tokens.revoke': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'users.list': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'users.issuePasswordReset': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'users.gdprExport': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: true,
+      technician: false,
+      driver: false,
+    },
+    'users.gdprErase': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: true,
+      technician: false,
+      driver: false,
+    },
     'auth.logout': {
       admin: true,
       fleet_manager: true,
@@ -258,7 +348,7 @@ describe('3. roles', () => {
     expect(Object.keys(MATRIX).sort()).toEqual(
       procedures
         .map(([p]) => p)
-        .filter((p) => p !== 'auth.login')
+        .filter((p) => !PUBLIC.includes(p))
         .sort(),
     );
   });
@@ -268,7 +358,15 @@ describe('3. roles', () => {
   );
   it.each(cases)('$role on $path: allowed=$allowed', async ({ path, role, allowed }) => {
     const caller = callerAs(pool, sessionOf(role, A.tenant, role === 'driver' ? A.vehicle : null));
-    const input = path === 'vehicles.get' ? { vehicleId: A.vehicle } : undefined;
+    const inputs: Record<string, unknown> = {
+      'vehicles.get': { vehicleId: A.vehicle },
+      'tokens.create': { name: `by ${role}`, permissions: ['vehicles:read'] },
+      'tokens.revoke': { tokenId: aTokenId },
+      'users.issuePasswordReset': { userId: aVictimId },
+      'users.gdprExport': { userId: aVictimId },
+      'users.gdprErase': { userId: aVictimId },
+    };
+    const input = inputs[path];
     const outcome = await call(caller, path, input).then(
       () => 'ok',
       (err: TRPCError) => err.code,
@@ -394,5 +492,132 @@ describe('4. sign-in over HTTP', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('5. API tokens, password reset, GDPR', () => {
+  let api: ApiServer;
+  beforeAll(async () => {
+    api = await startApiServer({ pool, host: '127.0.0.1', port: 0, log });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+  const get = (path: string, token: string) =>
+    fetch(`${api.url}/trpc/${path}`, { headers: { authorization: `Bearer ${token}` } });
+
+  it('a scoped token reads what it was given, in its tenant only, and nothing once revoked', async () => {
+    const admin = callerAs(pool, sessionOf('admin', A.tenant));
+    const { id, token } = await admin.tokens.create({
+      name: 'telematics export',
+      permissions: ['vehicles:read'],
+    });
+    expect(token).toMatch(/^flt_[0-9a-f]{16}_/);
+    const list = await get('vehicles.list', token);
+    expect(list.status).toBe(200);
+    const ids = ((await list.json()) as { result: { data: { vehicleId: string }[] } }).result.data.map(
+      (v) => v.vehicleId,
+    );
+    expect(ids).toEqual([A.vehicle]);
+    expect((await get('audit.list', token)).status).toBe(403); // not in its scopes
+    // A fleet manager cannot mint tokens, an admin cannot grant what no admin has... (matrix above)
+    await admin.tokens.revoke({ tokenId: id });
+    expect((await get('vehicles.list', token)).status).toBe(401);
+    const { rows } = await pool.query(`SELECT token_hash FROM api_tokens WHERE id = $1`, [id]);
+    expect(Buffer.from(rows[0].token_hash).toString('utf8')).not.toContain(token.slice(22)); // stored hashed
+  });
+
+  it('password reset: single use, unlocks, ends sessions; a wrong or used token is refused', async () => {
+    const email = 'forgetful@acme.test';
+    const id = await createUser(pool, {
+      tenantId: A.tenant,
+      email,
+      name: 'F',
+      role: 'finance',
+      password: 'forgotten-password-1',
+    });
+    await pool.query(`UPDATE users SET locked_until = now() + interval '1 hour' WHERE id = $1`, [id]);
+    const admin = callerAs(pool, sessionOf('admin', A.tenant));
+    const { resetToken } = await admin.users.issuePasswordReset({ userId: id });
+    const anon = callerAs(pool, null);
+    await expect(
+      anon.auth.resetPassword({ resetToken: `${resetToken}x`, newPassword: 'brand-new-password-2' }),
+    ).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    await expect(
+      anon.auth.resetPassword({ resetToken, newPassword: 'brand-new-password-2' }),
+    ).resolves.toEqual({ ok: true });
+    await expect(
+      anon.auth.resetPassword({ resetToken, newPassword: 'another-password-3' }),
+    ).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    const res = await fetch(`${api.url}/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'brand-new-password-2' }),
+    });
+    expect(res.status).toBe(200); // and no longer locked
+    // Another tenant's admin cannot issue a reset for this user.
+    await expect(
+      callerAs(pool, sessionOf('admin', B.tenant)).users.issuePasswordReset({ userId: id }),
+    ).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+
+  it('GDPR: export holds the person and their activity; erasure removes name and email, keeps aggregates, both audited', async () => {
+    const email = 'driver.dan@acme.test';
+    const id = await createUser(pool, {
+      tenantId: A.tenant,
+      email,
+      name: 'Dan Driver',
+      role: 'driver',
+      vehicleId: A.vehicle,
+      password: 'dans-password-123',
+    });
+    const signIn = await fetch(`${api.url}/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'dans-password-123' }),
+    });
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const compliance = callerAs(pool, sessionOf('compliance', A.tenant));
+    const exported = await compliance.users.gdprExport({ userId: id });
+    expect(exported.user).toMatchObject({
+      id,
+      email,
+      name: 'Dan Driver',
+      role: 'driver',
+      vehicleId: A.vehicle,
+    });
+    expect(exported.activity.map((a) => a.action)).toContain('auth.login');
+
+    const before = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM vehicle_latest WHERE vehicle_id = $1`,
+      [A.vehicle],
+    );
+    await compliance.users.gdprErase({ userId: id });
+    const { rows } = await pool.query<{ name: string; email: string }>(
+      'SELECT name, email FROM users WHERE id = $1',
+      [id],
+    );
+    expect(rows[0]).toEqual({ name: 'Erased user', email: `erased-${id}@erased.invalid` });
+    expect((await fetch(`${api.url}/trpc/auth.me`, { headers: { cookie } })).status).toBe(401); // session ended
+    const after = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM vehicle_latest WHERE vehicle_id = $1`,
+      [A.vehicle],
+    );
+    expect(after.rows).toEqual(before.rows); // the vehicle's data stays
+    const { rows: trail } = await pool.query<{ t: string }>(
+      `SELECT row_to_json(a)::text AS t FROM audit_log a`,
+    );
+    for (const r of trail) expect(r.t).not.toContain('Dan Driver'); // no personal data in the permanent trail
+    const { rows: actions } = await pool.query<{ action: string }>(
+      `SELECT action FROM audit_log WHERE entity = $1 AND action LIKE 'gdpr.%' ORDER BY id`,
+      [`user:${id}`],
+    );
+    expect(actions.map((a) => a.action)).toEqual(['gdpr.export', 'gdpr.erase']);
   });
 });

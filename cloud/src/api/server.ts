@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@fleet/shared/log';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type pg from 'pg';
-import { sessionFromToken } from '../auth/auth-service.ts';
+import { API_TOKEN_PATTERN, sessionFromApiToken, sessionFromToken } from '../auth/auth-service.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks/receiver.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -82,7 +82,11 @@ export async function startApiServer(opts: {
       const token = presentedToken(req);
       return {
         db: opts.pool,
-        session: token ? await sessionFromToken(opts.pool, token) : null,
+        session: !token
+          ? null
+          : API_TOKEN_PATTERN.test(token)
+            ? await sessionFromApiToken(opts.pool, token)
+            : await sessionFromToken(opts.pool, token),
         token,
         ip: req.socket.remoteAddress ?? 'unknown',
         setCookie: (c) => {

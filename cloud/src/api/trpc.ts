@@ -76,7 +76,7 @@ export async function inTenant<T>(
 export const authedProcedure = t.procedure.use(({ ctx, meta, next }) => {
   const session = ctx.session;
   if (!session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
-  if (!meta?.permission || !can(session.role, meta.permission)) {
+  if (!meta?.permission || !can(session.role, meta.permission, session.scopes)) {
     throw new TRPCError({
       code: 'FORBIDDEN',
       message: `role ${session.role} may not ${meta?.permission ?? 'call an undeclared procedure'}`,

@@ -12,7 +12,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { appendAudit } from '../db/queries/audit-log.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
-import type { Role } from './permissions.ts';
+import type { Permission, Role } from './permissions.ts';
 
 export const SESSION_TTL_MS = 12 * 3600_000;
 export const MAX_FAILED_LOGINS = 5;
@@ -23,9 +23,12 @@ export interface Session {
   tenantId: string;
   email: string;
   name: string;
-  role: Role;
+  /** 'token': an integration's API token, allowed exactly its `scopes`. */
+  role: Role | 'token';
   /** Drivers: the vehicle they drive. */
   vehicleId: string | null;
+  /** API tokens only: the permissions it was given. */
+  scopes?: Permission[];
 }
 
 export type LoginResult =
@@ -162,4 +165,120 @@ export async function sessionFromToken(
 
 export async function logout(pool: pg.Pool, token: string): Promise<void> {
   await pool.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash(token)]);
+}
+
+// ---- API tokens -------------------------------------------------------------------------------
+
+export const API_TOKEN_PATTERN = /^flt_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
+
+/** A new token for an integration; the plain value is returned once and never stored. */
+export async function createApiToken(
+  db: pg.Pool | pg.PoolClient,
+  t: {
+    tenantId: string;
+    name: string;
+    permissions: Permission[];
+    createdBy: string;
+    expiresAt?: number | null;
+  },
+): Promise<{ id: string; token: string }> {
+  const id = randomBytes(8).toString('hex');
+  const token = `flt_${id}_${randomBytes(32).toString('base64url')}`;
+  await db.query(
+    `INSERT INTO api_tokens (id, tenant_id, name, token_hash, permissions, created_by, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0))`,
+    [id, t.tenantId, t.name, tokenHash(token), t.permissions, t.createdBy, t.expiresAt ?? null],
+  );
+  return { id, token };
+}
+
+export async function sessionFromApiToken(
+  pool: pg.Pool,
+  token: string,
+  now = Date.now(),
+): Promise<Session | null> {
+  const m = API_TOKEN_PATTERN.exec(token);
+  if (!m) return null;
+  const { rows } = await pool.query<{
+    id: string;
+    tenant_id: string;
+    name: string;
+    permissions: Permission[];
+  }>(
+    `SELECT id, tenant_id, name, permissions FROM api_tokens
+      WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > to_timestamp($2 / 1000.0))`,
+    [tokenHash(token), now],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    userId: `token:${r.id}`,
+    tenantId: r.tenant_id,
+    email: '',
+    name: r.name,
+    role: 'token',
+    vehicleId: null,
+    scopes: r.permissions,
+  };
+}
+
+// ---- password reset ---------------------------------------------------------------------------
+
+export const RESET_TTL_MS = 3600_000;
+
+/** A single-use reset token for `userId` (an admin hands it over; no mail server is assumed). */
+export async function createPasswordReset(
+  db: pg.Pool | pg.PoolClient,
+  userId: string,
+  now = Date.now(),
+): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  await db.query(
+    'INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, to_timestamp($3 / 1000.0))',
+    [tokenHash(token), userId, now + RESET_TTL_MS],
+  );
+  return token;
+}
+
+/** Sets the new password, unlocks the account, ends every session of that user. */
+export async function resetPassword(
+  pool: pg.Pool,
+  token: string,
+  newPassword: string,
+  now = Date.now(),
+): Promise<boolean> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const { rows } = await c.query<{ user_id: string; tenant_id: string }>(
+      `UPDATE password_resets r SET used_at = to_timestamp($2 / 1000.0)
+         FROM users u
+        WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > to_timestamp($2 / 1000.0) AND u.id = r.user_id
+        RETURNING r.user_id, u.tenant_id`,
+      [tokenHash(token), now],
+    );
+    const r = rows[0];
+    if (!r) {
+      await c.query('ROLLBACK');
+      return false;
+    }
+    await c.query(
+      'UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1',
+      [r.user_id, await hashPassword(newPassword)],
+    );
+    await c.query('DELETE FROM sessions WHERE user_id = $1', [r.user_id]);
+    await appendAudit(c, {
+      tenantId: r.tenant_id,
+      actor: `user:${r.user_id}`,
+      action: 'auth.password-reset',
+      entity: `user:${r.user_id}`,
+    });
+    await c.query('COMMIT');
+    return true;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    c.release();
+  }
 }

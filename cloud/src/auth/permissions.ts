@@ -11,11 +11,19 @@ export const PERMISSIONS = {
   'vehicles:read': ['admin', 'fleet_manager', 'finance', 'compliance', 'technician', 'driver'],
   /** The tenant's audit trail. */
   'audit:read': ['admin', 'compliance'],
-  /** Users of the tenant. */
-  'users:read': ['admin'],
+  /** Users of the tenant: list, reset passwords, GDPR export and erasure of a driver. */
+  'users:manage': ['admin'],
+  /** GDPR export and erasure requests. */
+  'gdpr:manage': ['admin', 'compliance'],
+  /** Integration API tokens. */
+  'tokens:manage': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 
-export function can(role: Role, permission: Permission): boolean {
+export const PERMISSION_NAMES = Object.keys(PERMISSIONS) as Permission[];
+
+/** A user by role; an API token by the permissions it was given (`scopes`). */
+export function can(role: Role | 'token', permission: Permission, scopes?: readonly Permission[]): boolean {
+  if (role === 'token') return scopes?.includes(permission) ?? false;
   return (PERMISSIONS[permission] as readonly Role[]).includes(role);
 }

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { login, logout } from '../../auth/auth-service.ts';
+import { failureDelayMs, login, logout, resetPassword } from '../../auth/auth-service.ts';
 import { authedProcedure, createRouter, publicProcedure } from '../trpc.ts';
 
 export const SESSION_COOKIE = 'fleet_session';
@@ -43,6 +43,18 @@ export const authRouter = createRouter({
     ctx.setCookie?.(`${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
     return { ok: true };
   }),
+
+  /** Sets a new password with the single-use token an admin issued; ends every session of that user. */
+  resetPassword: publicProcedure
+    .input(z.object({ resetToken: z.string().min(20).max(100), newPassword: z.string().min(12).max(1024) }))
+    .output(z.object({ ok: z.boolean() }))
+    .mutation(async ({ ctx, input }) => {
+      if (!(await resetPassword(ctx.db, input.resetToken, input.newPassword))) {
+        await sleep(failureDelayMs(1));
+        throw new TRPCError({ code: 'UNAUTHORIZED', message: 'reset token unknown, used or expired' });
+      }
+      return { ok: true };
+    }),
 
   me: authedProcedure
     .meta({ permission: 'vehicles:read' })
