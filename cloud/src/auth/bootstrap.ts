@@ -24,7 +24,7 @@ export async function bootstrapAdmin(pool: pg.Pool, env: NodeJS.ProcessEnv, log:
     actor: 'system',
     action: 'user.create',
     entity: `user:${id}`,
-    after: { email, role: 'admin' },
+    after: { role: 'admin' }, // no email: the trail is permanent, personal data is not
   });
   log.info({ email, tenantId }, 'bootstrap administrator created');
 }
