@@ -4,13 +4,18 @@
  * MosquittoCredentials (Debian's mosquitto_passwd), a vehicle confined to its own topics, and a
  * revoked credential refused. A private broker, so the machine's Mosquitto is not touched.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { vehicleTopic } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { syncOptions } from '../../edge-agent/src/agent.ts';
+import { parseCredentials, writeCredentialsFile } from '../../edge-agent/src/cli/provision.ts';
+import { syncConfigFrom } from '../../edge-agent/src/cli/sync.ts';
+import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
+import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { MosquittoCredentials } from '../src/devices/mosquitto-credentials.ts';
 import { type PrivateMosquitto, startPrivateMosquitto, stopAll } from './support/private-services.ts';
@@ -145,6 +150,65 @@ describe('per-vehicle MQTT credentials with the shipped Mosquitto ACL', () => {
       { action: 'device.provision', entity: 'mqtt-user:van-3', actor: 'user:admin-test' },
       { action: 'device.revoke', entity: 'mqtt-user:van-3', actor: 'user:admin-test' },
     ]);
+  });
+
+  it('the real agent signs in with credentials stored by `fleet-agent provision` and its data arrives', async () => {
+    const issued = await creds.provision('van-5', 'acme');
+    const ingestCreds = await creds.provision('fleet-ingest-2', null);
+    const file = path.join(dir, 'van-5.json');
+    // What `fleet-cloud device provision --json | fleet-agent provision` does on the vehicle.
+    writeCredentialsFile(file, parseCredentials(JSON.stringify(issued)));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const config = syncConfigFrom(
+      {
+        vehicle: 'van-5',
+        tenant: 'acme',
+        db: path.join(dir, 'van-5.db'),
+        mqttUrl: broker.url,
+        credentialsFile: file,
+      },
+      {},
+    );
+    expect(config.mqttUsername).toBe('van-5');
+
+    // fleet-ingest-2 is not in the shipped ACL: it may not read vehicles' data.
+    const stranger = await connect(ingestCreds.username, ingestCreds.password);
+    const strangerSeen: string[] = [];
+    stranger.on('message', (t) => strangerSeen.push(t));
+    await stranger.subscribeAsync(`${BASE}/v1/#`, { qos: 1 });
+    const ingestPw = (await creds.provision('fleet-ingest', null)).password;
+    const ingest = await connect('fleet-ingest', ingestPw);
+    const seen: string[] = [];
+    ingest.on('message', (t) => seen.push(t));
+    await ingest.subscribeAsync(`${BASE}/v1/+/+/telemetry`, { qos: 1 });
+
+    const store = new SampleStore(config.dbPath);
+    const sync = new MqttSync(
+      store,
+      { ...syncOptions(config), ackFrom: 'broker', flushIntervalMs: 50 },
+      createLogger('van-5').child({}, { level: 'fatal' }),
+    );
+    try {
+      store.append({
+        ts: Date.UTC(2024, 0, 1),
+        lat: 48,
+        lon: 11,
+        speedKmh: 10,
+        rpm: 900,
+        fuelLevelPct: 50,
+        coolantC: 80,
+      });
+      sync.start();
+      await vi.waitFor(() => expect(seen).toContain(topic('telemetry', 'van-5')), {
+        timeout: 10_000,
+        interval: 50,
+      });
+      expect(store.stats().unsent).toBe(0);
+      expect(strangerSeen).toEqual([]);
+    } finally {
+      await sync.stop();
+      store.close();
+    }
   });
 
   it('refuses a username that could escape its topic level', async () => {

@@ -8,6 +8,7 @@ import { Agent } from './agent.ts';
 import { registerDbCommands } from './cli/db.ts';
 import { registerGpsCommands } from './cli/gps.ts';
 import { registerObdCommands } from './cli/obd.ts';
+import { registerProvisionCommand } from './cli/provision.ts';
 import { addDbOption, addSyncOptions, registerSyncCommands, syncConfigFrom } from './cli/sync.ts';
 import { parseAgentConfig } from './config.ts';
 import { isAgentError } from './errors.ts';
@@ -67,6 +68,7 @@ registerSyncCommands(program);
 registerDbCommands(program);
 registerObdCommands(program);
 registerGpsCommands(program);
+registerProvisionCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   // One clear line for a technician; the code tells support which subsystem failed.

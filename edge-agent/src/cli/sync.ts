@@ -8,6 +8,7 @@
  *
  * Also exports the MQTT/sync options shared with `run` (one definition, one set of ranges).
  */
+import { existsSync } from 'node:fs';
 import { DEFAULT_BASE_TOPIC } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
 import { type Command, Option } from 'commander';
@@ -16,6 +17,7 @@ import { AgentConfig } from '../config.ts';
 import { AgentError, AgentErrorCode } from '../errors.ts';
 import { SampleStore } from '../store/sample-store.ts';
 import { MqttSync } from '../sync/mqtt-sync.ts';
+import { readCredentialsFile } from './provision.ts';
 
 export interface SyncCliIo {
   out: (line: string) => void;
@@ -106,22 +108,36 @@ export function addSyncOptions(cmd: Command): Command {
         .default('30'),
     )
     .addOption(
+      new Option('--credentials-file <path>', 'MQTT credentials stored by `fleet-agent provision`').env(
+        'FLEET_MQTT_CREDENTIALS_FILE',
+      ),
+    )
+    .addOption(
       new Option('--disk-budget <bytes>', 'SQLite bytes before eviction [1 MiB...1 TiB], default 4 GiB')
         .env('FLEET_DISK_BUDGET_BYTES')
         .default(String(4 * 1024 ** 3)),
     );
 }
 
-/** The sync part of AgentConfig from the options above; credentials only from the environment. */
+/** MQTT_USERNAME / MQTT_PASSWORD win; else the file `fleet-agent provision` wrote, when there is one. */
+function mqttCredentials(file: string | undefined, env: NodeJS.ProcessEnv) {
+  if (env.MQTT_USERNAME || env.MQTT_PASSWORD)
+    return { mqttUsername: env.MQTT_USERNAME, mqttPassword: env.MQTT_PASSWORD };
+  const path = file ?? env.FLEET_MQTT_CREDENTIALS_FILE;
+  if (!path || !existsSync(path)) return {};
+  const c = readCredentialsFile(path);
+  return { mqttUsername: c.username, mqttPassword: c.password };
+}
+
+/** The sync part of AgentConfig from the options above; credentials only from the environment or the provisioned file. */
 export function syncConfigFrom(o: Record<string, string | undefined>, env = process.env) {
   const parsed = AgentConfig.omit({ obdPort: true, obdBaud: true, gpsBaud: true }).safeParse({
     tenantId: o.tenant,
     vehicleId: o.vehicle,
     dbPath: o.db,
     mqttUrl: o.mqttUrl,
-    // Secrets only from the environment: a flag would show in `ps`.
-    mqttUsername: env.MQTT_USERNAME,
-    mqttPassword: env.MQTT_PASSWORD,
+    // Secrets only from the environment or the provisioned file: a flag would show in `ps`.
+    ...mqttCredentials(o.credentialsFile, env),
     mqttCaFile: o.mqttCa,
     mqttCertFile: o.mqttCert,
     mqttKeyFile: o.mqttKey,
