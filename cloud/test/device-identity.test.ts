@@ -4,7 +4,7 @@
  * MosquittoCredentials (Debian's mosquitto_passwd), a vehicle confined to its own topics, and a
  * revoked credential refused. A private broker, so the machine's Mosquitto is not touched.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { vehicleTopic } from '@fleet/shared';
@@ -17,7 +17,9 @@ import { syncConfigFrom } from '../../edge-agent/src/cli/sync.ts';
 import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
 import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { mosquittoPasswordLine } from '../src/devices/broker-auth.ts';
 import { MosquittoCredentials } from '../src/devices/mosquitto-credentials.ts';
+import { startEmbeddedBroker } from '../src/embedded/broker.ts';
 import { type PrivateMosquitto, startPrivateMosquitto, stopAll } from './support/private-services.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 
@@ -208,6 +210,71 @@ describe('per-vehicle MQTT credentials with the shipped Mosquitto ACL', () => {
     } finally {
       await sync.stop();
       store.close();
+    }
+  });
+
+  it('a password line written without mosquitto_passwd (the embedded stack does so) is accepted by the real Mosquitto', async () => {
+    appendFileSync(passwordFile, `${mosquittoPasswordLine('van-7', 'node-written-password-7')}\n`);
+    broker.reload();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await connackCode('van-7', 'node-written-password-7')).toBe(0);
+    expect(REFUSED).toContain(await connackCode('van-7', 'wrong-password'));
+  });
+
+  it('the embedded broker (aedes) enforces the same password file and ACL the same way', async () => {
+    const acl = readFileSync(ACL, 'utf8');
+    const embedded = await startEmbeddedBroker({
+      host: '127.0.0.1',
+      port: 0,
+      log: createLogger('aedes-test').child({}, { level: 'fatal' }),
+      auth: { passwordFile, acl },
+    });
+    const open = (username: string, password: string) =>
+      mqtt.connectAsync(embedded.url, {
+        username,
+        password,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        clientId: `${username}-aedes-${Math.random()}`,
+      });
+    const refused = (username: string, password: string) =>
+      open(username, password).then(
+        async (c) => {
+          await c.endAsync(true);
+          return false;
+        },
+        () => true,
+      );
+    try {
+      const van8 = await creds.provision('van-8', 'acme'); // mosquitto_passwd's own format
+      const ingestPw = (await creds.provision('fleet-ingest', null)).password;
+      const ingest = await open('fleet-ingest', ingestPw);
+      const seen: string[] = [];
+      ingest.on('message', (t) => seen.push(t));
+      await ingest.subscribeAsync(`${BASE}/v1/+/+/telemetry`, { qos: 1 });
+      const v8 = await open('van-8', van8.password);
+      const got: string[] = [];
+      v8.on('message', (t) => got.push(t));
+      await v8.subscribeAsync(`${BASE}/v1/#`, { qos: 1 });
+      await v8.publishAsync(topic('telemetry', 'van-8'), 'own', { qos: 1 });
+      await ingest.publishAsync(topic('ack', 'van-2'), 'not for van-8', { qos: 1 });
+      await ingest.publishAsync(topic('ack', 'van-8'), 'for van-8', { qos: 1 });
+      await new Promise((r) => setTimeout(r, 300));
+      // A forbidden publish: refused (aedes then drops the connection), never delivered.
+      // (the PUBACK may never come: do not wait for it)
+      v8.publish(topic('telemetry', 'van-2'), 'forged', { qos: 1 }, () => {});
+      await new Promise((r) => setTimeout(r, 500));
+      expect(seen).toEqual([topic('telemetry', 'van-8')]);
+      expect(got.filter((t) => t.endsWith('/ack'))).toEqual([topic('ack', 'van-8')]);
+      expect(got).not.toContain(topic('telemetry', 'van-2'));
+      expect(await refused('van-8', 'wrong')).toBe(true);
+      expect(await refused('nobody', 'x')).toBe(true);
+      await creds.revoke('van-8', 'acme');
+      expect(await refused('van-8', van8.password)).toBe(true);
+      v8.end(true);
+      ingest.end(true);
+    } finally {
+      await embedded.close();
     }
   });
 

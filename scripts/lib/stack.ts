@@ -9,8 +9,9 @@
  * PostgreSQL and MQTT URLs (the production path, and the test run against the local services).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { mosquittoPasswordLine } from '../../cloud/src/devices/broker-auth.ts';
 import { freePort, REPO_ROOT, type Supervised, supervise, tsxArgs, waitForHttp } from './processes.ts';
 import { createVirtualSerialPair, hasSocat, type VirtualSerialPair } from './virtual-serial.ts';
 
@@ -92,7 +93,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const embedded = !options.databaseUrl && !options.mqttUrl;
     let databaseUrl = options.databaseUrl;
     let mqttUrl = options.mqttUrl;
+    const baseTopic = options.baseTopic ?? 'fleet';
+    const vehicleIds = Array.from(
+      { length: options.vehicles ?? 3 },
+      (_, i) => `veh-${String(i + 1).padStart(3, '0')}`,
+    );
+    // Embedded: the broker signs every client in and applies the shipped ACL (as Mosquitto does
+    // in production), with a fresh random password per vehicle and for the ingest.
+    const mqttUsers = new Map<string, string>(
+      embedded ? ['fleet-ingest', ...vehicleIds].map((u) => [u, randomBytes(18).toString('base64url')]) : [],
+    );
+    const mqttLogin = (user: string): Record<string, string> =>
+      mqttUsers.has(user) ? { MQTT_USERNAME: user, MQTT_PASSWORD: mqttUsers.get(user)! } : {};
     if (embedded) {
+      mkdirSync(dataDir, { recursive: true });
+      const passwordFile = path.join(dataDir, 'mqtt-passwd');
+      writeFileSync(
+        passwordFile,
+        [...mqttUsers].map(([u, p]) => `${mosquittoPasswordLine(u, p)}\n`).join(''),
+        {
+          mode: 0o600,
+        },
+      );
       const mqttPort = await portOr(options.mqttPort, 1884);
       const pgPort = await portOr(options.pgPort, 5433);
       const [cmd, args] = tsxArgs('cloud/src/embedded/main.ts');
@@ -102,6 +124,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           FLEET_MQTT_PORT: String(mqttPort),
           FLEET_PG_PORT: String(pgPort),
           FLEET_PGLITE_DIR: options.pgliteDir ?? '',
+          FLEET_MQTT_PASSWORD_FILE: passwordFile,
+          FLEET_MQTT_ACL_FILE: path.join(REPO_ROOT, 'docker/mosquitto/acl'),
+          FLEET_BASE_TOPIC: baseTopic,
         },
         onExit: critical('embedded'),
       });
@@ -115,7 +140,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
 
     const apiPort = await portOr(options.apiPort, 4000);
-    const baseTopic = options.baseTopic ?? 'fleet';
     const tenantId = options.tenantId ?? 'demo';
     // A fresh random password each start unless one is given: the stack is reachable from this
     // machine only, and the launcher prints it once (never into a log file).
@@ -130,6 +154,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         DATABASE_URL: databaseUrl,
         DATABASE_SCHEMA: options.databaseSchema ?? '',
         MQTT_URL: mqttUrl,
+        ...mqttLogin('fleet-ingest'),
         FLEET_BASE_TOPIC: baseTopic,
         FLEET_API_PORT: String(apiPort),
         FLEET_BOOTSTRAP_TENANT: tenantId,
@@ -153,10 +178,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       );
     }
     const vehicles: StackVehicle[] = [];
-    const count = options.vehicles ?? 3;
     await Promise.all(
-      Array.from({ length: count }, async (_, i) => {
-        const id = `veh-${String(i + 1).padStart(3, '0')}`;
+      vehicleIds.map(async (id, i) => {
         const dir = path.join(dataDir, id);
         mkdirSync(dir, { recursive: true });
         let obdAgent: string;
@@ -202,6 +225,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ]);
         const agentEnv = {
           FLEET_FLUSH_INTERVAL_MS: options.tickMs && options.tickMs < 1000 ? '200' : '1000',
+          ...mqttLogin(id),
         };
         const startAgent = () => {
           const agent = supervise(`agent-${id}`, agentCmd, agentArgv, { logDir, env: agentEnv });

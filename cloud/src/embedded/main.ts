@@ -3,7 +3,11 @@
  * and PGlite on FLEET_PG_PORT (default 5433), both on 127.0.0.1. The defaults stay off 1883/5432
  * so they never collide with a Mosquitto or PostgreSQL already running on the machine.
  * FLEET_PGLITE_DIR keeps the database on disk (default: in memory).
+ * FLEET_MQTT_PASSWORD_FILE + FLEET_MQTT_ACL_FILE: sign clients in and apply the ACL as the
+ * production Mosquitto does (the launcher sets both; the ACL's `fleet/` base becomes
+ * FLEET_BASE_TOPIC).
  */
+import { readFileSync } from 'node:fs';
 import { createLogger } from '@fleet/shared/log';
 import { startEmbeddedBroker } from './broker.ts';
 import { startEmbeddedDatabase } from './database.ts';
@@ -12,7 +16,25 @@ const log = createLogger('embedded');
 
 async function main() {
   const host = '127.0.0.1';
-  const broker = await startEmbeddedBroker({ host, port: Number(process.env.FLEET_MQTT_PORT ?? 1884), log });
+  const passwordFile = process.env.FLEET_MQTT_PASSWORD_FILE;
+  const aclFile = process.env.FLEET_MQTT_ACL_FILE;
+  const base = process.env.FLEET_BASE_TOPIC ?? 'fleet';
+  const broker = await startEmbeddedBroker({
+    host,
+    port: Number(process.env.FLEET_MQTT_PORT ?? 1884),
+    log,
+    ...(passwordFile && aclFile
+      ? {
+          auth: {
+            passwordFile,
+            acl: readFileSync(aclFile, 'utf8').replace(
+              /^(\s*(?:topic|pattern)\s+\S+\s+)fleet\//gm,
+              `$1${base}/`,
+            ),
+          },
+        }
+      : {}),
+  });
   const database = await startEmbeddedDatabase({
     host,
     port: Number(process.env.FLEET_PG_PORT ?? 5433),
