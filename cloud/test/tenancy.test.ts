@@ -112,6 +112,14 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** auth.login over HTTP, as a browser or an integration does it. */
+const signIn = (apiUrl: string, email: string, password: string) =>
+  fetch(`${apiUrl}/trpc/auth.login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+
 /** The only procedures open without signing in. */
 const PUBLIC = ['auth.login', 'auth.resetPassword'];
 
@@ -390,12 +398,7 @@ describe('4. sign-in over HTTP', () => {
     await api?.close();
   });
 
-  const login = (email: string, password: string) =>
-    fetch(`${api.url}/trpc/auth.login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password }),
-    });
+  const login = (email: string, password: string) => signIn(api.url, email, password);
 
   it('a good password sets an httpOnly SameSite=Strict cookie that signs the next calls in; logout ends it', async () => {
     const res = await login(A.email, A.password);
@@ -553,11 +556,7 @@ describe('5. API tokens, password reset, GDPR', () => {
     ).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
     });
-    const res = await fetch(`${api.url}/trpc/auth.login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: 'brand-new-password-2' }),
-    });
+    const res = await signIn(api.url, email, 'brand-new-password-2');
     expect(res.status).toBe(200); // and no longer locked
     // Another tenant's admin cannot issue a reset for this user.
     await expect(
@@ -577,12 +576,8 @@ describe('5. API tokens, password reset, GDPR', () => {
       vehicleId: A.vehicle,
       password: 'dans-password-123',
     });
-    const signIn = await fetch(`${api.url}/trpc/auth.login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: 'dans-password-123' }),
-    });
-    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const signedIn = await signIn(api.url, email, 'dans-password-123');
+    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!;
     const compliance = callerAs(pool, sessionOf('compliance', A.tenant));
     const exported = await compliance.users.gdprExport({ userId: id });
     expect(exported.user).toMatchObject({
