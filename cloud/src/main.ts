@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { startApiServer } from './api/server.ts';
 import { bootstrapAdmin } from './auth/bootstrap.ts';
+import { OidcLogin, oidcSettingsFromEnv } from './auth/oidc.ts';
 import { loadCloudConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
@@ -42,6 +43,7 @@ async function main() {
     log: createLogger('ingest'),
   });
   await ingest.start();
+  const oidcSettings = oidcSettingsFromEnv();
   const api = await startApiServer({
     pool,
     host: config.apiHost,
@@ -49,6 +51,7 @@ async function main() {
     log: createLogger('api'),
     // Webhooks need the keys that open the tenants' webhook secrets; without them they answer 503.
     ...(process.env.FLEET_SECRET_KEYS ? { secretBox: SecretBox.fromEnv() } : {}),
+    ...(oidcSettings ? { oidc: new OidcLogin(oidcSettings, pool) } : {}),
   });
   // A plain line for the launcher (and people) to wait on.
   console.log(`fleet cloud ready api=${api.url}`);

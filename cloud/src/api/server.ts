@@ -4,6 +4,7 @@ import type { Logger } from '@fleet/shared/log';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type pg from 'pg';
 import { API_TOKEN_PATTERN, sessionFromApiToken, sessionFromToken } from '../auth/auth-service.ts';
+import type { OidcLogin } from '../auth/oidc.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks/receiver.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -69,6 +70,8 @@ export async function startApiServer(opts: {
   limits?: Partial<ApiRateLimits>;
   /** Opens the tenants' webhook secrets; without it /webhooks answers 503. */
   secretBox?: SecretBox;
+  /** OpenID Connect sign-in at /auth/oidc/start and /auth/oidc/callback, when configured. */
+  oidc?: OidcLogin;
 }) {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const perIp = new RateLimiter(limits.perIp);
@@ -89,6 +92,7 @@ export async function startApiServer(opts: {
             : await sessionFromToken(opts.pool, token),
         token,
         ip: req.socket.remoteAddress ?? 'unknown',
+        oidc: !!opts.oidc,
         setCookie: (c) => {
           const prev = res.getHeader('set-cookie');
           res.setHeader('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), c]);
@@ -114,6 +118,13 @@ export async function startApiServer(opts: {
       if (wait) return tooMany(res, wait);
       return trpc(req, res);
     }
+    if (req.url?.startsWith('/auth/oidc/') && req.method === 'GET') {
+      const ip = req.socket.remoteAddress ?? 'unknown';
+      const wait = loginPerIp.take(ip);
+      if (wait) return tooMany(res, wait);
+      void oidcStep(req, res);
+      return;
+    }
     const hook = /^\/webhooks\/([^/?]+)\/([^/?]+)$/.exec(req.url ?? '');
     if (hook && req.method === 'POST') {
       const ip = req.socket.remoteAddress ?? 'unknown';
@@ -124,6 +135,47 @@ export async function startApiServer(opts: {
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
   });
+
+  const oidcStep = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const oidc = opts.oidc;
+    if (!oidc)
+      return void res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"error":"OpenID Connect is not configured"}');
+    const url = new URL(req.url!, 'http://placeholder');
+    try {
+      if (url.pathname === '/auth/oidc/start') {
+        res.writeHead(302, { location: await oidc.start() }).end();
+        return;
+      }
+      if (url.pathname === '/auth/oidc/callback') {
+        // The provider redirected the browser to FLEET_OIDC_REDIRECT_URI: the grant checks the
+        // code against that URI, so rebuild the callback on it with this request's query.
+        const callback = new URL(oidc.redirectUri);
+        callback.search = url.search;
+        const r = await oidc.finish(callback);
+        if (!r.ok) {
+          res.writeHead(302, { location: `/login?error=${encodeURIComponent(r.reason)}` }).end();
+          return;
+        }
+        res
+          .writeHead(302, {
+            location: r.afterLogin,
+            'set-cookie': `${SESSION_COOKIE}=${r.token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${Math.floor((r.expiresAt - Date.now()) / 1000)}`,
+          })
+          .end();
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+    } catch (err) {
+      opts.log.warn({ err: (err as Error).message }, 'OpenID Connect sign-in failed');
+      res
+        .writeHead(302, {
+          location: `/login?error=${encodeURIComponent('sign-in with your organisation failed')}`,
+        })
+        .end();
+    }
+  };
 
   const webhook = async (
     req: http.IncomingMessage,

@@ -13,6 +13,8 @@ export interface ApiContext {
   ip?: string;
   /** Sets a cookie on the HTTP response (absent for server-side callers). */
   setCookie?: (cookie: string) => void;
+  /** OpenID Connect sign-in is configured (the sign-in page offers it). */
+  oidc?: boolean;
   /** The presented session token (sign-out deletes it). */
   token?: string | null;
 }

@@ -132,9 +132,14 @@ export async function login(
       ? { ok: false, reason: 'locked', delayMs: failureDelayMs(failures), lockedUntil: now + LOCKOUT_MS }
       : { ok: false, reason: 'invalid', delayMs: failureDelayMs(failures) };
   }
+  await pool.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [user.id]);
+  return { ok: true, ...(await openSession(pool, user, 'auth.login', now)) };
+}
+
+/** A new session for a user who proved who they are (password or OpenID Connect); audited. */
+async function openSession(pool: pg.Pool, user: UserRow, action: string, now: number) {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = now + SESSION_TTL_MS;
-  await pool.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [user.id]);
   await pool.query(
     'INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, to_timestamp($3 / 1000.0))',
     [tokenHash(token), user.id, expiresAt],
@@ -142,10 +147,21 @@ export async function login(
   await appendAudit(pool, {
     tenantId: user.tenant_id,
     actor: `user:${user.id}`,
-    action: 'auth.login',
+    action,
     entity: `user:${user.id}`,
   });
-  return { ok: true, token, session: toSession(user), expiresAt };
+  return { token, session: toSession(user), expiresAt };
+}
+
+/**
+ * Sign-in through the company's identity provider: the verified email must belong to a user an
+ * admin created here (no account is made on first sight), and a locked account stays locked.
+ */
+export async function loginWithVerifiedEmail(pool: pg.Pool, email: string, now = Date.now()) {
+  const { rows } = await pool.query<UserRow>('SELECT * FROM users WHERE email = $1', [email.toLowerCase()]);
+  const user = rows[0];
+  if (!user || (user.locked_until && user.locked_until.getTime() > now)) return null;
+  return openSession(pool, user, 'auth.login-oidc', now);
 }
 
 export async function sessionFromToken(

@@ -1,13 +1,24 @@
 'use client';
 
 import { TRPCClientError } from '@trpc/client';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { trpc } from '../../lib/trpc.ts';
 
 /** Email and password; the session arrives as an httpOnly cookie through this app's /api/trpc. */
 export function LoginForm() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [oidc, setOidc] = useState(false);
+
+  useEffect(() => {
+    // An error from the organisation sign-in comes back in the query string.
+    const fromOidc = new URLSearchParams(window.location.search).get('error');
+    if (fromOidc) setError(fromOidc);
+    trpc.auth.methods.query().then(
+      (m) => setOidc(m.oidc),
+      () => setOidc(false),
+    );
+  }, []);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -44,6 +55,11 @@ export function LoginForm() {
       <button type="submit" disabled={busy}>
         {busy ? 'Signing in…' : 'Sign in'}
       </button>
+      {oidc ? (
+        <p>
+          <a href="/api/auth/oidc/start">Sign in with your organisation account</a>
+        </p>
+      ) : null}
     </form>
   );
 }

@@ -56,6 +56,11 @@ export const authRouter = createRouter({
       return { ok: true };
     }),
 
+  /** How one can sign in here (the sign-in page asks before showing its choices). */
+  methods: publicProcedure
+    .output(z.object({ password: z.boolean(), oidc: z.boolean() }))
+    .query(({ ctx }) => ({ password: true, oidc: ctx.oidc ?? false })),
+
   me: authedProcedure
     .meta({ permission: 'vehicles:read' })
     .output(Me)
