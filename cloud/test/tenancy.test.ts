@@ -121,7 +121,7 @@ const signIn = (apiUrl: string, email: string, password: string) =>
   });
 
 /** The only procedures open without signing in. */
-const PUBLIC = ['auth.login', 'auth.resetPassword'];
+const PUBLIC = ['auth.login', 'auth.resetPassword', 'auth.methods'];
 
 type Procedure = { _def: { type: string; meta?: { permission?: string }; inputs: unknown[] } };
 const procedures = Object.entries(
