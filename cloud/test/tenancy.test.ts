@@ -616,3 +616,42 @@ describe('5. API tokens, password reset, GDPR', () => {
     expect(actions.map((a) => a.action)).toEqual(['gdpr.export', 'gdpr.erase']);
   });
 });
+
+describe('6. per-IP limits behind the web app proxy', () => {
+  it('X-Forwarded-For from a trusted proxy separates clients; from anyone else it is ignored', async () => {
+    const limited = await startApiServer({ pool, host: '127.0.0.1', port: 0, log, limits: { perIp: 2 } });
+    try {
+      const from = (xff?: string) =>
+        fetch(`${limited.url}/trpc/auth.methods`, { headers: xff ? { 'x-forwarded-for': xff } : {} }).then(
+          (r) => r.status,
+        );
+      // Two browsers behind the (loopback, trusted) web app: each has its own budget of 2.
+      expect([await from('198.51.100.7'), await from('198.51.100.7'), await from('198.51.100.7')]).toEqual([
+        200, 200, 429,
+      ]);
+      expect([await from('203.0.113.9'), await from('203.0.113.9')]).toEqual([200, 200]);
+    } finally {
+      await limited.close();
+    }
+    const untrusted = await startApiServer({
+      pool,
+      host: '127.0.0.1',
+      port: 0,
+      log,
+      limits: { perIp: 2 },
+      trustedProxies: [],
+    });
+    try {
+      // Not a trusted peer: a forged header does not buy a fresh budget.
+      const statuses = [];
+      for (const xff of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
+        statuses.push(
+          (await fetch(`${untrusted.url}/trpc/auth.methods`, { headers: { 'x-forwarded-for': xff } })).status,
+        );
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+    } finally {
+      await untrusted.close();
+    }
+  });
+});

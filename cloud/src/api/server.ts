@@ -72,7 +72,26 @@ export async function startApiServer(opts: {
   secretBox?: SecretBox;
   /** OpenID Connect sign-in at /auth/oidc/start and /auth/oidc/callback, when configured. */
   oidc?: OidcLogin;
+  /**
+   * Peers whose X-Forwarded-For names the real client (the web app's proxy), default loopback
+   * only: every browser request reaches the API through the web app, and without this all
+   * users would share the web server's address and its per-IP limit.
+   */
+  trustedProxies?: string[];
 }) {
+  const trusted = new Set(opts.trustedProxies ?? ['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+  /** The client's address: the socket's, or the nearest untrusted hop a trusted proxy reports. */
+  const clientIp = (req: http.IncomingMessage): string => {
+    const peer = req.socket.remoteAddress ?? 'unknown';
+    const xff = req.headers['x-forwarded-for'];
+    if (!trusted.has(peer) || typeof xff !== 'string') return peer;
+    const hops = xff
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
+    for (let i = hops.length - 1; i >= 0; i--) if (!trusted.has(hops[i]!)) return hops[i]!;
+    return peer;
+  };
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const perIp = new RateLimiter(limits.perIp);
   const perUser = new RateLimiter(limits.perUser);
@@ -91,7 +110,7 @@ export async function startApiServer(opts: {
             ? await sessionFromApiToken(opts.pool, token)
             : await sessionFromToken(opts.pool, token),
         token,
-        ip: req.socket.remoteAddress ?? 'unknown',
+        ip: clientIp(req),
         oidc: !!opts.oidc,
         setCookie: (c) => {
           const prev = res.getHeader('set-cookie');
@@ -110,7 +129,7 @@ export async function startApiServer(opts: {
       return;
     }
     if (req.url?.startsWith('/trpc/')) {
-      const ip = req.socket.remoteAddress ?? 'unknown';
+      const ip = clientIp(req);
       let wait = perIp.take(ip);
       if (!wait && req.url.startsWith('/trpc/auth.login')) wait = loginPerIp.take(ip);
       const token = presentedToken(req);
@@ -119,7 +138,7 @@ export async function startApiServer(opts: {
       return trpc(req, res);
     }
     if (req.url?.startsWith('/auth/oidc/') && req.method === 'GET') {
-      const ip = req.socket.remoteAddress ?? 'unknown';
+      const ip = clientIp(req);
       const wait = loginPerIp.take(ip);
       if (wait) return tooMany(res, wait);
       void oidcStep(req, res);
@@ -127,7 +146,7 @@ export async function startApiServer(opts: {
     }
     const hook = /^\/webhooks\/([^/?]+)\/([^/?]+)$/.exec(req.url ?? '');
     if (hook && req.method === 'POST') {
-      const ip = req.socket.remoteAddress ?? 'unknown';
+      const ip = clientIp(req);
       const wait = perIp.take(ip);
       if (wait) return tooMany(res, wait);
       void webhook(req, res, hook[1]!, hook[2]!, ip);

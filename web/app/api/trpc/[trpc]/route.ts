@@ -29,6 +29,10 @@ const FORWARDED_REQUEST_HEADERS = [
   'trpc-accept',
   'authorization',
   'cookie',
+  // The browser's address as the Next server saw it (Next sets it from the socket unless the
+  // client sent one): the API's per-IP limits apply per client. A client can name itself here,
+  // so per-user/token limits and account lockout are what do not depend on it.
+  'x-forwarded-for',
 ] as const;
 
 const log = createLogger('web.trpc-proxy');
