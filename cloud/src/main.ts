@@ -52,6 +52,10 @@ async function main() {
     // Webhooks need the keys that open the tenants' webhook secrets; without them they answer 503.
     ...(process.env.FLEET_SECRET_KEYS ? { secretBox: SecretBox.fromEnv() } : {}),
     ...(oidcSettings ? { oidc: new OidcLogin(oidcSettings, pool) } : {}),
+    // The web app's address(es) when it runs on another host; default loopback.
+    ...(process.env.FLEET_TRUSTED_PROXIES
+      ? { trustedProxies: process.env.FLEET_TRUSTED_PROXIES.split(',').map((a) => a.trim()) }
+      : {}),
   });
   // A plain line for the launcher (and people) to wait on.
   console.log(`fleet cloud ready api=${api.url}`);
