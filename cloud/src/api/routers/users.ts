@@ -9,18 +9,22 @@ import { authedProcedure, createRouter } from '../trpc.ts';
 
 const UserId = z.object({ userId: z.uuid() });
 
+/** What the application role may read of a user (never the password hash or lockout state). */
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  vehicle_id: string | null;
+  created_at: Date;
+}
+const USER_COLUMNS = 'id, email, name, role, vehicle_id, created_at';
+
 async function userInTenant(db: pg.PoolClient, userId: string, tenantId: string) {
-  const { rows } = await db.query<{
-    id: string;
-    email: string;
-    name: string;
-    role: string;
-    vehicle_id: string | null;
-    created_at: Date;
-  }>('SELECT id, email, name, role, vehicle_id, created_at FROM users WHERE id = $1 AND tenant_id = $2', [
-    userId,
-    tenantId,
-  ]);
+  const { rows } = await db.query<UserRow>(
+    `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2`,
+    [userId, tenantId],
+  );
   if (!rows[0]) throw new TRPCError({ code: 'NOT_FOUND', message: 'no such user' });
   return rows[0];
 }
@@ -41,15 +45,10 @@ export const usersRouter = createRouter({
     )
     .query(({ ctx }) =>
       ctx.tenant(async (db) => {
-        const { rows } = await db.query<{
-          id: string;
-          email: string;
-          name: string;
-          role: string;
-          vehicle_id: string | null;
-        }>('SELECT id, email, name, role, vehicle_id FROM users WHERE tenant_id = $1 ORDER BY email', [
-          ctx.session.tenantId,
-        ]);
+        const { rows } = await db.query<UserRow>(
+          `SELECT ${USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY email`,
+          [ctx.session.tenantId],
+        );
         return rows.map((r) => ({
           id: r.id,
           email: r.email,
