@@ -1,3 +1,4 @@
+export * from './events.ts';
 export * from './telemetry.ts';
 export * from './topics.ts';
 export * from './vehicle-state.ts';
