@@ -17,7 +17,7 @@ import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
 import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { TelemetryIngest } from '../src/ingest/telemetry-ingest.ts';
-import { MQTT_URL, openTestPool, requireServices, uniqueId } from './support/services.ts';
+import { MIGRATION_FILES, MQTT_URL, openTestPool, requireServices, uniqueId } from './support/services.ts';
 
 const log = createLogger('test');
 // The dead-lettered payloads below are expected: keep their warnings out of the test output.
@@ -36,7 +36,7 @@ beforeAll(async () => {
   await requireServices({ postgres: true, mqtt: true });
   db = await openTestPool('t_ingest');
   pool = db.pool;
-  expect(await migrate(pool, log)).toBe(8);
+  expect(await migrate(pool, log)).toBe(MIGRATION_FILES.length);
   ingest = new TelemetryIngest({
     pool,
     mqttUrl: MQTT_URL,
@@ -441,18 +441,9 @@ describe('migrate (real PostgreSQL)', () => {
     const fresh = await openTestPool('t_migrate');
     try {
       const counts = await Promise.all([migrate(fresh.pool, log), migrate(fresh.pool, log)]);
-      expect([...counts].sort((a, b) => a - b)).toEqual([0, 8]);
+      expect([...counts].sort((a, b) => a - b)).toEqual([0, MIGRATION_FILES.length]);
       const { rows } = await fresh.pool.query('SELECT id FROM fleet_migrations ORDER BY id');
-      expect(rows).toEqual([
-        { id: 1 },
-        { id: 2 },
-        { id: 3 },
-        { id: 4 },
-        { id: 5 },
-        { id: 6 },
-        { id: 7 },
-        { id: 8 },
-      ]);
+      expect(rows).toEqual(MIGRATION_FILES.map((_, i) => ({ id: i + 1 })));
       const { rows: tables } = await fresh.pool.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables
           WHERE table_schema = $1 AND table_name !~ '^telemetry_p[0-9]{8}$' ORDER BY table_name`,

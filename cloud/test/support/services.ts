@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import type pg from 'pg';
 import { openPool } from '../../src/db/pool.ts';
+
+/** The shipped migration files in order: what `migrate()` must apply on a fresh schema. */
+export const MIGRATION_FILES = readdirSync(path.join(import.meta.dirname, '../../src/db/migrations'))
+  .filter((f) => /^\d{6}\.sql$/.test(f))
+  .sort();
 
 /** The real services every developer and CI machine of this project runs (never mocked here). */
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
