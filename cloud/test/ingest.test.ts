@@ -425,16 +425,7 @@ describe('migrate (real PostgreSQL)', () => {
   it('is idempotent: a second run applies nothing', async () => {
     expect(await migrate(pool, log)).toBe(0);
     const { rows } = await pool.query('SELECT id, name FROM fleet_migrations ORDER BY id');
-    expect(rows).toEqual([
-      { id: 1, name: '000001.sql' },
-      { id: 2, name: '000002.sql' },
-      { id: 3, name: '000003.sql' },
-      { id: 4, name: '000004.sql' },
-      { id: 5, name: '000005.sql' },
-      { id: 6, name: '000006.sql' },
-      { id: 7, name: '000007.sql' },
-      { id: 8, name: '000008.sql' },
-    ]);
+    expect(rows).toEqual(MIGRATION_FILES.map((name) => ({ id: Number.parseInt(name, 10), name })));
   });
 
   it('lets two concurrent runs on a fresh schema apply each migration exactly once', async () => {
@@ -443,7 +434,7 @@ describe('migrate (real PostgreSQL)', () => {
       const counts = await Promise.all([migrate(fresh.pool, log), migrate(fresh.pool, log)]);
       expect([...counts].sort((a, b) => a - b)).toEqual([0, MIGRATION_FILES.length]);
       const { rows } = await fresh.pool.query('SELECT id FROM fleet_migrations ORDER BY id');
-      expect(rows).toEqual(MIGRATION_FILES.map((_, i) => ({ id: i + 1 })));
+      expect(rows).toEqual(MIGRATION_FILES.map((name) => ({ id: Number.parseInt(name, 10) })));
       const { rows: tables } = await fresh.pool.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables
           WHERE table_schema = $1 AND table_name !~ '^telemetry_p[0-9]{8}$' ORDER BY table_name`,
