@@ -9,7 +9,11 @@ export default defineConfig({
       {
         extends: true,
         // Some unit tests do real work (SQLite files, fuzz loops): on 2 busy cores 5 s is too tight.
-        test: { name: 'unit', include: [`${packages}/{src,lib,app}/**/*.test.ts`], testTimeout: 30_000 },
+        test: {
+          name: 'unit',
+          include: [`${packages}/{src,lib,app}/**/*.test.ts`, 'bench/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
       },
       {
         // Real ptys, sockets and services: slower, so longer timeouts.
