@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ID_PATTERN } from './topics.ts';
 
 /**
  * Events the vehicle's own detectors found (fuel, driving behaviour, engine), one contract for the
@@ -52,3 +53,70 @@ export const VehicleEvent = z.object({
   details: z.record(z.string(), z.unknown()),
 });
 export type VehicleEvent = z.infer<typeof VehicleEvent>;
+
+/** [1...500] events per batch: an agent back from a week offline sends its backlog in a few. */
+export const MAX_EVENTS_PER_BATCH = 500;
+/** Hard cap on an events payload's size before it is even parsed. */
+export const MAX_EVENT_PAYLOAD_BYTES = 1024 * 1024;
+export const VEHICLE_EVENT_BATCH_VERSION = 1;
+
+/**
+ * Payload of `{base}/v1/{tenant}/{vehicle}/events`: JSON, not the telemetry's binary columns
+ * (events are a few per hour and carry free-form `details`; bytes do not matter here, a readable
+ * dead letter does). `batchSeq` counts per vehicle on the events lane, strictly increasing across
+ * restarts; the cloud answers it on `events-ack` after COMMIT with `first`/`last` = the lowest and
+ * highest event id of the batch.
+ */
+export const VehicleEventBatch = z
+  .object({
+    v: z.literal(VEHICLE_EVENT_BATCH_VERSION),
+    vehicleId: z.string().regex(ID_PATTERN),
+    batchSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    events: z.array(VehicleEvent).min(1).max(MAX_EVENTS_PER_BATCH),
+  })
+  .superRefine((batch, ctx) => {
+    batch.events.forEach((e, i) => {
+      if (e.end < e.start) {
+        ctx.addIssue({ code: 'custom', path: ['events', i, 'end'], message: 'end is before start' });
+      }
+    });
+  });
+export type VehicleEventBatch = z.infer<typeof VehicleEventBatch>;
+
+/** The answer on `events-ack`: TelemetryAck's shape, `first`/`last` are event ids. */
+export const VehicleEventAck = z.object({
+  v: z.literal(1),
+  batchSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  status: z.enum(['stored', 'refused']),
+  first: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  last: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  reason: z.string().max(500).optional(),
+});
+export type VehicleEventAck = z.infer<typeof VehicleEventAck>;
+
+export type VehicleEventBatchResult = { ok: true; batch: VehicleEventBatch } | { ok: false; reason: string };
+
+/** Decode and validate an events payload; never throws, always says why a payload is refused. */
+export function decodeVehicleEventBatch(payload: Uint8Array): VehicleEventBatchResult {
+  if (payload.byteLength > MAX_EVENT_PAYLOAD_BYTES) {
+    return { ok: false, reason: `oversized: ${payload.byteLength} bytes > ${MAX_EVENT_PAYLOAD_BYTES}` };
+  }
+  let text: string;
+  let json: unknown;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
+    json = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `malformed: ${(err as Error).message}` };
+  }
+  if (json && typeof json === 'object' && 'v' in json && json.v !== VEHICLE_EVENT_BATCH_VERSION) {
+    return { ok: false, reason: `unsupported payload version ${String(json.v)}` };
+  }
+  // PostgreSQL text and jsonb cannot hold U+0000: refused here, or the insert would fail forever.
+  if (text.includes('\\u0000')) return { ok: false, reason: 'schema: a string contains U+0000' };
+  const parsed = VehicleEventBatch.safeParse(json);
+  if (!parsed.success) {
+    return { ok: false, reason: `schema: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}` };
+  }
+  return { ok: true, batch: parsed.data };
+}

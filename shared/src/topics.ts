@@ -5,6 +5,13 @@
  *   {base}/v1/{tenantId}/{vehicleId}/telemetry   agent -> cloud   TelemetryBatch (QoS 1), live and backfill
  *   {base}/v1/{tenantId}/{vehicleId}/status      agent -> cloud   VehicleStatus  (retained, also the MQTT will)
  *   {base}/v1/{tenantId}/{vehicleId}/ack         cloud -> agent   TelemetryAck   (QoS 0: a lost one means a resend), after COMMIT
+ *   {base}/v1/{tenantId}/{vehicleId}/model       cloud -> agent   ModelArtifact  (retained, QoS 1): signed, verified before use
+ *   {base}/v1/{tenantId}/{vehicleId}/events      agent -> cloud   VehicleEventBatch (QoS 1, JSON), the detectors' events
+ *   {base}/v1/{tenantId}/{vehicleId}/events-ack  cloud -> agent   VehicleEventAck (TelemetryAck's shape, QoS 0), after COMMIT
+ *
+ * Events get an ack topic of their own rather than a lane marker on `ack`: both lanes number
+ * their batches from 1, and an agent listening on `ack` would take an events answer for the
+ * telemetry batch of the same number (its schema ignores unknown fields) and move the wrong cursor.
  *
  * Backfill after an outage uses the same telemetry topic with `historical: true` in the payload
  * (Sparkplug's is_historical; on MQTT 5 also the user property `historical`), not a topic of its
@@ -22,7 +29,7 @@ export const DEFAULT_BASE_TOPIC = 'fleet';
 /** Tenant and vehicle ids appear in topics: no wildcards, no level separators, bounded length. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-export const TOPIC_KINDS = ['telemetry', 'status', 'ack'] as const;
+export const TOPIC_KINDS = ['telemetry', 'status', 'ack', 'events', 'events-ack', 'model'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 export class TopicError extends Error {
