@@ -1,0 +1,351 @@
+import type { DriveSample } from './drive-log.ts';
+import { engineFuelLph } from './engine-fuel.ts';
+import type { DetectedEvent, Detector, ResolvedDetectorConfig } from './replay.ts';
+import { TankCalibration } from './tank.ts';
+import type { ModeTracker } from './vehicle-mode.ts';
+
+/**
+ * Refuels and drains from the tank level, reconciled with what the engine burned.
+ *
+ * The detector follows the "fuel balance" B = litres in the tank + litres the engine burned so
+ * far (fuel rate, else MAF, else idle L/h). With only the engine drawing fuel B stays flat; a
+ * refuel steps it up, a drain steps it down, a leak makes it slope. Judging B instead of the
+ * level is what keeps a long idle or a hill climb from looking like theft.
+ *
+ * Readings are only trusted where they are quiet: standing still, a few seconds after the last
+ * movement (slosh by litres comes from acceleration), through a trimmed mean of the segment's
+ * readings, whose dithering across PID 2F steps also recovers part of a step. In motion a long
+ * median (minutes) stands in, good enough to carry the level across a stop. A drop between two
+ * estimates counts as a drain only when the vehicle stood still in between (parked, idling or
+ * ignition off, when the ECU is silent and the tank cannot be read at all) unless
+ * `detectDrainInMotion`; a drop over the whole ignition-off gap is judged as soon as the first
+ * quiet readings after it are in, and a drain seen in the readings closes once the level has
+ * been steady for `stableS`, so the event comes within a minute of the drain's end.
+ */
+
+/** Seconds after the last movement before readings count as still (slosh settling). */
+const SETTLE_S = 3;
+/** Readings missing for longer than this: anything may have happened (a new segment). */
+const GAP_S = 30;
+const STILL_MIN = 5;
+const STILL_WINDOW = 20;
+const MOTION_WINDOW_S = 180;
+const MOTION_MIN_S = 60;
+
+interface Estimate {
+  ts: number;
+  balance: number;
+  litres: number;
+  src: 'still' | 'motion';
+}
+
+interface Base extends Estimate {
+  /** A stop or a gap happened since the base was taken: a drop since then may be a drain. */
+  stopSince: boolean;
+  /** The vehicle was standing when the base was taken (the position of a drain there). */
+  lat: number | null;
+  lon: number | null;
+}
+
+interface OpenFuelEvent {
+  type: 'refuel' | 'fuel_drain';
+  base: Base;
+  /** Estimates since opening (stability judgement). */
+  history: Estimate[];
+  lat: number | null;
+  lon: number | null;
+  acrossGap: boolean;
+  modeDuring: string;
+  openedTs: number;
+}
+
+const round = (v: number, d: number): number => Math.round(v * 10 ** d) / 10 ** d;
+
+function trimmedMean(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const cut = Math.floor(v.length * 0.2);
+  let sum = 0;
+  for (let i = cut; i < v.length - cut; i++) sum += v[i]!;
+  return sum / (v.length - 2 * cut);
+}
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+}
+
+export class FuelLevelDetector implements Detector {
+  private readonly tank: TankCalibration;
+  private readonly stepL: number;
+  /** Litres the engine burned since the first sample. */
+  private engineL = 0;
+  private lastLph = 0;
+  private lastReadingTs = Number.NaN;
+  private movingSinceTs = Number.NaN;
+  private lastMovingTs = Number.NaN;
+  private still: number[] = [];
+  private stillLitres: number[] = [];
+  private motion: { ts: number; b: number; l: number }[] = [];
+  private base: Base | null = null;
+  private open: OpenFuelEvent | null = null;
+  /** A gap or a stop happened since the last estimate (carried into the base). */
+  private stopPending = false;
+  private gapPending = false;
+  private lastPos: { lat: number | null; lon: number | null } = { lat: null, lon: null };
+
+  constructor(
+    private readonly cfg: ResolvedDetectorConfig,
+    private readonly mode: ModeTracker,
+  ) {
+    this.tank = new TankCalibration(cfg.tankLitres, cfg.calibration);
+    this.stepL = this.tank.maxStepLitres();
+  }
+
+  /** Litres the engine burned since the start (for consumption figures and tests). */
+  get engineLitres(): number {
+    return this.engineL;
+  }
+
+  push(s: DriveSample): DetectedEvent[] {
+    const out: DetectedEvent[] = [];
+    const mode = this.mode.mode;
+    const moving = mode === 'moving';
+    // Engine consumption over the step just ended, at the rate known at its start.
+    const dt = this.mode.dtS;
+    if (mode !== 'off') {
+      this.engineL += (this.lastLph * Math.min(dt, 600)) / 3600;
+      const lph = engineFuelLph(s, this.mode.engineRunning, moving, this.cfg.fuelType, this.cfg.idleLph);
+      if (lph !== null) this.lastLph = lph;
+      else if (!this.mode.engineRunning) this.lastLph = 0;
+    } else {
+      this.lastLph = 0;
+    }
+    if (s.lat !== null && s.lon !== null) this.lastPos = { lat: s.lat, lon: s.lon };
+    if (moving) {
+      if (Number.isNaN(this.movingSinceTs)) this.movingSinceTs = s.ts;
+      this.lastMovingTs = s.ts;
+    } else {
+      this.movingSinceTs = Number.NaN;
+      this.stopPending = true;
+    }
+
+    const pct = s.fuelLevelPct;
+    if (pct === null) {
+      this.checkTimeout(s.ts, out);
+      return out;
+    }
+    if (!Number.isNaN(this.lastReadingTs) && s.ts - this.lastReadingTs > GAP_S * 1000) {
+      // The tank could not be read for a while: start both windows afresh.
+      this.still = [];
+      this.stillLitres = [];
+      this.motion = [];
+      this.gapPending = true;
+      this.stopPending = true;
+    }
+    this.lastReadingTs = s.ts;
+    const litres = this.tank.litres(pct);
+    const balance = litres + this.engineL;
+
+    let est: Estimate | null = null;
+    if (moving) {
+      this.still = [];
+      this.stillLitres = [];
+      this.motion.push({ ts: s.ts, b: balance, l: litres });
+      while (this.motion.length && this.motion[0]!.ts < s.ts - MOTION_WINDOW_S * 1000) this.motion.shift();
+      if (this.motion.length >= 30 && s.ts - this.motion[0]!.ts >= MOTION_MIN_S * 1000) {
+        est = {
+          ts: s.ts,
+          balance: median(this.motion.map((m) => m.b)),
+          litres: median(this.motion.map((m) => m.l)),
+          src: 'motion',
+        };
+      }
+    } else {
+      this.motion = [];
+      const settled = Number.isNaN(this.lastMovingTs) || s.ts - this.lastMovingTs >= SETTLE_S * 1000;
+      if (settled) {
+        this.still.push(balance);
+        this.stillLitres.push(litres);
+        if (this.still.length > STILL_WINDOW) {
+          this.still.shift();
+          this.stillLitres.shift();
+        }
+        if (this.still.length >= STILL_MIN) {
+          est = {
+            ts: s.ts,
+            balance: trimmedMean(this.still),
+            litres: trimmedMean(this.stillLitres),
+            src: 'still',
+          };
+        }
+      }
+    }
+    if (est) this.judge(est, s, out);
+    return out;
+  }
+
+  flush(): DetectedEvent[] {
+    const out: DetectedEvent[] = [];
+    if (this.open) {
+      const last = this.open.history[this.open.history.length - 1];
+      if (last) this.close(last, out);
+      this.open = null;
+    }
+    return out;
+  }
+
+  private drainThreshold(a: Estimate, b: Estimate): number {
+    const both = a.src === 'still' && b.src === 'still';
+    const pct = both ? this.cfg.minDrainPct : this.cfg.minDrainPctMotion;
+    return Math.max((pct / 100) * this.cfg.tankLitres, (both ? 3 : 4) * this.stepL);
+  }
+
+  private refuelThreshold(a: Estimate, b: Estimate): number {
+    return Math.max((this.cfg.minRefuelPct / 100) * this.cfg.tankLitres, this.drainThreshold(a, b));
+  }
+
+  /** Steady band: how far a quiet estimate wanders without anything happening. */
+  private tolerance(e: Estimate): number {
+    return e.src === 'still' ? 1.5 * this.stepL : Math.max(2 * this.stepL, 0.015 * this.cfg.tankLitres);
+  }
+
+  private judge(est: Estimate, s: DriveSample, out: DetectedEvent[]): void {
+    const mode = this.mode.mode;
+    if (!this.base) {
+      this.setBase(est, s);
+      return;
+    }
+    const base = this.base;
+    const stopSince = base.stopSince || this.stopPending;
+    if (this.open) {
+      this.open.history.push(est);
+      this.follow(est, s, out);
+      return;
+    }
+    const diff = est.balance - base.balance;
+    const drainAllowed = stopSince || mode !== 'moving' || this.cfg.detectDrainInMotion;
+    if (diff <= -this.drainThreshold(base, est) && drainAllowed) {
+      this.openEvent('fuel_drain', est, s);
+      this.follow(est, s, out);
+      return;
+    }
+    if (diff >= this.refuelThreshold(base, est)) {
+      this.openEvent('refuel', est, s);
+      this.follow(est, s, out);
+      return;
+    }
+    // Nothing happened: the base follows the level. Standing still it holds while the estimate
+    // wanders beyond the steady band (a slow drain must accumulate against the old base), but a
+    // still estimate always replaces one taken in motion.
+    if (
+      (mode === 'moving' && !stopSince) ||
+      Math.abs(diff) <= this.tolerance(est) ||
+      (base.src === 'motion' && est.src === 'still')
+    ) {
+      this.setBase(est, s);
+    }
+  }
+
+  private setBase(est: Estimate, s: DriveSample): void {
+    const standing = this.mode.mode !== 'moving';
+    this.base = {
+      ...est,
+      stopSince: standing,
+      lat: s.lat ?? this.lastPos.lat,
+      lon: s.lon ?? this.lastPos.lon,
+    };
+    this.stopPending = standing;
+    this.gapPending = false;
+  }
+
+  private openEvent(type: OpenFuelEvent['type'], est: Estimate, s: DriveSample): void {
+    const standing = this.mode.mode !== 'moving';
+    this.open = {
+      type,
+      base: this.base!,
+      history: [est],
+      lat: standing ? (s.lat ?? this.lastPos.lat) : this.base!.lat,
+      lon: standing ? (s.lon ?? this.lastPos.lon) : this.base!.lon,
+      acrossGap: this.gapPending,
+      modeDuring: this.gapPending ? 'ignition_off' : this.mode.mode,
+      openedTs: s.ts,
+    };
+  }
+
+  /** Closes the open event once the level is steady again (or the estimate changed kind). */
+  private follow(est: Estimate, _s: DriveSample, out: DetectedEvent[]): void {
+    const o = this.open!;
+    const h = o.history;
+    const diff = est.balance - o.base.balance;
+    const thr = o.type === 'refuel' ? this.refuelThreshold(o.base, est) : this.drainThreshold(o.base, est);
+    // Back inside the threshold: it was noise, not an event.
+    if ((o.type === 'refuel' ? diff : -diff) < thr * 0.7) {
+      this.open = null;
+      return;
+    }
+    if (est.src === 'motion') {
+      // The vehicle drove off: whatever happened is over; the long median is the new level.
+      this.close(est, out);
+      return;
+    }
+    if (h.length >= 2 && h[h.length - 2]!.src !== est.src) {
+      this.close(h[h.length - 2]!, out);
+      return;
+    }
+    // Steady for stableS: the last stableS of estimates within one step of each other.
+    const from = est.ts - this.cfg.stableS * 1000;
+    if (h[0]!.ts > from && !o.acrossGap) return;
+    if (o.acrossGap && h.length < Math.min(this.cfg.stableS, STILL_WINDOW)) return;
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = h.length - 1; i >= 0 && h[i]!.ts >= from; i--) {
+      lo = Math.min(lo, h[i]!.balance);
+      hi = Math.max(hi, h[i]!.balance);
+    }
+    if (hi - lo <= Math.max(this.stepL, 0.004 * this.cfg.tankLitres)) this.close(est, out);
+  }
+
+  private close(end: Estimate, out: DetectedEvent[]): void {
+    const o = this.open!;
+    this.open = null;
+    const volume = Math.abs(end.balance - o.base.balance);
+    const thr = o.type === 'refuel' ? this.refuelThreshold(o.base, end) : this.drainThreshold(o.base, end);
+    if (volume >= thr) {
+      // End: when the level stopped moving, the first estimate of the steady run.
+      let endTs = end.ts;
+      for (let i = o.history.length - 1; i >= 0; i--) {
+        if (Math.abs(o.history[i]!.balance - end.balance) <= this.stepL) endTs = o.history[i]!.ts;
+        else break;
+      }
+      if (o.acrossGap) endTs = o.openedTs;
+      const both = o.base.src === 'still' && end.src === 'still';
+      const margin = volume / thr;
+      out.push({
+        type: o.type,
+        start: o.base.ts,
+        end: Math.max(endTs, o.base.ts),
+        volumeL: round(volume, 2),
+        lat: o.lat,
+        lon: o.lon,
+        driverId: this.cfg.driverId,
+        confidence: round(Math.min(0.99, (both ? 0.7 : 0.55) + 0.1 * Math.log2(margin)), 3),
+        modelVersion: null,
+        details: {
+          levelBeforeL: round(o.base.litres, 2),
+          levelAfterL: round(end.litres, 2),
+          engineL: round(Math.max(0, end.balance - end.litres - (o.base.balance - o.base.litres)), 3),
+          during: o.modeDuring,
+          judgedFrom: both ? 'still' : 'motion',
+          thresholdL: round(thr, 2),
+        },
+      });
+    }
+    this.setBase(end, { lat: o.lat, lon: o.lon } as DriveSample);
+  }
+
+  private checkTimeout(_ts: number, _out: DetectedEvent[]): void {
+    // An event open while the readings stop (ignition off mid-drain) stays open: the readings
+    // after the gap finish it.
+  }
+}

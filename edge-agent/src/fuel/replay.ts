@@ -1,0 +1,167 @@
+import type { VehicleEvent } from '@fleet/shared';
+import type { DriveSample } from './drive-log.ts';
+import { HarshDetector, IdleDetector, SpeedingDetector } from './driving.ts';
+import type { FuelType } from './engine-fuel.ts';
+import { FuelLevelDetector } from './fuel-level.ts';
+import { ModeTracker } from './vehicle-mode.ts';
+
+/**
+ * The on-vehicle detector pipeline: the one code path the live agent runs on its samples and
+ * `fleet-agent replay` runs on a recorded log, so a disputed alarm can be re-checked exactly.
+ *
+ * Samples go in one at a time, in time order; events come out as soon as they are decided
+ * (an event's end must be known, so most come a few seconds to a minute after it ended, by
+ * sample time; nothing waits for flush() except what is still open when the log ends).
+ */
+
+export interface DetectorConfig {
+  /** Tank capacity, litres. */
+  tankLitres: number;
+  /** Non-linear tank: [readingPct, litres] pairs (the sender's travel -> volume). */
+  calibration?: [number, number][];
+  /** Speeding rule; no speeding events without it. */
+  speedLimitKmh?: number;
+  /** Over the limit by more than this counts (default 10 km/h). */
+  speedingMarginKmh?: number;
+  /** ...for at least this long (default 15 s). */
+  speedingMinS?: number;
+  /** Judge drains in motion too (off by default: slosh is the field's first cause of false drains). */
+  detectDrainInMotion?: boolean;
+  /** Idling longer than this is a long_idle (default 300 s). */
+  idleThresholdS?: number;
+  /** Idle consumption when the ECU gives neither fuel rate nor MAF (default 0.8 L/h). */
+  idleLph?: number;
+  /** For MAF -> L/h (default petrol). */
+  fuelType?: FuelType;
+  /** Smallest drain reported, % of the tank, judged on quiet readings at both ends (default 2). */
+  minDrainPct?: number;
+  /** ...when one end is a long median taken in motion (default 3.5). */
+  minDrainPctMotion?: number;
+  /** Smallest refuel reported, % of the tank (default 5). */
+  minRefuelPct?: number;
+  /** A drain or refuel seen in the readings ends once the level is steady this long (default 20 s). */
+  stableS?: number;
+  /** Slow leak: unexplained loss at least this fast (default 0.15 L/h)... */
+  leakMinLph?: number;
+  /** ...and at least this much in total (default 1 L or 1.5 % of the tank, whichever is more). */
+  leakMinL?: number;
+  harshBrakeG?: number;
+  harshAccelG?: number;
+  harshCornerG?: number;
+  /** Attached to every event (null when unknown). */
+  driverId?: string | null;
+}
+
+export type ResolvedDetectorConfig = Required<
+  Omit<DetectorConfig, 'calibration' | 'speedLimitKmh' | 'driverId'>
+> & {
+  calibration: [number, number][] | undefined;
+  speedLimitKmh: number | null;
+  driverId: string | null;
+};
+
+export function resolveConfig(c: DetectorConfig): ResolvedDetectorConfig {
+  if (!(c.tankLitres > 0 && c.tankLitres <= 10_000)) {
+    throw new RangeError(`tankLitres must be within (0, 10000] (got ${c.tankLitres})`);
+  }
+  return {
+    tankLitres: c.tankLitres,
+    calibration: c.calibration,
+    speedLimitKmh: c.speedLimitKmh ?? null,
+    speedingMarginKmh: c.speedingMarginKmh ?? 10,
+    speedingMinS: c.speedingMinS ?? 15,
+    detectDrainInMotion: c.detectDrainInMotion ?? false,
+    idleThresholdS: c.idleThresholdS ?? 300,
+    idleLph: c.idleLph ?? 0.8,
+    fuelType: c.fuelType ?? 'petrol',
+    minDrainPct: c.minDrainPct ?? 2,
+    minDrainPctMotion: c.minDrainPctMotion ?? 3.5,
+    minRefuelPct: c.minRefuelPct ?? 5,
+    stableS: c.stableS ?? 20,
+    leakMinLph: c.leakMinLph ?? 0.15,
+    leakMinL: c.leakMinL ?? Math.max(1, 0.015 * c.tankLitres),
+    harshBrakeG: c.harshBrakeG ?? 0.35,
+    harshAccelG: c.harshAccelG ?? 0.3,
+    harshCornerG: c.harshCornerG ?? 0.5,
+    driverId: c.driverId ?? null,
+  };
+}
+
+/** An event before the store numbers it: the pipeline (or EventStore) assigns `id`. */
+export type DetectedEvent = Omit<VehicleEvent, 'id'>;
+
+/** One detector: samples in, in time order; events out when decided. */
+export interface Detector {
+  push(s: DriveSample): DetectedEvent[];
+  /** End of the stream: close whatever is open. */
+  flush(): DetectedEvent[];
+}
+
+export interface DetectorPipeline {
+  push(s: DriveSample): VehicleEvent[];
+  flush(): VehicleEvent[];
+  /** Samples pushed, and those dropped for going back in time. */
+  readonly stats: { samples: number; outOfOrder: number };
+}
+
+export interface PipelineOptions {
+  /** More detectors run after the rules on every sample (the engine-anomaly model). */
+  extraDetectors?: Detector[];
+  /** First id to give (default 1); the live agent numbers through its EventStore instead. */
+  firstId?: number;
+}
+
+/** Builds the rule detectors and runs them (plus any extra ones) on each sample. */
+export function createDetectorPipeline(
+  config: DetectorConfig,
+  options: PipelineOptions = {},
+): DetectorPipeline {
+  const cfg = resolveConfig(config);
+  const mode = new ModeTracker();
+  const detectors: Detector[] = [
+    new FuelLevelDetector(cfg, mode),
+    new IdleDetector(cfg, mode),
+    new HarshDetector(cfg),
+    new SpeedingDetector(cfg),
+    ...(options.extraDetectors ?? []),
+  ];
+  let nextId = options.firstId ?? 1;
+  let lastTs = Number.NEGATIVE_INFINITY;
+  const stats = { samples: 0, outOfOrder: 0 };
+  const number = (events: DetectedEvent[]): VehicleEvent[] =>
+    events.sort((a, b) => a.start - b.start).map((e) => ({ id: nextId++, ...e }));
+  return {
+    stats,
+    push(s) {
+      // A sample older than the last one (a clock step back) would corrupt every window.
+      if (!(s.ts > lastTs)) {
+        stats.outOfOrder++;
+        return [];
+      }
+      lastTs = s.ts;
+      stats.samples++;
+      mode.update(s);
+      const found: DetectedEvent[] = [];
+      for (const d of detectors) found.push(...d.push(s));
+      return found.length ? number(found) : [];
+    },
+    flush() {
+      const found: DetectedEvent[] = [];
+      for (const d of detectors) found.push(...d.flush());
+      return found.length ? number(found) : [];
+    },
+  };
+}
+
+/** Runs a whole recorded log through the pipeline: what `fleet-agent replay` prints. */
+export function runDetectors(
+  samples: Iterable<DriveSample>,
+  config: DetectorConfig,
+  options?: PipelineOptions,
+): VehicleEvent[] {
+  const p = createDetectorPipeline(config, options);
+  const out: VehicleEvent[] = [];
+  for (const s of samples) out.push(...p.push(s));
+  out.push(...p.flush());
+  return out;
+}

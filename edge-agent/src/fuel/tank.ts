@@ -1,0 +1,63 @@
+/**
+ * Tank calibration: what a PID 2F reading (% of the sender's travel) means in litres.
+ *
+ * A float sender measures height, not volume, so only a box-shaped tank is linear; a platform is
+ * given a calibration table ([readingPct, litres] pairs, Wialon-style) for the others. PID 2F is
+ * one byte (A * 100 / 255 %), so a reading moves in steps of 0.39 % of the travel: 1.6 L on a
+ * 400 L tank. The detectors work in litres and size their thresholds in steps.
+ */
+export class TankCalibration {
+  private readonly table: [number, number][];
+
+  constructor(
+    readonly tankLitres: number,
+    calibration?: readonly (readonly [number, number])[],
+  ) {
+    if (!(tankLitres > 0)) throw new RangeError(`tank capacity must be > 0 L (got ${tankLitres})`);
+    const table = (calibration ?? [])
+      .filter(([p, l]) => Number.isFinite(p) && Number.isFinite(l))
+      .map(([p, l]) => [p, l] as [number, number])
+      .sort((a, b) => a[0] - b[0]);
+    this.table =
+      table.length >= 2
+        ? table
+        : [
+            [0, 0],
+            [100, tankLitres],
+          ];
+  }
+
+  /** Litres in the tank for a sender reading (linear between table points, clamped). */
+  litres(readingPct: number): number {
+    const t = this.table;
+    if (readingPct <= t[0]![0]) return t[0]![1];
+    const last = t[t.length - 1]!;
+    if (readingPct >= last[0]) return last[1];
+    let lo = 0;
+    let hi = t.length - 1;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (t[mid]![0] <= readingPct) lo = mid;
+      else hi = mid;
+    }
+    const [p0, l0] = t[lo]!;
+    const [p1, l1] = t[hi]!;
+    return l0 + ((readingPct - p0) * (l1 - l0)) / (p1 - p0);
+  }
+
+  /** Litres one PID 2F step (100/255 %) is worth around this reading: the sensor's resolution. */
+  stepLitres(readingPct: number): number {
+    const step = 100 / 255;
+    return (
+      Math.abs(this.litres(Math.min(100, readingPct + step)) - this.litres(Math.max(0, readingPct - step))) /
+      2
+    );
+  }
+
+  /** The largest step anywhere on the tank: thresholds sized on it hold at every level. */
+  maxStepLitres(): number {
+    let max = 0;
+    for (let p = 0; p <= 100; p += 100 / 255) max = Math.max(max, this.stepLitres(p));
+    return max;
+  }
+}
