@@ -45,13 +45,21 @@ describe('matchEvents', () => {
   it('needs the same type and the tolerance: a refuel does not answer a theft, a far drain does not', () => {
     const truths = [theft(10, 20, 16)];
     const refuel: Detection = { ...drain(10, 20, 16), type: 'refuel' };
-    const far = drain(40, 41, 16); // 20 min after the theft's end: beyond the 10 min tolerance
+    const far = drain(40, 41, 16); // 20 min after the theft's end: beyond the 2 min tolerance
     const s = matchEvents([refuel, far], truths);
     expect(s.pairs).toEqual([]);
     expect(s.missed).toEqual(truths);
     expect(s.falsePositives).toEqual([refuel, far]);
     // A wider tolerance makes the far one match.
     expect(matchEvents([far], truths, { fuel_drain: 30 * MIN }).pairs).toHaveLength(1);
+  });
+
+  it('stretches a fuel label to its first observable reading, but no further than the tolerance', () => {
+    // Ignition off from minute 5 to 40: the theft (10-20) is visible at minute 40 at the earliest.
+    const truths = [theft(10, 20, 16, { observableAt: T0 + 40 * MIN })];
+    expect(matchEvents([drain(41, 41, 16)], truths).pairs).toHaveLength(1); // 1 min after the reading
+    expect(matchEvents([drain(43, 43, 16)], truths).pairs).toHaveLength(0); // 3 min after: too late
+    expect(matchEvents([drain(7, 7, 16)], truths).pairs).toHaveLength(0); // 3 min before the theft
   });
 
   it('ignores detections on truncated labels and of unlabelled types, and does not miss truncated labels', () => {

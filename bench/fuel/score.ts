@@ -12,7 +12,10 @@
  *   drain recall by size and state, false drains per 1,000 driving hours
  *
  * Label intervals are half-open [start, end); a detection is a candidate for a label of its own
- * type when the two intervals come within the type's tolerance of each other. Candidates are
+ * type when the two intervals come within the type's tolerance of each other. A fuel label's
+ * interval is stretched to its first observable reading (a theft with the ignition off can only
+ * be seen once the ECU speaks again), and the fuel tolerance is short (2 min): a detector that
+ * alarms every minute must not collect thefts by chance. Candidates are
  * paired closest first, each detection and each label at most once: a second alarm for the same
  * theft is a false positive, as the manager reading it would see it. A label the run cut short
  * (`truncated`) is "don't care": a detection on it is neither right nor wrong, missing it costs
@@ -47,8 +50,8 @@ export const LABEL_EVENT_TYPE: Readonly<Record<string, ScoredType>> = {
  * visible after hours of loss; a harsh brake is a second long and the agent sees it at once.
  */
 export const DEFAULT_TOLERANCE_MS: Readonly<Record<ScoredType, number>> = {
-  fuel_drain: 10 * 60_000,
-  refuel: 10 * 60_000,
+  fuel_drain: 2 * 60_000,
+  refuel: 2 * 60_000,
   fuel_leak: 6 * 3_600_000,
   long_idle: 2 * 60_000,
   harsh_brake: 5_000,
@@ -110,6 +113,11 @@ function gap(a0: number, a1: number, b0: number, b1: number): number {
   return Math.max(0, a0 - b1, b0 - a1);
 }
 
+/** Gap between a detection and a label stretched to the label's first observable reading. */
+function gapToTruth(d: Detection, t: Truth): number {
+  return gap(d.start, d.end, t.start, Math.max(t.end, t.observableAt));
+}
+
 /** Pairs detections with labels one-to-one, per type, closest first. */
 export function matchEvents(
   detections: readonly Detection[],
@@ -122,7 +130,7 @@ export function matchEvents(
     if (!isScored(det.type)) return;
     truths.forEach((truth, t) => {
       if (truth.type !== det.type) return;
-      const g = gap(det.start, det.end, truth.start, truth.end);
+      const g = gapToTruth(det, truth);
       if (g <= tol[truth.type]) candidates.push({ d, t, gap: g, skew: Math.abs(det.start - truth.start) });
     });
   });
@@ -273,7 +281,7 @@ export class Scoreboard {
       const losses = r.truths.filter((t) => t.label === 'fuel_theft' || t.label === 'fuel_leak');
       for (const d of r.falsePositives) {
         if (d.type !== 'fuel_drain') continue;
-        if (losses.some((t) => gap(d.start, d.end, t.start, t.end) <= tol)) continue;
+        if (losses.some((t) => gapToTruth(d, t) <= tol)) continue;
         count += 1;
       }
     }
