@@ -451,7 +451,6 @@ describe('migrate (real PostgreSQL)', () => {
         'sessions',
         'telemetry',
         'telemetry_minute',
-        'telemetry_seq',
         'tenant_secrets',
         'tenants',
         'users',

@@ -32,12 +32,13 @@ export function emptyTelemetryColumns(): TelemetryColumns {
 
 /**
  * Stores the samples of many batches (a group commit) in one statement and returns how many were
- * new. In order: the (vehicle_id, seq) key (a redelivered or repeated seq stops here), the raw
- * row for new keys only, the per-minute rollup from exactly those rows, and each vehicle's latest
- * state moved forward only, from those rows too (the newest new sample, at most
- * LATEST_FUTURE_TOLERANCE_MS ahead of the database clock; a redelivery already moved it when it
- * was first stored, and a reused seq with another ts must not move it at all). Rows are sorted by key so concurrent ingest processes take row locks in
- * the same order; a deadlock that still happens is a database error the caller retries.
+ * new. In order: the raw row, skipped when its key (vehicle_id, ts, seq) is already there (a
+ * redelivery carries the same seq and ts: migration 000011), the per-minute rollup from exactly
+ * the rows inserted, and each vehicle's latest state moved forward only, from those rows too (the
+ * newest new sample, at most LATEST_FUTURE_TOLERANCE_MS ahead of the database clock; a redelivery
+ * already moved it when it was first stored). Rows are sorted by key so concurrent ingest
+ * processes take row locks in the same order; a deadlock that still happens is a database error
+ * the caller retries.
  * The day partitions must exist (telemetry_ensure_partitions).
  */
 export async function insertTelemetryRows(db: pg.PoolClient, rows: TelemetryColumns): Promise<number> {
@@ -50,15 +51,10 @@ export async function insertTelemetryRows(db: pg.PoolClient, rows: TelemetryColu
                      $7::float8[], $8::float8[], $9::float8[], $10::float8[])
               AS u(tenant_id, vehicle_id, seq, ts_ms, lat, lon, speed, rpm, fuel, coolant)
         ORDER BY vehicle_id, seq),
-     k AS (
-       INSERT INTO telemetry_seq (vehicle_id, seq, ts)
-       SELECT vehicle_id, seq, ts FROM u
-       ON CONFLICT (vehicle_id, seq) DO NOTHING
-       RETURNING vehicle_id, seq),
      ins AS (
        INSERT INTO telemetry (tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c)
-       SELECT u.tenant_id, u.vehicle_id, u.seq, u.ts, u.lat, u.lon, u.speed, u.rpm, u.fuel, u.coolant
-         FROM u JOIN k USING (vehicle_id, seq)
+       SELECT tenant_id, vehicle_id, seq, ts, lat, lon, speed, rpm, fuel, coolant FROM u
+       ON CONFLICT (vehicle_id, ts, seq) DO NOTHING
        RETURNING tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c),
      roll AS (
        INSERT INTO telemetry_minute AS m

@@ -1,0 +1,13 @@
+-- The idempotency key becomes telemetry's own primary key (vehicle_id, ts, seq); telemetry_seq goes.
+--
+-- Why: telemetry_seq cost a second heap row and index entry per sample (about a third of the
+-- ingest's write work) to make (vehicle_id, seq) unique whatever the ts, and that rule turned
+-- out to lose data: an agent whose SQLite database is recreated (a new SD card, a reflash)
+-- starts its AUTOINCREMENT seq at 1 again, and every new sample it sends would have been
+-- answered "stored" and silently dropped as an old seq. A redelivery carries the same
+-- (seq, ts) as the first delivery (both come from the same SQLite row), so the partition's
+-- primary key, which must contain ts anyway, still turns every redelivery into a no-op
+-- (INSERT ... ON CONFLICT DO NOTHING RETURNING feeds rollups and latest state, so they count
+-- each sample once). What it no longer stops: one vehicle's credentials sending the same seq
+-- with another ts; that is a new sample as far as anyone can tell, and it is stored.
+DROP TABLE telemetry_seq;
