@@ -441,13 +441,18 @@ describe('migrate (real PostgreSQL)', () => {
         [fresh.schema],
       );
       expect(tables.map((t) => t.table_name)).toEqual([
+        'alerts',
         'api_tokens',
         'audit_log',
         'dead_letters',
         'fleet_migrations',
         'fuel_reconciliations',
         'fuel_transactions',
+        'geofence_presence',
+        'geofences',
         'password_resets',
+        'refuel_logs',
+        'saved_searches',
         'sessions',
         'telemetry',
         'telemetry_minute',

@@ -8,6 +8,7 @@
  *   3. Each role can do what product.md gives it and nothing else (a table).
  *   4. Sign-in over HTTP: httpOnly cookie, brute force slowed then locked, rate limit per IP.
  */
+import { randomUUID } from 'node:crypto';
 import { createLogger } from '@fleet/shared/log';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
@@ -38,6 +39,10 @@ let bUserId = '';
 let bTokenId = '';
 let aTokenId = '';
 let aVictimId = '';
+let bAlertId = 0;
+let bGeofenceId = 0;
+let bSavedSearchId = 0;
+const bRefuelClientId = '6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a6b';
 
 beforeAll(async () => {
   await requireServices({ postgres: true });
@@ -106,6 +111,34 @@ beforeAll(async () => {
   await pool.query(
     `INSERT INTO vehicle_agent_drops (vehicle_id, tenant_id, raw_unsynced) VALUES ('truck-b1', 'globex', 3)`,
   );
+  // Web API things of B's (alerts, geofences, saved searches, refuel logs, fuel purchases).
+  await pool.query(
+    `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence)
+     VALUES ('globex', 'truck-b1', 1, 'fuel_drain', now(), now(), 20, 0.9)`,
+  );
+  bAlertId = (await pool.query<{ id: number }>(`SELECT id FROM alerts WHERE tenant_id = 'globex'`)).rows[0]!
+    .id;
+  bGeofenceId = (
+    await pool.query<{ id: number }>(
+      `INSERT INTO geofences (tenant_id, name, lats, lons, min_lat, max_lat, min_lon, max_lon, created_by)
+       VALUES ('globex', 'globex depot', '{47,47,49}', '{10,12,12}', 47, 49, 10, 12, 'x') RETURNING id`,
+    )
+  ).rows[0]!.id;
+  bSavedSearchId = (
+    await pool.query<{ id: number }>(
+      `INSERT INTO saved_searches (tenant_id, user_id, name, query) VALUES ('globex', $1, 'b', '{}') RETURNING id`,
+      [bUserId],
+    )
+  ).rows[0]!.id;
+  await pool.query(
+    `INSERT INTO refuel_logs (tenant_id, client_id, vehicle_id, user_id, ts, litres, fuel_type)
+     VALUES ('globex', $1, 'truck-b1', $2, now(), 40, 'diesel')`,
+    [bRefuelClientId, bUserId],
+  );
+  await pool.query(
+    `INSERT INTO fuel_transactions (tenant_id, vehicle_id, source, external_id, ts, litres, fuel_type, station)
+     VALUES ('globex', 'truck-b1', 'csv', 'b-1', now(), 40, 'diesel', 'globex station')`,
+  );
 });
 
 afterAll(async () => {
@@ -158,6 +191,26 @@ function foreignInput(path: string, proc: Procedure): unknown {
     newPassword: 'a-new-long-password',
     name: 'cross-tenant probe',
     permissions: ['vehicles:read'],
+    // Web API inputs: B's ids where one is taken, plausible values elsewhere.
+    alertId: bAlertId,
+    geofenceId: bGeofenceId,
+    savedSearchId: bSavedSearchId,
+    clientId: bRefuelClientId,
+    from: Date.now() - 7 * 86_400_000,
+    to: Date.now() + 86_400_000,
+    ts: Date.now() - 60_000,
+    litres: 30,
+    fuelType: 'diesel',
+    polygon: [
+      { lat: 47, lon: 10 },
+      { lat: 47, lon: 12 },
+      { lat: 49, lon: 12 },
+    ],
+    q: B.vehicle,
+    vehicleIds: [B.vehicle],
+    driverIds: [bUserId],
+    // (Stored as given and echoed back: no B id in it, or the echo would read as a leak.)
+    query: { fuelTypes: ['diesel'] },
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -350,7 +403,204 @@ describe('3. roles', () => {
       technician: true,
       driver: true,
     },
+    // Web API (product.md: managers' dashboard, finance, technicians' faults, the driver's PWA).
+    'telemetry.fleet': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'telemetry.fuelSeries': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'telemetry.events': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'alerts.list': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'alerts.acknowledge': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'alerts.resolve': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'geofences.create': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'geofences.list': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'geofences.delete': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'fuel.transactions': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: false,
+      driver: false,
+    },
+    'fuel.consumption': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: false,
+      driver: false,
+    },
+    'drivers.list': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'drivers.score': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: true,
+    },
+    'search.query': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'search.save': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'search.saved': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'search.deleteSaved': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'refuels.log': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: true,
+    },
+    'refuels.mine': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: true,
+    },
+    'live.positions': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'live.alerts': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
   };
+
+  const SQUARE = [
+    { lat: 40, lon: 0 },
+    { lat: 40, lon: 1 },
+    { lat: 41, lon: 1 },
+    { lat: 41, lon: 0 },
+  ];
+  let alertEventId = 100;
+  /** A fresh open alert of tenant A (from a drain event, as the ingest would store it). */
+  const aAlert = async () => {
+    const id = alertEventId++;
+    await pool.query(
+      `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence)
+       VALUES ('acme', 'van-a1', $1, 'fuel_drain', now(), now(), 5, 0.9)`,
+      [id],
+    );
+    const { rows } = await pool.query<{ id: number }>(
+      `SELECT id FROM alerts WHERE tenant_id = 'acme' AND event_id = $1`,
+      [id],
+    );
+    return rows[0]!.id;
+  };
+  beforeAll(async () => {
+    await pool.query(
+      `INSERT INTO users (id, tenant_id, email, name, role, vehicle_id, password_hash)
+       VALUES ('acme-driver', 'acme', 'driver@acme.test', 'driver', 'driver', 'van-a1', 'not-a-hash')`,
+    );
+  });
 
   it('the matrix covers every signed-in procedure', () => {
     expect(Object.keys(MATRIX).sort()).toEqual(
@@ -366,7 +616,39 @@ describe('3. roles', () => {
   );
   it.each(cases)('$role on $path: allowed=$allowed', async ({ path, role, allowed }) => {
     const caller = callerAs(pool, sessionOf(role, A.tenant, role === 'driver' ? A.vehicle : null));
-    const inputs: Record<string, unknown> = {
+    const range = { from: Date.now() - 86_400_000, to: Date.now() + 60_000 };
+    const inputs: Record<string, unknown | (() => Promise<unknown>)> = {
+      'telemetry.fuelSeries': { vehicleId: A.vehicle, ...range },
+      'telemetry.events': { vehicleId: A.vehicle, ...range },
+      'alerts.acknowledge': async () => ({ alertId: await aAlert() }),
+      'alerts.resolve': async () => ({ alertId: await aAlert() }),
+      'geofences.create': { name: `by ${role}`, polygon: SQUARE },
+      'geofences.delete': async () => ({
+        geofenceId: (
+          await callerAs(pool, sessionOf('admin', A.tenant)).geofences.create({
+            name: `x ${role}`,
+            polygon: SQUARE,
+          })
+        ).id,
+      }),
+      'fuel.consumption': { vehicleId: A.vehicle, ...range },
+      // sessionOf's driver is user "acme-driver" (a users row made in beforeAll).
+      'drivers.score': role === 'driver' ? {} : { userId: 'acme-driver' },
+      'search.save': { name: `by ${role}`, query: { q: 'van' } },
+      'search.deleteSaved': async () => {
+        const { rows } = await pool.query<{ id: number }>(
+          `INSERT INTO saved_searches (tenant_id, user_id, name, query) VALUES ('acme', $1, $2, '{}') RETURNING id`,
+          [`acme-${role}`, `to delete ${role}`],
+        );
+        return { savedSearchId: rows[0]!.id };
+      },
+      'refuels.log': {
+        clientId: randomUUID(),
+        vehicleId: A.vehicle,
+        ts: Date.now() - 60_000,
+        litres: 42,
+        fuelType: 'diesel',
+      },
       'vehicles.get': { vehicleId: A.vehicle },
       'tokens.create': { name: `by ${role}`, permissions: ['vehicles:read'] },
       'tokens.revoke': { tokenId: aTokenId },
@@ -374,7 +656,8 @@ describe('3. roles', () => {
       'users.gdprExport': { userId: aVictimId },
       'users.gdprErase': { userId: aVictimId },
     };
-    const input = inputs[path];
+    const given = inputs[path];
+    const input = typeof given === 'function' ? await (given as () => Promise<unknown>)() : given;
     const outcome = await call(caller, path, input).then(
       () => 'ok',
       (err: TRPCError) => err.code,

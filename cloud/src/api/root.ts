@@ -1,5 +1,13 @@
+import { alertsRouter } from './routers/alerts.ts';
 import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
+import { driversRouter } from './routers/drivers.ts';
+import { fuelRouter } from './routers/fuel.ts';
+import { geofencesRouter } from './routers/geofences.ts';
+import { liveRouter } from './routers/live.ts';
+import { refuelsRouter } from './routers/refuels.ts';
+import { searchRouter } from './routers/search.ts';
+import { telemetryRouter } from './routers/telemetry.ts';
 import { tokensRouter } from './routers/tokens.ts';
 import { usersRouter } from './routers/users.ts';
 import { vehiclesRouter } from './routers/vehicles.ts';
@@ -11,6 +19,14 @@ export const appRouter = createRouter({
   audit: auditRouter,
   tokens: tokensRouter,
   users: usersRouter,
+  telemetry: telemetryRouter,
+  alerts: alertsRouter,
+  geofences: geofencesRouter,
+  fuel: fuelRouter,
+  drivers: driversRouter,
+  search: searchRouter,
+  refuels: refuelsRouter,
+  live: liveRouter,
 });
 
 export type AppRouter = typeof appRouter;

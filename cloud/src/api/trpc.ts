@@ -28,6 +28,15 @@ const t = initTRPC
   .context<ApiContext>()
   .meta<ApiMeta>()
   .create({
+    // Subscriptions (live positions, alerts) over server-sent events: a comment every 15 s keeps
+    // proxies from closing a quiet stream and lets the client notice a dead one (reconnect after
+    // 30 s without anything); a stream ends after 15 minutes and the client reconnects, so a
+    // signed-out or revoked session stops receiving within that time.
+    sse: {
+      ping: { enabled: true, intervalMs: 15_000 },
+      maxDurationMs: 15 * 60_000,
+      client: { reconnectAfterInactivityMs: 30_000 },
+    },
     errorFormatter({ shape, error }) {
       return {
         ...shape,

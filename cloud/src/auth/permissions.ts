@@ -17,6 +17,22 @@ export const PERMISSIONS = {
   'gdpr:manage': ['admin', 'compliance'],
   /** Integration API tokens. */
   'tokens:manage': ['admin'],
+  /** The alerts inbox and live alerts (faults matter to technicians too). */
+  'alerts:read': ['admin', 'fleet_manager', 'technician'],
+  /** Acknowledge and resolve alerts (audited). */
+  'alerts:manage': ['admin', 'fleet_manager', 'technician'],
+  /** Geofences: draw, list, delete; they feed entry/exit alerts. */
+  'geofences:manage': ['admin', 'fleet_manager'],
+  /** Fuel-card transactions with their reconciliation, consumption per vehicle. */
+  'fuel:read': ['admin', 'fleet_manager', 'finance', 'compliance'],
+  /** The tenant's drivers, their vehicles and rankings. */
+  'drivers:read': ['admin', 'fleet_manager'],
+  /** A driver's efficiency score and badges (a driver: their own only). */
+  'drivers:score': ['admin', 'fleet_manager', 'driver'],
+  /** Full-text and faceted search across vehicles, drivers, alerts, fuel logs; saved searches. */
+  'search:use': ['admin', 'fleet_manager'],
+  /** The refuel log (a driver: for their own vehicle only). */
+  'refuels:log': ['admin', 'fleet_manager', 'driver'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -1,0 +1,125 @@
+import type pg from 'pg';
+
+/**
+ * A driver's efficiency score over a period, 0-100, from what their vehicle's detectors reported
+ * while they drove it (events with their id, or with none) and the distance the rollups show:
+ *
+ *   per 100 km:  H = harsh braking/acceleration/cornering events, S = speeding events,
+ *                I = minutes of long idling
+ *   score = clamp(100 - 5 H - 3 S - 0.5 I, 0, 100), rounded
+ *
+ * so one harsh event every 100 km costs 5 points, one speeding episode 3, ten idle minutes 5.
+ * Under MIN_SCORED_KM there is too little driving to judge: score null.
+ * Distance: each minute rollup contributes its mean speed for one minute (speed_avg / 60 km).
+ */
+export const MIN_SCORED_KM = 10;
+export const SCORE_WEIGHTS = { harshPer100Km: 5, speedingPer100Km: 3, idleMinPer100Km: 0.5 } as const;
+
+/** Badges, each earned over the period (at least BADGE_MIN_KM driven for the per-distance ones). */
+export const BADGE_MIN_KM = 100;
+export const BADGES = {
+  'smooth-operator': 'Under 1 harsh event per 100 km',
+  'within-limits': 'No speeding',
+  'low-idle': 'Under 5 idle minutes per 100 km',
+  'road-warrior': '1,000 km or more',
+  'top-score': 'Score 90 or better',
+} as const;
+export type Badge = keyof typeof BADGES;
+
+export interface DriverStats {
+  userId: string;
+  name: string;
+  vehicleId: string | null;
+  km: number;
+  harshEvents: number;
+  speedingEvents: number;
+  idleMinutes: number;
+  score: number | null;
+  badges: Badge[];
+}
+
+export function scoreOf(s: Pick<DriverStats, 'km' | 'harshEvents' | 'speedingEvents' | 'idleMinutes'>) {
+  if (s.km < MIN_SCORED_KM) return null;
+  const per100 = (n: number) => (n * 100) / s.km;
+  const raw =
+    100 -
+    SCORE_WEIGHTS.harshPer100Km * per100(s.harshEvents) -
+    SCORE_WEIGHTS.speedingPer100Km * per100(s.speedingEvents) -
+    SCORE_WEIGHTS.idleMinPer100Km * per100(s.idleMinutes);
+  return Math.round(Math.min(100, Math.max(0, raw)));
+}
+
+export function badgesOf(s: Omit<DriverStats, 'badges' | 'userId' | 'name' | 'vehicleId'>): Badge[] {
+  const out: Badge[] = [];
+  const per100 = (n: number) => (n * 100) / s.km;
+  if (s.km >= BADGE_MIN_KM) {
+    if (per100(s.harshEvents) < 1) out.push('smooth-operator');
+    if (s.speedingEvents === 0) out.push('within-limits');
+    if (per100(s.idleMinutes) < 5) out.push('low-idle');
+  }
+  if (s.km >= 1000) out.push('road-warrior');
+  if (s.score !== null && s.score >= 90) out.push('top-score');
+  return out;
+}
+
+/** Stats of the tenant's drivers (or one), by name; `after` = the last (name, id) of the previous page. */
+export async function driverStats(
+  db: pg.PoolClient,
+  q: {
+    tenantId: string;
+    userId: string | null;
+    from: number;
+    to: number;
+    limit: number;
+    after: { name: string; id: string } | null;
+  },
+): Promise<DriverStats[]> {
+  const { rows } = await db.query<{
+    id: string;
+    name: string;
+    vehicle_id: string | null;
+    km: number;
+    harsh: number;
+    speeding: number;
+    idle_min: number;
+  }>(
+    `WITH d AS (
+       SELECT id, name, vehicle_id FROM users
+        WHERE tenant_id = $1 AND role = 'driver' AND ($2::text IS NULL OR id = $2)
+          AND ($6::text IS NULL OR (name, id) > ($6, $7::text))
+        ORDER BY name, id LIMIT $5)
+     SELECT d.id, d.name, d.vehicle_id,
+            coalesce((SELECT sum(m.speed_avg) / 60.0 FROM telemetry_minute m
+                       WHERE m.tenant_id = $1 AND m.vehicle_id = d.vehicle_id
+                         AND m.minute >= to_timestamp($3 / 1000.0) AND m.minute < to_timestamp($4 / 1000.0)), 0)::float8 AS km,
+            e.harsh, e.speeding, e.idle_min
+       FROM d
+       CROSS JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE type IN ('harsh_brake', 'harsh_accel', 'harsh_corner'))::int AS harsh,
+                count(*) FILTER (WHERE type = 'speeding')::int AS speeding,
+                coalesce(sum(CASE WHEN type = 'long_idle' AND jsonb_typeof(details -> 'durationS') = 'number'
+                                  THEN (details ->> 'durationS')::float8 END), 0) / 60.0 AS idle_min
+           FROM vehicle_events
+          WHERE tenant_id = $1 AND vehicle_id = d.vehicle_id AND (driver_id IS NULL OR driver_id = d.id)
+            AND start_ts >= to_timestamp($3 / 1000.0) AND start_ts < to_timestamp($4 / 1000.0)) e
+      ORDER BY d.name, d.id`,
+    [q.tenantId, q.userId, q.from, q.to, q.limit, q.after?.name ?? null, q.after?.id ?? null],
+  );
+  return rows.map((r) => {
+    const base = {
+      km: Math.round(r.km * 10) / 10,
+      harshEvents: r.harsh,
+      speedingEvents: r.speeding,
+      idleMinutes: Math.round(r.idle_min * 10) / 10,
+    };
+    const score = scoreOf(base);
+    return {
+      userId: r.id,
+      name: r.name,
+      vehicleId: r.vehicle_id,
+      ...base,
+      score,
+      badges: badgesOf({ ...base, score }),
+    };
+  });
+}

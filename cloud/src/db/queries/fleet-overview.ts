@@ -1,0 +1,120 @@
+import type pg from 'pg';
+
+/** A vehicle whose newest sample is older than this is shown offline, whatever its status topic says. */
+export const STALE_AFTER_MS = 10 * 60_000;
+/** Faster than this counts as moving (GPS jitter reads a parked vehicle at 1-2 km/h). */
+export const MOVING_KMH = 3;
+
+export const VEHICLE_STATUSES = ['moving', 'idle', 'parked', 'offline', 'no_data'] as const;
+export type VehicleStatus = (typeof VEHICLE_STATUSES)[number];
+
+export interface FleetVehicle {
+  vehicleId: string;
+  status: VehicleStatus;
+  /** Epoch ms of the newest sample (last seen); null before the first one. */
+  lastSeen: number | null;
+  lat: number | null;
+  lon: number | null;
+  speedKmh: number | null;
+  fuelLevelPct: number | null;
+  online: boolean | null;
+}
+
+/**
+ * status, from the newest sample and the status topic:
+ *   no_data  never sent a sample        offline  status topic says offline, or silent > 10 min
+ *   moving   speed > 3 km/h             idle     engine turning (rpm > 0), not moving
+ *   parked   otherwise
+ */
+export const STATUS_SQL = `CASE WHEN l.vehicle_id IS NULL THEN 'no_data'
+            WHEN v.online IS FALSE OR l.ts < now() - make_interval(secs => ${STALE_AFTER_MS / 1000}) THEN 'offline'
+            WHEN l.speed_kmh > ${MOVING_KMH} THEN 'moving'
+            WHEN l.rpm > 0 THEN 'idle'
+            ELSE 'parked' END`;
+
+interface Row {
+  vehicle_id: string;
+  status: VehicleStatus;
+  ts: Date | null;
+  lat: number | null;
+  lon: number | null;
+  speed_kmh: number | null;
+  fuel_level_pct: number | null;
+  online: boolean | null;
+}
+
+/**
+ * One page of the fleet in vehicle id order (after `afterVehicleId`), and the count per status of
+ * the whole visible fleet, in one statement. `vehicleId` narrows to one vehicle (a driver's own).
+ */
+export async function fleetOverview(
+  db: pg.PoolClient,
+  scope: { tenantId: string; vehicleId: string | null },
+  limit: number,
+  afterVehicleId: string | null,
+): Promise<{ counts: Record<VehicleStatus, number>; rows: FleetVehicle[] }> {
+  const { rows } = await db.query<Row & { counts: Record<string, number> | null }>(
+    `WITH s AS (
+       SELECT v.id AS vehicle_id, ${STATUS_SQL} AS status, l.ts, l.lat, l.lon, l.speed_kmh,
+              l.fuel_level_pct, v.online
+         FROM vehicles v LEFT JOIN vehicle_latest l ON l.vehicle_id = v.id
+        WHERE v.tenant_id = $1 AND ($2::text IS NULL OR v.id = $2))
+     SELECT NULL AS vehicle_id, NULL AS status, NULL::timestamptz AS ts, NULL::float8 AS lat,
+            NULL::float8 AS lon, NULL::real AS speed_kmh, NULL::real AS fuel_level_pct,
+            NULL::boolean AS online,
+            (SELECT json_object_agg(status, n) FROM (SELECT status, count(*)::int AS n FROM s GROUP BY status) c) AS counts
+     UNION ALL
+     (SELECT vehicle_id, status, ts, lat, lon, speed_kmh, fuel_level_pct, online, NULL
+        FROM s WHERE ($3::text IS NULL OR vehicle_id > $3) ORDER BY vehicle_id LIMIT $4)`,
+    [scope.tenantId, scope.vehicleId, afterVehicleId, limit],
+  );
+  const counts = Object.fromEntries(VEHICLE_STATUSES.map((s) => [s, 0])) as Record<VehicleStatus, number>;
+  // The counts row is the one without a vehicle (UNION ALL does not promise an order).
+  Object.assign(counts, rows.find((r) => r.vehicle_id === null)?.counts ?? {});
+  return {
+    counts,
+    rows: rows
+      .filter((r) => r.vehicle_id !== null)
+      .map((r) => ({
+        vehicleId: r.vehicle_id,
+        status: r.status,
+        lastSeen: r.ts ? r.ts.getTime() : null,
+        lat: r.lat,
+        lon: r.lon,
+        speedKmh: r.speed_kmh,
+        fuelLevelPct: r.fuel_level_pct,
+        online: r.online,
+      })),
+  };
+}
+
+/**
+ * Vehicles whose latest state was stored after `since` minus a 5 s margin (a transaction that
+ * began before `since` may commit after it; the caller drops what it already sent), for the
+ * live feed. `since` null: the last 5 s.
+ */
+export async function positionsStoredSince(
+  db: pg.PoolClient,
+  tenantId: string,
+  since: number | null,
+): Promise<(FleetVehicle & { receivedAt: number })[]> {
+  const { rows } = await db.query<Row & { received_at: Date }>(
+    `SELECT v.id AS vehicle_id, ${STATUS_SQL} AS status, l.ts, l.lat, l.lon, l.speed_kmh, l.fuel_level_pct,
+            v.online, l.received_at
+       FROM vehicle_latest l JOIN vehicles v ON v.id = l.vehicle_id
+      WHERE v.tenant_id = $1
+        AND l.received_at > coalesce(to_timestamp($2 / 1000.0), now()) - interval '5 seconds'`,
+    [tenantId, since],
+  );
+  return rows.map((r) => ({
+    vehicleId: r.vehicle_id,
+    status: r.status,
+    lastSeen: r.ts ? r.ts.getTime() : null,
+    lat: r.lat,
+    lon: r.lon,
+    speedKmh: r.speed_kmh,
+    fuelLevelPct: r.fuel_level_pct,
+    online: r.online,
+    receivedAt: r.received_at.getTime(),
+  }));
+}

@@ -1,0 +1,160 @@
+import type pg from 'pg';
+
+export const RECONCILIATION_STATUSES = ['matched', 'flagged', 'unmatched', 'pending'] as const;
+export type ReconciliationStatus = (typeof RECONCILIATION_STATUSES)[number];
+
+export interface FuelTransaction {
+  id: number;
+  vehicleId: string | null;
+  source: string;
+  ts: number;
+  litres: number;
+  amount: number | null;
+  currency: string | null;
+  fuelType: string | null;
+  station: string | null;
+  cardId: string | null;
+  driverId: string | null;
+  /** pending: not reconciled yet. */
+  status: ReconciliationStatus;
+  flags: string[];
+  reasons: string[];
+}
+
+/** Purchases newest first with their reconciliation verdict (H4's fuel_reconciliations), after the cursor. */
+export async function listFuelTransactions(
+  db: pg.PoolClient,
+  q: {
+    tenantId: string;
+    vehicleId: string | null;
+    statuses: ReconciliationStatus[] | null;
+    fuelType: string | null;
+    from: number | null;
+    to: number | null;
+    limit: number;
+    after: { ts: number; id: number } | null;
+  },
+): Promise<FuelTransaction[]> {
+  const { rows } = await db.query<{
+    id: number;
+    vehicle_id: string | null;
+    source: string;
+    ts: Date;
+    litres: number;
+    amount: string | null;
+    currency: string | null;
+    fuel_type: string | null;
+    station: string | null;
+    card_id: string | null;
+    driver_id: string | null;
+    status: ReconciliationStatus;
+    flags: string[];
+    reasons: string[];
+  }>(
+    `SELECT t.id, t.vehicle_id, t.source, t.ts, t.litres, t.amount, t.currency, t.fuel_type, t.station,
+            t.card_id, t.driver_id, coalesce(r.status, 'pending') AS status,
+            coalesce(r.flags, '{}') AS flags, coalesce(r.reasons, '{}') AS reasons
+       FROM fuel_transactions t
+       LEFT JOIN fuel_reconciliations r ON r.transaction_id = t.id
+      WHERE t.tenant_id = $1 AND ($2::text IS NULL OR t.vehicle_id = $2)
+        AND ($3::text[] IS NULL OR coalesce(r.status, 'pending') = ANY ($3))
+        AND ($4::text IS NULL OR t.fuel_type = $4)
+        AND ($5::float8 IS NULL OR t.ts >= to_timestamp($5 / 1000.0))
+        AND ($6::float8 IS NULL OR t.ts < to_timestamp($6 / 1000.0))
+        AND ($7::float8 IS NULL OR (t.ts, t.id) < (to_timestamp($7 / 1000.0), $8::bigint))
+      ORDER BY t.ts DESC, t.id DESC LIMIT $9`,
+    [
+      q.tenantId,
+      q.vehicleId,
+      q.statuses,
+      q.fuelType,
+      q.from,
+      q.to,
+      q.after?.ts ?? null,
+      q.after?.id ?? null,
+      q.limit,
+    ],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    vehicleId: r.vehicle_id,
+    source: r.source,
+    ts: r.ts.getTime(),
+    litres: r.litres,
+    amount: r.amount === null ? null : Number(r.amount),
+    currency: r.currency,
+    fuelType: r.fuel_type,
+    station: r.station,
+    cardId: r.card_id,
+    driverId: r.driver_id,
+    status: r.status,
+    flags: r.flags,
+    reasons: r.reasons,
+  }));
+}
+
+export interface Consumption {
+  km: number;
+  /** Sum of the hourly mean fuel level's falls (rises are refuels), in percent of the tank. */
+  usedPct: number;
+  tankLitres: number | null;
+  /** usedPct as litres, minus what drain/leak events say was lost; null without a tank size. */
+  consumedL: number | null;
+  lostL: number;
+  refuelledL: number;
+  purchasedL: number;
+  /** consumedL per 100 km; null without a tank size or under 1 km. */
+  litresPer100Km: number | null;
+}
+
+/**
+ * A vehicle's consumption over [from, to): distance and fuel level from the rollups (hourly means,
+ * so sloshing in the tank does not count as use), losses and refuels from its events, purchases
+ * from the fuel-card transactions.
+ */
+export async function vehicleConsumption(
+  db: pg.PoolClient,
+  q: { tenantId: string; vehicleId: string; from: number; to: number },
+): Promise<Consumption> {
+  const { rows } = await db.query<{
+    km: number;
+    used_pct: number;
+    tank: number | null;
+    lost: number;
+    refuelled: number;
+    purchased: number;
+  }>(
+    `WITH m AS (
+       SELECT minute, speed_avg, (fuel_min + fuel_max) / 2 AS fuel FROM telemetry_minute
+        WHERE tenant_id = $1 AND vehicle_id = $2
+          AND minute >= to_timestamp($3 / 1000.0) AND minute < to_timestamp($4 / 1000.0)),
+     h AS (SELECT date_trunc('hour', minute) AS hour, avg(fuel) AS fuel FROM m WHERE fuel IS NOT NULL GROUP BY 1),
+     d AS (SELECT fuel - lag(fuel) OVER (ORDER BY hour) AS delta FROM h)
+     SELECT coalesce((SELECT sum(speed_avg) / 60.0 FROM m), 0)::float8 AS km,
+            coalesce((SELECT sum(-delta) FROM d WHERE delta < 0), 0)::float8 AS used_pct,
+            (SELECT tank_litres FROM vehicles WHERE id = $2 AND tenant_id = $1)::float8 AS tank,
+            coalesce((SELECT sum(volume_l) FROM vehicle_events
+                       WHERE tenant_id = $1 AND vehicle_id = $2 AND type IN ('fuel_drain', 'fuel_leak')
+                         AND start_ts >= to_timestamp($3 / 1000.0) AND start_ts < to_timestamp($4 / 1000.0)), 0)::float8 AS lost,
+            coalesce((SELECT sum(volume_l) FROM vehicle_events
+                       WHERE tenant_id = $1 AND vehicle_id = $2 AND type = 'refuel'
+                         AND start_ts >= to_timestamp($3 / 1000.0) AND start_ts < to_timestamp($4 / 1000.0)), 0)::float8 AS refuelled,
+            coalesce((SELECT sum(litres) FROM fuel_transactions
+                       WHERE tenant_id = $1 AND vehicle_id = $2
+                         AND ts >= to_timestamp($3 / 1000.0) AND ts < to_timestamp($4 / 1000.0)), 0)::float8 AS purchased`,
+    [q.tenantId, q.vehicleId, q.from, q.to],
+  );
+  const r = rows[0]!;
+  const round = (x: number) => Math.round(x * 10) / 10;
+  const consumedL = r.tank === null ? null : Math.max(0, (r.used_pct / 100) * r.tank - r.lost);
+  return {
+    km: round(r.km),
+    usedPct: round(r.used_pct),
+    tankLitres: r.tank,
+    consumedL: consumedL === null ? null : round(consumedL),
+    lostL: round(r.lost),
+    refuelledL: round(r.refuelled),
+    purchasedL: round(r.purchased),
+    litresPer100Km: consumedL !== null && r.km >= 1 ? Math.round((consumedL / r.km) * 1000) / 10 : null,
+  };
+}
