@@ -11,6 +11,7 @@ import { loadCloudConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
 import { isCloudError } from './errors.ts';
+import { EventIngest } from './ingest/event-ingest.ts';
 import { TelemetryIngest } from './ingest/telemetry-ingest.ts';
 import { SecretBox } from './security/secret-box.ts';
 
@@ -43,6 +44,19 @@ async function main() {
     log: createLogger('ingest'),
   });
   await ingest.start();
+  // The detectors' events (vehicle_events): their own lane and subscription, same broker login.
+  const eventIngest = new EventIngest({
+    pool,
+    mqttUrl: config.mqttUrl,
+    mqttUsername: config.mqttUsername,
+    mqttPassword: config.mqttPassword,
+    baseTopic: config.baseTopic,
+    clientId: process.env.FLEET_INGEST_CLIENT_ID ?? `fleet-ingest-${randomUUID().slice(0, 8)}`,
+    autoRegisterVehicles: config.autoRegisterVehicles,
+    sharedGroup: config.ingestSharedGroup === 'none' ? false : config.ingestSharedGroup,
+    log: createLogger('event-ingest'),
+  });
+  await eventIngest.start();
   const oidcSettings = oidcSettingsFromEnv();
   const api = await startApiServer({
     pool,
@@ -67,6 +81,7 @@ async function main() {
     log.info({ signal, ...ingest.stats }, 'stopping');
     await api.close();
     await ingest.stop();
+    await eventIngest.stop();
     await pool.end();
     process.exit(0);
   };

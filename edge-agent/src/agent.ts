@@ -17,6 +17,7 @@ import type { NmeaReader } from './gps/nmea-reader.ts';
 import { createGpsSource } from './gps/source.ts';
 import { ObdPoller } from './obd/obd-poller.ts';
 import { SampleStore } from './store/sample-store.ts';
+import { EventSync } from './sync/event-sync.ts';
 import { MqttSync, type MqttSyncOptions } from './sync/mqtt-sync.ts';
 import { openByteStream } from './transport/open.ts';
 
@@ -48,6 +49,8 @@ export class Agent {
   readonly obd: ObdPoller;
   readonly gps: NmeaReader | GpsdClient;
   readonly sync: MqttSync;
+  /** The detectors' events to the cloud, on their own lane (sync/event-sync.ts). */
+  readonly events: EventSync;
   /** Sample times: GPS time, never backwards within this run. */
   readonly clock = new SampleClock();
 
@@ -62,11 +65,16 @@ export class Agent {
     this.obd = new ObdPoller(() => openByteStream(config.obdPort, config.obdBaud), log.child({ ns: 'obd' }));
     this.gps = createGpsSource(config, (fix) => this.record(fix), log.child({ ns: 'gps' }));
     this.sync = new MqttSync(this.store, syncOptions(config), log.child({ ns: 'sync' }));
+    this.events = new EventSync(
+      { ...syncOptions(config), dbPath: config.dbPath },
+      log.child({ ns: 'event-sync' }),
+    );
   }
 
   /** Outputs first, inputs last (telegraf's order), so nothing is read before it can be kept. */
   start(): void {
     this.sync.start();
+    this.events.start();
     void this.obd.run();
     void this.gps.run();
   }
@@ -96,6 +104,8 @@ export class Agent {
     await this.obd.stop();
     await this.sync.flush().catch(() => {});
     await this.sync.stop();
+    // Whatever is unacknowledged stays in SQLite and goes at the next start.
+    await this.events.stop();
     this.store.close();
   }
 }

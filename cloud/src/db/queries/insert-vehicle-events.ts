@@ -1,0 +1,45 @@
+import type { VehicleEvent } from '@fleet/shared';
+import type pg from 'pg';
+
+export interface VehicleEventRow {
+  tenantId: string;
+  vehicleId: string;
+  event: VehicleEvent;
+}
+
+/**
+ * Idempotent on (tenant, vehicle, event id): a redelivered or resent batch inserts nothing.
+ * One statement over arrays (graphile-worker style), never SQL built from values. Returns how many
+ * rows were new.
+ */
+export async function insertVehicleEvents(
+  db: pg.PoolClient,
+  rows: readonly VehicleEventRow[],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, lat, lon,
+                                 driver_id, confidence, model_version, details)
+     SELECT t, v, id, type, to_timestamp(s / 1000.0), to_timestamp(e / 1000.0), vol, lat, lon, drv, conf, mv, d
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::float8[], $6::float8[], $7::float8[],
+                   $8::float8[], $9::float8[], $10::text[], $11::float8[], $12::text[], $13::jsonb[])
+            AS r(t, v, id, type, s, e, vol, lat, lon, drv, conf, mv, d)
+     ON CONFLICT (tenant_id, vehicle_id, event_id) DO NOTHING`,
+    [
+      rows.map((r) => r.tenantId),
+      rows.map((r) => r.vehicleId),
+      rows.map((r) => r.event.id),
+      rows.map((r) => r.event.type),
+      rows.map((r) => r.event.start),
+      rows.map((r) => r.event.end),
+      rows.map((r) => r.event.volumeL ?? null),
+      rows.map((r) => r.event.lat),
+      rows.map((r) => r.event.lon),
+      rows.map((r) => r.event.driverId),
+      rows.map((r) => r.event.confidence),
+      rows.map((r) => r.event.modelVersion),
+      rows.map((r) => JSON.stringify(r.event.details)),
+    ],
+  );
+  return rowCount ?? 0;
+}

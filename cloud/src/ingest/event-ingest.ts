@@ -1,0 +1,317 @@
+/**
+ *          $share/{group}/{base}/v1/+/+/events
+ *   broker ==QoS 1==> connection ──> decode ──> BEGIN; owner; INSERT ... ON CONFLICT DO NOTHING; COMMIT
+ *                                       │                                                      │
+ *                                       └─ refused: dead_letters (reason) ─────────────────────┤
+ *                                                                                              v
+ *                                                    PUBACK, then VehicleEventAck on .../events-ack
+ *
+ * The detectors' events (shared/src/events.ts), sent by the agent's EventSync. Same rules as the
+ * telemetry ingest: the PUBACK and the agent's ack go out only after the COMMIT (a broker PUBACK
+ * is not storage), (tenant, vehicle, event id) makes every resend harmless, a bad payload lands
+ * in dead_letters with its reason and is acknowledged, never blocking the good ones, and an
+ * MQTT 5 shared subscription lets several cloud processes split the lane (plain subscription on
+ * brokers without it, such as the embedded aedes).
+ *
+ * One connection, one message per transaction: events come a few per vehicle and hour, so the
+ * group commit and early PUBACK of telemetry-ingest.ts would be complexity without a load to carry.
+ *
+ * A database error caused by the payload itself (SQLSTATE classes 22 and 23: a value or constraint
+ * the decoder let through) dead-letters the message; any other error (connection lost, database
+ * restarting) is retried with backoff while the broker keeps the rest queued.
+ */
+import {
+  decodeVehicleEventBatch,
+  fleetFilter,
+  parseVehicleTopic,
+  type VehicleEventAck,
+  type VehicleEventBatch,
+  vehicleTopic,
+} from '@fleet/shared';
+import { type Logger, safeUrl } from '@fleet/shared/log';
+import mqtt from 'mqtt';
+import type pg from 'pg';
+import { insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
+import { insertVehicleEvents } from '../db/queries/insert-vehicle-events.ts';
+import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
+import { CloudError, CloudErrorCode } from '../errors.ts';
+
+export interface EventIngestOptions {
+  pool: pg.Pool;
+  mqttUrl: string;
+  mqttUsername?: string | undefined;
+  mqttPassword?: string | undefined;
+  baseTopic: string;
+  /** Stable client id (the connection is `${clientId}-events`), so the broker keeps the session. */
+  clientId: string;
+  autoRegisterVehicles: boolean;
+  log: Logger;
+  /** Shared-subscription group, default `fleet-ingest`; `false`: plain subscription. */
+  sharedGroup?: string | false;
+  /** [100...60000] ms, default 500: first retry delay after a database error, doubled up to 10 s. */
+  retryDelayMs?: number;
+}
+
+export interface EventIngestStats {
+  batches: number;
+  eventsInserted: number;
+  eventsDuplicate: number;
+  deadLetters: number;
+  dbRetries: number;
+  acksSent: number;
+}
+
+const SESSION_EXPIRY_S = 30 * 24 * 3600; // as the telemetry ingest (mosquitto.conf 30d)
+
+/** A payload the database refused for its content, not for its own state. */
+function isPayloadError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+export class EventIngest {
+  readonly stats: EventIngestStats = {
+    batches: 0,
+    eventsInserted: 0,
+    eventsDuplicate: 0,
+    deadLetters: 0,
+    dbRetries: 0,
+    acksSent: 0,
+  };
+  mode: 'shared' | 'plain' = 'plain';
+  private client: mqtt.MqttClient | undefined;
+  private stopping = false;
+
+  constructor(private readonly opts: EventIngestOptions) {}
+
+  async start(): Promise<void> {
+    const group = this.opts.sharedGroup ?? 'fleet-ingest';
+    const filter = fleetFilter('events', this.opts.baseTopic);
+    let client: mqtt.MqttClient | undefined;
+    if (group !== false) {
+      client = await this.connect(5).catch(() => undefined);
+      if (client && !this.sharedAvailable) {
+        await client.endAsync();
+        client = undefined;
+      }
+    }
+    this.mode = client ? 'shared' : 'plain';
+    client ??= await this.connect(4);
+    this.client = client;
+    const filters = [this.mode === 'shared' ? `$share/${group}/${filter}` : filter];
+    await client.subscribeAsync(filters, { qos: 1 });
+    // Subscribe again after every reconnect (Mosquitto restores a session without its $share
+    // subscriptions; telemetry-ingest.ts explains).
+    client.on('connect', () => {
+      const map = { ...Object.fromEntries(filters.map((f) => [f, { qos: 1 }])), resubscribe: true };
+      client.subscribe(map as unknown as mqtt.ISubscriptionMap, (err) => {
+        if (err) this.opts.log.error({ err: err.message }, 'resubscribe after reconnect failed');
+      });
+    });
+    this.opts.log.info(
+      { broker: safeUrl(this.opts.mqttUrl), filters, mode: this.mode },
+      'event ingest subscribed',
+    );
+  }
+
+  private sharedAvailable = true;
+
+  private connect(protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
+    const { log } = this.opts;
+    const client = mqtt.connect(this.opts.mqttUrl, {
+      clientId: `${this.opts.clientId}-events`,
+      clean: false,
+      protocolVersion,
+      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}),
+      username: this.opts.mqttUsername,
+      password: this.opts.mqttPassword,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+    });
+    // mqtt.js sends the PUBACK when this callback runs: only after the message is stored or
+    // dead-lettered. Stopping leaves it un-acked, and the broker redelivers it to the next run.
+    client.handleMessage = (packet, done) => {
+      this.handle(client, packet.topic, packet.payload as Buffer).then(
+        () => done(),
+        (err: unknown) => log.warn({ err: (err as Error).message }, 'event message left unacknowledged'),
+      );
+    };
+    client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error (event ingest)'));
+    return new Promise<mqtt.MqttClient>((resolve, reject) => {
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        client.end(true);
+        reject(err);
+      };
+      const timer = setTimeout(
+        () =>
+          fail(
+            new CloudError(
+              CloudErrorCode.BrokerUnreachable,
+              `cannot reach MQTT broker at ${safeUrl(this.opts.mqttUrl)}`,
+            ),
+          ),
+        15_000,
+      );
+      const onFirstError = (err: Error) => {
+        if (protocolVersion === 5) fail(err);
+      };
+      const onFirstClose = () => {
+        if (protocolVersion === 5 && !client.connected) fail(new Error('connection closed before CONNACK'));
+      };
+      client.once('error', onFirstError);
+      client.once('close', onFirstClose);
+      client.once('connect', (connack) => {
+        clearTimeout(timer);
+        if (connack.properties?.sharedSubscriptionAvailable === false) this.sharedAvailable = false;
+        client.off('error', onFirstError);
+        client.off('close', onFirstClose);
+        resolve(client);
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.client?.endAsync();
+  }
+
+  /** Stores or dead-letters one message; resolves only when that is committed. */
+  private async handle(client: mqtt.MqttClient, topic: string, payload: Buffer): Promise<void> {
+    const parsed = parseVehicleTopic(topic, this.opts.baseTopic);
+    if (parsed?.kind !== 'events') return this.refuse(client, topic, payload, 'topic outside the namespace');
+    const { tenantId, vehicleId } = parsed;
+    const decoded = decodeVehicleEventBatch(payload);
+    if (!decoded.ok) return this.refuse(client, topic, payload, decoded.reason, { tenantId, vehicleId });
+    const batch = decoded.batch;
+    if (batch.vehicleId !== vehicleId) {
+      const reason = `payload vehicle "${batch.vehicleId}" does not match topic vehicle "${vehicleId}"`;
+      return this.refuse(client, topic, payload, reason, { tenantId, vehicleId, batch });
+    }
+    let delay = this.opts.retryDelayMs ?? 500;
+    for (;;) {
+      try {
+        const refusal = await this.store(tenantId, vehicleId, batch);
+        if (refusal !== null)
+          return this.refuse(client, topic, payload, refusal, { tenantId, vehicleId, batch });
+        this.sendAck(client, tenantId, vehicleId, batch);
+        return;
+      } catch (err) {
+        if (isPayloadError(err)) {
+          return this.refuse(client, topic, payload, `database refused it: ${(err as Error).message}`, {
+            tenantId,
+            vehicleId,
+            batch,
+          });
+        }
+        if (this.stopping) throw err;
+        this.stats.dbRetries++;
+        this.opts.log.warn({ err: (err as Error).message, retryInMs: delay }, 'event write failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+  }
+
+  /** Null when stored; the reason when the vehicle may not send it. */
+  private async store(tenantId: string, vehicleId: string, batch: VehicleEventBatch): Promise<string | null> {
+    const db = await this.opts.pool.connect();
+    const onClientError = (err: Error) =>
+      this.opts.log.warn({ err: err.message }, 'database connection lost');
+    db.on('error', onClientError);
+    try {
+      await db.query('BEGIN');
+      const claims = [{ tenantId, vehicleId }];
+      const owners = this.opts.autoRegisterVehicles
+        ? await registerVehicles(db, claims)
+        : await findVehicleTenants(db, [vehicleId]);
+      const owner = owners.get(vehicleId);
+      if (owner !== tenantId) {
+        await db.query('ROLLBACK');
+        return owner === undefined
+          ? `vehicle "${vehicleId}" is not registered`
+          : `vehicle "${vehicleId}" does not belong to tenant "${tenantId}"`;
+      }
+      const inserted = await insertVehicleEvents(
+        db,
+        batch.events.map((event) => ({ tenantId, vehicleId, event })),
+      );
+      await db.query('COMMIT');
+      this.stats.batches++;
+      this.stats.eventsInserted += inserted;
+      this.stats.eventsDuplicate += batch.events.length - inserted;
+      db.off('error', onClientError);
+      db.release();
+      return null;
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => {});
+      db.off('error', onClientError);
+      db.release(isPayloadError(err) ? undefined : (err as Error));
+      throw err;
+    }
+  }
+
+  private async refuse(
+    client: mqtt.MqttClient,
+    topic: string,
+    payload: Buffer,
+    reason: string,
+    to?: { tenantId: string; vehicleId: string; batch?: VehicleEventBatch },
+  ): Promise<void> {
+    let delay = this.opts.retryDelayMs ?? 500;
+    for (;;) {
+      try {
+        await insertDeadLetters(this.opts.pool, [{ topic, reason, payload }]);
+        break;
+      } catch (err) {
+        if (this.stopping) throw err;
+        this.stats.dbRetries++;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+    this.stats.deadLetters++;
+    this.opts.log.warn({ topic, reason, bytes: payload.byteLength }, 'events payload dead-lettered');
+    // Tell the agent, so it backs off instead of resending every ack timeout. An undecodable
+    // payload may still carry its batchSeq.
+    if (to) {
+      const batchSeq = to.batch?.batchSeq ?? batchSeqOf(payload);
+      if (batchSeq !== undefined) this.sendAck(client, to.tenantId, to.vehicleId, to.batch, batchSeq, reason);
+    }
+  }
+
+  /** QoS 0, as the telemetry ack: a lost one costs a resend, which the key makes harmless. */
+  private sendAck(
+    client: mqtt.MqttClient,
+    tenantId: string,
+    vehicleId: string,
+    batch: VehicleEventBatch | undefined,
+    batchSeq = batch?.batchSeq ?? 0,
+    reason?: string,
+  ) {
+    const ids = batch?.events.map((e) => e.id) ?? [0];
+    const ack: VehicleEventAck = {
+      v: 1,
+      batchSeq,
+      status: reason === undefined ? 'stored' : 'refused',
+      first: Math.min(...ids),
+      last: Math.max(...ids),
+      ...(reason === undefined ? {} : { reason: reason.slice(0, 500) }),
+    };
+    client.publish(
+      vehicleTopic('events-ack', tenantId, vehicleId, this.opts.baseTopic),
+      JSON.stringify(ack),
+      { qos: 0 },
+    );
+    this.stats.acksSent++;
+  }
+}
+
+function batchSeqOf(payload: Buffer): number | undefined {
+  try {
+    const v = (JSON.parse(payload.toString('utf8')) as { batchSeq?: unknown }).batchSeq;
+    return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

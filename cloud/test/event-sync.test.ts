@@ -1,0 +1,260 @@
+/**
+ * The events lane end to end with the real parts: events recorded in the agent's SQLite store,
+ * EventSync on the machine's Mosquitto, EventIngest (MQTT 5 shared subscription) into the machine's
+ * PostgreSQL. Exactly once, resends harmless, bad payloads dead-lettered without blocking the rest.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { vehicleTopic } from '@fleet/shared';
+import { createLogger } from '@fleet/shared/log';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
+import { EventSync } from '../../edge-agent/src/sync/event-sync.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { MosquittoAcl } from '../src/devices/broker-auth.ts';
+import { EventIngest } from '../src/ingest/event-ingest.ts';
+import { MQTT_URL, openTestPool, requireServices, uniqueId } from './support/services.ts';
+
+const log = createLogger('test').child({}, { level: 'error' });
+const base = uniqueId('test/events').replace('_', '-');
+const TENANT = 'acme';
+const VEHICLE = 'van-7';
+const N = 230; // three batches of 100
+const T0 = Date.UTC(2026, 9, 5, 6, 0, 0);
+const INGEST_ID = uniqueId('event-ingest');
+const AGENT_ID = `fleet-agent-${VEHICLE}-${base.slice(-12)}`;
+
+let db: Awaited<ReturnType<typeof openTestPool>>;
+let ingest: EventIngest;
+let dir: string;
+
+beforeAll(async () => {
+  await requireServices({ postgres: true, mqtt: true });
+  db = await openTestPool('t_events');
+  await migrate(db.pool, log);
+  ingest = new EventIngest({
+    pool: db.pool,
+    mqttUrl: MQTT_URL,
+    baseTopic: base,
+    clientId: INGEST_ID,
+    autoRegisterVehicles: true,
+    sharedGroup: 'fleet-events-test',
+    log,
+    retryDelayMs: 100,
+  });
+  await ingest.start();
+  dir = mkdtempSync(path.join(tmpdir(), 'event-sync-'));
+});
+
+afterAll(async () => {
+  await ingest?.stop();
+  // Forget the persistent sessions this run created on the shared broker.
+  for (const clientId of [`${INGEST_ID}-events`, `${AGENT_ID}-events`]) {
+    const cleaner = await mqtt.connectAsync(MQTT_URL, { clientId, clean: true }).catch(() => null);
+    await cleaner?.endAsync();
+  }
+  await db?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function syncFor(dbPath: string) {
+  return new EventSync(
+    {
+      dbPath,
+      url: MQTT_URL,
+      tenantId: TENANT,
+      vehicleId: VEHICLE,
+      baseTopic: base,
+      clientId: AGENT_ID,
+      eventBatchSize: 100,
+      eventFlushIntervalMs: 100,
+      ackTimeoutMs: 3000,
+    },
+    log,
+  );
+}
+
+function recordEvents(store: SampleStore): number[] {
+  const ids: number[] = [];
+  for (let i = 0; i < N; i++) {
+    ids.push(
+      store.recordEvent({
+        type: i % 2 === 0 ? 'refuel' : 'harsh_brake',
+        startTs: T0 + i * 60_000,
+        endTs: T0 + i * 60_000 + 30_000,
+        payload: {
+          volumeL: i % 2 === 0 ? 40 + (i % 7) : undefined,
+          lat: 48.1 + i * 1e-4,
+          lon: 11.5,
+          driverId: 'drv-1',
+          confidence: 0.9,
+          modelVersion: null,
+          details: { levelBeforeL: 12.5, i },
+          // A key the contract does not know: kept in details, not lost.
+          peakG: 0.41,
+        },
+      }),
+    );
+    // Rows that are not VehicleEvents share the table: stepped over, never sent.
+    if (i === 50) store.recordEvent({ type: 'trip', startTs: T0, endTs: T0 + 1 });
+  }
+  return ids;
+}
+
+async function countRows(sql: string, params: unknown[] = []): Promise<number> {
+  const { rows } = await db.pool.query<{ n: string }>(sql, params);
+  return Number(rows[0]!.n);
+}
+
+describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
+  it('delivers N recorded events exactly once, and a resend after a lost cursor changes nothing', async () => {
+    expect(ingest.mode).toBe('shared');
+    const file = path.join(dir, 'agent.db');
+    const store = new SampleStore(file);
+    const ids = recordEvents(store);
+    const sync = syncFor(file);
+    sync.start();
+    try {
+      await vi.waitFor(() => expect(sync.ackedId()).toBe(Math.max(...ids)), {
+        timeout: 15_000,
+        interval: 50,
+      });
+      expect(sync.stats.eventsSent).toBe(N);
+      expect(sync.stats.skipped).toBe(1);
+      expect(sync.pending()).toBe(0);
+      expect(
+        await countRows('SELECT count(*) AS n FROM vehicle_events WHERE tenant_id = $1 AND vehicle_id = $2', [
+          TENANT,
+          VEHICLE,
+        ]),
+      ).toBe(N);
+      expect(await countRows('SELECT count(DISTINCT event_id) AS n FROM vehicle_events')).toBe(N);
+      const { rows } = await db.pool.query(
+        `SELECT type, start_ts, end_ts, volume_l, driver_id, confidence, details
+           FROM vehicle_events WHERE event_id = $1`,
+        [ids[0]],
+      );
+      expect(rows[0]).toMatchObject({
+        type: 'refuel',
+        start_ts: new Date(T0),
+        end_ts: new Date(T0 + 30_000),
+        volume_l: 40,
+        driver_id: 'drv-1',
+        details: { levelBeforeL: 12.5, i: 0, peakG: 0.41 },
+      });
+
+      // The agent's database restored from before the acks (its cursor lost): everything again.
+      const restored = new SampleStore(path.join(dir, 'restored.db'));
+      expect(recordEvents(restored)).toEqual(ids);
+      const resend = syncFor(path.join(dir, 'restored.db'));
+      const before = ingest.stats.eventsDuplicate;
+      resend.start();
+      try {
+        await vi.waitFor(() => expect(resend.ackedId()).toBe(Math.max(...ids)), {
+          timeout: 15_000,
+          interval: 50,
+        });
+      } finally {
+        await resend.stop();
+        restored.close();
+      }
+      expect(ingest.stats.eventsDuplicate - before).toBe(N);
+      expect(await countRows('SELECT count(*) AS n FROM vehicle_events')).toBe(N);
+      expect(await countRows('SELECT count(*) AS n FROM dead_letters')).toBe(0);
+    } finally {
+      await sync.stop();
+      store.close();
+    }
+  });
+
+  it('dead-letters bad payloads with their reason and still stores the good batch sent among them', async () => {
+    const pub = await mqtt.connectAsync(MQTT_URL, {
+      clientId: uniqueId('pub'),
+      clean: true,
+      protocolVersion: 5,
+    });
+    const topic = vehicleTopic('events', TENANT, 'van-8', base);
+    const acks: unknown[] = [];
+    await pub.subscribeAsync(vehicleTopic('events-ack', TENANT, 'van-8', base), { qos: 0 });
+    pub.on('message', (_t, p) => acks.push(JSON.parse(p.toString())));
+    const good = (batchSeq: number, id: number) => ({
+      v: 1,
+      vehicleId: 'van-8',
+      batchSeq,
+      events: [
+        {
+          id,
+          type: 'fuel_drain',
+          start: T0,
+          end: T0 + 90_000,
+          volumeL: 18,
+          lat: null,
+          lon: null,
+          driverId: null,
+          confidence: 0.8,
+          modelVersion: 'm-3',
+          details: {},
+        },
+      ],
+    });
+    const before = await countRows('SELECT count(*) AS n FROM dead_letters');
+    await pub.publishAsync(topic, '{"v":1,', { qos: 1 });
+    await pub.publishAsync(topic, JSON.stringify({ ...good(2, 2), vehicleId: 'van-9' }), { qos: 1 });
+    await pub.publishAsync(topic, JSON.stringify(good(1, 1)), { qos: 1 });
+    await pub.publishAsync(
+      topic,
+      JSON.stringify({ ...good(3, 3), events: [{ ...good(3, 3).events[0], type: 'x' }] }),
+      {
+        qos: 1,
+      },
+    );
+    await pub.publishAsync(topic, JSON.stringify(good(1, 1)), { qos: 1 }); // the same batch again
+    await vi.waitFor(
+      async () => expect(await countRows('SELECT count(*) AS n FROM dead_letters')).toBe(before + 3),
+      {
+        timeout: 10_000,
+        interval: 50,
+      },
+    );
+    const { rows } = await db.pool.query<{ reason: string; topic: string }>(
+      'SELECT topic, reason FROM dead_letters ORDER BY id',
+    );
+    const reasons = rows.slice(before).map((r) => r.reason);
+    expect(reasons[0]).toMatch(/^malformed/);
+    expect(reasons[1]).toMatch(/payload vehicle "van-9" does not match topic vehicle "van-8"/);
+    expect(reasons[2]).toMatch(/^schema:.*type/);
+    expect(rows.slice(before).every((r) => r.topic === topic)).toBe(true);
+    await vi.waitFor(
+      async () =>
+        expect(await countRows("SELECT count(*) AS n FROM vehicle_events WHERE vehicle_id = 'van-8'")).toBe(
+          1,
+        ),
+      { timeout: 5000, interval: 50 },
+    );
+    // The agent hears why (refused, so it backs off) and that the good one is stored.
+    await vi.waitFor(() => expect(acks).toHaveLength(4), { timeout: 5000, interval: 50 });
+    expect(acks).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ batchSeq: 1, status: 'stored', first: 1, last: 1 }),
+        expect.objectContaining({ batchSeq: 2, status: 'refused' }),
+        expect.objectContaining({ batchSeq: 3, status: 'refused' }),
+      ]),
+    );
+    await pub.endAsync();
+  });
+
+  it('the shipped ACL lets a vehicle send only its own events and read only its own answers', () => {
+    const acl = MosquittoAcl.fromFile(path.join(import.meta.dirname, '../../docker/mosquitto/acl'));
+    const t = (kind: 'events' | 'events-ack', vehicle: string) =>
+      vehicleTopic(kind, TENANT, vehicle, 'fleet');
+    expect(acl.allowed('van-7', 'c', 'write', t('events', 'van-7'))).toBe(true);
+    expect(acl.allowed('van-7', 'c', 'write', t('events', 'van-8'))).toBe(false);
+    expect(acl.allowed('van-7', 'c', 'read', t('events-ack', 'van-7'))).toBe(true);
+    expect(acl.allowed('van-7', 'c', 'read', t('events-ack', 'van-8'))).toBe(false);
+    expect(acl.allowed('van-7', 'c', 'write', t('events-ack', 'van-7'))).toBe(false);
+    expect(acl.allowed('fleet-ingest', 'c', 'read', t('events', 'van-8'))).toBe(true);
+    expect(acl.allowed('fleet-ingest', 'c', 'write', t('events-ack', 'van-8'))).toBe(true);
+  });
+});
