@@ -1,0 +1,367 @@
+/**
+ * The driver PWA offline, in Chromium against the real stack (production build: `next build` +
+ * the service worker from web/sw/build.ts, `next start`, the cloud API, PostgreSQL, Mosquitto,
+ * a simulated vehicle through a real agent):
+ *
+ *   sign in as a driver -> /driver (service worker installs) -> offline -> log a refuel
+ *   -> reload: the page, the queued refuel and the stale-labelled data are still there
+ *   -> online: the refuel reaches PostgreSQL exactly once -> sent again twice: still one row.
+ *
+ * axe (WCAG 2.1 A/AA/AAA) runs on the page online, offline with a queued refuel, and with errors.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../../cloud/src/auth/auth-service.ts';
+import { REPO_ROOT } from '../../scripts/lib/processes.ts';
+import { type Stack, startStack } from '../../scripts/lib/stack.ts';
+import { expectNoAxeViolations } from './support/axe.ts';
+import { REAL_MQTT_URL, REAL_POSTGRES_URL, requireRealServices, waitUntil } from './support/services.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Flags that work here as root without network (environment.md).
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const WEB = path.join(REPO_ROOT, 'web');
+
+/** Newest modification time under `dir` (sources that a build depends on). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name === '.next' || entry.name === 'sw.js') continue;
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The service worker runs only in a production build. `npm start` builds; a test run may come
+ * first, so build here when there is no build or it is older than the web sources.
+ */
+function ensureProductionBuild(): void {
+  const buildId = path.join(WEB, '.next', 'BUILD_ID');
+  const sw = path.join(WEB, 'public', 'sw.js');
+  const builtAt =
+    existsSync(buildId) && existsSync(sw) ? Math.min(statSync(buildId).mtimeMs, statSync(sw).mtimeMs) : 0;
+  const sources = Math.max(
+    ...['app', 'lib', 'sw', 'components', 'public'].map((d) => {
+      const full = path.join(WEB, d);
+      return existsSync(full) ? newestMtime(full) : 0;
+    }),
+  );
+  if (builtAt > sources) return;
+  execFileSync('pnpm', ['--filter', '@fleet/web', 'build'], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+  });
+}
+
+interface QueuedEntry {
+  clientId: string;
+  litres: number;
+  [key: string]: unknown;
+}
+
+/** The driver's IndexedDB outbox as the page sees it (web/lib/offline/queue.ts). */
+const readOutbox = (page: Page) =>
+  page.evaluate(
+    () =>
+      new Promise<QueuedEntry[]>((resolve, reject) => {
+        const open = indexedDB.open('fleet-driver');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains('refuel-outbox')) return resolve([]);
+          const req = db.transaction('refuel-outbox').objectStore('refuel-outbox').getAll();
+          req.onsuccess = () => {
+            resolve(req.result as QueuedEntry[]);
+            db.close();
+          };
+          req.onerror = () => reject(req.error);
+        };
+      }),
+  );
+
+describe('driver PWA offline (real stack, production build, service worker)', () => {
+  const run = randomBytes(4).toString('hex');
+  const schema = `e2e_driver_${run}`;
+  const tenantId = `t${run}`;
+  const driver = { email: `driver-${run}@fleet.test`, password: `pw-${randomBytes(12).toString('hex')}` };
+  const station = `E2E station ${run}`;
+  let stack: Stack;
+  let db: pg.Pool;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let webUrl: string;
+
+  const rowsFor = async (clientId: string) =>
+    (
+      await db.query<{ n: number }>('SELECT count(*)::int AS n FROM refuel_logs WHERE client_id = $1', [
+        clientId,
+      ])
+    ).rows[0]!.n;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
+    await requireRealServices();
+    ensureProductionBuild();
+    stack = await startStack({
+      vehicles: 1,
+      tickMs: 250,
+      apiPort: 0,
+      webPort: 0,
+      tenantId,
+      transport: 'auto',
+      dataDir: path.join(os.tmpdir(), `fleet-e2e-driver-${run}`),
+      databaseUrl: REAL_POSTGRES_URL,
+      mqttUrl: REAL_MQTT_URL,
+      databaseSchema: schema,
+      baseTopic: `fleet-e2e-${run}`,
+    });
+    webUrl = stack.webUrl!;
+    db = new pg.Pool({ connectionString: stack.databaseUrl, max: 1, options: `-c search_path=${schema}` });
+    // The driver is bound to the simulated vehicle, which exists once its first data arrived.
+    await waitUntil(
+      'the simulated vehicle to register',
+      async () => (await db.query('SELECT 1 FROM vehicles WHERE id = $1', ['veh-001'])).rowCount,
+      (n) => n === 1,
+    );
+    await createUser(db, {
+      tenantId,
+      email: driver.email,
+      name: 'Dana Driver',
+      role: 'driver',
+      vehicleId: 'veh-001',
+      ...driver,
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    context = await browser.newContext();
+    page = await context.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await db?.end();
+    await stack?.stop();
+  });
+
+  it('is installable: a manifest with /driver, standalone, 192/512 and maskable PNG icons', async () => {
+    const res = await fetch(`${webUrl}/manifest.webmanifest`);
+    expect(res.status).toBe(200);
+    const manifest = (await res.json()) as {
+      start_url: string;
+      display: string;
+      theme_color: string;
+      icons: { src: string; sizes: string; purpose: string }[];
+    };
+    expect(manifest.start_url).toBe('/driver');
+    expect(manifest.display).toBe('standalone');
+    expect(manifest.theme_color).toMatch(/^#[0-9a-f]{6}$/i);
+    for (const size of [192, 512]) {
+      for (const purpose of ['any', 'maskable']) {
+        const icon = manifest.icons.find((i) => i.sizes === `${size}x${size}` && i.purpose === purpose);
+        expect(icon, `${purpose} ${size}`).toBeDefined();
+        const png = Buffer.from(await (await fetch(`${webUrl}${icon!.src}`)).arrayBuffer());
+        // PNG signature, then the IHDR chunk's width and height.
+        expect(png.subarray(1, 4).toString()).toBe('PNG');
+        expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([size, size]);
+      }
+    }
+  });
+
+  it('signs a driver in and installs the service worker on /driver, under the strict CSP', async () => {
+    const refused: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+    });
+    await page.goto(`${webUrl}/login`);
+    await page.getByLabel('Email').fill(driver.email);
+    await page.getByLabel('Password').fill(driver.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.pathname !== '/login', { timeout: 30_000 });
+    const res = await page.goto(`${webUrl}/driver`);
+    expect(res!.headers()['content-security-policy']).toContain("worker-src 'self'");
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
+    // The first visit's API answers came before the worker controlled the page: this load is
+    // the one whose answers the worker keeps for offline use.
+    await page.reload();
+    await page.getByTestId('fuel-level').waitFor({ timeout: 60_000 });
+    await page.getByTestId('score').waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('My vehicle');
+    expect(await page.locator('.freshness--stale').count()).toBe(0);
+    expect(refused, 'CSP violations').toEqual([]);
+    await expectNoAxeViolations(page, 'driver home online');
+  });
+
+  it('announces form errors and passes axe with them shown', async () => {
+    await page.getByLabel('Litres (required)').fill('-3');
+    await page.getByRole('button', { name: 'Log refuel' }).click();
+    const summary = page.locator('.form-errors[role="alert"]');
+    await expect(summary.textContent()).resolves.toMatch(/Litres: Litres must be a number above 0/);
+    // Focus goes to the first wrong field, which names its error.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-invalid'))).toBe('true');
+    await expectNoAxeViolations(page, 'driver home with form errors');
+  });
+
+  let clientId: string;
+
+  it('offline: logs a refuel into the outbox, and a reload still shows the page, the refuel and stale data', async () => {
+    await context.setOffline(true);
+    await page.getByText('Offline: showing the data saved on this phone').waitFor();
+    await page.getByLabel('Litres (required)').fill('42.5');
+    await page.getByLabel('Amount paid').fill('71.23');
+    await page.getByLabel('Odometer (km)').fill('12345');
+    await page.getByLabel('Station').fill(station);
+    await page.getByRole('button', { name: 'Log refuel' }).click();
+    const queued = page.locator('[data-testid="outbox"] li[data-state="waiting"]');
+    await queued.waitFor();
+    expect(await queued.textContent()).toMatch(/Waiting to sync.*42\.50 L diesel/);
+    expect(await page.getByTestId('announcer').textContent()).toMatch(/waiting to sync/);
+    const outbox = await readOutbox(page);
+    expect(outbox).toHaveLength(1);
+    clientId = outbox[0]!.clientId;
+    expect(clientId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await rowsFor(clientId)).toBe(0);
+
+    // Reload with no network at all: the service worker serves the page and the last answers.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'My vehicle' }).waitFor();
+    await page.locator(`[data-testid="outbox"] li[data-client-id="${clientId}"]`).waitFor();
+    await page.getByTestId('fuel-level').waitFor();
+    const stale = page.locator('.freshness--stale').first();
+    await stale.waitFor();
+    expect(await stale.textContent()).toMatch(/^Stale: last updated \d\d:\d\d, offline$/);
+    expect(await rowsFor(clientId)).toBe(0);
+    await expectNoAxeViolations(page, 'driver home offline with a queued refuel');
+  });
+
+  it('online again: the refuel reaches PostgreSQL exactly once and leaves the outbox', async () => {
+    await context.setOffline(false);
+    await waitUntil(
+      'the refuel row',
+      () => rowsFor(clientId),
+      (n) => n >= 1,
+      60_000,
+    );
+    await page.getByTestId('outbox-empty').waitFor({ timeout: 30_000 });
+    await page
+      .locator(`[data-testid="recent-refuels"] li[data-client-id="${clientId}"]`)
+      .waitFor({ timeout: 30_000 });
+    const { rows } = await db.query(
+      'SELECT litres, amount::float8 AS amount, currency, odometer_km, station, fuel_type, vehicle_id FROM refuel_logs WHERE client_id = $1',
+      [clientId],
+    );
+    expect(rows).toEqual([
+      {
+        litres: 42.5,
+        amount: 71.23,
+        currency: 'EUR',
+        odometer_km: 12345,
+        station,
+        fuel_type: 'diesel',
+        vehicle_id: 'veh-001',
+      },
+    ]);
+  });
+
+  it('sending the same refuel again (lost answer, second tab) never makes a second row', async () => {
+    // 1. The answer to the first send was "lost": the entry is back in the outbox and a page load
+    //    sends it again through the app's own sync path.
+    // The outbox sends only the signed-in driver's entries: the entry names them, as the form does.
+    const me = await page.evaluate(async () => (await (await fetch('/api/trpc/auth.me')).json()).result.data);
+    await page.evaluate(
+      ([id, userId, stationName]) =>
+        new Promise<void>((resolve, reject) => {
+          const open = indexedDB.open('fleet-driver');
+          open.onsuccess = () => {
+            const tx = open.result.transaction('refuel-outbox', 'readwrite');
+            tx.objectStore('refuel-outbox').put({
+              clientId: id,
+              userId,
+              vehicleId: 'veh-001',
+              ts: Date.now() - 60_000,
+              litres: 42.5,
+              amount: 71.23,
+              currency: 'EUR',
+              fuelType: 'diesel',
+              station: stationName,
+              odometerKm: 12345,
+              queuedAt: Date.now(),
+              attempts: 0,
+              lastAttemptAt: null,
+              rejected: null,
+            });
+            tx.oncomplete = () => resolve();
+            tx.onerror = () => reject(tx.error);
+          };
+        }),
+      [clientId, me.userId as string, station] as const,
+    );
+    expect((await readOutbox(page)).map((e) => e.clientId)).toEqual([clientId]);
+    await page.reload();
+    await page.getByTestId('outbox-empty').waitFor({ timeout: 30_000 });
+    expect(await readOutbox(page)).toEqual([]);
+
+    // 2. Two more raw sends of the same key from the browser session: both answered with the
+    //    existing row (created: false).
+    for (let i = 0; i < 2; i++) {
+      const answer = await page.evaluate(
+        async ([id, stationName]) => {
+          const res = await fetch('/api/trpc/refuels.log', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              clientId: id,
+              vehicleId: 'veh-001',
+              ts: Date.now() - 60_000,
+              litres: 42.5,
+              fuelType: 'diesel',
+              station: stationName,
+            }),
+          });
+          return { status: res.status, body: await res.json() };
+        },
+        [clientId, station] as const,
+      );
+      expect(answer.status).toBe(200);
+      expect(answer.body.result.data.created).toBe(false);
+      expect(answer.body.result.data.refuel.clientId).toBe(clientId);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await rowsFor(clientId)).toBe(1);
+    expect(
+      (
+        await db.query<{ n: number }>('SELECT count(*)::int AS n FROM refuel_logs WHERE station = $1', [
+          station,
+        ])
+      ).rows[0]!.n,
+    ).toBe(1);
+  });
+
+  it('sign-out deletes the cached driver data, so the next user of the phone cannot read it', async () => {
+    expect(await page.evaluate(() => caches.has('fleet-driver-data-v1'))).toBe(true);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login$/, { timeout: 30_000 });
+    expect(await page.evaluate(() => caches.has('fleet-driver-data-v1'))).toBe(false);
+    // The page itself (no personal data) stays cached for the next driver's offline use.
+    expect(await page.evaluate(() => caches.has('fleet-driver-pages-v1'))).toBe(true);
+  });
+});
