@@ -7,13 +7,26 @@
  */
 import { type NextRequest, NextResponse } from 'next/server';
 
+/** The origin of FLEET_TILE_URL (a production map tile server), allowed as an image source. */
+function tileOrigin(): string {
+  const url = process.env.FLEET_TILE_URL;
+  if (!url) return '';
+  try {
+    // Leaflet's {s} subdomains become a CSP host wildcard (https://*.tile.example.org).
+    const origin = new URL(url.replace('{s}', 'subdomain-wildcard').replace(/[{}]/g, '')).origin;
+    return ` ${origin.replace('subdomain-wildcard', '*')}`;
+  } catch {
+    return '';
+  }
+}
+
 export function contentSecurityPolicy(nonce: string, dev = process.env.NODE_ENV === 'development'): string {
   return [
     "default-src 'self'",
     // 'unsafe-eval' only for the development server's hot reload, never in a build.
     `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${dev ? " 'unsafe-eval'" : ''}`,
     `style-src 'self' 'nonce-${nonce}'`,
-    "img-src 'self' data: blob:",
+    `img-src 'self' data: blob:${tileOrigin()}`,
     "font-src 'self'",
     "connect-src 'self'",
     // The driver PWA's service worker (/sw.js) and web app manifest: this origin only.

@@ -2,7 +2,10 @@
 
 import type { VehicleState } from '@fleet/shared';
 import { TRPCClientError } from '@trpc/client';
-import { useEffect, useState } from 'react';
+import Link from 'next/link';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { FleetMap, type MapVehicle } from '../components/fleet-map.tsx';
+import { FuelMeter } from '../components/fuel-meter.tsx';
 import {
   formatNumber,
   formatOnline,
@@ -11,15 +14,22 @@ import {
   formatVehicleCount,
   toIsoTimestamp,
 } from '../lib/format.ts';
+import { VEHICLE_STATUS_LABELS, type VehicleStatus } from '../lib/labels.ts';
 import { trpc } from '../lib/trpc.ts';
 
-/** Start-to-start poll period; the edge agents publish about once a second. */
+/** Start-to-start poll period while the live feed is down; the edge agents publish about once a second. */
 const POLL_INTERVAL_MS = 1000;
+/** While the live feed (SSE) is up it carries positions and states; the poll only refreshes the rest. */
+const POLL_INTERVAL_LIVE_MS = 10_000;
 /** The API's largest page ([1...500]); a bigger fleet is told that it sees only this many. */
 const VEHICLE_LIMIT = 500;
 
+type FleetAnswer = Awaited<ReturnType<typeof trpc.telemetry.fleet.query>>;
+
 interface Snapshot {
   vehicles: VehicleState[];
+  /** Status per vehicle and the count per status (telemetry.fleet). */
+  fleet: FleetAnswer;
   /** Epoch ms when this answer arrived. */
   refreshedAt: number;
 }
@@ -41,8 +51,72 @@ function describeError(error: unknown): string {
   return error instanceof Error && error.message ? error.message : 'Unknown error.';
 }
 
-function useFleetPoll(): FleetPoll {
+type LiveVehicle = FleetAnswer['vehicles'][number];
+
+/**
+ * live.positions over SSE: the visible fleet first, then each vehicle whose state changed.
+ * `connected` is false until the first message and after an error (the poll then takes over).
+ */
+function useLiveFleet(): { live: Map<string, LiveVehicle>; connected: boolean } {
+  const [state, setState] = useState<{ live: Map<string, LiveVehicle>; connected: boolean }>({
+    live: new Map(),
+    connected: false,
+  });
+  useEffect(() => {
+    const sub = trpc.live.positions.subscribe(undefined, {
+      onData: (batch) => {
+        setState((prev) => {
+          const live = batch.snapshot ? new Map<string, LiveVehicle>() : new Map(prev.live);
+          for (const v of batch.vehicles) live.set(v.vehicleId, v);
+          return { live, connected: true };
+        });
+      },
+      onError: (error) => {
+        if (isUnauthorized(error)) window.location.assign('/login');
+        setState((prev) => ({ ...prev, connected: false }));
+      },
+      onConnectionStateChange: (s) => {
+        if (s.state !== 'pending')
+          setState((prev) => (prev.connected ? { ...prev, connected: false } : prev));
+      },
+    });
+    return () => sub.unsubscribe();
+  }, []);
+  return state;
+}
+
+/** The newer of the poll's and the live feed's view of each vehicle (by sample time). */
+function mergeLive(snapshot: Snapshot, live: Map<string, LiveVehicle>): Snapshot {
+  if (live.size === 0) return snapshot;
+  const fleetById = new Map(snapshot.fleet.vehicles.map((v) => [v.vehicleId, v]));
+  for (const v of live.values()) {
+    const polled = fleetById.get(v.vehicleId);
+    if (!polled || (v.lastSeen ?? 0) >= (polled.lastSeen ?? 0)) fleetById.set(v.vehicleId, v);
+  }
+  const fleetVehicles = [...fleetById.values()].sort((a, b) => a.vehicleId.localeCompare(b.vehicleId));
+  const counts = { ...snapshot.fleet.counts };
+  for (const k of Object.keys(counts) as VehicleStatus[]) counts[k] = 0;
+  for (const v of fleetVehicles) counts[v.status] = (counts[v.status] ?? 0) + 1;
+  const vehicles = snapshot.vehicles.map((row) => {
+    const l = live.get(row.vehicleId);
+    if (!l || l.lastSeen === null || (row.ts !== null && row.ts > l.lastSeen)) return row;
+    return {
+      ...row,
+      ts: l.lastSeen,
+      lat: l.lat,
+      lon: l.lon,
+      speedKmh: l.speedKmh,
+      fuelLevelPct: l.fuelLevelPct,
+      online: l.online,
+    };
+  });
+  return { ...snapshot, vehicles, fleet: { ...snapshot.fleet, vehicles: fleetVehicles, counts } };
+}
+
+function useFleetPoll(liveConnected: boolean): FleetPoll {
   const [poll, setPoll] = useState<FleetPoll>({ snapshot: null, error: null });
+  const liveRef = useRef(liveConnected);
+  liveRef.current = liveConnected;
 
   useEffect(() => {
     const controller = new AbortController();
@@ -51,12 +125,13 @@ function useFleetPoll(): FleetPoll {
     const tick = async () => {
       const startedAt = Date.now();
       try {
-        const vehicles = await trpc.vehicles.list.query(
-          { limit: VEHICLE_LIMIT },
-          { signal: controller.signal },
-        );
+        // One batched HTTP request for both (httpBatchLink).
+        const [vehicles, fleet] = await Promise.all([
+          trpc.vehicles.list.query({ limit: VEHICLE_LIMIT }, { signal: controller.signal }),
+          trpc.telemetry.fleet.query({ limit: VEHICLE_LIMIT }, { signal: controller.signal }),
+        ]);
         if (controller.signal.aborted) return;
-        setPoll({ snapshot: { vehicles, refreshedAt: Date.now() }, error: null });
+        setPoll({ snapshot: { vehicles, fleet, refreshedAt: Date.now() }, error: null });
       } catch (error) {
         if (controller.signal.aborted) return;
         if (isUnauthorized(error)) {
@@ -67,7 +142,8 @@ function useFleetPoll(): FleetPoll {
         setPoll((previous) => ({ snapshot: previous.snapshot, error: describeError(error) }));
       }
       // Chained, not setInterval: a slow answer delays the next poll instead of stacking requests.
-      timer = setTimeout(tick, Math.max(0, POLL_INTERVAL_MS - (Date.now() - startedAt)));
+      const period = liveRef.current ? POLL_INTERVAL_LIVE_MS : POLL_INTERVAL_MS;
+      timer = setTimeout(tick, Math.max(0, period - (Date.now() - startedAt)));
     };
     void tick();
 
@@ -85,14 +161,27 @@ function rawValue(value: number | boolean | null): string | undefined {
   return value === null ? undefined : String(value);
 }
 
-function VehicleRow({ vehicle, now }: { vehicle: VehicleState; now: number }) {
-  const status = formatOnline(vehicle.online);
+function VehicleRow({
+  vehicle,
+  status,
+  now,
+}: {
+  vehicle: VehicleState;
+  status: VehicleStatus | undefined;
+  now: number;
+}) {
+  const online = formatOnline(vehicle.online);
   const hasPosition = vehicle.lat !== null && vehicle.lon !== null;
   return (
     <tr data-vehicle-id={vehicle.vehicleId}>
-      <th scope="row">{vehicle.vehicleId}</th>
+      <th scope="row">
+        <Link href={`/vehicles/${encodeURIComponent(vehicle.vehicleId)}`}>{vehicle.vehicleId}</Link>
+      </th>
       <td data-field="online" data-value={rawValue(vehicle.online)}>
-        <span className={`vehicle-status vehicle-status--${status.toLowerCase()}`}>{status}</span>
+        <span className={`vehicle-status vehicle-status--${online.toLowerCase()}`}>{online}</span>
+      </td>
+      <td data-field="status" data-value={status}>
+        {status ? VEHICLE_STATUS_LABELS[status] : '—'}
       </td>
       <td className="num" data-field="speedKmh" data-value={rawValue(vehicle.speedKmh)}>
         {formatNumber(vehicle.speedKmh)}
@@ -101,6 +190,7 @@ function VehicleRow({ vehicle, now }: { vehicle: VehicleState; now: number }) {
         {formatNumber(vehicle.rpm)}
       </td>
       <td className="num" data-field="fuelLevelPct" data-value={rawValue(vehicle.fuelLevelPct)}>
+        <FuelMeter pct={vehicle.fuelLevelPct} />
         {formatNumber(vehicle.fuelLevelPct, 1)}
       </td>
       <td
@@ -118,6 +208,7 @@ function VehicleRow({ vehicle, now }: { vehicle: VehicleState; now: number }) {
 }
 
 function FleetTable({ snapshot, stale }: { snapshot: Snapshot; stale: boolean }) {
+  const statusOf = new Map(snapshot.fleet.vehicles.map((v) => [v.vehicleId, v.status]));
   return (
     <div className="table-scroll">
       <table className="fleet-table" data-stale={stale}>
@@ -125,6 +216,7 @@ function FleetTable({ snapshot, stale }: { snapshot: Snapshot; stale: boolean })
         <thead>
           <tr>
             <th scope="col">Vehicle</th>
+            <th scope="col">Connection</th>
             <th scope="col">Status</th>
             <th scope="col" className="num">
               Speed (km/h)
@@ -143,7 +235,12 @@ function FleetTable({ snapshot, stale }: { snapshot: Snapshot; stale: boolean })
         </thead>
         <tbody>
           {snapshot.vehicles.map((vehicle) => (
-            <VehicleRow key={vehicle.vehicleId} vehicle={vehicle} now={snapshot.refreshedAt} />
+            <VehicleRow
+              key={vehicle.vehicleId}
+              vehicle={vehicle}
+              status={statusOf.get(vehicle.vehicleId)}
+              now={snapshot.refreshedAt}
+            />
           ))}
         </tbody>
       </table>
@@ -151,11 +248,51 @@ function FleetTable({ snapshot, stale }: { snapshot: Snapshot; stale: boolean })
   );
 }
 
-/** The fleet's live table: polls the API every second and keeps the last answer through outages. */
-export function FleetOverview() {
-  const { snapshot, error } = useFleetPoll();
+function StatusCounts({ counts }: { counts: FleetAnswer['counts'] }) {
+  return (
+    <ul className="status-counts" aria-label="Vehicles per status">
+      {(Object.keys(VEHICLE_STATUS_LABELS) as VehicleStatus[]).map((status) => (
+        <li key={status} data-status-count={status}>
+          <strong>{formatNumber(counts[status] ?? 0)}</strong> {VEHICLE_STATUS_LABELS[status]}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function toMapVehicles(snapshot: Snapshot): MapVehicle[] {
+  return snapshot.fleet.vehicles.flatMap((v) =>
+    v.lat === null || v.lon === null
+      ? []
+      : [
+          {
+            vehicleId: v.vehicleId,
+            lat: v.lat,
+            lon: v.lon,
+            statusLabel: VEHICLE_STATUS_LABELS[v.status],
+            moving: v.status === 'moving',
+          },
+        ],
+  );
+}
+
+/**
+ * The fleet's live view: status counts, a map and the table (the map's text alternative). Polls
+ * the API every second and keeps the last answer through outages.
+ */
+export function FleetOverview({
+  tileUrl,
+  tileAttribution,
+}: {
+  tileUrl?: string | null;
+  tileAttribution?: string | null;
+}) {
+  const { live, connected } = useLiveFleet();
+  const { snapshot: polled, error } = useFleetPoll(connected);
+  const snapshot = useMemo(() => (polled ? mergeLive(polled, live) : null), [polled, live]);
   const count = snapshot?.vehicles.length ?? null;
   const stale = snapshot !== null && error !== null;
+  const mapVehicles = useMemo(() => (snapshot ? toMapVehicles(snapshot) : []), [snapshot]);
 
   let countText = 'Loading vehicles…';
   if (count === 0) countText = 'No vehicles have reported yet.';
@@ -180,6 +317,11 @@ export function FleetOverview() {
             {stale && <strong className="stale-badge">Stale</strong>}
           </p>
         )}
+        {snapshot && (
+          <p className="fleet-refreshed" data-field="liveFeed" data-value={connected}>
+            {connected ? 'Live updates: on' : 'Live updates: off (refreshing every second)'}
+          </p>
+        )}
         {count === VEHICLE_LIMIT && (
           <p className="fleet-limit">Showing the first {VEHICLE_LIMIT} vehicles; the fleet may have more.</p>
         )}
@@ -194,7 +336,21 @@ export function FleetOverview() {
           )}
         </div>
       </div>
-      {snapshot && snapshot.vehicles.length > 0 && <FleetTable snapshot={snapshot} stale={stale} />}
+      {snapshot && <StatusCounts counts={snapshot.fleet.counts} />}
+      <div className="overview-grid">
+        <figure className="map-figure">
+          <FleetMap
+            label="Map of vehicle positions"
+            vehicles={mapVehicles}
+            tileUrl={tileUrl}
+            tileAttribution={tileAttribution}
+          />
+          <figcaption>
+            Filled circle: moving; ring: stopped. The table lists the same vehicles with their positions.
+          </figcaption>
+        </figure>
+        {snapshot && snapshot.vehicles.length > 0 && <FleetTable snapshot={snapshot} stale={stale} />}
+      </div>
     </section>
   );
 }

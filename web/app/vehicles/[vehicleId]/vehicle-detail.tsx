@@ -1,0 +1,245 @@
+'use client';
+
+import Link from 'next/link';
+import { useEffect, useState } from 'react';
+import {
+  FuelChart,
+  FuelMarkerTable,
+  FuelPointTable,
+  formatDateTime,
+} from '../../../components/fuel-chart.tsx';
+import { useAuthRedirect } from '../../../lib/auth-redirect.ts';
+import { formatNumber, formatPosition, toIsoTimestamp } from '../../../lib/format.ts';
+import { EVENT_TYPE_LABELS, humanize } from '../../../lib/labels.ts';
+import { trpc } from '../../../lib/trpc.ts';
+
+type FuelSeries = Awaited<ReturnType<typeof trpc.telemetry.fuelSeries.query>>;
+type Events = Awaited<ReturnType<typeof trpc.telemetry.events.query>>;
+type Latest = Awaited<ReturnType<typeof trpc.vehicles.get.query>>;
+type Consumption = Awaited<ReturnType<typeof trpc.fuel.consumption.query>>;
+
+const DAY = 86_400_000;
+const RANGES = [
+  { id: '1d', label: '24 hours', ms: DAY },
+  { id: '7d', label: '7 days', ms: 7 * DAY },
+  { id: '30d', label: '30 days', ms: 30 * DAY },
+  { id: '365d', label: '1 year', ms: 365 * DAY },
+] as const;
+/** The API's longest event window (telemetry.events). */
+const EVENTS_MAX_MS = 92 * DAY;
+
+interface Loaded {
+  latest: Latest;
+  series: FuelSeries;
+  events: Events;
+  consumption: Consumption;
+  from: number;
+  to: number;
+}
+
+export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
+  const [rangeId, setRangeId] = useState<(typeof RANGES)[number]['id']>('7d');
+  const [data, setData] = useState<Loaded | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const onError = useAuthRedirect(setError);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    const range = RANGES.find((r) => r.id === rangeId)!;
+    const to = Date.now();
+    const from = to - range.ms;
+    const opts = { signal: controller.signal };
+    Promise.all([
+      trpc.vehicles.get.query({ vehicleId }, opts),
+      trpc.telemetry.fuelSeries.query({ vehicleId, from, to }, opts),
+      trpc.telemetry.events.query(
+        { vehicleId, from: Math.max(from, to - EVENTS_MAX_MS), to, limit: 200 },
+        opts,
+      ),
+      trpc.fuel.consumption.query({ vehicleId, from, to }, opts),
+    ])
+      .then(([latest, series, events, consumption]) => {
+        setData({ latest, series, events, consumption, from, to });
+        setError(null);
+      })
+      .catch((e) => {
+        if (!controller.signal.aborted) onError(e);
+      });
+    return () => controller.abort();
+  }, [vehicleId, rangeId, onError]);
+
+  const use = data?.consumption ?? null;
+  const dtcs = data?.events.items.filter((e) => e.type === 'dtc') ?? [];
+  const others = data?.events.items.filter((e) => e.type !== 'dtc') ?? [];
+
+  return (
+    <>
+      <p>
+        <Link href="/">← Back to the fleet overview</Link>
+      </p>
+      <div role="status">{error && <p className="error-text">Could not load this vehicle: {error}</p>}</div>
+      {data && (
+        <dl className="detail-grid" data-section="latest">
+          <div>
+            <dt>Fuel level</dt>
+            <dd data-field="fuelLevelPct">{formatNumber(data.latest.fuelLevelPct, 1)} %</dd>
+          </div>
+          <div>
+            <dt>Speed</dt>
+            <dd>{formatNumber(data.latest.speedKmh)} km/h</dd>
+          </div>
+          <div>
+            <dt>Position</dt>
+            <dd>{formatPosition(data.latest.lat, data.latest.lon)}</dd>
+          </div>
+          <div>
+            <dt>Last report</dt>
+            <dd>
+              {data.latest.ts ? (
+                <time dateTime={toIsoTimestamp(data.latest.ts)}>{formatDateTime(data.latest.ts)}</time>
+              ) : (
+                '—'
+              )}
+            </dd>
+          </div>
+        </dl>
+      )}
+
+      <section aria-labelledby="fuel-heading">
+        <h2 id="fuel-heading">Fuel level</h2>
+        <fieldset className="filters">
+          <legend>Time range</legend>
+          <div className="actions">
+            {RANGES.map((r) => (
+              <button
+                key={r.id}
+                type="button"
+                className={r.id === rangeId ? undefined : 'button--secondary'}
+                aria-pressed={r.id === rangeId}
+                onClick={() => setRangeId(r.id)}
+              >
+                {r.label}
+              </button>
+            ))}
+          </div>
+        </fieldset>
+        {data ? (
+          <>
+            <FuelChart
+              points={data.series.points}
+              markers={data.series.markers}
+              from={data.from}
+              to={data.to}
+              title={`Fuel level of ${vehicleId}, last ${RANGES.find((r) => r.id === rangeId)!.label}`}
+            />
+            {use && (
+              <dl className="detail-grid" data-section="consumption">
+                <div>
+                  <dt>Distance</dt>
+                  <dd>{formatNumber(use.km, 1)} km</dd>
+                </div>
+                <div>
+                  <dt>Used driving (excluding drains)</dt>
+                  <dd>
+                    {use.consumedL === null
+                      ? `${formatNumber(use.usedPct, 1)} % of tank`
+                      : `${formatNumber(use.consumedL, 1)} L`}
+                  </dd>
+                </div>
+                <div>
+                  <dt>Consumption</dt>
+                  <dd>
+                    {use.litresPer100Km === null
+                      ? '— (tank size unknown)'
+                      : `${formatNumber(use.litresPer100Km, 1)} L/100 km`}
+                  </dd>
+                </div>
+                <div>
+                  <dt>Bought on fuel cards</dt>
+                  <dd>{formatNumber(use.purchasedL, 1)} L</dd>
+                </div>
+                <div>
+                  <dt>Refuelled</dt>
+                  <dd>{formatNumber(use.refuelledL, 1)} L</dd>
+                </div>
+                <div>
+                  <dt>Lost to drains and leaks</dt>
+                  <dd>{formatNumber(use.lostL, 1)} L</dd>
+                </div>
+              </dl>
+            )}
+            <FuelMarkerTable markers={data.series.markers} />
+            <FuelPointTable points={data.series.points} />
+          </>
+        ) : (
+          !error && <p>Loading…</p>
+        )}
+      </section>
+
+      <section aria-labelledby="dtc-heading">
+        <h2 id="dtc-heading">Diagnostic trouble codes</h2>
+        {data &&
+          (dtcs.length === 0 ? (
+            <p>No trouble codes reported in this range.</p>
+          ) : (
+            <EventTable caption="Trouble codes reported" items={dtcs} name="dtcs" />
+          ))}
+      </section>
+
+      <section aria-labelledby="events-heading">
+        <h2 id="events-heading">Driving and engine events</h2>
+        {data &&
+          (others.length === 0 ? (
+            <p>No events in this range.</p>
+          ) : (
+            <EventTable
+              caption="Events detected on the vehicle (up to 92 days)"
+              items={others}
+              name="events"
+            />
+          ))}
+      </section>
+    </>
+  );
+}
+
+function detailText(details: Record<string, unknown>): string {
+  return Object.entries(details)
+    .map(([k, v]) => `${humanize(k)}: ${typeof v === 'number' ? formatNumber(v, 1) : String(v)}`)
+    .join(', ');
+}
+
+function EventTable({ caption, items, name }: { caption: string; items: Events['items']; name: string }) {
+  return (
+    <div className="table-scroll">
+      <table className="data-table" data-table={name}>
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Event</th>
+            <th scope="col">When</th>
+            <th scope="col">Details</th>
+            <th scope="col" className="num">
+              Confidence
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((e) => (
+            <tr key={`${e.type}-${e.eventId}`}>
+              <th scope="row">
+                {EVENT_TYPE_LABELS[e.type] ?? humanize(e.type)}
+                {typeof e.details.code === 'string' ? ` ${e.details.code}` : ''}
+              </th>
+              <td>
+                <time dateTime={toIsoTimestamp(e.start)}>{formatDateTime(e.start)}</time>
+              </td>
+              <td>{detailText(e.details) || '—'}</td>
+              <td className="num">{formatNumber(e.confidence * 100)} %</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,224 @@
+'use client';
+
+/**
+ * The dashboard's map (Leaflet, SVG renderer: no WebGL, nothing but DOM and SVG, so it runs under
+ * the strict CSP and in headless Chromium). The base layer works with no tile server: Natural
+ * Earth country outlines and the demo routes' streets shipped in web/public/basemap (see
+ * web/scripts/build-base-map.ts) over a plain lat/lon grid. A production tile server is
+ * configuration: FLEET_TILE_URL (read by the server page and passed in as `tileUrl`).
+ *
+ * The map is a picture of data that is also in a table next to it (the fleet table, the geofence
+ * list), so nothing on it is reachable only by pointer; drawing a geofence has a coordinate form.
+ */
+import type * as Leaflet from 'leaflet';
+import 'leaflet/dist/leaflet.css';
+import { useEffect, useRef } from 'react';
+import { colors } from '../lib/theme.ts';
+
+export interface MapVehicle {
+  vehicleId: string;
+  lat: number;
+  lon: number;
+  /** Words, shown in the label: the status is never told by colour alone. */
+  statusLabel: string;
+  moving: boolean;
+}
+
+export interface MapPolygon {
+  id: string;
+  name: string;
+  points: ReadonlyArray<{ lat: number; lon: number }>;
+  draft?: boolean;
+}
+
+export interface FleetMapProps {
+  /** Accessible name of the map region. */
+  label: string;
+  vehicles?: readonly MapVehicle[];
+  polygons?: readonly MapPolygon[];
+  /** Called with the clicked position (geofence drawing). */
+  onMapClick?: (point: { lat: number; lon: number }) => void;
+  /** Tile URL template ({z}/{x}/{y}); without it, the bundled offline base map only. */
+  tileUrl?: string | null;
+  tileAttribution?: string | null;
+}
+
+function prefersReducedMotion(): boolean {
+  return window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+}
+
+/** Grid lines every `step` degrees: the base map's frame of reference at any zoom. */
+function graticule(L: typeof Leaflet, step: number): Leaflet.LayerGroup {
+  const lines: Leaflet.Polyline[] = [];
+  const style = { color: colors.mapOutline, weight: 0.5, opacity: 0.6, interactive: false, dashArray: '2 4' };
+  for (let lat = -80; lat <= 80; lat += step)
+    lines.push(
+      L.polyline(
+        [
+          [lat, -180],
+          [lat, 180],
+        ],
+        style,
+      ),
+    );
+  for (let lon = -180; lon <= 180; lon += step)
+    lines.push(
+      L.polyline(
+        [
+          [-85, lon],
+          [85, lon],
+        ],
+        style,
+      ),
+    );
+  return L.layerGroup(lines);
+}
+
+async function loadGeoJson(url: string): Promise<GeoJSON.FeatureCollection | null> {
+  try {
+    const res = await fetch(url);
+    return res.ok ? ((await res.json()) as GeoJSON.FeatureCollection) : null;
+  } catch {
+    return null; // The base map is decoration; the data layers work without it.
+  }
+}
+
+export function FleetMap({
+  label,
+  vehicles = [],
+  polygons = [],
+  onMapClick,
+  tileUrl,
+  tileAttribution,
+}: FleetMapProps) {
+  const container = useRef<HTMLElement>(null);
+  const state = useRef<{
+    L: typeof Leaflet;
+    map: Leaflet.Map;
+    vehicles: Leaflet.LayerGroup;
+    polygons: Leaflet.LayerGroup;
+    fitted: boolean;
+  } | null>(null);
+  const clickRef = useRef(onMapClick);
+  clickRef.current = onMapClick;
+  // The latest props, for the first draw once Leaflet has loaded.
+  const latest = useRef({ vehicles, polygons });
+  latest.current = { vehicles, polygons };
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: created once per tile setting; data layers update below.
+  useEffect(() => {
+    let disposed = false;
+    let map: Leaflet.Map | undefined;
+    void (async () => {
+      const L = (await import('leaflet')).default;
+      if (disposed || !container.current) return;
+      const still = prefersReducedMotion();
+      map = L.map(container.current, {
+        center: [20, 0],
+        zoom: 2,
+        minZoom: 1,
+        worldCopyJump: true,
+        attributionControl: Boolean(tileUrl),
+        zoomAnimation: !still,
+        fadeAnimation: !still,
+        markerZoomAnimation: !still,
+        inertia: !still,
+      });
+      if (tileUrl) {
+        L.tileLayer(tileUrl, { attribution: tileAttribution ?? '', maxZoom: 19 }).addTo(map);
+      } else {
+        graticule(L, 10).addTo(map);
+        const [countries, streets] = await Promise.all([
+          loadGeoJson('/basemap/countries.geojson'),
+          loadGeoJson('/basemap/streets.geojson'),
+        ]);
+        if (disposed) return;
+        if (countries)
+          L.geoJSON(countries, {
+            interactive: false,
+            style: { color: colors.mapOutline, weight: 1, fillColor: colors.mapLand, fillOpacity: 1 },
+          }).addTo(map);
+        if (streets)
+          L.geoJSON(streets, {
+            interactive: false,
+            style: { color: colors.mapOutline, weight: 3, opacity: 0.7 },
+          }).addTo(map);
+      }
+      const polygonLayer = L.layerGroup().addTo(map);
+      const vehicleLayer = L.layerGroup().addTo(map);
+      map.on('click', (e: Leaflet.LeafletMouseEvent) =>
+        clickRef.current?.({ lat: e.latlng.lat, lon: e.latlng.lng }),
+      );
+      state.current = { L, map, vehicles: vehicleLayer, polygons: polygonLayer, fitted: false };
+      drawVehicles(latest.current.vehicles);
+      drawPolygons(latest.current.polygons);
+    })();
+    return () => {
+      disposed = true;
+      state.current = null;
+      map?.remove();
+    };
+  }, [tileUrl, tileAttribution]);
+
+  function drawVehicles(list: readonly MapVehicle[]) {
+    const s = state.current;
+    if (!s) return;
+    s.vehicles.clearLayers();
+    for (const v of list) {
+      // Moving: filled circle; stopped: hollow ring. The label says it in words as well.
+      s.L.circleMarker([v.lat, v.lon], {
+        radius: 8,
+        color: colors.text,
+        weight: 2,
+        fillColor: v.moving ? colors.chartLine : colors.bg,
+        fillOpacity: 1,
+      })
+        .bindTooltip(`${v.vehicleId} · ${v.statusLabel}`, {
+          permanent: true,
+          direction: 'right',
+          offset: [10, 0],
+          className: 'map-vehicle-label',
+        })
+        .addTo(s.vehicles);
+    }
+    if (!s.fitted && list.length > 0) {
+      s.fitted = true;
+      s.map.fitBounds(s.L.latLngBounds(list.map((v) => [v.lat, v.lon] as [number, number])).pad(0.3), {
+        maxZoom: 15,
+        animate: false,
+      });
+    }
+  }
+
+  function drawPolygons(list: readonly MapPolygon[]) {
+    const s = state.current;
+    if (!s) return;
+    s.polygons.clearLayers();
+    for (const p of list) {
+      const latlngs = p.points.map((pt) => [pt.lat, pt.lon] as [number, number]);
+      const style = {
+        color: colors.mapGeofence,
+        weight: 2,
+        dashArray: p.draft ? '6 4' : undefined,
+        fillOpacity: 0.1,
+        interactive: false,
+      };
+      if (latlngs.length >= 3) s.L.polygon(latlngs, style).addTo(s.polygons);
+      else if (latlngs.length === 2) s.L.polyline(latlngs, style).addTo(s.polygons);
+      for (const ll of latlngs)
+        s.L.circleMarker(ll, { radius: 4, color: colors.mapGeofence, interactive: false }).addTo(s.polygons);
+      if (latlngs.length > 0)
+        s.L.tooltip({ permanent: true, direction: 'top', className: 'map-vehicle-label' })
+          .setLatLng(latlngs[0]!)
+          .setContent(p.draft ? `${p.name} (draft)` : p.name)
+          .addTo(s.polygons);
+    }
+  }
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: draw functions read the refs.
+  useEffect(() => drawVehicles(vehicles), [vehicles]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: draw functions read the refs.
+  useEffect(() => drawPolygons(polygons), [polygons]);
+
+  return <section ref={container} className="map" aria-label={label} />;
+}

@@ -1,0 +1,72 @@
+/**
+ * Words for the API's codes. Every status is shown as text (never by colour alone), and the same
+ * words are used on every page.
+ */
+export const VEHICLE_STATUS_LABELS = {
+  moving: 'Moving',
+  idle: 'Idling',
+  parked: 'Parked',
+  offline: 'Offline',
+  no_data: 'No data yet',
+} as const;
+export type VehicleStatus = keyof typeof VEHICLE_STATUS_LABELS;
+
+export const ALERT_STATUS_LABELS = {
+  open: 'Open',
+  acknowledged: 'Acknowledged',
+  resolved: 'Resolved',
+} as const;
+export type AlertStatus = keyof typeof ALERT_STATUS_LABELS;
+
+export const ALERT_TYPE_LABELS: Record<string, string> = {
+  fuel_drain: 'Fuel drain',
+  fuel_leak: 'Fuel leak',
+  engine_anomaly: 'Engine anomaly',
+  dtc: 'Trouble code',
+  speeding: 'Speeding',
+  long_idle: 'Long idle',
+  geofence_enter: 'Entered geofence',
+  geofence_exit: 'Left geofence',
+};
+
+export const EVENT_TYPE_LABELS: Record<string, string> = {
+  refuel: 'Refuel',
+  fuel_drain: 'Drain',
+  fuel_leak: 'Leak',
+  long_idle: 'Long idle',
+  harsh_brake: 'Harsh braking',
+  harsh_accel: 'Harsh acceleration',
+  harsh_corner: 'Harsh cornering',
+  speeding: 'Speeding',
+  engine_anomaly: 'Engine anomaly',
+  dtc: 'Trouble code',
+};
+
+/** Severity as a word plus a symbol, and the badge class that reinforces it. */
+export function severityBadge(severity: string): { text: string; className: string } {
+  switch (severity) {
+    case 'critical':
+      return { text: '‼ Critical', className: 'badge badge--danger' };
+    case 'warning':
+      return { text: '! Warning', className: 'badge badge--warning' };
+    default:
+      return { text: 'i Info', className: 'badge badge--info' };
+  }
+}
+
+export function alertStatusBadge(status: string): { text: string; className: string } {
+  switch (status) {
+    case 'open':
+      return { text: '● Open', className: 'badge badge--danger' };
+    case 'acknowledged':
+      return { text: '◐ Acknowledged', className: 'badge badge--warning' };
+    default:
+      return { text: '✓ Resolved', className: 'badge badge--ok' };
+  }
+}
+
+/** Label for a code without a known word: "fuel_drain" -> "Fuel drain". */
+export function humanize(code: string): string {
+  const s = code.replace(/_/g, ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
