@@ -1,0 +1,150 @@
+import type pg from 'pg';
+import type { Purchase, Refuel, Verdict } from '../../fuel/reconcile.ts';
+
+/**
+ * What the reconciliation reads for one tenant and period, in three statements. Tank levels come
+ * from the minute rollups (telemetry_minute.fuel_min, % of the tank): the lowest reading in the
+ * window before a purchase or a refuel is the level before it (a refuel only raises the level).
+ */
+export async function loadReconciliationInputs(
+  db: pg.PoolClient,
+  tenantId: string,
+  fromMs: number,
+  toMs: number,
+  windowMs: number,
+): Promise<{ purchases: Purchase[]; refuels: Refuel[]; tanks: Map<string, number | null> }> {
+  const w = windowMs / 1000;
+  const { rows: p } = await db.query<{
+    id: string;
+    vehicle_id: string | null;
+    ts: number;
+    litres: number;
+    lat: number | null;
+    lon: number | null;
+    card_id: string | null;
+    readings: number;
+    level_before_pct: number | null;
+  }>(
+    `SELECT t.id, t.vehicle_id, extract(epoch FROM t.ts) * 1000 AS ts, t.litres, t.lat, t.lon, t.card_id,
+            (SELECT count(*)::int FROM telemetry_minute m
+              WHERE m.vehicle_id = t.vehicle_id AND m.tenant_id = t.tenant_id AND m.fuel_min IS NOT NULL
+                AND m.minute BETWEEN t.ts - make_interval(secs => $4) AND t.ts + make_interval(secs => $4)) AS readings,
+            (SELECT min(m.fuel_min) FROM telemetry_minute m
+              WHERE m.vehicle_id = t.vehicle_id AND m.tenant_id = t.tenant_id
+                AND m.minute BETWEEN t.ts - make_interval(secs => $4) AND t.ts) AS level_before_pct
+       FROM fuel_transactions t
+      WHERE t.tenant_id = $1 AND t.ts >= to_timestamp($2 / 1000.0) AND t.ts < to_timestamp($3 / 1000.0)
+      ORDER BY t.ts, t.id`,
+    [tenantId, fromMs, toMs, w],
+  );
+  const { rows: r } = await db.query<{
+    vehicle_id: string;
+    event_id: string;
+    start_ms: number;
+    end_ms: number;
+    volume_l: number | null;
+    lat: number | null;
+    lon: number | null;
+    level_before_l: number | null;
+    level_before_pct: number | null;
+  }>(
+    `SELECT e.vehicle_id, e.event_id, extract(epoch FROM e.start_ts) * 1000 AS start_ms,
+            extract(epoch FROM e.end_ts) * 1000 AS end_ms, e.volume_l, e.lat, e.lon,
+            CASE WHEN jsonb_typeof(e.details -> 'levelBeforeL') = 'number'
+                 THEN (e.details ->> 'levelBeforeL')::float8 END AS level_before_l,
+            (SELECT min(m.fuel_min) FROM telemetry_minute m
+              WHERE m.vehicle_id = e.vehicle_id AND m.tenant_id = e.tenant_id
+                AND m.minute BETWEEN e.start_ts - interval '10 minutes' AND e.start_ts) AS level_before_pct
+       FROM vehicle_events e
+      WHERE e.tenant_id = $1 AND e.type = 'refuel'
+        AND e.end_ts >= to_timestamp($2 / 1000.0) - make_interval(secs => $4)
+        AND e.start_ts < to_timestamp($3 / 1000.0) + make_interval(secs => $4)
+      ORDER BY e.start_ts, e.vehicle_id, e.event_id`,
+    [tenantId, fromMs, toMs, w],
+  );
+  const { rows: v } = await db.query<{ id: string; tank_litres: number | null }>(
+    'SELECT id, tank_litres FROM vehicles WHERE tenant_id = $1',
+    [tenantId],
+  );
+  const tanks = new Map(v.map((x) => [x.id, x.tank_litres]));
+  return {
+    tanks,
+    purchases: p.map((x) => ({
+      id: Number(x.id),
+      vehicleId: x.vehicle_id,
+      ts: Number(x.ts),
+      litres: x.litres,
+      lat: x.lat,
+      lon: x.lon,
+      cardId: x.card_id,
+      readingsAround: x.readings,
+      levelBeforeL:
+        x.level_before_pct !== null && x.vehicle_id && tanks.get(x.vehicle_id)
+          ? (x.level_before_pct / 100) * tanks.get(x.vehicle_id)!
+          : null,
+    })),
+    refuels: r.map((x) => ({
+      vehicleId: x.vehicle_id,
+      eventId: Number(x.event_id),
+      start: Number(x.start_ms),
+      end: Number(x.end_ms),
+      volumeL: x.volume_l,
+      lat: x.lat,
+      lon: x.lon,
+      levelBeforeL:
+        x.level_before_l ??
+        (x.level_before_pct !== null && tanks.get(x.vehicle_id)
+          ? (x.level_before_pct / 100) * tanks.get(x.vehicle_id)!
+          : null),
+    })),
+  };
+}
+
+/**
+ * Replaces the tenant's verdicts for the period with these (delete, then insert), under an
+ * advisory lock per tenant so two runs never interleave. Returns the number of rows written.
+ */
+export async function replaceFuelReconciliations(
+  db: pg.PoolClient,
+  tenantId: string,
+  fromMs: number,
+  toMs: number,
+  verdicts: readonly Verdict[],
+): Promise<number> {
+  await db.query(`SELECT pg_advisory_xact_lock(727274009, hashtext($1))`, [tenantId]);
+  await db.query(
+    `DELETE FROM fuel_reconciliations
+      WHERE tenant_id = $1 AND ts >= to_timestamp($2 / 1000.0) AND ts < to_timestamp($3 / 1000.0)`,
+    [tenantId, fromMs, toMs],
+  );
+  if (verdicts.length === 0) return 0;
+  const col = <T>(f: (v: Verdict) => T) => verdicts.map(f);
+  const { rowCount } = await db.query(
+    `INSERT INTO fuel_reconciliations (tenant_id, transaction_id, vehicle_id, event_vehicle_id, event_id, status,
+                                       flags, reasons, ts, purchased_l, tank_rise_l, free_volume_l,
+                                       time_offset_s, distance_m)
+     SELECT $1, tx, v, ev, eid, st,
+            ARRAY(SELECT jsonb_array_elements_text(fl)), ARRAY(SELECT jsonb_array_elements_text(re)),
+            to_timestamp(ts / 1000.0), pl, rl, fv, tos, dm
+       FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::jsonb[], $8::jsonb[],
+                   $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[])
+            AS x(tx, v, ev, eid, st, fl, re, ts, pl, rl, fv, tos, dm)`,
+    [
+      tenantId,
+      col((v) => v.transactionId),
+      col((v) => v.vehicleId),
+      col((v) => v.event?.vehicleId ?? null),
+      col((v) => v.event?.eventId ?? null),
+      col((v) => v.status),
+      col((v) => JSON.stringify(v.flags)),
+      col((v) => JSON.stringify(v.reasons)),
+      col((v) => v.ts),
+      col((v) => v.purchasedL),
+      col((v) => v.tankRiseL),
+      col((v) => v.freeVolumeL),
+      col((v) => v.timeOffsetS),
+      col((v) => v.distanceM),
+    ],
+  );
+  return rowCount ?? 0;
+}
