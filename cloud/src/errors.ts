@@ -17,6 +17,15 @@ export enum CloudErrorCode {
   DeviceCredentials = 500,
   SecretKeys = 501,
   SecretUnreadable = 502,
+  // 6xx models (training, signing, publishing)
+  /** Not enough usable rows, an unreadable source, a network that does not converge. */
+  ModelTraining = 600,
+  /** The signing key is missing, unreadable or not Ed25519. */
+  ModelSigningKey = 601,
+  /** An artifact file that is not a signed, well-formed artifact (refused before publishing). */
+  ModelArtifactInvalid = 602,
+  /** The broker did not take the artifact. */
+  ModelPublishFailed = 603,
 }
 
 export class CloudError extends Error {

@@ -61,6 +61,25 @@ export enum AgentErrorCode {
   StoreFailed = 500,
   // 6xx sync
   BrokerUnreachable = 600,
+  // 7xx models (signed artifacts from the cloud, the engine-anomaly detector)
+  /** Not an artifact: bad JSON, missing fields, weights that do not fit the network. */
+  ModelMalformed = 700,
+  /** No signature: never run an unsigned model. */
+  ModelUnsigned = 701,
+  /** A signature that the trusted publisher key does not confirm (edited, or another key). */
+  ModelBadSignature = 702,
+  /** The weights' SHA-256 differs from the signed manifest's (corrupted or swapped weights). */
+  ModelChecksumMismatch = 703,
+  /** Not above every version installed here: a replayed old artifact or an already rolled-back one. */
+  ModelOlderVersion = 704,
+  /** Trained for another vehicle. */
+  ModelWrongVehicle = 705,
+  /** The publisher's public key file is missing or not an Ed25519 key. */
+  ModelKeyInvalid = 706,
+  /** The models folder cannot be read or written. */
+  ModelStoreFailed = 707,
+  /** `model rollback` with no previous version kept. */
+  ModelNoPrevious = 708,
 }
 
 export class AgentError extends Error {

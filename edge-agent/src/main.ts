@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { Agent } from './agent.ts';
 import { registerDbCommands } from './cli/db.ts';
 import { registerGpsCommands } from './cli/gps.ts';
+import { registerModelCommands } from './cli/model.ts';
 import { registerObdCommands } from './cli/obd.ts';
 import { registerProvisionCommand } from './cli/provision.ts';
 import { addDbOption, addSyncOptions, registerSyncCommands, syncConfigFrom } from './cli/sync.ts';
@@ -69,6 +70,7 @@ registerDbCommands(program);
 registerObdCommands(program);
 registerGpsCommands(program);
 registerProvisionCommand(program);
+registerModelCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   // One clear line for a technician; the code tells support which subsystem failed.

@@ -1,4 +1,5 @@
 export * from './events.ts';
+export * from './model-artifact.ts';
 export * from './telemetry.ts';
 export * from './topics.ts';
 export * from './vehicle-state.ts';
