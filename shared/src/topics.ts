@@ -6,7 +6,6 @@
  *   {base}/v1/{tenantId}/{vehicleId}/status      agent -> cloud   VehicleStatus  (retained, also the MQTT will)
  *   {base}/v1/{tenantId}/{vehicleId}/ack         cloud -> agent   TelemetryAck   (QoS 0: a lost one means a resend), after COMMIT
  *   {base}/v1/{tenantId}/{vehicleId}/model       cloud -> agent   ModelArtifact  (retained, QoS 1): signed, verified before use
- *   {base}/v1/{tenantId}/{vehicleId}/model       cloud -> agent   ModelArtifact  (retained, QoS 1): signed, verified before use
  *   {base}/v1/{tenantId}/{vehicleId}/events      agent -> cloud   VehicleEventBatch (QoS 1, JSON), the detectors' events
  *   {base}/v1/{tenantId}/{vehicleId}/events-ack  cloud -> agent   VehicleEventAck (TelemetryAck's shape, QoS 0), after COMMIT
  *
