@@ -318,7 +318,12 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
     expect((await readOutbox(page)).map((e) => e.clientId)).toEqual([clientId]);
     await page.reload();
     await page.getByTestId('outbox-empty').waitFor({ timeout: 30_000 });
-    expect(await readOutbox(page)).toEqual([]);
+    await waitUntil(
+      'the outbox to drain',
+      () => readOutbox(page),
+      (o) => o.length === 0,
+      30_000,
+    );
 
     // 2. Two more raw sends of the same key from the browser session: both answered with the
     //    existing row (created: false).

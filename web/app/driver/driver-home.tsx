@@ -81,7 +81,7 @@ export function DriverHome() {
   const [score, setScore] = useState<Loaded<Score> | null>(null);
   const [burnHistory, setBurnHistory] = useState<{ pct: number }[] | null>(null);
   const [refuels, setRefuels] = useState<Loaded<Refuel[]> | null>(null);
-  const [outbox, setOutbox] = useState<QueuedRefuel[]>([]);
+  const [outbox, setOutbox] = useState<QueuedRefuel[] | null>(null);
   const [announcement, setAnnouncement] = useState('');
   const meRef = useRef<Me | null>(null);
 
@@ -219,8 +219,8 @@ export function DriverHome() {
   const level = vehicle?.data.fuelLevelPct ?? null;
   const range = score && burnHistory ? estimateRangeKm(level, score.data.km, burnHistory) : null;
   const lowFuel = needsRefuel(level);
-  const waiting = outbox.filter((e) => e.rejected === null);
-  const rejected = outbox.filter((e) => e.rejected !== null);
+  const waiting = (outbox ?? []).filter((e) => e.rejected === null);
+  const rejected = (outbox ?? []).filter((e) => e.rejected !== null);
 
   return (
     <div className="driver-home">
@@ -319,7 +319,9 @@ export function DriverHome() {
 
       <section aria-labelledby="outbox-title" className="card">
         <h2 id="outbox-title">Refuels on this phone</h2>
-        {outbox.length === 0 ? (
+        {outbox === null ? (
+          <p>Reading this phone’s outbox…</p>
+        ) : outbox.length === 0 ? (
           <p data-testid="outbox-empty">Nothing waiting: every refuel you logged has reached the office.</p>
         ) : (
           <ul className="refuel-list" data-testid="outbox">
