@@ -4,7 +4,7 @@
  *   fleet-cloud audit verify [--json]     exit 0 intact, 1 tampered, 2 cannot check
  *   fleet-cloud device provision|revoke USERNAME --tenant T --password-file F [--broker-pid P]
  *   fleet-cloud secrets new-key ID | secrets rotate [--json]   (FLEET_SECRET_KEYS)
- *   fleet-cloud model keygen|train|publish                     engine-anomaly models (cli/model.ts)
+ *   fleet-cloud fuel import|reconcile|forecast --tenant T        fuel-card purchases (cli/fuel.ts)
  */
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { Command } from 'commander';
@@ -15,7 +15,7 @@ import { rotateTenantSecrets } from '../db/queries/tenant-secrets.ts';
 import { MosquittoCredentials } from '../devices/mosquitto-credentials.ts';
 import { isCloudError } from '../errors.ts';
 import { SecretBox } from '../security/secret-box.ts';
-import { registerModelCommands } from './model.ts';
+import { registerFuelCommands } from './fuel.ts';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -161,7 +161,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
           : `${n} secret(s) re-sealed under key ${box.activeKeyId}`,
       );
     });
-  registerModelCommands(program, io);
+  registerFuelCommands(program, io);
   return program;
 }
 
