@@ -196,7 +196,8 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
     await page.getByLabel('Email').fill(driver.email);
     await page.getByLabel('Password').fill(driver.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((u) => u.pathname !== '/login', { timeout: 30_000 });
+    // A driver lands in the driver app, not on the managers' dashboard.
+    await page.waitForURL((u) => u.pathname === '/driver', { timeout: 30_000 });
     const res = await page.goto(`${webUrl}/driver`);
     expect(res!.headers()['content-security-policy']).toContain("worker-src 'self'");
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });

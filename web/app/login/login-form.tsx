@@ -26,11 +26,12 @@ export function LoginForm() {
     setBusy(true);
     setError(null);
     try {
-      await trpc.auth.login.mutate({
+      const me = await trpc.auth.login.mutate({
         email: String(form.get('email')),
         password: String(form.get('password')),
       });
-      window.location.assign('/');
+      // Drivers land in their own app (the offline PWA), everyone else on the dashboard.
+      window.location.assign(me.role === 'driver' ? '/driver' : '/');
     } catch (err) {
       setError(err instanceof TRPCClientError ? err.message : 'Sign-in failed. Try again.');
       setBusy(false);
