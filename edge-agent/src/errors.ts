@@ -80,6 +80,11 @@ export enum AgentErrorCode {
   ModelStoreFailed = 707,
   /** `model rollback` with no previous version kept. */
   ModelNoPrevious = 708,
+  // 8xx recorded drive logs (fleet-agent replay)
+  /** The log file does not exist or cannot be read. */
+  LogNotFound = 800,
+  /** Not a drive log in the named format (no header, no time column), or no readable row. */
+  LogMalformed = 801,
 }
 
 export class AgentError extends Error {

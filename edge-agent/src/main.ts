@@ -10,6 +10,7 @@ import { registerGpsCommands } from './cli/gps.ts';
 import { registerModelCommands } from './cli/model.ts';
 import { registerObdCommands } from './cli/obd.ts';
 import { registerProvisionCommand } from './cli/provision.ts';
+import { registerReplayCommand } from './cli/replay.ts';
 import { addDbOption, addSyncOptions, registerSyncCommands, syncConfigFrom } from './cli/sync.ts';
 import { parseAgentConfig } from './config.ts';
 import { isAgentError } from './errors.ts';
@@ -71,6 +72,7 @@ registerObdCommands(program);
 registerGpsCommands(program);
 registerProvisionCommand(program);
 registerModelCommands(program);
+registerReplayCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   // One clear line for a technician; the code tells support which subsystem failed.

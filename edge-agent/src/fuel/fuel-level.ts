@@ -1,5 +1,6 @@
 import type { DriveSample } from './drive-log.ts';
 import { engineFuelLph } from './engine-fuel.ts';
+import { type LeakFinding, LeakTracker } from './leak.ts';
 import type { DetectedEvent, Detector, ResolvedDetectorConfig } from './replay.ts';
 import { TankCalibration } from './tank.ts';
 import type { ModeTracker } from './vehicle-mode.ts';
@@ -27,16 +28,26 @@ import type { ModeTracker } from './vehicle-mode.ts';
 const SETTLE_S = 3;
 /** Readings missing for longer than this: anything may have happened (a new segment). */
 const GAP_S = 30;
-const STILL_MIN = 5;
+/**
+ * A single still reading is already within a step of the truth (no slosh standing); the window
+ * only adds sub-step resolution. One is enough when the ignition is on for seconds between two
+ * parks (a theft, a short hop to the pump, the refuel).
+ */
+const STILL_MIN = 1;
+/** Estimates after an ignition-off gap before a drop or rise across it is final. */
+const ACROSS_GAP_ESTIMATES = 8;
 const STILL_WINDOW = 20;
 const MOTION_WINDOW_S = 180;
 const MOTION_MIN_S = 60;
+const MOTION_MIN_COUNT = 30;
 
 interface Estimate {
   ts: number;
   balance: number;
   litres: number;
   src: 'still' | 'motion';
+  /** A motion estimate whose whole window lies after the last stop. */
+  full?: boolean;
 }
 
 interface Base extends Estimate {
@@ -84,6 +95,10 @@ export class FuelLevelDetector implements Detector {
   private lastReadingTs = Number.NaN;
   private movingSinceTs = Number.NaN;
   private lastMovingTs = Number.NaN;
+  /** First standing reading of the current still segment (-inf: it began parked, no slosh). */
+  private stillSinceTs = Number.NaN;
+  /** First reading after the last gap in the readings. */
+  private segmentStartTs = Number.NEGATIVE_INFINITY;
   private still: number[] = [];
   private stillLitres: number[] = [];
   private motion: { ts: number; b: number; l: number }[] = [];
@@ -93,6 +108,9 @@ export class FuelLevelDetector implements Detector {
   private stopPending = false;
   private gapPending = false;
   private lastPos: { lat: number | null; lon: number | null } = { lat: null, lon: null };
+  /** Refuels minus drains reported so far: taken out of the balance the leak tracker sees. */
+  private stepsL = 0;
+  private readonly leak: LeakTracker;
 
   constructor(
     private readonly cfg: ResolvedDetectorConfig,
@@ -100,6 +118,7 @@ export class FuelLevelDetector implements Detector {
   ) {
     this.tank = new TankCalibration(cfg.tankLitres, cfg.calibration);
     this.stepL = this.tank.maxStepLitres();
+    this.leak = new LeakTracker(cfg.leakMinLph, cfg.leakMinL);
   }
 
   /** Litres the engine burned since the start (for consumption figures and tests). */
@@ -123,6 +142,7 @@ export class FuelLevelDetector implements Detector {
     }
     if (s.lat !== null && s.lon !== null) this.lastPos = { lat: s.lat, lon: s.lon };
     if (moving) {
+      this.stillSinceTs = Number.NaN;
       if (Number.isNaN(this.movingSinceTs)) this.movingSinceTs = s.ts;
       this.lastMovingTs = s.ts;
     } else {
@@ -132,14 +152,20 @@ export class FuelLevelDetector implements Detector {
 
     const pct = s.fuelLevelPct;
     if (pct === null) {
-      this.checkTimeout(s.ts, out);
+      // Ignition off (the ECU goes silent) or no reading for GAP_S: an event seen in the readings
+      // is over now, not when the tank can be read again (that may be hours later).
+      if (this.open && (mode === 'off' || s.ts - this.lastReadingTs > GAP_S * 1000)) this.closeOpen(out);
       return out;
     }
     if (!Number.isNaN(this.lastReadingTs) && s.ts - this.lastReadingTs > GAP_S * 1000) {
-      // The tank could not be read for a while: start both windows afresh.
+      // The tank could not be read for a while: what was open ended before the gap (its
+      // readings are all in), and both windows start afresh.
+      this.closeOpen(out);
       this.still = [];
       this.stillLitres = [];
       this.motion = [];
+      this.segmentStartTs = s.ts;
+      this.stillSinceTs = Number.NaN;
       this.gapPending = true;
       this.stopPending = true;
     }
@@ -149,21 +175,36 @@ export class FuelLevelDetector implements Detector {
 
     let est: Estimate | null = null;
     if (moving) {
+      // Drove off: an event judged on still readings is over, at its last still estimate.
+      if (this.open && this.still.length) this.closeOpen(out);
       this.still = [];
       this.stillLitres = [];
       this.motion.push({ ts: s.ts, b: balance, l: litres });
-      while (this.motion.length && this.motion[0]!.ts < s.ts - MOTION_WINDOW_S * 1000) this.motion.shift();
-      if (this.motion.length >= 30 && s.ts - this.motion[0]!.ts >= MOTION_MIN_S * 1000) {
+      // The window is MOTION_WINDOW_S, or MOTION_MIN_COUNT readings on a slowly polled log.
+      while (this.motion.length > MOTION_MIN_COUNT && this.motion[0]!.ts < s.ts - MOTION_WINDOW_S * 1000) {
+        this.motion.shift();
+      }
+      const span = s.ts - this.motion[0]!.ts;
+      if (this.motion.length >= MOTION_MIN_COUNT && span >= MOTION_MIN_S * 1000) {
         est = {
           ts: s.ts,
           balance: median(this.motion.map((m) => m.b)),
           litres: median(this.motion.map((m) => m.l)),
           src: 'motion',
+          full: span >= (MOTION_WINDOW_S - 5) * 1000 || this.motion.length > MOTION_MIN_COUNT * 3,
         };
       }
     } else {
       this.motion = [];
-      const settled = Number.isNaN(this.lastMovingTs) || s.ts - this.lastMovingTs >= SETTLE_S * 1000;
+      // Slosh settles a few seconds after the vehicle stops: the stop is somewhere between the
+      // last moving sample and the first standing one, so count from the latter.
+      if (Number.isNaN(this.stillSinceTs)) {
+        this.stillSinceTs =
+          Number.isNaN(this.lastMovingTs) || this.lastMovingTs < this.segmentStartTs
+            ? Number.NEGATIVE_INFINITY
+            : s.ts;
+      }
+      const settled = s.ts - this.stillSinceTs >= SETTLE_S * 1000;
       if (settled) {
         this.still.push(balance);
         this.stillLitres.push(litres);
@@ -181,18 +222,44 @@ export class FuelLevelDetector implements Detector {
         }
       }
     }
-    if (est) this.judge(est, s, out);
+    if (est) {
+      this.judge(est, s, out);
+      if (!this.open) {
+        const leak = this.leak.push(est.ts, est.balance - this.stepsL);
+        if (leak) this.emitLeak(leak, out);
+      }
+    }
     return out;
   }
 
   flush(): DetectedEvent[] {
     const out: DetectedEvent[] = [];
-    if (this.open) {
-      const last = this.open.history[this.open.history.length - 1];
-      if (last) this.close(last, out);
-      this.open = null;
-    }
+    this.closeOpen(out);
+    const leak = this.leak.flush();
+    if (leak) this.emitLeak(leak, out);
     return out;
+  }
+
+  private emitLeak(leak: LeakFinding, out: DetectedEvent[]): void {
+    out.push({
+      type: 'fuel_leak',
+      start: leak.start,
+      end: leak.end,
+      volumeL: round(leak.volumeL, 2),
+      lat: this.lastPos.lat,
+      lon: this.lastPos.lon,
+      driverId: this.cfg.driverId,
+      confidence: round(Math.min(0.95, 0.5 + 0.1 * Math.log2(leak.volumeL / this.cfg.leakMinL + 1)), 3),
+      modelVersion: null,
+      details: { rateLph: round(leak.rateLph, 3), durationS: Math.round((leak.end - leak.start) / 1000) },
+    });
+  }
+
+  private closeOpen(out: DetectedEvent[]): void {
+    if (!this.open) return;
+    const last = this.open.history[this.open.history.length - 1];
+    if (last) this.close(last, out);
+    this.open = null;
   }
 
   private drainThreshold(a: Estimate, b: Estimate): number {
@@ -239,7 +306,7 @@ export class FuelLevelDetector implements Detector {
     // wanders beyond the steady band (a slow drain must accumulate against the old base), but a
     // still estimate always replaces one taken in motion.
     if (
-      (mode === 'moving' && !stopSince) ||
+      (mode === 'moving' && (!stopSince || est.full)) ||
       Math.abs(diff) <= this.tolerance(est) ||
       (base.src === 'motion' && est.src === 'still')
     ) {
@@ -295,8 +362,11 @@ export class FuelLevelDetector implements Detector {
     }
     // Steady for stableS: the last stableS of estimates within one step of each other.
     const from = est.ts - this.cfg.stableS * 1000;
-    if (h[0]!.ts > from && !o.acrossGap) return;
-    if (o.acrossGap && h.length < Math.min(this.cfg.stableS, STILL_WINDOW)) return;
+    if (o.acrossGap) {
+      if (h.length >= ACROSS_GAP_ESTIMATES || est.ts - h[0]!.ts >= 10_000) this.close(est, out);
+      return;
+    }
+    if (h[0]!.ts > from) return;
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
     for (let i = h.length - 1; i >= 0 && h[i]!.ts >= from; i--) {
@@ -312,6 +382,8 @@ export class FuelLevelDetector implements Detector {
     const volume = Math.abs(end.balance - o.base.balance);
     const thr = o.type === 'refuel' ? this.refuelThreshold(o.base, end) : this.drainThreshold(o.base, end);
     if (volume >= thr) {
+      this.stepsL += end.balance - o.base.balance;
+      this.leak.reset();
       // End: when the level stopped moving, the first estimate of the steady run.
       let endTs = end.ts;
       for (let i = o.history.length - 1; i >= 0; i--) {
@@ -342,10 +414,5 @@ export class FuelLevelDetector implements Detector {
       });
     }
     this.setBase(end, { lat: o.lat, lon: o.lon } as DriveSample);
-  }
-
-  private checkTimeout(_ts: number, _out: DetectedEvent[]): void {
-    // An event open while the readings stop (ignition off mid-drain) stays open: the readings
-    // after the gap finish it.
   }
 }

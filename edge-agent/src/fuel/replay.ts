@@ -43,7 +43,7 @@ export interface DetectorConfig {
   stableS?: number;
   /** Slow leak: unexplained loss at least this fast (default 0.15 L/h)... */
   leakMinLph?: number;
-  /** ...and at least this much in total (default 1 L or 1.5 % of the tank, whichever is more). */
+  /** ...and at least this much in total (default 0.8 L or 1 % of the tank, whichever is more). */
   leakMinL?: number;
   harshBrakeG?: number;
   harshAccelG?: number;
@@ -79,7 +79,7 @@ export function resolveConfig(c: DetectorConfig): ResolvedDetectorConfig {
     minRefuelPct: c.minRefuelPct ?? 5,
     stableS: c.stableS ?? 20,
     leakMinLph: c.leakMinLph ?? 0.15,
-    leakMinL: c.leakMinL ?? Math.max(1, 0.015 * c.tankLitres),
+    leakMinL: c.leakMinL ?? Math.max(0.8, 0.01 * c.tankLitres),
     harshBrakeG: c.harshBrakeG ?? 0.35,
     harshAccelG: c.harshAccelG ?? 0.3,
     harshCornerG: c.harshCornerG ?? 0.5,
@@ -109,6 +109,8 @@ export interface PipelineOptions {
   extraDetectors?: Detector[];
   /** First id to give (default 1); the live agent numbers through its EventStore instead. */
   firstId?: number;
+  /** The active model's version (ModelService.activeModelVersion), stamped on events the rules decided. */
+  modelVersion?: () => string | null;
 }
 
 /** Builds the rule detectors and runs them (plus any extra ones) on each sample. */
@@ -129,7 +131,9 @@ export function createDetectorPipeline(
   let lastTs = Number.NEGATIVE_INFINITY;
   const stats = { samples: 0, outOfOrder: 0 };
   const number = (events: DetectedEvent[]): VehicleEvent[] =>
-    events.sort((a, b) => a.start - b.start).map((e) => ({ id: nextId++, ...e }));
+    events
+      .sort((a, b) => a.start - b.start)
+      .map((e) => ({ id: nextId++, ...e, modelVersion: e.modelVersion ?? options.modelVersion?.() ?? null }));
   return {
     stats,
     push(s) {
