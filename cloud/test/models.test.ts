@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelRollback, modelStatus, modelVerify } from '../../edge-agent/src/cli/model.ts';
 import { type AgentError, AgentErrorCode, isAgentError } from '../../edge-agent/src/errors.ts';
 import { type DriveSample, parseDriveLogCsv } from '../../edge-agent/src/fuel/drive-log.ts';
+import { runDetectors } from '../../edge-agent/src/fuel/replay.ts';
 import { readPublicKey } from '../../edge-agent/src/models/artifact.ts';
 import { EngineAnomalyDetector } from '../../edge-agent/src/models/engine-anomaly.ts';
 import { ModelReceiver } from '../../edge-agent/src/models/model-receiver.ts';
@@ -243,6 +244,23 @@ describe('engine-anomaly models from the cloud to a running agent', () => {
     }
     const covered = events.reduce((ms, e) => ms + (e.end - e.start), 0);
     expect(covered).toBeGreaterThan(60_000);
+  });
+
+  it("the on-vehicle pipeline stamps the active version on every event, the rules' ones too", () => {
+    const { samples } = injectRichRunning(heldOut);
+    const events = runDetectors(
+      samples,
+      // A 30 km/h limit in the city: speeding events from the rules, next to the model's.
+      { tankLitres: 60, speedLimitKmh: 30 },
+      {
+        extraDetectors: [new EngineAnomalyDetector(() => service.engineModel())],
+        modelVersion: () => service.activeModelVersion(),
+      },
+    );
+    const types = new Set(events.map((e) => e.type));
+    expect(types.has('engine_anomaly')).toBe(true);
+    expect(types.has('speeding')).toBe(true);
+    expect(new Set(events.map((e) => e.modelVersion))).toEqual(new Set(['engine-anomaly@1']));
   });
 
   it('a newer version is swapped in without a restart: the running detector stamps it next', async () => {
