@@ -11,6 +11,7 @@ import { loadCloudConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
 import { isCloudError } from './errors.ts';
+import { FuelCardInboxConsumer } from './fuel/webhook-inbox.ts';
 import { EventIngest } from './ingest/event-ingest.ts';
 import { TelemetryIngest } from './ingest/telemetry-ingest.ts';
 import { SecretBox } from './security/secret-box.ts';
@@ -57,6 +58,9 @@ async function main() {
     log: createLogger('event-ingest'),
   });
   await eventIngest.start();
+  // Signed fuel-card webhooks wait in webhook_inbox until this turns them into purchases.
+  const fuelInbox = new FuelCardInboxConsumer(pool, createLogger('fuel-inbox'));
+  fuelInbox.start();
   const oidcSettings = oidcSettingsFromEnv();
   const api = await startApiServer({
     pool,
@@ -82,6 +86,7 @@ async function main() {
     await api.close();
     await ingest.stop();
     await eventIngest.stop();
+    await fuelInbox.stop();
     await pool.end();
     process.exit(0);
   };

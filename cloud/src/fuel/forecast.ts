@@ -14,10 +14,10 @@
  * shows which it is.
  *
  * The model, deliberately small: forecast(day) = level x factor(weekday), level = mean of the last
- * 28 days, factor = that weekday's mean over the last 8 weeks / the mean of those 8 weeks. Fleets
- * run on weekly rhythms (weekend, depot days), and this is the least that captures one. Baselines:
- * seasonal naive weekly (the same weekday of the last observed week) and, with over a year of
- * history, the same day 52 weeks earlier. The held-out tail (the last 28 days, at most a quarter of
+ * 4 whole weeks, factor = that weekday's mean over the last 8 weeks / the mean of the 7 weekday
+ * means. Fleets run on weekly rhythms (weekend, depot days), and this is the least that captures
+ * one. Baselines: seasonal naive weekly (the same weekday of the last observed week) and, with over
+ * a year of history, the same day 52 weeks earlier. The held-out tail (the last 28 days, at most a quarter of
  * the history) is forecast from the data before it by the model and the baselines alike; MAE in
  * litres/day, MAPE over days with consumption (0-litre days have no percentage error). When the
  * baseline wins, the output says so: use it.
@@ -71,7 +71,9 @@ const weekday = (day: number) => (((day + 4) % 7) + 7) % 7;
 export function weekdayProfileForecast(history: number[], firstDay: number, horizon: number): number[] {
   const n = history.length;
   if (n === 0) return new Array(horizon).fill(0);
-  const recent = history.slice(Math.max(0, n - 28));
+  // Whole weeks only, so no weekday counts twice in the level.
+  const levelDays = n >= 7 ? 7 * Math.floor(Math.min(n, 28) / 7) : n;
+  const recent = history.slice(n - levelDays);
   const level = recent.reduce((a, b) => a + b, 0) / recent.length;
   const from = Math.max(0, n - 56);
   const sums = new Array(7).fill(0);
@@ -81,11 +83,13 @@ export function weekdayProfileForecast(history: number[], firstDay: number, hori
     sums[w] += history[i]!;
     counts[w]++;
   }
-  const window = history.slice(from);
-  const mean = window.reduce((a, b) => a + b, 0) / window.length;
+  // Factor = weekday mean / mean of the weekday means (not of the days: a partial week would tilt it).
+  const means = sums.map((sum, w) => (counts[w] > 0 ? sum / counts[w] : null));
+  const known = means.filter((m): m is number => m !== null);
+  const mean = known.reduce((a, b) => a + b, 0) / known.length;
   return Array.from({ length: horizon }, (_, h) => {
     const w = weekday(firstDay + n + h);
-    const factor = mean > 0 && counts[w] > 0 ? sums[w] / counts[w] / mean : 1;
+    const factor = mean > 0 && means[w] !== null ? means[w]! / mean : 1;
     return level * factor;
   });
 }
