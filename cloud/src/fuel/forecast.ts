@@ -17,10 +17,10 @@
  * 4 whole weeks, factor = that weekday's mean over the last 8 weeks / the mean of the 7 weekday
  * means. Fleets run on weekly rhythms (weekend, depot days), and this is the least that captures
  * one. Baselines: seasonal naive weekly (the same weekday of the last observed week) and, with over
- * a year of history, the same day 52 weeks earlier. The held-out tail (the last 28 days, at most a quarter of
- * the history) is forecast from the data before it by the model and the baselines alike; MAE in
- * litres/day, MAPE over days with consumption (0-litre days have no percentage error). When the
- * baseline wins, the output says so: use it.
+ * a year of history, the same day 52 weeks earlier. The held-out tail (the last 28 days, at most a
+ * quarter of the history) is forecast from the data before it by the model and the baselines
+ * alike; MAE in litres/day, MAPE over days with consumption (0-litre days have no percentage
+ * error). When the baseline wins, the output says so: use it.
  */
 import type pg from 'pg';
 import { inTenant } from '../api/trpc.ts';
