@@ -10,11 +10,12 @@
  * show the model being used). Detection is judged on a drive log of another seed and scenario than
  * the one trained on.
  */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createPrivateKey, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { modelSigningText, VehicleEvent } from '@fleet/shared';
+import { type ModelManifest, modelSigningText, VehicleEvent } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelRollback, modelStatus, modelVerify } from '../../edge-agent/src/cli/model.ts';
@@ -33,6 +34,7 @@ import { buildCli } from '../src/cli/main.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { CloudErrorCode, isCloudError } from '../src/errors.ts';
 import { publishModelPayload } from '../src/models/publisher.ts';
+import { readSigningKey, signArtifact } from '../src/models/signing.ts';
 import { MQTT_URL, openTestPool, POSTGRES_URL, requireServices, uniqueId } from './support/services.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fleet-models-'));
@@ -409,6 +411,93 @@ describe('engine-anomaly models from the cloud to a running agent', () => {
     expect(isAgentError(r, AgentErrorCode.ModelOlderVersion)).toBe(true);
     expect((r as Error).message).toMatch(/rolled back/);
     expect(agentStatus()).toMatchObject({ active: { label: 'engine-anomaly@1' }, rolledBack: 2 });
+  });
+
+  it('a running `fleet-agent run` takes a published model without a restart; `model rollback` from another process swaps it back', async () => {
+    // No vehicle attached (OBD and GPS ports refuse): the daemon runs and retries them, and its
+    // sync and model receiver work as on a parked van. Its own vehicle id and database.
+    const van = 'VAN-8';
+    const agentDir = path.join(dir, 'child');
+    const childDb = path.join(agentDir, 'agent.db');
+    const bin = path.join(import.meta.dirname, '../../edge-agent/bin/fleet-agent.js');
+    // The cloud re-signs the trained v1/v2 weights for this vehicle (the artifact is vehicle-bound).
+    const key = readSigningKey(file('publisher.key'));
+    const forVan = (f: string) => {
+      const a = JSON.parse(readFileSync(file(f), 'utf8'));
+      const manifest: ModelManifest = { ...a.manifest, vehicleId: van };
+      return JSON.stringify(signArtifact(manifest, Buffer.from(a.weights, 'base64'), key));
+    };
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        bin,
+        'run',
+        '--vehicle',
+        van,
+        '--tenant',
+        TENANT,
+        '--obd-port',
+        'tcp://127.0.0.1:9',
+        '--gps-nmea',
+        'tcp://127.0.0.1:9',
+        '--db',
+        childDb,
+        '--mqtt-url',
+        MQTT_URL,
+        '--base-topic',
+        base,
+        '--model-public-key',
+        file('publisher.pub'),
+      ],
+      { env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let logs = '';
+    child.stderr!.on('data', (d) => {
+      logs += d;
+    });
+    const waitLog = async (re: RegExp, ms = 60_000) => {
+      const until = Date.now() + ms;
+      while (!re.test(logs)) {
+        if (Date.now() > until) throw new Error(`agent never logged ${re}; log:\n${logs.slice(-3000)}`);
+        if (child.exitCode !== null)
+          throw new Error(`agent exited ${child.exitCode}; log:\n${logs.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const agentCli = (...args: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [bin, 'model', ...args, '--db', childDb, '--json'],
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+        ),
+      );
+    try {
+      await waitLog(/connected to broker/);
+      const target = { url: MQTT_URL, baseTopic: base, tenantId: TENANT, vehicleId: van };
+      await publishModelPayload(target, forVan('v1.json'));
+      await waitLog(/"version":"engine-anomaly@1".*engine model installed and active/);
+      await publishModelPayload(target, forVan('v2.json'));
+      await waitLog(/"version":"engine-anomaly@2".*engine model installed and active/);
+      expect(JSON.parse(await agentCli('status'))).toMatchObject({
+        active: { label: 'engine-anomaly@2', vehicleId: van },
+        previous: { label: 'engine-anomaly@1' },
+      });
+      expect(JSON.parse(await agentCli('rollback'))).toEqual({
+        active: 'engine-anomaly@1',
+        rolledBack: 'engine-anomaly@2',
+      });
+      // The daemon (another process) notices and loads v1 again, without a restart.
+      await waitLog(/"version":"engine-anomaly@1".*engine model loaded/);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      await publishModelPayload(
+        { url: MQTT_URL, baseTopic: base, tenantId: TENANT, vehicleId: van },
+        '',
+      ).catch(() => {});
+    }
   });
 
   it("trains from the vehicle's telemetry in PostgreSQL, as its tenant (row-level security)", async () => {

@@ -15,6 +15,7 @@ import type { GpsdClient } from './gps/gpsd-client.ts';
 import type { GpsFix } from './gps/nmea/rmc.ts';
 import type { NmeaReader } from './gps/nmea-reader.ts';
 import { createGpsSource } from './gps/source.ts';
+import { AgentModels } from './models/agent-models.ts';
 import { ObdPoller } from './obd/obd-poller.ts';
 import { SampleStore } from './store/sample-store.ts';
 import { EventSync } from './sync/event-sync.ts';
@@ -51,6 +52,8 @@ export class Agent {
   readonly sync: MqttSync;
   /** The detectors' events to the cloud, on their own lane (sync/event-sync.ts). */
   readonly events: EventSync;
+  /** Engine-anomaly models from the cloud, verified and hot-swapped (null without --model-public-key). */
+  readonly models: AgentModels | null;
   /** Sample times: GPS time, never backwards within this run. */
   readonly clock = new SampleClock();
 
@@ -69,12 +72,18 @@ export class Agent {
       { ...syncOptions(config), dbPath: config.dbPath },
       log.child({ ns: 'event-sync' }),
     );
+    this.models = AgentModels.create(config, log.child({ ns: 'models' }));
   }
 
   /** Outputs first, inputs last (telegraf's order), so nothing is read before it can be kept. */
   start(): void {
     this.sync.start();
     this.events.start();
+    this.models
+      ?.start()
+      .catch((err: unknown) =>
+        this.log.error({ err: (err as Error).message }, 'engine models did not start'),
+      );
     void this.obd.run();
     void this.gps.run();
   }
@@ -106,6 +115,7 @@ export class Agent {
     await this.sync.stop();
     // Whatever is unacknowledged stays in SQLite and goes at the next start.
     await this.events.stop();
+    await this.models?.stop();
     this.store.close();
   }
 }

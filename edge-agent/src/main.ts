@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { Agent } from './agent.ts';
 import { registerDbCommands } from './cli/db.ts';
 import { registerGpsCommands } from './cli/gps.ts';
-import { registerModelCommands } from './cli/model.ts';
+import { addModelKeyOption, registerModelCommands } from './cli/model.ts';
 import { registerObdCommands } from './cli/obd.ts';
 import { registerProvisionCommand } from './cli/provision.ts';
 import { registerReplayCommand } from './cli/replay.ts';
@@ -41,6 +41,7 @@ const run = program
       .conflicts('gpsNmea'),
   )
   .addOption(new Option('--gps-baud <n>', 'GPS baud rate').env('FLEET_GPS_BAUD').default('9600'));
+addModelKeyOption(run);
 addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
   const config = parseAgentConfig({
     ...syncConfigFrom(o, env),
@@ -49,6 +50,7 @@ addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
     gpsNmeaPort: o.gpsNmea,
     gpsdAddress: o.gpsd,
     gpsBaud: o.gpsBaud,
+    modelPublicKeyFile: o.modelPublicKey,
   });
   const log = createLogger('agent', { vehicle: config.vehicleId });
   const agent = new Agent(config, log);
