@@ -11,6 +11,9 @@ const nextConfig: NextConfig = {
   outputFileTracingRoot: monorepoRoot,
   // @fleet/shared ships TypeScript sources (no build step), so Next compiles it like app code.
   transpilePackages: ['@fleet/shared'],
+  // A second build beside the usual .next (the dashboard e2e test builds its own, so a parallel
+  // `next build` elsewhere never swaps the files under its running server).
+  distDir: process.env.FLEET_WEB_DIST_DIR || '.next',
   poweredByHeader: false,
   reactStrictMode: true,
 };

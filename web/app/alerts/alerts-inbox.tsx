@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { formatDateTime } from '../../components/fuel-chart.tsx';
 import { useAuthRedirect } from '../../lib/auth-redirect.ts';
 import { toIsoTimestamp } from '../../lib/format.ts';
@@ -19,8 +19,8 @@ type AlertList = Awaited<ReturnType<typeof trpc.alerts.list.query>>;
 type AlertInput = Exclude<Parameters<typeof trpc.alerts.list.query>[0], void | undefined>;
 type Alert = AlertList['items'][number];
 
-/** New alerts appear without a reload; the live SSE feed replaces this where it is wired. */
-const REFRESH_MS = 5000;
+/** A safety net: new alerts arrive through the live feed (SSE); this catches others' acknowledgements. */
+const REFRESH_MS = 30_000;
 
 interface Filter {
   statuses: AlertStatus[];
@@ -80,6 +80,22 @@ export function AlertsInbox() {
       clearInterval(timer);
     };
   }, [load]);
+
+  // New alerts: the live feed says one was raised, and the list (with its filter) is read again.
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  useEffect(() => {
+    const sub = trpc.live.alerts.subscribe(undefined, {
+      onData: ({ alerts }) => {
+        if (alerts.length === 0) return;
+        setMessage(
+          `${alerts.length} new alert${alerts.length === 1 ? '' : 's'}: ${alerts.map((a) => a.title).join('; ')}`,
+        );
+        void loadRef.current();
+      },
+    });
+    return () => sub.unsubscribe();
+  }, []);
 
   const apply = (e: FormEvent) => {
     e.preventDefault();

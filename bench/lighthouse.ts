@@ -1,0 +1,274 @@
+/**
+ * Lighthouse (npm `lighthouse` 12, Debian's Chromium) on the production build of the web app:
+ * the manager's dashboard (/) and the driver's home (/driver), signed in (the session cookie goes
+ * in Lighthouse's extraHeaders), each next to a bare static HTML page served by node:http and
+ * measured by the same Chromium in the same run: the best this machine can score right now.
+ * Targets: accessibility 100, performance >= 90.
+ *
+ * The whole stack runs on this machine's PostgreSQL and Mosquitto (a schema and topic of its own,
+ * dropped at the end) with two simulated vehicles, so the pages show live data while measured.
+ * Presets: `mobile` is Lighthouse's default (a mid-range phone on slow 4G, simulated throttling:
+ * what the driver PWA is for); `desktop` is its desktop preset (the manager's desk).
+ *
+ *   pnpm exec tsx bench/lighthouse.ts [--preset mobile|desktop|both] [--no-build] [--json]
+ *
+ * Scores measured while other work loads the same 2 cores come out lower (performance) than on
+ * an idle machine; the static page's score in the same run shows how much.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import lighthouse, { desktopConfig } from 'lighthouse';
+import pg from 'pg';
+import { createUser } from '../cloud/src/auth/auth-service.ts';
+import { REPO_ROOT } from '../scripts/lib/processes.ts';
+import { startStack } from '../scripts/lib/stack.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'both' },
+    'no-build': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  process.stdout.write(
+    'Usage: pnpm exec tsx bench/lighthouse.ts [--preset mobile|desktop|both] [--no-build] [--json]\n' +
+      'Lighthouse accessibility and performance of / and /driver (production build) next to a bare static page.\n',
+  );
+  process.exit(0);
+}
+if (!['mobile', 'desktop', 'both'].includes(args.preset!)) {
+  process.stderr.write(`--preset must be mobile, desktop or both, not ${args.preset}\n`);
+  process.exit(2);
+}
+const presets = (args.preset === 'both' ? ['mobile', 'desktop'] : [args.preset]) as ('mobile' | 'desktop')[];
+const CHROMIUM = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const MQTT_URL = process.env.BENCH_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+// Flags that work here as root without network (environment.md).
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+const say = (line: string) => {
+  if (!args.json) process.stderr.write(`${line}\n`);
+};
+
+/** The reference page: what a page with no app code scores with this Chromium on this machine. */
+const STATIC_HTML = `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Static reference</title>
+<meta name="description" content="A bare static page: the reference score."></head>
+<body><main><h1>Static reference page</h1><p>Nothing but HTML.</p></main></body></html>`;
+
+function serveStatic(): Promise<http.Server> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'max-age=3600' });
+    res.end(STATIC_HTML);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Chromium with a DevTools port Lighthouse attaches to. */
+async function launchChromium(): Promise<{ child: ChildProcess; port: number }> {
+  const userDir = path.join(os.tmpdir(), `fleet-lh-${randomBytes(4).toString('hex')}`);
+  const child = spawn(
+    CHROMIUM,
+    [...CHROMIUM_ARGS, '--remote-debugging-port=0', `--user-data-dir=${userDir}`],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${CHROMIUM} printed no DevTools port within 30 s`)),
+      30_000,
+    );
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      const m = /DevTools listening on ws:\/\/[^:]+:(\d+)\//.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('error', reject);
+  });
+  return { child, port };
+}
+
+/** Signs in through the web app's own tRPC proxy; returns the Cookie header value. */
+async function signIn(webUrl: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${webUrl}/api/trpc/auth.login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!res.ok) throw new Error(`sign-in as ${email} failed: HTTP ${res.status} ${await res.text()}`);
+  const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]);
+  if (cookies.length === 0) throw new Error(`sign-in as ${email} set no cookie`);
+  return cookies.join('; ');
+}
+
+interface Score {
+  page: string;
+  preset: 'mobile' | 'desktop';
+  accessibility: number;
+  performance: number;
+  /** Failing accessibility audits, by id (empty at 100). */
+  failedA11y: string[];
+  lcpMs: number;
+  tbtMs: number;
+}
+
+async function measure(
+  port: number,
+  name: string,
+  url: string,
+  preset: 'mobile' | 'desktop',
+  cookie: string | null,
+): Promise<Score> {
+  const result = await lighthouse(
+    url,
+    {
+      port,
+      output: 'json',
+      logLevel: 'error',
+      onlyCategories: ['accessibility', 'performance'],
+      ...(cookie ? { extraHeaders: { Cookie: cookie } } : {}),
+      // The dashboard keeps a live SSE stream open: the network is never quiet, so do not wait
+      // for that beyond a sensible time (the metrics come from the trace either way).
+      maxWaitForLoad: 20_000,
+    },
+    preset === 'desktop' ? desktopConfig : undefined,
+  );
+  if (!result) throw new Error(`lighthouse returned nothing for ${url}`);
+  const { lhr } = result;
+  if (lhr.runtimeError)
+    throw new Error(`lighthouse on ${url}: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
+  const a11y = lhr.categories.accessibility!;
+  const failedA11y = a11y.auditRefs
+    .filter((r) => r.weight > 0 && (lhr.audits[r.id]?.score ?? 1) < 1)
+    .map((r) => r.id);
+  return {
+    page: name,
+    preset,
+    accessibility: Math.round((a11y.score ?? 0) * 100),
+    performance: Math.round((lhr.categories.performance!.score ?? 0) * 100),
+    failedA11y,
+    lcpMs: Math.round(lhr.audits['largest-contentful-paint']?.numericValue ?? Number.NaN),
+    tbtMs: Math.round(lhr.audits['total-blocking-time']?.numericValue ?? Number.NaN),
+  };
+}
+
+async function main() {
+  if (!args['no-build']) {
+    say('building the web app (next build)…');
+    execFileSync('pnpm', ['--filter', '@fleet/web', 'build'], {
+      cwd: REPO_ROOT,
+      stdio: args.json ? 'ignore' : 'inherit',
+    });
+  }
+  const run = randomBytes(4).toString('hex');
+  const schema = `bench_lh_${run}`;
+  const tenantId = `lh${run}`;
+  say('starting the stack (PostgreSQL, Mosquitto, cloud, 2 simulated vehicles, next start)…');
+  const stack = await startStack({
+    vehicles: 2,
+    tenantId,
+    databaseUrl: DATABASE_URL,
+    mqttUrl: MQTT_URL,
+    databaseSchema: schema,
+    baseTopic: `fleet-bench-lh-${run}`,
+    apiPort: 0,
+    webPort: 0,
+    dataDir: path.join(os.tmpdir(), `fleet-bench-lh-${run}`),
+  });
+  const db = new pg.Pool({
+    connectionString: stack.databaseUrl,
+    max: 1,
+    options: `-c search_path=${schema}`,
+  });
+  const server = await serveStatic();
+  let chrome: ChildProcess | undefined;
+  try {
+    const driver = { email: `driver-${run}@fleet.local`, password: randomBytes(12).toString('base64url') };
+    await createUser(db, {
+      tenantId,
+      email: driver.email,
+      name: 'Bench Driver',
+      role: 'driver',
+      password: driver.password,
+      vehicleId: 'veh-001',
+    });
+    const managerCookie = await signIn(stack.webUrl!, stack.admin.email, stack.admin.password);
+    const driverCookie = await signIn(stack.webUrl!, driver.email, driver.password);
+    // Let the vehicles report, so the pages show data rather than "loading".
+    await new Promise((r) => setTimeout(r, 15_000));
+
+    const launched = await launchChromium();
+    chrome = launched.child;
+    const staticUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const scores: Score[] = [];
+    for (const preset of presets) {
+      for (const [name, url, cookie] of [
+        ['static reference', staticUrl, null],
+        ['dashboard /', `${stack.webUrl}/`, managerCookie],
+        ['driver home /driver', `${stack.webUrl}/driver`, driverCookie],
+      ] as const) {
+        say(`lighthouse ${preset}: ${name}…`);
+        scores.push(await measure(launched.port, name, url, preset, cookie));
+      }
+    }
+    if (args.json) {
+      process.stdout.write(
+        `${JSON.stringify({ scores, targets: { accessibility: 100, performance: 90 } }, null, 2)}\n`,
+      );
+    } else {
+      const out = [
+        'preset   page                   a11y  perf  perf/static  LCP ms  TBT ms  failing a11y audits',
+      ];
+      for (const s of scores) {
+        const ref = scores.find((r) => r.preset === s.preset && r.page === 'static reference')!;
+        out.push(
+          [
+            s.preset.padEnd(8),
+            s.page.padEnd(22),
+            String(s.accessibility).padStart(4),
+            String(s.performance).padStart(5),
+            (ref.performance ? (s.performance / ref.performance).toFixed(2) : '—').padStart(11),
+            String(s.lcpMs).padStart(7),
+            String(s.tbtMs).padStart(7),
+            ` ${s.failedA11y.join(', ') || '—'}`,
+          ].join(' '),
+        );
+      }
+      out.push(
+        "targets: accessibility 100, performance >= 90 (the static page is this machine's ceiling right now)",
+      );
+      process.stdout.write(`${out.join('\n')}\n`);
+    }
+  } finally {
+    chrome?.kill();
+    server.close();
+    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await db.end();
+    await stack.stop();
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench/lighthouse: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

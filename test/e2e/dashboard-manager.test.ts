@@ -1,0 +1,399 @@
+/**
+ * The manager's dashboard against the real stack (simulated vehicles -> agents -> Mosquitto ->
+ * cloud -> PostgreSQL -> tRPC -> Next.js production build), in Debian's Chromium through
+ * playwright-core: the fleet overview updating live over SSE, a fuel chart with a refuel and a
+ * drain marked, acknowledging an alert, a faceted search with a saved search, drawing a geofence by
+ * keyboard. axe-core (WCAG 2.1 A/AA/AAA + best practices) must find nothing on every page visited.
+ *
+ * Seeded directly in PostgreSQL (the vehicles would take hours to produce them): an afternoon of
+ * minute rollups for veh-001 with a drain and a refuel, the two events (the drain's alert comes
+ * from the database trigger, as in production), and two fuel-card purchases.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../scripts/lib/processes.ts';
+import { type Stack, startStack } from '../../scripts/lib/stack.ts';
+import { expectNoAxeViolations } from './support/axe.ts';
+import { REAL_MQTT_URL, REAL_POSTGRES_URL, requireRealServices, waitUntil } from './support/services.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Flags that work here as root without network (environment.md).
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const MIN = 60_000;
+const DRAIN_L = 15;
+const REFUEL_L = 40;
+
+/**
+ * This test's own production build in web/.next-e2e (next.config.ts distDir): a `next build`
+ * running elsewhere meanwhile then cannot swap the files under the server. Rebuilt only when a
+ * source file is newer than the build (the first run on a checkout takes a minute more).
+ */
+const DIST_DIR = '.next-e2e';
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+function ensureWebBuild() {
+  process.env.FLEET_WEB_DIST_DIR = DIST_DIR; // inherited by `next start` in the stack
+  const web = path.join(REPO_ROOT, 'web');
+  const buildId = path.join(web, DIST_DIR, 'BUILD_ID');
+  const sources = Math.max(
+    ...['app', 'components', 'lib', 'proxy.ts', 'next.config.ts'].map((p) => {
+      const full = path.join(web, p);
+      if (!existsSync(full)) return 0;
+      return statSync(full).isDirectory() ? newestMtime(full) : statSync(full).mtimeMs;
+    }),
+  );
+  if (existsSync(buildId) && statSync(buildId).mtimeMs > sources) return;
+  // next build points next-env.d.ts at its distDir: put the committed file back afterwards.
+  const nextEnv = path.join(web, 'next-env.d.ts');
+  const nextEnvText = readFileSync(nextEnv, 'utf8');
+  try {
+    execFileSync(path.join(web, 'node_modules', '.bin', 'next'), ['build'], {
+      cwd: web,
+      stdio: 'inherit',
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+    });
+  } finally {
+    writeFileSync(nextEnv, nextEnvText);
+  }
+}
+
+describe('manager dashboard (real stack, production build)', () => {
+  const run = randomBytes(4).toString('hex');
+  const schema = `e2e_dash_${run}`;
+  const tenantId = `t${run}`;
+  let stack: Stack;
+  let db: pg.Pool;
+  let browser: Browser;
+  let context: BrowserContext;
+  const cspRefusals: string[] = [];
+
+  const open = async (pathname: string): Promise<Page> => {
+    const page = await context.newPage();
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) cspRefusals.push(`${pathname}: ${m.text()}`);
+    });
+    await page.goto(`${stack.webUrl}${pathname}`);
+    return page;
+  };
+
+  beforeAll(async () => {
+    await requireRealServices();
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
+    ensureWebBuild();
+    stack = await startStack({
+      vehicles: 2,
+      tenantId,
+      databaseUrl: REAL_POSTGRES_URL,
+      mqttUrl: REAL_MQTT_URL,
+      databaseSchema: schema,
+      baseTopic: `fleet-e2e-dash-${run}`,
+      apiPort: 0,
+      webPort: 0,
+      dataDir: path.join(os.tmpdir(), `fleet-e2e-dash-${run}`),
+    });
+    db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2, options: `-c search_path=${schema}` });
+    await waitUntil(
+      'both vehicles to report a position',
+      async () =>
+        (
+          await db.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM vehicle_latest WHERE lat IS NOT NULL AND fuel_level_pct IS NOT NULL',
+          )
+        ).rows[0]!.n,
+      (n) => n === 2,
+      120_000,
+    );
+    await seed(db, tenantId);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    context = await browser.newContext({ reducedMotion: 'reduce' });
+    const page = await context.newPage();
+    await page.goto(`${stack.webUrl}/login`);
+    await page.getByLabel('Email').fill(stack.admin.email);
+    await page.getByLabel('Password').fill(stack.admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.pathname === '/', { timeout: 30_000 });
+    await page.close();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (db) await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await db?.end();
+    await stack?.stop();
+  });
+
+  it('fleet overview: status counts, map and table, updated live over SSE without a reload', async () => {
+    const liveRequests: string[] = [];
+    context.on('request', (r) => {
+      if (r.url().includes('/api/trpc/live.positions')) liveRequests.push(r.url());
+    });
+    const page = await open('/');
+    const rows = page.locator('tr[data-vehicle-id]');
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(2);
+    // The live feed (an EventSource through the Next proxy) is up.
+    await page.locator('[data-field="liveFeed"][data-value="true"]').waitFor({ timeout: 30_000 });
+    expect(liveRequests.length).toBeGreaterThan(0);
+    // Status counts add up to the fleet, and each status is a word.
+    const counts = await page
+      .locator('[data-status-count]')
+      .evaluateAll((lis) => lis.map((li) => Number(li.querySelector('strong')?.textContent ?? 'NaN')));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(2);
+    // The map draws both vehicles with a text label (the base map came from this origin).
+    await expect
+      .poll(() => page.locator('.map .map-vehicle-label').allTextContents(), { timeout: 15_000 })
+      .toEqual(
+        expect.arrayContaining([expect.stringMatching(/^veh-001 · /), expect.stringMatching(/^veh-002 · /)]),
+      );
+    expect(await page.locator('.map path.leaflet-interactive, .map svg path').count()).toBeGreaterThan(10);
+
+    // A new telemetry row moves the vehicle: the table shows it without a reload.
+    const position = () =>
+      page.locator('tr[data-vehicle-id="veh-001"] [data-field="position"]').getAttribute('data-value');
+    const ts = () =>
+      page.locator('tr[data-vehicle-id="veh-001"] [data-field="ts"]').getAttribute('data-value');
+    const before = { position: await position(), ts: await ts() };
+    await expect.poll(ts, { timeout: 30_000, interval: 250 }).not.toBe(before.ts);
+    const navigations: string[] = [];
+    page.on('framenavigated', (f) => navigations.push(f.url()));
+    await expect.poll(position, { timeout: 90_000, interval: 500 }).not.toBe(before.position);
+    expect(navigations, 'no reload').toEqual([]);
+
+    await expectNoAxeViolations(page, 'fleet overview');
+    await page.close();
+  });
+
+  it('vehicle detail: the fuel chart marks the refuel and the drain with text, with table alternatives', async () => {
+    const page = await open('/vehicles/veh-001');
+    const chart = page.locator('svg[data-chart="fuel-level"]');
+    await chart.waitFor({ timeout: 30_000 });
+    const refuel = chart.locator('[data-marker="refuel"]');
+    const drain = chart.locator('[data-marker="fuel_drain"]');
+    await expect.poll(() => refuel.count(), { timeout: 15_000 }).toBe(1);
+    expect(await drain.count()).toBe(1);
+    // Words and a shape, not colour alone.
+    expect(await refuel.locator('text').textContent()).toBe(`▲ Refuel +${REFUEL_L.toFixed(1)} L`);
+    expect(await drain.locator('text').textContent()).toBe(`▼ Drain −${DRAIN_L.toFixed(1)} L`);
+    // The drain sits left of the refuel (it happened first) and the line is drawn from rollups.
+    const x = async (g: typeof refuel) => Number(await g.locator('line').getAttribute('x1'));
+    expect(await x(drain)).toBeLessThan(await x(refuel));
+    // 6 h of minute rollups in 7 days' 30-minute buckets: a dozen points, not 360 raw minutes.
+    const points = (await chart.locator('.series-line').getAttribute('d'))!.split('L').length;
+    expect(points).toBeGreaterThanOrEqual(10);
+    expect(points).toBeLessThanOrEqual(20);
+    // The chart's text alternative: a marker table and every point in a table.
+    const markerRows = page.locator('table[data-table="fuel-markers"] tbody tr');
+    expect(await markerRows.count()).toBe(2);
+    expect(await page.getByText(/Fuel level values as a table \(\d+ rows\)/).count()).toBe(1);
+    // Consumption from the API: the refuel and the drain volumes.
+    const consumption = page.locator('[data-section="consumption"]');
+    expect(await consumption.textContent()).toContain(`${REFUEL_L.toFixed(1)} L`);
+    expect(await consumption.textContent()).toContain(`${DRAIN_L.toFixed(1)} L`);
+    // The trouble code seeded with the drain shows under DTCs.
+    expect(await page.locator('table[data-table="dtcs"]').textContent()).toContain('P0455');
+
+    // Keyboard: the range buttons are reachable and pressable; the chart redraws for 30 days.
+    await page.getByRole('button', { name: '30 days' }).focus();
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.getByRole('button', { name: '30 days' }).getAttribute('aria-pressed'))
+      .toBe('true');
+    await expect.poll(() => chart.locator('title').textContent()).toContain('30 days');
+    await expect.poll(() => chart.locator('[data-marker="refuel"]').count()).toBe(1);
+    // Open the data table so axe checks it too.
+    await page.getByText(/Fuel level values as a table/).click();
+    await expectNoAxeViolations(page, 'vehicle detail');
+    await page.close();
+  });
+
+  it('alerts inbox: the drain alert is acknowledged by keyboard, in the page and in PostgreSQL', async () => {
+    const page = await open('/alerts');
+    const row = page.locator('tr[data-alert-id]', { hasText: `Fuel drain: ${DRAIN_L.toFixed(1)} L lost` });
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.getAttribute('data-status')).toBe('open');
+    await expectNoAxeViolations(page, 'alerts inbox');
+
+    const button = row.getByRole('button', { name: /^Acknowledge Fuel drain/ });
+    await button.focus();
+    await page.keyboard.press('Enter');
+    await page.getByText(/is now acknowledged/).waitFor({ timeout: 15_000 });
+    const id = Number(await row.getAttribute('data-alert-id'));
+    await expect.poll(() => row.getAttribute('data-status')).toBe('acknowledged');
+    const { rows } = await db.query<{ status: string; acknowledged_by: string | null }>(
+      'SELECT status, acknowledged_by FROM alerts WHERE id = $1',
+      [id],
+    );
+    expect(rows[0]?.status).toBe('acknowledged');
+    expect(rows[0]?.acknowledged_by).toMatch(/^user:/);
+
+    // Filter: only resolved alerts -> the acknowledged one is not listed.
+    await page.getByRole('checkbox', { name: /^Open/ }).uncheck();
+    await page.getByRole('checkbox', { name: /^Acknowledged/ }).uncheck();
+    await page.getByRole('checkbox', { name: /^Resolved/ }).check();
+    await page.getByRole('button', { name: 'Apply filter' }).click();
+    await expect.poll(() => page.locator(`tr[data-alert-id="${id}"]`).count()).toBe(0);
+    await expectNoAxeViolations(page, 'alerts inbox after acknowledging');
+    await page.close();
+  });
+
+  it('search: full text and facets narrow the hits; a saved search comes back', async () => {
+    const page = await open('/search');
+    const total = async () =>
+      Number((await page.locator('[data-field="total"]').textContent())!.replace(/\D/g, ''));
+    await page.locator('[data-field="total"]').waitFor({ timeout: 30_000 });
+    const all = await total();
+    expect(all).toBeGreaterThanOrEqual(5); // 2 vehicles, 1+ alerts, 2 purchases
+
+    // Facet: fuel type diesel -> only the diesel purchase.
+    const dieselFacet = page.locator('[data-facet="fuelType"]').getByRole('checkbox', { name: /^diesel/ });
+    await dieselFacet.check();
+    await expect.poll(total).toBe(1);
+    expect(await page.locator('[data-list="hits"] li').allTextContents()).toEqual([
+      expect.stringContaining('Shell Karlsplatz'),
+    ]);
+    await dieselFacet.uncheck();
+    await expect.poll(total).toBe(all);
+
+    // Full text plus a facet: the words "fuel drain" among alerts only.
+    await page.getByLabel('Words').fill('drain');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(total).toBe(1);
+    expect(await page.locator('[data-list="hits"] li').first().getAttribute('data-hit-kind')).toBe('alert');
+    await page
+      .locator('[data-facet="kind"]')
+      .getByRole('checkbox', { name: /^Alert/ })
+      .check();
+    await expect.poll(total).toBe(1);
+
+    // Save it, clear, apply it again.
+    await page.getByLabel('Name for this search').fill('Drains');
+    await page.getByRole('button', { name: 'Save search' }).click();
+    await page.locator('[data-saved-search="Drains"]').waitFor({ timeout: 15_000 });
+    await page.getByLabel('Words').fill('');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page
+      .locator('[data-facet="kind"]')
+      .getByRole('checkbox', { name: /^Alert/ })
+      .uncheck();
+    await expect.poll(total).toBe(all);
+    await page.getByRole('button', { name: 'Drains (apply)' }).click();
+    await expect.poll(total).toBe(1);
+    expect(await page.getByLabel('Words').inputValue()).toBe('drain');
+    await expectNoAxeViolations(page, 'search with facets');
+    await page.close();
+  });
+
+  it('geofences: corners typed by keyboard make a geofence the list and PostgreSQL show', async () => {
+    const page = await open('/geofences');
+    await page.getByText('No geofences yet.').waitFor({ timeout: 30_000 });
+    const corners: [number, number][] = [
+      [48.13, 11.56],
+      [48.13, 11.59],
+      [48.15, 11.59],
+      [48.15, 11.56],
+    ];
+    for (const [lat, lon] of corners) {
+      await page.getByLabel(/^Latitude/).fill(String(lat));
+      await page.getByLabel(/^Longitude/).fill(String(lon));
+      await page.getByLabel(/^Longitude/).press('Enter');
+    }
+    expect(await page.locator('.corner-list li').count()).toBe(4);
+    // A bad coordinate is refused with a message, not added.
+    await page.getByLabel(/^Latitude/).fill('91');
+    await page.getByLabel(/^Longitude/).fill('11');
+    await page.getByRole('button', { name: 'Add corner' }).click();
+    await page.getByText('Latitude must be a number from -90 to 90.').waitFor();
+    expect(await page.locator('.corner-list li').count()).toBe(4);
+    await page.getByLabel('Name', { exact: true }).fill('Altstadt');
+    await page.getByRole('button', { name: 'Save geofence' }).click();
+    await page.locator('tr[data-geofence="Altstadt"]').waitFor({ timeout: 15_000 });
+    const { rows } = await db.query<{ n: number }>(
+      "SELECT cardinality(lats)::int AS n FROM geofences WHERE name = 'Altstadt'",
+    );
+    expect(rows[0]?.n).toBe(4);
+    await page.getByLabel(/^Latitude/).fill('');
+    await page.getByLabel(/^Longitude/).fill('');
+    await expectNoAxeViolations(page, 'geofences');
+    await page.close();
+  });
+
+  it('ran every page under the strict CSP without a refusal', () => {
+    expect(cspRefusals).toEqual([]);
+  });
+});
+
+/**
+ * An afternoon of veh-001's fuel level as minute rollups (what ingest writes), ending 30 minutes
+ * ago so the live minutes never collide: 70% falling slowly, a 15 L drain (-20%) at -4 h, a 40 L
+ * refuel (+53%) at -2 h. Tank: 75 L. Event ids far above the agents' own.
+ */
+async function seed(db: pg.Pool, tenantId: string) {
+  const now = Date.now();
+  const end = Math.floor((now - 30 * MIN) / MIN) * MIN;
+  const start = end - 6 * 60 * MIN;
+  const drainAt = end - 4 * 60 * MIN;
+  const refuelAt = end - 2 * 60 * MIN;
+  const minutes: number[] = [];
+  const levels: number[] = [];
+  let level = 70;
+  for (let t = start; t < end; t += MIN) {
+    level -= 0.03;
+    if (t >= drainAt && t < drainAt + 10 * MIN) level -= 2; // 10 minutes, -20 %
+    if (t >= refuelAt && t < refuelAt + 5 * MIN) level += 10.6; // 5 minutes, +53 %
+    minutes.push(t);
+    levels.push(Math.round(level * 10) / 10);
+  }
+  await db.query(
+    `INSERT INTO telemetry_minute (tenant_id, vehicle_id, minute, samples, speed_n, speed_sum, rpm_n, rpm_sum,
+                                   fuel_min, fuel_max)
+     SELECT $1, 'veh-001', to_timestamp(m / 1000.0), 60, 0, 0, 0, 0, f - 0.2, f + 0.2
+       FROM unnest($2::float8[], $3::float8[]) AS u(m, f)
+     ON CONFLICT (vehicle_id, minute) DO NOTHING`,
+    [tenantId, minutes, levels],
+  );
+  const event = (
+    id: number,
+    type: string,
+    at: number,
+    minutes: number,
+    volume: number | null,
+    details = {},
+  ) =>
+    db.query(
+      `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, lat, lon,
+                                   confidence, details)
+       VALUES ($1, 'veh-001', $2, $3, to_timestamp($4 / 1000.0), to_timestamp($5 / 1000.0), $6, 48.1391, 11.5659,
+               0.9, $7)`,
+      [tenantId, id, type, at, at + minutes * MIN, volume, JSON.stringify(details)],
+    );
+  await event(9_000_001, 'fuel_drain', drainAt, 10, DRAIN_L, { rateLph: 90 });
+  await event(9_000_002, 'refuel', refuelAt, 5, REFUEL_L);
+  await event(9_000_003, 'dtc', drainAt + 5 * MIN, 0, null, { code: 'P0455' });
+  await db.query(
+    `INSERT INTO fuel_transactions (tenant_id, vehicle_id, source, external_id, ts, litres, amount, currency,
+                                    fuel_type, station)
+     VALUES ($1, 'veh-001', 'csv', 'e2e-1', to_timestamp($2 / 1000.0), $3, 70.00, 'EUR', 'diesel', 'Shell Karlsplatz'),
+            ($1, 'veh-002', 'csv', 'e2e-2', to_timestamp($2 / 1000.0), 30, 52.50, 'EUR', 'petrol', 'Aral Isartor')`,
+    [tenantId, refuelAt + 10 * MIN, REFUEL_L],
+  );
+}
