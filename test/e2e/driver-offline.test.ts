@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The driver PWA offline, in Chromium against the real stack (production build: `next build` +
  * the service worker from web/sw/build.ts, `next start`, the cloud API, PostgreSQL, Mosquitto,
@@ -145,7 +146,6 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
     );
     await createUser(db, {
       tenantId,
-      email: driver.email,
       name: 'Dana Driver',
       role: 'driver',
       vehicleId: 'veh-001',
@@ -283,11 +283,81 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
     ]);
   });
 
+  it('Background Sync: the service worker alone sends the outbox when the browser fires "sync"', async () => {
+    // An entry the page has not seen (no load, no submit, no `online` event will send it): only
+    // the worker's sync handler can. DevTools fires the event as Chromium does when the link returns.
+    const me = await page.evaluate(
+      async () =>
+        ((await (await fetch('/api/trpc/auth.me')).json()) as { result: { data: { userId: string } } }).result
+          .data,
+    );
+    const syncId = await page.evaluate(
+      ([userId, stationName]) =>
+        new Promise<string>((resolve, reject) => {
+          const id = crypto.randomUUID();
+          const open = indexedDB.open('fleet-driver');
+          open.onsuccess = () => {
+            const tx = open.result.transaction('refuel-outbox', 'readwrite');
+            tx.objectStore('refuel-outbox').put({
+              clientId: id,
+              userId,
+              vehicleId: 'veh-001',
+              ts: Date.now() - 120_000,
+              litres: 10,
+              amount: null,
+              currency: null,
+              fuelType: 'adblue',
+              station: stationName,
+              odometerKm: null,
+              queuedAt: Date.now(),
+              attempts: 0,
+              lastAttemptAt: null,
+              rejected: null,
+            });
+            tx.oncomplete = () => resolve(id);
+            tx.onerror = () => reject(tx.error);
+          };
+        }),
+      [me.userId as string, `${station} (background)`] as const,
+    );
+    const cdp = await context.newCDPSession(page);
+    const registrationId = new Promise<string>((resolve) => {
+      cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+        const r = registrations.find((x) => x.scopeURL === `${webUrl}/driver` && !x.isDeleted);
+        if (r) resolve(r.registrationId);
+      });
+    });
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.dispatchSyncEvent', {
+      origin: webUrl,
+      registrationId: await registrationId,
+      tag: 'fleet-refuel-outbox',
+      lastChance: false,
+    });
+    await waitUntil(
+      'the worker to send the refuel',
+      () => rowsFor(syncId),
+      (n) => n === 1,
+      30_000,
+    );
+    await waitUntil(
+      'the worker to empty the outbox',
+      () => readOutbox(page),
+      (o) => o.every((e) => e.clientId !== syncId),
+      30_000,
+    );
+    await cdp.detach();
+  });
+
   it('sending the same refuel again (lost answer, second tab) never makes a second row', async () => {
     // 1. The answer to the first send was "lost": the entry is back in the outbox and a page load
     //    sends it again through the app's own sync path.
     // The outbox sends only the signed-in driver's entries: the entry names them, as the form does.
-    const me = await page.evaluate(async () => (await (await fetch('/api/trpc/auth.me')).json()).result.data);
+    const me = await page.evaluate(
+      async () =>
+        ((await (await fetch('/api/trpc/auth.me')).json()) as { result: { data: { userId: string } } }).result
+          .data,
+    );
     await page.evaluate(
       ([id, userId, stationName]) =>
         new Promise<void>((resolve, reject) => {
@@ -343,7 +413,12 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
               station: stationName,
             }),
           });
-          return { status: res.status, body: await res.json() };
+          return {
+            status: res.status,
+            body: (await res.json()) as {
+              result: { data: { created: boolean; refuel: { clientId: string } } };
+            },
+          };
         },
         [clientId, station] as const,
       );
