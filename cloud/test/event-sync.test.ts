@@ -51,7 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ingest?.stop();
   // Forget the persistent sessions this run created on the shared broker.
-  for (const clientId of [`${INGEST_ID}-events`, `${AGENT_ID}-events`]) {
+  for (const clientId of [`${INGEST_ID}-events`, `${AGENT_ID}-events`, `${AGENT_ID}-van-9-events`]) {
     const cleaner = await mqtt.connectAsync(MQTT_URL, { clientId, clean: true }).catch(() => null);
     await cleaner?.endAsync();
   }
@@ -59,15 +59,15 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function syncFor(dbPath: string) {
+function syncFor(dbPath: string, vehicleId = VEHICLE) {
   return new EventSync(
     {
       dbPath,
       url: MQTT_URL,
       tenantId: TENANT,
-      vehicleId: VEHICLE,
+      vehicleId,
       baseTopic: base,
-      clientId: AGENT_ID,
+      clientId: vehicleId === VEHICLE ? AGENT_ID : `${AGENT_ID}-${vehicleId}`,
       eventBatchSize: 100,
       eventFlushIntervalMs: 100,
       ackTimeoutMs: 3000,
@@ -164,6 +164,35 @@ describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
       expect(await countRows('SELECT count(*) AS n FROM vehicle_events')).toBe(N);
       expect(await countRows('SELECT count(*) AS n FROM dead_letters')).toBe(0);
     } finally {
+      await sync.stop();
+      store.close();
+    }
+  });
+
+  it('moves the cursor only after the COMMIT: while the table is locked nothing is acknowledged', async () => {
+    const file = path.join(dir, 'locked.db');
+    const store = new SampleStore(file);
+    const sync = syncFor(file, 'van-9');
+    const locker = await db.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE vehicle_events IN ACCESS EXCLUSIVE MODE');
+      const id = store.recordEvent({
+        type: 'fuel_drain',
+        startTs: T0,
+        endTs: T0 + 60_000,
+        payload: { volumeL: 12, confidence: 0.95, details: {} },
+      });
+      sync.start();
+      await vi.waitFor(() => expect(sync.stats.batchesSent).toBe(1), { timeout: 5000, interval: 20 });
+      await new Promise((r) => setTimeout(r, 700));
+      expect(sync.ackedId()).toBe(0); // published and PUBACKed maybe, but not stored: not acknowledged
+      await locker.query('COMMIT');
+      await vi.waitFor(() => expect(sync.ackedId()).toBe(id), { timeout: 10_000, interval: 20 });
+      expect(await countRows("SELECT count(*) AS n FROM vehicle_events WHERE vehicle_id = 'van-9'")).toBe(1);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      locker.release();
       await sync.stop();
       store.close();
     }

@@ -6,12 +6,13 @@
 import { createLogger } from '@fleet/shared/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTenant } from '../src/api/trpc.ts';
+import { buildCli } from '../src/cli/main.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { insertFuelTransactions } from '../src/db/queries/insert-fuel-transactions.ts';
 import { insertVehicleEvents } from '../src/db/queries/insert-vehicle-events.ts';
 import { reconcileFuel, reconcileTenant } from '../src/fuel/reconcile.ts';
 import { parseTransaction } from '../src/fuel/transaction.ts';
-import { openTestPool, requireServices } from './support/services.ts';
+import { openTestPool, POSTGRES_URL, requireServices } from './support/services.ts';
 
 const log = createLogger('test').child({}, { level: 'fatal' });
 const T = Date.UTC(2026, 9, 5, 10, 0, 0);
@@ -162,6 +163,31 @@ describe('fuel-card reconciliation (real PostgreSQL)', () => {
     const other = await reconcileTenant(db.pool, 'globex');
     expect(other).toMatchObject({ matched: 0, flagged: 1, refuelsWithoutPurchase: 1 });
     expect(await verdicts('globex')).toHaveLength(1);
+  });
+
+  it('fleet-cloud fuel reconcile and forecast print the same verdicts and a forecast', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const run = async (args: string[]) => {
+      process.exitCode = undefined;
+      await buildCli({ out: (l) => out.push(l), err: (l) => err.push(l) })
+        .exitOverride()
+        .parseAsync(['node', 'fleet-cloud', '--database-url', POSTGRES_URL, '--schema', db.schema, ...args]);
+      const code = process.exitCode;
+      process.exitCode = undefined;
+      return code;
+    };
+    expect(await run(['fuel', 'reconcile', '--tenant', 'acme', '--json'])).toBe(0);
+    expect(JSON.parse(out.at(-1)!)).toMatchObject({ matched: 1, flagged: 4, unmatched: 2 });
+    out.length = 0;
+    expect(await run(['fuel', 'reconcile', '--tenant', 'acme'])).toBe(0);
+    expect(out[0]).toBe('1 matched, 4 flagged, 2 unmatched (1 refuels without a purchase)');
+    expect(out.some((l) => /^ {2}flagged purchase \d+ .*room for 58\.0 L/.test(l))).toBe(true);
+    expect(await run(['fuel', 'reconcile', '--tenant', 'acme', '--window-min', '0'])).toBe(2);
+    expect(err.at(-1)).toMatch(/--window-min must be a number in \[1\.\.\.240\]/);
+    out.length = 0;
+    expect(await run(['fuel', 'forecast', '--tenant', 'acme', '--weeks', '2', '--json'])).toBe(0);
+    expect(JSON.parse(out.at(-1)!)).toMatchObject({ fleet: { scope: 'fleet', weeks: [{}, {}] } });
   });
 
   it('a purchase larger than the whole tank is flagged even when no refuel was detected', () => {
