@@ -24,6 +24,7 @@
  *   pnpm exec tsx bench/fuel-detectors.ts --quick    (a slice: 14 runs)
  *   ... --json                                       (one JSON document on stdout)
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { DriveSample } from '../edge-agent/src/fuel/drive-log.ts';
 import { createDetectorPipeline } from '../edge-agent/src/fuel/replay.ts';
@@ -40,6 +41,7 @@ Scores our on-vehicle detectors and three baselines (Isolation Forest, Traccar, 
 held-out labelled logs (firmware-sim seeds >= 1000), generated into ${CACHE_DIR} on first use.
   --quick   a 14-run slice of the held-out set (about a minute)
   --json    print one JSON document instead of the table
+  --json-out FILE  also write that JSON document to FILE
   --dir     cache directory for the generated logs`;
 
 /** The issue's targets for our detectors (the baselines are shown against them too). */
@@ -82,6 +84,7 @@ function main(): void {
     options: {
       quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      'json-out': { type: 'string' },
       dir: { type: 'string', default: CACHE_DIR },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -199,8 +202,10 @@ function main(): void {
     ),
   };
 
+  const json = `${JSON.stringify(result, (_k, v) => (Number.isNaN(v) ? null : v), 2)}\n`;
+  if (values['json-out']) writeFileSync(values['json-out'], json);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(result, (_k, v) => (Number.isNaN(v) ? null : v), 2)}\n`);
+    process.stdout.write(json);
     return;
   }
   printTable(result, entries);
