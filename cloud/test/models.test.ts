@@ -246,6 +246,20 @@ describe('engine-anomaly models from the cloud to a running agent', () => {
     }
     const covered = events.reduce((ms, e) => ms + (e.end - e.start), 0);
     expect(covered).toBeGreaterThan(60_000);
+
+    // Air the MAF no longer reports (a leak after the sensor, a dirty element): 40 % low, 3 min.
+    const leanFrom = samples.find((s) => s.ts > to + 1_800_000 && (s.speedKmh ?? 0) > 20)!.ts;
+    const lean = heldOut.map((s) =>
+      s.ts >= leanFrom && s.ts < leanFrom + 180_000 && s.mafGps !== null
+        ? { ...s, mafGps: s.mafGps * 0.6 }
+        : s,
+    );
+    const leanEvents = detect(lean);
+    expect(leanEvents.length).toBeGreaterThan(0);
+    for (const e of leanEvents) {
+      expect(e.start).toBeGreaterThanOrEqual(leanFrom - 10_000);
+      expect(e.end).toBeLessThan(leanFrom + 190_000);
+    }
   });
 
   it("the on-vehicle pipeline stamps the active version on every event, the rules' ones too", () => {
