@@ -240,8 +240,16 @@ describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
       },
     );
     await pub.publishAsync(topic, JSON.stringify(good(1, 1)), { qos: 1 }); // the same batch again
+    // van-7 is acme's: a claim from another tenant is refused, every time (no connection leaks).
+    const foreign = vehicleTopic('events', 'globex', VEHICLE, base);
+    for (let i = 0; i < 7; i++) {
+      await pub.publishAsync(foreign, JSON.stringify({ ...good(10 + i, 500 + i), vehicleId: VEHICLE }), {
+        qos: 1,
+      });
+    }
+    await pub.publishAsync(topic, JSON.stringify(good(4, 2)), { qos: 1 });
     await vi.waitFor(
-      async () => expect(await countRows('SELECT count(*) AS n FROM dead_letters')).toBe(before + 3),
+      async () => expect(await countRows('SELECT count(*) AS n FROM dead_letters')).toBe(before + 10),
       {
         timeout: 10_000,
         interval: 50,
@@ -254,16 +262,19 @@ describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
     expect(reasons[0]).toMatch(/^malformed/);
     expect(reasons[1]).toMatch(/payload vehicle "van-9" does not match topic vehicle "van-8"/);
     expect(reasons[2]).toMatch(/^schema:.*type/);
-    expect(rows.slice(before).every((r) => r.topic === topic)).toBe(true);
+    expect(reasons.slice(3)).toEqual(
+      new Array(7).fill(`vehicle "${VEHICLE}" does not belong to tenant "globex"`),
+    );
+    expect(rows.slice(before, before + 3).every((r) => r.topic === topic)).toBe(true);
     await vi.waitFor(
       async () =>
         expect(await countRows("SELECT count(*) AS n FROM vehicle_events WHERE vehicle_id = 'van-8'")).toBe(
-          1,
+          2,
         ),
       { timeout: 5000, interval: 50 },
     );
     // The agent hears why (refused, so it backs off) and that the good one is stored.
-    await vi.waitFor(() => expect(acks).toHaveLength(4), { timeout: 5000, interval: 50 });
+    await vi.waitFor(() => expect(acks).toHaveLength(5), { timeout: 5000, interval: 50 });
     expect(acks).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ batchSeq: 1, status: 'stored', first: 1, last: 1 }),

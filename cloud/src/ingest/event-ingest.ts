@@ -219,6 +219,7 @@ export class EventIngest {
     const onClientError = (err: Error) =>
       this.opts.log.warn({ err: err.message }, 'database connection lost');
     db.on('error', onClientError);
+    let broken: Error | undefined;
     try {
       await db.query('BEGIN');
       const claims = [{ tenantId, vehicleId }];
@@ -240,14 +241,15 @@ export class EventIngest {
       this.stats.batches++;
       this.stats.eventsInserted += inserted;
       this.stats.eventsDuplicate += batch.events.length - inserted;
-      db.off('error', onClientError);
-      db.release();
       return null;
     } catch (err) {
       await db.query('ROLLBACK').catch(() => {});
-      db.off('error', onClientError);
-      db.release(isPayloadError(err) ? undefined : (err as Error));
+      // A broken connection must not go back to the pool; one that refused a value is fine.
+      if (!isPayloadError(err)) broken = err as Error;
       throw err;
+    } finally {
+      db.off('error', onClientError);
+      db.release(broken);
     }
   }
 
