@@ -10,12 +10,12 @@
  * Presets: `mobile` is Lighthouse's default (a mid-range phone on slow 4G, simulated throttling:
  * what the driver PWA is for); `desktop` is its desktop preset (the manager's desk).
  *
- *   pnpm exec tsx bench/lighthouse.ts [--preset mobile|desktop|both] [--no-build] [--json]
+ *   pnpm exec tsx bench/lighthouse.ts [--preset mobile|desktop|both] [--rebuild] [--json]
  *
  * Scores measured while other work loads the same 2 cores come out lower (performance) than on
  * an idle machine; the static page's score in the same run shows how much.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,20 +26,20 @@ import { parseArgs } from 'node:util';
 import lighthouse, { desktopConfig } from 'lighthouse';
 import pg from 'pg';
 import { createUser } from '../cloud/src/auth/auth-service.ts';
-import { REPO_ROOT } from '../scripts/lib/processes.ts';
 import { startStack } from '../scripts/lib/stack.ts';
+import { ensureWebBuild } from '../test/e2e/support/web-build.ts';
 
 const { values: args } = parseArgs({
   options: {
     preset: { type: 'string', default: 'both' },
-    'no-build': { type: 'boolean', default: false },
+    rebuild: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(
-    'Usage: pnpm exec tsx bench/lighthouse.ts [--preset mobile|desktop|both] [--no-build] [--json]\n' +
+    'Usage: pnpm exec tsx bench/lighthouse.ts [--preset mobile|desktop|both] [--rebuild] [--json]\n' +
       'Lighthouse accessibility and performance of / and /driver (production build) next to a bare static page.\n',
   );
   process.exit(0);
@@ -173,13 +173,8 @@ async function measure(
 }
 
 async function main() {
-  if (!args['no-build']) {
-    say('building the web app (next build)…');
-    execFileSync('pnpm', ['--filter', '@fleet/web', 'build'], {
-      cwd: REPO_ROOT,
-      stdio: args.json ? 'ignore' : 'inherit',
-    });
-  }
+  say('production build of the web app (web/.next-e2e; rebuilt when a source is newer)…');
+  ensureWebBuild({ force: args.rebuild, quiet: args.json });
   const run = randomBytes(4).toString('hex');
   const schema = `bench_lh_${run}`;
   const tenantId = `lh${run}`;

@@ -9,18 +9,17 @@
  * minute rollups for veh-001 with a drain and a refuel, the two events (the drain's alert comes
  * from the database trigger, as in production), and two fuel-card purchases.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../scripts/lib/processes.ts';
 import { type Stack, startStack } from '../../scripts/lib/stack.ts';
 import { expectNoAxeViolations } from './support/axe.ts';
 import { REAL_MQTT_URL, REAL_POSTGRES_URL, requireRealServices, waitUntil } from './support/services.ts';
+import { ensureWebBuild } from './support/web-build.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Flags that work here as root without network (environment.md).
@@ -35,46 +34,6 @@ const CHROMIUM_ARGS = [
 const MIN = 60_000;
 const DRAIN_L = 15;
 const REFUEL_L = 40;
-
-/**
- * This test's own production build in web/.next-e2e (next.config.ts distDir): a `next build`
- * running elsewhere meanwhile then cannot swap the files under the server. Rebuilt only when a
- * source file is newer than the build (the first run on a checkout takes a minute more).
- */
-const DIST_DIR = '.next-e2e';
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-function ensureWebBuild() {
-  process.env.FLEET_WEB_DIST_DIR = DIST_DIR; // inherited by `next start` in the stack
-  const web = path.join(REPO_ROOT, 'web');
-  const buildId = path.join(web, DIST_DIR, 'BUILD_ID');
-  const sources = Math.max(
-    ...['app', 'components', 'lib', 'proxy.ts', 'next.config.ts'].map((p) => {
-      const full = path.join(web, p);
-      if (!existsSync(full)) return 0;
-      return statSync(full).isDirectory() ? newestMtime(full) : statSync(full).mtimeMs;
-    }),
-  );
-  if (existsSync(buildId) && statSync(buildId).mtimeMs > sources) return;
-  // next build points next-env.d.ts at its distDir: put the committed file back afterwards.
-  const nextEnv = path.join(web, 'next-env.d.ts');
-  const nextEnvText = readFileSync(nextEnv, 'utf8');
-  try {
-    execFileSync(path.join(web, 'node_modules', '.bin', 'next'), ['build'], {
-      cwd: web,
-      stdio: 'inherit',
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
-    });
-  } finally {
-    writeFileSync(nextEnv, nextEnvText);
-  }
-}
 
 describe('manager dashboard (real stack, production build)', () => {
   const run = randomBytes(4).toString('hex');
