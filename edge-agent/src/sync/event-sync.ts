@@ -262,7 +262,9 @@ export class EventSync {
   /** Sends every pending event, batch after batch; resolves when none is left or the link is down. */
   flush(): Promise<void> {
     this.flushing ??= this.drain()
-      .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'events not sent; will retry'))
+      .catch((err: unknown) => {
+        if (!this.stopped) this.log.warn({ err: (err as Error).message }, 'events not sent; will retry');
+      })
       .finally(() => {
         this.flushing = undefined;
       });
