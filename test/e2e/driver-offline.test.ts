@@ -42,7 +42,7 @@ const WEB = path.join(REPO_ROOT, 'web');
 function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name === '.next' || entry.name === 'sw.js') continue;
+    if (entry.name === 'node_modules' || entry.name.startsWith('.next')) continue;
     const full = path.join(dir, entry.name);
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
   }
@@ -51,17 +51,20 @@ function newestMtime(dir: string): number {
 
 /**
  * The service worker runs only in a production build. `npm start` builds; a test run may come
- * first, so build here when there is no build or it is older than the web sources.
+ * first, so build here when there is no build or it is older than the web sources. Every
+ * `next build` also writes the worker into the build folder (next.config.ts, web/sw/build.ts).
  */
 function ensureProductionBuild(): void {
-  const buildId = path.join(WEB, '.next', 'BUILD_ID');
-  const sw = path.join(WEB, 'public', 'sw.js');
+  const distDir = path.join(WEB, process.env.FLEET_WEB_DIST_DIR || '.next');
+  const buildId = path.join(distDir, 'BUILD_ID');
+  const sw = path.join(distDir, 'sw.js');
   const builtAt =
     existsSync(buildId) && existsSync(sw) ? Math.min(statSync(buildId).mtimeMs, statSync(sw).mtimeMs) : 0;
   const sources = Math.max(
-    ...['app', 'lib', 'sw', 'components', 'public'].map((d) => {
+    ...['app', 'lib', 'sw', 'components', 'public', 'proxy.ts', 'next.config.ts'].map((d) => {
       const full = path.join(WEB, d);
-      return existsSync(full) ? newestMtime(full) : 0;
+      if (!existsSync(full)) return 0;
+      return statSync(full).isDirectory() ? newestMtime(full) : statSync(full).mtimeMs;
     }),
   );
   if (builtAt > sources) return;
@@ -70,6 +73,7 @@ function ensureProductionBuild(): void {
     stdio: 'inherit',
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
   });
+  if (!existsSync(sw)) throw new Error(`next build wrote no service worker at ${sw} (see web/sw/build.ts)`);
 }
 
 interface QueuedEntry {

@@ -1,8 +1,10 @@
 /**
- * Builds the service worker after `next build` (package.json "build"):
+ * Builds the driver PWA's service worker into the Next build folder, as the last step of every
+ * `next build` (next.config.ts `compiler.runAfterProductionCompile` runs this file), so each
+ * build carries the worker that matches its own files; app/sw.js/route.ts serves it at /sw.js.
  *
- *   sw/sw.ts --esbuild (bundle serwist, idb, lib/offline)--> .next/sw-bundle.js
- *            --@serwist/build injectManifest (this build's driver shell)--> public/sw.js
+ *   sw/sw.ts --esbuild (bundle serwist, idb, lib/offline)--> <distDir>/sw-bundle.js
+ *            --@serwist/build injectManifest (this build's driver shell)--> <distDir>/sw.js
  *
  * Why not a Next plugin: Next 16 builds with Turbopack, where @serwist/next and
  * workbox-webpack-plugin do not run (they need `next build --webpack`, about 2.5x slower here)
@@ -12,8 +14,10 @@
  * The precache list is the driver page's own files, read from Next's per-route build manifests
  * (the dashboard's map and charts do not belong on a driver's phone). If a future Next changes
  * those files, the list falls back to every JS/CSS file of the build, with a warning.
+ *
+ * By hand: `cd web && node --import tsx sw/build.ts [--dist-dir .next]` after a `next build`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,21 +25,15 @@ import { injectManifest } from '@serwist/build';
 import { build } from 'esbuild';
 
 const WEB = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const NEXT_DIR = path.join(WEB, '.next');
-const BUNDLE = path.join(NEXT_DIR, 'sw-bundle.js');
-const DEST = path.join(WEB, 'public', 'sw.js');
 const ICONS = ['icon-192.png', 'icon-512.png', 'maskable-192.png', 'maskable-512.png'];
 /** The pages whose files the worker precaches. */
 const ROUTES = ['/driver/page'];
+/** The worker's file name inside the build folder (app/sw.js/route.ts reads it). */
+export const SW_FILE = 'sw.js';
 
 const say = (line: string) => process.stdout.write(`sw build: ${line}\n`);
 
-function fail(message: string): never {
-  process.stderr.write(`sw build: ${message}\n`);
-  process.exit(1);
-}
-
-/** The .next-relative files (static/chunks/...) a route needs: its JS and CSS, and the runtime. */
+/** The .next-relative files (static/chunks/...) a route needs: its JS and CSS, and Next's runtime. */
 export function routeFiles(nextDir: string, route: string): string[] {
   const files = new Set<string>();
   const buildManifest = JSON.parse(
@@ -65,25 +63,26 @@ export function routeFiles(nextDir: string, route: string): string[] {
 const fileRevision = (file: string) =>
   createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
 
-async function main() {
-  const buildIdFile = path.join(NEXT_DIR, 'BUILD_ID');
-  if (!existsSync(buildIdFile)) fail('no Next build in web/.next: run `next build` first');
-  const buildId = readFileSync(buildIdFile, 'utf8').trim();
+/** Writes `<distDir>/sw.js` for the build in `distDir` (relative to web/ or absolute). */
+export async function buildServiceWorker(distDir: string): Promise<void> {
+  const nextDir = path.resolve(WEB, distDir);
+  if (!existsSync(path.join(nextDir, 'server', 'app')))
+    throw new Error(`no Next build in ${nextDir}: run \`next build\` first`);
+  const bundle = path.join(nextDir, 'sw-bundle.js');
+  const dest = path.join(nextDir, SW_FILE);
 
   let globPatterns: string[];
   try {
-    globPatterns = ROUTES.flatMap((r) => routeFiles(NEXT_DIR, r));
+    globPatterns = ROUTES.flatMap((r) => routeFiles(nextDir, r));
     if (globPatterns.length === 0) throw new Error('no files listed');
   } catch (error) {
-    console.warn(
-      `sw build: Next's route manifests unreadable (${String(error)}); precaching every JS/CSS file`,
-    );
+    say(`WARNING: Next's route manifests unreadable (${String(error)}); precaching every JS/CSS file`);
     globPatterns = ['static/**/*.{js,css}'];
   }
 
   await build({
     entryPoints: [path.join(WEB, 'sw', 'sw.ts')],
-    outfile: BUNDLE,
+    outfile: bundle,
     bundle: true,
     format: 'iife',
     platform: 'browser',
@@ -95,24 +94,34 @@ async function main() {
   });
 
   const { count, size, warnings } = await injectManifest({
-    swSrc: BUNDLE,
-    swDest: DEST,
-    globDirectory: NEXT_DIR,
+    swSrc: bundle,
+    swDest: dest,
+    globDirectory: nextDir,
     globPatterns,
     modifyURLPrefix: { 'static/': '/_next/static/' },
     // Content-hashed names: the URL is the version.
     dontCacheBustURLsMatching: /^\/_next\/static\//,
     additionalPrecacheEntries: [
-      { url: '/manifest.webmanifest', revision: buildId },
+      // Rendered from app/manifest.ts and the theme: a new build may change it.
+      { url: '/manifest.webmanifest', revision: randomUUID() },
       ...ICONS.map((name) => ({
         url: `/icons/${name}`,
         revision: fileRevision(path.join(WEB, 'public', 'icons', name)),
       })),
     ],
   });
-  rmSync(BUNDLE, { force: true });
+  rmSync(bundle, { force: true });
   for (const w of warnings) say(`WARNING: ${w}`);
-  say(`public/sw.js precaches ${count} files (${(size / 1024).toFixed(0)} KiB) for ${ROUTES.join(', ')}`);
+  say(
+    `${path.relative(WEB, dest)} precaches ${count} files (${(size / 1024).toFixed(0)} KiB) for ${ROUTES.join(', ')}`,
+  );
 }
 
-await main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const at = process.argv.indexOf('--dist-dir');
+  const distDir = at > 0 ? process.argv[at + 1] : process.env.FLEET_WEB_DIST_DIR || '.next';
+  buildServiceWorker(distDir ?? '.next').catch((error: unknown) => {
+    process.stderr.write(`sw build: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
