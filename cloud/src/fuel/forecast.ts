@@ -199,16 +199,25 @@ export async function forecastTenant(
   const firstDay = today - historyDays;
   return inTenant(pool, tenantId, async (c) => {
     const { rows: tele } = await c.query<{ vehicle_id: string; day: number; litres: number }>(
-      `WITH m AS (
-         SELECT vehicle_id, minute, (fuel_min + fuel_max) / 2 AS pct,
-                floor(extract(epoch FROM minute) / 86400)::int AS day
-           FROM telemetry_minute
-          WHERE tenant_id = $1 AND fuel_min IS NOT NULL
-            AND minute >= to_timestamp($2 * 86400.0) AND minute < to_timestamp($3 * 86400.0)),
+      // Two index probes per vehicle and day (first and last reading) instead of reading every
+      // minute of a year: 100 vehicles x 400 days is 80,000 probes, not 57 million rows.
+      `WITH days AS (SELECT generate_series($2::int, $3::int - 1) AS day),
        d AS (
-         SELECT vehicle_id, day, (array_agg(pct ORDER BY minute))[1] AS first_pct,
-                (array_agg(pct ORDER BY minute DESC))[1] AS last_pct
-           FROM m GROUP BY vehicle_id, day),
+         SELECT v.id AS vehicle_id, days.day, v.tank_litres, f.pct AS first_pct, l.pct AS last_pct
+           FROM vehicles v CROSS JOIN days
+          CROSS JOIN LATERAL (
+                SELECT (m.fuel_min + m.fuel_max) / 2 AS pct FROM telemetry_minute m
+                 WHERE m.vehicle_id = v.id AND m.fuel_min IS NOT NULL
+                   AND m.minute >= to_timestamp(days.day * 86400.0)
+                   AND m.minute < to_timestamp((days.day + 1) * 86400.0)
+                 ORDER BY m.minute LIMIT 1) f
+          CROSS JOIN LATERAL (
+                SELECT (m.fuel_min + m.fuel_max) / 2 AS pct FROM telemetry_minute m
+                 WHERE m.vehicle_id = v.id AND m.fuel_min IS NOT NULL
+                   AND m.minute >= to_timestamp(days.day * 86400.0)
+                   AND m.minute < to_timestamp((days.day + 1) * 86400.0)
+                 ORDER BY m.minute DESC LIMIT 1) l
+          WHERE v.tenant_id = $1 AND v.tank_litres IS NOT NULL),
        ev AS (
          SELECT vehicle_id, floor(extract(epoch FROM start_ts) / 86400)::int AS day,
                 coalesce(sum(volume_l) FILTER (WHERE type = 'refuel'), 0) AS refuel_l,
@@ -217,10 +226,9 @@ export async function forecastTenant(
           WHERE tenant_id = $1 AND start_ts >= to_timestamp($2 * 86400.0) AND start_ts < to_timestamp($3 * 86400.0)
           GROUP BY 1, 2)
        SELECT d.vehicle_id, d.day,
-              greatest(0, (d.first_pct - d.last_pct) / 100 * v.tank_litres
+              greatest(0, (d.first_pct - d.last_pct) / 100 * d.tank_litres
                           + coalesce(ev.refuel_l, 0) - coalesce(ev.lost_l, 0)) AS litres
-         FROM d JOIN vehicles v ON v.id = d.vehicle_id AND v.tank_litres IS NOT NULL
-         LEFT JOIN ev ON ev.vehicle_id = d.vehicle_id AND ev.day = d.day`,
+         FROM d LEFT JOIN ev ON ev.vehicle_id = d.vehicle_id AND ev.day = d.day`,
       [tenantId, firstDay, today],
     );
     const { rows: bought } = await c.query<{ vehicle_id: string; day: number; litres: number }>(

@@ -131,10 +131,15 @@ export function reconcileFuel(
   // Every plausible pair, best first: near the station (or position unknown), then closest in
   // time, then closest in volume.
   const pairs: { p: Purchase; r: Refuel; offsetMs: number; dist: number | null; far: boolean }[] = [];
+  const refuelsOf = new Map<string, Refuel[]>();
+  for (const r of input.refuels) {
+    const list = refuelsOf.get(r.vehicleId) ?? [];
+    list.push(r);
+    refuelsOf.set(r.vehicleId, list);
+  }
   for (const p of input.purchases) {
     if (!p.vehicleId) continue;
-    for (const r of input.refuels) {
-      if (r.vehicleId !== p.vehicleId) continue;
+    for (const r of refuelsOf.get(p.vehicleId) ?? []) {
       const offsetMs = p.ts < r.start ? r.start - p.ts : p.ts > r.end ? p.ts - r.end : 0;
       if (offsetMs > windowMs) continue;
       const dist =
