@@ -78,7 +78,7 @@ export function summarizeConsumption(
   let prevLph = 0;
   let prevRunning = false;
   let prevMode: string = 'off';
-  const levels: number[] = [];
+  const levels: { ts: number; l: number }[] = [];
   for (const s of samples) {
     mode.update(s);
     const dt = prev ? (s.ts - prev.ts) / 1000 : 0;
@@ -107,7 +107,7 @@ export function summarizeConsumption(
       firstOdo ??= s.odometerKm;
       lastOdo = s.odometerKm;
     }
-    if (s.fuelLevelPct !== null && mode.mode !== 'moving') levels.push(tank.litres(s.fuelLevelPct));
+    if (s.fuelLevelPct !== null) levels.push({ ts: s.ts, l: tank.litres(s.fuelLevelPct) });
     const running = mode.engineRunning;
     const lph = engineFuelLph(s, running, mode.mode === 'moving', cfg.fuelType, cfg.idleLph);
     prevLph = lph ?? (running ? prevLph : 0);
@@ -121,9 +121,11 @@ export function summarizeConsumption(
   const drainL = events
     .filter((e) => e.type === 'fuel_drain' || e.type === 'fuel_leak')
     .reduce((a, e) => a + (e.volumeL ?? 0), 0);
-  // Tank figure from standing readings at both ends (no slosh), medians of up to 30.
-  const startL = medianOf(levels.slice(0, 30));
-  const endL = medianOf(levels.slice(-30));
+  // Tank figure from the first and last two minutes of readings (medians: slosh cancels out).
+  const first = levels[0];
+  const last = levels[levels.length - 1];
+  const startL = first ? medianOf(levels.filter((x) => x.ts <= first.ts + 120_000).map((x) => x.l)) : null;
+  const endL = last ? medianOf(levels.filter((x) => x.ts >= last.ts - 120_000).map((x) => x.l)) : null;
   const tankLitres =
     startL !== null && endL !== null && levels.length >= 2 ? startL - endL + refuelL - drainL : null;
   const coverage = engineS > 0 ? coveredS / engineS : 0;

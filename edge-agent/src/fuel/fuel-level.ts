@@ -48,6 +48,9 @@ interface Estimate {
   src: 'still' | 'motion';
   /** A motion estimate whose whole window lies after the last stop. */
   full?: boolean;
+  /** Still estimates: readings averaged, and which still segment they belong to. */
+  n?: number;
+  seg?: number;
 }
 
 interface Base extends Estimate {
@@ -99,6 +102,10 @@ export class FuelLevelDetector implements Detector {
   private stillSinceTs = Number.NaN;
   /** First reading after the last gap in the readings. */
   private segmentStartTs = Number.NEGATIVE_INFINITY;
+  /** Numbers the still segments (a base is refined only within its own). */
+  private stillSeg = 0;
+  /** Recent motion estimates: an in-motion drain is judged against the one a window ago. */
+  private motionEstimates: Estimate[] = [];
   private still: number[] = [];
   private stillLitres: number[] = [];
   private motion: { ts: number; b: number; l: number }[] = [];
@@ -199,6 +206,7 @@ export class FuelLevelDetector implements Detector {
       // Slosh settles a few seconds after the vehicle stops: the stop is somewhere between the
       // last moving sample and the first standing one, so count from the latter.
       if (Number.isNaN(this.stillSinceTs)) {
+        this.stillSeg++;
         this.stillSinceTs =
           Number.isNaN(this.lastMovingTs) || this.lastMovingTs < this.segmentStartTs
             ? Number.NEGATIVE_INFINITY
@@ -218,6 +226,8 @@ export class FuelLevelDetector implements Detector {
             balance: trimmedMean(this.still),
             litres: trimmedMean(this.stillLitres),
             src: 'still',
+            n: this.still.length,
+            seg: this.stillSeg,
           };
         }
       }
@@ -290,28 +300,42 @@ export class FuelLevelDetector implements Detector {
       this.follow(est, s, out);
       return;
     }
-    const diff = est.balance - base.balance;
+    let ref: Estimate = base;
+    if (est.src === 'motion' && this.cfg.detectDrainInMotion && !stopSince) {
+      // In motion the base follows the level (consumption the ECU does not report, slosh), so a
+      // drain there is judged against the estimate one window ago instead.
+      const m = this.motionEstimates;
+      m.push(est);
+      while (m.length > 1 && m[1]!.ts <= est.ts - MOTION_WINDOW_S * 1000) m.shift();
+      if (m[0]!.ts <= est.ts - MOTION_WINDOW_S * 1000) ref = m[0]!;
+    } else {
+      this.motionEstimates = [];
+    }
+    const diff = est.balance - ref.balance;
     const drainAllowed = stopSince || mode !== 'moving' || this.cfg.detectDrainInMotion;
-    if (diff <= -this.drainThreshold(base, est) && drainAllowed) {
+    if (diff <= -this.drainThreshold(ref, est) && drainAllowed) {
+      if (ref !== base) this.base = { ...base, ...ref };
       this.openEvent('fuel_drain', est, s);
       this.follow(est, s, out);
       return;
     }
-    if (diff >= this.refuelThreshold(base, est)) {
+    if (diff >= this.refuelThreshold(base, est) && ref === base) {
       this.openEvent('refuel', est, s);
       this.follow(est, s, out);
       return;
     }
-    // Nothing happened: the base follows the level. Standing still it holds while the estimate
-    // wanders beyond the steady band (a slow drain must accumulate against the old base), but a
-    // still estimate always replaces one taken in motion.
-    if (
-      (mode === 'moving' && (!stopSince || est.full)) ||
-      Math.abs(diff) <= this.tolerance(est) ||
-      (base.src === 'motion' && est.src === 'still')
-    ) {
-      this.setBase(est, s);
-    }
+    // Nothing happened. Standing still the balance is flat (the engine's burn is in it), so the
+    // base only improves while its segment's average grows, then holds: a slow drain has to
+    // accumulate against it instead of dragging it along. A still estimate replaces one taken in
+    // motion; in motion the base follows the long median (unless a stop is still being judged).
+    const d = Math.abs(est.balance - base.balance);
+    const refine =
+      est.src === 'still' &&
+      ((base.src === 'motion' && d < this.drainThreshold(base, est)) ||
+        (base.seg === est.seg && (est.n ?? 0) > (base.n ?? 0) && d <= this.tolerance(est)) ||
+        (base.seg !== est.seg && d <= this.tolerance(est)));
+    const follow = est.src === 'motion' && mode === 'moving' && (!stopSince || est.full);
+    if (refine || follow) this.setBase(est, s);
   }
 
   private setBase(est: Estimate, s: DriveSample): void {
@@ -351,6 +375,19 @@ export class FuelLevelDetector implements Detector {
       this.open = null;
       return;
     }
+    if (est.src === 'motion' && o.modeDuring === 'moving') {
+      // A drain in motion: over once the long median has been steady for a minute.
+      const from60 = est.ts - 60_000;
+      if (h[0]!.ts > from60) return;
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = Number.NEGATIVE_INFINITY;
+      for (let i = h.length - 1; i >= 0 && h[i]!.ts >= from60; i--) {
+        lo = Math.min(lo, h[i]!.balance);
+        hi = Math.max(hi, h[i]!.balance);
+      }
+      if (hi - lo <= this.tolerance(est) / 2) this.close(est, out);
+      return;
+    }
     if (est.src === 'motion') {
       // The vehicle drove off: whatever happened is over; the long median is the new level.
       this.close(est, out);
@@ -360,12 +397,15 @@ export class FuelLevelDetector implements Detector {
       this.close(h[h.length - 2]!, out);
       return;
     }
-    // Steady for stableS: the last stableS of estimates within one step of each other.
-    const from = est.ts - this.cfg.stableS * 1000;
     if (o.acrossGap) {
+      // Judged across an ignition-off gap: the quiet readings after it are the answer, as soon as
+      // a few are in (a theft is reported seconds after the ignition comes back).
       if (h.length >= ACROSS_GAP_ESTIMATES || est.ts - h[0]!.ts >= 10_000) this.close(est, out);
       return;
     }
+    // Steady for stableS: the estimate moved less than a fraction of a step over that time (a
+    // drain on a big tank crosses one step a minute, so a slower one may be cut in two).
+    const from = est.ts - this.cfg.stableS * 1000;
     if (h[0]!.ts > from) return;
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
@@ -373,12 +413,13 @@ export class FuelLevelDetector implements Detector {
       lo = Math.min(lo, h[i]!.balance);
       hi = Math.max(hi, h[i]!.balance);
     }
-    if (hi - lo <= Math.max(this.stepL, 0.004 * this.cfg.tankLitres)) this.close(est, out);
+    if (hi - lo <= Math.max(0.6 * this.stepL, 0.2)) this.close(est, out);
   }
 
   private close(end: Estimate, out: DetectedEvent[]): void {
     const o = this.open!;
     this.open = null;
+    this.motionEstimates = [];
     const volume = Math.abs(end.balance - o.base.balance);
     const thr = o.type === 'refuel' ? this.refuelThreshold(o.base, end) : this.drainThreshold(o.base, end);
     if (volume >= thr) {

@@ -39,7 +39,7 @@ export interface DetectorConfig {
   minDrainPctMotion?: number;
   /** Smallest refuel reported, % of the tank (default 5). */
   minRefuelPct?: number;
-  /** A drain or refuel seen in the readings ends once the level is steady this long (default 20 s). */
+  /** A drain or refuel seen in the readings ends once the level is steady this long (default 30 s). */
   stableS?: number;
   /** Slow leak: unexplained loss at least this fast (default 0.15 L/h)... */
   leakMinLph?: number;
@@ -77,7 +77,7 @@ export function resolveConfig(c: DetectorConfig): ResolvedDetectorConfig {
     minDrainPct: c.minDrainPct ?? 2,
     minDrainPctMotion: c.minDrainPctMotion ?? 3.5,
     minRefuelPct: c.minRefuelPct ?? 5,
-    stableS: c.stableS ?? 20,
+    stableS: c.stableS ?? 30,
     leakMinLph: c.leakMinLph ?? 0.15,
     leakMinL: c.leakMinL ?? Math.max(0.8, 0.01 * c.tankLitres),
     harshBrakeG: c.harshBrakeG ?? 0.35,
