@@ -64,9 +64,15 @@ export class ModelReceiver {
     client.on('connect', () => {
       this.log.debug({ broker: safeUrl(o.url), topic: this.topic }, 'model receiver connected');
       this.subscribed = false;
-      client.subscribe(this.topic, { qos: 1 }, (err) => {
-        if (err) this.log.warn({ err: err.message, topic: this.topic }, 'cannot subscribe to model updates');
-        else this.subscribed = true;
+      client.subscribe(this.topic, { qos: 1 }, (err, granted) => {
+        // 0x80 in the SUBACK: the broker refused the filter (its ACL), without an error event.
+        const refused = granted?.some((g) => g.qos === 128);
+        if (err || refused) {
+          this.log.warn(
+            { err: err?.message ?? 'subscription refused by the broker (ACL?)', topic: this.topic },
+            'cannot subscribe to model updates',
+          );
+        } else this.subscribed = true;
       });
     });
     client.on('message', (topic, payload) => {
