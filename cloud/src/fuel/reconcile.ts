@@ -131,15 +131,29 @@ export function reconcileFuel(
   // Every plausible pair, best first: near the station (or position unknown), then closest in
   // time, then closest in volume.
   const pairs: { p: Purchase; r: Refuel; offsetMs: number; dist: number | null; far: boolean }[] = [];
-  const refuelsOf = new Map<string, Refuel[]>();
+  // Per vehicle, sorted by start: each purchase looks only at the refuels that can be in its window.
+  const refuelsOf = new Map<string, { list: Refuel[]; longestMs: number }>();
   for (const r of input.refuels) {
-    const list = refuelsOf.get(r.vehicleId) ?? [];
-    list.push(r);
-    refuelsOf.set(r.vehicleId, list);
+    const v = refuelsOf.get(r.vehicleId) ?? { list: [], longestMs: 0 };
+    v.list.push(r);
+    v.longestMs = Math.max(v.longestMs, r.end - r.start);
+    refuelsOf.set(r.vehicleId, v);
   }
+  for (const v of refuelsOf.values()) v.list.sort((a, b) => a.start - b.start);
   for (const p of input.purchases) {
-    if (!p.vehicleId) continue;
-    for (const r of refuelsOf.get(p.vehicleId) ?? []) {
+    const v = p.vehicleId ? refuelsOf.get(p.vehicleId) : undefined;
+    if (!v) continue;
+    // First refuel that may still overlap: start >= ts - window - the longest refuel.
+    let lo = 0;
+    let hi = v.list.length;
+    const earliest = p.ts - windowMs - v.longestMs;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (v.list[mid]!.start < earliest) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < v.list.length && v.list[i]!.start <= p.ts + windowMs; i++) {
+      const r = v.list[i]!;
       const offsetMs = p.ts < r.start ? r.start - p.ts : p.ts > r.end ? p.ts - r.end : 0;
       if (offsetMs > windowMs) continue;
       const dist =
