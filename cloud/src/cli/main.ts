@@ -5,6 +5,7 @@
  *   fleet-cloud device provision|revoke USERNAME --tenant T --password-file F [--broker-pid P]
  *   fleet-cloud secrets new-key ID | secrets rotate [--json]   (FLEET_SECRET_KEYS)
  *   fleet-cloud fuel import|reconcile|forecast --tenant T        fuel-card purchases (cli/fuel.ts)
+ *   fleet-cloud model keygen|train|publish                     engine-anomaly models (cli/model.ts)
  */
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { Command } from 'commander';
@@ -16,6 +17,7 @@ import { MosquittoCredentials } from '../devices/mosquitto-credentials.ts';
 import { isCloudError } from '../errors.ts';
 import { SecretBox } from '../security/secret-box.ts';
 import { registerFuelCommands } from './fuel.ts';
+import { registerModelCommands } from './model.ts';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -161,6 +163,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
           : `${n} secret(s) re-sealed under key ${box.activeKeyId}`,
       );
     });
+  registerModelCommands(program, io);
   registerFuelCommands(program, io);
   return program;
 }
