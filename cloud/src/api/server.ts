@@ -8,7 +8,7 @@ import type { OidcLogin } from '../auth/oidc.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks/receiver.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { appRouter } from './root.ts';
+import { appRouter, createCaller } from './root.ts';
 import { SESSION_COOKIE } from './routers/auth.ts';
 import type { ApiContext } from './trpc.ts';
 
@@ -97,27 +97,28 @@ export async function startApiServer(opts: {
   const perUser = new RateLimiter(limits.perUser);
   const loginPerIp = new RateLimiter(limits.loginPerIp, Math.max(1, Math.floor(limits.loginPerIp / 2)));
 
+  const contextFor = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<ApiContext> => {
+    const token = presentedToken(req);
+    return {
+      db: opts.pool,
+      session: !token
+        ? null
+        : API_TOKEN_PATTERN.test(token)
+          ? await sessionFromApiToken(opts.pool, token)
+          : await sessionFromToken(opts.pool, token),
+      token,
+      ip: clientIp(req),
+      oidc: !!opts.oidc,
+      setCookie: (c) => {
+        const prev = res.getHeader('set-cookie');
+        res.setHeader('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), c]);
+      },
+    };
+  };
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    createContext: async ({ req, res }): Promise<ApiContext> => {
-      const token = presentedToken(req);
-      return {
-        db: opts.pool,
-        session: !token
-          ? null
-          : API_TOKEN_PATTERN.test(token)
-            ? await sessionFromApiToken(opts.pool, token)
-            : await sessionFromToken(opts.pool, token),
-        token,
-        ip: clientIp(req),
-        oidc: !!opts.oidc,
-        setCookie: (c) => {
-          const prev = res.getHeader('set-cookie');
-          res.setHeader('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), c]);
-        },
-      };
-    },
+    createContext: ({ req, res }) => contextFor(req, res),
     onError: ({ path, error }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') opts.log.error({ path, err: error.message }, 'api error');
     },
@@ -135,6 +136,12 @@ export async function startApiServer(opts: {
       const token = presentedToken(req);
       if (!wait && token) wait = perUser.take(token);
       if (wait) return tooMany(res, wait);
+      if (req.method === 'GET') {
+        void fastQuery(req, res).then((answered) => {
+          if (!answered) void trpc(req, res);
+        });
+        return;
+      }
       return trpc(req, res);
     }
     if (req.url?.startsWith('/auth/oidc/') && req.method === 'GET') {
@@ -154,6 +161,42 @@ export async function startApiServer(opts: {
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
   });
+
+  /**
+   * A single query by GET (the dashboards' reads) answered through the router's server-side
+   * caller and written as tRPC's JSON envelope directly. The adapter's conversion of every
+   * request and response to fetch Request/Response objects and stream pipes cost several times
+   * the work of a small answer (bench/api.ts). Same procedures, middlewares (permission,
+   * tenant + RLS), input parsing and output; returns false, before writing anything, for what it
+   * does not handle: batches, subscriptions, mutations, malformed input and every error (the
+   * adapter then answers, with tRPC's own error shape; queries have no side effects to repeat).
+   */
+  const fastQuery = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
+    const url = new URL(req.url!, 'http://api.invalid');
+    const path = decodeURIComponent(url.pathname.slice('/trpc/'.length));
+    const procedure = (
+      appRouter._def.procedures as unknown as Record<string, { _def: { type: string } } | undefined>
+    )[path];
+    if (procedure?._def.type !== 'query' || url.searchParams.has('batch')) return false;
+    let input: unknown;
+    try {
+      const raw = url.searchParams.get('input');
+      input = raw === null ? undefined : JSON.parse(raw);
+    } catch {
+      return false;
+    }
+    try {
+      const caller = createCaller(await contextFor(req, res)) as unknown as Record<string, unknown>;
+      const call = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (
+        i: unknown,
+      ) => Promise<unknown>;
+      const body = JSON.stringify({ result: { data: await call(input) } });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      return true;
+    } catch {
+      return false;
+    }
+  };
 
   const oidcStep = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const oidc = opts.oidc;

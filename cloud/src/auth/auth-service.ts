@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { appendAudit } from '../db/queries/audit-log.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import type { Permission, Role } from './permissions.ts';
+import { cachedSession, cacheSession, forgetCachedSessions } from './session-cache.ts';
 
 export const SESSION_TTL_MS = 12 * 3600_000;
 export const MAX_FAILED_LOGINS = 5;
@@ -170,17 +171,23 @@ export async function sessionFromToken(
   now = Date.now(),
 ): Promise<Session | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  const cached = cachedSession(token, now);
+  if (cached) return cached;
   const { rows } = await pool.query<UserRow>(
     `SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.vehicle_id
        FROM sessions s JOIN users u ON u.id = s.user_id
       WHERE s.token_hash = $1 AND s.expires_at > to_timestamp($2 / 1000.0)`,
     [tokenHash(token), now],
   );
-  return rows[0] ? toSession(rows[0]) : null;
+  if (!rows[0]) return null;
+  const session = toSession(rows[0]);
+  cacheSession(token, session, now);
+  return session;
 }
 
 export async function logout(pool: pg.Pool, token: string): Promise<void> {
   await pool.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash(token)]);
+  forgetCachedSessions();
 }
 
 // ---- API tokens -------------------------------------------------------------------------------
@@ -215,6 +222,8 @@ export async function sessionFromApiToken(
 ): Promise<Session | null> {
   const m = API_TOKEN_PATTERN.exec(token);
   if (!m) return null;
+  const cached = cachedSession(token, now);
+  if (cached) return cached;
   const { rows } = await pool.query<{
     id: string;
     tenant_id: string;
@@ -227,7 +236,7 @@ export async function sessionFromApiToken(
   );
   const r = rows[0];
   if (!r) return null;
-  return {
+  const session: Session = {
     userId: `token:${r.id}`,
     tenantId: r.tenant_id,
     email: '',
@@ -236,6 +245,8 @@ export async function sessionFromApiToken(
     vehicleId: null,
     scopes: r.permissions,
   };
+  cacheSession(token, session, now);
+  return session;
 }
 
 // ---- password reset ---------------------------------------------------------------------------
@@ -290,6 +301,7 @@ export async function resetPassword(
       entity: `user:${r.user_id}`,
     });
     await c.query('COMMIT');
+    forgetCachedSessions();
     return true;
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { fleetOverview, VEHICLE_STATUSES } from '../../db/queries/fleet-overview.ts';
 import { bucketFor, fuelLevelSeries, listVehicleEvents } from '../../db/queries/fuel-level-series.ts';
 import { CursorInput, decodeCursor, EpochMs, page, rangeCheck } from '../cursor.ts';
+import { sharedAnswer } from '../shared-answers.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 import { ownVehicleScope, requireVisibleVehicle } from '../vehicle-access.ts';
 
@@ -43,6 +44,8 @@ export const telemetryRouter = createRouter({
   /**
    * The fleet overview: every vehicle's position, status, fuel level, speed and last-seen time
    * (vehicle id order, cursor-paginated), with the count per status of the whole visible fleet.
+   * Shared for up to a second between the tenant's dashboards (shared-answers.ts); the live
+   * positions stream carries what changes in between.
    */
   fleet: read
     .input(
@@ -57,19 +60,17 @@ export const telemetryRouter = createRouter({
         nextCursor: z.string().nullable(),
       }),
     )
-    .query(({ ctx, input }) =>
-      ctx.tenant(async (db) => {
-        const after = decodeCursor(input.cursor, z.string().max(64));
-        const { counts, rows } = await fleetOverview(
-          db,
-          { tenantId: ctx.session.tenantId, vehicleId: ownVehicleScope(ctx.session) },
-          input.limit + 1,
-          after,
-        );
-        const { items, nextCursor } = page(rows, input.limit, (r) => r.vehicleId);
-        return { counts, vehicles: items, nextCursor };
-      }),
-    ),
+    .query(({ ctx, input }) => {
+      const after = decodeCursor(input.cursor, z.string().max(64));
+      const scope = { tenantId: ctx.session.tenantId, vehicleId: ownVehicleScope(ctx.session) };
+      return sharedAnswer(JSON.stringify(['fleet', scope, input.limit, after]), () =>
+        ctx.tenant(async (db) => {
+          const { counts, rows } = await fleetOverview(db, scope, input.limit + 1, after);
+          const { items, nextCursor } = page(rows, input.limit, (r) => r.vehicleId);
+          return { counts, vehicles: items, nextCursor };
+        }),
+      );
+    }),
 
   /**
    * A vehicle's fuel level over [from, to) from the minute rollups, in buckets sized to the range

@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { createApiToken } from '../../auth/auth-service.ts';
 import { can, PERMISSION_NAMES, type Permission } from '../../auth/permissions.ts';
+import { forgetCachedSessions } from '../../auth/session-cache.ts';
 import { appendAudit } from '../../db/queries/audit-log.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 
@@ -89,6 +90,7 @@ export const tokensRouter = createRouter({
           [input.tokenId, ctx.session.tenantId],
         );
         if (!rowCount) throw new TRPCError({ code: 'NOT_FOUND', message: 'no such active token' });
+        forgetCachedSessions();
         await appendAudit(db, {
           tenantId: ctx.session.tenantId,
           actor: `user:${ctx.session.userId}`,

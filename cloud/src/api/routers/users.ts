@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { createPasswordReset } from '../../auth/auth-service.ts';
 import { hashPassword } from '../../auth/passwords.ts';
+import { forgetCachedSessions } from '../../auth/session-cache.ts';
 import { appendAudit } from '../../db/queries/audit-log.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 
@@ -142,6 +143,7 @@ export const usersRouter = createRouter({
           ],
         );
         await db.query('DELETE FROM sessions WHERE user_id = $1', [input.userId]);
+        forgetCachedSessions();
         await appendAudit(db, {
           tenantId: ctx.session.tenantId,
           actor: `user:${ctx.session.userId}`,

@@ -2,6 +2,7 @@ import { ID_PATTERN, VehicleState } from '@fleet/shared';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { listLatestVehicleStates } from '../../db/queries/list-latest-vehicle-states.ts';
+import { sharedAnswer } from '../shared-answers.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 
 const read = authedProcedure.meta({ permission: 'vehicles:read' });
@@ -28,8 +29,14 @@ export const vehiclesRouter = createRouter({
       if (ctx.session.role === 'driver' && ctx.session.vehicleId !== input.vehicleId) {
         throw new TRPCError({ code: 'NOT_FOUND', message: `no vehicle ${input.vehicleId}` });
       }
-      const [found] = await ctx.tenant((db) =>
-        listLatestVehicleStates(db, 1, { tenantId: ctx.session.tenantId, vehicleId: input.vehicleId }),
+      // Shared for up to a second between callers of the tenant (shared-answers.ts): the state
+      // changes at the vehicles' 1 Hz anyway, and a dashboard's polling stays off the database.
+      const [found] = await sharedAnswer(
+        JSON.stringify(['vehicle', ctx.session.tenantId, input.vehicleId]),
+        () =>
+          ctx.tenant((db) =>
+            listLatestVehicleStates(db, 1, { tenantId: ctx.session.tenantId, vehicleId: input.vehicleId }),
+          ),
       );
       if (!found) throw new TRPCError({ code: 'NOT_FOUND', message: `no vehicle ${input.vehicleId}` });
       return found;

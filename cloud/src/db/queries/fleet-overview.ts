@@ -44,8 +44,10 @@ interface Row {
 }
 
 /**
- * One page of the fleet in vehicle id order (after `afterVehicleId`), and the count per status of
- * the whole visible fleet, in one statement. `vehicleId` narrows to one vehicle (a driver's own).
+ * One page of the fleet in vehicle id order (after `afterVehicleId`; at most `limit` rows), and the
+ * count per status of the whole visible fleet. `vehicleId` narrows to one vehicle (a driver's
+ * own). When the first page holds the whole fleet (the dashboard's map asks for all of it) the
+ * counts come from its rows, without a second pass over the fleet.
  */
 export async function fleetOverview(
   db: pg.PoolClient,
@@ -53,38 +55,38 @@ export async function fleetOverview(
   limit: number,
   afterVehicleId: string | null,
 ): Promise<{ counts: Record<VehicleStatus, number>; rows: FleetVehicle[] }> {
-  const { rows } = await db.query<Row & { counts: Record<string, number> | null }>(
-    `WITH s AS (
-       SELECT v.id AS vehicle_id, ${STATUS_SQL} AS status, l.ts, l.lat, l.lon, l.speed_kmh,
-              l.fuel_level_pct, v.online
-         FROM vehicles v LEFT JOIN vehicle_latest l ON l.vehicle_id = v.id
-        WHERE v.tenant_id = $1 AND ($2::text IS NULL OR v.id = $2))
-     SELECT NULL AS vehicle_id, NULL AS status, NULL::timestamptz AS ts, NULL::float8 AS lat,
-            NULL::float8 AS lon, NULL::real AS speed_kmh, NULL::real AS fuel_level_pct,
-            NULL::boolean AS online,
-            (SELECT json_object_agg(status, n) FROM (SELECT status, count(*)::int AS n FROM s GROUP BY status) c) AS counts
-     UNION ALL
-     (SELECT vehicle_id, status, ts, lat, lon, speed_kmh, fuel_level_pct, online, NULL
-        FROM s WHERE ($3::text IS NULL OR vehicle_id > $3) ORDER BY vehicle_id LIMIT $4)`,
-    [scope.tenantId, scope.vehicleId, afterVehicleId, limit],
-  );
+  const from = `FROM vehicles v LEFT JOIN vehicle_latest l ON l.vehicle_id = v.id
+      WHERE v.tenant_id = $1 AND ($2::text IS NULL OR v.id = $2)`;
+  const { rows } = await db.query<Row>({
+    // Named: parsed and planned once per connection, not on every request of the overview.
+    name: 'fleet-overview-page',
+    text: `SELECT v.id AS vehicle_id, ${STATUS_SQL} AS status, l.ts, l.lat, l.lon, l.speed_kmh, l.fuel_level_pct, v.online
+       ${from} AND ($3::text IS NULL OR v.id > $3)
+      ORDER BY v.id LIMIT $4`,
+    values: [scope.tenantId, scope.vehicleId, afterVehicleId, limit],
+  });
   const counts = Object.fromEntries(VEHICLE_STATUSES.map((s) => [s, 0])) as Record<VehicleStatus, number>;
-  // The counts row is the one without a vehicle (UNION ALL does not promise an order).
-  Object.assign(counts, rows.find((r) => r.vehicle_id === null)?.counts ?? {});
+  if (afterVehicleId === null && rows.length < limit) {
+    for (const r of rows) counts[r.status]++;
+  } else {
+    const { rows: byStatus } = await db.query<{ status: VehicleStatus; n: number }>(
+      `SELECT ${STATUS_SQL} AS status, count(*)::int AS n ${from} GROUP BY 1`,
+      [scope.tenantId, scope.vehicleId],
+    );
+    for (const r of byStatus) counts[r.status] = r.n;
+  }
   return {
     counts,
-    rows: rows
-      .filter((r) => r.vehicle_id !== null)
-      .map((r) => ({
-        vehicleId: r.vehicle_id,
-        status: r.status,
-        lastSeen: r.ts ? r.ts.getTime() : null,
-        lat: r.lat,
-        lon: r.lon,
-        speedKmh: r.speed_kmh,
-        fuelLevelPct: r.fuel_level_pct,
-        online: r.online,
-      })),
+    rows: rows.map((r) => ({
+      vehicleId: r.vehicle_id,
+      status: r.status,
+      lastSeen: r.ts ? r.ts.getTime() : null,
+      lat: r.lat,
+      lon: r.lon,
+      speedKmh: r.speed_kmh,
+      fuelLevelPct: r.fuel_level_pct,
+      online: r.online,
+    })),
   };
 }
 

@@ -1,0 +1,35 @@
+/**
+ * Answers that many users of a tenant ask for at once (the fleet overview behind every open
+ * dashboard), computed once and shared for FLEET_OVERVIEW_CACHE_MS (default 1,000 ms, the live
+ * feed's own pace; 0 turns it off). Concurrent requests wait for the one computation in flight
+ * instead of each running it (single flight).
+ *
+ * The key always holds the tenant and the caller's scope (a driver's vehicle): an answer is only
+ * ever shared between callers that row-level security would have shown the same rows.
+ */
+let TTL_MS = Number(process.env.FLEET_OVERVIEW_CACHE_MS ?? 1000);
+const MAX_KEYS = 1000;
+const answers = new Map<string, { until: number; value: Promise<unknown> }>();
+
+/** Overrides FLEET_OVERVIEW_CACHE_MS for this process (the API bench measures both ways). */
+export function configureSharedAnswers(opts: { ttlMs: number }): void {
+  TTL_MS = opts.ttlMs;
+  answers.clear();
+}
+
+export function sharedAnswer<T>(key: string, compute: () => Promise<T>): Promise<T> {
+  if (TTL_MS <= 0) return compute();
+  const now = Date.now();
+  const hit = answers.get(key);
+  if (hit && hit.until > now) return hit.value as Promise<T>;
+  if (answers.size >= MAX_KEYS) for (const [k, a] of answers) if (a.until <= now) answers.delete(k);
+  if (answers.size >= MAX_KEYS) answers.clear();
+  const value = compute();
+  const entry = { until: now + TTL_MS, value };
+  answers.set(key, entry);
+  // A failure is not shared beyond the requests already waiting for it.
+  value.catch(() => {
+    if (answers.get(key) === entry) answers.delete(key);
+  });
+  return value;
+}
