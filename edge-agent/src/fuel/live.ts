@@ -31,9 +31,11 @@ export class LiveDetectors {
     config: DetectorConfig,
     private readonly log: Logger,
     extraDetectors: Detector[] = [],
+    /** The active model's version, stamped on every event (AgentModels.activeModelVersion). */
+    modelVersion?: () => string | null,
   ) {
     this.store = EventStore.open(dbPath);
-    this.pipeline = createDetectorPipeline(config, { extraDetectors });
+    this.pipeline = createDetectorPipeline(config, { extraDetectors, modelVersion });
   }
 
   /** One recorded sample; returns the events it completed (already stored, with their ids). */
