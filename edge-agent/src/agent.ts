@@ -10,6 +10,7 @@
  */
 import type { Logger } from '@fleet/shared/log';
 import type { AgentConfig } from './config.ts';
+import { LiveDetectors } from './fuel/live.ts';
 import { SampleClock } from './gps/clock.ts';
 import type { GpsdClient } from './gps/gpsd-client.ts';
 import type { GpsFix } from './gps/nmea/rmc.ts';
@@ -54,6 +55,8 @@ export class Agent {
   readonly events: EventSync;
   /** Engine-anomaly models from the cloud, verified and hot-swapped (null without --model-public-key). */
   readonly models: AgentModels | null;
+  /** The fuel and driving detectors on every recorded sample; events to SQLite (fuel/live.ts). */
+  readonly detectors: LiveDetectors;
   /** Sample times: GPS time, never backwards within this run. */
   readonly clock = new SampleClock();
 
@@ -73,6 +76,16 @@ export class Agent {
       log.child({ ns: 'event-sync' }),
     );
     this.models = AgentModels.create(config, log.child({ ns: 'models' }));
+    this.detectors = new LiveDetectors(
+      config.dbPath,
+      {
+        tankLitres: config.tankLitres ?? 60,
+        ...(config.speedLimitKmh ? { speedLimitKmh: config.speedLimitKmh } : {}),
+      },
+      log.child({ ns: 'detectors' }),
+      this.models ? [this.models.detector()] : [],
+      () => this.models?.activeModelVersion() ?? null,
+    );
   }
 
   /** Outputs first, inputs last (telegraf's order), so nothing is read before it can be kept. */
@@ -96,7 +109,7 @@ export class Agent {
       return;
     }
     const obd = this.obd.latest;
-    this.store.append({
+    const sample = {
       ts,
       lat: fix.lat,
       lon: fix.lon,
@@ -104,7 +117,10 @@ export class Agent {
       rpm: obd.rpm,
       fuelLevelPct: obd.fuelLevelPct,
       coolantC: obd.coolantC,
-    });
+    };
+    this.store.append(sample);
+    // Ignition unknown here: the detectors infer it from the ECU answering (rpm, speed, level).
+    this.detectors.push({ ...sample, fuelRateLph: this.obd.fuelRateLph, mafGps: null, ignition: null });
   }
 
   /** Inputs stop first, then one more flush, then the store closes. */
@@ -116,6 +132,7 @@ export class Agent {
     // Whatever is unacknowledged stays in SQLite and goes at the next start.
     await this.events.stop();
     await this.models?.stop();
+    this.detectors.stop();
     this.store.close();
   }
 }

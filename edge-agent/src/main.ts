@@ -40,7 +40,13 @@ const run = program
       .env('FLEET_GPSD')
       .conflicts('gpsNmea'),
   )
-  .addOption(new Option('--gps-baud <n>', 'GPS baud rate').env('FLEET_GPS_BAUD').default('9600'));
+  .addOption(new Option('--gps-baud <n>', 'GPS baud rate').env('FLEET_GPS_BAUD').default('9600'))
+  .addOption(
+    new Option('--tank-liters <n>', 'fuel tank capacity, litres').env('FLEET_TANK_LITRES').default('60'),
+  )
+  .addOption(
+    new Option('--speed-limit <kmh>', 'speeding rule for the detectors').env('FLEET_SPEED_LIMIT_KMH'),
+  );
 addModelKeyOption(run);
 addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
   const config = parseAgentConfig({
@@ -50,6 +56,8 @@ addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
     gpsNmeaPort: o.gpsNmea,
     gpsdAddress: o.gpsd,
     gpsBaud: o.gpsBaud,
+    tankLitres: o.tankLiters,
+    speedLimitKmh: o.speedLimit,
     modelPublicKeyFile: o.modelPublicKey,
   });
   const log = createLogger('agent', { vehicle: config.vehicleId });
