@@ -156,7 +156,13 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
       ...driver,
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    context = await browser.newContext();
+    // A phone: the driver's device (layout, touch targets and axe all judged at this size).
+    context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
     page = await context.newPage();
   });
 
@@ -351,6 +357,55 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
       30_000,
     );
     await cdp.detach();
+  });
+
+  it('a refuel the cloud refuses for good stays on the phone, marked with the reason, until removed', async () => {
+    // Older than the API's 31-day window: the form would not let it through, an old phone might.
+    const me = await page.evaluate(
+      async () =>
+        ((await (await fetch('/api/trpc/auth.me')).json()) as { result: { data: { userId: string } } }).result
+          .data,
+    );
+    const oldId = await page.evaluate(
+      (userId) =>
+        new Promise<string>((resolve, reject) => {
+          const id = crypto.randomUUID();
+          const open = indexedDB.open('fleet-driver');
+          open.onsuccess = () => {
+            const tx = open.result.transaction('refuel-outbox', 'readwrite');
+            tx.objectStore('refuel-outbox').put({
+              clientId: id,
+              userId,
+              vehicleId: 'veh-001',
+              ts: Date.now() - 40 * 86_400_000,
+              litres: 5,
+              amount: null,
+              currency: null,
+              fuelType: 'diesel',
+              station: null,
+              odometerKm: null,
+              queuedAt: Date.now(),
+              attempts: 0,
+              lastAttemptAt: null,
+              rejected: null,
+            });
+            tx.oncomplete = () => resolve(id);
+            tx.onerror = () => reject(tx.error);
+          };
+        }),
+      me.userId,
+    );
+    await page.reload();
+    const refused = page.locator(
+      `[data-testid="outbox"] li[data-client-id="${oldId}"][data-state="rejected"]`,
+    );
+    await refused.waitFor({ timeout: 30_000 });
+    expect(await refused.textContent()).toMatch(/Not accepted: refuel older than 31 days/);
+    expect(await rowsFor(oldId)).toBe(0);
+    await expectNoAxeViolations(page, 'driver home with a refused refuel');
+    await refused.getByRole('button', { name: 'Remove this refuel' }).click();
+    await refused.waitFor({ state: 'detached' });
+    expect((await readOutbox(page)).some((e) => e.clientId === oldId)).toBe(false);
   });
 
   it('sending the same refuel again (lost answer, second tab) never makes a second row', async () => {

@@ -328,7 +328,7 @@ export function DriverHome() {
             {waiting.map((e) => (
               <li key={e.clientId} data-client-id={e.clientId} data-state="waiting">
                 <span className="sync-state">
-                  <span aria-hidden="true">⏳ </span>Waiting to sync
+                  <span aria-hidden="true">○ </span>Waiting to sync
                 </span>{' '}
                 {number(e.litres, 2)} L {e.fuelType}, {dateTime.format(e.ts)}
                 {e.station ? `, ${e.station}` : ''}
