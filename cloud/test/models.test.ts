@@ -566,6 +566,46 @@ describe('engine-anomaly models from the cloud to a running agent', () => {
           { out: (l) => out.push(l), err: () => {} },
         ),
       ).toBe(0);
+      // Only what the vehicle polls live: a model needs every input on every sample.
+      const picked = JSON.parse(
+        (
+          await cloud(
+            ...dbArgs,
+            'model',
+            'train',
+            '--tenant',
+            TENANT,
+            '--vehicle',
+            VEHICLE,
+            '--epochs',
+            '2',
+            '--features',
+            'rpm,coolant_c',
+            '--signing-key',
+            file('publisher.key'),
+            '--out',
+            file('pg2.json'),
+            '--json',
+          )
+        )[0]!,
+      );
+      expect(picked.features).toEqual(['rpm', 'coolant_c']);
+      const unknown = await cloud(
+        ...dbArgs,
+        'model',
+        'train',
+        '--tenant',
+        TENANT,
+        '--vehicle',
+        VEHICLE,
+        '--features',
+        'rpm,boost_kpa',
+        '--signing-key',
+        file('publisher.key'),
+        '--out',
+        file('pg3.json'),
+      ).catch((e) => e);
+      expect(isCloudError(unknown, CloudErrorCode.ConfigInvalid)).toBe(true);
       // Another tenant's session sees none of this vehicle's rows.
       const other = await cloud(
         ...dbArgs,

@@ -11,7 +11,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { DEFAULT_BASE_TOPIC, modelVersionLabel } from '@fleet/shared';
+import { DEFAULT_BASE_TOPIC, MODEL_FEATURES, type ModelFeature, modelVersionLabel } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
 import type { Command } from 'commander';
 import { openPool } from '../db/pool.ts';
@@ -28,6 +28,20 @@ function int(name: string, text: string | undefined): number | undefined {
   if (!Number.isSafeInteger(n))
     throw new CloudError(CloudErrorCode.ConfigInvalid, `${name} must be an integer: ${text}`);
   return n;
+}
+
+function features(text: string | undefined): ModelFeature[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text.split(',').map((f) => f.trim());
+  for (const f of list) {
+    if (!(MODEL_FEATURES as readonly string[]).includes(f)) {
+      throw new CloudError(
+        CloudErrorCode.ConfigInvalid,
+        `unknown feature "${f}" (known: ${MODEL_FEATURES.join(', ')})`,
+      );
+    }
+  }
+  return list as ModelFeature[];
 }
 
 function time(name: string, text: string | undefined): number | undefined {
@@ -47,6 +61,7 @@ interface TrainCliOptions {
   limit?: string;
   epochs?: string;
   version?: string;
+  features?: string;
   signingKey: string;
   out: string;
   json?: boolean;
@@ -86,6 +101,10 @@ export function registerModelCommands(program: Command, io: CliIo): void {
     .option('--limit <n>', 'newest telemetry rows at most', '200000')
     .option('--epochs <n>', 'training epochs [1...500]', '40')
     .option('--version <n>', 'artifact version (default: UTC time as YYYYMMDDHHMMSS)')
+    .option(
+      '--features <list>',
+      `inputs, comma-separated, from ${MODEL_FEATURES.join(',')} (default: all the data has); only what the vehicle polls live`,
+    )
     .requiredOption('--signing-key <file>', 'Ed25519 private key from `model keygen`')
     .requiredOption('--out <file>', 'artifact file to write')
     .option('--json', 'one JSON document')
@@ -115,6 +134,7 @@ export function registerModelCommands(program: Command, io: CliIo): void {
         vehicleId: o.vehicle,
         epochs: int('--epochs', o.epochs),
         version: int('--version', o.version),
+        features: features(o.features),
       });
       const text = `${JSON.stringify(signArtifact(trained.manifest, trained.weights, key))}\n`;
       const tmp = `${o.out}.tmp-${process.pid}`;

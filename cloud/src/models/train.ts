@@ -38,6 +38,11 @@ export interface TrainOptions {
   quantile?: number;
   /** Share of the newest rows held out (default 0.2). */
   holdout?: number;
+  /**
+   * Only these inputs (default: every feature the data has in 90 % of running rows). A model
+   * needs all its inputs on every live sample, so pick what the vehicle polls, not what a log had.
+   */
+  features?: readonly ModelFeature[];
   /** Width of the middle layer (default 4): narrower than the features, so they must explain each other. */
   bottleneck?: number;
   /** Seeds the initial weights (default 1): the same data gives the same model. */
@@ -87,6 +92,7 @@ export async function trainEngineModel(data: TrainingData, o: TrainOptions): Pro
   // A feature the source mostly lacks (an ECU without PID 5E) would leave too few complete rows.
   const chosen: ModelFeature[] = [];
   for (const f of MODEL_FEATURES) {
+    if (o.features && !o.features.includes(f)) continue;
     const i = data.columns.indexOf(f);
     if (i < 0) continue;
     const present = running.filter((r) => r[i] !== null).length;
