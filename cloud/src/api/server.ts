@@ -171,6 +171,7 @@ export async function startApiServer(opts: {
    * does not handle: batches, subscriptions, mutations, malformed input and every error (the
    * adapter then answers, with tRPC's own error shape; queries have no side effects to repeat).
    */
+  const serialised = new WeakMap<object, string>();
   const fastQuery = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
     const url = new URL(req.url!, 'http://api.invalid');
     const path = decodeURIComponent(url.pathname.slice('/trpc/'.length));
@@ -190,7 +191,13 @@ export async function startApiServer(opts: {
       const call = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (
         i: unknown,
       ) => Promise<unknown>;
-      const body = JSON.stringify({ result: { data: await call(input) } });
+      const data = await call(input);
+      // A shared answer (shared-answers.ts) is the same object for every caller: serialise it once.
+      let body = typeof data === 'object' && data !== null ? serialised.get(data) : undefined;
+      if (body === undefined) {
+        body = JSON.stringify({ result: { data } });
+        if (typeof data === 'object' && data !== null) serialised.set(data, body);
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       return true;
     } catch {

@@ -25,6 +25,12 @@ const FleetVehicle = z.object({
   online: z.boolean().nullable(),
 });
 
+const FleetOverview = z.strictObject({
+  counts: z.record(z.enum(VEHICLE_STATUSES), z.number()),
+  vehicles: z.array(FleetVehicle),
+  nextCursor: z.string().nullable(),
+});
+
 const Event = z.object({
   vehicleId: z.string(),
   eventId: z.number(),
@@ -53,13 +59,8 @@ export const telemetryRouter = createRouter({
         .object({ limit: z.number().int().min(1).max(1000).default(200), cursor: CursorInput })
         .default({ limit: 200 }),
     )
-    .output(
-      z.object({
-        counts: z.record(z.enum(VEHICLE_STATUSES), z.number()),
-        vehicles: z.array(FleetVehicle),
-        nextCursor: z.string().nullable(),
-      }),
-    )
+    // Output checked once per computed answer (below), not on every request that shares it: the
+    // same object then goes out each time, and the server serialises it once (server.ts).
     .query(({ ctx, input }) => {
       const after = decodeCursor(input.cursor, z.string().max(64));
       const scope = { tenantId: ctx.session.tenantId, vehicleId: ownVehicleScope(ctx.session) };
@@ -67,7 +68,7 @@ export const telemetryRouter = createRouter({
         ctx.tenant(async (db) => {
           const { counts, rows } = await fleetOverview(db, scope, input.limit + 1, after);
           const { items, nextCursor } = page(rows, input.limit, (r) => r.vehicleId);
-          return { counts, vehicles: items, nextCursor };
+          return FleetOverview.parse({ counts, vehicles: items, nextCursor });
         }),
       );
     }),
