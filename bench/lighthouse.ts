@@ -49,6 +49,7 @@ if (!['mobile', 'desktop', 'both'].includes(args.preset!)) {
   process.exit(2);
 }
 const presets = (args.preset === 'both' ? ['mobile', 'desktop'] : [args.preset]) as ('mobile' | 'desktop')[];
+const MIN = 60_000;
 const CHROMIUM = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MQTT_URL = process.env.BENCH_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
@@ -144,7 +145,7 @@ async function measure(
     {
       port,
       output: 'json',
-      logLevel: 'error',
+      logLevel: process.env.LH_LOG_LEVEL === 'info' ? 'info' : 'error',
       onlyCategories: ['accessibility', 'performance'],
       ...(cookie ? { extraHeaders: { Cookie: cookie } } : {}),
       // The dashboard keeps a live SSE stream open: the network is never quiet, so do not wait
@@ -223,7 +224,19 @@ async function main() {
         ['driver home /driver', `${stack.webUrl}/driver`, driverCookie],
       ] as const) {
         say(`lighthouse ${preset}: ${name}…`);
-        scores.push(await measure(launched.port, name, url, preset, cookie));
+        // A run that hangs (seen once under heavy load) is reported, not waited for forever.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`lighthouse ${preset} on ${name}: no result within 6 min`)),
+            6 * MIN,
+          );
+        });
+        try {
+          scores.push(await Promise.race([measure(launched.port, name, url, preset, cookie), timeout]));
+        } finally {
+          clearTimeout(timer);
+        }
       }
     }
     if (args.json) {
