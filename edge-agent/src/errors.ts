@@ -80,6 +80,8 @@ export enum AgentErrorCode {
   ModelStoreFailed = 707,
   /** `model rollback` with no previous version kept. */
   ModelNoPrevious = 708,
+  /** TensorFlow.js (wasm backend) did not start: the agent's install, not the artifact, is at fault. */
+  ModelRuntimeFailed = 709,
   // 8xx recorded drive logs (fleet-agent replay)
   /** The log file does not exist or cannot be read. */
   LogNotFound = 800,

@@ -42,7 +42,16 @@ export class EngineModel {
   }
 
   static async load(a: VerifiedArtifact): Promise<EngineModel> {
-    const tf = await loadTf();
+    let tf: Tf;
+    try {
+      tf = await loadTf();
+    } catch (err) {
+      throw new AgentError(
+        AgentErrorCode.ModelRuntimeFailed,
+        `tfjs (wasm backend) did not start: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     const { manifest, weights } = a;
     const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength);
     let net: LayersModel;

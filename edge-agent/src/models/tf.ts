@@ -21,6 +21,9 @@ export function loadTf(): Promise<Tf> {
     if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not initialise');
     await tf.ready();
     return tf;
-  })();
+  })().catch((err: unknown) => {
+    loading = null; // the next model may try again
+    throw err;
+  });
   return loading;
 }
