@@ -1,6 +1,6 @@
 'use client';
 
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, useEffect, useId, useState } from 'react';
 import type { FuelType, RefuelDraft } from '../../lib/offline/queue.ts';
 
 /** The API's fuel types (refuels.log), in the order a driver most often needs them. */
@@ -91,6 +91,7 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
   const [busy, setBusy] = useState(false);
   const [now, setNow] = useState<number | null>(null);
   const id = useId();
+  useEffect(() => setNow(Date.now()), []);
   const fieldId = (f: Field) => `${id}-${f}`;
   const errorId = (f: Field) => `${id}-${f}-error`;
 
@@ -232,11 +233,8 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
           key={now ?? 'first'}
           name="time"
           type="datetime-local"
-          defaultValue={now === null ? undefined : localInputValue(now)}
-          // The first render happens on the server, which has no idea of the phone's clock.
-          ref={(el) => {
-            if (el && !el.value) el.value = localInputValue(Date.now());
-          }}
+          // Empty in the server's HTML (it has no idea of the phone's clock), now once mounted.
+          defaultValue={now === null ? '' : localInputValue(now)}
           aria-invalid={errors.time ? true : undefined}
           aria-describedby={describedBy('time')}
         />
