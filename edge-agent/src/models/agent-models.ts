@@ -34,7 +34,10 @@ export class AgentModels {
   readonly service: ModelService;
   readonly receiver: ModelReceiver;
 
-  private constructor(config: ModelsConfig & { modelPublicKeyFile: string }, log: Logger) {
+  private constructor(
+    config: ModelsConfig & { modelPublicKeyFile: string },
+    private readonly log: Logger,
+  ) {
     this.service = new ModelService({
       dir: modelsDirFor(config.dbPath),
       publicKey: readPublicKey(config.modelPublicKeyFile), // a bad key stops the start, loudly
@@ -77,7 +80,7 @@ export class AgentModels {
 
   /** An engine-anomaly detector that always uses the active model. */
   detector(opts?: EngineAnomalyOptions): EngineAnomalyDetector {
-    return new EngineAnomalyDetector(() => this.service.engineModel(), opts);
+    return new EngineAnomalyDetector(() => this.service.engineModel(), { log: this.log, ...opts });
   }
 
   async stop(): Promise<void> {

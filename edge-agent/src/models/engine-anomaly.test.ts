@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { type ModelManifest, modelSigningText } from '@fleet/shared';
+import type { Logger } from '@fleet/shared/log';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DriveSample } from '../fuel/drive-log.ts';
 import { verifyArtifact } from './artifact.ts';
@@ -130,6 +131,21 @@ describe('EngineAnomalyDetector', () => {
     expect(run(d, samples)).toEqual([]);
     expect(d.stats.windows).toBe(0);
     expect(d.stats.skipped).toBe(60 - 12);
+  });
+
+  it('says once when the samples never carry an input the model needs (it cannot score then)', () => {
+    const warnings: { missing: string; model: string }[] = [];
+    // Only the warning is observed: a logger that records what it is told.
+    const log = { warn: (o: { missing: string; model: string }) => warnings.push(o) } as unknown as Logger;
+    const d = new EngineAnomalyDetector(() => models[1]!, { log });
+    expect(
+      run(
+        d,
+        drive(0, 1400, () => null),
+      ),
+    ).toEqual([]);
+    expect(warnings).toEqual([expect.objectContaining({ missing: 'maf_gps', model: 'engine-anomaly@1' })]);
+    expect(d.stats.windows).toBe(0);
   });
 
   it('reports a lasting fault every 60 s, the follow-ups marked continued', () => {

@@ -13,6 +13,7 @@
  * Without an active model it emits nothing (and says so in `stats`). A model swapped in mid-window
  * closes what is open under the old version first: an event carries the version that decided it.
  */
+import type { Logger } from '@fleet/shared/log';
 import type { DriveSample } from '../fuel/drive-log.ts';
 import type { DetectedEvent, Detector } from '../fuel/replay.ts';
 import type { EngineModel } from './engine-model.ts';
@@ -21,7 +22,12 @@ export interface EngineAnomalyOptions {
   /** A run of anomalous windows is reported at the latest after this much data time (default 60 s). */
   maxEventMs?: number;
   driverId?: string | null;
+  /** Told once per model when the samples never carry one of its inputs (it then cannot score). */
+  log?: Logger;
 }
+
+/** Engine-running samples in a row without a model input before the warning (10 min at 1 Hz). */
+const SILENT_MODEL_SAMPLES = 600;
 
 interface Run {
   model: EngineModel;
@@ -75,6 +81,27 @@ export class EngineAnomalyDetector implements Detector {
   ) {
     this.maxEventMs = opts.maxEventMs ?? 60_000;
     this.driverId = opts.driverId ?? null;
+    this.log = opts.log;
+  }
+
+  private readonly log: Logger | undefined;
+  /** Engine-running samples in a row that lacked a model input, and whether that was reported. */
+  private missingRun = 0;
+  private warnedFor: EngineModel | null = null;
+
+  /** A model trained on inputs this vehicle's samples do not carry is silent: say so, once. */
+  private noteMissing(m: EngineModel, s: DriveSample): void {
+    const missing = m.missingFeature(s);
+    if (missing === null) {
+      this.missingRun = 0;
+      return;
+    }
+    if (++this.missingRun < SILENT_MODEL_SAMPLES || this.warnedFor === m) return;
+    this.warnedFor = m;
+    this.log?.warn(
+      { model: m.label, missing, samples: this.missingRun },
+      'the engine model needs an input these samples never carry: it cannot score (train it with --features the vehicle polls)',
+    );
   }
 
   push(s: DriveSample): DetectedEvent[] {
@@ -96,6 +123,7 @@ export class EngineAnomalyDetector implements Detector {
     }
     if (this.window.length === 0) this.windowStart = s.ts;
     this.window.push(s);
+    this.noteMissing(m, s);
     return out;
   }
 

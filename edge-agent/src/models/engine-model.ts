@@ -99,6 +99,15 @@ export class EngineModel {
     return true;
   }
 
+  /** The first input the sample lacks (null: it has them all). */
+  missingFeature(s: DriveSample): ModelFeature | null {
+    for (const f of this.manifest.features) {
+      const v = FIELD[f.name](s);
+      if (v === null || v === undefined || !Number.isFinite(v)) return f.name;
+    }
+    return null;
+  }
+
   /** One predict for `n` normalised rows (a whole window: one call per ~10 s of data). */
   reconstruct(rows: Float32Array, n: number): Reconstruction {
     const f = this.featureCount;
