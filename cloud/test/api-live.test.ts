@@ -94,6 +94,7 @@ class SseStream {
   private done: Promise<void> = Promise.resolve();
   status = 0;
   contentType = '';
+  cacheControl = '';
 
   private constructor(private readonly abort: AbortController) {}
 
@@ -102,6 +103,7 @@ class SseStream {
     const res = await response;
     s.status = res.status;
     s.contentType = res.headers.get('content-type') ?? '';
+    s.cacheControl = res.headers.get('cache-control') ?? '';
     s.done = s.read(res.body!);
     return s;
   }
@@ -240,6 +242,8 @@ describe('live updates over SSE (real HTTP server)', () => {
     try {
       expect(stream.status).toBe(200);
       expect(stream.contentType).toMatch(/^text\/event-stream/);
+      // no-transform: compression middleware (Next's included) must not hold events back.
+      expect(stream.cacheControl).toContain('no-transform');
       await stream.waitFor<Positions>((m) => m.snapshot);
       await new Promise((r) => setTimeout(r, 400));
       await move('van-1', 49.75, 9.5);
