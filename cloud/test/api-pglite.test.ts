@@ -1,0 +1,118 @@
+/**
+ * The web API's database parts on PGlite (the one-command stack's embedded database), through the
+ * same server-side caller as on PostgreSQL: alerts from the event trigger, geofence entry/exit from
+ * the statement trigger on vehicle_latest (transition tables, PL/pgSQL ray casting), full-text
+ * search with facets (tsvector, websearch_to_tsquery), the idempotent refuel log, and the rollup
+ * chart. Row-level security runs there too (inTenant's SET LOCAL ROLE).
+ */
+import { randomUUID } from 'node:crypto';
+import { createLogger } from '@fleet/shared/log';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../src/db/migrate.ts';
+import { openPool } from '../src/db/pool.ts';
+import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
+import { startEmbeddedDatabase } from '../src/embedded/database.ts';
+import { callerAs, sessionOf } from './support/sessions.ts';
+
+const log = createLogger('api-pglite-test').child({}, { level: 'error' });
+let pool: pg.Pool;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const db = await startEmbeddedDatabase({ host: '127.0.0.1', port, log });
+  // One connection: PGlite has a single session, so a transaction must not interleave.
+  pool = await openPool({ url: db.url, max: 1 });
+  close = async () => {
+    await pool.end();
+    await db.close();
+  };
+  await migrate(pool, log);
+  await pool.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'acme'), ('globex', 'globex')`);
+  await pool.query(
+    `INSERT INTO vehicles (id, tenant_id, online) VALUES ('van-1', 'acme', true), ('truck-b1', 'globex', true)`,
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await close?.();
+});
+
+async function move(vehicle: string, ts: number, lat: number, lon: number) {
+  const c = await pool.connect();
+  try {
+    await upsertVehicleLatest(c, vehicle, {
+      seq: 1,
+      ts,
+      lat,
+      lon,
+      speedKmh: 30,
+      rpm: 1500,
+      fuelLevelPct: 40,
+      coolantC: 90,
+    });
+  } finally {
+    c.release();
+  }
+}
+
+describe('web API on PGlite', () => {
+  it('alerts, geofences, search, refuel log and charts work as on PostgreSQL', async () => {
+    const m = callerAs(pool, sessionOf('fleet_manager', 'acme'));
+    const now = Date.now();
+    await move('van-1', now - 10_000, 10, 10);
+    const g = await m.geofences.create({
+      name: 'Yard',
+      polygon: [
+        { lat: 40, lon: 0 },
+        { lat: 40, lon: 1 },
+        { lat: 41, lon: 1 },
+        { lat: 41, lon: 0 },
+      ],
+    });
+    expect(g.vehiclesInside).toBe(0);
+    await move('van-1', now - 9000, 40.5, 0.5);
+    await move('van-1', now - 8000, 42, 0.5);
+    await pool.query(
+      `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence)
+       VALUES ('acme', 'van-1', 1, 'fuel_drain', now(), now(), 25, 0.9),
+              ('globex', 'truck-b1', 1, 'fuel_drain', now(), now(), 25, 0.9)`,
+    );
+    const alerts = await m.alerts.list();
+    expect(alerts.items.map((a) => a.type).sort()).toEqual(['fuel_drain', 'geofence_enter', 'geofence_exit']);
+    const acked = await m.alerts.acknowledge({ alertId: alerts.items[0]!.id });
+    expect(acked.status).toBe('acknowledged');
+
+    const driver = callerAs(pool, sessionOf('driver', 'acme', 'van-1'));
+    const entry = {
+      clientId: randomUUID(),
+      vehicleId: 'van-1',
+      ts: now - 60_000,
+      litres: 30,
+      fuelType: 'diesel' as const,
+    };
+    expect((await driver.refuels.log({ ...entry, station: 'Shell Yard' })).created).toBe(true);
+    expect((await driver.refuels.log({ ...entry, station: 'Shell Yard' })).created).toBe(false);
+
+    const found = await m.search.query({ q: 'shell yard' });
+    expect(found.hits.map((h) => h.title)).toEqual(['Shell Yard']);
+    expect(found.facets.kind).toEqual([{ value: 'fuel', label: 'fuel', count: 1 }]);
+    expect((await m.search.query({ q: 'drain' })).total).toBe(1); // acme's only
+
+    await pool.query(
+      `INSERT INTO telemetry_minute (tenant_id, vehicle_id, minute, samples, speed_n, speed_sum, rpm_n, rpm_sum,
+                                     fuel_min, fuel_max)
+       SELECT 'acme', 'van-1', date_trunc('minute', t), 60, 60, 1800, 0, 0, 40, 41
+         FROM generate_series(now() - interval '2 hours', now() - interval '1 minute', interval '1 minute') AS t`,
+    );
+    const chart = await m.telemetry.fuelSeries({
+      vehicleId: 'van-1',
+      from: now - 3 * 3_600_000,
+      to: Date.now() + 60_000,
+    });
+    expect(chart.bucketS).toBe(60);
+    expect(chart.points.length).toBeGreaterThanOrEqual(119);
+    expect(chart.markers.map((x) => x.type)).toEqual(['fuel_drain']);
+  }, 60_000);
+});
