@@ -222,6 +222,36 @@ describe('live updates over SSE (real HTTP server)', () => {
     expect(LiveFeed.for(pool).subscribers).toBe(0);
   });
 
+  it("GET queries answered directly carry the tRPC envelope; errors and malformed requests keep tRPC's own answers", async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const get = (path: string) => fetch(`${api.url}/trpc/${path}`, { headers: auth });
+    const ok = await get(`vehicles.get?input=${encodeURIComponent(JSON.stringify({ vehicleId: 'van-1' }))}`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(((await ok.json()) as { result: { data: { vehicleId: string } } }).result.data.vehicleId).toBe(
+      'van-1',
+    );
+    const foreign = await get(
+      `vehicles.get?input=${encodeURIComponent(JSON.stringify({ vehicleId: 'truck-b1' }))}`,
+    );
+    expect(foreign.status).toBe(404);
+    expect(((await foreign.json()) as { error: { data: { code: string } } }).error.data.code).toBe(
+      'NOT_FOUND',
+    );
+    const bounds = await get(`telemetry.fleet?input=${encodeURIComponent(JSON.stringify({ limit: 5000 }))}`);
+    expect(bounds.status).toBe(400);
+    expect(
+      ((await bounds.json()) as { error: { data: { zodError: unknown } } }).error.data.zodError,
+    ).not.toBeNull();
+    expect((await get('vehicles.get?input=%7Bnot-json')).status).toBe(400);
+    expect((await get('%E0%A4%A')).status).toBe(400); // a malformed path: refused, nothing crashes
+    const batch = await get(
+      `telemetry.fleet,vehicles.list?batch=1&input=${encodeURIComponent('{"0":{},"1":{}}')}`,
+    );
+    expect(batch.status).toBe(200);
+    expect(((await batch.json()) as unknown[]).length).toBe(2);
+  });
+
   it("through the web app's proxy route, events arrive while the stream is still open", async () => {
     process.env.FLEET_API_URL = api.url;
     // The web app's proxy, loaded as a module (a path the web package's own typecheck covers):

@@ -137,9 +137,12 @@ export async function startApiServer(opts: {
       if (!wait && token) wait = perUser.take(token);
       if (wait) return tooMany(res, wait);
       if (req.method === 'GET') {
-        void fastQuery(req, res).then((answered) => {
-          if (!answered) void trpc(req, res);
-        });
+        void fastQuery(req, res).then(
+          (answered) => {
+            if (!answered) void trpc(req, res);
+          },
+          () => void trpc(req, res),
+        );
         return;
       }
       return trpc(req, res);
@@ -173,19 +176,22 @@ export async function startApiServer(opts: {
    */
   const serialised = new WeakMap<object, string>();
   const fastQuery = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
-    const url = new URL(req.url!, 'http://api.invalid');
-    const path = decodeURIComponent(url.pathname.slice('/trpc/'.length));
-    const procedure = (
-      appRouter._def.procedures as unknown as Record<string, { _def: { type: string } } | undefined>
-    )[path];
-    if (procedure?._def.type !== 'query' || url.searchParams.has('batch')) return false;
+    let url: URL;
+    let path: string;
     let input: unknown;
     try {
+      // A malformed URL or input is the adapter's to refuse, with its own error.
+      url = new URL(req.url!, 'http://api.invalid');
+      path = decodeURIComponent(url.pathname.slice('/trpc/'.length));
       const raw = url.searchParams.get('input');
       input = raw === null ? undefined : JSON.parse(raw);
     } catch {
       return false;
     }
+    const procedure = (
+      appRouter._def.procedures as unknown as Record<string, { _def: { type: string } } | undefined>
+    )[path];
+    if (procedure?._def.type !== 'query' || url.searchParams.has('batch')) return false;
     try {
       const caller = createCaller(await contextFor(req, res)) as unknown as Record<string, unknown>;
       const call = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (
