@@ -40,6 +40,10 @@ const STILL_WINDOW = 20;
 const MOTION_WINDOW_S = 180;
 const MOTION_MIN_S = 60;
 const MOTION_MIN_COUNT = 30;
+/** Standard errors a drop must exceed to be a drain (false drains must stay ~1 per 1,000 h). */
+const NOISE_Z = 5;
+/** Still readings before an estimate may start a new base in another segment. */
+const BASE_MIN_N = 5;
 
 interface Estimate {
   ts: number;
@@ -51,6 +55,8 @@ interface Estimate {
   /** Still estimates: readings averaged, and which still segment they belong to. */
   n?: number;
   seg?: number;
+  /** Standard error of `balance`, litres, from the sender noise measured on this vehicle. */
+  se: number;
 }
 
 interface Base extends Estimate {
@@ -104,6 +110,8 @@ export class FuelLevelDetector implements Detector {
   private segmentStartTs = Number.NEGATIVE_INFINITY;
   /** Numbers the still segments (a base is refined only within its own). */
   private stillSeg = 0;
+  /** Noise of one still reading, litres (running estimate; PID 2F's rounding at least). */
+  private stillSigma: number;
   /** Recent motion estimates: an in-motion drain is judged against the one a window ago. */
   private motionEstimates: Estimate[] = [];
   private still: number[] = [];
@@ -126,6 +134,18 @@ export class FuelLevelDetector implements Detector {
     this.tank = new TankCalibration(cfg.tankLitres, cfg.calibration);
     this.stepL = this.tank.maxStepLitres();
     this.leak = new LeakTracker(cfg.leakMinLph, cfg.leakMinL);
+    this.stillSigma = this.stepL / 2;
+  }
+
+  /**
+   * Standard error of the motion median: the window's spread (MAD) over the square root of its
+   * independent readings (slosh follows the driving, so ~1 in 5).
+   */
+  private motionSe(): number {
+    const b = this.motion.map((m) => m.b);
+    const med = median(b);
+    const mad = median(b.map((x) => Math.abs(x - med))) * 1.4826;
+    return (1.2533 * Math.max(mad, this.stepL / 2)) / Math.sqrt(Math.max(1, b.length / 5));
   }
 
   /** Litres the engine burned since the start (for consumption figures and tests). */
@@ -202,6 +222,7 @@ export class FuelLevelDetector implements Detector {
           litres: median(this.motion.map((m) => m.l)),
           src: 'motion',
           full: span >= (MOTION_WINDOW_S - 5) * 1000 || this.motion.length > MOTION_MIN_COUNT * 3,
+          se: this.motionSe(),
         };
       }
     } else {
@@ -217,6 +238,12 @@ export class FuelLevelDetector implements Detector {
       }
       const settled = s.ts - this.stillSinceTs >= SETTLE_S * 1000;
       if (settled) {
+        const prevB = this.still[this.still.length - 1];
+        if (prevB !== undefined) {
+          // Mean |difference| of consecutive still readings * 0.886 = sigma of one (Gaussian).
+          this.stillSigma += 0.01 * (0.886 * Math.abs(balance - prevB) - this.stillSigma);
+          this.stillSigma = Math.max(this.stillSigma, this.stepL / Math.sqrt(12));
+        }
         this.still.push(balance);
         this.stillLitres.push(litres);
         if (this.still.length > STILL_WINDOW) {
@@ -231,6 +258,7 @@ export class FuelLevelDetector implements Detector {
             src: 'still',
             n: this.still.length,
             seg: this.stillSeg,
+            se: this.stillSigma / Math.sqrt(this.still.length),
           };
         }
       }
@@ -275,10 +303,18 @@ export class FuelLevelDetector implements Detector {
     this.open = null;
   }
 
+  /**
+   * The smallest drop called a drain: the configured share of the tank, three PID 2F steps, and
+   * NOISE_Z standard errors of the difference (a noisy sender or a short window raises it).
+   */
   private drainThreshold(a: Estimate, b: Estimate): number {
     const both = a.src === 'still' && b.src === 'still';
     const pct = both ? this.cfg.minDrainPct : this.cfg.minDrainPctMotion;
-    return Math.max((pct / 100) * this.cfg.tankLitres, (both ? 3 : 4) * this.stepL);
+    return Math.max(
+      (pct / 100) * this.cfg.tankLitres,
+      (both ? 3 : 4) * this.stepL,
+      NOISE_Z * Math.hypot(a.se, b.se),
+    );
   }
 
   private refuelThreshold(a: Estimate, b: Estimate): number {
@@ -286,8 +322,12 @@ export class FuelLevelDetector implements Detector {
   }
 
   /** Steady band: how far a quiet estimate wanders without anything happening. */
-  private tolerance(e: Estimate): number {
-    return e.src === 'still' ? 1.5 * this.stepL : Math.max(2 * this.stepL, 0.015 * this.cfg.tankLitres);
+  private tolerance(e: Estimate, base: Estimate | null = this.base): number {
+    const noise = 2.5 * Math.hypot(e.se, base?.se ?? 0);
+    return Math.max(
+      noise,
+      e.src === 'still' ? 1.5 * this.stepL : Math.max(2 * this.stepL, 0.015 * this.cfg.tankLitres),
+    );
   }
 
   private judge(est: Estimate, s: DriveSample, out: DetectedEvent[]): void {
@@ -334,9 +374,9 @@ export class FuelLevelDetector implements Detector {
     const d = Math.abs(est.balance - base.balance);
     const refine =
       est.src === 'still' &&
-      ((base.src === 'motion' && d < this.drainThreshold(base, est)) ||
+      ((base.src === 'motion' && (est.n ?? 0) >= 3 && d < this.drainThreshold(base, est)) ||
         (base.seg === est.seg && (est.n ?? 0) > (base.n ?? 0) && d <= this.tolerance(est)) ||
-        (base.seg !== est.seg && d <= this.tolerance(est)));
+        (base.seg !== est.seg && (est.n ?? 0) >= BASE_MIN_N && d <= this.tolerance(est)));
     const follow = est.src === 'motion' && mode === 'moving' && (!stopSince || est.full);
     if (refine || follow) this.setBase(est, s);
   }

@@ -35,7 +35,7 @@ export interface DetectorConfig {
   fuelType?: FuelType;
   /** Smallest drain reported, % of the tank, judged on quiet readings at both ends (default 2). */
   minDrainPct?: number;
-  /** ...when one end is a long median taken in motion (default 3.5). */
+  /** ...when one end is a long median taken in motion (default 2.5). */
   minDrainPctMotion?: number;
   /** Smallest refuel reported, % of the tank (default 5). */
   minRefuelPct?: number;
@@ -75,7 +75,7 @@ export function resolveConfig(c: DetectorConfig): ResolvedDetectorConfig {
     idleLph: c.idleLph ?? 0.8,
     fuelType: c.fuelType ?? 'petrol',
     minDrainPct: c.minDrainPct ?? 2,
-    minDrainPctMotion: c.minDrainPctMotion ?? 3.5,
+    minDrainPctMotion: c.minDrainPctMotion ?? 2.5,
     minRefuelPct: c.minRefuelPct ?? 5,
     stableS: c.stableS ?? 30,
     leakMinLph: c.leakMinLph ?? 0.15,
