@@ -21,7 +21,7 @@
  *   pnpm exec tsx bench/fuel-cpu.ts [--quick] [--hours N] [--json]
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +35,7 @@ import {
 import { SampleStore } from '../edge-agent/src/store/sample-store.ts';
 import { CACHE_DIR, datasetRuns, ensureRun, type RunSpec } from './fuel/dataset.ts';
 
-const HELP = `Usage: pnpm exec tsx bench/fuel-cpu.ts [--quick] [--hours N] [--json] [--no-model]
+const HELP = `Usage: pnpm exec tsx bench/fuel-cpu.ts [--quick] [--hours N] [--json] [--json-out FILE] [--no-model]
 
 CPU time of the on-vehicle detectors per sample on a 10 Hz log, as % of one core at 10 Hz
 (target < 2 %), next to the cost of parsing the log and of the agent's own SQLite insert of the
@@ -125,6 +125,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       hours: { type: 'string' },
       json: { type: 'boolean', default: false },
+      'json-out': { type: 'string' },
       'no-model': { type: 'boolean', default: false },
       dir: { type: 'string', default: CACHE_DIR },
       help: { type: 'boolean', short: 'h', default: false },
@@ -238,8 +239,10 @@ async function main(): Promise<void> {
           },
     targetPctOfCore: TARGET_PCT_OF_CORE,
   };
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  if (values['json-out']) writeFileSync(values['json-out'], json);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(json);
     return;
   }
   const f = (v: number, d = 1) => v.toFixed(d);
