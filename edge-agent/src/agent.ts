@@ -119,8 +119,11 @@ export class Agent {
       coolantC: obd.coolantC,
     };
     this.store.append(sample);
-    // Ignition unknown here: the detectors infer it from the ECU answering (rpm, speed, level).
-    this.detectors.push({ ...sample, fuelRateLph: this.obd.fuelRateLph, mafGps: null, ignition: null });
+    // Ignition from the link: no vehicle answering is ignition off (the GPS speed fills the
+    // stored sample, but must not make a silent ECU look awake); unknown while reconnecting.
+    const st = this.obd.state;
+    const ignition = st === 'polling' ? true : st === 'no-vehicle' ? false : null;
+    this.detectors.push({ ...sample, fuelRateLph: this.obd.fuelRateLph, mafGps: null, ignition });
   }
 
   /** Inputs stop first, then one more flush, then the store closes. */

@@ -6,8 +6,8 @@
  *   SampleRecorder (agent.ts) --DriveSample--> LiveDetectors --> pipeline --> EventStore (SQLite)
  *
  * The live sample carries what the agent polls today (speed, rpm, fuel level, coolant, position,
- * the poller's fuel rate); columns it lacks (ignition, MAF, IMU) are null and the detectors infer
- * or fall back (ignition from the ECU answering, harsh events from the speed's derivative).
+ * the poller's fuel rate, ignition from the OBD link's state); columns it lacks (MAF, IMU) are
+ * null and the detectors fall back (harsh events from the speed's derivative).
  * A detector fault is logged and counted, never allowed to stop sample recording.
  */
 import type { VehicleEvent } from '@fleet/shared';
