@@ -126,6 +126,13 @@ describe('manager dashboard (real stack, production build)', () => {
       );
     expect(await page.locator('.map path.leaflet-interactive, .map svg path').count()).toBeGreaterThan(10);
 
+    // From here on the polls fail (aborted in the browser): whatever changes now came over SSE.
+    const polls = /\/api\/trpc\/[^?]*(vehicles\.list|telemetry\.fleet)/;
+    let pollsAborted = 0;
+    await page.route(polls, (route) => {
+      pollsAborted++;
+      return route.abort();
+    });
     // A new telemetry row moves the vehicle: the table shows it without a reload.
     const position = () =>
       page.locator('tr[data-vehicle-id="veh-001"] [data-field="position"]').getAttribute('data-value');
@@ -137,6 +144,11 @@ describe('manager dashboard (real stack, production build)', () => {
     page.on('framenavigated', (f) => navigations.push(f.url()));
     await expect.poll(position, { timeout: 90_000, interval: 500 }).not.toBe(before.position);
     expect(navigations, 'no reload').toEqual([]);
+    await page.unroute(polls);
+    // Every poll in that window failed, so the changes above came over SSE. A failed poll is
+    // said in text; the next good one clears it.
+    if (pollsAborted > 0)
+      await expect.poll(() => page.locator('.fleet-error p').count(), { timeout: 30_000 }).toBe(0);
 
     await expectNoAxeViolations(page, 'fleet overview');
     await page.close();

@@ -291,7 +291,8 @@ export function FleetOverview({
   const { snapshot: polled, error } = useFleetPoll(connected);
   const snapshot = useMemo(() => (polled ? mergeLive(polled, live) : null), [polled, live]);
   const count = snapshot?.vehicles.length ?? null;
-  const stale = snapshot !== null && error !== null;
+  // A failed poll makes the data stale only when the live feed is not carrying it either.
+  const stale = snapshot !== null && error !== null && !connected;
   const mapVehicles = useMemo(() => (snapshot ? toMapVehicles(snapshot) : []), [snapshot]);
 
   let countText = 'Loading vehicles…';
@@ -331,7 +332,11 @@ export function FleetOverview({
           {error && (
             <p>
               Could not refresh: {error}{' '}
-              {snapshot ? 'The table shows the last data received and is stale.' : 'Retrying every second.'}
+              {connected
+                ? 'Positions, speeds and fuel levels still arrive live; RPM may be out of date.'
+                : snapshot
+                  ? 'The table shows the last data received and is stale.'
+                  : 'Retrying every second.'}
             </p>
           )}
         </div>

@@ -50,7 +50,14 @@ function prefersReducedMotion(): boolean {
 /** Grid lines every `step` degrees: the base map's frame of reference at any zoom. */
 function graticule(L: typeof Leaflet, step: number): Leaflet.LayerGroup {
   const lines: Leaflet.Polyline[] = [];
-  const style = { color: colors.mapOutline, weight: 0.5, opacity: 0.6, interactive: false, dashArray: '2 4' };
+  const style = {
+    color: colors.mapOutline,
+    weight: 0.5,
+    opacity: 0.6,
+    interactive: false,
+    dashArray: '2 4',
+    pane: 'basemap',
+  };
   for (let lat = -80; lat <= 80; lat += step)
     lines.push(
       L.polyline(
@@ -83,6 +90,33 @@ async function loadGeoJson(url: string): Promise<GeoJSON.FeatureCollection | nul
   }
 }
 
+/**
+ * Country outlines and the demo streets, added a few features per task so that no single task
+ * blocks the main thread for long (the page stays responsive while the base map draws).
+ */
+async function loadBaseMap(L: typeof Leaflet, map: Leaflet.Map, disposed: () => boolean) {
+  const [countries, streets] = await Promise.all([
+    loadGeoJson('/basemap/countries.geojson'),
+    loadGeoJson('/basemap/streets.geojson'),
+  ]);
+  const layers: Array<[GeoJSON.FeatureCollection | null, Leaflet.PathOptions]> = [
+    [countries, { color: colors.mapOutline, weight: 1, fillColor: colors.mapLand, fillOpacity: 1 }],
+    [streets, { color: colors.mapOutline, weight: 3, opacity: 0.7 }],
+  ];
+  for (const [collection, style] of layers) {
+    if (!collection || disposed()) continue;
+    const layer = L.geoJSON(undefined, { interactive: false, pane: 'basemap', style }).addTo(map);
+    for (let i = 0; i < collection.features.length; i += 12) {
+      if (disposed()) return;
+      layer.addData({
+        type: 'FeatureCollection',
+        features: collection.features.slice(i, i + 12),
+      } as GeoJSON.FeatureCollection);
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+}
+
 export function FleetMap({
   label,
   vehicles = [],
@@ -97,6 +131,8 @@ export function FleetMap({
     map: Leaflet.Map;
     vehicles: Leaflet.LayerGroup;
     polygons: Leaflet.LayerGroup;
+    /** One marker per vehicle, moved in place on each update (no re-creation per second). */
+    markers: Map<string, Leaflet.CircleMarker>;
     fitted: boolean;
   } | null>(null);
   const clickRef = useRef(onMapClick);
@@ -124,32 +160,28 @@ export function FleetMap({
         markerZoomAnimation: !still,
         inertia: !still,
       });
-      if (tileUrl) {
-        L.tileLayer(tileUrl, { attribution: tileAttribution ?? '', maxZoom: 19 }).addTo(map);
-      } else {
-        graticule(L, 10).addTo(map);
-        const [countries, streets] = await Promise.all([
-          loadGeoJson('/basemap/countries.geojson'),
-          loadGeoJson('/basemap/streets.geojson'),
-        ]);
-        if (disposed) return;
-        if (countries)
-          L.geoJSON(countries, {
-            interactive: false,
-            style: { color: colors.mapOutline, weight: 1, fillColor: colors.mapLand, fillOpacity: 1 },
-          }).addTo(map);
-        if (streets)
-          L.geoJSON(streets, {
-            interactive: false,
-            style: { color: colors.mapOutline, weight: 3, opacity: 0.7 },
-          }).addTo(map);
-      }
       const polygonLayer = L.layerGroup().addTo(map);
       const vehicleLayer = L.layerGroup().addTo(map);
       map.on('click', (e: Leaflet.LeafletMouseEvent) =>
         clickRef.current?.({ lat: e.latlng.lat, lon: e.latlng.lng }),
       );
-      state.current = { L, map, vehicles: vehicleLayer, polygons: polygonLayer, fitted: false };
+      // The base map has a pane of its own under the data (overlayPane is at z-index 400).
+      const basePane = map.createPane('basemap');
+      basePane.style.zIndex = '350';
+      if (tileUrl) {
+        L.tileLayer(tileUrl, { attribution: tileAttribution ?? '', maxZoom: 19 }).addTo(map);
+      } else {
+        graticule(L, 10).addTo(map);
+        void loadBaseMap(L, map, () => disposed);
+      }
+      state.current = {
+        L,
+        map,
+        vehicles: vehicleLayer,
+        polygons: polygonLayer,
+        markers: new Map(),
+        fitted: false,
+      };
       drawVehicles(latest.current.vehicles);
       drawPolygons(latest.current.polygons);
     })();
@@ -163,23 +195,40 @@ export function FleetMap({
   function drawVehicles(list: readonly MapVehicle[]) {
     const s = state.current;
     if (!s) return;
-    s.vehicles.clearLayers();
+    const seen = new Set<string>();
     for (const v of list) {
+      seen.add(v.vehicleId);
+      const label = `${v.vehicleId} · ${v.statusLabel}`;
       // Moving: filled circle; stopped: hollow ring. The label says it in words as well.
-      s.L.circleMarker([v.lat, v.lon], {
+      const style = {
         radius: 8,
         color: colors.text,
         weight: 2,
         fillColor: v.moving ? colors.chartLine : colors.bg,
         fillOpacity: 1,
-      })
-        .bindTooltip(`${v.vehicleId} · ${v.statusLabel}`, {
+      };
+      const marker = s.markers.get(v.vehicleId);
+      if (marker) {
+        marker.setLatLng([v.lat, v.lon]);
+        marker.setStyle(style);
+        if (marker.getTooltip()?.getContent() !== label) marker.setTooltipContent(label);
+        continue;
+      }
+      const created = s.L.circleMarker([v.lat, v.lon], style)
+        .bindTooltip(label, {
           permanent: true,
           direction: 'right',
           offset: [10, 0],
           className: 'map-vehicle-label',
         })
         .addTo(s.vehicles);
+      s.markers.set(v.vehicleId, created);
+    }
+    for (const [id, marker] of s.markers) {
+      if (!seen.has(id)) {
+        marker.remove();
+        s.markers.delete(id);
+      }
     }
     if (!s.fitted && list.length > 0) {
       s.fitted = true;
