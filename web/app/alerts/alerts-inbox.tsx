@@ -16,7 +16,7 @@ import {
 import { trpc } from '../../lib/trpc.ts';
 
 type AlertList = Awaited<ReturnType<typeof trpc.alerts.list.query>>;
-type AlertInput = Exclude<Parameters<typeof trpc.alerts.list.query>[0], void | undefined>;
+type AlertInput = Extract<Parameters<typeof trpc.alerts.list.query>[0], object>;
 type Alert = AlertList['items'][number];
 
 /** A safety net: new alerts arrive through the live feed (SSE); this catches others' acknowledgements. */

@@ -9,7 +9,7 @@ import { humanize } from '../../lib/labels.ts';
 import { trpc } from '../../lib/trpc.ts';
 
 type Page = Awaited<ReturnType<typeof trpc.fuel.transactions.query>>;
-type Input = Exclude<Parameters<typeof trpc.fuel.transactions.query>[0], void | undefined>;
+type Input = Extract<Parameters<typeof trpc.fuel.transactions.query>[0], object>;
 type Status = NonNullable<Input['statuses']>[number];
 
 /** Reconciliation status in words with a symbol; the badge colour only repeats it. */
