@@ -35,7 +35,7 @@ const GAP_S = 30;
  */
 const STILL_MIN = 1;
 /** Estimates after an ignition-off gap before a drop or rise across it is final. */
-const ACROSS_GAP_ESTIMATES = 8;
+const ACROSS_GAP_ESTIMATES = 20;
 const STILL_WINDOW = 20;
 const MOTION_WINDOW_S = 180;
 const MOTION_MIN_S = 60;
@@ -110,6 +110,10 @@ export class FuelLevelDetector implements Detector {
   private segmentStartTs = Number.NEGATIVE_INFINITY;
   /** Numbers the still segments (a base is refined only within its own). */
   private stillSeg = 0;
+  /** Sums over the current still segment: its mean is the most precise level there is. */
+  private segB = 0;
+  private segL = 0;
+  private segN = 0;
   /** Noise of one still reading, litres (running estimate; PID 2F's rounding at least). */
   private stillSigma: number;
   /** Recent motion estimates: an in-motion drain is judged against the one a window ago. */
@@ -231,6 +235,9 @@ export class FuelLevelDetector implements Detector {
       // last moving sample and the first standing one, so count from the latter.
       if (Number.isNaN(this.stillSinceTs)) {
         this.stillSeg++;
+        this.segB = 0;
+        this.segL = 0;
+        this.segN = 0;
         this.stillSinceTs =
           Number.isNaN(this.lastMovingTs) || this.lastMovingTs < this.segmentStartTs
             ? Number.NEGATIVE_INFINITY
@@ -245,6 +252,9 @@ export class FuelLevelDetector implements Detector {
           this.stillSigma = Math.max(this.stillSigma, this.stepL / Math.sqrt(12));
         }
         this.still.push(balance);
+        this.segB += balance;
+        this.segL += litres;
+        this.segN++;
         this.stillLitres.push(litres);
         if (this.still.length > STILL_WINDOW) {
           this.still.shift();
@@ -379,6 +389,24 @@ export class FuelLevelDetector implements Detector {
         (base.seg !== est.seg && (est.n ?? 0) >= BASE_MIN_N && d <= this.tolerance(est)));
     const follow = est.src === 'motion' && mode === 'moving' && (!stopSince || est.full);
     if (refine || follow) this.setBase(est, s);
+    // Within its own segment, past one window, the base becomes the mean of every quiet reading
+    // of the segment (minutes parked: a far smaller error than one window's), while the current
+    // window agrees with it.
+    const b = this.base;
+    if (est.src === 'still' && b && b.seg === est.seg && this.segN > STILL_WINDOW) {
+      const meanB = this.segB / this.segN;
+      const tol = this.tolerance(est);
+      if (Math.abs(est.balance - meanB) <= tol && Math.abs(b.balance - meanB) <= tol) {
+        this.base = {
+          ...b,
+          balance: meanB,
+          litres: this.segL / this.segN,
+          n: this.segN,
+          se: this.stillSigma / Math.sqrt(this.segN),
+          ts: est.ts,
+        };
+      }
+    }
   }
 
   private setBase(est: Estimate, s: DriveSample): void {
@@ -443,7 +471,7 @@ export class FuelLevelDetector implements Detector {
     if (o.acrossGap) {
       // Judged across an ignition-off gap: the quiet readings after it are the answer, as soon as
       // a few are in (a theft is reported seconds after the ignition comes back).
-      if (h.length >= ACROSS_GAP_ESTIMATES || est.ts - h[0]!.ts >= 10_000) this.close(est, out);
+      if (h.length >= ACROSS_GAP_ESTIMATES || est.ts - h[0]!.ts >= 25_000) this.close(est, out);
       return;
     }
     // Steady for stableS: the estimate moved less than a fraction of a step over that time (a
