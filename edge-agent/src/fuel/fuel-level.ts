@@ -39,7 +39,7 @@ const ACROSS_GAP_ESTIMATES = 20;
 const STILL_WINDOW = 20;
 const MOTION_WINDOW_S = 180;
 const MOTION_MIN_S = 60;
-const MOTION_MIN_COUNT = 30;
+const MOTION_MIN_COUNT = 6;
 /** Standard errors a drop must exceed to be a drain (false drains must stay ~1 per 1,000 h). */
 const NOISE_Z = 5;
 /** Still readings before an estimate may start a new base in another segment. */
@@ -225,7 +225,7 @@ export class FuelLevelDetector implements Detector {
           balance: median(this.motion.map((m) => m.b)),
           litres: median(this.motion.map((m) => m.l)),
           src: 'motion',
-          full: span >= (MOTION_WINDOW_S - 5) * 1000 || this.motion.length > MOTION_MIN_COUNT * 3,
+          full: span >= (MOTION_WINDOW_S - 5) * 1000,
           se: this.motionSe(),
         };
       }
