@@ -222,15 +222,17 @@ async function main() {
         const apiRun = median(apiRuns);
         const bareRun = median(bareRuns);
         const ratio = apiRun.rps / bareRun.rps;
-        const met =
-          apiRun.p99 < TARGET_P99_MS && ratio >= TARGET_RATIO && apiRun.non2xx === 0 && apiRun.errors === 0;
-        allMet &&= met;
+        // Each target judged on its own, so the line says which one is missed.
+        const clean = apiRun.non2xx === 0 && apiRun.errors === 0;
+        const p99Met = clean && apiRun.p99 < TARGET_P99_MS;
+        const ratioMet = clean && ratio >= TARGET_RATIO;
+        allMet &&= p99Met && ratioMet;
         rows.push([
           e.name,
           `${body.length.toLocaleString('en-US')} B`,
           `api p50 ${apiRun.p50} ms, p99 ${apiRun.p99} ms, ${Math.round(apiRun.rps).toLocaleString('en-US')} req/s (${apiRun.requests} req, non-2xx ${apiRun.non2xx}, errors ${apiRun.errors})`,
           `bare p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms, ${Math.round(bareRun.rps).toLocaleString('en-US')} req/s`,
-          `ratio ${(ratio * 100).toFixed(0)} % of bare (target >= ${TARGET_RATIO * 100} %), p99 target < ${TARGET_P99_MS} ms: ${met ? 'met' : 'NOT met'}`,
+          `ratio ${(ratio * 100).toFixed(0)} % of bare (target >= ${TARGET_RATIO * 100} %): ${ratioMet ? 'met' : 'NOT met'}; p99 < ${TARGET_P99_MS} ms: ${p99Met ? 'met' : 'NOT met'}${clean ? '' : ' (errors or non-2xx answers)'}`,
         ]);
       }
     } finally {
