@@ -32,6 +32,10 @@ export async function openSerial(path: string, baudRate = DEFAULT_BAUD): Promise
       );
     });
   });
+  // A write into a device that just went away (EIO on a pty whose other end closed, a USB adapter
+  // pulled) is reported to write's callback and, by the stream, as an 'error' event too; with no
+  // listener that event would kill the agent. The callback's rejection and 'close' carry it.
+  port.on('error', () => {});
   return {
     name: path,
     write: (data) =>
