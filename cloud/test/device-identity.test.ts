@@ -205,7 +205,8 @@ describe('per-vehicle MQTT credentials with the shipped Mosquitto ACL', () => {
         timeout: 10_000,
         interval: 50,
       });
-      expect(store.stats().unsent).toBe(0);
+      // Seen on the broker before the agent has its acknowledgement: wait for that too.
+      await vi.waitFor(() => expect(store.stats().unsent).toBe(0), { timeout: 10_000, interval: 50 });
       expect(strangerSeen).toEqual([]);
     } finally {
       await sync.stop();
