@@ -6,7 +6,7 @@
  * Only rows with the engine running count (rpm at or above the gate), as on the vehicle.
  */
 import { readFileSync } from 'node:fs';
-import { MODEL_FEATURES, type ModelFeature } from '@fleet/shared';
+import { MODEL_FEATURES, type ModelFeature, splitCsvLine } from '@fleet/shared';
 import type pg from 'pg';
 import { inTenant } from '../api/trpc.ts';
 import { CloudError, CloudErrorCode } from '../errors.ts';
@@ -22,30 +22,6 @@ export interface TrainingData {
   source: string;
 }
 
-/** Naive CSV split, with double quotes handled (a spreadsheet may add them). */
-function splitCsv(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
 export function readTrainingCsv(file: string): TrainingData {
   let text: string;
   try {
@@ -54,7 +30,7 @@ export function readTrainingCsv(file: string): TrainingData {
     throw new CloudError(CloudErrorCode.ModelTraining, `cannot read ${file}: ${(err as Error).message}`);
   }
   const lines = text.split(/\r?\n/);
-  const header = splitCsv(lines[0] ?? '').map((h) => h.trim().toLowerCase());
+  const header = splitCsvLine(lines[0] ?? '').map((h) => h.trim().toLowerCase());
   const columns = MODEL_FEATURES.filter((f) => header.includes(f));
   if (!columns.includes('rpm')) {
     throw new CloudError(
@@ -69,7 +45,7 @@ export function readTrainingCsv(file: string): TrainingData {
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
-    const cells = splitCsv(line);
+    const cells = splitCsvLine(line);
     if (cells.length !== header.length) {
       skipped++;
       if (skippedReasons.length < 5)

@@ -1,3 +1,4 @@
+import { splitCsvLine } from '@fleet/shared';
 /**
  * The drive log: one sample per row, what a logger on the vehicle recorded, as the detectors see
  * it. The same shape comes from the CSV log format (firmware-sim writes it, `fleet-agent replay`
@@ -101,30 +102,6 @@ function parseIgnition(text: string): boolean | null | undefined {
     default:
       return undefined;
   }
-}
-
-/** Splits one CSV line; handles double-quoted cells (a spreadsheet may add them). */
-function splitCsvLine(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
 }
 
 /**
