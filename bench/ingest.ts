@@ -34,12 +34,7 @@ import { emptyTelemetryColumns, insertTelemetryRows } from '../cloud/src/db/quer
 import { registerVehicles } from '../cloud/src/db/queries/register-vehicles.ts';
 import { TelemetryIngest } from '../cloud/src/ingest/telemetry-ingest.ts';
 import { mqtt } from '../cloud/test/support/publisher.ts';
-import {
-  encodeTelemetryBatch,
-  type TelemetryBatch,
-  type TelemetrySample,
-  vehicleTopic,
-} from '../shared/src/index.ts';
+import { encodeTelemetryBatch, type TelemetrySample, vehicleTopic } from '../shared/src/index.ts';
 import { createLogger } from '../shared/src/log.ts';
 
 const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -88,6 +83,7 @@ async function main() {
   let pubs: mqtt.MqttClient[] = [];
   let ingest: TelemetryIngest | undefined;
   let agent: ChildProcess | undefined;
+  let liveFleet: ChildProcess | undefined;
   const cleanupDirs: string[] = [];
   try {
     await migrate(pool, log);
@@ -243,8 +239,6 @@ async function main() {
 
     // The ingest under test.
     const latencies: number[] = [];
-    const ackLatencies: number[] = [];
-    const liveSent = new Map<string, number>();
     let recordLatency = false;
     ingest = new TelemetryIngest({
       pool,
@@ -272,20 +266,12 @@ async function main() {
       ),
     );
     // The agents' side of the end-to-end acknowledgement: every ack the ingest publishes after
-    // COMMIT is delivered (to one subscriber standing in for all the vehicles).
+    // COMMIT is delivered (to one subscriber standing in for all the vehicles of step 3).
     let acks = 0;
-    pubs[0]!.on('message', (topic, payload) => {
+    pubs[0]!.on('message', () => {
       acks++;
-      if (!recordLatency) return;
-      const vehicleId = topic.split('/')[3]!;
-      const { batchSeq } = JSON.parse(payload.toString()) as { batchSeq: number };
-      const created = liveSent.get(`${vehicleId}/${batchSeq}`);
-      if (created !== undefined) {
-        ackLatencies.push(Date.now() - created);
-        liveSent.delete(`${vehicleId}/${batchSeq}`);
-      }
     });
-    await pubs[0]!.subscribeAsync(`${base}/v1/+/+/ack`, { qos: 1 });
+    await pubs[0]!.subscribeAsync(`${base}/v1/${TENANT}/+/ack`, { qos: 1 });
 
     // 3. End-to-end throughput; payloads encoded before the clock starts.
     const payloads: { topic: string; payload: Buffer }[] = [];
@@ -318,42 +304,40 @@ async function main() {
     ]);
     payloads.length = 0;
 
-    // 4. Live: 10,000 vehicles x 1 Hz, one sample per message, sent in 10 slices per second.
-    const liveSeq = new Array<number>(LIVE_VEHICLES).fill(0);
-    let liveRunning = true;
-    let livePublished = 0;
-    const live = (async () => {
-      const slice = LIVE_VEHICLES / 10;
-      let tick = 0;
-      const start = performance.now();
-      while (liveRunning) {
-        const from = (tick % 10) * slice;
-        const sends: Promise<unknown>[] = [];
-        for (let v = from; v < from + slice; v++) {
-          const vehicleId = `live-${v}`;
-          const seq = ++liveSeq[v]!;
-          const created = Date.now();
-          const batch: TelemetryBatch = { v: 2, vehicleId, samples: [sample(seq, created)], batchSeq: seq };
-          if (recordLatency) liveSent.set(`${vehicleId}/${seq}`, created);
-          sends.push(
-            pubs[v % pubs.length]!.publishAsync(
-              vehicleTopic('telemetry', TENANT, vehicleId, base),
-              encodeTelemetryBatch(batch),
-              AS_AGENT,
-            ),
-          );
-          livePublished++;
-        }
-        tick++;
-        const wait = start + tick * 100 - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        void Promise.all(sends);
-      }
-    })();
+    // 4. Live: 10,000 vehicles x 1 Hz, one sample per message, from a process of their own
+    //    (bench/support/live-fleet.ts), which also times each sample's cloud ack.
+    const fleet = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(import.meta.dirname, 'support/live-fleet.ts'),
+        MQTT_URL,
+        base,
+        TENANT,
+        String(LIVE_VEHICLES),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    liveFleet = fleet;
+    const fleetLines = createInterface({ input: fleet.stdout! })[Symbol.asyncIterator]();
+    const fleetSays = async () => {
+      const line = await fleetLines.next();
+      if (line.done) throw new Error('the live fleet process ended early');
+      return line.value as string;
+    };
+    const fleetAsk = async <T>(command: string): Promise<T> => {
+      fleet.stdin!.write(`${command}\n`);
+      return JSON.parse(await fleetSays()) as T;
+    };
+    if ((await fleetSays()) !== 'ready') throw new Error('the live fleet did not start');
+    type FleetReport = { acks: number; ackP50: number | null; ackP99: number | null; published: number };
     await new Promise((r) => setTimeout(r, 3000)); // first-seen vehicles registered, warm
     recordLatency = true;
+    await fleetAsk('record');
     await new Promise((r) => setTimeout(r, LIVE_SECONDS * 1000));
     recordLatency = false;
+    const liveAcks = await fleetAsk<FleetReport>('report');
     const liveLat = [...latencies];
     results.push([
       `latency creation -> COMMIT, ${fmt(LIVE_VEHICLES)} veh x 1 Hz`,
@@ -362,10 +346,9 @@ async function main() {
     ]);
     results.push([
       `latency creation -> cloud ack at the vehicle`,
-      `p50 ${fmt(pct(ackLatencies, 50))} ms  p99 ${fmt(pct(ackLatencies, 99))} ms`,
-      `${fmt(ackLatencies.length)} acks`,
+      `p50 ${fmt(liveAcks.ackP50 ?? Number.NaN)} ms  p99 ${fmt(liveAcks.ackP99 ?? Number.NaN)} ms`,
+      `${fmt(liveAcks.acks)} acks`,
     ]);
-    ackLatencies.length = 0;
 
     // 5. 7-day backlog of one vehicle, drained by the real agent while the live traffic continues.
     latencies.length = 0;
@@ -387,8 +370,8 @@ async function main() {
         : `${drainS.toFixed(1)} s (${fmt(BACKLOG_SAMPLES / drainS)} samples/s)`,
       `live p50 ${fmt(pct(drainLat, 50))} ms  p99 ${fmt(pct(drainLat, 99))} ms during drain; ${report.batches} batches, ${report.ackTimeouts} ack timeouts`,
     ]);
-    liveRunning = false;
-    await live;
+    const { published: livePublished } = await fleetAsk<{ published: number }>('stop');
+    liveFleet = undefined;
     // Live sends are not awaited per slice: let the broker and the ingest finish what is queued.
     const expectedIngest = THROUGHPUT_SAMPLES + livePublished + BACKLOG_SAMPLES;
     const settleDeadline = Date.now() + 30_000;
@@ -424,6 +407,7 @@ async function main() {
     );
   } finally {
     agent?.kill();
+    liveFleet?.kill();
     for (const d of cleanupDirs) rmSync(d, { recursive: true, force: true });
     await ingest?.stop();
     await Promise.all(pubs.map((p) => p.endAsync(true)));

@@ -17,6 +17,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -129,8 +130,14 @@ interface Score {
   performance: number;
   /** Failing accessibility audits, by id (empty at 100). */
   failedA11y: string[];
+  fcpMs: number;
   lcpMs: number;
   tbtMs: number;
+  cls: number;
+  /** Lighthouse's measure of this machine's CPU (a mid-range phone scores about 1,000). */
+  benchmarkIndex: number;
+  /** Script evaluation + parse/compile on the main thread, ms (throttled, as Lighthouse reports). */
+  scriptMs: number;
 }
 
 async function measure(
@@ -156,6 +163,12 @@ async function measure(
   );
   if (!result) throw new Error(`lighthouse returned nothing for ${url}`);
   const { lhr } = result;
+  // LH_SAVE_DIR=dir keeps each full report (every audit's details) for a closer look.
+  if (process.env.LH_SAVE_DIR)
+    writeFileSync(
+      path.join(process.env.LH_SAVE_DIR, `${preset}-${name.replace(/\W+/g, '_')}.json`),
+      JSON.stringify(lhr, null, 1),
+    );
   if (lhr.runtimeError)
     throw new Error(`lighthouse on ${url}: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
   const a11y = lhr.categories.accessibility!;
@@ -168,8 +181,18 @@ async function measure(
     accessibility: Math.round((a11y.score ?? 0) * 100),
     performance: Math.round((lhr.categories.performance!.score ?? 0) * 100),
     failedA11y,
+    fcpMs: Math.round(lhr.audits['first-contentful-paint']?.numericValue ?? Number.NaN),
     lcpMs: Math.round(lhr.audits['largest-contentful-paint']?.numericValue ?? Number.NaN),
     tbtMs: Math.round(lhr.audits['total-blocking-time']?.numericValue ?? Number.NaN),
+    cls: Number((lhr.audits['cumulative-layout-shift']?.numericValue ?? Number.NaN).toFixed(3)),
+    benchmarkIndex: Math.round(lhr.environment.benchmarkIndex),
+    scriptMs: Math.round(
+      (
+        lhr.audits['mainthread-work-breakdown']?.details as { items?: { group: string; duration: number }[] }
+      )?.items
+        ?.filter((i) => i.group === 'scriptEvaluation' || i.group === 'scriptParseCompile')
+        .reduce((a, i) => a + i.duration, 0) ?? Number.NaN,
+    ),
   };
 }
 
@@ -245,7 +268,7 @@ async function main() {
       );
     } else {
       const out = [
-        'preset   page                   a11y  perf  perf/static  LCP ms  TBT ms  failing a11y audits',
+        'preset   page                   a11y  perf  perf/static  FCP ms  LCP ms  TBT ms    CLS  script ms  failing a11y audits',
       ];
       for (const s of scores) {
         const ref = scores.find((r) => r.preset === s.preset && r.page === 'static reference')!;
@@ -256,13 +279,17 @@ async function main() {
             String(s.accessibility).padStart(4),
             String(s.performance).padStart(5),
             (ref.performance ? (s.performance / ref.performance).toFixed(2) : '—').padStart(11),
+            String(s.fcpMs).padStart(7),
             String(s.lcpMs).padStart(7),
             String(s.tbtMs).padStart(7),
+            s.cls.toFixed(3).padStart(6),
+            String(s.scriptMs).padStart(10),
             ` ${s.failedA11y.join(', ') || '—'}`,
           ].join(' '),
         );
       }
       out.push(
+        `Lighthouse benchmarkIndex of this machine: ${scores.map((s) => s.benchmarkIndex).join(', ')} (a mid-range phone ~1,000; the mobile preset's 4x CPU slowdown assumes a desktop of ~1,500+)`,
         "targets: accessibility 100, performance >= 90 (the static page is this machine's ceiling right now)",
       );
       process.stdout.write(`${out.join('\n')}\n`);
