@@ -30,7 +30,11 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { migrate } from '../cloud/src/db/migrate.ts';
 import { openPool } from '../cloud/src/db/pool.ts';
 import { ensureTelemetryPartitions, utcDay } from '../cloud/src/db/queries/ensure-telemetry-partitions.ts';
-import { emptyTelemetryColumns, insertTelemetryRows } from '../cloud/src/db/queries/insert-telemetry-rows.ts';
+import {
+  emptyTelemetryColumns,
+  insertTelemetryRows,
+  insertTelemetryStats,
+} from '../cloud/src/db/queries/insert-telemetry-rows.ts';
 import { registerVehicles } from '../cloud/src/db/queries/register-vehicles.ts';
 import { TelemetryIngest } from '../cloud/src/ingest/telemetry-ingest.ts';
 import { mqtt } from '../cloud/test/support/publisher.ts';
@@ -386,7 +390,8 @@ async function main() {
     results.push([
       'rows stored / published over MQTT (exactness check)',
       `${fmt(rows[0]!.n)} / ${fmt(published)}`,
-      `distinct (vehicle, seq) ${fmt(rows[0]!.distinct)}, dup ${ingest.stats.samplesDuplicate}, retries ${ingest.stats.dbRetries}`,
+      `distinct (vehicle, seq) ${fmt(rows[0]!.distinct)}, dup ${ingest.stats.samplesDuplicate}, retries ${ingest.stats.dbRetries}; ` +
+        `groups by plain INSERT ${fmt(insertTelemetryStats.fastPath)}, redone with ON CONFLICT ${fmt(insertTelemetryStats.fallbacks)}`,
     ]);
     results.push([
       'cloud acks received / sent by the ingest',

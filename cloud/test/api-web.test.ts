@@ -509,7 +509,9 @@ describe('geofences', () => {
     const c = await pool.connect();
     try {
       await ensureTelemetryPartitions(c, [utcDay(ts)]);
+      await c.query('BEGIN');
       await insertTelemetryRows(c, cols);
+      await c.query('COMMIT');
     } finally {
       c.release();
     }

@@ -11,6 +11,7 @@ import { ensureTelemetryPartitions, utcDay } from '../src/db/queries/ensure-tele
 import {
   emptyTelemetryColumns,
   insertTelemetryRows,
+  insertTelemetryStats,
   type TelemetryColumns,
 } from '../src/db/queries/insert-telemetry-rows.ts';
 import { registerVehicles } from '../src/db/queries/register-vehicles.ts';
@@ -95,10 +96,14 @@ for (const [name, open] of Object.entries(backends)) {
     });
 
     it('stores rows in daily partitions; a redelivery inserts nothing, a reflashed agent reusing a seq loses nothing', async () => {
+      const fallbacks = insertTelemetryStats.fallbacks;
       expect(await store(b.pool, rows('acme', 'van-1', [1, 2, 3, 4, 5, 60]))).toBe(6);
-      // Same batch again and an overlapping one: only seq 61 is new.
+      expect(insertTelemetryStats.fallbacks).toBe(fallbacks); // all new: the plain INSERT did it
+      // Same batch again and an overlapping one: only seq 61 is new (the careful statement, after
+      // the plain INSERT met a stored key and rolled back to its savepoint).
       expect(await store(b.pool, rows('acme', 'van-1', [1, 2, 3, 4, 5, 60]))).toBe(0);
       expect(await store(b.pool, rows('acme', 'van-1', [60, 61]))).toBe(1);
+      expect(insertTelemetryStats.fallbacks).toBe(fallbacks + 2);
       // An agent whose database was recreated counts from 1 again: its seq 2 a day later is a new
       // sample and is stored (migration 000011); sent twice, it is stored once.
       expect(await store(b.pool, rows('initech', 'van-r', [1, 2]))).toBe(2);
@@ -107,6 +112,12 @@ for (const [name, open] of Object.entries(backends)) {
       expect(await store(b.pool, reflashed)).toBe(0);
       // A seq repeated inside one batch is stored once.
       expect(await store(b.pool, rows('acme', 'van-1', [70, 70]))).toBe(1);
+      // One group holding the old agent's seq 3 and the reflashed agent's seq 3 keeps both.
+      const both = rows('initech', 'van-s', [3]);
+      const again = rows('initech', 'van-s', [3], () => T0 + 86_400_000);
+      for (const k of Object.keys(both) as (keyof TelemetryColumns)[])
+        (both[k] as unknown[]).push(...(again[k] as unknown[]));
+      expect(await store(b.pool, both)).toBe(2);
 
       const { rows: parts } = await b.pool.query<{ part: string; n: number }>(
         `SELECT tableoid::regclass::text AS part, count(*)::int AS n FROM telemetry

@@ -31,39 +31,30 @@ export function emptyTelemetryColumns(): TelemetryColumns {
 }
 
 /**
- * Stores the samples of many batches (a group commit) in one statement and returns how many were
- * new. In order: the raw row, skipped when its key (vehicle_id, ts, seq) is already there (a
- * redelivery carries the same seq and ts: migration 000011), the per-minute rollup from exactly
- * the rows inserted, and each vehicle's latest state moved forward only, from those rows too (the
- * newest new sample, at most LATEST_FUTURE_TOLERANCE_MS ahead of the database clock; a redelivery
- * already moved it when it was first stored). Rows are sorted by key so concurrent ingest
- * processes take row locks in the same order; a deadlock that still happens is a database error
- * the caller retries.
- * The day partitions must exist (telemetry_ensure_partitions).
+ * The statement's parts. `u`: the rows, one per key (an exact copy of a batch delivered twice
+ * in one group counts once), sorted by the primary key so that concurrent ingest processes take
+ * row locks in the same order. Rollup and latest state are built from `source`: every row of `u`
+ * on the fast path, only the rows really inserted (RETURNING) on the careful one.
  */
-export async function insertTelemetryRows(db: pg.PoolClient, rows: TelemetryColumns): Promise<number> {
-  if (rows.seq.length === 0) return 0;
-  const { rows: out } = await db.query<{ inserted: number }>(
-    `WITH u AS (
-       SELECT DISTINCT ON (vehicle_id, seq) tenant_id, vehicle_id, seq,
-              to_timestamp(ts_ms / 1000.0) AS ts, lat, lon, speed, rpm, fuel, coolant
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[],
-                     $7::float8[], $8::float8[], $9::float8[], $10::float8[])
-              AS u(tenant_id, vehicle_id, seq, ts_ms, lat, lon, speed, rpm, fuel, coolant)
-        ORDER BY vehicle_id, seq),
-     ins AS (
-       INSERT INTO telemetry (tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c)
-       SELECT tenant_id, vehicle_id, seq, ts, lat, lon, speed, rpm, fuel, coolant FROM u
-       ON CONFLICT (vehicle_id, ts, seq) DO NOTHING
-       RETURNING tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c),
-     roll AS (
+const ROWS_CTE = `u AS MATERIALIZED (
+       SELECT DISTINCT ON (vehicle_id, ts, seq) tenant_id, vehicle_id, seq, ts, lat, lon,
+              speed AS speed_kmh, rpm, fuel AS fuel_level_pct, coolant AS coolant_c
+         FROM (SELECT tenant_id, vehicle_id, seq, to_timestamp(ts_ms / 1000.0) AS ts, lat, lon, speed,
+                      rpm, fuel, coolant
+                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[],
+                             $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
+                      AS u(tenant_id, vehicle_id, seq, ts_ms, lat, lon, speed, rpm, fuel, coolant)) r
+        ORDER BY vehicle_id, ts, seq)`;
+const INSERT_ROWS = `INSERT INTO telemetry (tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c)
+       SELECT tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c FROM u`;
+const derived = (source: 'u' | 'ins') => `roll AS (
        INSERT INTO telemetry_minute AS m
               (tenant_id, vehicle_id, minute, samples, speed_n, speed_min, speed_max, speed_sum,
                rpm_n, rpm_min, rpm_max, rpm_sum, fuel_min, fuel_max, coolant_max)
        SELECT tenant_id, vehicle_id, date_trunc('minute', ts), count(*), count(speed_kmh),
               min(speed_kmh), max(speed_kmh), coalesce(sum(speed_kmh), 0), count(rpm), min(rpm),
               max(rpm), coalesce(sum(rpm), 0), min(fuel_level_pct), max(fuel_level_pct), max(coolant_c)
-         FROM ins
+         FROM ${source}
         GROUP BY tenant_id, vehicle_id, date_trunc('minute', ts)
         ORDER BY vehicle_id, date_trunc('minute', ts)
        ON CONFLICT (vehicle_id, minute) DO UPDATE
@@ -85,7 +76,7 @@ export async function insertTelemetryRows(db: pg.PoolClient, rows: TelemetryColu
               (vehicle_id, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c, received_at)
        SELECT DISTINCT ON (vehicle_id) vehicle_id, ts, lat, lon, speed_kmh, rpm, fuel_level_pct,
               coolant_c, now()
-         FROM ins
+         FROM ${source}
         WHERE ts <= now() + make_interval(secs => $11 / 1000.0)
         ORDER BY vehicle_id, ts DESC, seq DESC
        ON CONFLICT (vehicle_id) DO UPDATE
@@ -93,23 +84,71 @@ export async function insertTelemetryRows(db: pg.PoolClient, rows: TelemetryColu
               rpm = EXCLUDED.rpm, fuel_level_pct = EXCLUDED.fuel_level_pct, coolant_c = EXCLUDED.coolant_c,
               received_at = EXCLUDED.received_at
         WHERE l.ts < EXCLUDED.ts
-       RETURNING 1)
-     SELECT (SELECT count(*) FROM ins)::int AS inserted,
-            (SELECT count(*) FROM roll)::int AS minutes,
-            (SELECT count(*) FROM latest)::int AS latest`,
-    [
-      rows.tenantId,
-      rows.vehicleId,
-      rows.seq,
-      rows.tsMs,
-      rows.lat,
-      rows.lon,
-      rows.speedKmh,
-      rows.rpm,
-      rows.fuelLevelPct,
-      rows.coolantC,
-      LATEST_FUTURE_TOLERANCE_MS,
-    ],
-  );
+       RETURNING 1)`;
+
+/** Every row is new (the usual case): a plain INSERT, its rows feed rollup and latest directly. */
+const FAST_SQL = `WITH ${ROWS_CTE},
+     ins AS (${INSERT_ROWS}),
+     ${derived('u')}
+     SELECT (SELECT count(*) FROM u)::int AS inserted`;
+
+/** Some rows may be there already (a redelivery): skip those, and count only what was inserted. */
+const CAREFUL_SQL = `WITH ${ROWS_CTE},
+     ins AS (${INSERT_ROWS}
+       ON CONFLICT (vehicle_id, ts, seq) DO NOTHING
+       RETURNING tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c),
+     ${derived('ins')}
+     SELECT (SELECT count(*) FROM ins)::int AS inserted`;
+
+/** Counters of this process: how often the fast path met a key that was already stored. */
+export const insertTelemetryStats = { fastPath: 0, fallbacks: 0 };
+
+/**
+ * Stores the samples of many batches (a group commit) in one statement and returns how many were
+ * new. In order: the raw row, skipped when its key (vehicle_id, ts, seq) is already there (a
+ * redelivery carries the same seq and ts: migration 000011), the per-minute rollup from exactly
+ * the rows inserted, and each vehicle's latest state moved forward only, from those rows too (the
+ * newest new sample, at most LATEST_FUTURE_TOLERANCE_MS ahead of the database clock; a redelivery
+ * already moved it when it was first stored). A deadlock that still happens is a database error
+ * the caller retries.
+ *
+ * Two paths: redeliveries are rare (an agent killed before it saw its ack), and INSERT ... ON
+ * CONFLICT DO NOTHING RETURNING costs about a quarter of the rate of a plain INSERT on every
+ * row (a speculative insertion per row, and the returned rows materialised; measured with
+ * the rows of bench/ingest.ts: 170,000 rows/s fast against 132,000 careful). So the statement first runs as a plain INSERT under a savepoint;
+ * a unique violation (a key already stored, or being stored by another ingest process that then
+ * committed) rolls back to the savepoint and runs the careful statement instead.
+ *
+ * Must run inside the caller's transaction (the savepoint needs one). The day partitions must
+ * exist (telemetry_ensure_partitions).
+ */
+export async function insertTelemetryRows(db: pg.PoolClient, rows: TelemetryColumns): Promise<number> {
+  if (rows.seq.length === 0) return 0;
+  const params = [
+    rows.tenantId,
+    rows.vehicleId,
+    rows.seq,
+    rows.tsMs,
+    rows.lat,
+    rows.lon,
+    rows.speedKmh,
+    rows.rpm,
+    rows.fuelLevelPct,
+    rows.coolantC,
+    LATEST_FUTURE_TOLERANCE_MS,
+  ];
+  await db.query('SAVEPOINT telemetry_fast');
+  try {
+    const { rows: out } = await db.query<{ inserted: number }>(FAST_SQL, params);
+    insertTelemetryStats.fastPath++;
+    return out[0]?.inserted ?? 0;
+  } catch (err) {
+    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    await db.query('ROLLBACK TO SAVEPOINT telemetry_fast');
+  }
+  insertTelemetryStats.fallbacks++;
+  const { rows: out } = await db.query<{ inserted: number }>(CAREFUL_SQL, params);
   return out[0]?.inserted ?? 0;
 }
+
+const UNIQUE_VIOLATION = '23505';
