@@ -7,14 +7,19 @@
  *           with 1,000 more that row-level security must filter out
  *   server  the real API (startApiServer: token lookup, rate limiter, tRPC, inTenant + RLS) in this
  *           process, authenticated with a scoped API token (flt_...)
- *   load    autocannon in a SECOND process (its CLI, --json), N connections for D seconds, against
+ *   load    autocannon in a SECOND process (this file again, BENCH_LOAD set: autocannon's API with
+ *           a fixed list of prebuilt requests), N connections for D seconds, against
  *             telemetry.fleet {limit: 1000}   the fleet overview (every vehicle, status counts)
- *             vehicles.get {vehicleId}        one vehicle's latest state
- *           then the bare server serving the JSON those calls returned
+ *             vehicles.get {vehicleId}        a vehicle's latest state, the 1,000 vehicles in turn
+ *                                             (shuffled), so a 1 s shared answer is asked for 1,000
+ *                                             different keys, not one
+ *           then the bare server serving the JSON those calls returned (the answer for each path,
+ *           looked up by the request's URL)
  *
  *   node --import tsx bench/api.ts            (about 3 min)
  *   BENCH_CONNECTIONS=10 BENCH_DURATION=5 BENCH_ROUNDS=3
  *       autocannon connections, seconds per run, alternating api/bare rounds (medians reported)
+ *   BENCH_ONLY=vehicles.get   only the endpoints whose name contains this (profiling one path)
  *
  * The per-user rate limit (600/min by default) would answer 429 after the first second, so the
  * bench raises it through startApiServer's `limits` option, for this server only; defaults stay.
@@ -23,8 +28,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { startApiServer } from '../cloud/src/api/server.ts';
 import { configureSharedAnswers } from '../cloud/src/api/shared-answers.ts';
 import { createApiToken } from '../cloud/src/auth/auth-service.ts';
@@ -43,7 +48,6 @@ const TARGET_RATIO = 0.5;
 const log = createLogger('bench');
 log.level = 'error';
 const schema = `bench_api_${randomBytes(4).toString('hex')}`;
-const AUTOCANNON = path.join(import.meta.dirname, '../node_modules/.bin/autocannon');
 
 interface LoadResult {
   p50: number;
@@ -71,13 +75,45 @@ function median(runs: LoadResult[]): LoadResult {
   };
 }
 
-/** autocannon in its own process; its JSON summary. */
-function load(url: string, headers: Record<string, string>, seconds = DURATION_S): Promise<LoadResult> {
-  const args = ['-c', String(CONNECTIONS), '-d', String(seconds), '-j', '--renderStatusCodes'];
-  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
-  args.push(url);
+interface LoadSpec {
+  url: string;
+  paths: string[];
+  headers: Record<string, string>;
+  connections: number;
+  seconds: number;
+}
+
+/**
+ * The load process: autocannon's API, every request prebuilt once (a fixed path list costs the
+ * load generator no more per request than the CLI's single URL). Prints its JSON summary.
+ */
+async function loadProcess(spec: LoadSpec) {
+  const autocannon = createRequire(import.meta.url)('autocannon') as (
+    opts: Record<string, unknown>,
+  ) => Promise<unknown>;
+  const result = await autocannon({
+    url: spec.url,
+    connections: spec.connections,
+    duration: spec.seconds,
+    headers: spec.headers,
+    requests: spec.paths.map((p) => ({ method: 'GET', path: p })),
+  });
+  process.stdout.write(JSON.stringify(result));
+}
+
+/** autocannon in its own process (this file, BENCH_LOAD); its summary. */
+function load(
+  url: string,
+  paths: string[],
+  headers: Record<string, string>,
+  seconds = DURATION_S,
+): Promise<LoadResult> {
+  const spec: LoadSpec = { url, paths, headers, connections: CONNECTIONS, seconds };
   return new Promise((resolve, reject) => {
-    const child = spawn(AUTOCANNON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_LOAD: JSON.stringify(spec) },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -103,10 +139,12 @@ function load(url: string, headers: Record<string, string>, seconds = DURATION_S
   });
 }
 
-/** The ceiling: node:http answering the same body with the same headers, nothing else. */
-async function bareServer(body: Buffer, headers: http.OutgoingHttpHeaders) {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, headers).end(body);
+/** The ceiling: node:http answering the same bytes with the same headers (by URL), nothing else. */
+async function bareServer(bodies: Map<string, { body: Buffer; headers: http.OutgoingHttpHeaders }>) {
+  const server = http.createServer((req, res) => {
+    const a = bodies.get(req.url!);
+    if (!a) return void res.writeHead(404).end();
+    res.writeHead(200, a.headers).end(a.body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -167,54 +205,71 @@ async function main() {
     });
     const auth = { authorization: `Bearer ${token}` };
     const fleetPath = `/trpc/telemetry.fleet?input=${encodeURIComponent(JSON.stringify({ limit: 1000 }))}`;
+    // Every vehicle of the tenant, in a fixed shuffled order (a 1 s shared answer per vehicle is
+    // then a miss for each key once a second, as for dashboards watching different vehicles).
+    const vehiclePaths = Array.from(
+      { length: VEHICLES },
+      (_, i) =>
+        `/trpc/vehicles.get?input=${encodeURIComponent(JSON.stringify({ vehicleId: `bench-${String(i + 1).padStart(4, '0')}` }))}`,
+    );
+    for (let i = vehiclePaths.length - 1, seed = 42; i > 0; i--) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      const j = seed % (i + 1);
+      [vehiclePaths[i], vehiclePaths[j]] = [vehiclePaths[j]!, vehiclePaths[i]!];
+    }
     const endpoints = [
       {
         name: 'fleet overview (telemetry.fleet, 1,000 vehicles), every request to the database',
-        path: fleetPath,
+        paths: [fleetPath],
         sharedMs: 0,
       },
       {
         name: 'fleet overview (telemetry.fleet, 1,000 vehicles), shared 1 s between requests (the default)',
-        path: fleetPath,
+        paths: [fleetPath],
         sharedMs: 1000,
       },
       {
-        name: 'vehicle latest state (vehicles.get), every request to the database',
-        path: `/trpc/vehicles.get?input=${encodeURIComponent(JSON.stringify({ vehicleId: 'bench-0500' }))}`,
+        name: 'vehicle latest state (vehicles.get, 1,000 vehicles in turn), every request to the database',
+        paths: vehiclePaths,
         sharedMs: 0,
       },
       {
-        name: 'vehicle latest state (vehicles.get), shared 1 s between requests (the default)',
-        path: `/trpc/vehicles.get?input=${encodeURIComponent(JSON.stringify({ vehicleId: 'bench-0500' }))}`,
+        name: 'vehicle latest state (vehicles.get, 1,000 vehicles in turn), shared 1 s between requests (the default)',
+        paths: vehiclePaths,
         sharedMs: 1000,
       },
-    ];
+    ].filter((e) => !process.env.BENCH_ONLY || e.name.includes(process.env.BENCH_ONLY));
     try {
       for (const e of endpoints) {
         configureSharedAnswers({ ttlMs: e.sharedMs });
-        // The exact answer, to serve from the bare server, and a sanity check of what is measured.
-        const res = await fetch(`${api.url}${e.path}`, { headers: auth });
-        const body = Buffer.from(await res.arrayBuffer());
-        if (res.status !== 200) throw new Error(`${e.name}: HTTP ${res.status} ${body.toString()}`);
-        const text = body.toString();
-        if (text.includes('other-')) throw new Error(`${e.name}: another tenant's vehicle in the answer`);
-        const headers: http.OutgoingHttpHeaders = {};
-        res.headers.forEach((v, k) => {
-          if (k !== 'date' && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding')
-            headers[k] = v;
-        });
-        headers['content-length'] = body.length;
+        // The exact answers, to serve from the bare server, and a sanity check of what is measured.
+        const bodies = new Map<string, { body: Buffer; headers: http.OutgoingHttpHeaders }>();
+        for (const p of e.paths) {
+          const res = await fetch(`${api.url}${p}`, { headers: auth });
+          const body = Buffer.from(await res.arrayBuffer());
+          if (res.status !== 200) throw new Error(`${e.name}: HTTP ${res.status} ${body.toString()}`);
+          if (body.toString().includes('other-'))
+            throw new Error(`${e.name}: another tenant's vehicle in the answer`);
+          const headers: http.OutgoingHttpHeaders = {};
+          res.headers.forEach((v, k) => {
+            if (k !== 'date' && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding')
+              headers[k] = v;
+          });
+          headers['content-length'] = body.length;
+          bodies.set(p, { body, headers });
+        }
+        const sizes = [...bodies.values()].map((a) => a.body.length);
 
-        await load(`${api.url}${e.path}`, auth, 2).catch(() => null); // warm-up (JIT, pool, plans)
+        await load(api.url, e.paths, auth, 2).catch(() => null); // warm-up (JIT, pool, plans)
         // Alternating rounds, medians: the machine's load drifts within seconds (other work
         // shares its cores), and one run of each side would compare two different machines.
-        const bare = await bareServer(body, headers);
+        const bare = await bareServer(bodies);
         const apiRuns: LoadResult[] = [];
         const bareRuns: LoadResult[] = [];
         try {
           for (let round = 0; round < ROUNDS; round++) {
-            apiRuns.push(await load(`${api.url}${e.path}`, auth));
-            bareRuns.push(await load(`${bare.url}${e.path}`, {}));
+            apiRuns.push(await load(api.url, e.paths, auth));
+            bareRuns.push(await load(bare.url, e.paths, {}));
           }
         } finally {
           await bare.close();
@@ -229,7 +284,9 @@ async function main() {
         allMet &&= p99Met && ratioMet;
         rows.push([
           e.name,
-          `${body.length.toLocaleString('en-US')} B`,
+          sizes.length === 1
+            ? `${sizes[0]!.toLocaleString('en-US')} B`
+            : `${Math.min(...sizes)}-${Math.max(...sizes)} B each`,
           `api p50 ${apiRun.p50} ms, p99 ${apiRun.p99} ms, ${Math.round(apiRun.rps).toLocaleString('en-US')} req/s (${apiRun.requests} req, non-2xx ${apiRun.non2xx}, errors ${apiRun.errors})`,
           `bare p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms, ${Math.round(bareRun.rps).toLocaleString('en-US')} req/s`,
           `ratio ${(ratio * 100).toFixed(0)} % of bare (target >= ${TARGET_RATIO * 100} %): ${ratioMet ? 'met' : 'NOT met'}; p99 < ${TARGET_P99_MS} ms: ${p99Met ? 'met' : 'NOT met'}${clean ? '' : ' (errors or non-2xx answers)'}`,
@@ -250,7 +307,14 @@ async function main() {
   process.exitCode = allMet ? 0 : 1;
 }
 
-main().catch((err: unknown) => {
-  console.error(`bench/api: ${(err as Error).message}`);
-  process.exit(2);
-});
+if (process.env.BENCH_LOAD) {
+  loadProcess(JSON.parse(process.env.BENCH_LOAD) as LoadSpec).catch((err: unknown) => {
+    console.error(`bench/api load: ${(err as Error).message}`);
+    process.exit(2);
+  });
+} else {
+  main().catch((err: unknown) => {
+    console.error(`bench/api: ${(err as Error).message}`);
+    process.exit(2);
+  });
+}

@@ -217,3 +217,57 @@ describe('vehicles.list (tRPC server-side caller, real PostgreSQL)', () => {
     }
   });
 });
+
+describe('vehicles.get from the tenant snapshot shared 1 s (real PostgreSQL)', () => {
+  const at = (vehicleId: string, tenantId: string, speedKmh: number): LatestRow => ({
+    vehicleId,
+    tenantId,
+    online: true,
+    ts: T0,
+    lat: 1,
+    lon: 2,
+    speedKmh,
+    rpm: 800,
+    fuelLevelPct: 50,
+    coolantC: 88,
+    receivedAt: T0 + 5,
+  });
+
+  it("answers each vehicle of the caller's tenant; another tenant's and a missing one are NOT_FOUND", async () => {
+    await insertLatest(at('snap-a1', 'snap-a', 10));
+    await insertLatest(at('snap-a2', 'snap-a', 20));
+    await insertLatest(at('snap-b1', 'snap-b', 30));
+    const a = callerAs(pool, sessionOf('fleet_manager', 'snap-a'));
+    const b = callerAs(pool, sessionOf('fleet_manager', 'snap-b'));
+    // The first call reads tenant snap-a's snapshot; the rest are answered from it.
+    expect((await a.vehicles.get({ vehicleId: 'snap-a1' })).speedKmh).toBe(10);
+    expect(await a.vehicles.get({ vehicleId: 'snap-a2' })).toMatchObject({
+      tenantId: 'snap-a',
+      speedKmh: 20,
+    });
+    await expect(a.vehicles.get({ vehicleId: 'snap-b1' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(a.vehicles.get({ vehicleId: 'snap-zz' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // Tenant snap-b's own snapshot holds its vehicle and not snap-a's.
+    expect(await b.vehicles.get({ vehicleId: 'snap-b1' })).toMatchObject({
+      tenantId: 'snap-b',
+      speedKmh: 30,
+    });
+    await expect(b.vehicles.get({ vehicleId: 'snap-a1' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it("a driver gets their own vehicle only, though the tenant's snapshot holds the others", async () => {
+    const driver = callerAs(pool, sessionOf('driver', 'snap-a', 'snap-a1'));
+    expect((await driver.vehicles.get({ vehicleId: 'snap-a1' })).vehicleId).toBe('snap-a1');
+    await expect(driver.vehicles.get({ vehicleId: 'snap-a2' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('a vehicle that reported after the snapshot was read is found at once (a miss asks the database)', async () => {
+    const a = callerAs(pool, sessionOf('fleet_manager', 'snap-a'));
+    await a.vehicles.get({ vehicleId: 'snap-a1' }); // the snapshot, without snap-a3
+    await insertLatest(at('snap-a3', 'snap-a', 40));
+    expect(await a.vehicles.get({ vehicleId: 'snap-a3' })).toMatchObject({
+      tenantId: 'snap-a',
+      speedKmh: 40,
+    });
+  });
+});

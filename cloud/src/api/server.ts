@@ -8,7 +8,7 @@ import type { OidcLogin } from '../auth/oidc.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks/receiver.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { appRouter, createCaller } from './root.ts';
+import { appRouter } from './root.ts';
 import { SESSION_COOKIE } from './routers/auth.ts';
 import type { ApiContext } from './trpc.ts';
 
@@ -35,6 +35,9 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
 };
+const SECURITY_ENTRIES = Object.entries(SECURITY_HEADERS);
+/** A direct GET answer's headers, whole (server.ts sets nothing on the response before it). */
+const FAST_HEADERS = { ...SECURITY_HEADERS, 'content-type': 'application/json' };
 
 function cookie(req: http.IncomingMessage, name: string): string | null {
   for (const part of (req.headers.cookie ?? '').split(';')) {
@@ -97,8 +100,13 @@ export async function startApiServer(opts: {
   const perUser = new RateLimiter(limits.perUser);
   const loginPerIp = new RateLimiter(limits.loginPerIp, Math.max(1, Math.floor(limits.loginPerIp / 2)));
 
-  const contextFor = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<ApiContext> => {
-    const token = presentedToken(req);
+  /** `token` and `ip` as the request handler already found them (the adapter's calls look again). */
+  const contextFor = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    token = presentedToken(req),
+    ip = clientIp(req),
+  ): Promise<ApiContext> => {
     return {
       db: opts.pool,
       session: !token
@@ -107,7 +115,7 @@ export async function startApiServer(opts: {
           ? await sessionFromApiToken(opts.pool, token)
           : await sessionFromToken(opts.pool, token),
       token,
-      ip: clientIp(req),
+      ip,
       oidc: !!opts.oidc,
       setCookie: (c) => {
         const prev = res.getHeader('set-cookie');
@@ -123,12 +131,12 @@ export async function startApiServer(opts: {
       if (error.code === 'INTERNAL_SERVER_ERROR') opts.log.error({ path, err: error.message }, 'api error');
     },
   });
+  /** The adapter's way (and everything but the direct GET answers): security headers first. */
+  const viaAdapter = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!res.headersSent) for (const [k, v] of SECURITY_ENTRIES) res.setHeader(k, v);
+    return trpc(req, res);
+  };
   const server = http.createServer((req, res) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-      return;
-    }
     if (req.url?.startsWith('/trpc/')) {
       const ip = clientIp(req);
       let wait = perIp.take(ip);
@@ -137,15 +145,21 @@ export async function startApiServer(opts: {
       if (!wait && token) wait = perUser.take(token);
       if (wait) return tooMany(res, wait);
       if (req.method === 'GET') {
-        void fastQuery(req, res).then(
+        // Writes nothing when it declines (false, or a rejection): the adapter then answers.
+        void fastQuery(req, res, token, ip).then(
           (answered) => {
-            if (!answered) void trpc(req, res);
+            if (!answered) void viaAdapter(req, res);
           },
-          () => void trpc(req, res),
+          () => void viaAdapter(req, res),
         );
         return;
       }
-      return trpc(req, res);
+      return viaAdapter(req, res);
+    }
+    for (const [k, v] of SECURITY_ENTRIES) res.setHeader(k, v);
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      return;
     }
     if (req.url?.startsWith('/auth/oidc/') && req.method === 'GET') {
       const ip = clientIp(req);
@@ -166,45 +180,67 @@ export async function startApiServer(opts: {
   });
 
   /**
-   * A single query by GET (the dashboards' reads) answered through the router's server-side
-   * caller and written as tRPC's JSON envelope directly. The adapter's conversion of every
-   * request and response to fetch Request/Response objects and stream pipes cost several times
-   * the work of a small answer (bench/api.ts). Same procedures, middlewares (permission,
-   * tenant + RLS), input parsing and output; returns false, before writing anything, for what it
-   * does not handle: batches, subscriptions, mutations, malformed input and every error (the
-   * adapter then answers, with tRPC's own error shape; queries have no side effects to repeat).
+   * A single query by GET (the dashboards' reads) run as the procedure itself (the same
+   * middlewares: permission, input parsing, tenant + RLS, and output checks) and written as tRPC's
+   * JSON envelope directly. The adapter's conversion of every request and response to fetch
+   * Request/Response objects and stream pipes, and the server-side caller's proxy, cost several
+   * times the work of a small answer (bench/api.ts). Returns false, before writing anything, for
+   * what it does not handle: batches, subscriptions, mutations, malformed URLs or input and every
+   * error (the adapter then answers, with tRPC's own error shape; queries have no side effects
+   * to repeat).
    */
-  const serialised = new WeakMap<object, string>();
-  const fastQuery = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
-    let url: URL;
+  // A procedure is callable with these options (what tRPC's own server-side caller passes).
+  const procedures = appRouter._def.procedures as unknown as Record<
+    string,
+    ((o: {
+      path: string;
+      type: 'query';
+      ctx: ApiContext;
+      getRawInput: () => Promise<unknown>;
+      signal: undefined;
+      batchIndex: number;
+    }) => Promise<unknown>) & { _def: { type: string } }
+  >;
+  /** A shared answer (shared-answers.ts) is the same object for every caller: encoded once. */
+  const encoded = new WeakMap<object, Buffer>();
+  const fastQuery = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    token: string | null,
+    ip: string,
+  ): Promise<boolean> => {
     let path: string;
     let input: unknown;
     try {
       // A malformed URL or input is the adapter's to refuse, with its own error.
-      url = new URL(req.url!, 'http://api.invalid');
-      path = decodeURIComponent(url.pathname.slice('/trpc/'.length));
-      const raw = url.searchParams.get('input');
+      const url = req.url!;
+      const q = url.indexOf('?');
+      path = decodeURIComponent(url.slice('/trpc/'.length, q === -1 ? undefined : q));
+      const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+      if (params.has('batch')) return false;
+      const raw = params.get('input');
       input = raw === null ? undefined : JSON.parse(raw);
     } catch {
       return false;
     }
-    const procedure = (
-      appRouter._def.procedures as unknown as Record<string, { _def: { type: string } } | undefined>
-    )[path];
-    if (procedure?._def.type !== 'query' || url.searchParams.has('batch')) return false;
+    const procedure = Object.hasOwn(procedures, path) ? procedures[path] : undefined;
+    if (procedure?._def.type !== 'query') return false;
     try {
-      const caller = createCaller(await contextFor(req, res)) as unknown as Record<string, unknown>;
-      const call = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (
-        i: unknown,
-      ) => Promise<unknown>;
-      const data = await call(input);
-      // A shared answer (shared-answers.ts) is the same object for every caller: serialise it once.
-      let body = typeof data === 'object' && data !== null ? serialised.get(data) : undefined;
+      const data = await procedure({
+        path,
+        type: 'query',
+        ctx: await contextFor(req, res, token, ip),
+        getRawInput: async () => input,
+        signal: undefined,
+        batchIndex: 0,
+      });
+      const shared = typeof data === 'object' && data !== null;
+      let body = shared ? encoded.get(data) : undefined;
       if (body === undefined) {
-        body = JSON.stringify({ result: { data } });
-        if (typeof data === 'object' && data !== null) serialised.set(data, body);
+        body = Buffer.from(JSON.stringify({ result: { data } }));
+        if (shared) encoded.set(data, body);
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      res.writeHead(200, FAST_HEADERS).end(body);
       return true;
     } catch {
       return false;

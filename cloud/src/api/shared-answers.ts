@@ -1,6 +1,6 @@
 /**
  * Answers that many users of a tenant ask for at once (the fleet overview behind every open
- * dashboard), computed once and shared for FLEET_OVERVIEW_CACHE_MS (default 1,000 ms, the live
+ * dashboard, the vehicles' latest states), computed once and shared for FLEET_OVERVIEW_CACHE_MS (default 1,000 ms, the live
  * feed's own pace; 0 turns it off). Concurrent requests wait for the one computation in flight
  * instead of each running it (single flight).
  *
@@ -8,13 +8,19 @@
  * ever shared between callers that row-level security would have shown the same rows.
  */
 let TTL_MS = Number(process.env.FLEET_OVERVIEW_CACHE_MS ?? 1000);
-const MAX_KEYS = 1000;
+/** Keys kept at once: tenants x (overview pages + single vehicles asked within the second). */
+const MAX_KEYS = 20_000;
 const answers = new Map<string, { until: number; value: Promise<unknown> }>();
 
 /** Overrides FLEET_OVERVIEW_CACHE_MS for this process (the API bench measures both ways). */
 export function configureSharedAnswers(opts: { ttlMs: number }): void {
   TTL_MS = opts.ttlMs;
   answers.clear();
+}
+
+/** Answers are shared at all (FLEET_OVERVIEW_CACHE_MS > 0). */
+export function sharedAnswersEnabled(): boolean {
+  return TTL_MS > 0;
 }
 
 export function sharedAnswer<T>(key: string, compute: () => Promise<T>): Promise<T> {
