@@ -597,3 +597,104 @@ describe('late, duplicate and out-of-order data', () => {
     expect(await latest(v)).toEqual({ ts: new Date(T0 + 99_000), lat: 9 });
   });
 });
+
+describe('backfill yields to slow live traffic', () => {
+  /**
+   * Every commit is slowed to 80 ms (beforeCommit), so live messages take longer than the 40 ms
+   * yield threshold from arrival to COMMIT. Six backfill messages wait from the start, one per
+   * group (maxGroupBytes at its minimum), while a live vehicle publishes every 20 ms. With the
+   * yield, the backfill groups start `backfillMaxHoldMs` apart; without it (the counter-example),
+   * one right after the other. Either way every sample is stored. Published as the agent does
+   * (`ack=cloud`: PUBACK on arrival), so a held backfill message does not hold up the live ones
+   * behind it on the same connection.
+   */
+  async function run(backfillYieldMs: number) {
+    const HOLD = 600;
+    const pool = await testPool(`t_fault_yield_${backfillYieldMs}`);
+    const backfillCommits: number[] = [];
+    const ingest = await startIngest({
+      pool,
+      mqttUrl: 'mqtt://127.0.0.1:1883',
+      connections: 4,
+      maxGroupBytes: 1024,
+      // Room for live groups beside the backfill one: live must be slow here, not saturated
+      // (a saturated live lane is always first in line and starves the backfill by itself).
+      maxConcurrentFlushes: 4,
+      backfillYieldMs,
+      backfillMaxHoldMs: HOLD,
+      beforeCommit: () => sleep(80),
+      onCommit: (at, batches) => {
+        if (batches.some((b) => b.historical === true)) backfillCommits.push(at);
+      },
+    });
+    const pub = await mqtt.connectAsync('mqtt://127.0.0.1:1883', {
+      clientId: uniqueId('pub'),
+      clean: true,
+      protocolVersion: 5,
+    });
+    cleanups.push(() => pub.endAsync());
+    const topic = (v: string) => vehicleTopic('telemetry', TENANT, v, ingest.base);
+    // Live first, so the ingest has seen slow live commits when the backlog arrives. Twenty
+    // vehicles in turn, each at 2.5 Hz: one vehicle's groups would queue on its vehicle_latest
+    // row lock (held through the slowed commit) and saturate the live lane by themselves.
+    let liveSent = 0;
+    const liveSeq = new Array<number>(20).fill(0);
+    const sendLive = () => {
+      const v = liveSent++ % 20;
+      const vehicleId = `van-live-${v}`;
+      return pub.publishAsync(
+        topic(vehicleId),
+        encodeTelemetryBatch({ v: 2, vehicleId, samples: [sampleAt(++liveSeq[v]!, Date.now())] }),
+        { qos: 1, properties: { userProperties: { ack: 'cloud' } } },
+      );
+    };
+    for (let i = 0; i < 25; i++) {
+      await sendLive();
+      await sleep(20);
+    }
+    for (let b = 0; b < 6; b++) {
+      const samples = Array.from({ length: 100 }, (_, i) =>
+        sampleAt(b * 100 + i + 1, T0 + (b * 100 + i) * 1000),
+      );
+      await pub.publishAsync(
+        topic('van-backlog'),
+        encodeTelemetryBatch({ v: 2, vehicleId: 'van-backlog', samples, historical: true }),
+        { qos: 1, properties: { userProperties: { ack: 'cloud', historical: 'true' } } },
+      );
+    }
+    const liveUntil = Date.now() + 3000;
+    while (Date.now() < liveUntil) {
+      await sendLive();
+      await sleep(20);
+    }
+    await vi.waitFor(() => expect(backfillCommits.length).toBe(6), { timeout: 20_000, interval: 50 });
+    expect(await counts(pool, 'van-backlog')).toEqual(exactly(600));
+    await vi.waitFor(
+      async () => {
+        const { rows } = await pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM telemetry WHERE vehicle_id LIKE 'van-live-%'",
+        );
+        expect(rows[0]!.n).toBe(liveSent);
+      },
+      { timeout: 10_000 },
+    );
+    const gaps = backfillCommits.slice(1).map((t, i) => t - backfillCommits[i]!);
+    console.warn(
+      `backfill yield ${backfillYieldMs} ms: gaps between backfill commits ${gaps.map(Math.round).join(', ')} ms`,
+    );
+    return { gaps, hold: HOLD };
+  }
+
+  it('holds each backfill group back while live commits are slow, and stores everything', async () => {
+    const { gaps, hold } = await run(40);
+    // The first gaps fall inside the 3 s of live traffic: the hold between two starts, give or
+    // take the spread of one commit (80 ms and more) between two COMMITs.
+    for (const g of gaps.slice(0, 3)) expect(g).toBeGreaterThanOrEqual(hold * 0.6);
+  }, 60_000);
+
+  it('COUNTER-EXAMPLE, backfillYieldMs 0: the backfill groups go one right after the other', async () => {
+    const { gaps, hold } = await run(0);
+    const sorted = [...gaps].sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)]!).toBeLessThan(hold / 2);
+  }, 60_000);
+});

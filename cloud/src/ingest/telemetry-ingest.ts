@@ -87,6 +87,14 @@ export interface TelemetryIngestOptions {
   maxGroupBytes?: number;
   /** [1...32] transactions in flight at once, default 2 (the next group fills while one commits). */
   maxConcurrentFlushes?: number;
+  /**
+   * [0...10000] ms, default 40: while live messages take longer than this from arrival to COMMIT
+   * (a moving average), backfill groups wait, up to `backfillMaxHoldMs` between two of them, so a
+   * draining backlog never pushes live latency up. 0 = backfill never yields.
+   */
+  backfillYieldMs?: number;
+  /** [0...60000] ms, default 250: the longest backfill waits while live is slow (it always moves). */
+  backfillMaxHoldMs?: number;
   /** [0...1000000] messages taken in before their COMMIT (early PUBACK), default 20,000; 0 = never. */
   maxUncommitted?: number;
   /** Test hook: awaited inside every group transaction before COMMIT (a slow database). */
@@ -122,6 +130,8 @@ export interface IngestStats {
 interface Pending {
   topic: string;
   payload: Buffer;
+  /** performance.now() at arrival: live latency inside this process is measured from here. */
+  at: number;
   /** The connection the message came in on; its ack goes out on the same one. */
   client: mqtt.MqttClient;
   resolve: () => void;
@@ -170,6 +180,12 @@ export class TelemetryIngest {
   private pending: Pending[] = [];
   private backfill: Pending[] = [];
   private backfillFlushing = false;
+  /** Moving average of live messages' arrival -> COMMIT, ms; and when live last committed. */
+  private liveLatencyMs = 0;
+  private liveCommittedAt = Number.NEGATIVE_INFINITY;
+  /** When the last backfill group started (performance.now()). */
+  private backfillStartedAt = Number.NEGATIVE_INFINITY;
+  private backfillTimer: NodeJS.Timeout | undefined;
   private flushing = 0;
   /** Messages in the groups being committed right now. */
   private inTransaction = 0;
@@ -336,6 +352,7 @@ export class TelemetryIngest {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.maintenance);
+    clearTimeout(this.backfillTimer);
     clearTimeout(this.timer);
     const left = [...this.pending.splice(0), ...this.backfill.splice(0)];
     for (const p of left) p.reject(new Error('ingest stopping'));
@@ -350,7 +367,14 @@ export class TelemetryIngest {
   ): Promise<void> {
     if (this.stopping) return Promise.reject(new Error('ingest stopping'));
     return new Promise<void>((resolve, reject) => {
-      (historical ? this.backfill : this.pending).push({ topic, payload, client, resolve, reject });
+      (historical ? this.backfill : this.pending).push({
+        topic,
+        payload,
+        client,
+        at: performance.now(),
+        resolve,
+        reject,
+      });
       this.schedule();
     });
   }
@@ -359,12 +383,35 @@ export class TelemetryIngest {
    * Two lanes: live messages (and anything not flagged) always go first; backfill flagged
    * `historical` by the agent's MQTT 5 user property is committed in groups of its own, one at a
    * time, so a week-long backlog never sits in the transaction a live sample waits for and
-   * never holds every transaction slot.
+   * never holds every transaction slot. And it yields: on two cores a backfill group competes
+   * with the live ones for the CPU the database runs on, so while live messages are slower than
+   * `backfillYieldMs` from arrival to COMMIT the next backfill group waits (at most
+   * `backfillMaxHoldMs`): the backlog drains with what live traffic leaves over.
    */
   private nextLane(): Pending[] | undefined {
     if (this.pending.length > 0) return this.pending;
-    if (this.backfill.length > 0 && !this.backfillFlushing) return this.backfill;
+    if (this.backfill.length > 0 && !this.backfillFlushing && this.backfillMayGo()) return this.backfill;
     return undefined;
+  }
+
+  private backfillMayGo(): boolean {
+    const yieldMs = this.opts.backfillYieldMs ?? 40;
+    const now = performance.now();
+    const liveRecently = now - this.liveCommittedAt < 1000;
+    if (yieldMs === 0 || !liveRecently || this.liveLatencyMs <= yieldMs) return true;
+    const hold = this.opts.backfillMaxHoldMs ?? 250;
+    if (now - this.backfillStartedAt >= hold) return true;
+    // Look again when the hold runs out, in case no live commit comes to call schedule() first.
+    if (!this.backfillTimer) {
+      this.backfillTimer = setTimeout(
+        () => {
+          this.backfillTimer = undefined;
+          this.schedule();
+        },
+        hold - (now - this.backfillStartedAt),
+      );
+    }
+    return false;
   }
 
   private schedule() {
@@ -391,12 +438,20 @@ export class TelemetryIngest {
     const group = lane.splice(0, n);
     const isBackfill = lane === this.backfill;
     this.flushing++;
-    if (isBackfill) this.backfillFlushing = true;
+    if (isBackfill) {
+      this.backfillFlushing = true;
+      this.backfillStartedAt = performance.now();
+    }
     this.inTransaction += group.length;
     // More than one group's worth waiting: start the next transaction now, not after this one.
     this.schedule();
     try {
       const acks = await this.storeWithRetry(group);
+      if (!isBackfill) {
+        const now = performance.now();
+        this.liveLatencyMs = 0.8 * this.liveLatencyMs + 0.2 * (now - group[0]!.at);
+        this.liveCommittedAt = now;
+      }
       for (const p of group) p.resolve();
       this.sendAcks(acks);
     } catch (err) {
