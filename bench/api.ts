@@ -56,6 +56,8 @@ interface LoadResult {
   requests: number;
   non2xx: number;
   errors: number;
+  /** This process's CPU time (user + system) per answered request, µs: the server's own cost. */
+  cpuUs: number;
 }
 
 /** Each figure's median over the rounds; counts summed. */
@@ -72,6 +74,7 @@ function median(runs: LoadResult[]): LoadResult {
     requests: sum((r) => r.requests),
     non2xx: sum((r) => r.non2xx),
     errors: sum((r) => r.errors),
+    cpuUs: mid((r) => r.cpuUs),
   };
 }
 
@@ -109,6 +112,7 @@ function load(
   seconds = DURATION_S,
 ): Promise<LoadResult> {
   const spec: LoadSpec = { url, paths, headers, connections: CONNECTIONS, seconds };
+  const cpu = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -120,6 +124,7 @@ function load(
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('exit', (code) => {
+      const used = process.cpuUsage(cpu);
       if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err}`));
       const r = JSON.parse(out) as {
         latency: { p50: number; p99: number };
@@ -134,6 +139,7 @@ function load(
         requests: r.requests.total,
         non2xx: r.non2xx,
         errors: r.errors,
+        cpuUs: (used.user + used.system) / Math.max(1, r.requests.total),
       });
     });
   });
@@ -287,8 +293,8 @@ async function main() {
           sizes.length === 1
             ? `${sizes[0]!.toLocaleString('en-US')} B`
             : `${Math.min(...sizes)}-${Math.max(...sizes)} B each`,
-          `api p50 ${apiRun.p50} ms, p99 ${apiRun.p99} ms, ${Math.round(apiRun.rps).toLocaleString('en-US')} req/s (${apiRun.requests} req, non-2xx ${apiRun.non2xx}, errors ${apiRun.errors})`,
-          `bare p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms, ${Math.round(bareRun.rps).toLocaleString('en-US')} req/s`,
+          `api p50 ${apiRun.p50} ms, p99 ${apiRun.p99} ms, ${Math.round(apiRun.rps).toLocaleString('en-US')} req/s, server CPU ${apiRun.cpuUs.toFixed(0)} µs/req (${apiRun.requests} req, non-2xx ${apiRun.non2xx}, errors ${apiRun.errors})`,
+          `bare p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms, ${Math.round(bareRun.rps).toLocaleString('en-US')} req/s, server CPU ${bareRun.cpuUs.toFixed(0)} µs/req`,
           `ratio ${(ratio * 100).toFixed(0)} % of bare (target >= ${TARGET_RATIO * 100} %): ${ratioMet ? 'met' : 'NOT met'}; p99 < ${TARGET_P99_MS} ms: ${p99Met ? 'met' : 'NOT met'}${clean ? '' : ' (errors or non-2xx answers)'}`,
         ]);
       }

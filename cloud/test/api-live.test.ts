@@ -244,6 +244,29 @@ describe('live updates over SSE (real HTTP server)', () => {
       ((await bounds.json()) as { error: { data: { zodError: unknown } } }).error.data.zodError,
     ).not.toBeNull();
     expect((await get('vehicles.get?input=%7Bnot-json')).status).toBe(400);
+    // Sign-in and permission hold on the direct path: anonymous 401, a token without the
+    // permission 403, an unknown token 401 (each with tRPC's error shape).
+    const van1 = `vehicles.get?input=${encodeURIComponent(JSON.stringify({ vehicleId: 'van-1' }))}`;
+    expect((await fetch(`${api.url}/trpc/${van1}`)).status).toBe(401);
+    const alertsOnly = (
+      await createApiToken(pool, {
+        tenantId: 'acme',
+        name: 'alerts',
+        permissions: ['alerts:read'],
+        createdBy: 'x',
+      })
+    ).token;
+    const forbidden = await fetch(`${api.url}/trpc/${van1}`, {
+      headers: { authorization: `Bearer ${alertsOnly}` },
+    });
+    expect(forbidden.status).toBe(403);
+    expect(((await forbidden.json()) as { error: { data: { code: string } } }).error.data.code).toBe(
+      'FORBIDDEN',
+    );
+    const unknown = `flt_${'0'.repeat(16)}_${'A'.repeat(43)}`;
+    expect(
+      (await fetch(`${api.url}/trpc/${van1}`, { headers: { authorization: `Bearer ${unknown}` } })).status,
+    ).toBe(401);
     expect((await get('%E0%A4%A')).status).toBe(400); // a malformed path: refused, nothing crashes
     const batch = await get(
       `telemetry.fleet,vehicles.list?batch=1&input=${encodeURIComponent('{"0":{},"1":{}}')}`,

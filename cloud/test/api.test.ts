@@ -3,6 +3,7 @@ import { createLogger } from '@fleet/shared/log';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateLimiter } from '../src/api/rate-limit.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
 import { openTestPool, requireServices } from './support/services.ts';
@@ -269,5 +270,18 @@ describe('vehicles.get from the tenant snapshot shared 1 s (real PostgreSQL)', (
       tenantId: 'snap-a',
       speedKmh: 40,
     });
+  });
+});
+
+describe('RateLimiter', () => {
+  it('allows a burst, then refills at the rate per minute, per key', () => {
+    const limiter = new RateLimiter(60, 3); // one a second, three at once
+    const t = 1_000_000;
+    expect([limiter.take('a', t), limiter.take('a', t), limiter.take('a', t)]).toEqual([0, 0, 0]);
+    expect(limiter.take('a', t)).toBe(1000); // empty: the next token in a second
+    expect(limiter.take('b', t)).toBe(0); // another key has its own bucket
+    expect(limiter.take('a', t + 500)).toBe(500);
+    expect(limiter.take('a', t + 1000)).toBe(0);
+    expect(limiter.take('a', t + 1000)).toBeGreaterThan(0);
   });
 });

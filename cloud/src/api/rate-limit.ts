@@ -13,11 +13,14 @@ export class RateLimiter {
   /** 0 when allowed (and counted), else the ms to wait before the next try. */
   take(key: string, now = Date.now()): number {
     const rate = this.perMinute / 60_000;
-    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { tokens: this.burst, at: now };
+      this.buckets.set(key, b);
+      if (this.buckets.size > 100_000) this.prune(now);
+    }
     b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * rate);
     b.at = now;
-    this.buckets.set(key, b);
-    if (this.buckets.size > 100_000) this.prune(now);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return 0;

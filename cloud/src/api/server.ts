@@ -10,7 +10,7 @@ import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks
 import { RateLimiter } from './rate-limit.ts';
 import { appRouter } from './root.ts';
 import { SESSION_COOKIE } from './routers/auth.ts';
-import type { ApiContext } from './trpc.ts';
+import { type ApiContext, callQuery, type QueryProcedure } from './trpc.ts';
 
 export interface ApiServer {
   url: string;
@@ -53,6 +53,12 @@ function presentedToken(req: http.IncomingMessage): string | null {
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
   return cookie(req, SESSION_COOKIE);
 }
+
+/** Adds a Set-Cookie to the response (a factory: see the note on closures in trpc.ts). */
+const cookieSetter = (res: http.ServerResponse) => (c: string) => {
+  const prev = res.getHeader('set-cookie');
+  res.setHeader('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), c]);
+};
 
 function tooMany(res: http.ServerResponse, waitMs: number) {
   res
@@ -117,10 +123,7 @@ export async function startApiServer(opts: {
       token,
       ip,
       oidc: !!opts.oidc,
-      setCookie: (c) => {
-        const prev = res.getHeader('set-cookie');
-        res.setHeader('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), c]);
-      },
+      setCookie: cookieSetter(res),
     };
   };
   const trpc = createHTTPHandler({
@@ -180,27 +183,16 @@ export async function startApiServer(opts: {
   });
 
   /**
-   * A single query by GET (the dashboards' reads) run as the procedure itself (the same
-   * middlewares: permission, input parsing, tenant + RLS, and output checks) and written as tRPC's
-   * JSON envelope directly. The adapter's conversion of every request and response to fetch
-   * Request/Response objects and stream pipes, and the server-side caller's proxy, cost several
-   * times the work of a small answer (bench/api.ts). Returns false, before writing anything, for
+   * A single query by GET (the dashboards' reads) run through the procedure's own middlewares
+   * (permission, input parsing, tenant + RLS, output checks; callQuery in trpc.ts) and written as
+   * tRPC's JSON envelope directly. The adapter's conversion of every request and response to
+   * fetch Request/Response objects and stream pipes, and the server-side caller's proxy, cost
+   * several times the work of a small answer (bench/api.ts). Returns false, before writing anything, for
    * what it does not handle: batches, subscriptions, mutations, malformed URLs or input and every
    * error (the adapter then answers, with tRPC's own error shape; queries have no side effects
    * to repeat).
    */
-  // A procedure is callable with these options (what tRPC's own server-side caller passes).
-  const procedures = appRouter._def.procedures as unknown as Record<
-    string,
-    ((o: {
-      path: string;
-      type: 'query';
-      ctx: ApiContext;
-      getRawInput: () => Promise<unknown>;
-      signal: undefined;
-      batchIndex: number;
-    }) => Promise<unknown>) & { _def: { type: string } }
-  >;
+  const procedures = appRouter._def.procedures as unknown as Record<string, QueryProcedure>;
   /** A shared answer (shared-answers.ts) is the same object for every caller: encoded once. */
   const encoded = new WeakMap<object, Buffer>();
   const fastQuery = async (
@@ -226,14 +218,7 @@ export async function startApiServer(opts: {
     const procedure = Object.hasOwn(procedures, path) ? procedures[path] : undefined;
     if (procedure?._def.type !== 'query') return false;
     try {
-      const data = await procedure({
-        path,
-        type: 'query',
-        ctx: await contextFor(req, res, token, ip),
-        getRawInput: async () => input,
-        signal: undefined,
-        batchIndex: 0,
-      });
+      const data = await callQuery(procedure, { path, ctx: await contextFor(req, res, token, ip), input });
       const shared = typeof data === 'object' && data !== null;
       let body = shared ? encoded.get(data) : undefined;
       if (body === undefined) {
