@@ -9,8 +9,10 @@
  *   2. the ingest's own group statement without MQTT (keys + partition + rollup + latest)
  *   3. end to end: MQTT -> ingest -> PostgreSQL, many vehicles, binary v2 batches of 250, the
  *      ingest acking every batch after COMMIT
- *   4. latency sample creation -> COMMIT (and -> the cloud ack back at the publisher) at
- *      10,000 vehicles x 1 Hz (1 sample per message)
+ *   4. latency sample creation -> COMMIT (and -> the cloud ack back at the vehicle) at
+ *      10,000 vehicles x 1 Hz (1 sample per message), published from a second process
+ *      (support/live-fleet.ts) as vehicles are; and bytes on the wire per sample, binary v2
+ *      against plain JSON
  *   5. a 7-day backlog of one vehicle at 1 Hz (604,800 samples) drained by the real agent
  *      (SampleStore in SQLite + MqttSync, cursor on cloud acks) while the 10,000 live vehicles
  *      keep publishing; live p50/p99 during the drain
@@ -307,6 +309,34 @@ async function main() {
       `${((e2eRate / copyRate) * 100).toFixed(0)} % of COPY, ${((e2eRate / copyTelemetryRate) * 100).toFixed(0)} % of COPY into telemetry, ${((e2eRate / rawRate) * 100).toFixed(0)} % of INSERT; ${ingest.stats.groups} txns`,
     ]);
     payloads.length = 0;
+
+    // Bytes on the wire per sample: the MQTT PUBLISH (fixed header, topic, packet id, the
+    // ack=cloud user property, payload) of a 250-sample batch and of a live 1-sample message,
+    // binary v2 (what the agent sends) against the same samples as plain JSON (v1).
+    {
+      const publishBytes = (topic: string, payload: Buffer) => {
+        const props = 1 + 2 + 3 + 2 + 5; // user property 'ack'='cloud'
+        const body = 2 + Buffer.byteLength(topic) + 2 + 1 + props + payload.length;
+        return 1 + (body < 128 ? 1 : body < 16_384 ? 2 : 3) + body;
+      };
+      for (const n of [THROUGHPUT_BATCH, 1]) {
+        const samples = Array.from({ length: n }, (_, k) => sample(k + 1, t0 + k * 1000));
+        const topic = vehicleTopic('telemetry', TENANT, 'veh-1234', base);
+        const bin = publishBytes(
+          topic,
+          encodeTelemetryBatch({ v: 2, vehicleId: 'veh-1234', samples, batchSeq: 7 }),
+        );
+        const json = publishBytes(
+          topic,
+          Buffer.from(JSON.stringify({ v: 1, vehicleId: 'veh-1234', samples })),
+        );
+        results.push([
+          `bytes on the wire per sample, ${n}-sample message (MQTT PUBLISH)`,
+          `${(bin / n).toFixed(1)} B binary v2`,
+          `${(json / n).toFixed(1)} B plain JSON: ${(json / bin).toFixed(1)}x`,
+        ]);
+      }
+    }
 
     // 4. Live: 10,000 vehicles x 1 Hz, one sample per message, from a process of their own
     //    (bench/support/live-fleet.ts), which also times each sample's cloud ack.
