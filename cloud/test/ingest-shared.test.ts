@@ -1,14 +1,20 @@
 /**
- * Several ingest processes on one MQTT 5 shared subscription (local Mosquitto): the load is split
- * between them, the totals are exact and nothing is stored twice, redeliveries included.
+ * Several ingest processes on one MQTT 5 shared subscription (local Mosquitto): three OS
+ * processes (support/ingest-process.ts), each with its own pool and connections, split the load;
+ * the totals are exact and nothing is stored twice, redeliveries included (a batch sent twice can
+ * reach two processes at once: one stores it, the other's plain INSERT meets the key and redoes
+ * its group with ON CONFLICT).
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { createLogger } from '@fleet/shared/log';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { migrate } from '../src/db/migrate.ts';
-import { TelemetryIngest } from '../src/ingest/telemetry-ingest.ts';
+import type { IngestStats } from '../src/ingest/telemetry-ingest.ts';
 import { publishBatches } from './support/publisher.ts';
-import { MQTT_URL, openTestPool, requireServices, uniqueId } from './support/services.ts';
+import { MQTT_URL, openTestPool, POSTGRES_URL, requireServices, uniqueId } from './support/services.ts';
 
 const log = createLogger('test').child({}, { level: 'error' });
 const base = uniqueId('test/shared').replace('_', '-');
@@ -16,41 +22,70 @@ const VEHICLES = 20;
 const BATCHES = 25;
 const SIZE = 40;
 let db: Awaited<ReturnType<typeof openTestPool>>;
-const ingests: TelemetryIngest[] = [];
+
+/** An ingest process and a way to ask it (one command, one JSON line back). */
+interface IngestProcess {
+  child: ChildProcess;
+  ask<T>(command: string): Promise<T>;
+}
+const processes: IngestProcess[] = [];
+
+async function startIngestProcess(i: number): Promise<IngestProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(import.meta.dirname, 'support/ingest-process.ts'),
+      POSTGRES_URL,
+      db.schema,
+      MQTT_URL,
+      base,
+      'fleet-ingest-test',
+      uniqueId(`ingest-${i}`),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`ingest process ${i} ended (exit ${child.exitCode})`);
+    return line.value as string;
+  };
+  const ready = await next();
+  if (ready !== 'ready') throw new Error(`ingest process ${i} did not start: ${ready}`);
+  return {
+    child,
+    async ask<T>(command: string) {
+      child.stdin!.write(`${command}\n`);
+      return JSON.parse(await next()) as T;
+    },
+  };
+}
 
 beforeAll(async () => {
   await requireServices({ postgres: true, mqtt: true });
   db = await openTestPool('t_shared');
   await migrate(db.pool, log);
-  for (let i = 0; i < 3; i++) {
-    const ingest = new TelemetryIngest({
-      pool: db.pool,
-      mqttUrl: MQTT_URL,
-      baseTopic: base,
-      clientId: uniqueId(`ingest-${i}`),
-      autoRegisterVehicles: true,
-      sharedGroup: 'fleet-ingest-test',
-      connections: 4,
-      log,
-      retryDelayMs: 100,
-    });
-    await ingest.start();
-    ingests.push(ingest);
-  }
-});
+  processes.push(...(await Promise.all([0, 1, 2].map(startIngestProcess))));
+}, 60_000);
 
 afterAll(async () => {
-  for (const ingest of ingests) await ingest.stop();
-  for (const clientId of ingests.flatMap((i) => i.clientIds)) {
-    const cleaner = await mqtt.connectAsync(MQTT_URL, { clientId, clean: true }).catch(() => null);
-    await cleaner?.endAsync();
+  for (const p of processes) {
+    const { clientIds } = await p.ask<{ clientIds: string[] }>('stop').catch(() => ({ clientIds: [] }));
+    p.child.kill();
+    for (const clientId of clientIds) {
+      const cleaner = await mqtt.connectAsync(MQTT_URL, { clientId, clean: true }).catch(() => null);
+      await cleaner?.endAsync();
+    }
   }
   await db?.drop();
 });
 
 describe('three ingest processes sharing one subscription', () => {
   it('split the messages, store every sample exactly once, twice-sent batches included', async () => {
-    expect(ingests.map((i) => i.mode)).toEqual(['shared', 'shared', 'shared']);
+    const stats = () => Promise.all(processes.map((p) => p.ask<IngestStats & { mode: string }>('stats')));
+    expect((await stats()).map((s) => s.mode)).toEqual(['shared', 'shared', 'shared']);
     const pub = await mqtt.connectAsync(MQTT_URL, { clientId: uniqueId('pub'), clean: true });
     const t0 = Date.UTC(2024, 5, 1);
     // Every vehicle's stream is sent twice (an agent that lost its cursor): all duplicates.
@@ -71,16 +106,20 @@ describe('three ingest processes sharing one subscription', () => {
     }
     await pub.endAsync();
     const total = VEHICLES * BATCHES * SIZE;
-    const sum = (f: (i: TelemetryIngest) => number) => ingests.reduce((a, i) => a + f(i), 0);
-    await vi.waitFor(() => expect(sum((i) => i.stats.batches)).toBe(2 * VEHICLES * BATCHES), {
-      timeout: 20_000,
-      interval: 50,
-    });
+    let all: IngestStats[] = [];
+    const sum = (f: (s: IngestStats) => number) => all.reduce((a, s) => a + f(s), 0);
+    await vi.waitFor(
+      async () => {
+        all = await stats();
+        expect(sum((s) => s.batches)).toBe(2 * VEHICLES * BATCHES);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
     // A valid batch must never be dead-lettered, e.g. by a registration race between ingests.
-    expect(sum((i) => i.stats.deadLetters)).toBe(0);
-    expect(sum((i) => i.stats.samplesInserted)).toBe(total);
-    expect(sum((i) => i.stats.samplesDuplicate)).toBe(total);
-    for (const i of ingests) expect(i.stats.batches, 'every process got a share').toBeGreaterThan(0);
+    expect(sum((s) => s.deadLetters)).toBe(0);
+    expect(sum((s) => s.samplesInserted)).toBe(total);
+    expect(sum((s) => s.samplesDuplicate)).toBe(total);
+    for (const s of all) expect(s.batches, 'every process got a share').toBeGreaterThan(0);
     const { rows } = await db.pool.query<{ n: number; keys: number; minutes: number }>(
       `SELECT (SELECT count(*) FROM telemetry)::int AS n,
               (SELECT count(DISTINCT (vehicle_id, seq)) FROM telemetry)::int AS keys,
