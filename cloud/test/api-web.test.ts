@@ -698,3 +698,62 @@ describe('search', () => {
     expect((await manager().search.query({ q: 'aral', statuses: ['flagged'] })).total).toBe(1);
   });
 });
+
+describe('trips from the minute rollups', () => {
+  it('groups driving minutes into trips (short stops inside, long ones between), newest first', async () => {
+    const t0 = Math.floor((NOW - 30 * DAY) / 60_000) * 60_000;
+    const MIN = 60_000;
+    // Trip A: 10 min at 60 km/h, a 3-minute stop at a standstill (rows at 0 km/h), 5 min at 30.
+    await minutes('van-3', t0, t0 + 10 * MIN, MIN, 70, 60);
+    await minutes('van-3', t0 + 10 * MIN, t0 + 13 * MIN, MIN, 69, 0);
+    await minutes('van-3', t0 + 13 * MIN, t0 + 18 * MIN, MIN, 68, 30);
+    // 20 minutes parked (no rows: ignition off), then trip B: 8 min at 90 km/h.
+    await minutes('van-3', t0 + 38 * MIN, t0 + 46 * MIN, MIN, 60, 90);
+
+    const { items } = await manager().trips.list({ vehicleId: 'van-3', from: t0 - HOUR, to: t0 + 2 * HOUR });
+    expect(items).toEqual([
+      {
+        start: t0 + 38 * MIN,
+        end: t0 + 46 * MIN,
+        drivingMinutes: 8,
+        distanceKm: 12,
+        maxSpeedKmh: 90,
+        fuelStartPct: 60,
+        fuelEndPct: 60,
+      },
+      {
+        start: t0,
+        end: t0 + 18 * MIN,
+        drivingMinutes: 15,
+        distanceKm: 12.5,
+        maxSpeedKmh: 60,
+        fuelStartPct: 70,
+        fuelEndPct: 68,
+      },
+    ]);
+    // The window cuts: only what lies inside [from, to) counts; limit keeps the newest.
+    expect(
+      (await manager().trips.list({ vehicleId: 'van-3', from: t0 + 40 * MIN, to: t0 + HOUR })).items,
+    ).toEqual([expect.objectContaining({ start: t0 + 40 * MIN, drivingMinutes: 6 })]);
+    expect(
+      (await manager().trips.list({ vehicleId: 'van-3', from: t0 - HOUR, to: t0 + 2 * HOUR, limit: 1 }))
+        .items,
+    ).toHaveLength(1);
+  });
+
+  it('refuses other vehicles, other tenants and bad ranges', async () => {
+    const range = { from: NOW - DAY, to: NOW };
+    expect(await outcome(driver().trips.list({ vehicleId: 'van-3', ...range }))).toBe('NOT_FOUND');
+    expect(await outcome(driver().trips.list({ vehicleId: 'van-1', ...range }))).toBe('ok');
+    expect(await outcome(manager().trips.list({ vehicleId: 'truck-b1', ...range }))).toBe('NOT_FOUND');
+    expect(await outcome(manager().trips.list({ vehicleId: 'van-3', from: NOW, to: NOW - DAY }))).toBe(
+      'BAD_REQUEST',
+    );
+    expect(await outcome(manager().trips.list({ vehicleId: 'van-3', from: NOW - 100 * DAY, to: NOW }))).toBe(
+      'BAD_REQUEST',
+    );
+    expect(await outcome(manager().trips.list({ vehicleId: 'van-3', ...range, limit: 201 }))).toBe(
+      'BAD_REQUEST',
+    );
+  });
+});

@@ -9,6 +9,7 @@ import { refuelsRouter } from './routers/refuels.ts';
 import { searchRouter } from './routers/search.ts';
 import { telemetryRouter } from './routers/telemetry.ts';
 import { tokensRouter } from './routers/tokens.ts';
+import { tripsRouter } from './routers/trips.ts';
 import { usersRouter } from './routers/users.ts';
 import { vehiclesRouter } from './routers/vehicles.ts';
 import { createCallerFactory, createRouter } from './trpc.ts';
@@ -26,6 +27,7 @@ export const appRouter = createRouter({
   drivers: driversRouter,
   search: searchRouter,
   refuels: refuelsRouter,
+  trips: tripsRouter,
   live: liveRouter,
 });
 
