@@ -182,6 +182,11 @@ describe('manager dashboard (real stack, production build)', () => {
     expect(await consumption.textContent()).toContain(`${DRAIN_L.toFixed(1)} L`);
     // The trouble code seeded with the drain shows under DTCs.
     expect(await page.locator('table[data-table="dtcs"]').textContent()).toContain('P0455');
+    // The seeded trip, from the rollups: 40 driving minutes, 30 km, 45 km/h at most. (The live
+    // simulator may have added a trip of its own since the stack started: newer, listed first.)
+    const trip = page.locator('table[data-table="trips"] tbody tr', { hasText: '40 min' });
+    expect(await trip.count()).toBe(1);
+    expect(await trip.textContent()).toMatch(/30\.0 km.*45 km\/h/);
 
     // Keyboard: the range buttons are reachable and pressable; the chart redraws for 30 days.
     await page.getByRole('button', { name: '30 days' }).focus();
@@ -316,7 +321,8 @@ describe('manager dashboard (real stack, production build)', () => {
 /**
  * An afternoon of veh-001's fuel level as minute rollups (what ingest writes), ending 30 minutes
  * ago so the live minutes never collide: 70% falling slowly, a 15 L drain (-20%) at -4 h, a 40 L
- * refuel (+53%) at -2 h. Tank: 75 L. Event ids far above the agents' own.
+ * refuel (+53%) at -2 h. Tank: 75 L. Event ids far above the agents' own. One trip in it: 40
+ * minutes at 45 km/h from -3 h (30 km).
  */
 async function seed(db: pg.Pool, tenantId: string) {
   const now = Date.now();
@@ -326,6 +332,8 @@ async function seed(db: pg.Pool, tenantId: string) {
   const refuelAt = end - 2 * 60 * MIN;
   const minutes: number[] = [];
   const levels: number[] = [];
+  const speeds: (number | null)[] = [];
+  const tripStart = end - 3 * 60 * MIN;
   let level = 70;
   for (let t = start; t < end; t += MIN) {
     level -= 0.03;
@@ -333,14 +341,16 @@ async function seed(db: pg.Pool, tenantId: string) {
     if (t >= refuelAt && t < refuelAt + 5 * MIN) level += 10.6; // 5 minutes, +53 %
     minutes.push(t);
     levels.push(Math.round(level * 10) / 10);
+    speeds.push(t >= tripStart && t < tripStart + 40 * MIN ? 45 : null);
   }
   await db.query(
-    `INSERT INTO telemetry_minute (tenant_id, vehicle_id, minute, samples, speed_n, speed_sum, rpm_n, rpm_sum,
-                                   fuel_min, fuel_max)
-     SELECT $1, 'veh-001', to_timestamp(m / 1000.0), 60, 0, 0, 0, 0, f - 0.2, f + 0.2
-       FROM unnest($2::float8[], $3::float8[]) AS u(m, f)
+    `INSERT INTO telemetry_minute (tenant_id, vehicle_id, minute, samples, speed_n, speed_min, speed_max,
+                                   speed_sum, rpm_n, rpm_sum, fuel_min, fuel_max)
+     SELECT $1, 'veh-001', to_timestamp(m / 1000.0), 60, CASE WHEN v IS NULL THEN 0 ELSE 60 END, v, v,
+            coalesce(v * 60, 0), 0, 0, f - 0.2, f + 0.2
+       FROM unnest($2::float8[], $3::float8[], $4::float8[]) AS u(m, f, v)
      ON CONFLICT (vehicle_id, minute) DO NOTHING`,
-    [tenantId, minutes, levels],
+    [tenantId, minutes, levels, speeds],
   );
   const event = (
     id: number,

@@ -17,6 +17,7 @@ type FuelSeries = Awaited<ReturnType<typeof trpc.telemetry.fuelSeries.query>>;
 type Events = Awaited<ReturnType<typeof trpc.telemetry.events.query>>;
 type Latest = Awaited<ReturnType<typeof trpc.vehicles.get.query>>;
 type Consumption = Awaited<ReturnType<typeof trpc.fuel.consumption.query>>;
+type Trips = Awaited<ReturnType<typeof trpc.trips.list.query>>;
 
 const DAY = 86_400_000;
 const RANGES = [
@@ -25,7 +26,7 @@ const RANGES = [
   { id: '30d', label: '30 days', ms: 30 * DAY },
   { id: '365d', label: '1 year', ms: 365 * DAY },
 ] as const;
-/** The API's longest event window (telemetry.events). */
+/** The API's longest event and trip window (telemetry.events, trips.list). */
 const EVENTS_MAX_MS = 92 * DAY;
 
 interface Loaded {
@@ -33,6 +34,7 @@ interface Loaded {
   series: FuelSeries;
   events: Events;
   consumption: Consumption;
+  trips: Trips;
   from: number;
   to: number;
 }
@@ -57,9 +59,10 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
         opts,
       ),
       trpc.fuel.consumption.query({ vehicleId, from, to }, opts),
+      trpc.trips.list.query({ vehicleId, from: Math.max(from, to - EVENTS_MAX_MS), to, limit: 50 }, opts),
     ])
-      .then(([latest, series, events, consumption]) => {
-        setData({ latest, series, events, consumption, from, to });
+      .then(([latest, series, events, consumption, trips]) => {
+        setData({ latest, series, events, consumption, trips, from, to });
         setError(null);
       })
       .catch((e) => {
@@ -176,6 +179,16 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
         )}
       </section>
 
+      <section aria-labelledby="trips-heading">
+        <h2 id="trips-heading">Trips</h2>
+        {data &&
+          (data.trips.items.length === 0 ? (
+            <p>No trips in this range.</p>
+          ) : (
+            <TripTable trips={data.trips.items} />
+          ))}
+      </section>
+
       <section aria-labelledby="dtc-heading">
         <h2 id="dtc-heading">Diagnostic trouble codes</h2>
         {data &&
@@ -207,6 +220,54 @@ function detailText(details: Record<string, unknown>): string {
   return Object.entries(details)
     .map(([k, v]) => `${humanize(k)}: ${typeof v === 'number' ? formatNumber(v, 1) : String(v)}`)
     .join(', ');
+}
+
+function TripTable({ trips }: { trips: Trips['items'] }) {
+  return (
+    <div className="table-scroll">
+      <table className="data-table" data-table="trips">
+        <caption>
+          Trips, newest first (up to 50 in the last 92 days): driving until a stop of more than 5 minutes
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Started</th>
+            <th scope="col">Ended</th>
+            <th scope="col" className="num">
+              Driving
+            </th>
+            <th scope="col" className="num">
+              Distance
+            </th>
+            <th scope="col" className="num">
+              Top speed
+            </th>
+            <th scope="col" className="num">
+              Fuel level
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {trips.map((t) => (
+            <tr key={t.start}>
+              <th scope="row">
+                <time dateTime={toIsoTimestamp(t.start)}>{formatDateTime(t.start)}</time>
+              </th>
+              <td>
+                <time dateTime={toIsoTimestamp(t.end)}>{formatDateTime(t.end)}</time>
+              </td>
+              <td className="num">{formatNumber(t.drivingMinutes)} min</td>
+              <td className="num">{formatNumber(t.distanceKm, 1)} km</td>
+              <td className="num">{formatNumber(t.maxSpeedKmh)} km/h</td>
+              <td className="num">
+                {formatNumber(t.fuelStartPct, 1)} % → {formatNumber(t.fuelEndPct, 1)} %
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
 }
 
 function EventTable({ caption, items, name }: { caption: string; items: Events['items']; name: string }) {
