@@ -5,6 +5,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type pg from 'pg';
 import { API_TOKEN_PATTERN, sessionFromApiToken, sessionFromToken } from '../auth/auth-service.ts';
 import type { OidcLogin } from '../auth/oidc.ts';
+import { cachedSession } from '../auth/session-cache.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks/receiver.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -115,11 +116,13 @@ export async function startApiServer(opts: {
   ): Promise<ApiContext> => {
     return {
       db: opts.pool,
+      // A token the database confirmed within the cache's few seconds needs no pattern checks.
       session: !token
         ? null
-        : API_TOKEN_PATTERN.test(token)
-          ? await sessionFromApiToken(opts.pool, token)
-          : await sessionFromToken(opts.pool, token),
+        : (cachedSession(token) ??
+          (API_TOKEN_PATTERN.test(token)
+            ? await sessionFromApiToken(opts.pool, token)
+            : await sessionFromToken(opts.pool, token))),
       token,
       ip,
       oidc: !!opts.oidc,

@@ -101,9 +101,9 @@ export const authedProcedure = t.procedure.use(({ ctx, meta, next }) => {
       message: `role ${session.role} may not ${meta?.permission ?? 'call an undeclared procedure'}`,
     });
   }
+  // tRPC merges these into the context (no copy of it here: one per request is enough).
   return next({
     ctx: {
-      ...ctx,
       session,
       /** The database as this tenant (fleet_app + RLS). */
       tenant: tenantOf(ctx.db, session.tenantId),

@@ -17,6 +17,8 @@ import { appendAudit } from '../../db/queries/audit-log.ts';
 import { CursorInput, decodeCursor, EpochMs, page, rangeCheck } from '../cursor.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 
+const TsIdCursor = z.object({ ts: z.number(), id: z.number() });
+
 export const ALERTS_MAX_DAYS = 400;
 
 export const AlertOutput = z.object({
@@ -121,7 +123,7 @@ export const alertsRouter = createRouter({
           from: input.from ?? null,
           to: input.to ?? null,
         };
-        const after = decodeCursor(input.cursor, z.object({ ts: z.number(), id: z.number() }));
+        const after = decodeCursor(input.cursor, TsIdCursor);
         const rows = await listAlerts(db, filter, input.limit + 1, after);
         const counts = await countAlertsByStatus(db, filter);
         return { ...page(rows, input.limit, (a) => ({ ts: a.ts, id: a.id })), counts };

@@ -4,6 +4,8 @@ import { BADGES, driverStats } from '../../db/queries/driver-scores.ts';
 import { CursorInput, decodeCursor, EpochMs, page, rangeCheck } from '../cursor.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 
+const DriverCursor = z.object({ name: z.string(), id: z.string() });
+
 export const SCORE_MAX_DAYS = 366;
 const DEFAULT_DAYS = 30;
 
@@ -51,7 +53,7 @@ export const driversRouter = createRouter({
           userId: null,
           ...period(input),
           limit: input.limit + 1,
-          after: decodeCursor(input.cursor, z.object({ name: z.string(), id: z.string() })),
+          after: decodeCursor(input.cursor, DriverCursor),
         });
         return page(rows, input.limit, (r) => ({ name: r.name, id: r.userId }));
       }),

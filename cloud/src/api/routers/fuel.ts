@@ -5,6 +5,8 @@ import { CursorInput, decodeCursor, EpochMs, page, rangeCheck } from '../cursor.
 import { authedProcedure, createRouter } from '../trpc.ts';
 import { requireVisibleVehicle } from '../vehicle-access.ts';
 
+const TsIdCursor = z.object({ ts: z.number(), id: z.number() });
+
 const read = authedProcedure.meta({ permission: 'fuel:read' });
 export const FUEL_MAX_DAYS = 400;
 
@@ -53,7 +55,7 @@ export const fuelRouter = createRouter({
           from: input.from ?? null,
           to: input.to ?? null,
           limit: input.limit + 1,
-          after: decodeCursor(input.cursor, z.object({ ts: z.number(), id: z.number() })),
+          after: decodeCursor(input.cursor, TsIdCursor),
         });
         return page(rows, input.limit, (t) => ({ ts: t.ts, id: t.id }));
       }),

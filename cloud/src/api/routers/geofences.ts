@@ -4,6 +4,8 @@ import { appendAudit } from '../../db/queries/audit-log.ts';
 import { CursorInput, decodeCursor, page } from '../cursor.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 
+const IdCursor = z.number().int();
+
 const manage = authedProcedure.meta({ permission: 'geofences:manage' });
 export const MAX_GEOFENCE_VERTICES = 200;
 
@@ -128,7 +130,7 @@ export const geofencesRouter = createRouter({
     .output(z.object({ items: z.array(Geofence), nextCursor: z.string().nullable() }))
     .query(({ ctx, input }) =>
       ctx.tenant(async (db) => {
-        const after = decodeCursor(input.cursor, z.number().int());
+        const after = decodeCursor(input.cursor, IdCursor);
         const { rows } = await db.query<Row>(
           `${SELECT} WHERE g.tenant_id = $1 AND ($2::bigint IS NULL OR g.id > $2) ORDER BY g.id LIMIT $3`,
           [ctx.session.tenantId, after, input.limit + 1],

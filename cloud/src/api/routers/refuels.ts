@@ -7,6 +7,8 @@ import { CursorInput, decodeCursor, EpochMs, page } from '../cursor.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 import { requireVisibleVehicle } from '../vehicle-access.ts';
 
+const TsIdCursor = z.object({ ts: z.number(), id: z.number() });
+
 const log = authedProcedure.meta({ permission: 'refuels:log' });
 
 export const FUEL_TYPES = ['diesel', 'petrol', 'lpg', 'cng', 'adblue', 'electric'] as const;
@@ -129,7 +131,7 @@ export const refuelsRouter = createRouter({
     .output(z.object({ items: z.array(RefuelOutput), nextCursor: z.string().nullable() }))
     .query(({ ctx, input }) =>
       ctx.tenant(async (db) => {
-        const after = decodeCursor(input.cursor, z.object({ ts: z.number(), id: z.number() }));
+        const after = decodeCursor(input.cursor, TsIdCursor);
         const { rows } = await db.query<RefuelRow>(
           `SELECT ${REFUEL_COLUMNS} FROM refuel_logs
             WHERE tenant_id = $1 AND user_id = $2
