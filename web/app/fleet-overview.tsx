@@ -3,7 +3,7 @@
 import type { VehicleState } from '@fleet/shared';
 import { TRPCClientError } from '@trpc/client';
 import Link from 'next/link';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { startTransition, useEffect, useMemo, useRef, useState } from 'react';
 import { FleetMap, type MapVehicle } from '../components/fleet-map.tsx';
 import { FuelMeter } from '../components/fuel-meter.tsx';
 import {
@@ -12,6 +12,7 @@ import {
   formatPosition,
   formatTimestamp,
   formatVehicleCount,
+  MISSING,
   toIsoTimestamp,
 } from '../lib/format.ts';
 import { VEHICLE_STATUS_LABELS, type VehicleStatus } from '../lib/labels.ts';
@@ -65,11 +66,15 @@ function useLiveFleet(): { live: Map<string, LiveVehicle>; connected: boolean } 
   useEffect(() => {
     const sub = trpc.live.positions.subscribe(undefined, {
       onData: (batch) => {
-        setState((prev) => {
-          const live = batch.snapshot ? new Map<string, LiveVehicle>() : new Map(prev.live);
-          for (const v of batch.vehicles) live.set(v.vehicleId, v);
-          return { live, connected: true };
-        });
+        // A transition: new data re-renders the table and the map in slices that yield to input
+        // and paint, rather than in one long task (see useFleetPoll).
+        startTransition(() =>
+          setState((prev) => {
+            const live = batch.snapshot ? new Map<string, LiveVehicle>() : new Map(prev.live);
+            for (const v of batch.vehicles) live.set(v.vehicleId, v);
+            return { live, connected: true };
+          }),
+        );
       },
       onError: (error) => {
         if (isUnauthorized(error)) window.location.assign('/login');
@@ -131,7 +136,10 @@ function useFleetPoll(liveConnected: boolean): FleetPoll {
           trpc.telemetry.fleet.query({ limit: VEHICLE_LIMIT }, { signal: controller.signal }),
         ]);
         if (controller.signal.aborted) return;
-        setPoll({ snapshot: { vehicles, fleet, refreshedAt: Date.now() }, error: null });
+        // Non-urgent (a transition): React renders the new table in slices of a few milliseconds
+        // that yield to input and paint; a plain update would render it in one long task.
+        const snapshot = { vehicles, fleet, refreshedAt: Date.now() };
+        startTransition(() => setPoll({ snapshot, error: null }));
       } catch (error) {
         if (controller.signal.aborted) return;
         if (isUnauthorized(error)) {
@@ -175,7 +183,10 @@ function VehicleRow({
   return (
     <tr data-vehicle-id={vehicle.vehicleId}>
       <th scope="row">
-        <Link href={`/vehicles/${encodeURIComponent(vehicle.vehicleId)}`}>{vehicle.vehicleId}</Link>
+        {/* No prefetch: one RSC request per row while the dashboard loads is work a click may never need. */}
+        <Link href={`/vehicles/${encodeURIComponent(vehicle.vehicleId)}`} prefetch={false}>
+          {vehicle.vehicleId}
+        </Link>
       </th>
       <td data-field="online" data-value={rawValue(vehicle.online)}>
         <span className={`vehicle-status vehicle-status--${online.toLowerCase()}`}>{online}</span>
@@ -248,12 +259,14 @@ function FleetTable({ snapshot, stale }: { snapshot: Snapshot; stale: boolean })
   );
 }
 
-function StatusCounts({ counts }: { counts: FleetAnswer['counts'] }) {
+/** `counts` null: not known yet (each count shows "—"). */
+function StatusCounts({ counts }: { counts: FleetAnswer['counts'] | null }) {
   return (
     <ul className="status-counts" aria-label="Vehicles per status">
       {(Object.keys(VEHICLE_STATUS_LABELS) as VehicleStatus[]).map((status) => (
         <li key={status} data-status-count={status}>
-          <strong>{formatNumber(counts[status] ?? 0)}</strong> {VEHICLE_STATUS_LABELS[status]}
+          <strong>{counts ? formatNumber(counts[status] ?? 0) : MISSING}</strong>{' '}
+          {VEHICLE_STATUS_LABELS[status]}
         </li>
       ))}
     </ul>
@@ -309,20 +322,28 @@ export function FleetOverview({
         <p className="fleet-count" aria-live="polite" aria-atomic="true" data-field="vehicleCount">
           {countText}
         </p>
-        {snapshot && (
-          <p className="fleet-refreshed">
-            Last refreshed{' '}
-            <time dateTime={toIsoTimestamp(snapshot.refreshedAt)}>
-              {formatTimestamp(snapshot.refreshedAt, snapshot.refreshedAt)}
-            </time>
-            {stale && <strong className="stale-badge">Stale</strong>}
-          </p>
-        )}
-        {snapshot && (
-          <p className="fleet-refreshed" data-field="liveFeed" data-value={connected}>
-            {connected ? 'Live updates: on' : 'Live updates: off (refreshing every second)'}
-          </p>
-        )}
+        {/* These lines and the counts below are there from the first paint, with placeholders
+            until the first answer: the map and the table do not jump down when it arrives. */}
+        <p className="fleet-refreshed">
+          {snapshot ? (
+            <>
+              Last refreshed{' '}
+              <time dateTime={toIsoTimestamp(snapshot.refreshedAt)}>
+                {formatTimestamp(snapshot.refreshedAt, snapshot.refreshedAt)}
+              </time>
+            </>
+          ) : (
+            'Not refreshed yet'
+          )}
+          {stale && <strong className="stale-badge">Stale</strong>}
+        </p>
+        <p className="fleet-refreshed" data-field="liveFeed" data-value={connected}>
+          {connected
+            ? 'Live updates: on'
+            : snapshot
+              ? 'Live updates: off (refreshing every second)'
+              : 'Live updates: connecting'}
+        </p>
         {count === VEHICLE_LIMIT && (
           <p className="fleet-limit">Showing the first {VEHICLE_LIMIT} vehicles; the fleet may have more.</p>
         )}
@@ -341,7 +362,7 @@ export function FleetOverview({
           )}
         </div>
       </div>
-      {snapshot && <StatusCounts counts={snapshot.fleet.counts} />}
+      <StatusCounts counts={snapshot?.fleet.counts ?? null} />
       <div className="overview-grid">
         <figure className="map-figure">
           <FleetMap

@@ -13,6 +13,7 @@
 import type * as Leaflet from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { useEffect, useRef } from 'react';
+import { afterLoadWhenIdle, inSlices, yieldToMain } from '../lib/idle.ts';
 import { colors } from '../lib/theme.ts';
 
 export interface MapVehicle {
@@ -91,8 +92,8 @@ async function loadGeoJson(url: string): Promise<GeoJSON.FeatureCollection | nul
 }
 
 /**
- * Country outlines and the demo streets, added a few features per task so that no single task
- * blocks the main thread for long (the page stays responsive while the base map draws).
+ * Country outlines and the demo streets, added in slices of a few milliseconds each, so that no
+ * single task blocks the main thread for long (the page stays responsive while the base map draws).
  */
 async function loadBaseMap(L: typeof Leaflet, map: Leaflet.Map, disposed: () => boolean) {
   const [countries, streets] = await Promise.all([
@@ -106,14 +107,8 @@ async function loadBaseMap(L: typeof Leaflet, map: Leaflet.Map, disposed: () => 
   for (const [collection, style] of layers) {
     if (!collection || disposed()) continue;
     const layer = L.geoJSON(undefined, { interactive: false, pane: 'basemap', style }).addTo(map);
-    for (let i = 0; i < collection.features.length; i += 12) {
-      if (disposed()) return;
-      layer.addData({
-        type: 'FeatureCollection',
-        features: collection.features.slice(i, i + 12),
-      } as GeoJSON.FeatureCollection);
-      await new Promise((r) => setTimeout(r, 0));
-    }
+    const features = collection.features;
+    await inSlices(features.length, (i) => layer.addData(features[i]!), disposed, 4);
   }
 }
 
@@ -145,8 +140,16 @@ export function FleetMap({
   useEffect(() => {
     let disposed = false;
     let map: Leaflet.Map | undefined;
+    const abort = new AbortController();
     void (async () => {
+      // The map is a picture of data the page also shows as text: Leaflet (its largest script)
+      // loads once the page has loaded and the main thread is idle, not during hydration. The
+      // map's box is reserved by CSS meanwhile, so nothing shifts when it appears.
+      if (!(await afterLoadWhenIdle(abort.signal))) return;
       const L = (await import('leaflet')).default;
+      if (disposed || !container.current) return;
+      // Evaluating Leaflet was one task; creating the map is the next.
+      await yieldToMain();
       if (disposed || !container.current) return;
       const still = prefersReducedMotion();
       map = L.map(container.current, {
@@ -172,7 +175,6 @@ export function FleetMap({
         L.tileLayer(tileUrl, { attribution: tileAttribution ?? '', maxZoom: 19 }).addTo(map);
       } else {
         graticule(L, 10).addTo(map);
-        void loadBaseMap(L, map, () => disposed);
       }
       state.current = {
         L,
@@ -184,9 +186,14 @@ export function FleetMap({
       };
       drawVehicles(latest.current.vehicles);
       drawPolygons(latest.current.polygons);
+      if (!tileUrl) {
+        await yieldToMain();
+        if (!disposed) await loadBaseMap(L, map, () => disposed);
+      }
     })();
     return () => {
       disposed = true;
+      abort.abort();
       state.current = null;
       map?.remove();
     };
@@ -195,6 +202,15 @@ export function FleetMap({
   function drawVehicles(list: readonly MapVehicle[]) {
     const s = state.current;
     if (!s) return;
+    // Zoom to the fleet before placing the markers: each permanent label measures itself when
+    // placed (a forced layout), and would do so again after a zoom.
+    if (!s.fitted && list.length > 0) {
+      s.fitted = true;
+      s.map.fitBounds(s.L.latLngBounds(list.map((v) => [v.lat, v.lon] as [number, number])).pad(0.3), {
+        maxZoom: 15,
+        animate: false,
+      });
+    }
     const seen = new Set<string>();
     for (const v of list) {
       seen.add(v.vehicleId);
@@ -229,13 +245,6 @@ export function FleetMap({
         marker.remove();
         s.markers.delete(id);
       }
-    }
-    if (!s.fitted && list.length > 0) {
-      s.fitted = true;
-      s.map.fitBounds(s.L.latLngBounds(list.map((v) => [v.lat, v.lon] as [number, number])).pad(0.3), {
-        maxZoom: 15,
-        animate: false,
-      });
     }
   }
 

@@ -78,20 +78,38 @@ export function formatTimestamp(
 ): string {
   if (!isEpochMs(epochMs)) return MISSING;
   // en-CA prints YYYY-MM-DD: a cheap calendar-day key in the target time zone.
-  const day = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  });
+  const day = dateTimeFormat('en-CA', timeZone, 'day');
   const sameDay = day.format(epochMs) === day.format(now);
-  return new Intl.DateTimeFormat(locale, {
-    timeZone,
-    ...(sameDay ? {} : { year: 'numeric', month: 'short', day: 'numeric' }),
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).format(epochMs);
+  return dateTimeFormat(locale, timeZone, sameDay ? 'time' : 'dateTime').format(epochMs);
+}
+
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * The formatters of formatTimestamp, made once per locale, time zone and kind: a table of
+ * vehicles formats several times per row on every update, and building an Intl.DateTimeFormat
+ * costs far more than using one (on a phone, milliseconds each).
+ */
+function dateTimeFormat(
+  locale: string | undefined,
+  timeZone: string | undefined,
+  kind: 'day' | 'time' | 'dateTime',
+): Intl.DateTimeFormat {
+  const key = `${locale ?? ''}|${timeZone ?? ''}|${kind}`;
+  let format = dateTimeFormats.get(key);
+  if (!format) {
+    const time = { hour: '2-digit', minute: '2-digit', second: '2-digit' } as const;
+    format = new Intl.DateTimeFormat(
+      locale,
+      kind === 'day'
+        ? { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }
+        : kind === 'time'
+          ? { timeZone, ...time }
+          : { timeZone, year: 'numeric', month: 'short', day: 'numeric', ...time },
+    );
+    dateTimeFormats.set(key, format);
+  }
+  return format;
 }
 
 /** Machine-readable form for `<time dateTime>`, or undefined for a missing time. */

@@ -1,7 +1,7 @@
 'use client';
 
 import type { VehicleState } from '@fleet/shared';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { startTransition, useCallback, useEffect, useRef, useState } from 'react';
 import { clearDriverData } from '../../lib/offline/caches.ts';
 import {
   enqueueRefuel,
@@ -27,11 +27,34 @@ type Score = Awaited<ReturnType<typeof driverApi.drivers.score.query>>;
 type Refuel = Awaited<ReturnType<typeof driverApi.refuels.mine.query>>['items'][number];
 type Loaded<T> = { data: T } & Freshness;
 
-const clock = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
-const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', hour12: false });
-const hhmm = (ms: number) => clock.format(ms);
-const number = (n: number, digits = 0) =>
-  new Intl.NumberFormat('en', { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(n);
+/**
+ * Formatters made on first use and kept: building an Intl formatter is costly on a phone (the
+ * first one loads locale data), too costly to do while the page loads its script or per value.
+ */
+function lazy<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+const clock = lazy(
+  () => new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false }),
+);
+const dateTimeFormat = lazy(
+  () => new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', hour12: false }),
+);
+const dateTime = { format: (ms: number) => dateTimeFormat().format(ms) };
+const hhmm = (ms: number) => clock().format(ms);
+const numberFormats = new Map<number, Intl.NumberFormat>();
+function number(n: number, digits = 0): string {
+  let format = numberFormats.get(digits);
+  if (!format) {
+    format = new Intl.NumberFormat('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+    numberFormats.set(digits, format);
+  }
+  return format.format(n);
+}
 
 /** "Last updated 14:05" or, for the service worker's cached copy, "last updated 14:05, offline". */
 function FreshnessLine({ of, online }: { of: Freshness | null; online: boolean }) {
@@ -128,22 +151,29 @@ export function DriverHome() {
     setProblem(null);
     const vehicleId = who.data.vehicleId;
     if (who.data.role !== 'driver' || !vehicleId) return;
-    await refreshOutbox();
     const hour = 3_600_000;
     const to = Math.ceil(Date.now() / hour) * hour;
-    await Promise.all([
-      readWithFreshness('vehicles.get', () => driverApi.vehicles.get.query({ vehicleId })).then(
-        setVehicle,
-        () => {},
-      ),
-      readWithFreshness('drivers.score', () => driverApi.drivers.score.query()).then(setScore, () => {}),
-      driverApi.telemetry.fuelSeries.query({ vehicleId, from: to - HISTORY_MS, to }).then(
-        (s) => setBurnHistory(s.points),
-        () => {},
-      ),
-      loadRefuels(),
+    // Every read at once, and every answer shown in one render: one commit and one layout instead
+    // of one per answer (on a phone each of those is a long task). A read that fails keeps what
+    // is shown; the freshness lines say how old it is.
+    const [queued, vehicleRead, scoreRead, series, refuelsRead] = await Promise.allSettled([
+      listQueued(),
+      readWithFreshness('vehicles.get', () => driverApi.vehicles.get.query({ vehicleId })),
+      readWithFreshness('drivers.score', () => driverApi.drivers.score.query()),
+      driverApi.telemetry.fuelSeries.query({ vehicleId, from: to - HISTORY_MS, to }),
+      readWithFreshness('refuels.mine', () => driverApi.refuels.mine.query()),
     ]);
-  }, [loadRefuels, refreshOutbox]);
+    // A transition: React renders it in slices that yield to input and paint (a plain update
+    // renders in one task).
+    startTransition(() => {
+      if (queued.status === 'fulfilled') setOutbox(queued.value.filter((e) => e.userId === who.data.userId));
+      if (vehicleRead.status === 'fulfilled') setVehicle(vehicleRead.value);
+      if (scoreRead.status === 'fulfilled') setScore(scoreRead.value);
+      if (series.status === 'fulfilled') setBurnHistory(series.value.points);
+      if (refuelsRead.status === 'fulfilled')
+        setRefuels({ ...refuelsRead.value, data: refuelsRead.value.data.items });
+    });
+  }, []);
 
   const sync = useCallback(async () => {
     if (!meRef.current || !navigator.onLine) return;
@@ -269,7 +299,16 @@ export function DriverHome() {
             <FreshnessLine of={vehicle} online={online} />
           </>
         ) : (
-          <p>{problem ? 'No fuel data on this phone yet.' : 'Loading fuel level…'}</p>
+          // The same lines as the answer will fill (level, gauge, range, freshness): the cards
+          // below do not jump when it arrives (layout shift).
+          <>
+            <p className="fuel-level">
+              {problem ? 'No fuel data on this phone yet.' : 'Loading fuel level…'}
+            </p>
+            <div className="fuel-bar" aria-hidden="true" />
+            <p>Range: {problem ? 'unknown' : 'loading…'}</p>
+            <p className="freshness">{problem ? 'Not updated yet' : 'Updating…'}</p>
+          </>
         )}
       </section>
 
@@ -309,7 +348,17 @@ export function DriverHome() {
             <FreshnessLine of={score} online={online} />
           </>
         ) : (
-          <p>{problem ? 'No score on this phone yet.' : 'Loading score…'}</p>
+          // Placeholder lines in the answer's shape (see the fuel card).
+          <>
+            <p className="score">Efficiency score: {problem ? 'none on this phone yet' : 'loading…'}</p>
+            <p>
+              Distance driven, harsh events, speeding events and idle minutes:{' '}
+              {problem ? 'unknown' : 'loading…'}
+            </p>
+            <h3>Badges</h3>
+            <p>{problem ? 'None on this phone yet.' : 'Loading badges…'}</p>
+            <p className="freshness">{problem ? 'Not updated yet' : 'Updating…'}</p>
+          </>
         )}
       </section>
 
