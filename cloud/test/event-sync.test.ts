@@ -114,6 +114,8 @@ describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
     const file = path.join(dir, 'agent.db');
     const store = new SampleStore(file);
     const ids = recordEvents(store);
+    // A backup taken before anything was acknowledged.
+    store.snapshotTo(path.join(dir, 'restored.db'));
     const sync = syncFor(file);
     sync.start();
     try {
@@ -145,9 +147,9 @@ describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
         details: { levelBeforeL: 12.5, i: 0, peakG: 0.41 },
       });
 
-      // The agent's database restored from before the acks (its cursor lost): everything again.
+      // The agent's database restored from the backup taken before the acks (its cursor lost):
+      // the same events with the same ids, everything sent again, nothing stored twice.
       const restored = new SampleStore(path.join(dir, 'restored.db'));
-      expect(recordEvents(restored)).toEqual(ids);
       const resend = syncFor(path.join(dir, 'restored.db'));
       const before = ingest.stats.eventsDuplicate;
       resend.start();
@@ -166,6 +168,41 @@ describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
     } finally {
       await sync.stop();
       store.close();
+    }
+  });
+
+  it('a recreated agent database (new SD card): its events are new to the cloud, none dropped as duplicates', async () => {
+    const vehicle = 'van-reflash';
+    const count = () =>
+      countRows('SELECT count(*) AS n FROM vehicle_events WHERE vehicle_id = $1', [vehicle]);
+    for (const [name, expected] of [
+      ['before.db', 3],
+      ['after.db', 6],
+    ] as const) {
+      const file = path.join(dir, name);
+      const store = new SampleStore(file);
+      const ids = [0, 1, 2].map((i) =>
+        store.recordEvent({
+          type: 'harsh_brake',
+          startTs: T0 + (name === 'before.db' ? 0 : 86_400_000) + i * 1000,
+          endTs: T0 + (name === 'before.db' ? 0 : 86_400_000) + i * 1000 + 500,
+          payload: { confidence: 0.9, details: {} },
+        }),
+      );
+      const sync = syncFor(file, vehicle);
+      const duplicates = ingest.stats.eventsDuplicate;
+      sync.start();
+      try {
+        await vi.waitFor(() => expect(sync.ackedId()).toBe(Math.max(...ids)), {
+          timeout: 15_000,
+          interval: 50,
+        });
+      } finally {
+        await sync.stop();
+        store.close();
+      }
+      expect(await count()).toBe(expected);
+      expect(ingest.stats.eventsDuplicate).toBe(duplicates);
     }
   });
 

@@ -66,6 +66,34 @@ describe('EventStore', () => {
     db.close();
   });
 
+  it('a recreated database does not count from 1 again: ids start at a random point above 2^40', () => {
+    const event = {
+      type: 'long_idle' as const,
+      start: T0,
+      end: T0 + 1000,
+      lat: null,
+      lon: null,
+      driverId: null,
+      confidence: 0.9,
+      modelVersion: null,
+      details: {},
+    };
+    const ids = [file, path.join(dir, 'reflashed.db'), path.join(dir, 'new-card.db')].map((f) => {
+      new SampleStore(f).close();
+      const store = EventStore.open(f);
+      const first = store.record(event).id;
+      expect(store.record(event).id).toBe(first + 1);
+      store.close();
+      return first;
+    });
+    for (const id of ids) {
+      expect(id).toBeGreaterThan(2 ** 40);
+      expect(Number.isSafeInteger(id + 1e9)).toBe(true);
+    }
+    // The cloud's key (tenant, vehicle, event id) tells the three databases' events apart.
+    expect(new Set(ids).size).toBe(3);
+  });
+
   it('refuses a database without the events table with a clear error', () => {
     const bare = new Database(path.join(dir, 'bare.db'));
     expect(() => new EventStore(bare)).toThrow(/no events table/);

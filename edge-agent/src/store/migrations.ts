@@ -80,4 +80,15 @@ export const MIGRATIONS: readonly string[] = [
   // 3: the events lane (sync/event-sync.ts): its own cursor (acked_seq = highest event id the
   // cloud committed) and batch counter, next to the telemetry lane's.
   `INSERT INTO sync_cursor (lane, acked_seq) VALUES ('events', 0);`,
+
+  // 4: event ids start at a random point in [2^40, 2^40 + 2^48) in a database that has never
+  // recorded an event. Why: the cloud keys events by (tenant, vehicle, event id); an agent whose
+  // database is recreated (new SD card, reflash) would count from 1 again and every new event
+  // would be dropped there as a duplicate of the old database's. Random rather than the clock: a
+  // Pi has no real-time clock and may start at 1970 before its first GPS fix. Two databases of
+  // one vehicle collide only if their ranges (a few million ids in a lifetime) overlap: about
+  // 1 in 10^8. Still below 2^53, so every id stays exact in JSON.
+  `INSERT INTO sqlite_sequence (name, seq)
+     SELECT 'events', 1099511627776 + abs(random() % 281474976710656)
+      WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events');`,
 ];

@@ -451,6 +451,14 @@ export class SampleStore {
       .join('; ');
   }
 
+  /**
+   * A consistent copy of the whole database into `file` (which must not exist), taken while the
+   * agent keeps running (VACUUM INTO reads one snapshot, WAL included): a backup.
+   */
+  snapshotTo(file: string): void {
+    this.db.prepare('VACUUM INTO ?').run(file);
+  }
+
   close(): void {
     this.db.close();
   }
