@@ -40,8 +40,9 @@ import {
 import { registerVehicles } from '../cloud/src/db/queries/register-vehicles.ts';
 import { TelemetryIngest } from '../cloud/src/ingest/telemetry-ingest.ts';
 import { mqtt } from '../cloud/test/support/publisher.ts';
-import { encodeTelemetryBatch, type TelemetrySample, vehicleTopic } from '../shared/src/index.ts';
+import { encodeTelemetryBatch, vehicleTopic } from '../shared/src/index.ts';
 import { createLogger } from '../shared/src/log.ts';
+import { benchSample, percentile } from './support/sample.ts';
 
 const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MQTT_URL = process.env.BENCH_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
@@ -63,24 +64,8 @@ const schema = `bench_ingest_${id}`;
 const base = `bench-${id}`;
 const TENANT = 'bench';
 
-function sample(seq: number, ts: number): TelemetrySample {
-  return {
-    seq,
-    ts,
-    lat: 48.1 + (seq % 997) / 1e4,
-    lon: 11.5,
-    speedKmh: seq % 130,
-    rpm: 800 + (seq % 3000),
-    fuelLevelPct: 55.5,
-    coolantC: 90,
-  };
-}
-
-const pct = (xs: number[], p: number) => {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
+const sample = benchSample;
+const pct = percentile;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main() {

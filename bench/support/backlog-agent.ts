@@ -8,6 +8,7 @@
 import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
 import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
 import { createLogger } from '../../shared/src/log.ts';
+import { benchSample } from './sample.ts';
 
 const [file, url, baseTopic, tenantId, vehicleId, samplesArg] = process.argv.slice(2) as string[];
 const samples = Number(samplesArg);
@@ -17,15 +18,8 @@ log.level = 'error';
 const store = new SampleStore(file!);
 const start = Date.now() - samples * 1000 - 60_000;
 for (let i = 1; i <= samples; i++) {
-  store.append({
-    ts: start + i * 1000,
-    lat: 48.1 + (i % 997) / 1e4,
-    lon: 11.5,
-    speedKmh: i % 130,
-    rpm: 800 + (i % 3000),
-    fuelLevelPct: 55.5,
-    coolantC: 90,
-  });
+  const { seq: _seq, ...reading } = benchSample(i, start + i * 1000);
+  store.append(reading);
 }
 process.stdout.write('ready\n');
 process.stdin.once('data', async () => {

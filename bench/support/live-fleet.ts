@@ -15,31 +15,13 @@
  */
 import { createInterface } from 'node:readline';
 import { mqtt } from '../../cloud/test/support/publisher.ts';
-import { encodeTelemetryBatch, type TelemetrySample, vehicleTopic } from '../../shared/src/index.ts';
+import { encodeTelemetryBatch, vehicleTopic } from '../../shared/src/index.ts';
+import { benchSample, percentile } from './sample.ts';
 
 const [url, base, tenantId, vehiclesArg] = process.argv.slice(2) as string[];
 const VEHICLES = Number(vehiclesArg);
 const CONNECTIONS = 8;
 const AS_AGENT = { qos: 1, properties: { userProperties: { ack: 'cloud' } } } as const;
-
-function sample(seq: number, ts: number): TelemetrySample {
-  return {
-    seq,
-    ts,
-    lat: 48.1 + (seq % 997) / 1e4,
-    lon: 11.5,
-    speedKmh: seq % 130,
-    rpm: 800 + (seq % 3000),
-    fuelLevelPct: 55.5,
-    coolantC: 90,
-  };
-}
-
-const pct = (xs: number[], p: number) => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 
 const pubs = await Promise.all(
   Array.from({ length: CONNECTIONS }, (_, i) =>
@@ -89,7 +71,7 @@ const publishing = (async () => {
       if (recording) sentAt.set(`${vehicleId}/${seq}`, created);
       const p = pubs[v % CONNECTIONS]!.publishAsync(
         topics[v]!,
-        encodeTelemetryBatch({ v: 2, vehicleId, samples: [sample(seq, created)], batchSeq: seq }),
+        encodeTelemetryBatch({ v: 2, vehicleId, samples: [benchSample(seq, created)], batchSeq: seq }),
         AS_AGENT,
       );
       inFlight.add(p);
@@ -110,8 +92,8 @@ for await (const line of createInterface({ input: process.stdin })) {
   } else if (line === 'report') {
     answer({
       acks: ackLatencies.length,
-      ackP50: pct(ackLatencies, 50),
-      ackP99: pct(ackLatencies, 99),
+      ackP50: ackLatencies.length ? percentile(ackLatencies, 50) : null,
+      ackP99: ackLatencies.length ? percentile(ackLatencies, 99) : null,
       published,
     });
     ackLatencies.length = 0;
