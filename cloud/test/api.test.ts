@@ -4,6 +4,8 @@ import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '../src/api/rate-limit.ts';
+import { appRouter } from '../src/api/root.ts';
+import { callQuery, type QueryProcedure } from '../src/api/trpc.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
 import { openTestPool, requireServices } from './support/services.ts';
@@ -283,5 +285,45 @@ describe('RateLimiter', () => {
     expect(limiter.take('a', t + 500)).toBe(500);
     expect(limiter.take('a', t + 1000)).toBe(0);
     expect(limiter.take('a', t + 1000)).toBeGreaterThan(0);
+  });
+});
+
+describe("callQuery (the direct GET answers' procedure call) answers as tRPC's own caller", () => {
+  const procedure = (path: string) =>
+    (appRouter._def.procedures as unknown as Record<string, QueryProcedure>)[path]!;
+  const both = async (session: ReturnType<typeof sessionOf> | null, path: string, input: unknown) => {
+    const viaCaller = (await path
+      .split('.')
+      .reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], callerAs(pool, session) as unknown)) as (
+      i: unknown,
+    ) => Promise<unknown>;
+    const settle = (p: Promise<unknown>) =>
+      p.then(
+        (data) => ({ data }),
+        (err: TRPCError) => ({ code: err.code }),
+      );
+    return {
+      caller: await settle(viaCaller(input)),
+      direct: await settle(callQuery(procedure(path), { path, ctx: { db: pool, session }, input })),
+    };
+  };
+
+  it('the same data, and the same error codes for anonymous, forbidden and invalid input', async () => {
+    const manager = sessionOf('fleet_manager', 'acme');
+    const cases: [ReturnType<typeof sessionOf> | null, string, unknown][] = [
+      [manager, 'vehicles.list', { limit: 10 }],
+      [manager, 'vehicles.get', { vehicleId: 'van-1' }],
+      [manager, 'vehicles.get', { vehicleId: 'truck-9' }], // another tenant's: NOT_FOUND
+      [manager, 'vehicles.list', { limit: 'ten' }], // BAD_REQUEST
+      [null, 'vehicles.list', {}], // UNAUTHORIZED
+      [sessionOf('driver', 'acme', 'van-1'), 'audit.list', {}], // FORBIDDEN
+    ];
+    const outcomes: string[] = [];
+    for (const [session, path, input] of cases) {
+      const { caller, direct } = await both(session, path, input);
+      expect(direct, `${path} ${JSON.stringify(input)}`).toEqual(caller);
+      outcomes.push('code' in direct ? direct.code : 'ok');
+    }
+    expect(outcomes).toEqual(['ok', 'ok', 'NOT_FOUND', 'BAD_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN']);
   });
 });
