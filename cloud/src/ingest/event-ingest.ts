@@ -29,12 +29,12 @@ import {
   vehicleTopic,
 } from '@fleet/shared';
 import { type Logger, safeUrl } from '@fleet/shared/log';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import type pg from 'pg';
 import { insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
 import { insertVehicleEvents } from '../db/queries/insert-vehicle-events.ts';
 import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
-import { CloudError, CloudErrorCode } from '../errors.ts';
+import { connectIngestClient } from './ingest-client.ts';
 
 export interface EventIngestOptions {
   pool: pg.Pool;
@@ -60,8 +60,6 @@ export interface EventIngestStats {
   dbRetries: number;
   acksSent: number;
 }
-
-const SESSION_EXPIRY_S = 30 * 24 * 3600; // as the telemetry ingest (mosquitto.conf 30d)
 
 /** A payload the database refused for its content, not for its own state. */
 function isPayloadError(err: unknown): boolean {
@@ -116,59 +114,27 @@ export class EventIngest {
 
   private sharedAvailable = true;
 
-  private connect(protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
+  private async connect(protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
     const { log } = this.opts;
-    const client = mqtt.connect(this.opts.mqttUrl, {
+    const { client, sharedSubscriptionAvailable } = await connectIngestClient({
+      mqttUrl: this.opts.mqttUrl,
+      mqttUsername: this.opts.mqttUsername,
+      mqttPassword: this.opts.mqttPassword,
       clientId: `${this.opts.clientId}-events`,
-      clean: false,
       protocolVersion,
-      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}),
-      username: this.opts.mqttUsername,
-      password: this.opts.mqttPassword,
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
+      log,
+      logContext: { ingest: 'events' },
+      // The PUBACK goes out only after the message is stored or dead-lettered. Stopping leaves it
+      // un-acked, and the broker redelivers it to the next run.
+      onMessage: (client, packet, done) => {
+        this.handle(client, packet.topic, packet.payload as Buffer).then(
+          () => done(),
+          (err: unknown) => log.warn({ err: (err as Error).message }, 'event message left unacknowledged'),
+        );
+      },
     });
-    // mqtt.js sends the PUBACK when this callback runs: only after the message is stored or
-    // dead-lettered. Stopping leaves it un-acked, and the broker redelivers it to the next run.
-    client.handleMessage = (packet, done) => {
-      this.handle(client, packet.topic, packet.payload as Buffer).then(
-        () => done(),
-        (err: unknown) => log.warn({ err: (err as Error).message }, 'event message left unacknowledged'),
-      );
-    };
-    client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error (event ingest)'));
-    return new Promise<mqtt.MqttClient>((resolve, reject) => {
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        client.end(true);
-        reject(err);
-      };
-      const timer = setTimeout(
-        () =>
-          fail(
-            new CloudError(
-              CloudErrorCode.BrokerUnreachable,
-              `cannot reach MQTT broker at ${safeUrl(this.opts.mqttUrl)}`,
-            ),
-          ),
-        15_000,
-      );
-      const onFirstError = (err: Error) => {
-        if (protocolVersion === 5) fail(err);
-      };
-      const onFirstClose = () => {
-        if (protocolVersion === 5 && !client.connected) fail(new Error('connection closed before CONNACK'));
-      };
-      client.once('error', onFirstError);
-      client.once('close', onFirstClose);
-      client.once('connect', (connack) => {
-        clearTimeout(timer);
-        if (connack.properties?.sharedSubscriptionAvailable === false) this.sharedAvailable = false;
-        client.off('error', onFirstError);
-        client.off('close', onFirstClose);
-        resolve(client);
-      });
-    });
+    if (!sharedSubscriptionAvailable) this.sharedAvailable = false;
+    return client;
   }
 
   async stop(): Promise<void> {

@@ -45,7 +45,7 @@ import {
   vehicleTopic,
 } from '@fleet/shared';
 import { type Logger, safeUrl } from '@fleet/shared/log';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import type pg from 'pg';
 import { daysAhead, ensureTelemetryPartitions, utcDay } from '../db/queries/ensure-telemetry-partitions.ts';
 import { type DeadLetter, insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
@@ -53,7 +53,7 @@ import { emptyTelemetryColumns, insertTelemetryRows } from '../db/queries/insert
 import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
 import { updateVehicleStatus } from '../db/queries/update-vehicle-status.ts';
 import { type AgentDrops, upsertAgentDrops } from '../db/queries/upsert-agent-drops.ts';
-import { CloudError, CloudErrorCode } from '../errors.ts';
+import { connectIngestClient } from './ingest-client.ts';
 
 export interface TelemetryIngestOptions {
   pool: pg.Pool;
@@ -157,7 +157,6 @@ interface OutgoingAck {
 }
 
 const NO_DROPS: DropCounters = { rawSynced: 0, rawUnsynced: 0, rollups: 0, events: 0 };
-const SESSION_EXPIRY_S = 30 * 24 * 3600; // matches mosquitto.conf persistent_client_expiration 30d
 const MAINTENANCE_INTERVAL_MS = 3600_000;
 
 export class TelemetryIngest {
@@ -271,82 +270,45 @@ export class TelemetryIngest {
     });
   }
 
-  private connect(index: number, protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
+  private async connect(index: number, protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
     const { log } = this.opts;
-    const client = mqtt.connect(this.opts.mqttUrl, {
+    const { client, sharedSubscriptionAvailable } = await connectIngestClient({
+      mqttUrl: this.opts.mqttUrl,
+      mqttUsername: this.opts.mqttUsername,
+      mqttPassword: this.opts.mqttPassword,
       clientId: `${this.opts.clientId}-${index}`,
-      clean: false,
       protocolVersion,
-      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}),
-      username: this.opts.mqttUsername,
-      password: this.opts.mqttPassword,
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
+      log,
+      logContext: { connection: index },
+      onMessage: (client, packet, done) => {
+        const props = packet.properties?.userProperties;
+        const committed = this.enqueue(
+          packet.topic,
+          packet.payload as Buffer,
+          client,
+          props?.historical === 'true',
+        );
+        if (
+          props?.ack === 'cloud' &&
+          this.pending.length + this.backfill.length + this.inTransaction <=
+            (this.opts.maxUncommitted ?? 20_000)
+        ) {
+          this.stats.earlyAcks++;
+          done();
+          committed.catch(() => {}); // stopping: the agent resends what we never acked
+          return;
+        }
+        committed.then(
+          () => done(),
+          (err: unknown) => {
+            // Only reached when stopping: leave the message un-acked for the next run.
+            log.warn({ err: (err as Error).message }, 'message left unacknowledged');
+          },
+        );
+      },
     });
-    client.handleMessage = (packet, done) => {
-      const props = packet.properties?.userProperties;
-      const committed = this.enqueue(
-        packet.topic,
-        packet.payload as Buffer,
-        client,
-        props?.historical === 'true',
-      );
-      if (
-        props?.ack === 'cloud' &&
-        this.pending.length + this.backfill.length + this.inTransaction <=
-          (this.opts.maxUncommitted ?? 20_000)
-      ) {
-        this.stats.earlyAcks++;
-        done();
-        committed.catch(() => {}); // stopping: the agent resends what we never acked
-        return;
-      }
-      committed.then(
-        () => done(),
-        (err: unknown) => {
-          // Only reached when stopping: leave the message un-acked for the next run.
-          log.warn({ err: (err as Error).message }, 'message left unacknowledged');
-        },
-      );
-    };
-    client.on('error', (err) => log.warn({ err: err.message, connection: index }, 'mqtt error'));
-    client.on('reconnect', () => log.info({ connection: index }, 'mqtt reconnecting'));
-    return new Promise<mqtt.MqttClient>((resolve, reject) => {
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        client.end(true);
-        reject(err);
-      };
-      const timer = setTimeout(
-        () =>
-          fail(
-            new CloudError(
-              CloudErrorCode.BrokerUnreachable,
-              `cannot reach MQTT broker at ${safeUrl(this.opts.mqttUrl)}`,
-            ),
-          ),
-        15_000,
-      );
-      // A broker that refuses the protocol version answers with an error CONNACK (or closes).
-      const onFirstError = (err: Error) => {
-        if (protocolVersion === 5) fail(err);
-      };
-      // aedes closes the socket on an MQTT 5 CONNECT without a CONNACK.
-      const onFirstClose = () => {
-        if (protocolVersion === 5 && !client.connected) fail(new Error('connection closed before CONNACK'));
-      };
-      client.once('error', onFirstError);
-      client.once('close', onFirstClose);
-      client.once('connect', (connack) => {
-        clearTimeout(timer);
-        if (connack.properties?.sharedSubscriptionAvailable === false) this.sharedAvailable = false;
-        // Only the first connection attempt may fail the start: left in place, these ended the
-        // client for good at the first broker restart (the connection never came back).
-        client.off('error', onFirstError);
-        client.off('close', onFirstClose);
-        resolve(client);
-      });
-    });
+    if (!sharedSubscriptionAvailable) this.sharedAvailable = false;
+    return client;
   }
 
   async stop(): Promise<void> {
