@@ -5,11 +5,11 @@
  * offline when it was published gets it at its next connect, and gets it again at every reconnect
  * (the service answers `unchanged` without work).
  */
-import { readFileSync } from 'node:fs';
 import { vehicleTopic } from '@fleet/shared';
 import type { Logger } from '@fleet/shared/log';
 import { safeUrl } from '@fleet/shared/log';
 import mqtt from 'mqtt';
+import { brokerClientOptions } from '../sync/broker-options.ts';
 import type { ModelService, OfferResult } from './model-service.ts';
 
 export interface ModelReceiverOptions {
@@ -48,17 +48,13 @@ export class ModelReceiver {
   start(): void {
     const o = this.opts;
     const client = mqtt.connect(o.url, {
+      // A clientId given in the settings is used as it is; the default one gets '-models'.
+      ...brokerClientOptions(o, o.clientId ? '' : '-models', {
+        reconnectPeriodMs: 5000,
+        keepaliveSec: 60,
+      }),
       protocolVersion: 4,
-      clientId: o.clientId ?? `fleet-agent-${o.vehicleId}-models`,
       clean: true,
-      username: o.username,
-      password: o.password,
-      ca: o.caFile ? readFileSync(o.caFile) : undefined,
-      cert: o.certFile ? readFileSync(o.certFile) : undefined,
-      key: o.keyFile ? readFileSync(o.keyFile) : undefined,
-      reconnectPeriod: o.reconnectPeriodMs ?? 5000,
-      keepalive: o.keepaliveSec ?? 60,
-      connectTimeout: 10_000,
     });
     this.client = client;
     client.on('connect', () => {

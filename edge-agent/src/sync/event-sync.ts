@@ -19,7 +19,6 @@
  * as the telemetry lane): the broker keeps the two sessions apart, and mqtt-sync.ts stays as it
  * is. The cost is one more idle connection per vehicle on the broker.
  */
-import { readFileSync } from 'node:fs';
 import {
   MAX_EVENTS_PER_BATCH,
   VEHICLE_EVENT_BATCH_VERSION,
@@ -34,6 +33,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { z } from 'zod';
 import { AgentError, AgentErrorCode } from '../errors.ts';
+import { brokerClientOptions } from './broker-options.ts';
 import type { MqttSyncOptions } from './mqtt-sync.ts';
 
 const LANE = 'events';
@@ -203,20 +203,12 @@ export class EventSync {
   private connect(version: 4 | 5) {
     const o = this.opts;
     const client = mqtt.connect(o.url, {
+      ...brokerClientOptions(o, '-events', { reconnectPeriodMs: 2000, keepaliveSec: 30 }),
       protocolVersion: version,
-      clientId: `${o.clientId ?? `fleet-agent-${o.vehicleId}`}-events`,
       clean: false,
       ...(version === 5
         ? { properties: { sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600 } }
         : {}),
-      username: o.username,
-      password: o.password,
-      ca: o.caFile ? readFileSync(o.caFile) : undefined,
-      cert: o.certFile ? readFileSync(o.certFile) : undefined,
-      key: o.keyFile ? readFileSync(o.keyFile) : undefined,
-      reconnectPeriod: o.reconnectPeriodMs ?? 2000,
-      keepalive: o.keepaliveSec ?? 30,
-      connectTimeout: 10_000,
     });
     this.client = client;
     let everConnected = false;

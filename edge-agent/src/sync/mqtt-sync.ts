@@ -27,7 +27,6 @@
  * fixed at connect time, so `online` and the will carry the same ts: the cloud keeps the newest
  * status, and an equal ts lets the will (which always arrives later) win.
  */
-import { readFileSync } from 'node:fs';
 import {
   encodeTelemetryBatch,
   TELEMETRY_BINARY_VERSION,
@@ -40,6 +39,7 @@ import {
 import { type Logger, safeUrl } from '@fleet/shared/log';
 import mqtt from 'mqtt';
 import type { SampleStore } from '../store/sample-store.ts';
+import { brokerClientOptions } from './broker-options.ts';
 
 export type MqttProtocol = 'auto' | '5' | '4';
 
@@ -165,20 +165,12 @@ export class MqttSync {
     const statusTopic = this.topic('status');
     const o = this.opts;
     const client = mqtt.connect(o.url, {
+      ...brokerClientOptions(o, '', { reconnectPeriodMs: 2000, keepaliveSec: 30 }),
       protocolVersion: version,
-      clientId: o.clientId ?? `fleet-agent-${o.vehicleId}`,
       clean: false,
       ...(version === 5
         ? { properties: { sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600 } }
         : {}),
-      username: o.username,
-      password: o.password,
-      ca: o.caFile ? readFileSync(o.caFile) : undefined,
-      cert: o.certFile ? readFileSync(o.certFile) : undefined,
-      key: o.keyFile ? readFileSync(o.keyFile) : undefined,
-      reconnectPeriod: o.reconnectPeriodMs ?? 2000,
-      keepalive: o.keepaliveSec ?? 30,
-      connectTimeout: 10_000,
       will: { topic: statusTopic, payload: Buffer.from(this.statusPayload('offline')), qos: 1, retain: true },
     });
     this.client = client;
