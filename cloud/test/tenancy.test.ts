@@ -428,6 +428,14 @@ describe('3. roles', () => {
       technician: true,
       driver: true,
     },
+    'trips.list': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
     'alerts.list': {
       admin: true,
       fleet_manager: true,
@@ -620,6 +628,7 @@ describe('3. roles', () => {
     const inputs: Record<string, unknown | (() => Promise<unknown>)> = {
       'telemetry.fuelSeries': { vehicleId: A.vehicle, ...range },
       'telemetry.events': { vehicleId: A.vehicle, ...range },
+      'trips.list': { vehicleId: A.vehicle, ...range },
       'alerts.acknowledge': async () => ({ alertId: await aAlert() }),
       'alerts.resolve': async () => ({ alertId: await aAlert() }),
       'geofences.create': { name: `by ${role}`, polygon: SQUARE },
