@@ -171,11 +171,7 @@ export function FleetMap({
       // The base map has a pane of its own under the data (overlayPane is at z-index 400).
       const basePane = map.createPane('basemap');
       basePane.style.zIndex = '350';
-      if (tileUrl) {
-        L.tileLayer(tileUrl, { attribution: tileAttribution ?? '', maxZoom: 19 }).addTo(map);
-      } else {
-        graticule(L, 10).addTo(map);
-      }
+      if (tileUrl) L.tileLayer(tileUrl, { attribution: tileAttribution ?? '', maxZoom: 19 }).addTo(map);
       state.current = {
         L,
         map,
@@ -184,12 +180,18 @@ export function FleetMap({
         markers: new Map(),
         fitted: false,
       };
+      // One step per task from here: the data (zoomed to the fleet), then the grid, then the
+      // base map, each drawn once at the zoom it will be seen at.
+      await yieldToMain();
+      if (disposed) return;
       drawVehicles(latest.current.vehicles);
       drawPolygons(latest.current.polygons);
-      if (!tileUrl) {
-        await yieldToMain();
-        if (!disposed) await loadBaseMap(L, map, () => disposed);
-      }
+      if (tileUrl) return;
+      await yieldToMain();
+      if (disposed) return;
+      graticule(L, 10).addTo(map);
+      await yieldToMain();
+      if (!disposed) await loadBaseMap(L, map, () => disposed);
     })();
     return () => {
       disposed = true;

@@ -147,8 +147,10 @@ export function DriverHome() {
       window.localStorage.setItem(LAST_USER_KEY, who.data.userId);
     }
     meRef.current = who.data;
-    setMe(who);
-    setProblem(null);
+    startTransition(() => {
+      setMe(who);
+      setProblem(null);
+    });
     const vehicleId = who.data.vehicleId;
     if (who.data.role !== 'driver' || !vehicleId) return;
     const hour = 3_600_000;
