@@ -3,7 +3,7 @@
 import type { VehicleState } from '@fleet/shared';
 import { TRPCClientError } from '@trpc/client';
 import Link from 'next/link';
-import { startTransition, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { startTransition, useEffect, useMemo, useRef, useState } from 'react';
 import { FleetMap, type MapVehicle } from '../components/fleet-map.tsx';
 import { FuelMeter } from '../components/fuel-meter.tsx';
 import {
@@ -17,24 +17,23 @@ import {
 } from '../lib/format.ts';
 import { VEHICLE_STATUS_LABELS, type VehicleStatus } from '../lib/labels.ts';
 import { trpc } from '../lib/trpc.ts';
-import { VEHICLE_LIMIT } from './fleet-limit.ts';
 
 /** Start-to-start poll period while the live feed is down; the edge agents publish about once a second. */
 const POLL_INTERVAL_MS = 1000;
 /** While the live feed (SSE) is up it carries positions and states; the poll only refreshes the rest. */
 const POLL_INTERVAL_LIVE_MS = 10_000;
+/** The API's largest page ([1...500]); a bigger fleet is told that it sees only this many. */
+const VEHICLE_LIMIT = 500;
 
 type FleetAnswer = Awaited<ReturnType<typeof trpc.telemetry.fleet.query>>;
 
-export interface FleetSnapshot {
+interface Snapshot {
   vehicles: VehicleState[];
   /** Status per vehicle and the count per status (telemetry.fleet). */
   fleet: FleetAnswer;
   /** Epoch ms when this answer arrived. */
   refreshedAt: number;
 }
-
-type Snapshot = FleetSnapshot;
 
 interface FleetPoll {
   /** The last good answer, kept (and shown as stale) while later polls fail. */
@@ -119,9 +118,8 @@ function mergeLive(snapshot: Snapshot, live: Map<string, LiveVehicle>): Snapshot
   return { ...snapshot, vehicles, fleet: { ...snapshot.fleet, vehicles: fleetVehicles, counts } };
 }
 
-function useFleetPoll(liveConnected: boolean, initial: Snapshot | null): FleetPoll {
-  const [poll, setPoll] = useState<FleetPoll>({ snapshot: initial, error: null });
-  const initialRef = useRef(initial);
+function useFleetPoll(liveConnected: boolean): FleetPoll {
+  const [poll, setPoll] = useState<FleetPoll>({ snapshot: null, error: null });
   const liveRef = useRef(liveConnected);
   liveRef.current = liveConnected;
 
@@ -155,9 +153,7 @@ function useFleetPoll(liveConnected: boolean, initial: Snapshot | null): FleetPo
       const period = liveRef.current ? POLL_INTERVAL_LIVE_MS : POLL_INTERVAL_MS;
       timer = setTimeout(tick, Math.max(0, period - (Date.now() - startedAt)));
     };
-    // The server's answer is in the page already: the first poll comes one period later.
-    if (initialRef.current) timer = setTimeout(tick, POLL_INTERVAL_MS);
-    else void tick();
+    void tick();
 
     return () => {
       controller.abort();
@@ -166,27 +162,6 @@ function useFleetPoll(liveConnected: boolean, initial: Snapshot | null): FleetPo
   }, []);
 
   return poll;
-}
-
-const noSubscription = () => () => {};
-
-/**
- * False while the page hydrates the server's HTML, true from then on (and for a page rendered in
- * the browser). Times are shown in the viewer's own time zone and locale, which the server does
- * not know: until hydrated, they read in UTC, as the server rendered them, so the two match.
- */
-function useHydrated(): boolean {
-  return useSyncExternalStore(
-    noSubscription,
-    () => true,
-    () => false,
-  );
-}
-
-/** formatTimestamp in the viewer's zone, or in UTC (marked so) until the page is hydrated. */
-function formatTime(epochMs: number | null, now: number, hydrated: boolean): string {
-  if (hydrated || epochMs === null) return formatTimestamp(epochMs, now);
-  return `${formatTimestamp(epochMs, now, { locale: 'en-GB', timeZone: 'UTC' })} UTC`;
 }
 
 /** The raw value for tests and tools; no attribute at all when the vehicle has not reported it. */
@@ -198,12 +173,10 @@ function VehicleRow({
   vehicle,
   status,
   now,
-  hydrated,
 }: {
   vehicle: VehicleState;
   status: VehicleStatus | undefined;
   now: number;
-  hydrated: boolean;
 }) {
   const online = formatOnline(vehicle.online);
   const hasPosition = vehicle.lat !== null && vehicle.lon !== null;
@@ -239,21 +212,13 @@ function VehicleRow({
         {formatPosition(vehicle.lat, vehicle.lon)}
       </td>
       <td data-field="ts" data-value={rawValue(vehicle.ts)}>
-        <time dateTime={toIsoTimestamp(vehicle.ts)}>{formatTime(vehicle.ts, now, hydrated)}</time>
+        <time dateTime={toIsoTimestamp(vehicle.ts)}>{formatTimestamp(vehicle.ts, now)}</time>
       </td>
     </tr>
   );
 }
 
-function FleetTable({
-  snapshot,
-  stale,
-  hydrated,
-}: {
-  snapshot: Snapshot;
-  stale: boolean;
-  hydrated: boolean;
-}) {
+function FleetTable({ snapshot, stale }: { snapshot: Snapshot; stale: boolean }) {
   const statusOf = new Map(snapshot.fleet.vehicles.map((v) => [v.vehicleId, v.status]));
   return (
     <div className="table-scroll">
@@ -286,7 +251,6 @@ function FleetTable({
               vehicle={vehicle}
               status={statusOf.get(vehicle.vehicleId)}
               now={snapshot.refreshedAt}
-              hydrated={hydrated}
             />
           ))}
         </tbody>
@@ -332,16 +296,12 @@ function toMapVehicles(snapshot: Snapshot): MapVehicle[] {
 export function FleetOverview({
   tileUrl,
   tileAttribution,
-  initial = null,
 }: {
   tileUrl?: string | null;
   tileAttribution?: string | null;
-  /** The server's first answer (fleet-snapshot.ts), so the first paint shows the fleet. */
-  initial?: FleetSnapshot | null;
 }) {
-  const hydrated = useHydrated();
   const { live, connected } = useLiveFleet();
-  const { snapshot: polled, error } = useFleetPoll(connected, initial);
+  const { snapshot: polled, error } = useFleetPoll(connected);
   const snapshot = useMemo(() => (polled ? mergeLive(polled, live) : null), [polled, live]);
   const count = snapshot?.vehicles.length ?? null;
   // A failed poll makes the data stale only when the live feed is not carrying it either.
@@ -369,7 +329,7 @@ export function FleetOverview({
             <>
               Last refreshed{' '}
               <time dateTime={toIsoTimestamp(snapshot.refreshedAt)}>
-                {formatTime(snapshot.refreshedAt, snapshot.refreshedAt, hydrated)}
+                {formatTimestamp(snapshot.refreshedAt, snapshot.refreshedAt)}
               </time>
             </>
           ) : (
@@ -415,9 +375,7 @@ export function FleetOverview({
             Filled circle: moving; ring: stopped. The table lists the same vehicles with their positions.
           </figcaption>
         </figure>
-        {snapshot && snapshot.vehicles.length > 0 && (
-          <FleetTable snapshot={snapshot} stale={stale} hydrated={hydrated} />
-        )}
+        {snapshot && snapshot.vehicles.length > 0 && <FleetTable snapshot={snapshot} stale={stale} />}
       </div>
     </section>
   );
