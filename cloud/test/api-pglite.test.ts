@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@fleet/shared/log';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { configureSharedAnswers } from '../src/api/shared-answers.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openPool } from '../src/db/pool.ts';
 import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
@@ -17,12 +18,14 @@ import { callerAs, sessionOf } from './support/sessions.ts';
 
 const log = createLogger('api-pglite-test').child({}, { level: 'error' });
 let pool: pg.Pool;
+let dbUrl: string;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const db = await startEmbeddedDatabase({ host: '127.0.0.1', port, log });
   // One connection: PGlite has a single session, so a transaction must not interleave.
+  dbUrl = db.url;
   pool = await openPool({ url: db.url, max: 1 });
   close = async () => {
     await pool.end();
@@ -115,4 +118,24 @@ describe('web API on PGlite', () => {
     expect(chart.points.length).toBeGreaterThanOrEqual(119);
     expect(chart.markers.map((x) => x.type)).toEqual(['fuel_drain']);
   }, 60_000);
+});
+
+describe('the fleet overview on PGlite', () => {
+  it('answers on every new connection (PGlite keeps one session across connections)', async () => {
+    // The one-command stack's pool closes idle connections and opens new ones; a named prepared
+    // statement from the first connection was still in PGlite's session for the next one.
+    await move('van-1', Date.now() - 1000, 48.1, 11.5);
+    // Every call to the database: shared answers (1 s) would answer the later ones from memory.
+    configureSharedAnswers({ ttlMs: 0 });
+    onTestFinished(() => configureSharedAnswers({ ttlMs: 1000 }));
+    for (let i = 0; i < 3; i++) {
+      const p = await openPool({ url: dbUrl, max: 1 });
+      try {
+        const fleet = await callerAs(p, sessionOf('fleet_manager', 'acme')).telemetry.fleet({ limit: 10 });
+        expect(fleet.vehicles.map((v) => v.vehicleId)).toEqual(['van-1']);
+      } finally {
+        await p.end();
+      }
+    }
+  });
 });

@@ -57,14 +57,16 @@ export async function fleetOverview(
 ): Promise<{ counts: Record<VehicleStatus, number>; rows: FleetVehicle[] }> {
   const from = `FROM vehicles v LEFT JOIN vehicle_latest l ON l.vehicle_id = v.id
       WHERE v.tenant_id = $1 AND ($2::text IS NULL OR v.id = $2)`;
-  const { rows } = await db.query<Row>({
-    // Named: parsed and planned once per connection, not on every request of the overview.
-    name: 'fleet-overview-page',
-    text: `SELECT v.id AS vehicle_id, ${STATUS_SQL} AS status, l.ts, l.lat, l.lon, l.speed_kmh, l.fuel_level_pct, v.online
+  // Not a named prepared statement: the embedded database (PGlite) keeps one session across
+  // client connections, so a second connection preparing the same name failed with "prepared
+  // statement already exists" (every other overview of the one-command stack). The answer is
+  // shared for a second per tenant anyway (shared-answers.ts): planning it is not the cost.
+  const { rows } = await db.query<Row>(
+    `SELECT v.id AS vehicle_id, ${STATUS_SQL} AS status, l.ts, l.lat, l.lon, l.speed_kmh, l.fuel_level_pct, v.online
        ${from} AND ($3::text IS NULL OR v.id > $3)
       ORDER BY v.id LIMIT $4`,
-    values: [scope.tenantId, scope.vehicleId, afterVehicleId, limit],
-  });
+    [scope.tenantId, scope.vehicleId, afterVehicleId, limit],
+  );
   const counts = Object.fromEntries(VEHICLE_STATUSES.map((s) => [s, 0])) as Record<VehicleStatus, number>;
   if (afterVehicleId === null && rows.length < limit) {
     for (const r of rows) counts[r.status]++;
