@@ -9,7 +9,7 @@ import { registerDbCommands } from './cli/db.ts';
 import { registerGpsCommands } from './cli/gps.ts';
 import { addModelKeyOption, registerModelCommands } from './cli/model.ts';
 import { registerObdCommands } from './cli/obd.ts';
-import { registerProvisionCommand } from './cli/provision.ts';
+import { registerProvisionCommand, resolveModelKeyFile } from './cli/provision.ts';
 import { registerReplayCommand } from './cli/replay.ts';
 import { addDbOption, addSyncOptions, registerSyncCommands, syncConfigFrom } from './cli/sync.ts';
 import { parseAgentConfig } from './config.ts';
@@ -58,7 +58,8 @@ addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
     gpsBaud: o.gpsBaud,
     tankLitres: o.tankLiters,
     speedLimitKmh: o.speedLimit,
-    modelPublicKeyFile: o.modelPublicKey,
+    // Given, or installed by `fleet-agent provision --model-public-key`.
+    modelPublicKeyFile: resolveModelKeyFile(o.modelPublicKey),
   });
   const log = createLogger('agent', { vehicle: config.vehicleId });
   const agent = new Agent(config, log);

@@ -21,6 +21,7 @@ import { AgentError, AgentErrorCode, isAgentError } from '../errors.ts';
 import { readPublicKey, verifyArtifact } from '../models/artifact.ts';
 import { ENGINE_MODEL_NAME, ModelService } from '../models/model-service.ts';
 import { type ModelState, ModelStore, modelsDirFor } from '../models/model-store.ts';
+import { installedModelKeyFile, resolveModelKeyFile } from './provision.ts';
 import { addDbOption } from './sync.ts';
 
 export interface ModelCliIo {
@@ -144,13 +145,14 @@ interface VerifyCliOptions {
 }
 
 function requireKey(o: VerifyCliOptions) {
-  if (!o.modelPublicKey) {
+  const file = resolveModelKeyFile(o.modelPublicKey);
+  if (!file) {
     throw new AgentError(
       AgentErrorCode.ModelKeyInvalid,
-      'give --model-public-key FILE (or FLEET_MODEL_PUBLIC_KEY)',
+      `give --model-public-key FILE (or FLEET_MODEL_PUBLIC_KEY), or install one with \`fleet-agent provision --model-public-key FILE\` (looked in ${installedModelKeyFile()})`,
     );
   }
-  return readPublicKey(o.modelPublicKey);
+  return readPublicKey(file);
 }
 
 function readArtifactFile(file: string): string {

@@ -5,14 +5,52 @@
  *
  *   fleet-cloud device provision VAN-17 ... --json | ssh van-17 fleet-agent provision --credentials-file /etc/fleet/mqtt.json
  *   fleet-agent provision --remove --credentials-file /etc/fleet/mqtt.json
+ *
+ * With `--model-public-key FILE` it also installs the model publisher's Ed25519 public key (made
+ * by `fleet-cloud model keygen`) where `run` and `model` look for it when they are given none:
+ * one step sets a vehicle up for signed engine models too.
  */
+
+import type { KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ID_PATTERN } from '@fleet/shared';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
 import { AgentError, AgentErrorCode } from '../errors.ts';
+import { readPublicKey } from '../models/artifact.ts';
 
 export const DEFAULT_CREDENTIALS_FILE = '/etc/fleet/mqtt-credentials.json';
+/** Where `provision --model-public-key` installs the key; FLEET_MODEL_KEY_FILE moves it. */
+export const DEFAULT_MODEL_KEY_FILE = '/etc/fleet/model-public-key.pem';
+
+/** The installed model key's path (FLEET_MODEL_KEY_FILE or the default). */
+export function installedModelKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FLEET_MODEL_KEY_FILE || DEFAULT_MODEL_KEY_FILE;
+}
+
+/**
+ * The model public key to use: the one given (--model-public-key / FLEET_MODEL_PUBLIC_KEY), else
+ * the one `provision` installed, if there is one; else none (models stay off).
+ */
+export function resolveModelKeyFile(given: string | undefined, env: NodeJS.ProcessEnv = process.env) {
+  if (given) return given;
+  const installed = installedModelKeyFile(env);
+  return existsSync(installed) ? installed : undefined;
+}
+
+/** Checks `source` is an Ed25519 public key and writes it (PEM, world-readable: it is public) to `dest`. */
+export function installModelKey(source: string, dest: string): KeyObject {
+  const key = readPublicKey(source);
+  try {
+    writeFileSync(dest, key.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+  } catch (err) {
+    throw new AgentError(
+      AgentErrorCode.ConfigInvalid,
+      `cannot install the model public key at ${dest}: ${(err as Error).message}`,
+    );
+  }
+  return key;
+}
 
 const Credentials = z.object({
   username: z.string().regex(ID_PATTERN),
@@ -85,24 +123,46 @@ export function registerProvisionCommand(program: Command, io = { out: (l: strin
         .default(DEFAULT_CREDENTIALS_FILE),
     )
     .option('--remove', 'delete the stored credentials (after `fleet-cloud device revoke`)')
+    .option(
+      '--model-public-key <file>',
+      "also install the model publisher's Ed25519 public key (from `fleet-cloud model keygen`) where `run` finds it",
+    )
+    .addOption(
+      new Option('--model-key-file <path>', 'where to install that key')
+        .env('FLEET_MODEL_KEY_FILE')
+        .default(DEFAULT_MODEL_KEY_FILE),
+    )
     .option('--json', 'one JSON document')
-    .action(async (o: { credentialsFile: string; remove?: boolean; json?: boolean }) => {
-      if (o.remove) {
-        const existed = existsSync(o.credentialsFile);
-        rmSync(o.credentialsFile, { force: true });
+    .action(
+      async (o: {
+        credentialsFile: string;
+        remove?: boolean;
+        modelPublicKey?: string;
+        modelKeyFile: string;
+        json?: boolean;
+      }) => {
+        if (o.remove) {
+          const existed = existsSync(o.credentialsFile);
+          rmSync(o.credentialsFile, { force: true });
+          io.out(
+            o.json
+              ? JSON.stringify({ removed: existed, file: o.credentialsFile })
+              : `${existed ? 'removed' : 'nothing at'} ${o.credentialsFile}`,
+          );
+          return;
+        }
+        const creds = parseCredentials(await readStdin());
+        // The key first: a bad key file must not leave half a provisioning behind.
+        if (o.modelPublicKey) installModelKey(o.modelPublicKey, o.modelKeyFile);
+        writeCredentialsFile(o.credentialsFile, creds);
+        const modelKeyFile = o.modelPublicKey ? o.modelKeyFile : null;
         io.out(
           o.json
-            ? JSON.stringify({ removed: existed, file: o.credentialsFile })
-            : `${existed ? 'removed' : 'nothing at'} ${o.credentialsFile}`,
+            ? JSON.stringify({ username: creds.username, file: o.credentialsFile, modelKeyFile })
+            : `stored MQTT credentials for ${creds.username} in ${o.credentialsFile} (mode 600)` +
+                (modelKeyFile ? `, the model public key in ${modelKeyFile}` : '') +
+                '; restart the agent to use them',
         );
-        return;
-      }
-      const creds = parseCredentials(await readStdin());
-      writeCredentialsFile(o.credentialsFile, creds);
-      io.out(
-        o.json
-          ? JSON.stringify({ username: creds.username, file: o.credentialsFile })
-          : `stored MQTT credentials for ${creds.username} in ${o.credentialsFile} (mode 600); restart the agent to use them`,
-      );
-    });
+      },
+    );
 }
