@@ -2,6 +2,7 @@
 
 import type { VehicleState } from '@fleet/shared';
 import { startTransition, useCallback, useEffect, useRef, useState } from 'react';
+import { formatNumber } from '../../lib/format.ts';
 import { clearDriverData } from '../../lib/offline/caches.ts';
 import {
   enqueueRefuel,
@@ -46,15 +47,8 @@ const dateTimeFormat = lazy(
 );
 const dateTime = { format: (ms: number) => dateTimeFormat().format(ms) };
 const hhmm = (ms: number) => clock().format(ms);
-const numberFormats = new Map<number, Intl.NumberFormat>();
-function number(n: number, digits = 0): string {
-  let format = numberFormats.get(digits);
-  if (!format) {
-    format = new Intl.NumberFormat('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-    numberFormats.set(digits, format);
-  }
-  return format.format(n);
-}
+/** Numbers as everywhere else in the app (lib/format.ts keeps one formatter per precision). */
+const number = formatNumber;
 
 /** "Last updated 14:05" or, for the service worker's cached copy, "last updated 14:05, offline". */
 function FreshnessLine({ of, online }: { of: Freshness | null; online: boolean }) {
