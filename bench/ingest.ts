@@ -20,12 +20,10 @@
  *   node --import tsx bench/ingest.ts        (about 2 min on 2 cores)
  *   BENCH_BACKFILL_INFLIGHT=N BENCH_BATCH_SIZE=N  try other agent settings for step 5
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -39,10 +37,11 @@ import {
 } from '../cloud/src/db/queries/insert-telemetry-rows.ts';
 import { registerVehicles } from '../cloud/src/db/queries/register-vehicles.ts';
 import { TelemetryIngest } from '../cloud/src/ingest/telemetry-ingest.ts';
-import { mqtt } from '../cloud/test/support/publisher.ts';
+import { type LineChild, startLineChild } from '../cloud/test/support/line-child.ts';
+import { mqtt, sampleAt } from '../cloud/test/support/publisher.ts';
 import { encodeTelemetryBatch, vehicleTopic } from '../shared/src/index.ts';
 import { createLogger } from '../shared/src/log.ts';
-import { benchSample, percentile } from './support/sample.ts';
+import { percentile } from './support/percentile.ts';
 
 const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MQTT_URL = process.env.BENCH_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
@@ -64,8 +63,6 @@ const schema = `bench_ingest_${id}`;
 const base = `bench-${id}`;
 const TENANT = 'bench';
 
-const sample = benchSample;
-const pct = percentile;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main() {
@@ -73,8 +70,8 @@ async function main() {
   const results: [string, string, string][] = [];
   let pubs: mqtt.MqttClient[] = [];
   let ingest: TelemetryIngest | undefined;
-  let agent: ChildProcess | undefined;
-  let liveFleet: ChildProcess | undefined;
+  let agent: LineChild | undefined;
+  let liveFleet: LineChild | undefined;
   const cleanupDirs: string[] = [];
   try {
     await migrate(pool, log);
@@ -93,7 +90,7 @@ async function main() {
         let chunk = '';
         for (let i = off; i < Math.min(off + 5000, rawRows); i++) {
           const seq = Math.floor(i / THROUGHPUT_VEHICLES);
-          const s = sample(seq, t0 + seq * 1000);
+          const s = sampleAt(seq, t0 + seq * 1000);
           chunk += `${lead}${prefix}veh-${i % THROUGHPUT_VEHICLES}\t${s.seq}\t${new Date(s.ts).toISOString()}\t${s.lat}\t${s.lon}\t${s.speedKmh}\t${s.rpm}\t${s.fuelLevelPct}\t${s.coolantC}\n`;
         }
         yield chunk;
@@ -138,7 +135,7 @@ async function main() {
       for (let i = off; i < off + 5000; i++) {
         const v = i % THROUGHPUT_VEHICLES;
         const seq = Math.floor(i / THROUGHPUT_VEHICLES);
-        const s = sample(seq, t0 + seq * 1000);
+        const s = sampleAt(seq, t0 + seq * 1000);
         r.vehicleId.push(`veh-${v}`);
         r.seq.push(s.seq);
         r.tsMs.push(s.ts);
@@ -179,7 +176,7 @@ async function main() {
       for (let i = off; i < Math.min(off + 8000, rawRows); i++) {
         const v = i % THROUGHPUT_VEHICLES;
         const seq = Math.floor(i / THROUGHPUT_VEHICLES);
-        const s = sample(seq, t0 + seq * 1000);
+        const s = sampleAt(seq, t0 + seq * 1000);
         r.tenantId.push(TENANT);
         r.vehicleId.push(`raw-${v}`);
         r.seq.push(s.seq);
@@ -209,24 +206,11 @@ async function main() {
     // is timed, and waits for "go".
     const agentDir = mkdtempSync(path.join(tmpdir(), 'bench-agent-'));
     cleanupDirs.push(agentDir);
-    agent = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(import.meta.dirname, 'support/backlog-agent.ts'),
-        path.join(agentDir, 'agent.db'),
-        MQTT_URL,
-        base,
-        TENANT,
-        'backlog',
-        String(BACKLOG_SAMPLES),
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
+    agent = await startLineChild(
+      'backlog agent',
+      path.join(import.meta.dirname, 'support/backlog-agent.ts'),
+      [path.join(agentDir, 'agent.db'), MQTT_URL, base, TENANT, 'backlog', String(BACKLOG_SAMPLES)],
     );
-    const agentLines = createInterface({ input: agent.stdout! })[Symbol.asyncIterator]();
-    const ready = await agentLines.next();
-    if (ready.value !== 'ready') throw new Error(`backlog agent did not start: ${String(ready.value)}`);
 
     // The ingest under test.
     const latencies: number[] = [];
@@ -271,7 +255,7 @@ async function main() {
         const vehicleId = `veh-${v}`;
         const samples = Array.from({ length: THROUGHPUT_BATCH }, (_, k) => {
           const seq = b * THROUGHPUT_BATCH + k + 1;
-          return sample(seq, t0 + seq * 1000);
+          return sampleAt(seq, t0 + seq * 1000);
         });
         payloads.push({
           topic: vehicleTopic('telemetry', TENANT, vehicleId, base),
@@ -305,7 +289,7 @@ async function main() {
         return 1 + (body < 128 ? 1 : body < 16_384 ? 2 : 3) + body;
       };
       for (const n of [THROUGHPUT_BATCH, 1]) {
-        const samples = Array.from({ length: n }, (_, k) => sample(k + 1, t0 + k * 1000));
+        const samples = Array.from({ length: n }, (_, k) => sampleAt(k + 1, t0 + k * 1000));
         const topic = vehicleTopic('telemetry', TENANT, 'veh-1234', base);
         const bin = publishBytes(
           topic,
@@ -325,31 +309,13 @@ async function main() {
 
     // 4. Live: 10,000 vehicles x 1 Hz, one sample per message, from a process of their own
     //    (bench/support/live-fleet.ts), which also times each sample's cloud ack.
-    const fleet = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(import.meta.dirname, 'support/live-fleet.ts'),
-        MQTT_URL,
-        base,
-        TENANT,
-        String(LIVE_VEHICLES),
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
+    const fleet = await startLineChild(
+      'live fleet',
+      path.join(import.meta.dirname, 'support/live-fleet.ts'),
+      [MQTT_URL, base, TENANT, String(LIVE_VEHICLES)],
     );
     liveFleet = fleet;
-    const fleetLines = createInterface({ input: fleet.stdout! })[Symbol.asyncIterator]();
-    const fleetSays = async () => {
-      const line = await fleetLines.next();
-      if (line.done) throw new Error('the live fleet process ended early');
-      return line.value as string;
-    };
-    const fleetAsk = async <T>(command: string): Promise<T> => {
-      fleet.stdin!.write(`${command}\n`);
-      return JSON.parse(await fleetSays()) as T;
-    };
-    if ((await fleetSays()) !== 'ready') throw new Error('the live fleet did not start');
+    const fleetAsk = <T>(command: string) => fleet.ask<T>(command);
     type FleetReport = { acks: number; ackP50: number | null; ackP99: number | null; published: number };
     await new Promise((r) => setTimeout(r, 3000)); // first-seen vehicles registered, warm
     recordLatency = true;
@@ -360,7 +326,7 @@ async function main() {
     const liveLat = [...latencies];
     results.push([
       `latency creation -> COMMIT, ${fmt(LIVE_VEHICLES)} veh x 1 Hz`,
-      `p50 ${fmt(pct(liveLat, 50))} ms  p99 ${fmt(pct(liveLat, 99))} ms`,
+      `p50 ${fmt(percentile(liveLat, 50))} ms  p99 ${fmt(percentile(liveLat, 99))} ms`,
       `${fmt(liveLat.length)} samples (${fmt(liveLat.length / LIVE_SECONDS)}/s)`,
     ]);
     results.push([
@@ -372,13 +338,9 @@ async function main() {
     // 5. 7-day backlog of one vehicle, drained by the real agent while the live traffic continues.
     latencies.length = 0;
     recordLatency = true;
-    agent.stdin!.write('go\n');
-    const report = JSON.parse((await agentLines.next()).value as string) as {
-      drained: boolean;
-      ms: number;
-      batches: number;
-      ackTimeouts: number;
-    };
+    const report = await agent.ask<{ drained: boolean; ms: number; batches: number; ackTimeouts: number }>(
+      'go',
+    );
     const drainS = report.drained ? report.ms / 1000 : Number.NaN;
     recordLatency = false;
     const drainLat = [...latencies];
@@ -387,7 +349,7 @@ async function main() {
       Number.isNaN(drainS)
         ? 'not drained in 60 s'
         : `${drainS.toFixed(1)} s (${fmt(BACKLOG_SAMPLES / drainS)} samples/s)`,
-      `live p50 ${fmt(pct(drainLat, 50))} ms  p99 ${fmt(pct(drainLat, 99))} ms during drain; ${report.batches} batches, ${report.ackTimeouts} ack timeouts`,
+      `live p50 ${fmt(percentile(drainLat, 50))} ms  p99 ${fmt(percentile(drainLat, 99))} ms during drain; ${report.batches} batches, ${report.ackTimeouts} ack timeouts`,
     ]);
     const { published: livePublished } = await fleetAsk<{ published: number }>('stop');
     liveFleet = undefined;
@@ -422,12 +384,12 @@ async function main() {
     for (const [a, b, c] of results) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
     console.log(
       `\ntargets: >= 100,000 samples/s: ${e2eRate >= 100_000 ? 'met' : 'NOT met'}; >= 50 % of raw COPY: ${e2eRate >= copyRate / 2 ? 'met' : 'NOT met'}; ` +
-        `p99 < 100 ms: ${pct(liveLat, 99) < 100 ? 'met' : 'NOT met'}; backlog < 60 s: ${drainS < 60 ? 'met' : 'NOT met'}; ` +
-        `live p99 < 100 ms during the drain: ${pct(drainLat, 99) < 100 ? 'met' : 'NOT met'}`,
+        `p99 < 100 ms: ${percentile(liveLat, 99) < 100 ? 'met' : 'NOT met'}; backlog < 60 s: ${drainS < 60 ? 'met' : 'NOT met'}; ` +
+        `live p99 < 100 ms during the drain: ${percentile(drainLat, 99) < 100 ? 'met' : 'NOT met'}`,
     );
   } finally {
-    agent?.kill();
-    liveFleet?.kill();
+    agent?.child.kill();
+    liveFleet?.child.kill();
     for (const d of cleanupDirs) rmSync(d, { recursive: true, force: true });
     await ingest?.stop();
     await Promise.all(pubs.map((p) => p.endAsync(true)));

@@ -5,10 +5,11 @@
  * cloud's acks) and prints one JSON line with the drain time.
  *   node --import tsx bench/support/backlog-agent.ts DB_FILE MQTT_URL BASE TENANT VEHICLE SAMPLES
  */
+
+import { sampleAt } from '../../cloud/test/support/publisher.ts';
 import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
 import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
 import { createLogger } from '../../shared/src/log.ts';
-import { benchSample } from './sample.ts';
 
 const [file, url, baseTopic, tenantId, vehicleId, samplesArg] = process.argv.slice(2) as string[];
 const samples = Number(samplesArg);
@@ -18,7 +19,7 @@ log.level = 'error';
 const store = new SampleStore(file!);
 const start = Date.now() - samples * 1000 - 60_000;
 for (let i = 1; i <= samples; i++) {
-  const { seq: _seq, ...reading } = benchSample(i, start + i * 1000);
+  const { seq: _seq, ...reading } = sampleAt(i, start + i * 1000);
   store.append(reading);
 }
 process.stdout.write('ready\n');

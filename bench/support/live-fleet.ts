@@ -14,9 +14,9 @@
  * Prints "ready" once connected and subscribed to the acks.
  */
 import { createInterface } from 'node:readline';
-import { mqtt } from '../../cloud/test/support/publisher.ts';
+import { mqtt, sampleAt } from '../../cloud/test/support/publisher.ts';
 import { encodeTelemetryBatch, vehicleTopic } from '../../shared/src/index.ts';
-import { benchSample, percentile } from './sample.ts';
+import { percentile } from './percentile.ts';
 
 const [url, base, tenantId, vehiclesArg] = process.argv.slice(2) as string[];
 const VEHICLES = Number(vehiclesArg);
@@ -71,7 +71,7 @@ const publishing = (async () => {
       if (recording) sentAt.set(`${vehicleId}/${seq}`, created);
       const p = pubs[v % CONNECTIONS]!.publishAsync(
         topics[v]!,
-        encodeTelemetryBatch({ v: 2, vehicleId, samples: [benchSample(seq, created)], batchSeq: seq }),
+        encodeTelemetryBatch({ v: 2, vehicleId, samples: [sampleAt(seq, created)], batchSeq: seq }),
         AS_AGENT,
       );
       inFlight.add(p);

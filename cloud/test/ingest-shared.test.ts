@@ -5,14 +5,13 @@
  * reach two processes at once: one stores it, the other's plain INSERT meets the key and redoes
  * its group with ON CONFLICT).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { createLogger } from '@fleet/shared/log';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { migrate } from '../src/db/migrate.ts';
 import type { IngestStats } from '../src/ingest/telemetry-ingest.ts';
+import { type LineChild, startLineChild } from './support/line-child.ts';
 import { publishBatches } from './support/publisher.ts';
 import { MQTT_URL, openTestPool, POSTGRES_URL, requireServices, uniqueId } from './support/services.ts';
 
@@ -23,45 +22,17 @@ const BATCHES = 25;
 const SIZE = 40;
 let db: Awaited<ReturnType<typeof openTestPool>>;
 
-/** An ingest process and a way to ask it (one command, one JSON line back). */
-interface IngestProcess {
-  child: ChildProcess;
-  ask<T>(command: string): Promise<T>;
-}
-const processes: IngestProcess[] = [];
+const processes: LineChild[] = [];
 
-async function startIngestProcess(i: number): Promise<IngestProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(import.meta.dirname, 'support/ingest-process.ts'),
-      POSTGRES_URL,
-      db.schema,
-      MQTT_URL,
-      base,
-      'fleet-ingest-test',
-      uniqueId(`ingest-${i}`),
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async () => {
-    const line = await lines.next();
-    if (line.done) throw new Error(`ingest process ${i} ended (exit ${child.exitCode})`);
-    return line.value as string;
-  };
-  const ready = await next();
-  if (ready !== 'ready') throw new Error(`ingest process ${i} did not start: ${ready}`);
-  return {
-    child,
-    async ask<T>(command: string) {
-      child.stdin!.write(`${command}\n`);
-      return JSON.parse(await next()) as T;
-    },
-  };
-}
+const startIngestProcess = (i: number) =>
+  startLineChild(`ingest process ${i}`, path.join(import.meta.dirname, 'support/ingest-process.ts'), [
+    POSTGRES_URL,
+    db.schema,
+    MQTT_URL,
+    base,
+    'fleet-ingest-test',
+    uniqueId(`ingest-${i}`),
+  ]);
 
 beforeAll(async () => {
   await requireServices({ postgres: true, mqtt: true });
