@@ -5,6 +5,7 @@ import { SimError, SimErrorCode } from '../errors.ts';
 import { startFleet } from '../fleet/fleet.ts';
 import { routeByName } from '../vehicle/route.ts';
 import {
+  addAdapterProfileOption,
   addVehicleModelOptions,
   faultRates,
   integerIn,
@@ -134,7 +135,7 @@ export function addFleetCommand(program: Command): void {
     .option('--talker <id>', 'NMEA talker: GP or GN', talkerOption)
     .option('--sentences <list>', 'NMEA sentences per epoch: RMC,VTG,GGA,GSA,GSV or all', sentenceList)
     .option('--faults <list>', 'random ELM327 error answers, e.g. "NO DATA=0.01"', faultRates);
-  addVehicleModelOptions(cmd)
+  addVehicleModelOptions(addAdapterProfileOption(cmd))
     .addHelpText('after', HELP_AFTER)
     .action((opts: FleetCliOptions) => runFleet(opts));
 }

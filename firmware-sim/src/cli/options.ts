@@ -1,5 +1,6 @@
 import { ID_PATTERN } from '@fleet/shared';
 import { type Command, InvalidArgumentError } from 'commander';
+import { ADAPTER_PROFILES, type AdapterProfileName } from '../elm327/adapter-profiles.ts';
 import { ADAPTER_KINDS, type AdapterKind } from '../elm327/emulator.ts';
 import { ELM_ERROR_ANSWERS, type ElmErrorAnswer } from '../elm327/faults.ts';
 import { MODE01_PIDS } from '../elm327/pids.ts';
@@ -64,6 +65,7 @@ function oneOf<T extends string>(values: readonly T[]) {
 
 export const protocolOption = oneOf<VehicleProtocol>(VEHICLE_PROTOCOLS);
 export const adapterOption = oneOf<AdapterKind>(ADAPTER_KINDS);
+export const adapterProfileOption = oneOf<AdapterProfileName>(ADAPTER_PROFILES);
 export const speedProfileOption = oneOf<SpeedProfile>(SPEED_PROFILES);
 export const talkerOption = oneOf<Talker>(['GP', 'GN']);
 
@@ -166,6 +168,7 @@ export interface VehicleModelCliOptions {
 
 /** What a running vehicle (vehicle, fleet) adds to the model: its adapter and GPS output. */
 export interface VehicleDeviceCliOptions extends VehicleModelCliOptions {
+  adapterProfile?: AdapterProfileName;
   latencyMs?: number;
   baud?: number;
   talker?: Talker;
@@ -185,6 +188,7 @@ export function vehicleSettingsFromCli(opts: VehicleDeviceCliOptions) {
     ...(opts.pids ? { pids: opts.pids } : {}),
     ...(opts.protocol ? { protocol: opts.protocol } : {}),
     ...(opts.adapter ? { adapter: opts.adapter } : {}),
+    ...(opts.adapterProfile ? { adapterProfile: opts.adapterProfile } : {}),
     ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
     ...(opts.baud !== undefined ? { baudRate: opts.baud } : {}),
     ...(opts.talker ? { talker: opts.talker } : {}),
@@ -233,6 +237,15 @@ export function addVehicleModelOptions(cmd: Command): Command {
       `adapter identity and speed: ${ADAPTER_KINDS.join(', ')} (default: elm327)`,
       adapterOption,
     );
+}
+
+/** Only where an ELM327 answers (vehicle, fleet), not for `log`. */
+export function addAdapterProfileOption(cmd: Command): Command {
+  return cmd.option(
+    '--adapter-profile <p>',
+    `how the adapter takes multi-PID requests and the reply-count digit: ${ADAPTER_PROFILES.join(', ')} (default: standard, both taken)`,
+    adapterProfileOption,
+  );
 }
 
 export const NMEA_HELP = `NMEA sentences per epoch (--sentences): ${NMEA_SENTENCE_TYPES.join(', ')} or all; default RMC,GGA`;

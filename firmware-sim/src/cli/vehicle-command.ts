@@ -7,6 +7,7 @@ import { hashString } from '../vehicle/random.ts';
 import { routeByName } from '../vehicle/route.ts';
 import { SimVehicle } from '../vehicle/sim-vehicle.ts';
 import {
+  addAdapterProfileOption,
   addVehicleModelOptions,
   faultRates,
   integerIn,
@@ -150,6 +151,7 @@ async function runVehicle(opts: VehicleCliOptions): Promise<void> {
       scenario: sim.scenarioName,
       protocol: sim.emulator.vehicleProtocol.vehicle,
       adapter: sim.emulator.adapter,
+      adapterProfile: sim.emulator.profile,
     },
     'firmware-sim ready',
   );
@@ -208,7 +210,7 @@ export function addVehicleCommand(program: Command): void {
       'random ELM327 error answers, e.g. "NO DATA=0.01,CAN ERROR=0.002"',
       faultRates,
     );
-  addVehicleModelOptions(cmd)
+  addVehicleModelOptions(addAdapterProfileOption(cmd))
     .addHelpText('after', HELP_AFTER)
     .action((opts: VehicleCliOptions) => runVehicle(opts));
 }

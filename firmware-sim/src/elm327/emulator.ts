@@ -1,6 +1,11 @@
 import { createLogger, type Logger } from '@fleet/shared/log';
 import type { DiagnosticMemory } from '../vehicle/diagnostics.ts';
 import { Random } from '../vehicle/random.ts';
+import {
+  ADAPTER_PROFILE_BEHAVIOUR,
+  type AdapterProfile,
+  type AdapterProfileName,
+} from './adapter-profiles.ts';
 import { formatCanResponse } from './can-format.ts';
 import { EngineEcu, type VehicleStateSource } from './ecu.ts';
 import { type ElmErrorAnswer, FaultPlan, type FaultRates, REPLACING_ANSWERS } from './faults.ts';
@@ -27,6 +32,9 @@ import {
  * speaks one protocol: ISO 15765-4 CAN 11/500 (6, the default), ISO 9141-2 (3) or ISO 14230-4
  * KWP (4/5). An STN11xx identity (OBDLink) answers the ST commands too and is ~10x quicker.
  *
+ * Clone firmware that refuses multi-PID requests or the reply-count digit: `profile` (see
+ * adapter-profiles.ts).
+ *
  * Test and scenario hooks: `injectAnswer()` (scripted error answers), `faults` (seeded error
  * rates), `powerGlitch()` (garbage bytes, then the start-up banner), `unplug()` / `plugIn()`.
  */
@@ -46,6 +54,8 @@ export interface Elm327Options {
   protocol?: VehicleProtocol;
   /** Default: elm327 (an ELM327 v1.5 clone). stn: OBDLink (STN1110) identity and speed. */
   adapter?: AdapterKind;
+  /** Default: standard. How the firmware treats multi-PID requests and the reply-count digit. */
+  profile?: AdapterProfileName;
   /**
    * [0...5000], default: 30 ms (elm327), 3 ms (stn). Adapter + ECU turnaround per command;
    * 0 answers synchronously (no time simulated at all, K-line bus time and init included).
@@ -137,6 +147,7 @@ export class Elm327Emulator {
   readonly ecu: EngineEcu;
   readonly vehicleProtocol: ProtocolSpec;
   readonly adapter: AdapterKind;
+  readonly profile: AdapterProfileName;
 
   private settings: ElmSettings = { ...DEFAULT_SETTINGS };
   /** ATSP stores the protocol (the chip keeps it in EEPROM, so it survives ATZ). */
@@ -167,6 +178,7 @@ export class Elm327Emulator {
     });
     this.vehicleProtocol = PROTOCOLS[options.protocol ?? 'can'];
     this.adapter = options.adapter ?? 'elm327';
+    this.profile = options.profile ?? 'standard';
     const identity = ADAPTERS[this.adapter];
     this.latencyMs = options.latencyMs ?? identity.latencyMs;
     this.resetDelayMs = options.resetDelayMs ?? identity.resetDelayMs;
@@ -525,7 +537,17 @@ export class Elm327Emulator {
       this.finishAfter(this.latencyMs, ['?'], false);
       return;
     }
-    const request = Uint8Array.from(hex.match(/../g)!.map((b) => Number.parseInt(b, 16)));
+    const behaviour: AdapterProfile = ADAPTER_PROFILE_BEHAVIOUR[this.profile];
+    const multiPid = hex.startsWith('01') && hex.length > 4;
+    if ((replyCount !== null && !behaviour.replyCount) || (multiPid && behaviour.multiPid === '?')) {
+      // The clone's command parser rejects the line before anything goes on the bus.
+      this.finishAfter(this.latencyMs, ['?'], false);
+      return;
+    }
+    // A first-PID-only clone puts just the service and the first PID on the bus.
+    const sent = multiPid && behaviour.multiPid === 'first-pid' ? hex.slice(0, 4) : hex;
+    const request = Uint8Array.from(sent.match(/../g)!.map((b) => Number.parseInt(b, 16)));
+    const refusedOnBus = multiPid && behaviour.multiPid === 'NO DATA';
     const sync = this.latencyMs === 0;
     const noAnswerMs = sync ? 0 : this.latencyMs + this.timeoutMs;
 
@@ -590,7 +612,7 @@ export class Elm327Emulator {
     const ask = (): void => {
       if (this.busy !== busy) return;
       this.busy = null;
-      const messages = this.ecu.respondOn(family, request);
+      const messages = refusedOnBus ? null : this.ecu.respondOn(family, request);
       this.log.debug({ cmd, answered: messages !== null, fault }, 'OBD request');
       if (messages === null) {
         // A K-line session lapses when the ECU falls silent (no keep-alive answered).
@@ -601,7 +623,9 @@ export class Elm327Emulator {
       const responseBytes = messages.reduce((n, m) => n + m.length, 0);
       const busMs = sync ? 0 : this.vehicleProtocol.busMs(request.length, responseBytes);
       const lines = this.decorate(this.format(messages, family, protocol), fault);
-      this.finishAfter(busMs, lines, true, this.trailingWaitMs(replyCount));
+      // Fewer frames than the reply count promised (a first-PID-only clone): the chip waits on.
+      const complete = replyCount !== null && lines.length >= replyCount;
+      this.finishAfter(busMs, lines, true, this.trailingWaitMs(complete ? replyCount : null));
     };
     if (!busInitFirst) {
       this.schedule(busy, delayMs, ask);

@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { createLogger, type Logger } from '@fleet/shared/log';
+import type { AdapterProfileName } from '../elm327/adapter-profiles.ts';
 import { type AdapterKind, Elm327Emulator } from '../elm327/emulator.ts';
 import type { FaultRates } from '../elm327/faults.ts';
 import type { VehicleProtocol } from '../elm327/protocols.ts';
@@ -60,6 +61,8 @@ export interface SimVehicleOptions {
   protocol?: VehicleProtocol;
   /** Default: elm327 (or the scenario's). */
   adapter?: AdapterKind;
+  /** Multi-PID and reply-count behaviour of the adapter's firmware; default: standard. */
+  adapterProfile?: AdapterProfileName;
   /** Stored DTCs from the start (MIL on). */
   dtcs?: readonly string[];
   /** Service 01 PIDs the ECU answers; default: all implemented. */
@@ -175,6 +178,7 @@ export class SimVehicle {
       diagnostics: this.diagnostics,
       protocol: built.protocol,
       adapter: built.adapter,
+      ...(options.adapterProfile ? { profile: options.adapterProfile } : {}),
       ...(options.pids ? { pids: options.pids } : {}),
       ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
       ...(options.resetDelayMs !== undefined ? { resetDelayMs: options.resetDelayMs } : {}),
