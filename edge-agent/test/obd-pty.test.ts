@@ -9,7 +9,7 @@ import { AgentErrorCode } from '../src/errors.ts';
 import { ObdPoller } from '../src/obd/obd-poller.ts';
 import { ObdSession } from '../src/obd/obd-session.ts';
 import { openSerial } from '../src/transport/serial.ts';
-import { SimulatedAdapter } from './support/simulated-adapter.ts';
+import { expectedReadings, SimulatedAdapter } from './support/simulated-adapter.ts';
 
 const log = createLogger('obd-pty-test');
 const cleanups: (() => Promise<void>)[] = [];
@@ -27,17 +27,6 @@ async function session(sim: SimulatedAdapter, extra: Partial<Parameters<typeof O
   const s = await ObdSession.open({ open: (baud) => openSerial(sim.hostPath, baud), log, ...extra });
   cleanups.push(() => s.close());
   return s;
-}
-
-/** What PIDs 0C/0D/2F/05 must decode to for the model's state (J1979 encodings, by hand). */
-function expectedReadings(s: ReturnType<SimulatedAdapter['model']['state']>) {
-  const byte = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
-  return {
-    speedKmh: byte(s.speedKmh),
-    rpm: Math.min(0xffff, Math.round(s.rpm * 4)) / 4,
-    fuelLevelPct: (100 * byte((s.fuelLevelPct * 255) / 100)) / 255,
-    coolantC: byte(s.coolantC + 40) - 40,
-  };
 }
 
 describe('ObdSession over a pty', () => {

@@ -1,7 +1,7 @@
 /**
  * `fleet-agent obd ...`: the technician's OBD-II commands, straight on the adapter's port.
  *
- *   obd info --port PATH [--baud N] [--json]          adapter, voltage, protocol, VIN, supported PIDs
+ *   obd info --port PATH [--baud N] [--json]          adapter, request mode, voltage, protocol, VIN, PIDs
  *   obd read PID... --port PATH [--watch] [--json]    current values (hex `0C` or names like `rpm`)
  *   obd dtc --port PATH [--clear --yes] [--json]      stored / pending / permanent codes; clear
  *
@@ -135,6 +135,7 @@ export async function obdInfo(options: PortOptions, io: ObdCliIo = defaultIo()):
   return withVehicle(options, io, async (session) => {
     const voltage = await session.readVoltage();
     const support = await session.discoverSupportedPids();
+    const requestMode = await session.detectRequestMode();
     const vin = await session.readVin();
     const calibrationIds = await session.readCalibrationIds();
     const supported = session.supportedPids();
@@ -152,6 +153,7 @@ export async function obdInfo(options: PortOptions, io: ObdCliIo = defaultIo()):
           port: options.port,
           baudRate: session.connection.baudRate,
           adapter: identity,
+          requestMode,
           voltage,
           protocol: { number: protocol.number, name: protocol.name, auto: session.protocolAuto },
           vin,
@@ -175,7 +177,11 @@ export async function obdInfo(options: PortOptions, io: ObdCliIo = defaultIo()):
         `${identity.description}${identity.stn ? ` (${identity.stn})` : ''} at ${session.connection.baudRate} baud`,
       ],
       ['Device', identity.device ?? '-'],
-      ['Reply count', identity.replyCount ? 'yes (ELM327 v1.3+)' : 'no'],
+      [
+        'Multi-PID',
+        `${requestMode.multiPid ? 'yes, up to 6 PIDs per request' : 'no, one PID per request'} (${requestMode.multiPidEvidence})`,
+      ],
+      ['Reply count', `${requestMode.replyCount ? 'yes' : 'no'} (${requestMode.replyCountEvidence})`],
       ['Voltage', voltage === null ? '-' : `${voltage.toFixed(1)} V`],
       ['Protocol', `${protocol.name}${session.protocolAuto ? ' (auto)' : ''}`],
       [
@@ -257,6 +263,7 @@ export async function obdRead(
   }
   return withVehicle(options, io, async (session) => {
     await session.discoverSupportedPids();
+    await session.detectRequestMode();
     const supported = session.supportedPids();
     // Support PIDs (00, 20, ...) are always askable; the rest only when an ECU announced them.
     const wanted = defs.filter((d) => d.pid % 0x20 === 0 || supported.has(d.pid));
@@ -420,7 +427,9 @@ export function registerObdCommands(program: Command, io?: ObdCliIo): Command {
     .command('obd')
     .description('Talk to the vehicle through the ELM327 adapter (technician tools).');
   portOptions(obd.command('info'))
-    .description('Adapter identity and voltage, protocol, VIN, calibration IDs, supported PIDs per ECU.')
+    .description(
+      'Adapter identity, request mode (multi-PID, reply count) and voltage, protocol, VIN, calibration IDs, supported PIDs per ECU.',
+    )
     .action((o: PortOptions) => run((cliIo) => obdInfo(o, cliIo)));
   portOptions(obd.command('read'))
     .description('Read service 01 PIDs: hex (0C, 010C) or names (rpm, speed, fuelLevel, coolant ...).')

@@ -4,7 +4,8 @@
  *   open port, ATZ ... (ObdSession.open) --port gone, adapter mute--> state 'disconnected' --+
  *             |
  *             v                                +--- vehicle silent (NO DATA, UNABLE TO CONNECT)
- *   connectVehicle, discover PIDs, VIN  <------+    state 'no-vehicle', ATRV, retry
+ *   connectVehicle, discover PIDs,      <------+    state 'no-vehicle', ATRV, retry
+ *   request mode (multi-PID? digit?), VIN      |
  *             |                                |
  *             v                                |
  *   poll cycle: scheduler -> readPids -> latest readings, fuel rate  (state 'polling')
@@ -16,7 +17,7 @@ import type { Logger } from '@fleet/shared/log';
 import { AgentErrorCode, isAgentError, isVehicleSilent } from '../errors.ts';
 import type { ByteStream } from '../transport/byte-stream.ts';
 import type { AdapterIdentity } from './elm327/connection.ts';
-import { isCan, type ObdProtocol } from './elm327/protocols.ts';
+import type { ObdProtocol } from './elm327/protocols.ts';
 import {
   computeFuelRateLph,
   DEFAULT_ENGINE,
@@ -29,6 +30,7 @@ import { ObdSession, type ObdSessionOptions } from './obd-session.ts';
 import { type ObdReadingName, PIDS, type PidValue } from './pids.ts';
 import { DEFAULT_FAST_PIDS, DEFAULT_SLOW_PIDS, PollScheduler } from './poll-scheduler.ts';
 import type { SupportMap } from './services/current-data.ts';
+import type { RequestMode } from './services/request-mode.ts';
 import type { VinReading } from './services/vehicle-info.ts';
 
 export type ObdReadings = Record<ObdReadingName, number | null>;
@@ -54,7 +56,7 @@ export interface ObdPollerOptions {
   engine?: EngineSettings;
   /** [1...20] timeouts in a row before the adapter counts as gone, default 3. */
   maxConsecutiveTimeouts?: number;
-  /** Timeouts, protocol fallbacks, reply-count use. */
+  /** Timeouts, protocol fallbacks, multi-PID and reply-count use. */
   session?: Partial<Omit<ObdSessionOptions, 'open' | 'log' | 'baudRates'>>;
 }
 
@@ -134,6 +136,11 @@ export class ObdPoller {
     }
   }
 
+  /** How the current session forms its requests (null without an adapter). */
+  get requestMode(): RequestMode | null {
+    return this.session?.requestMode ?? null;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
@@ -148,9 +155,13 @@ export class ObdPoller {
         this.protocol = await session.connectVehicle({ fallbacks: firstAttempt });
         firstAttempt = false;
         this.supported = await session.discoverSupportedPids();
+        await session.detectRequestMode();
         if (!this.vin) this.vin = await session.readVin().catch(() => null);
         this.state = 'polling';
-        this.log.info({ protocol: this.protocol.name, vin: this.vin?.vin }, 'vehicle found; polling');
+        this.log.info(
+          { protocol: this.protocol.name, vin: this.vin?.vin, requestMode: session.requestMode },
+          'vehicle found; polling',
+        );
         await this.pollVehicle(session);
       } catch (err) {
         firstAttempt = false;
@@ -180,7 +191,7 @@ export class ObdPoller {
         slow: this.options.slowPids ?? DEFAULT_SLOW_PIDS,
         slowPeriodMs: this.options.slowPeriodMs ?? 5000,
       },
-      this.protocol !== null && isCan(this.protocol),
+      session.requestMode.multiPid,
     );
     const maxTimeouts = this.options.maxConsecutiveTimeouts ?? 3;
     let timeouts = 0;

@@ -131,8 +131,12 @@ describe('ObdSession against a scripted two-ECU vehicle', () => {
   it('does not use the reply count with an adapter older than v1.3', async () => {
     const chip = new ScriptedElm327(twoEcuCar(), { identity: 'ELM327 v1.2' });
     const session = await openSession(chip);
-    expect(session.usesReplyCount).toBe(false);
     await session.connectVehicle();
+    expect(session.requestMode).toMatchObject({
+      multiPid: true,
+      replyCount: false,
+      replyCountEvidence: 'the chip is older than ELM327 v1.3',
+    });
     await session.discoverSupportedPids();
     await session.readPids([0x0c]);
     expect(chip.commands.at(-1)).toBe('010C');

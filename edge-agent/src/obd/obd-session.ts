@@ -9,8 +9,9 @@
  *                                                                 (01 data, 03/07/0A/04 DTCs, 09 VIN)
  *
  * One session per opened port. It knows the protocol (how to read the frames), each ECU's
- * supported PIDs (what to ask, how many replies to expect) and the adapter's identity (whether
- * the reply-count digit may be used).
+ * supported PIDs (what to ask, how many replies to expect) and the request mode the adapter
+ * takes (several PIDs per request, the reply-count digit: services/request-mode.ts), found at
+ * connect and corrected on the first refusal.
  */
 import type { Logger } from '@fleet/shared/log';
 import {
@@ -44,7 +45,17 @@ import {
   splitMode01,
 } from './services/current-data.ts';
 import { clearTroubleCodes, type DtcKind, type DtcReadResult, readTroubleCodes } from './services/dtc.ts';
-import type { ObdRequester, ObdRequestOptions } from './services/request.ts';
+import { hex2, type ObdRequester, type ObdRequestOptions, replyCountSuffix } from './services/request.ts';
+import {
+  assumedRequestMode,
+  isRefusal,
+  probePids,
+  type RequestMode,
+  type RequestModeContext,
+  type RequestModeSetting,
+  refusalText,
+  unansweredPids,
+} from './services/request-mode.ts';
 import { allSupported, discoverSupportedPids } from './services/supported-pids.ts';
 import { readCalibrationIds, readVin, type VinReading } from './services/vehicle-info.ts';
 
@@ -58,8 +69,16 @@ export interface ObdSessionOptions extends Elm327ConnectionOptions {
   searchTimeoutMs?: number;
   /** [50...60000] ms per data request, default 2000. */
   requestTimeoutMs?: number;
-  /** Reply-count digit: 'auto' (when the chip is v1.3+), 'on', 'off'. Default 'auto'. */
-  replyCount?: 'auto' | 'on' | 'off';
+  /**
+   * Reply-count digit: 'auto' (when the chip is v1.3+, dropped if the adapter answers `?` to it),
+   * 'on', 'off'. Default 'auto'.
+   */
+  replyCount?: RequestModeSetting;
+  /**
+   * Up to six PIDs per request on CAN: 'auto' (dropped if the adapter refuses them or answers
+   * only the first), 'on', 'off'. Default 'auto'.
+   */
+  multiPid?: RequestModeSetting;
 }
 
 export const DEFAULT_PROTOCOL_FALLBACKS: readonly number[] = [6, 8, 7, 9, 3, 4, 5, 1, 2];
@@ -71,6 +90,8 @@ export interface SessionStats {
   /** ECU messages of another service than asked (stray, not handed on). */
   foreignMessages: number;
   negativeResponses: number;
+  /** Times the adapter refused a request form and the session fell back to a slower one. */
+  requestModeFallbacks: number;
 }
 
 export class ObdSession implements ObdRequester {
@@ -78,8 +99,17 @@ export class ObdSession implements ObdRequester {
   /** Whether the chip chose the protocol itself (ATSP0) rather than a fallback. */
   protocolAuto = true;
   support: SupportMap = new Map();
-  readonly stats: SessionStats = { frames: newAssemblyStats(), foreignMessages: 0, negativeResponses: 0 };
+  readonly stats: SessionStats = {
+    frames: newAssemblyStats(),
+    foreignMessages: 0,
+    negativeResponses: 0,
+    requestModeFallbacks: 0,
+  };
   private readonly log: Logger;
+  /** What the adapter showed it takes; null: nothing learned yet for this vehicle connection. */
+  private learnedMode: RequestMode | null = null;
+  /** While detectRequestMode asks: a refusal is then the answer sought, not news for the log. */
+  private probing = false;
 
   private constructor(
     readonly connection: Elm327Connection,
@@ -104,10 +134,18 @@ export class ObdSession implements ObdRequester {
     return this.connection.adapter.closed;
   }
 
-  /** Whether requests carry the reply-count digit. */
-  get usesReplyCount(): boolean {
-    const mode = this.options.replyCount ?? 'auto';
-    return mode === 'on' || (mode === 'auto' && this.identity.replyCount);
+  /** How service 01 requests are formed: what was learned, else what settings and chip allow. */
+  get requestMode(): RequestMode {
+    return this.learnedMode ?? assumedRequestMode(this.modeContext());
+  }
+
+  private modeContext(): RequestModeContext {
+    return {
+      can: this.protocol !== null && isCan(this.protocol),
+      chipReplyCount: this.identity.replyCount,
+      multiPid: this.options.multiPid ?? 'auto',
+      replyCount: this.options.replyCount ?? 'auto',
+    };
   }
 
   readVoltage(): Promise<number | null> {
@@ -125,8 +163,7 @@ export class ObdSession implements ObdRequester {
    */
   async request(command: string, options: ObdRequestOptions = {}): Promise<EcuMessage[]> {
     const { expectedReplies: replies, ...sendOptions } = options;
-    const suffix = replies && replies >= 1 && replies <= 15 ? replies.toString(16).toUpperCase() : '';
-    const lines = await this.adapter.send(`${command}${suffix}`, {
+    const lines = await this.adapter.send(`${command}${replyCountSuffix(replies)}`, {
       timeoutMs: this.options.requestTimeoutMs ?? 2000,
       ...sendOptions,
     });
@@ -151,7 +188,7 @@ export class ObdSession implements ObdRequester {
       const r = refusals[0]!;
       throw new AgentError(
         AgentErrorCode.ObdNegativeResponse,
-        `${command}: ECU ${r.ecu || '?'} refused (negative response code ${hexByte(r.data[2] ?? 0)}${NRC_NAMES[r.data[2] ?? 0] ? `: ${NRC_NAMES[r.data[2] ?? 0]}` : ''})`,
+        `${command}: ECU ${r.ecu || '?'} refused (negative response code ${hex2(r.data[2] ?? 0)}${NRC_NAMES[r.data[2] ?? 0] ? `: ${NRC_NAMES[r.data[2] ?? 0]}` : ''})`,
       );
     }
     throw new AgentError(
@@ -169,6 +206,7 @@ export class ObdSession implements ObdRequester {
     const searchTimeoutMs = this.options.searchTimeoutMs ?? 15_000;
     await this.adapter.send('ATSP0');
     this.protocol = null;
+    this.learnedMode = null;
     let fixed: number | null = null;
     try {
       await this.request('0100', { timeoutMs: searchTimeoutMs });
@@ -224,38 +262,172 @@ export class ObdSession implements ObdRequester {
   }
 
   /**
-   * Reads PIDs: up to six per request on CAN (one elsewhere), each answer split by the PIDs'
-   * lengths whatever their order, one reading per PID and ECU. PIDs no ECU answers are missing
-   * from the result; if no request got any answer at all, NO DATA is thrown (vehicle silent).
+   * Finds the request mode the adapter takes (call after discoverSupportedPids): one PID the ECU
+   * announced with the reply-count digit, then two in one request, through readPids, whose
+   * fallbacks record what the adapter refused. When even the probe's PIDs go unanswered (the
+   * vehicle fell silent, or an ECU announces PIDs it never answers) the assumed mode stays and
+   * readPids corrects it on the first refusal.
+   */
+  async detectRequestMode(): Promise<RequestMode> {
+    this.learnedMode = null;
+    const context = this.modeContext();
+    const pids = probePids(this.support);
+    if (context.can && pids.length > 0) {
+      this.probing = true;
+      try {
+        await this.probeRequestMode(context, pids);
+      } catch (err) {
+        if (!isVehicleSilent(err)) throw err;
+        this.log.debug({ err: err.message }, 'request-mode probe unanswered; mode assumed');
+      } finally {
+        this.probing = false;
+      }
+    }
+    const mode = this.requestMode;
+    this.log.info({ ...mode }, 'adapter request mode');
+    return mode;
+  }
+
+  private async probeRequestMode(context: RequestModeContext, pids: number[]): Promise<void> {
+    if (context.replyCount === 'auto' && this.requestMode.replyCount) {
+      const line = this.requestLine(pids.slice(0, 1));
+      await this.readPids(pids.slice(0, 1));
+      if (this.requestMode.replyCount) this.learn({ replyCountEvidence: `${line}: answered` });
+    }
+    if (context.multiPid === 'auto' && pids.length >= 2) {
+      const line = this.requestLine(pids);
+      const readings = await this.readPids(pids);
+      const answered = pids.filter((p) => readings.some((r) => r.pid === p)).map(hex2);
+      if (this.requestMode.multiPid)
+        this.learn({ multiPidEvidence: `${line}: answered ${answered.join(' ')}` });
+    }
+  }
+
+  /**
+   * Reads PIDs: up to six per request on CAN (one elsewhere, or when the adapter refuses more),
+   * each answer split by the PIDs' lengths whatever their order, one reading per PID and ECU.
+   * PIDs no ECU answers are missing from the result; if no request got any answer at all,
+   * NO DATA is thrown (vehicle silent).
    */
   async readPids(pids: readonly number[]): Promise<PidReading[]> {
-    const multiPid = this.protocol !== null && isCan(this.protocol);
     const readings: PidReading[] = [];
     let answered = 0;
     let lastError: unknown;
-    for (const batch of batchPids(pids, multiPid)) {
-      const replies = this.usesReplyCount && multiPid ? expectedReplies(batch, this.support) : null;
+    for (const batch of batchPids(pids, this.requestMode.multiPid)) {
+      const line = this.requestLine(batch);
       let messages: EcuMessage[];
       try {
-        messages = await this.request(mode01Command(batch), { expectedReplies: replies });
+        messages = await this.requestPids(batch);
       } catch (err) {
         if (!isObdError(err) || err.code === AgentErrorCode.ObdTimeout) throw err;
+        if (batch.length > 1 && isRefusal(err) && this.adaptive('multiPid')) {
+          const singles = await this.readSingly(batch);
+          if (singles.length > 0) {
+            this.fallBack({
+              multiPid: false,
+              multiPidEvidence: `${line}: ${refusalText(err)}; one PID answered`,
+            });
+            answered++;
+            readings.push(...singles);
+            continue;
+          }
+        }
         lastError = err;
         continue;
       }
       answered++;
-      for (const { ecu, data } of messages) {
-        const split = splitMode01(data);
-        if (split.error) {
-          this.stats.frames.badFrames++;
-          this.log.debug({ ecu, error: split.error }, 'multi-PID answer cut short');
+      readings.push(...this.decodeAnswer(messages));
+      const missing = batch.length > 1 ? unansweredPids(batch, messages, this.support) : [];
+      if (missing.length > 0 && this.adaptive('multiPid')) {
+        // A PID the ECU announced is missing: a first-PID-only clone if it answers alone.
+        const singles = await this.readSingly(missing);
+        if (singles.length > 0) {
+          const got = batch.filter((p) => !missing.includes(p)).map(hex2);
+          this.fallBack({
+            multiPid: false,
+            multiPidEvidence: `${line}: answered ${got.join(' ')} only; one PID answered`,
+          });
+          readings.push(...singles);
         }
-        for (const [pid, bytes] of split.values)
-          readings.push({ pid, ecu, data: bytes, value: decodePid(pid, bytes) });
       }
     }
     if (answered === 0 && lastError) throw lastError;
     return readings;
+  }
+
+  /** One service 01 request; `?` to the reply-count digit is confirmed on the plain line. */
+  private async requestPids(batch: readonly number[]): Promise<EcuMessage[]> {
+    const command = mode01Command(batch);
+    const replies = this.requestMode.replyCount ? expectedReplies(batch, this.support) : null;
+    try {
+      return await this.request(command, { expectedReplies: replies });
+    } catch (err) {
+      if (
+        replies === null ||
+        !this.adaptive('replyCount') ||
+        !isAgentError(err, AgentErrorCode.ObdUnknownCommand)
+      )
+        throw err;
+      const messages = await this.request(command);
+      this.fallBack({
+        replyCount: false,
+        replyCountEvidence: `${command}${replyCountSuffix(replies)}: ?; ${command}: answered`,
+      });
+      return messages;
+    }
+  }
+
+  /**
+   * The PIDs one per request, after a refusal of several. Stops at the first that is not
+   * answered either: then the vehicle, not the adapter, is silent, and asking on costs a timeout each.
+   */
+  private async readSingly(pids: readonly number[]): Promise<PidReading[]> {
+    const readings: PidReading[] = [];
+    for (const pid of pids) {
+      try {
+        readings.push(...this.decodeAnswer(await this.requestPids([pid])));
+      } catch (err) {
+        if (!isObdError(err) || err.code === AgentErrorCode.ObdTimeout) throw err;
+        if (readings.length === 0) break;
+      }
+    }
+    return readings;
+  }
+
+  private decodeAnswer(messages: readonly EcuMessage[]): PidReading[] {
+    const readings: PidReading[] = [];
+    for (const { ecu, data } of messages) {
+      const split = splitMode01(data);
+      if (split.error) {
+        this.stats.frames.badFrames++;
+        this.log.debug({ ecu, error: split.error }, 'multi-PID answer cut short');
+      }
+      for (const [pid, bytes] of split.values)
+        readings.push({ pid, ecu, data: bytes, value: decodePid(pid, bytes) });
+    }
+    return readings;
+  }
+
+  /** The line that goes out for `batch` in the current mode (for logs and evidence). */
+  private requestLine(batch: readonly number[]): string {
+    const replies = this.requestMode.replyCount ? expectedReplies(batch, this.support) : null;
+    return `${mode01Command(batch)}${replyCountSuffix(replies)}`;
+  }
+
+  private adaptive(setting: 'multiPid' | 'replyCount'): boolean {
+    return (this.options[setting] ?? 'auto') === 'auto';
+  }
+
+  private learn(change: Partial<RequestMode>): void {
+    this.learnedMode = { ...this.requestMode, ...change };
+  }
+
+  /** The adapter refused a request form: the slower one for the rest of this vehicle connection. */
+  private fallBack(change: Partial<RequestMode>): void {
+    this.learn(change);
+    this.stats.requestModeFallbacks++;
+    const level = this.probing ? 'info' : 'warn';
+    this.log[level]({ ...change }, 'the adapter refuses a request form; falling back for this session');
   }
 
   readTroubleCodes(kind: DtcKind): Promise<DtcReadResult> {
@@ -274,8 +446,6 @@ export class ObdSession implements ObdRequester {
     return readCalibrationIds(this);
   }
 }
-
-const hexByte = (b: number) => b.toString(16).toUpperCase().padStart(2, '0');
 
 /** ISO 14229-1 negative response codes an OBD ECU uses. */
 const NRC_NAMES: Readonly<Record<number, string>> = {

@@ -18,7 +18,7 @@ import { createLogger } from '@fleet/shared/log';
 import { Elm327Emulator, type Elm327Options } from '../../../firmware-sim/src/elm327/emulator.ts';
 import type { ByteEndpoint } from '../../../firmware-sim/src/transport/endpoint.ts';
 import { openSerialEndpoint } from '../../../firmware-sim/src/transport/serial.ts';
-import { VehicleModel } from '../../../firmware-sim/src/vehicle/model.ts';
+import { VehicleModel, type VehicleState } from '../../../firmware-sim/src/vehicle/model.ts';
 import { createPtyPair, type PtyPair } from '../../../firmware-sim/test/socat.ts';
 
 export interface SimulatedAdapterOptions {
@@ -34,6 +34,17 @@ export interface SimulatedAdapterOptions {
   driveToKmh?: number;
   /** Further emulator options (protocol, adapter kind, ...), passed as they are. */
   emulator?: Partial<Omit<Elm327Options, 'vehicle' | 'vin' | 'write'>>;
+}
+
+/** What PIDs 0C/0D/2F/05 must decode to for the model's state (J1979 encodings, by hand). */
+export function expectedReadings(s: VehicleState) {
+  const byte = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
+  return {
+    speedKmh: byte(s.speedKmh),
+    rpm: Math.min(0xffff, Math.round(s.rpm * 4)) / 4,
+    fuelLevelPct: (100 * byte((s.fuelLevelPct * 255) / 100)) / 255,
+    coolantC: byte(s.coolantC + 40) - 40,
+  };
 }
 
 interface ScriptedAnswer {

@@ -14,4 +14,9 @@ export interface ObdRequester {
   request(command: string, options?: ObdRequestOptions): Promise<EcuMessage[]>;
 }
 
+/** The reply-count digit as sent after the request (`010C` + `1`), empty for none. */
+export function replyCountSuffix(replies: number | null | undefined): string {
+  return replies && replies >= 1 && replies <= 15 ? replies.toString(16).toUpperCase() : '';
+}
+
 export const hex2 = (b: number): string => b.toString(16).toUpperCase().padStart(2, '0');

@@ -1,0 +1,164 @@
+/**
+ * Adapters that refuse multi-PID requests or the reply-count digit (issue 14), one firmware-sim
+ * adapter profile each, over real ptys (socat): the real `fleet-agent obd read` and `obd info`
+ * processes, and the daemon's ObdPoller, must read decoded values from every profile, in the
+ * fastest request mode the adapter allows, and say which mode that is.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createLogger } from '@fleet/shared/log';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { AdapterProfileName } from '../../firmware-sim/src/elm327/adapter-profiles.ts';
+import { obdInfo } from '../src/cli/obd.ts';
+import { ObdPoller } from '../src/obd/obd-poller.ts';
+import { openSerial } from '../src/transport/serial.ts';
+import { expectedReadings, SimulatedAdapter } from './support/simulated-adapter.ts';
+
+const run = promisify(execFile);
+const AGENT = join(import.meta.dirname, '../bin/fleet-agent.js');
+const log = createLogger('obd-profiles-test');
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function simulated(profile: AdapterProfileName) {
+  const sim = await SimulatedAdapter.start({ emulator: { profile } });
+  cleanups.push(() => sim.close());
+  return sim;
+}
+
+async function agentCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [AGENT, ...args], {
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Service 01 data requests of several PIDs (support maps 00/20/... left out), as sent. */
+const multiPidRequests = (requests: readonly string[]) =>
+  requests.filter((r) => /^01([0-9A-F]{2}){2,6}[1-9A-F]?$/.test(r) && !/^01[02468AC]0/.test(r));
+const withDigit = (requests: readonly string[]) =>
+  requests.filter((r) => /^01[0-9A-F]+$/.test(r) && r.length % 2 === 1);
+
+const PROFILES: {
+  profile: AdapterProfileName;
+  multiPid: boolean;
+  replyCount: boolean;
+  /** How `obd info` explains the finding. */
+  evidence: RegExp;
+}[] = [
+  { profile: 'standard', multiPid: true, replyCount: true, evidence: /^010C0D1: answered 0C 0D$/ },
+  {
+    profile: 'multi-pid-refused',
+    multiPid: false,
+    replyCount: true,
+    evidence: /^010C0D1: \?; one PID answered$/,
+  },
+  {
+    profile: 'multi-pid-no-data',
+    multiPid: false,
+    replyCount: true,
+    evidence: /^010C0D1: NO DATA; one PID answered$/,
+  },
+  {
+    profile: 'first-pid-only',
+    multiPid: false,
+    replyCount: true,
+    evidence: /^010C0D1: answered 0C only; one PID answered$/,
+  },
+  { profile: 'reply-count-refused', multiPid: true, replyCount: false, evidence: /^010C0D: answered 0C 0D$/ },
+];
+
+describe.each(PROFILES)('adapter profile $profile', ({ profile, multiPid, replyCount, evidence }) => {
+  it('fleet-agent obd read (hex and names) returns the decoded values; obd info reports the mode', async () => {
+    const sim = await simulated(profile);
+    const want = expectedReadings(sim.model.state());
+    for (const pids of [
+      ['0C', '0D', '2F'],
+      ['rpm', 'speed', 'fuelLevel'],
+    ]) {
+      const before = sim.requests.length;
+      const result = await agentCli([
+        'obd',
+        'read',
+        ...pids,
+        '--port',
+        sim.hostPath,
+        '--baud',
+        '38400',
+        '--json',
+      ]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const doc = JSON.parse(result.stdout) as { readings: { pid: string; value: number }[] };
+      const value = (pid: string) => doc.readings.find((r) => r.pid === pid)?.value;
+      expect(doc.readings.map((r) => r.pid)).toEqual(['0C', '0D', '2F']);
+      expect(value('0C')).toBe(want.rpm);
+      expect(value('0D')).toBe(want.speedKmh);
+      expect(value('2F')).toBeCloseTo(want.fuelLevelPct, 9);
+      // The read itself (the last request) went out in the mode found.
+      const last = sim.requests.slice(before).at(-1)!;
+      expect(last.length % 2 === 1, last).toBe(replyCount);
+      expect(last.startsWith(multiPid ? '010C0D2F' : '012F'), last).toBe(true);
+    }
+
+    const info = await agentCli(['obd', 'info', '--port', sim.hostPath, '--baud', '38400', '--json']);
+    expect(info.code).toBe(0);
+    const doc = JSON.parse(info.stdout) as { requestMode: Record<string, unknown> };
+    expect(doc.requestMode).toMatchObject({ multiPid, replyCount });
+    expect(doc.requestMode.multiPidEvidence).toMatch(evidence);
+
+    // The technician's table, from the same action in this process (one child fewer per profile).
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), log };
+    expect(await obdInfo({ port: sim.hostPath, baud: '38400' }, io)).toBe(0);
+    const table = lines.join('\n');
+    expect(table).toMatch(
+      multiPid
+        ? /^Multi-PID\s+yes, up to 6 PIDs per request \(/m
+        : /^Multi-PID\s+no, one PID per request \(/m,
+    );
+    expect(table).toMatch(
+      replyCount
+        ? /^Reply count\s+yes \(010C1: answered\)$/m
+        : /^Reply count\s+no \(010C1: \?; 010C: answered\)$/m,
+    );
+  }, 60_000);
+
+  it("the daemon's poller polls decoded values in the fastest mode the adapter allows", async () => {
+    const sim = await simulated(profile);
+    const poller = new ObdPoller((baud) => openSerial(sim.hostPath, baud), log, 0, 150, {
+      slowPeriodMs: 100,
+    });
+    const running = poller.run();
+    cleanups.push(async () => {
+      await poller.stop();
+      await running;
+    });
+    await vi.waitFor(
+      () => {
+        expect(poller.state).toBe('polling');
+        expect(poller.latest).toEqual(expectedReadings(sim.model.state()));
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    expect(poller.requestMode).toMatchObject({ multiPid, replyCount });
+    // Some poll cycles after the mode was found: they use it, and nothing is refused any more.
+    const cycles = poller.stats.cycles;
+    await vi.waitFor(() => expect(poller.stats.cycles).toBeGreaterThan(cycles + 20), { timeout: 10_000 });
+    const start = sim.requests.lastIndexOf('ATDPN');
+    const polled = sim.requests.slice(start).slice(-20);
+    expect(multiPidRequests(polled).length > 0).toBe(multiPid);
+    expect(withDigit(polled).length > 0).toBe(replyCount);
+    expect(poller.stats.disconnects).toBe(0);
+    expect(poller.state).toBe('polling');
+  }, 30_000);
+});
