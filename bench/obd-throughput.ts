@@ -19,6 +19,7 @@ import { ObdSession } from '../edge-agent/src/obd/obd-session.ts';
 import { openSerial } from '../edge-agent/src/transport/serial.ts';
 import { SimulatedAdapter } from '../edge-agent/test/support/simulated-adapter.ts';
 import { createLogger } from '../shared/src/log.ts';
+import { measurePidRate, type PidRate } from './support/pid-rate.ts';
 
 const LATENCY_MS = 30;
 const RUN_MS = 7000;
@@ -29,60 +30,23 @@ const FAST = [0x0c, 0x0d, 0x11, 0x10, 0x0f, 0x05];
 const log = createLogger('bench');
 log.level = 'warn';
 
-interface Result {
-  name: string;
-  example: string;
-  requests: number;
-  pids: number;
-  seconds: number;
-  bytesPerRequest: number;
-}
-
-async function measure(
-  sim: SimulatedAdapter,
-  name: string,
-  once: (i: number) => Promise<number>,
-): Promise<Result> {
-  // Warm-up request, then count.
-  await once(0);
-  const startRequests = sim.requests.length;
-  const startBytes = sim.bytesFromHost + sim.bytesToHost;
-  const t0 = performance.now();
-  let requests = 0;
-  let pids = 0;
-  while (performance.now() - t0 < RUN_MS) {
-    pids += await once(requests);
-    requests++;
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const bytes = sim.bytesFromHost + sim.bytesToHost - startBytes;
-  return {
-    name,
-    example: sim.requests[startRequests] ?? '',
-    requests,
-    pids,
-    seconds,
-    bytesPerRequest: bytes / requests,
-  };
-}
-
 async function main() {
   const sim = await SimulatedAdapter.start({ latencyMs: LATENCY_MS, resetDelayMs: 500, searchDelayMs: 300 });
   const session = await ObdSession.open({ open: (baud) => openSerial(sim.hostPath, baud), log });
   try {
     await session.connectVehicle();
     await session.discoverSupportedPids();
-    const results: Result[] = [];
+    const results: PidRate[] = [];
 
     results.push(
-      await measure(sim, '1 PID/request, no reply count', async (i) => {
+      await measurePidRate(sim, '1 PID/request, no reply count', RUN_MS, async (i) => {
         const pid = FAST[i % FAST.length]!;
         const messages = await session.request(`01${pid.toString(16).toUpperCase().padStart(2, '0')}`);
         return messages.length > 0 ? 1 : 0;
       }),
     );
     results.push(
-      await measure(sim, '1 PID/request, reply count', async (i) => {
+      await measurePidRate(sim, '1 PID/request, reply count', RUN_MS, async (i) => {
         const pid = FAST[i % FAST.length]!;
         const messages = await session.request(`01${pid.toString(16).toUpperCase().padStart(2, '0')}`, {
           expectedReplies: 1,
@@ -91,7 +55,12 @@ async function main() {
       }),
     );
     results.push(
-      await measure(sim, '6 PIDs/request, reply count', async () => (await session.readPids(FAST)).length),
+      await measurePidRate(
+        sim,
+        '6 PIDs/request, reply count',
+        RUN_MS,
+        async () => (await session.readPids(FAST)).length,
+      ),
     );
 
     const rows = results.map((r) => {
