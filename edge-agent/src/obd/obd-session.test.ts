@@ -28,7 +28,14 @@ function bitmap(base: number, pids: number[], more: boolean): number[] {
 }
 
 /** The two-ECU car behind a scripted chip; each ECU answers its PIDs in `order` (reversed, shuffled). */
-function twoEcuCar(options: { reverse?: boolean; dtcs?: Record<string, number[]> } = {}) {
+function twoEcuCar(
+  options: {
+    reverse?: boolean;
+    dtcs?: Record<string, number[]>;
+    /** PIDs the ECUs announce but never answer (real ECUs do). */
+    mute?: number[];
+  } = {},
+) {
   const ecus: [string, Record<number, number[]>][] = [
     ['7E8', ENGINE],
     ['7E9', TRANSMISSION],
@@ -55,7 +62,7 @@ function twoEcuCar(options: { reverse?: boolean; dtcs?: Record<string, number[]>
                   supported.some((p) => p > pid + 0x20),
                 ),
               );
-          } else if (table[pid]) data.push(pid, ...table[pid]);
+          } else if (table[pid] && !options.mute?.includes(pid)) data.push(pid, ...table[pid]);
         }
         if (data.length > 0) lines.push(...canLines(ecu, [0x41, ...data]));
       } else if (service === 0x03 && options.dtcs?.[ecu]) {
@@ -198,6 +205,105 @@ describe('ObdSession against a scripted two-ECU vehicle', () => {
     const session = await openSession(chip);
     await session.connectVehicle();
     expect(await session.clearTroubleCodes(true)).toEqual(['7E8']);
+  });
+});
+
+describe('ObdSession: the request mode the adapter takes', () => {
+  /** A clone in front of the two-ECU car: `?` to any service 01 request of several PIDs. */
+  const refusingMultiPid = (command: string): ScriptedAnswer | undefined =>
+    /^01([0-9A-F]{2}){2,6}[0-9A-F]?$/.test(command) && !/^010000/.test(command)
+      ? ['?']
+      : twoEcuCar()(command);
+
+  it('probes with two PIDs the engine ECU announced; a PID only the transmission has is no refusal', async () => {
+    const chip = new ScriptedElm327(twoEcuCar());
+    const session = await openSession(chip);
+    await session.connectVehicle();
+    await session.discoverSupportedPids();
+    // 7E8 answers 0C 0D, 7E9 0D: two frames expected.
+    expect(await session.detectRequestMode()).toEqual({
+      multiPid: true,
+      replyCount: true,
+      multiPidEvidence: '010C0D2: answered 0C 0D',
+      replyCountEvidence: '010C1: answered',
+    });
+    expect(chip.commands.slice(-2)).toEqual(['010C1', '010C0D2']);
+    await session.readPids([0x0c, 0x0d, 0x2f]);
+    expect(chip.commands.at(-1)).toBe('010C0D2F3');
+    expect(session.stats.requestModeFallbacks).toBe(0);
+  });
+
+  it('an ECU announcing a PID it never answers is not taken for a first-PID-only adapter', async () => {
+    const chip = new ScriptedElm327(twoEcuCar({ mute: [0x11] }));
+    const session = await openSession(chip);
+    await session.connectVehicle();
+    await session.discoverSupportedPids();
+    const readings = await session.readPids([0x0c, 0x11, 0x2f]);
+    expect(readings.map((r) => r.pid)).toEqual([0x0c, 0x2f]);
+    // 11 was asked alone, went unanswered there too: the adapter is not at fault.
+    expect(chip.commands.slice(-2)).toEqual(['010C112F2', '01111']);
+    expect(session.requestMode.multiPid).toBe(true);
+    expect(session.stats.requestModeFallbacks).toBe(0);
+  });
+
+  it('falls back to single PIDs on the first `?` to several, confirmed by one PID answered', async () => {
+    const chip = new ScriptedElm327(refusingMultiPid);
+    const session = await openSession(chip);
+    await session.connectVehicle();
+    await session.discoverSupportedPids();
+    // No probe: the poll itself meets the refusal.
+    const readings = await session.readPids([0x0c, 0x0d, 0x2f]);
+    expect(readings.map((r) => `${r.ecu}:${r.pid.toString(16)}=${r.value}`)).toEqual([
+      '7E8:c=1726',
+      '7E8:d=50',
+      '7E9:d=49',
+      '7E8:2f=80',
+    ]);
+    // The digit is dropped only if the plain line is understood: it is not, so it stays.
+    expect(chip.commands.slice(-5)).toEqual(['010C0D2F3', '010C0D2F', '010C1', '010D2', '012F1']);
+    expect(session.requestMode).toMatchObject({
+      multiPid: false,
+      replyCount: true,
+      multiPidEvidence: '010C0D2F3: ?; one PID answered',
+    });
+    expect(session.stats.requestModeFallbacks).toBe(1);
+    await session.readPids([0x0c, 0x0d]);
+    expect(chip.commands.slice(-2)).toEqual(['010C1', '010D2']);
+  });
+
+  it('a vehicle that went silent (NO DATA to single PIDs too) changes nothing', async () => {
+    let silent = false;
+    const chip = new ScriptedElm327((command) =>
+      silent && command.startsWith('01') ? ['NO DATA'] : twoEcuCar()(command),
+    );
+    const session = await openSession(chip);
+    await session.connectVehicle();
+    await session.discoverSupportedPids();
+    await session.detectRequestMode();
+    silent = true;
+    await expect(session.readPids([0x0c, 0x0d, 0x2f])).rejects.toMatchObject({
+      code: AgentErrorCode.ObdNoData,
+    });
+    // One single PID asked to tell a refusal from silence, not every PID.
+    expect(chip.commands.slice(-2)).toEqual(['010C0D2F3', '010C1']);
+    expect(session.requestMode.multiPid).toBe(true);
+    expect(session.stats.requestModeFallbacks).toBe(0);
+  });
+
+  it("'off' settings are kept as told: one PID per request, no digit, nothing probed", async () => {
+    const chip = new ScriptedElm327(twoEcuCar());
+    const session = await openSession(chip, { multiPid: 'off', replyCount: 'off' });
+    await session.connectVehicle();
+    await session.discoverSupportedPids();
+    const before = chip.commands.length;
+    expect(await session.detectRequestMode()).toMatchObject({
+      multiPid: false,
+      replyCount: false,
+      multiPidEvidence: 'turned off',
+    });
+    expect(chip.commands.length).toBe(before);
+    await session.readPids([0x0c, 0x0d]);
+    expect(chip.commands.slice(-2)).toEqual(['010C', '010D']);
   });
 });
 
