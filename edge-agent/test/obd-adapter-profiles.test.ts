@@ -1,15 +1,27 @@
 /**
  * Adapters that refuse multi-PID requests or the reply-count digit (issue 14), one firmware-sim
  * adapter profile each, over real ptys (socat): the real `fleet-agent obd read` and `obd info`
- * processes, and the daemon's ObdPoller, must read decoded values from every profile, in the
- * fastest request mode the adapter allows, and say which mode that is.
+ * processes, the daemon's ObdPoller, and the daemon itself (`fleet-agent run` against
+ * `firmware-sim vehicle --adapter-profile`, both real processes) must read decoded values from
+ * every profile, in the fastest request mode the adapter allows, and say which mode that is.
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger } from '@fleet/shared/log';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AdapterProfileName } from '../../firmware-sim/src/elm327/adapter-profiles.ts';
+import type { VehicleState } from '../../firmware-sim/src/vehicle/model.ts';
+import {
+  readyLine,
+  runCli,
+  cleanUp as stopSimulators,
+  waitFor,
+} from '../../firmware-sim/test/cli-harness.ts';
+import { createPtyPair } from '../../firmware-sim/test/socat.ts';
 import { obdInfo } from '../src/cli/obd.ts';
 import { ObdPoller } from '../src/obd/obd-poller.ts';
 import { openSerial } from '../src/transport/serial.ts';
@@ -20,9 +32,11 @@ const AGENT = join(import.meta.dirname, '../bin/fleet-agent.js');
 const log = createLogger('obd-profiles-test');
 
 const cleanups: (() => Promise<void>)[] = [];
+// Ten processes to stop after the daemon test, on a loaded machine.
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
-});
+  await stopSimulators();
+}, 120_000);
 
 async function simulated(profile: AdapterProfileName) {
   const sim = await SimulatedAdapter.start({ emulator: { profile } });
@@ -161,4 +175,104 @@ describe.each(PROFILES)('adapter profile $profile', ({ profile, multiPid, replyC
     expect(poller.stats.disconnects).toBe(0);
     expect(poller.state).toBe('polling');
   }, 30_000);
+});
+
+/** `fleet-agent run` as on a vehicle, until SIGTERM (its OBD state is logged as JSON on stderr). */
+function runAgent(args: string[]): { child: ChildProcess; stderr: () => string } {
+  const child = spawn(process.execPath, [AGENT, 'run', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'info' },
+  });
+  let err = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  });
+  return { child, stderr: () => err };
+}
+
+type Truth = VehicleState & { epoch: number; ts: number };
+
+/** One vehicle and its agent, both real processes; resolves once three samples carry OBD values. */
+async function daemonOn({ profile, multiPid, replyCount }: (typeof PROFILES)[number]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'obd-daemon-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const elm = await createPtyPair(join(dir, 'elm-sim'), join(dir, 'elm-host'));
+  const gps = await createPtyPair(join(dir, 'gps-sim'), join(dir, 'gps-host'));
+  cleanups.push(() => elm.close());
+  cleanups.push(() => gps.close());
+  const truthFile = join(dir, 'truth.jsonl');
+  const sim = runCli([
+    'vehicle',
+    ...['--id', 'van-7', '--elm', elm.device, '--nmea', gps.device, '--seed', '7'],
+    ...['--adapter-profile', profile, '--truth', truthFile],
+  ]);
+  expect((await waitFor('firmware-sim ready', () => readyLine(sim), 120_000)).adapterProfile).toBe(profile);
+
+  const db = join(dir, 'agent.db');
+  const agent = runAgent([
+    ...['--vehicle', 'van-7', '--obd-port', elm.host, '--gps-nmea', gps.host, '--db', db],
+    ...['--mqtt-url', 'mqtt://127.0.0.1:1883', '--base-topic', `obd-profiles-${process.pid}`],
+  ]);
+  type Row = { ts: number; rpm: number | null; speed_kmh: number; fuel_level_pct: number | null };
+  const rows = await waitFor(
+    'three samples with OBD values',
+    () => {
+      if (!existsSync(db)) return undefined;
+      const store = new Database(db, { readonly: true, fileMustExist: true });
+      try {
+        const found = store
+          .prepare(
+            'SELECT ts, rpm, speed_kmh, fuel_level_pct FROM samples WHERE rpm IS NOT NULL ORDER BY seq',
+          )
+          .all() as Row[];
+        return found.length >= 3 ? found : undefined;
+      } catch (err) {
+        // The agent creates its schema just after the file.
+        if ((err as Error).message.includes('no such table')) return undefined;
+        throw err;
+      } finally {
+        store.close();
+      }
+    },
+    150_000,
+  );
+  // Each value is what the ECU said at that epoch or shortly before: the latest poll joins each
+  // GPS fix; rpm is a fast PID (every cycle; a single-PID cycle on a loaded machine can near a second),
+  // fuel level a slow one (every 5 s).
+  const truth = readFileSync(truthFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Truth);
+  const before = (epoch: number, seconds: number) =>
+    truth.slice(Math.max(0, epoch - seconds), epoch + 1).map(expectedReadings);
+  for (const row of rows) {
+    const epoch = truth.findIndex((t) => t.ts === row.ts);
+    expect(epoch, `${profile}: sample at ${row.ts}`).toBeGreaterThanOrEqual(0);
+    expect(
+      before(epoch, 3).map((c) => c.rpm),
+      profile,
+    ).toContain(row.rpm);
+    expect(
+      before(epoch, 6).map((c) => c.fuelLevelPct),
+      profile,
+    ).toContainEqual(row.fuel_level_pct);
+  }
+  const modeLine = agent
+    .stderr()
+    .split('\n')
+    .find((l) => l.includes('"adapter request mode"'));
+  expect(modeLine, `${profile}: ${agent.stderr()}`).toBeDefined();
+  expect(JSON.parse(modeLine!), profile).toMatchObject({ multiPid, replyCount });
+}
+
+describe('the daemon (fleet-agent run) against firmware-sim vehicle --adapter-profile', () => {
+  it('records decoded OBD values with the GPS epochs on every profile (all five at once)', async () => {
+    await Promise.all(PROFILES.map(daemonOn));
+  }, 300_000);
 });
