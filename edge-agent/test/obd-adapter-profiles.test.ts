@@ -23,9 +23,12 @@ import {
 } from '../../firmware-sim/test/cli-harness.ts';
 import { createPtyPair } from '../../firmware-sim/test/socat.ts';
 import { obdInfo } from '../src/cli/obd.ts';
-import { ObdPoller } from '../src/obd/obd-poller.ts';
-import { openSerial } from '../src/transport/serial.ts';
-import { expectedReadings, SimulatedAdapter } from './support/simulated-adapter.ts';
+import {
+  expectedReadings,
+  SimulatedAdapter,
+  startPoller,
+  waitForModelReadings,
+} from './support/simulated-adapter.ts';
 
 const run = promisify(execFile);
 const AGENT = join(import.meta.dirname, '../bin/fleet-agent.js');
@@ -149,21 +152,9 @@ describe.each(PROFILES)('adapter profile $profile', ({ profile, multiPid, replyC
 
   it("the daemon's poller polls decoded values in the fastest mode the adapter allows", async () => {
     const sim = await simulated(profile);
-    const poller = new ObdPoller((baud) => openSerial(sim.hostPath, baud), log, 0, 150, {
-      slowPeriodMs: 100,
-    });
-    const running = poller.run();
-    cleanups.push(async () => {
-      await poller.stop();
-      await running;
-    });
-    await vi.waitFor(
-      () => {
-        expect(poller.state).toBe('polling');
-        expect(poller.latest).toEqual(expectedReadings(sim.model.state()));
-      },
-      { timeout: 10_000, interval: 20 },
-    );
+    const { poller, stop } = startPoller(sim, log);
+    cleanups.push(stop);
+    await waitForModelReadings(poller, sim, 10_000);
     expect(poller.requestMode).toMatchObject({ multiPid, replyCount });
     // Some poll cycles after the mode was found: they use it, and nothing is refused any more.
     const cycles = poller.stats.cycles;

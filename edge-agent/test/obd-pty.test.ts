@@ -9,7 +9,12 @@ import { AgentErrorCode } from '../src/errors.ts';
 import { ObdPoller } from '../src/obd/obd-poller.ts';
 import { ObdSession } from '../src/obd/obd-session.ts';
 import { openSerial } from '../src/transport/serial.ts';
-import { expectedReadings, SimulatedAdapter } from './support/simulated-adapter.ts';
+import {
+  expectedReadings,
+  SimulatedAdapter,
+  startPoller,
+  waitForModelReadings,
+} from './support/simulated-adapter.ts';
 
 const log = createLogger('obd-pty-test');
 const cleanups: (() => Promise<void>)[] = [];
@@ -176,22 +181,9 @@ describe('ObdSession over a pty: a K-line vehicle (ISO 14230-4 KWP)', () => {
 describe('ObdPoller over a pty', () => {
   it('polls, survives unplug/replug of the adapter and ignition off/on, by itself', async () => {
     const sim = await simulated();
-    const poller = new ObdPoller((baud) => openSerial(sim.hostPath, baud), log, 0, 150, {
-      slowPeriodMs: 100,
-    });
-    const running = poller.run();
-    cleanups.push(async () => {
-      await poller.stop();
-      await running;
-    });
-
-    await vi.waitFor(
-      () => {
-        expect(poller.state).toBe('polling');
-        expect(poller.latest).toEqual(expectedReadings(sim.model.state()));
-      },
-      { timeout: 8000, interval: 20 },
-    );
+    const { poller, stop } = startPoller(sim, log);
+    cleanups.push(stop);
+    await waitForModelReadings(poller, sim, 8000);
     expect(poller.vin?.vin).toBe('1SV7CE6F6RX068251');
     expect(poller.fuelRateSource).toBe('fuel-rate-pid');
     expect(poller.fuelRateLph).toBeCloseTo(Math.round(sim.model.state().fuelRateLph * 20) / 20, 6);

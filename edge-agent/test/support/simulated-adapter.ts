@@ -14,12 +14,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@fleet/shared/log';
+import { createLogger, type Logger } from '@fleet/shared/log';
+import { expect, vi } from 'vitest';
 import { Elm327Emulator, type Elm327Options } from '../../../firmware-sim/src/elm327/emulator.ts';
 import type { ByteEndpoint } from '../../../firmware-sim/src/transport/endpoint.ts';
 import { openSerialEndpoint } from '../../../firmware-sim/src/transport/serial.ts';
 import { VehicleModel, type VehicleState } from '../../../firmware-sim/src/vehicle/model.ts';
 import { createPtyPair, type PtyPair } from '../../../firmware-sim/test/socat.ts';
+import { ObdPoller, type ObdPollerOptions } from '../../src/obd/obd-poller.ts';
+import { openSerial } from '../../src/transport/serial.ts';
 
 export interface SimulatedAdapterOptions {
   seed?: number;
@@ -45,6 +48,40 @@ export function expectedReadings(s: VehicleState) {
     fuelLevelPct: (100 * byte((s.fuelLevelPct * 255) / 100)) / 255,
     coolantC: byte(s.coolantC + 40) - 40,
   };
+}
+
+/**
+ * The daemon's OBD loop (ObdPoller, no delay between cycles, 150 ms before a retry) on the
+ * adapter's host side, slow PIDs every 100 ms; `stop` ends it and waits for its loop.
+ */
+export function startPoller(
+  sim: SimulatedAdapter,
+  log: Logger,
+  options: ObdPollerOptions = {},
+): { poller: ObdPoller; stop: () => Promise<void> } {
+  const poller = new ObdPoller((baud) => openSerial(sim.hostPath, baud), log, 0, 150, {
+    slowPeriodMs: 100,
+    ...options,
+  });
+  const running = poller.run();
+  return {
+    poller,
+    stop: async () => {
+      await poller.stop();
+      await running;
+    },
+  };
+}
+
+/** Waits until the poller polls and its latest readings are the model's. */
+export async function waitForModelReadings(poller: ObdPoller, sim: SimulatedAdapter, timeoutMs: number) {
+  await vi.waitFor(
+    () => {
+      expect(poller.state).toBe('polling');
+      expect(poller.latest).toEqual(expectedReadings(sim.model.state()));
+    },
+    { timeout: timeoutMs, interval: 20 },
+  );
 }
 
 interface ScriptedAnswer {
