@@ -14,7 +14,16 @@ describe('firmware-sim CLI', () => {
     expect(top.stdout()).toContain('vehicle');
     const sub = runCli(['vehicle', '--help']);
     expect(await sub.exit).toBe(0);
-    for (const text of ['--elm <spec>', '--nmea <spec>', '--epochs', '--truth', 'tcp://HOST:PORT', 'socat']) {
+    for (const text of [
+      '--elm <spec>',
+      '--nmea <spec>',
+      '--epochs',
+      '--truth',
+      'tcp://HOST:PORT',
+      'socat',
+      '--adapter-profile <p>',
+      'first-pid-only',
+    ]) {
       expect(sub.stdout()).toContain(text);
     }
   });
@@ -37,6 +46,21 @@ describe('firmware-sim CLI', () => {
     const run = runCli(['vehicle', '--id', 'v1', '--elm', 'x', '--nmea', 'y', '--tick-ms', 'soon']);
     expect(await run.exit).toBe(2);
     expect(run.stderr()).toContain("option '--tick-ms <n>' argument 'soon' is invalid");
+    const profile = runCli([
+      'vehicle',
+      '--id',
+      'v1',
+      '--elm',
+      'x',
+      '--nmea',
+      'y',
+      '--adapter-profile',
+      'cheap',
+    ]);
+    expect(await profile.exit).toBe(2);
+    expect(profile.stderr()).toContain(
+      "option '--adapter-profile <p>' argument 'cheap' is invalid. expected one of standard, multi-pid-refused, multi-pid-no-data, first-pid-only, reply-count-refused",
+    );
   });
 
   it('runs a vehicle on socat ptys: NMEA matches the truth file, OBD answers, SIGTERM exits 0', async () => {
