@@ -314,7 +314,6 @@ export class ObdSession implements ObdRequester {
     let answered = 0;
     let lastError: unknown;
     for (const batch of batchPids(pids, this.requestMode.multiPid)) {
-      const line = this.requestLine(batch);
       let messages: EcuMessage[];
       try {
         messages = await this.requestPids(batch);
@@ -325,7 +324,7 @@ export class ObdSession implements ObdRequester {
           if (singles.length > 0) {
             this.fallBack({
               multiPid: false,
-              multiPidEvidence: `${line}: ${refusalText(err)}; one PID answered`,
+              multiPidEvidence: `${this.requestLine(batch)}: ${refusalText(err)}; one PID answered`,
             });
             answered++;
             readings.push(...singles);
@@ -345,7 +344,7 @@ export class ObdSession implements ObdRequester {
           const got = batch.filter((p) => !missing.includes(p)).map(hex2);
           this.fallBack({
             multiPid: false,
-            multiPidEvidence: `${line}: answered ${got.join(' ')} only; one PID answered`,
+            multiPidEvidence: `${this.requestLine(batch)}: answered ${got.join(' ')} only; one PID answered`,
           });
           readings.push(...singles);
         }
@@ -378,8 +377,8 @@ export class ObdSession implements ObdRequester {
   }
 
   /**
-   * The PIDs one per request, after a refusal of several. Stops at the first that is not
-   * answered either: then the vehicle, not the adapter, is silent, and asking on costs a timeout each.
+   * The PIDs one per request, after a refusal of several. When the first is not answered either,
+   * the vehicle (not the adapter) is silent: the rest are not asked, each would cost a timeout.
    */
   private async readSingly(pids: readonly number[]): Promise<PidReading[]> {
     const readings: PidReading[] = [];
