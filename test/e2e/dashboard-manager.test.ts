@@ -1,8 +1,9 @@
 /**
  * The manager's dashboard against the real stack (simulated vehicles -> agents -> Mosquitto ->
  * cloud -> PostgreSQL -> tRPC -> Next.js production build), in Debian's Chromium through
- * playwright-core: the fleet overview updating live over SSE, a fuel chart with a refuel and a
- * drain marked, acknowledging an alert, a faceted search with a saved search, drawing a geofence by
+ * playwright-core: the sign-in page, the fleet overview updating live over SSE and its table on a
+ * 1280 px screen and a 360 px phone, a fuel chart with a refuel and a drain marked, acknowledging an
+ * alert, the fuel purchases filtered, a faceted search with a saved search, drawing a geofence by
  * keyboard. axe-core (WCAG 2.1 A/AA/AAA + best practices) must find nothing on every page visited.
  *
  * Seeded directly in PostgreSQL (the vehicles would take hours to produce them): an afternoon of
@@ -45,8 +46,13 @@ describe('manager dashboard (real stack, production build)', () => {
   let context: BrowserContext;
   const cspRefusals: string[] = [];
 
-  const open = async (pathname: string): Promise<Page> => {
-    const page = await context.newPage();
+  const open = async (
+    pathname: string,
+    viewport?: { width: number; height: number },
+    from: BrowserContext = context,
+  ): Promise<Page> => {
+    const page = await from.newPage();
+    if (viewport) await page.setViewportSize(viewport);
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) cspRefusals.push(`${pathname}: ${m.text()}`);
     });
@@ -102,6 +108,19 @@ describe('manager dashboard (real stack, production build)', () => {
     await stack?.stop();
   });
 
+  it('sign-in page: passes axe empty and with a wrong password answered', async () => {
+    const visitor = await browser.newContext({ reducedMotion: 'reduce' });
+    const page = await open('/login', undefined, visitor);
+    await page.getByLabel('Password').waitFor();
+    await expectNoAxeViolations(page, 'sign-in');
+    await page.getByLabel('Email').fill(stack.admin.email);
+    await page.getByLabel('Password').fill(`${stack.admin.password}-wrong`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#login-error[role="alert"]').waitFor({ timeout: 15_000 });
+    await expectNoAxeViolations(page, 'sign-in with an error');
+    await visitor.close();
+  });
+
   it('fleet overview: status counts, map and table, updated live over SSE without a reload', async () => {
     const liveRequests: string[] = [];
     context.on('request', (r) => {
@@ -152,6 +171,95 @@ describe('manager dashboard (real stack, production build)', () => {
 
     await expectNoAxeViolations(page, 'fleet overview');
     await page.close();
+  });
+
+  it('fleet table: every column fits at 1280x800 and scrolls, visibly, in its own region at 360x740', async () => {
+    const columns = [
+      'Vehicle',
+      'Connection',
+      'Status',
+      'Speed (km/h)',
+      'RPM',
+      'Fuel (%)',
+      'Position (lat, lon)',
+      'Last update',
+    ];
+    /** The boxes that decide whether a header can be seen: its own, its scroll region's, the page's. */
+    const measure = (page: Page) =>
+      page.locator('table.fleet-table').evaluate((table) => {
+        const region = table.closest('.table-scroll__viewport') as HTMLElement;
+        const box = (e: Element) => {
+          const r = e.getBoundingClientRect();
+          return { left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width };
+        };
+        const hint = document.querySelector('[data-scroll-hint]');
+        return {
+          headers: Array.from(table.querySelectorAll('thead th'), (th) => ({
+            text: th.textContent,
+            ...box(th),
+          })),
+          region: { ...box(region), scrollWidth: region.scrollWidth, clientWidth: region.clientWidth },
+          overflowX: getComputedStyle(region).overflowX,
+          pageWidth: document.documentElement.scrollWidth,
+          windowWidth: window.innerWidth,
+          hint: hint ? { text: hint.textContent, ...box(hint) } : null,
+          shades: { ...(region.parentElement as HTMLElement).dataset },
+          role: region.getAttribute('role'),
+          tabIndex: region.tabIndex,
+        };
+      });
+
+    const desk = await open('/', { width: 1280, height: 800 });
+    await desk.locator('tr[data-vehicle-id]').first().waitFor({ timeout: 30_000 });
+    const wide = await measure(desk);
+    expect(wide.headers.map((h) => h.text)).toEqual(columns);
+    // Every header lies inside the table's region and the window, nothing needs scrolling.
+    for (const h of wide.headers) {
+      expect(h.width, h.text!).toBeGreaterThan(0);
+      expect(h.left, h.text!).toBeGreaterThanOrEqual(wide.region.left);
+      expect(h.right, h.text!).toBeLessThanOrEqual(wide.region.right + 0.5);
+      expect(h.right, h.text!).toBeLessThanOrEqual(wide.windowWidth);
+    }
+    expect(wide.region.scrollWidth).toBeLessThanOrEqual(wide.region.clientWidth + 1);
+    expect(wide.pageWidth).toBeLessThanOrEqual(wide.windowWidth);
+    expect(wide.hint).toBeNull();
+    expect(wide.role).toBeNull();
+    await desk.close();
+
+    const phone = await open('/', { width: 360, height: 740 });
+    await phone.locator('tr[data-vehicle-id]').first().waitFor({ timeout: 30_000 });
+    const narrow = await measure(phone);
+    expect(narrow.headers.map((h) => h.text)).toEqual(columns);
+    // The page itself never scrolls sideways: the table scrolls inside its region, which ends
+    // inside the window.
+    expect(narrow.pageWidth).toBeLessThanOrEqual(narrow.windowWidth);
+    expect(narrow.region.right).toBeLessThanOrEqual(narrow.windowWidth);
+    expect(narrow.region.scrollWidth).toBeGreaterThan(narrow.region.clientWidth);
+    expect(narrow.overflowX).toBe('auto');
+    // Clipped columns are announced: the hint is on screen, above the table, and the right edge
+    // is shaded; the region is a named keyboard stop.
+    expect(narrow.hint?.text).toContain('Scroll sideways to see every column');
+    expect(narrow.hint!.width).toBeGreaterThan(0);
+    expect(narrow.hint!.right).toBeLessThanOrEqual(narrow.windowWidth);
+    expect(narrow.hint!.bottom).toBeLessThanOrEqual(narrow.region.top);
+    expect(narrow.shades).toMatchObject({ moreStart: 'false', moreEnd: 'true' });
+    expect(narrow.role).toBe('region');
+    expect(narrow.tabIndex).toBe(0);
+    const region = phone.getByRole('region', { name: /^Latest state of each vehicle/ });
+    expect(await region.count()).toBe(1);
+    // Some headers start out of view; by keyboard, every one comes into the region's box.
+    expect(narrow.headers.some((h) => h.right > narrow.region.right)).toBe(true);
+    await region.focus();
+    const seen = new Set<string>();
+    for (let step = 0; step < 60 && seen.size < columns.length; step++) {
+      for (const h of (await measure(phone)).headers)
+        if (h.left >= narrow.region.left - 0.5 && h.right <= narrow.region.right + 0.5) seen.add(h.text!);
+      await phone.keyboard.press('ArrowRight');
+    }
+    expect([...seen].sort()).toEqual([...columns].sort());
+    await expect.poll(async () => (await measure(phone)).shades.moreStart).toBe('true');
+    await expectNoAxeViolations(phone, 'fleet overview on a phone');
+    await phone.close();
   });
 
   it('vehicle detail: the fuel chart marks the refuel and the drain with text, with table alternatives', async () => {
@@ -229,6 +337,27 @@ describe('manager dashboard (real stack, production build)', () => {
     await page.getByRole('button', { name: 'Apply filter' }).click();
     await expect.poll(() => page.locator(`tr[data-alert-id="${id}"]`).count()).toBe(0);
     await expectNoAxeViolations(page, 'alerts inbox after acknowledging');
+    await page.close();
+  });
+
+  it('fuel: the purchases with their reconciliation, filtered by fuel type', async () => {
+    const page = await open('/fuel');
+    const rows = page.locator('tr[data-transaction-id]');
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(2);
+    const shell = rows.filter({ hasText: 'Shell Karlsplatz' });
+    expect(await shell.locator('td.num').allTextContents()).toEqual([REFUEL_L.toFixed(1), '70.00 EUR']);
+    expect(await shell.locator('a').textContent()).toBe('veh-001');
+    // Every row says how it reconciles in words.
+    for (const text of await rows.locator('.badge').allTextContents())
+      expect(text).toMatch(/Matched|Flagged|Unmatched|Pending/);
+    await expectNoAxeViolations(page, 'fuel purchases');
+
+    await page.getByLabel('Fuel type').fill('petrol');
+    await page.getByRole('button', { name: 'Apply filter' }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('Aral Isartor');
+    expect(await page.getByRole('button', { name: /^Show more/ }).count()).toBe(0);
+    await expectNoAxeViolations(page, 'fuel purchases filtered');
     await page.close();
   });
 

@@ -1,22 +1,24 @@
 'use client';
 
 import type { VehicleState } from '@fleet/shared';
-import { TRPCClientError } from '@trpc/client';
 import Link from 'next/link';
 import { startTransition, useEffect, useMemo, useRef, useState } from 'react';
+import { DataTable, numeric } from '../components/data-table.tsx';
 import { FleetMap, type MapVehicle } from '../components/fleet-map.tsx';
 import { FuelMeter } from '../components/fuel-meter.tsx';
+import { isUnauthorized } from '../lib/auth-redirect.ts';
 import {
+  formatCount,
   formatNumber,
   formatOnline,
   formatPosition,
   formatTimestamp,
-  formatVehicleCount,
   MISSING,
   toIsoTimestamp,
 } from '../lib/format.ts';
 import { VEHICLE_STATUS_LABELS, type VehicleStatus } from '../lib/labels.ts';
 import { trpc } from '../lib/trpc.ts';
+import { useQuery } from '../lib/use-query.ts';
 
 /** Start-to-start poll period while the live feed is down; the edge agents publish about once a second. */
 const POLL_INTERVAL_MS = 1000;
@@ -35,23 +37,6 @@ interface Snapshot {
   refreshedAt: number;
 }
 
-interface FleetPoll {
-  /** The last good answer, kept (and shown as stale) while later polls fail. */
-  snapshot: Snapshot | null;
-  /** Why the latest poll failed; null once a poll succeeds again. */
-  error: string | null;
-}
-
-function isUnauthorized(error: unknown): boolean {
-  return (
-    error instanceof TRPCClientError && (error.data as { code?: string } | undefined)?.code === 'UNAUTHORIZED'
-  );
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error && error.message ? error.message : 'Unknown error.';
-}
-
 type LiveVehicle = FleetAnswer['vehicles'][number];
 
 /**
@@ -67,7 +52,7 @@ function useLiveFleet(): { live: Map<string, LiveVehicle>; connected: boolean } 
     const sub = trpc.live.positions.subscribe(undefined, {
       onData: (batch) => {
         // A transition: new data re-renders the table and the map in slices that yield to input
-        // and paint, rather than in one long task (see useFleetPoll).
+        // and paint, rather than in one long task (as lib/use-query.ts does for the poll).
         startTransition(() =>
           setState((prev) => {
             const live = batch.snapshot ? new Map<string, LiveVehicle>() : new Map(prev.live);
@@ -118,50 +103,26 @@ function mergeLive(snapshot: Snapshot, live: Map<string, LiveVehicle>): Snapshot
   return { ...snapshot, vehicles, fleet: { ...snapshot.fleet, vehicles: fleetVehicles, counts } };
 }
 
-function useFleetPoll(liveConnected: boolean): FleetPoll {
-  const [poll, setPoll] = useState<FleetPoll>({ snapshot: null, error: null });
+/**
+ * The poll: every second while the live feed is down, every 10 s while it carries positions and
+ * states. The last good answer is kept (and shown as stale) while later polls fail.
+ */
+function useFleetPoll(liveConnected: boolean) {
   const liveRef = useRef(liveConnected);
   liveRef.current = liveConnected;
-
-  useEffect(() => {
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-
-    const tick = async () => {
-      const startedAt = Date.now();
-      try {
-        // One batched HTTP request for both (httpBatchLink).
-        const [vehicles, fleet] = await Promise.all([
-          trpc.vehicles.list.query({ limit: VEHICLE_LIMIT }, { signal: controller.signal }),
-          trpc.telemetry.fleet.query({ limit: VEHICLE_LIMIT }, { signal: controller.signal }),
-        ]);
-        if (controller.signal.aborted) return;
-        // Non-urgent (a transition): React renders the new table in slices of a few milliseconds
-        // that yield to input and paint; a plain update would render it in one long task.
-        const snapshot = { vehicles, fleet, refreshedAt: Date.now() };
-        startTransition(() => setPoll({ snapshot, error: null }));
-      } catch (error) {
-        if (controller.signal.aborted) return;
-        if (isUnauthorized(error)) {
-          // Not signed in, or the session expired: sign in, then come back here.
-          window.location.assign('/login');
-          return;
-        }
-        setPoll((previous) => ({ snapshot: previous.snapshot, error: describeError(error) }));
-      }
-      // Chained, not setInterval: a slow answer delays the next poll instead of stacking requests.
-      const period = liveRef.current ? POLL_INTERVAL_LIVE_MS : POLL_INTERVAL_MS;
-      timer = setTimeout(tick, Math.max(0, period - (Date.now() - startedAt)));
-    };
-    void tick();
-
-    return () => {
-      controller.abort();
-      clearTimeout(timer);
-    };
-  }, []);
-
-  return poll;
+  const poll = useQuery(
+    null,
+    async (signal): Promise<Snapshot> => {
+      // One batched HTTP request for both (httpBatchLink).
+      const [vehicles, fleet] = await Promise.all([
+        trpc.vehicles.list.query({ limit: VEHICLE_LIMIT }, { signal }),
+        trpc.telemetry.fleet.query({ limit: VEHICLE_LIMIT }, { signal }),
+      ]);
+      return { vehicles, fleet, refreshedAt: Date.now() };
+    },
+    { refreshMs: () => (liveRef.current ? POLL_INTERVAL_LIVE_MS : POLL_INTERVAL_MS) },
+  );
+  return { snapshot: poll.data, error: poll.error };
 }
 
 /** The raw value for tests and tools; no attribute at all when the vehicle has not reported it. */
@@ -192,7 +153,7 @@ function VehicleRow({
         <span className={`vehicle-status vehicle-status--${online.toLowerCase()}`}>{online}</span>
       </td>
       <td data-field="status" data-value={status}>
-        {status ? VEHICLE_STATUS_LABELS[status] : '—'}
+        {status ? VEHICLE_STATUS_LABELS[status] : MISSING}
       </td>
       <td className="num" data-field="speedKmh" data-value={rawValue(vehicle.speedKmh)}>
         {formatNumber(vehicle.speedKmh)}
@@ -218,44 +179,35 @@ function VehicleRow({
   );
 }
 
+const FLEET_COLUMNS = [
+  'Vehicle',
+  'Connection',
+  'Status',
+  numeric('Speed (km/h)'),
+  numeric('RPM'),
+  numeric('Fuel (%)'),
+  numeric('Position (lat, lon)'),
+  'Last update',
+] as const;
+
 function FleetTable({ snapshot, stale }: { snapshot: Snapshot; stale: boolean }) {
   const statusOf = new Map(snapshot.fleet.vehicles.map((v) => [v.vehicleId, v.status]));
   return (
-    <div className="table-scroll">
-      <table className="fleet-table" data-stale={stale}>
-        <caption>Latest state of each vehicle{stale ? ' (stale: the last refresh failed)' : ''}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Vehicle</th>
-            <th scope="col">Connection</th>
-            <th scope="col">Status</th>
-            <th scope="col" className="num">
-              Speed (km/h)
-            </th>
-            <th scope="col" className="num">
-              RPM
-            </th>
-            <th scope="col" className="num">
-              Fuel (%)
-            </th>
-            <th scope="col" className="num">
-              Position (lat, lon)
-            </th>
-            <th scope="col">Last update</th>
-          </tr>
-        </thead>
-        <tbody>
-          {snapshot.vehicles.map((vehicle) => (
-            <VehicleRow
-              key={vehicle.vehicleId}
-              vehicle={vehicle}
-              status={statusOf.get(vehicle.vehicleId)}
-              now={snapshot.refreshedAt}
-            />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      className="fleet-table"
+      data-stale={stale}
+      caption={`Latest state of each vehicle${stale ? ' (stale: the last refresh failed)' : ''}`}
+      columns={FLEET_COLUMNS}
+    >
+      {snapshot.vehicles.map((vehicle) => (
+        <VehicleRow
+          key={vehicle.vehicleId}
+          vehicle={vehicle}
+          status={statusOf.get(vehicle.vehicleId)}
+          now={snapshot.refreshedAt}
+        />
+      ))}
+    </DataTable>
   );
 }
 
@@ -310,7 +262,7 @@ export function FleetOverview({
 
   let countText = 'Loading vehicles…';
   if (count === 0) countText = 'No vehicles have reported yet.';
-  else if (count !== null) countText = formatVehicleCount(count);
+  else if (count !== null) countText = formatCount(count, 'vehicle');
 
   return (
     <section aria-labelledby="fleet-heading" className="fleet-overview">
@@ -363,7 +315,10 @@ export function FleetOverview({
         </div>
       </div>
       <StatusCounts counts={snapshot?.fleet.counts ?? null} />
-      <div className="overview-grid">
+      {/* The map above the table at every width: the table's eight columns need about 60rem, more
+          than a side-by-side share of a 1280 px screen leaves (the columns after speed were cut
+          off there). Narrower than the table, it scrolls in its own region and says so. */}
+      <div className="fleet-panels">
         <figure className="map-figure">
           <FleetMap
             label="Map of vehicle positions"

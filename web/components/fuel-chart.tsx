@@ -6,8 +6,10 @@
  * Refuels and drains are marked with a line, an arrow shape and a text label ("▲ Refuel +40 L"),
  * never by colour alone, and every point and marker is in the tables below the chart.
  */
-import { formatNumber, toIsoTimestamp } from '../lib/format.ts';
+import { formatAxisTick, formatNumber } from '../lib/format.ts';
 import { EVENT_TYPE_LABELS } from '../lib/labels.ts';
+import { DataTable, numeric } from './data-table.tsx';
+import { UtcTime } from './utc-time.tsx';
 
 export interface FuelPoint {
   t: number;
@@ -27,25 +29,6 @@ export interface FuelMarker {
 const WIDTH = 800;
 const HEIGHT = 300;
 const PAD = { top: 36, right: 16, bottom: 36, left: 48 };
-
-function formatTick(t: number, spanMs: number): string {
-  const d = new Date(t);
-  if (spanMs <= 2 * 86_400_000)
-    return d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
-  return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
-}
-
-export function formatDateTime(t: number): string {
-  return new Date(t).toLocaleString('en-GB', {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZone: 'UTC',
-    timeZoneName: 'short',
-  });
-}
 
 /** "▲ Refuel +40.0 L" / "▼ Drain −12.5 L": shape and words, not colour, carry the meaning. */
 export function markerLabel(m: FuelMarker): string {
@@ -147,7 +130,7 @@ export function FuelChart({
           ))}
           {ticks.map((t) => (
             <text key={t} x={x(t)} y={HEIGHT - 12} textAnchor="middle">
-              {formatTick(t, to - from)}
+              {formatAxisTick(t, to - from)}
             </text>
           ))}
         </g>
@@ -197,35 +180,24 @@ export function FuelChart({
 export function FuelMarkerTable({ markers }: { markers: readonly FuelMarker[] }) {
   if (markers.length === 0) return <p>No refuels, drains or leaks in this range.</p>;
   return (
-    <div className="table-scroll">
-      <table className="data-table" data-table="fuel-markers">
-        <caption>Refuels, drains and leaks in this range</caption>
-        <thead>
-          <tr>
-            <th scope="col">Event</th>
-            <th scope="col">From</th>
-            <th scope="col">To</th>
-            <th scope="col" className="num">
-              Volume (L)
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {markers.map((m) => (
-            <tr key={`${m.type}-${m.eventId}`} data-marker-row={m.type}>
-              <th scope="row">{markerLabel(m)}</th>
-              <td>
-                <time dateTime={toIsoTimestamp(m.start)}>{formatDateTime(m.start)}</time>
-              </td>
-              <td>
-                <time dateTime={toIsoTimestamp(m.end)}>{formatDateTime(m.end)}</time>
-              </td>
-              <td className="num">{formatNumber(m.volumeL, 1)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      data-table="fuel-markers"
+      caption="Refuels, drains and leaks in this range"
+      columns={['Event', 'From', 'To', numeric('Volume (L)')]}
+    >
+      {markers.map((m) => (
+        <tr key={`${m.type}-${m.eventId}`} data-marker-row={m.type}>
+          <th scope="row">{markerLabel(m)}</th>
+          <td>
+            <UtcTime ms={m.start} />
+          </td>
+          <td>
+            <UtcTime ms={m.end} />
+          </td>
+          <td className="num">{formatNumber(m.volumeL, 1)}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -233,37 +205,21 @@ export function FuelPointTable({ points }: { points: readonly FuelPoint[] }) {
   return (
     <details>
       <summary>Fuel level values as a table ({points.length} rows)</summary>
-      <div className="table-scroll">
-        <table className="data-table">
-          <caption>Fuel level per interval (UTC)</caption>
-          <thead>
-            <tr>
-              <th scope="col">Interval start</th>
-              <th scope="col" className="num">
-                Average (%)
-              </th>
-              <th scope="col" className="num">
-                Lowest (%)
-              </th>
-              <th scope="col" className="num">
-                Highest (%)
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {points.map((p) => (
-              <tr key={p.t}>
-                <th scope="row">
-                  <time dateTime={toIsoTimestamp(p.t)}>{formatDateTime(p.t)}</time>
-                </th>
-                <td className="num">{formatNumber(p.pct, 1)}</td>
-                <td className="num">{formatNumber(p.minPct, 1)}</td>
-                <td className="num">{formatNumber(p.maxPct, 1)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption="Fuel level per interval (UTC)"
+        columns={['Interval start', numeric('Average (%)'), numeric('Lowest (%)'), numeric('Highest (%)')]}
+      >
+        {points.map((p) => (
+          <tr key={p.t}>
+            <th scope="row">
+              <UtcTime ms={p.t} />
+            </th>
+            <td className="num">{formatNumber(p.pct, 1)}</td>
+            <td className="num">{formatNumber(p.minPct, 1)}</td>
+            <td className="num">{formatNumber(p.maxPct, 1)}</td>
+          </tr>
+        ))}
+      </DataTable>
     </details>
   );
 }

@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
+  formatAmount,
+  formatAxisTick,
+  formatClock,
+  formatCount,
+  formatLocalDateTime,
   formatNumber,
   formatOnline,
   formatPosition,
   formatTimestamp,
-  formatVehicleCount,
+  formatUtcDateTime,
   MISSING,
   toIsoTimestamp,
+  utcDayInputs,
+  utcDaySpan,
 } from './format.ts';
 
 const utc = { locale: 'en-GB', timeZone: 'UTC' };
@@ -89,10 +96,65 @@ describe('toIsoTimestamp', () => {
   });
 });
 
-describe('formatVehicleCount', () => {
-  it('pluralises', () => {
-    expect(formatVehicleCount(0)).toBe('0 vehicles');
-    expect(formatVehicleCount(1)).toBe('1 vehicle');
-    expect(formatVehicleCount(1234)).toBe('1,234 vehicles');
+describe('formatCount', () => {
+  it('pluralises, with grouping', () => {
+    expect(formatCount(0, 'vehicle')).toBe('0 vehicles');
+    expect(formatCount(1, 'vehicle')).toBe('1 vehicle');
+    expect(formatCount(1234, 'vehicle')).toBe('1,234 vehicles');
+    expect(formatCount(2, 'refuel entry', 'refuel entries')).toBe('2 refuel entries');
+  });
+});
+
+describe('formatAmount', () => {
+  it('prints two decimals and the currency, or a dash when nothing was paid', () => {
+    expect(formatAmount(70, 'EUR')).toBe('70.00 EUR');
+    expect(formatAmount(1234.5, null)).toBe('1,234.50');
+    expect(formatAmount(null, 'EUR')).toBe(MISSING);
+  });
+});
+
+describe('formatUtcDateTime', () => {
+  it('prints the UTC date and minute with the zone, whatever the runtime zone', () => {
+    expect(formatUtcDateTime(Date.UTC(2026, 10, 26, 14, 5, 59))).toBe('26 Nov 2026, 14:05 UTC');
+    expect(formatUtcDateTime(Date.UTC(2025, 0, 3, 0, 0))).toBe('3 Jan 2025, 00:00 UTC');
+  });
+
+  it('shows a missing time as a dash', () => {
+    expect(formatUtcDateTime(null)).toBe(MISSING);
+    expect(formatUtcDateTime(Number.NaN)).toBe(MISSING);
+  });
+});
+
+describe('formatAxisTick', () => {
+  const t = Date.UTC(2026, 10, 26, 14, 5);
+  it('labels a span of up to two days by clock time, a longer one by day (UTC)', () => {
+    expect(formatAxisTick(t, 86_400_000)).toBe('14:05');
+    expect(formatAxisTick(t, 7 * 86_400_000)).toBe('26 Nov');
+  });
+});
+
+describe('the driver phone formats (the runtime time zone)', () => {
+  // Built from local fields, so the expectation holds in any zone the tests run in.
+  const t = new Date(2026, 10, 26, 9, 7).getTime();
+  it('prints a 24-hour clock and a medium date with the time', () => {
+    expect(formatClock(t)).toBe('09:07');
+    expect(formatLocalDateTime(t)).toBe('26 Nov 2026, 09:07');
+  });
+});
+
+describe('utcDaySpan / utcDayInputs', () => {
+  it('turns UTC date inputs into a half-open span ending at the next midnight', () => {
+    expect(utcDaySpan({ fromDate: '2026-11-01', toDate: '2026-11-02' })).toEqual({
+      from: Date.UTC(2026, 10, 1),
+      to: Date.UTC(2026, 10, 3),
+    });
+    expect(utcDaySpan({ fromDate: '', toDate: '' })).toEqual({});
+    expect(utcDaySpan({ fromDate: '', toDate: '2026-11-02' })).toEqual({ to: Date.UTC(2026, 10, 3) });
+  });
+
+  it('gives back the inputs a span came from', () => {
+    const inputs = { fromDate: '2026-02-27', toDate: '2026-03-01' };
+    expect(utcDayInputs(utcDaySpan(inputs))).toEqual(inputs);
+    expect(utcDayInputs({})).toEqual({ fromDate: '', toDate: '' });
   });
 });

@@ -42,27 +42,31 @@ export const EVENT_TYPE_LABELS: Record<string, string> = {
   dtc: 'Trouble code',
 };
 
-/** Severity as a word plus a symbol, and the badge class that reinforces it. */
-export function severityBadge(severity: string): { text: string; className: string } {
-  switch (severity) {
-    case 'critical':
-      return { text: '‼ Critical', className: 'badge badge--danger' };
-    case 'warning':
-      return { text: '! Warning', className: 'badge badge--warning' };
-    default:
-      return { text: 'i Info', className: 'badge badge--info' };
-  }
+interface Badge {
+  text: string;
+  className: string;
 }
 
-export function alertStatusBadge(status: string): { text: string; className: string } {
-  switch (status) {
-    case 'open':
-      return { text: '● Open', className: 'badge badge--danger' };
-    case 'acknowledged':
-      return { text: '◐ Acknowledged', className: 'badge badge--warning' };
-    default:
-      return { text: '✓ Resolved', className: 'badge badge--ok' };
-  }
+const SEVERITY_BADGES: Record<string, Badge> = {
+  critical: { text: '‼ Critical', className: 'badge badge--danger' },
+  warning: { text: '! Warning', className: 'badge badge--warning' },
+  info: { text: 'i Info', className: 'badge badge--info' },
+};
+
+const ALERT_STATUS_BADGES: Record<AlertStatus, Badge> = {
+  open: { text: '● Open', className: 'badge badge--danger' },
+  acknowledged: { text: '◐ Acknowledged', className: 'badge badge--warning' },
+  resolved: { text: '✓ Resolved', className: 'badge badge--ok' },
+};
+
+/** Severity as a word plus a symbol, and the badge class that reinforces it (unknown: info). */
+export function severityBadge(severity: string): Badge {
+  return SEVERITY_BADGES[severity] ?? SEVERITY_BADGES.info!;
+}
+
+/** An alert's status the same way (anything else reads as resolved). */
+export function alertStatusBadge(status: string): Badge {
+  return ALERT_STATUS_BADGES[status as AlertStatus] ?? ALERT_STATUS_BADGES.resolved;
 }
 
 /** Label for a code without a known word: "fuel_drain" -> "Fuel drain". */

@@ -1,10 +1,20 @@
 'use client';
 
-import Link from 'next/link';
-import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
-import { formatDateTime } from '../../components/fuel-chart.tsx';
+import { useEffect, useState } from 'react';
+import { DataTable } from '../../components/data-table.tsx';
+import {
+  CheckboxGroup,
+  DateRangeFields,
+  FilterBar,
+  SelectField,
+  TextField,
+  useFilterDraft,
+} from '../../components/filter-bar.tsx';
+import { Pager } from '../../components/pager.tsx';
+import { UtcTime } from '../../components/utc-time.tsx';
+import { VehicleLink } from '../../components/vehicle-link.tsx';
 import { useAuthRedirect } from '../../lib/auth-redirect.ts';
-import { toIsoTimestamp } from '../../lib/format.ts';
+import { type DateInputs, formatCount, utcDaySpan } from '../../lib/format.ts';
 import {
   ALERT_STATUS_LABELS,
   ALERT_TYPE_LABELS,
@@ -14,6 +24,7 @@ import {
   severityBadge,
 } from '../../lib/labels.ts';
 import { trpc } from '../../lib/trpc.ts';
+import { usePagedQuery } from '../../lib/use-query.ts';
 
 type AlertList = Awaited<ReturnType<typeof trpc.alerts.list.query>>;
 type AlertInput = Extract<Parameters<typeof trpc.alerts.list.query>[0], object>;
@@ -22,12 +33,10 @@ type Alert = AlertList['items'][number];
 /** A safety net: new alerts arrive through the live feed (SSE); this catches others' acknowledgements. */
 const REFRESH_MS = 30_000;
 
-interface Filter {
+interface Filter extends DateInputs {
   statuses: AlertStatus[];
   type: string;
   vehicleId: string;
-  fromDate: string;
-  toDate: string;
 }
 
 const DEFAULT_FILTER: Filter = {
@@ -38,188 +47,97 @@ const DEFAULT_FILTER: Filter = {
   toDate: '',
 };
 
-function toInput(f: Filter, cursor?: string): AlertInput {
+const STATUSES = Object.keys(ALERT_STATUS_LABELS) as AlertStatus[];
+
+function toInput(f: Filter): AlertInput {
   return {
     limit: 50,
     ...(f.statuses.length > 0 ? { statuses: f.statuses } : {}),
     ...(f.type ? { types: [f.type as NonNullable<AlertInput['types']>[number]] } : {}),
     ...(f.vehicleId.trim() ? { vehicleId: f.vehicleId.trim() } : {}),
-    ...(f.fromDate ? { from: Date.parse(`${f.fromDate}T00:00:00Z`) } : {}),
-    ...(f.toDate ? { to: Date.parse(`${f.toDate}T00:00:00Z`) + 86_400_000 } : {}),
-    ...(cursor ? { cursor } : {}),
+    ...utcDaySpan(f),
   };
 }
 
 export function AlertsInbox() {
-  const [draft, setDraft] = useState<Filter>(DEFAULT_FILTER);
-  const [filter, setFilter] = useState<Filter>(DEFAULT_FILTER);
-  const [list, setList] = useState<AlertList | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [message, setMessage] = useState('');
-  const onError = useAuthRedirect(setError);
-
-  const load = useCallback(
-    async (signal?: AbortSignal) => {
-      try {
-        const answer = await trpc.alerts.list.query(toInput(filter), { signal });
-        setList(answer);
-        setError(null);
-      } catch (e) {
-        if (!signal?.aborted) onError(e);
-      }
-    },
-    [filter, onError],
+  const { draft, edit, applied, apply, bind } = useFilterDraft(DEFAULT_FILTER, 'alert');
+  const input = toInput(applied);
+  const list = usePagedQuery(
+    input,
+    (cursor, signal) => trpc.alerts.list.query({ ...input, ...(cursor ? { cursor } : {}) }, { signal }),
+    { refreshMs: REFRESH_MS },
   );
-
-  useEffect(() => {
-    const controller = new AbortController();
-    void load(controller.signal);
-    const timer = setInterval(() => void load(controller.signal), REFRESH_MS);
-    return () => {
-      controller.abort();
-      clearInterval(timer);
-    };
-  }, [load]);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [message, setMessage] = useState('');
+  const onError = useAuthRedirect(setActionError);
+  const { reload } = list;
 
   // New alerts: the live feed says one was raised, and the list (with its filter) is read again.
-  const loadRef = useRef(load);
-  loadRef.current = load;
   useEffect(() => {
     const sub = trpc.live.alerts.subscribe(undefined, {
       onData: ({ alerts }) => {
         if (alerts.length === 0) return;
-        setMessage(
-          `${alerts.length} new alert${alerts.length === 1 ? '' : 's'}: ${alerts.map((a) => a.title).join('; ')}`,
-        );
-        void loadRef.current();
+        setMessage(`${formatCount(alerts.length, 'new alert')}: ${alerts.map((a) => a.title).join('; ')}`);
+        void reload();
       },
     });
     return () => sub.unsubscribe();
-  }, []);
-
-  const apply = (e: FormEvent) => {
-    e.preventDefault();
-    setFilter(draft);
-  };
+  }, [reload]);
 
   const act = async (alert: Alert, action: 'acknowledge' | 'resolve', note?: string) => {
+    setActionError(null);
     try {
       const after =
         action === 'acknowledge'
           ? await trpc.alerts.acknowledge.mutate({ alertId: alert.id })
           : await trpc.alerts.resolve.mutate({ alertId: alert.id, ...(note ? { note } : {}) });
       setMessage(`Alert “${alert.title}” is now ${ALERT_STATUS_LABELS[after.status].toLowerCase()}.`);
-      await load();
+      await reload();
     } catch (e) {
       onError(e);
     }
   };
 
-  const toggleStatus = (s: AlertStatus, on: boolean) =>
-    setDraft((d) => ({ ...d, statuses: on ? [...d.statuses, s] : d.statuses.filter((x) => x !== s) }));
+  const counts = list.pages?.[0]?.counts;
+  const items = list.pages?.flatMap((p) => p.items) ?? null;
+  const error = actionError ?? list.error;
 
   return (
     <>
-      <form onSubmit={apply} aria-label="Filter alerts">
-        <fieldset className="filters">
-          <legend>Filter</legend>
-          <fieldset className="field">
-            <legend className="label">Status</legend>
-            <div className="actions">
-              {(Object.keys(ALERT_STATUS_LABELS) as AlertStatus[]).map((s) => (
-                <label key={s}>
-                  <input
-                    type="checkbox"
-                    name="status"
-                    value={s}
-                    checked={draft.statuses.includes(s)}
-                    onChange={(e) => toggleStatus(s, e.target.checked)}
-                  />{' '}
-                  {ALERT_STATUS_LABELS[s]}
-                  {list ? ` (${list.counts[s] ?? 0})` : ''}
-                </label>
-              ))}
-            </div>
-          </fieldset>
-          <div className="field">
-            <label htmlFor="alert-type">Type</label>
-            <select
-              id="alert-type"
-              value={draft.type}
-              onChange={(e) => setDraft({ ...draft, type: e.target.value })}
-            >
-              <option value="">Any type</option>
-              {Object.entries(ALERT_TYPE_LABELS).map(([value, label]) => (
-                <option key={value} value={value}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor="alert-vehicle">Vehicle</label>
-            <input
-              id="alert-vehicle"
-              value={draft.vehicleId}
-              onChange={(e) => setDraft({ ...draft, vehicleId: e.target.value })}
-              placeholder="e.g. veh-001"
-              autoComplete="off"
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="alert-from">From (UTC date)</label>
-            <input
-              id="alert-from"
-              type="date"
-              value={draft.fromDate}
-              onChange={(e) => setDraft({ ...draft, fromDate: e.target.value })}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="alert-to">To (UTC date, inclusive)</label>
-            <input
-              id="alert-to"
-              type="date"
-              value={draft.toDate}
-              onChange={(e) => setDraft({ ...draft, toDate: e.target.value })}
-            />
-          </div>
-          <button type="submit">Apply filter</button>
-        </fieldset>
-      </form>
+      <FilterBar label="Filter alerts" onApply={apply}>
+        <CheckboxGroup
+          legend="Status"
+          options={STATUSES.map((s) => ({
+            value: s,
+            label: `${ALERT_STATUS_LABELS[s]}${counts ? ` (${counts[s] ?? 0})` : ''}`,
+          }))}
+          {...bind('statuses')}
+        />
+        <SelectField label="Type" anyLabel="Any type" options={ALERT_TYPE_LABELS} {...bind('type')} />
+        <TextField label="Vehicle" placeholder="e.g. veh-001" autoComplete="off" {...bind('vehicleId')} />
+        <DateRangeFields idPrefix="alert" value={draft} onChange={edit} />
+      </FilterBar>
 
       <div role="status" aria-live="polite">
         {message && <p className="notice">{message}</p>}
       </div>
       {error && <p className="error-text">Could not load alerts: {error}</p>}
 
-      {list &&
-        (list.items.length === 0 ? (
+      {items &&
+        (items.length === 0 ? (
           <p data-field="alertCount">No alerts match this filter.</p>
         ) : (
-          <div className="table-scroll">
-            <table className="data-table" data-table="alerts">
-              <caption>
-                {list.items.length} alert{list.items.length === 1 ? '' : 's'}, newest first
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Alert</th>
-                  <th scope="col">Severity</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Vehicle</th>
-                  <th scope="col">When (UTC)</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.items.map((a) => (
-                  <AlertRow key={a.id} alert={a} onAct={act} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            data-table="alerts"
+            caption={`${formatCount(items.length, 'alert')}, newest first`}
+            columns={['Alert', 'Severity', 'Status', 'Vehicle', 'When (UTC)', 'Actions']}
+          >
+            {items.map((a) => (
+              <AlertRow key={a.id} alert={a} onAct={act} />
+            ))}
+          </DataTable>
         ))}
+      <Pager hasMore={list.hasMore} onMore={list.more} what="alerts" />
     </>
   );
 }
@@ -251,14 +169,10 @@ function AlertRow({
         )}
       </td>
       <td>
-        {alert.vehicleId ? (
-          <Link href={`/vehicles/${encodeURIComponent(alert.vehicleId)}`}>{alert.vehicleId}</Link>
-        ) : (
-          '—'
-        )}
+        <VehicleLink vehicleId={alert.vehicleId} />
       </td>
       <td>
-        <time dateTime={toIsoTimestamp(alert.ts)}>{formatDateTime(alert.ts)}</time>
+        <UtcTime ms={alert.ts} />
       </td>
       <td>
         <div className="actions">

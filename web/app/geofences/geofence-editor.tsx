@@ -1,13 +1,18 @@
 'use client';
 
-import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
+import { type FormEvent, useCallback, useMemo, useState } from 'react';
+import { DataTable, numeric } from '../../components/data-table.tsx';
+import { TextField } from '../../components/filter-bar.tsx';
 import { FleetMap, type MapPolygon } from '../../components/fleet-map.tsx';
-import { formatDateTime } from '../../components/fuel-chart.tsx';
+import { Pager } from '../../components/pager.tsx';
+import { UtcTime } from '../../components/utc-time.tsx';
 import { useAuthRedirect } from '../../lib/auth-redirect.ts';
 import { formatNumber, formatPosition } from '../../lib/format.ts';
 import { trpc } from '../../lib/trpc.ts';
+import { usePagedQuery } from '../../lib/use-query.ts';
 
 type Geofence = Awaited<ReturnType<typeof trpc.geofences.list.query>>['items'][number];
+const NO_GEOFENCES: Geofence[] = [];
 interface Point {
   lat: number;
   lon: number;
@@ -20,7 +25,6 @@ export function GeofenceEditor({
   tileUrl: string | null;
   tileAttribution: string | null;
 }) {
-  const [geofences, setGeofences] = useState<Geofence[]>([]);
   const [draft, setDraft] = useState<Point[]>([]);
   const [name, setName] = useState('');
   const [onEnter, setOnEnter] = useState(true);
@@ -28,13 +32,14 @@ export function GeofenceEditor({
   const [lat, setLat] = useState('');
   const [lon, setLon] = useState('');
   const [message, setMessage] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [actionError, setError] = useState<string | null>(null);
   const onError = useAuthRedirect(setError);
-
-  const load = useCallback(() => {
-    trpc.geofences.list.query({ limit: 200 }).then((page) => setGeofences(page.items), onError);
-  }, [onError]);
-  useEffect(load, [load]);
+  const list = usePagedQuery(null, (cursor, signal) =>
+    trpc.geofences.list.query({ limit: 200, ...(cursor ? { cursor } : {}) }, { signal }),
+  );
+  const loaded = useMemo(() => list.pages?.flatMap((p) => p.items), [list.pages]);
+  const geofences = loaded ?? NO_GEOFENCES;
+  const error = actionError ?? list.error;
 
   const addPoint = useCallback((p: Point) => {
     setDraft((d) => [...d, p]);
@@ -72,7 +77,7 @@ export function GeofenceEditor({
       setDraft([]);
       setName('');
       setError(null);
-      load();
+      await list.reload();
     } catch (err) {
       onError(err);
     }
@@ -82,7 +87,7 @@ export function GeofenceEditor({
     try {
       await trpc.geofences.delete.mutate({ geofenceId: g.id });
       setMessage(`Deleted geofence “${g.name}”.`);
-      load();
+      await list.reload();
     } catch (err) {
       onError(err);
     }
@@ -128,14 +133,20 @@ export function GeofenceEditor({
           <form onSubmit={addTyped} aria-label="Add a corner by coordinates">
             <fieldset className="filters">
               <legend>Add a corner by coordinates</legend>
-              <div className="field">
-                <label htmlFor="gf-lat">Latitude (−90 to 90)</label>
-                <input id="gf-lat" inputMode="decimal" value={lat} onChange={(e) => setLat(e.target.value)} />
-              </div>
-              <div className="field">
-                <label htmlFor="gf-lon">Longitude (−180 to 180)</label>
-                <input id="gf-lon" inputMode="decimal" value={lon} onChange={(e) => setLon(e.target.value)} />
-              </div>
+              <TextField
+                id="gf-lat"
+                label="Latitude (−90 to 90)"
+                inputMode="decimal"
+                value={lat}
+                onChange={setLat}
+              />
+              <TextField
+                id="gf-lon"
+                label="Longitude (−180 to 180)"
+                inputMode="decimal"
+                value={lon}
+                onChange={setLon}
+              />
               <button type="submit">Add corner</button>
             </fieldset>
           </form>
@@ -159,16 +170,7 @@ export function GeofenceEditor({
             </ol>
           )}
           <form onSubmit={save} aria-label="Save the new geofence">
-            <div className="field">
-              <label htmlFor="gf-name">Name</label>
-              <input
-                id="gf-name"
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-                maxLength={100}
-                required
-              />
-            </div>
+            <TextField id="gf-name" label="Name" value={name} onChange={setName} maxLength={100} required />
             <p className="actions">
               <label>
                 <input type="checkbox" checked={onEnter} onChange={(e) => setOnEnter(e.target.checked)} />{' '}
@@ -198,48 +200,43 @@ export function GeofenceEditor({
 
       <section aria-labelledby="list-heading">
         <h2 id="list-heading">Geofences</h2>
-        {geofences.length === 0 ? (
+        {!loaded ? null : loaded.length === 0 ? (
           <p>No geofences yet.</p>
         ) : (
-          <div className="table-scroll">
-            <table className="data-table" data-table="geofences">
-              <caption>Every geofence, with the alerts it raises and the vehicles inside now</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col" className="num">
-                    Corners
-                  </th>
-                  <th scope="col">Alerts on</th>
-                  <th scope="col" className="num">
-                    Vehicles inside
-                  </th>
-                  <th scope="col">Created (UTC)</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {geofences.map((g) => (
-                  <tr key={g.id} data-geofence={g.name}>
-                    <th scope="row">{g.name}</th>
-                    <td className="num">{g.polygon.length}</td>
-                    <td>
-                      {[g.alertOnEnter && 'entry', g.alertOnExit && 'exit'].filter(Boolean).join(' and ') ||
-                        'none'}
-                    </td>
-                    <td className="num">{formatNumber(g.vehiclesInside)}</td>
-                    <td>{formatDateTime(g.createdAt)}</td>
-                    <td>
-                      <button type="button" className="button--secondary" onClick={() => void remove(g)}>
-                        Delete<span className="visually-hidden"> {g.name}</span>
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            data-table="geofences"
+            caption="Every geofence, with the alerts it raises and the vehicles inside now"
+            columns={[
+              'Name',
+              numeric('Corners'),
+              'Alerts on',
+              numeric('Vehicles inside'),
+              'Created (UTC)',
+              'Actions',
+            ]}
+          >
+            {geofences.map((g) => (
+              <tr key={g.id} data-geofence={g.name}>
+                <th scope="row">{g.name}</th>
+                <td className="num">{g.polygon.length}</td>
+                <td>
+                  {[g.alertOnEnter && 'entry', g.alertOnExit && 'exit'].filter(Boolean).join(' and ') ||
+                    'none'}
+                </td>
+                <td className="num">{formatNumber(g.vehiclesInside)}</td>
+                <td>
+                  <UtcTime ms={g.createdAt} />
+                </td>
+                <td>
+                  <button type="button" className="button--secondary" onClick={() => void remove(g)}>
+                    Delete<span className="visually-hidden"> {g.name}</span>
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
+        <Pager hasMore={list.hasMore} onMore={list.more} what="geofences" />
       </section>
     </>
   );

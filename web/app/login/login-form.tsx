@@ -3,21 +3,19 @@
 import { TRPCClientError } from '@trpc/client';
 import { type FormEvent, useEffect, useState } from 'react';
 import { trpc } from '../../lib/trpc.ts';
+import { useQuery } from '../../lib/use-query.ts';
 
 /** Email and password; the session arrives as an httpOnly cookie through this app's /api/trpc. */
 export function LoginForm() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [oidc, setOidc] = useState(false);
+  // Without an answer the page offers the password form only.
+  const oidc = useQuery(null, (signal) => trpc.auth.methods.query(undefined, { signal })).data?.oidc ?? false;
 
   useEffect(() => {
     // An error from the organisation sign-in comes back in the query string.
     const fromOidc = new URLSearchParams(window.location.search).get('error');
     if (fromOidc) setError(fromOidc);
-    trpc.auth.methods.query().then(
-      (m) => setOidc(m.oidc),
-      () => setOidc(false),
-    );
   }, []);
 
   async function submit(event: FormEvent<HTMLFormElement>) {

@@ -1,25 +1,27 @@
 'use client';
 
 import Link from 'next/link';
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
-import { formatDateTime } from '../../components/fuel-chart.tsx';
+import { type FormEvent, useState } from 'react';
+import { DateRangeFields, FilterBar, TextField, useFilterDraft } from '../../components/filter-bar.tsx';
+import { Pager } from '../../components/pager.tsx';
+import { UtcTime } from '../../components/utc-time.tsx';
 import { useAuthRedirect } from '../../lib/auth-redirect.ts';
-import { formatNumber, toIsoTimestamp } from '../../lib/format.ts';
+import { type DateInputs, formatNumber, utcDayInputs, utcDaySpan } from '../../lib/format.ts';
 import { humanize } from '../../lib/labels.ts';
 import { trpc } from '../../lib/trpc.ts';
+import { usePagedQuery, useQuery } from '../../lib/use-query.ts';
 
 type Answer = Awaited<ReturnType<typeof trpc.search.query.query>>;
-type Saved = Awaited<ReturnType<typeof trpc.search.saved.query>>;
-type Query = Saved[number]['query'];
+type SavedSearch = Awaited<ReturnType<typeof trpc.search.saved.query>>[number];
+type Query = SavedSearch['query'];
 type Facet = keyof Answer['facets'];
 type Kind = NonNullable<Query['kinds']>[number];
+type FacetField = 'kinds' | 'vehicleIds' | 'driverIds' | 'fuelTypes' | 'statuses';
+/** The query's facet choices: everything but the words and the dates. */
+type Facets = Omit<Query, 'q' | 'from' | 'to'>;
 
 /** Each facet of the answer and the query field it filters. */
-const FACETS: ReadonlyArray<{
-  facet: Facet;
-  field: 'kinds' | 'vehicleIds' | 'driverIds' | 'fuelTypes' | 'statuses';
-  label: string;
-}> = [
+const FACETS: ReadonlyArray<{ facet: Facet; field: FacetField; label: string }> = [
   { facet: 'kind', field: 'kinds', label: 'Kind' },
   { facet: 'vehicle', field: 'vehicleIds', label: 'Vehicle' },
   { facet: 'driver', field: 'driverIds', label: 'Driver' },
@@ -41,122 +43,92 @@ function hitHref(hit: Answer['hits'][number]): string | null {
   return hit.vehicleId ? `/vehicles/${encodeURIComponent(hit.vehicleId)}` : null;
 }
 
-const dateToMs = (d: string, endOfDay = false) => Date.parse(`${d}T00:00:00Z`) + (endOfDay ? 86_400_000 : 0);
-const msToDate = (ms: number | undefined, endOfDay = false) =>
-  ms === undefined ? '' : new Date(ms - (endOfDay ? 86_400_000 : 0)).toISOString().slice(0, 10);
+interface Words extends DateInputs {
+  text: string;
+}
+
+/** A saved search's query as the form's words and dates, and its facet choices. */
+function splitQuery({ q, from, to, ...facets }: Query): { words: Words; facets: Facets } {
+  return { words: { text: q ?? '', ...utcDayInputs({ from, to }) }, facets };
+}
 
 export function SearchPage() {
-  const [query, setQuery] = useState<Query>({});
-  const [text, setText] = useState('');
-  const [fromDate, setFromDate] = useState('');
-  const [toDate, setToDate] = useState('');
-  const [answer, setAnswer] = useState<Answer | null>(null);
-  const [saved, setSaved] = useState<Saved>([]);
+  const { draft, edit, applied, replace, bind } = useFilterDraft<Words>(
+    { text: '', fromDate: '', toDate: '' },
+    'search',
+  );
+  const [facets, setFacets] = useState<Facets>({});
   const [saveName, setSaveName] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
   const [message, setMessage] = useState('');
-  const onError = useAuthRedirect(setError);
+  const onError = useAuthRedirect(setActionError);
 
-  useEffect(() => {
-    const controller = new AbortController();
-    trpc.search.query
-      .query({ ...query, limit: 50 }, { signal: controller.signal })
-      .then((a) => {
-        setAnswer(a);
-        setError(null);
-      })
-      .catch((e) => !controller.signal.aborted && onError(e));
-    return () => controller.abort();
-  }, [query, onError]);
-
-  const loadSaved = useCallback(() => {
-    trpc.search.saved.query().then(setSaved, onError);
-  }, [onError]);
-  useEffect(loadSaved, [loadSaved]);
-
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setQuery((q) => {
-      const { q: _q, from: _f, to: _t, ...rest } = q;
-      return {
-        ...rest,
-        ...(text.trim() ? { q: text.trim() } : {}),
-        ...(fromDate ? { from: dateToMs(fromDate) } : {}),
-        ...(toDate ? { to: dateToMs(toDate, true) } : {}),
-      };
-    });
+  const query: Query = {
+    ...facets,
+    ...(applied.text.trim() ? { q: applied.text.trim() } : {}),
+    ...utcDaySpan(applied),
   };
+  const results = usePagedQuery(query, (cursor, signal) =>
+    trpc.search.query.query({ ...query, limit: 50, ...(cursor ? { cursor } : {}) }, { signal }),
+  );
+  const saved = useQuery(null, (signal) => trpc.search.saved.query(undefined, { signal }));
+  const savedSearches = saved.data ?? [];
+  const answer = results.pages?.[0] ?? null;
+  const hits = results.pages?.flatMap((p) => p.hits) ?? [];
 
-  const toggle = (field: (typeof FACETS)[number]['field'], value: string, on: boolean) =>
-    setQuery((q) => {
-      const current = (q[field] ?? []) as string[];
+  const toggle = (field: FacetField, value: string, on: boolean) =>
+    setFacets((f) => {
+      const current = (f[field] ?? []) as string[];
       const next = on ? [...current, value] : current.filter((v) => v !== value);
-      const { [field]: _, ...rest } = q;
+      const { [field]: _, ...rest } = f;
       return next.length > 0 ? { ...rest, [field]: field === 'kinds' ? (next as Kind[]) : next } : rest;
     });
 
-  const applySaved = (s: Saved[number]) => {
-    setQuery(s.query);
-    setText(s.query.q ?? '');
-    setFromDate(msToDate(s.query.from));
-    setToDate(msToDate(s.query.to, true));
+  const applySaved = (s: SavedSearch) => {
+    const { words, facets } = splitQuery(s.query);
+    replace(words);
+    setFacets(facets);
     setMessage(`Applied the saved search “${s.name}”.`);
   };
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
+    setActionError(null);
     try {
       const s = await trpc.search.save.mutate({ name: saveName.trim(), query });
       setMessage(`Saved this search as “${s.name}”.`);
       setSaveName('');
-      loadSaved();
+      await saved.reload();
     } catch (err) {
       onError(err);
     }
   };
 
-  const remove = async (s: Saved[number]) => {
+  const remove = async (s: SavedSearch) => {
+    setActionError(null);
     try {
       await trpc.search.deleteSaved.mutate({ savedSearchId: s.id });
       setMessage(`Deleted the saved search “${s.name}”.`);
-      loadSaved();
+      await saved.reload();
     } catch (err) {
       onError(err);
     }
   };
+
+  const error = actionError ?? results.error ?? saved.error;
 
   return (
     <>
       <search>
-        <form onSubmit={submit} aria-label="Search vehicles, drivers, alerts and fuel logs">
-          <fieldset className="filters">
-            <legend>Search</legend>
-            <div className="field">
-              <label htmlFor="search-q">Words</label>
-              <input
-                id="search-q"
-                type="search"
-                value={text}
-                onChange={(e) => setText(e.target.value)}
-                maxLength={200}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="search-from">From (UTC date)</label>
-              <input
-                id="search-from"
-                type="date"
-                value={fromDate}
-                onChange={(e) => setFromDate(e.target.value)}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="search-to">To (UTC date, inclusive)</label>
-              <input id="search-to" type="date" value={toDate} onChange={(e) => setToDate(e.target.value)} />
-            </div>
-            <button type="submit">Search</button>
-          </fieldset>
-        </form>
+        <FilterBar
+          label="Search vehicles, drivers, alerts and fuel logs"
+          legend="Search"
+          submitLabel="Search"
+          onApply={() => replace(draft)}
+        >
+          <TextField label="Words" type="search" maxLength={200} {...bind('text')} />
+          <DateRangeFields idPrefix="search" value={draft} onChange={edit} />
+        </FilterBar>
       </search>
       <div role="status" aria-live="polite">
         {message && <p className="notice">{message}</p>}
@@ -169,11 +141,11 @@ export function SearchPage() {
             Results{answer ? <span data-field="total"> ({formatNumber(answer.total)})</span> : null}
           </h2>
           {answer &&
-            (answer.hits.length === 0 ? (
+            (hits.length === 0 ? (
               <p>Nothing matches. Remove a filter or use fewer words.</p>
             ) : (
               <ul className="hit-list" data-list="hits">
-                {answer.hits.map((h) => {
+                {hits.map((h) => {
                   const href = hitHref(h);
                   return (
                     <li key={`${h.kind}-${h.id}`} data-hit-kind={h.kind}>
@@ -182,7 +154,7 @@ export function SearchPage() {
                       {h.subtitle && <span className="muted"> — {h.subtitle}</span>}
                       <br />
                       <span className="muted">
-                        <time dateTime={toIsoTimestamp(h.ts)}>{formatDateTime(h.ts)}</time>
+                        <UtcTime ms={h.ts} />
                         {h.status ? ` · ${humanize(h.status)}` : ''}
                         {h.fuelType ? ` · ${h.fuelType}` : ''}
                       </span>
@@ -191,6 +163,7 @@ export function SearchPage() {
                 })}
               </ul>
             ))}
+          <Pager hasMore={results.hasMore} onMore={results.more} what="results" />
         </section>
 
         <div>
@@ -199,7 +172,7 @@ export function SearchPage() {
             {answer &&
               FACETS.map(({ facet, field, label }) => {
                 const values = answer.facets[facet] ?? [];
-                const chosen = (query[field] ?? []) as string[];
+                const chosen = (facets[field] ?? []) as string[];
                 if (values.length === 0 && chosen.length === 0) return null;
                 return (
                   <fieldset key={facet} className="filters facet" data-facet={facet}>
@@ -223,23 +196,21 @@ export function SearchPage() {
           <section aria-labelledby="saved-heading">
             <h2 id="saved-heading">Saved searches</h2>
             <form onSubmit={save} className="actions" aria-label="Save this search">
-              <div className="field">
-                <label htmlFor="save-name">Name for this search</label>
-                <input
-                  id="save-name"
-                  value={saveName}
-                  onChange={(e) => setSaveName(e.target.value)}
-                  maxLength={100}
-                  required
-                />
-              </div>
+              <TextField
+                id="save-name"
+                label="Name for this search"
+                value={saveName}
+                onChange={setSaveName}
+                maxLength={100}
+                required
+              />
               <button type="submit">Save search</button>
             </form>
-            {saved.length === 0 ? (
+            {savedSearches.length === 0 ? (
               <p>No saved searches yet.</p>
             ) : (
               <ul className="saved-list">
-                {saved.map((s) => (
+                {savedSearches.map((s) => (
                   <li key={s.id} data-saved-search={s.name}>
                     <div className="actions">
                       <button type="button" className="button--secondary" onClick={() => applySaved(s)}>

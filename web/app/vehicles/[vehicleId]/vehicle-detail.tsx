@@ -1,17 +1,14 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect, useState } from 'react';
-import {
-  FuelChart,
-  FuelMarkerTable,
-  FuelPointTable,
-  formatDateTime,
-} from '../../../components/fuel-chart.tsx';
-import { useAuthRedirect } from '../../../lib/auth-redirect.ts';
-import { formatNumber, formatPosition, toIsoTimestamp } from '../../../lib/format.ts';
+import { useState } from 'react';
+import { DataTable, numeric } from '../../../components/data-table.tsx';
+import { FuelChart, FuelMarkerTable, FuelPointTable } from '../../../components/fuel-chart.tsx';
+import { UtcTime } from '../../../components/utc-time.tsx';
+import { formatNumber, formatPosition, MISSING } from '../../../lib/format.ts';
 import { EVENT_TYPE_LABELS, humanize } from '../../../lib/labels.ts';
 import { trpc } from '../../../lib/trpc.ts';
+import { useQuery } from '../../../lib/use-query.ts';
 
 type FuelSeries = Awaited<ReturnType<typeof trpc.telemetry.fuelSeries.query>>;
 type Events = Awaited<ReturnType<typeof trpc.telemetry.events.query>>;
@@ -41,17 +38,12 @@ interface Loaded {
 
 export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
   const [rangeId, setRangeId] = useState<(typeof RANGES)[number]['id']>('7d');
-  const [data, setData] = useState<Loaded | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const onError = useAuthRedirect(setError);
-
-  useEffect(() => {
-    const controller = new AbortController();
+  const { data, error } = useQuery({ vehicleId, rangeId }, async (signal): Promise<Loaded> => {
     const range = RANGES.find((r) => r.id === rangeId)!;
     const to = Date.now();
     const from = to - range.ms;
-    const opts = { signal: controller.signal };
-    Promise.all([
+    const opts = { signal };
+    const [latest, series, events, consumption, trips] = await Promise.all([
       trpc.vehicles.get.query({ vehicleId }, opts),
       trpc.telemetry.fuelSeries.query({ vehicleId, from, to }, opts),
       trpc.telemetry.events.query(
@@ -60,16 +52,9 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
       ),
       trpc.fuel.consumption.query({ vehicleId, from, to }, opts),
       trpc.trips.list.query({ vehicleId, from: Math.max(from, to - EVENTS_MAX_MS), to, limit: 50 }, opts),
-    ])
-      .then(([latest, series, events, consumption, trips]) => {
-        setData({ latest, series, events, consumption, trips, from, to });
-        setError(null);
-      })
-      .catch((e) => {
-        if (!controller.signal.aborted) onError(e);
-      });
-    return () => controller.abort();
-  }, [vehicleId, rangeId, onError]);
+    ]);
+    return { latest, series, events, consumption, trips, from, to };
+  });
 
   const use = data?.consumption ?? null;
   const dtcs = data?.events.items.filter((e) => e.type === 'dtc') ?? [];
@@ -98,11 +83,7 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
           <div>
             <dt>Last report</dt>
             <dd>
-              {data.latest.ts ? (
-                <time dateTime={toIsoTimestamp(data.latest.ts)}>{formatDateTime(data.latest.ts)}</time>
-              ) : (
-                '—'
-              )}
+              <UtcTime ms={data.latest.ts} />
             </dd>
           </div>
         </dl>
@@ -153,7 +134,7 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
                   <dt>Consumption</dt>
                   <dd>
                     {use.litresPer100Km === null
-                      ? '— (tank size unknown)'
+                      ? `${MISSING} (tank size unknown)`
                       : `${formatNumber(use.litresPer100Km, 1)} L/100 km`}
                   </dd>
                 </div>
@@ -224,83 +205,58 @@ function detailText(details: Record<string, unknown>): string {
 
 function TripTable({ trips }: { trips: Trips['items'] }) {
   return (
-    <div className="table-scroll">
-      <table className="data-table" data-table="trips">
-        <caption>
-          Trips, newest first (up to 50 in the last 92 days): driving until a stop of more than 5 minutes
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Started</th>
-            <th scope="col">Ended</th>
-            <th scope="col" className="num">
-              Driving
-            </th>
-            <th scope="col" className="num">
-              Distance
-            </th>
-            <th scope="col" className="num">
-              Top speed
-            </th>
-            <th scope="col" className="num">
-              Fuel level
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {trips.map((t) => (
-            <tr key={t.start}>
-              <th scope="row">
-                <time dateTime={toIsoTimestamp(t.start)}>{formatDateTime(t.start)}</time>
-              </th>
-              <td>
-                <time dateTime={toIsoTimestamp(t.end)}>{formatDateTime(t.end)}</time>
-              </td>
-              <td className="num">{formatNumber(t.drivingMinutes)} min</td>
-              <td className="num">{formatNumber(t.distanceKm, 1)} km</td>
-              <td className="num">{formatNumber(t.maxSpeedKmh)} km/h</td>
-              <td className="num">
-                {formatNumber(t.fuelStartPct, 1)} % → {formatNumber(t.fuelEndPct, 1)} %
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      data-table="trips"
+      caption="Trips, newest first (up to 50 in the last 92 days): driving until a stop of more than 5 minutes"
+      columns={[
+        'Started',
+        'Ended',
+        numeric('Driving'),
+        numeric('Distance'),
+        numeric('Top speed'),
+        numeric('Fuel level'),
+      ]}
+    >
+      {trips.map((t) => (
+        <tr key={t.start}>
+          <th scope="row">
+            <UtcTime ms={t.start} />
+          </th>
+          <td>
+            <UtcTime ms={t.end} />
+          </td>
+          <td className="num">{formatNumber(t.drivingMinutes)} min</td>
+          <td className="num">{formatNumber(t.distanceKm, 1)} km</td>
+          <td className="num">{formatNumber(t.maxSpeedKmh)} km/h</td>
+          <td className="num">
+            {formatNumber(t.fuelStartPct, 1)} % → {formatNumber(t.fuelEndPct, 1)} %
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
 function EventTable({ caption, items, name }: { caption: string; items: Events['items']; name: string }) {
   return (
-    <div className="table-scroll">
-      <table className="data-table" data-table={name}>
-        <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Event</th>
-            <th scope="col">When</th>
-            <th scope="col">Details</th>
-            <th scope="col" className="num">
-              Confidence
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((e) => (
-            <tr key={`${e.type}-${e.eventId}`}>
-              <th scope="row">
-                {EVENT_TYPE_LABELS[e.type] ?? humanize(e.type)}
-                {typeof e.details.code === 'string' ? ` ${e.details.code}` : ''}
-              </th>
-              <td>
-                <time dateTime={toIsoTimestamp(e.start)}>{formatDateTime(e.start)}</time>
-              </td>
-              <td>{detailText(e.details) || '—'}</td>
-              <td className="num">{formatNumber(e.confidence * 100)} %</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      data-table={name}
+      caption={caption}
+      columns={['Event', 'When', 'Details', numeric('Confidence')]}
+    >
+      {items.map((e) => (
+        <tr key={`${e.type}-${e.eventId}`}>
+          <th scope="row">
+            {EVENT_TYPE_LABELS[e.type] ?? humanize(e.type)}
+            {typeof e.details.code === 'string' ? ` ${e.details.code}` : ''}
+          </th>
+          <td>
+            <UtcTime ms={e.start} />
+          </td>
+          <td>{detailText(e.details) || MISSING}</td>
+          <td className="num">{formatNumber(e.confidence * 100)} %</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

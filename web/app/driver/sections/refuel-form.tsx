@@ -1,7 +1,7 @@
 'use client';
 
-import { type FormEvent, useEffect, useId, useState } from 'react';
-import type { FuelType, RefuelDraft } from '../../lib/offline/queue.ts';
+import { type FormEvent, type InputHTMLAttributes, type Key, useEffect, useId, useState } from 'react';
+import type { FuelType, RefuelDraft } from '../../../lib/offline/queue.ts';
 
 /** The API's fuel types (refuels.log), in the order a driver most often needs them. */
 const FUEL_TYPES = [
@@ -116,14 +116,33 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
     }
   }
 
-  const describedBy = (f: Field, hint?: string) =>
-    [hint, errors[f] ? errorId(f) : undefined].filter(Boolean).join(' ') || undefined;
-  const fieldError = (f: Field) =>
-    errors[f] ? (
-      <p id={errorId(f)} className="field-error">
-        {errors[f]}
-      </p>
-    ) : null;
+  /**
+   * One input with its label, and its error under it (tied by aria-describedby) when it has one.
+   * A new `key` makes a new input, so a changed defaultValue shows.
+   */
+  const field = (
+    f: Field,
+    label: string,
+    { key, ...input }: InputHTMLAttributes<HTMLInputElement> & { key?: Key },
+    className = 'field',
+  ) => (
+    <div key={key} className={className}>
+      <label htmlFor={fieldId(f)}>{label}</label>
+      <input
+        id={fieldId(f)}
+        name={f}
+        autoComplete="off"
+        aria-invalid={errors[f] ? true : undefined}
+        aria-describedby={errors[f] ? errorId(f) : undefined}
+        {...input}
+      />
+      {errors[f] ? (
+        <p id={errorId(f)} className="field-error">
+          {errors[f]}
+        </p>
+      ) : null}
+    </div>
+  );
   const errorList = (Object.keys(LABELS) as Field[]).filter((f) => errors[f]);
 
   return (
@@ -151,19 +170,7 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
           </>
         ) : null}
       </div>
-      <div className="field">
-        <label htmlFor={fieldId('litres')}>Litres (required)</label>
-        <input
-          id={fieldId('litres')}
-          name="litres"
-          inputMode="decimal"
-          autoComplete="off"
-          required
-          aria-invalid={errors.litres ? true : undefined}
-          aria-describedby={describedBy('litres')}
-        />
-        {fieldError('litres')}
-      </div>
+      {field('litres', 'Litres (required)', { inputMode: 'decimal', required: true })}
       <div className="field">
         <label htmlFor={`${id}-fuelType`}>Fuel</label>
         <select id={`${id}-fuelType`} name="fuelType" defaultValue="diesel">
@@ -175,71 +182,22 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
         </select>
       </div>
       <div className="field-row">
-        <div className="field">
-          <label htmlFor={fieldId('amount')}>Amount paid</label>
-          <input
-            id={fieldId('amount')}
-            name="amount"
-            inputMode="decimal"
-            autoComplete="off"
-            aria-invalid={errors.amount ? true : undefined}
-            aria-describedby={describedBy('amount')}
-          />
-          {fieldError('amount')}
-        </div>
-        <div className="field field--short">
-          <label htmlFor={fieldId('currency')}>Currency</label>
-          <input
-            id={fieldId('currency')}
-            name="currency"
-            defaultValue="EUR"
-            maxLength={3}
-            autoComplete="off"
-            autoCapitalize="characters"
-            aria-invalid={errors.currency ? true : undefined}
-            aria-describedby={describedBy('currency')}
-          />
-          {fieldError('currency')}
-        </div>
+        {field('amount', 'Amount paid', { inputMode: 'decimal' })}
+        {field(
+          'currency',
+          'Currency',
+          { defaultValue: 'EUR', maxLength: 3, autoCapitalize: 'characters' },
+          'field field--short',
+        )}
       </div>
-      <div className="field">
-        <label htmlFor={fieldId('odometerKm')}>Odometer (km)</label>
-        <input
-          id={fieldId('odometerKm')}
-          name="odometerKm"
-          inputMode="numeric"
-          autoComplete="off"
-          aria-invalid={errors.odometerKm ? true : undefined}
-          aria-describedby={describedBy('odometerKm')}
-        />
-        {fieldError('odometerKm')}
-      </div>
-      <div className="field">
-        <label htmlFor={fieldId('station')}>Station</label>
-        <input
-          id={fieldId('station')}
-          name="station"
-          maxLength={200}
-          autoComplete="off"
-          aria-invalid={errors.station ? true : undefined}
-          aria-describedby={describedBy('station')}
-        />
-        {fieldError('station')}
-      </div>
-      <div className="field">
-        <label htmlFor={fieldId('time')}>Date and time</label>
-        <input
-          id={fieldId('time')}
-          key={now ?? 'first'}
-          name="time"
-          type="datetime-local"
-          // Empty in the server's HTML (it has no idea of the phone's clock), now once mounted.
-          defaultValue={now === null ? '' : localInputValue(now)}
-          aria-invalid={errors.time ? true : undefined}
-          aria-describedby={describedBy('time')}
-        />
-        {fieldError('time')}
-      </div>
+      {field('odometerKm', 'Odometer (km)', { inputMode: 'numeric' })}
+      {field('station', 'Station', { maxLength: 200 })}
+      {field('time', 'Date and time', {
+        key: now ?? 'first',
+        type: 'datetime-local',
+        // Empty in the server's HTML (it has no idea of the phone's clock), now once mounted.
+        defaultValue: now === null ? '' : localInputValue(now),
+      })}
       <button type="submit" disabled={busy}>
         {busy ? 'Saving…' : 'Log refuel'}
       </button>
