@@ -111,6 +111,9 @@ describe('OpenID Connect sign-in (oidc-provider + Chromium)', () => {
     const { url, session } = await signInAt('manager@acme.test');
     expect(new URL(url).pathname).toBe('/healthz');
     expect(session?.httpOnly).toBe(true);
+    // Lax, not Strict: the provider's redirect back is cross-site (session-cookie.ts); no Secure
+    // over this test's plain http.
+    expect([session?.sameSite, session?.secure]).toEqual(['Lax', false]);
     const me = await fetch(`${api.url}/trpc/auth.me`, {
       headers: { cookie: `fleet_session=${session!.value}` },
     });
