@@ -7,23 +7,16 @@
 import { createLogger } from '@fleet/shared/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer } from '../src/api/server.ts';
-import { createUser } from '../src/auth/auth-service.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { openTestPool, requireServices } from './support/services.ts';
+import type { openTestPool } from './support/services.ts';
+import { openPoolWithUser } from './support/sessions.ts';
 
 const log = createLogger('api-cookies-test').child({}, { level: 'error' });
 let db: Awaited<ReturnType<typeof openTestPool>>;
 const servers: ApiServer[] = [];
 
 beforeAll(async () => {
-  await requireServices({ postgres: true });
-  db = await openTestPool('t_api_cookies');
-  await migrate(db.pool, log);
-  await db.pool.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'acme')`);
-  await createUser(db.pool, {
-    tenantId: 'acme',
+  db = await openPoolWithUser('t_api_cookies', {
     email: 'manager@acme.test',
-    name: 'M',
     role: 'fleet_manager',
     password: 'a-long-password',
   });

@@ -7,11 +7,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { createLogger } from '@fleet/shared/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../src/auth/auth-service.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { MQTT_URL, openTestPool, POSTGRES_URL, requireServices, uniqueId } from './support/services.ts';
+import { MQTT_URL, type openTestPool, POSTGRES_URL, requireServices, uniqueId } from './support/services.ts';
+import { openPoolWithUser } from './support/sessions.ts';
 
 const MAIN = path.join(import.meta.dirname, '../src/main.ts');
 const CACHE_MS = 1500;
@@ -62,14 +60,9 @@ const serviceEnv = () => ({
 });
 
 beforeAll(async () => {
-  await requireServices({ postgres: true, mqtt: true });
-  db = await openTestPool('t_revocation');
-  await migrate(db.pool, createLogger('revocation-test').child({}, { level: 'error' }));
-  await db.pool.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'acme')`);
-  await createUser(db.pool, {
-    tenantId: 'acme',
+  await requireServices({ mqtt: true });
+  db = await openPoolWithUser('t_revocation', {
     email: 'admin@acme.test',
-    name: 'Admin',
     role: 'admin',
     password: 'a-long-password',
   });
