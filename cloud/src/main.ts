@@ -4,9 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createLogger, safeUrl } from '@fleet/shared/log';
+import { LiveFeed } from './api/live-feed.ts';
 import { startApiServer } from './api/server.ts';
+import { configureSharedAnswers } from './api/shared-answers.ts';
 import { bootstrapAdmin } from './auth/bootstrap.ts';
-import { OidcLogin, oidcSettingsFromEnv } from './auth/oidc.ts';
+import { OidcLogin } from './auth/oidc.ts';
+import { configureSessionCache } from './auth/session-cache.ts';
 import { loadCloudConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
@@ -14,12 +17,14 @@ import { isCloudError } from './errors.ts';
 import { FuelCardInboxConsumer } from './fuel/webhook-inbox.ts';
 import { EventIngest } from './ingest/event-ingest.ts';
 import { TelemetryIngest } from './ingest/telemetry-ingest.ts';
-import { SecretBox } from './security/secret-box.ts';
 
 const log = createLogger('cloud');
 
 async function main() {
   const config = loadCloudConfig();
+  configureSessionCache({ ttlMs: config.sessionCacheMs });
+  configureSharedAnswers({ ttlMs: config.sharedAnswersMs });
+  LiveFeed.configure({ pollMs: config.livePollMs });
   const pool = await openPool({
     url: config.databaseUrl,
     schema: config.databaseSchema,
@@ -30,7 +35,7 @@ async function main() {
     'database connected',
   );
   await migrate(pool, log);
-  await bootstrapAdmin(pool, process.env, log);
+  if (config.bootstrapAdmin) await bootstrapAdmin(pool, config.bootstrapAdmin, log);
 
   const ingest = new TelemetryIngest({
     pool,
@@ -38,9 +43,9 @@ async function main() {
     mqttUsername: config.mqttUsername,
     mqttPassword: config.mqttPassword,
     baseTopic: config.baseTopic,
-    clientId: process.env.FLEET_INGEST_CLIENT_ID ?? `fleet-ingest-${randomUUID().slice(0, 8)}`,
+    clientId: config.ingestClientId ?? `fleet-ingest-${randomUUID().slice(0, 8)}`,
     autoRegisterVehicles: config.autoRegisterVehicles,
-    sharedGroup: config.ingestSharedGroup === 'none' ? false : config.ingestSharedGroup,
+    sharedGroup: config.ingestSharedGroup,
     connections: config.ingestConnections,
     log: createLogger('ingest'),
   });
@@ -52,28 +57,26 @@ async function main() {
     mqttUsername: config.mqttUsername,
     mqttPassword: config.mqttPassword,
     baseTopic: config.baseTopic,
-    clientId: process.env.FLEET_INGEST_CLIENT_ID ?? `fleet-ingest-${randomUUID().slice(0, 8)}`,
+    clientId: config.ingestClientId ?? `fleet-ingest-${randomUUID().slice(0, 8)}`,
     autoRegisterVehicles: config.autoRegisterVehicles,
-    sharedGroup: config.ingestSharedGroup === 'none' ? false : config.ingestSharedGroup,
+    sharedGroup: config.ingestSharedGroup,
     log: createLogger('event-ingest'),
   });
   await eventIngest.start();
   // Signed fuel-card webhooks wait in webhook_inbox until this turns them into purchases.
   const fuelInbox = new FuelCardInboxConsumer(pool, createLogger('fuel-inbox'));
   fuelInbox.start();
-  const oidcSettings = oidcSettingsFromEnv();
   const api = await startApiServer({
     pool,
     host: config.apiHost,
     port: config.apiPort,
     log: createLogger('api'),
     // Webhooks need the keys that open the tenants' webhook secrets; without them they answer 503.
-    ...(process.env.FLEET_SECRET_KEYS ? { secretBox: SecretBox.fromEnv() } : {}),
-    ...(oidcSettings ? { oidc: new OidcLogin(oidcSettings, pool) } : {}),
+    ...(config.secretBox ? { secretBox: config.secretBox } : {}),
+    ...(config.oidc ? { oidc: new OidcLogin(config.oidc, pool) } : {}),
     // The web app's address(es) when it runs on another host; default loopback.
-    ...(process.env.FLEET_TRUSTED_PROXIES
-      ? { trustedProxies: process.env.FLEET_TRUSTED_PROXIES.split(',').map((a) => a.trim()) }
-      : {}),
+    trustedProxies: config.trustedProxies,
+    secureCookies: config.secureCookies,
   });
   // A plain line for the launcher (and people) to wait on.
   console.log(`fleet cloud ready api=${api.url}`);

@@ -15,7 +15,7 @@ import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts'
 import { openTestPool, requireServices } from './support/services.ts';
 
 // A fast poll keeps the test short; production polls every second.
-process.env.FLEET_LIVE_POLL_MS = '150';
+LiveFeed.configure({ pollMs: 150 });
 
 const log = createLogger('api-live-test').child({}, { level: 'error' });
 let db: Awaited<ReturnType<typeof openTestPool>>;

@@ -4,8 +4,9 @@ import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '../src/api/rate-limit.ts';
-import { appRouter } from '../src/api/root.ts';
-import { callQuery, type QueryProcedure } from '../src/api/trpc.ts';
+import { type ApiServer, startApiServer } from '../src/api/server.ts';
+import { createUser, login } from '../src/auth/auth-service.ts';
+import type { Session } from '../src/auth/session.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
 import { openTestPool, requireServices } from './support/services.ts';
@@ -288,42 +289,79 @@ describe('RateLimiter', () => {
   });
 });
 
-describe("callQuery (the direct GET answers' procedure call) answers as tRPC's own caller", () => {
-  const procedure = (path: string) =>
-    (appRouter._def.procedures as unknown as Record<string, QueryProcedure>)[path]!;
-  const both = async (session: ReturnType<typeof sessionOf> | null, path: string, input: unknown) => {
-    const viaCaller = (await path
+describe("the direct GET answers (server.ts) answer as tRPC's own caller and its HTTP adapter", () => {
+  let api: ApiServer;
+  /** Real sign-ins: the HTTP path looks the token up as production does. */
+  const users: Record<'manager' | 'driver', { token: string; session: Session }> = {} as never;
+  beforeAll(async () => {
+    api = await startApiServer({ pool, host: '127.0.0.1', port: 0, log });
+    for (const [who, role, vehicleId] of [
+      ['manager', 'fleet_manager', null],
+      ['driver', 'driver', 'van-1'],
+    ] as const) {
+      const email = `${who}-direct@acme.test`;
+      await createUser(pool, {
+        tenantId: 'acme',
+        email,
+        name: who,
+        role,
+        password: 'a-long-password',
+        vehicleId,
+      });
+      const r = await login(pool, email, 'a-long-password');
+      if (!r.ok) throw new Error(`sign-in of ${email} failed: ${r.reason}`);
+      users[who] = { token: r.token, session: r.session };
+    }
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  type Outcome = { data?: unknown; code?: string };
+  type Envelope = { result?: { data: unknown }; error?: { data: { code: string } } };
+  const fromEnvelope = (body: Envelope): Outcome =>
+    body.result ? { data: body.result.data } : { code: body.error!.data.code };
+
+  /** `{ data }` or `{ code }`, from the caller, a single GET (the direct path) and a batched GET (the adapter). */
+  const outcomes = async (who: 'manager' | 'driver' | null, path: string, input: unknown) => {
+    const fn = path
       .split('.')
-      .reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], callerAs(pool, session) as unknown)) as (
-      i: unknown,
-    ) => Promise<unknown>;
-    const settle = (p: Promise<unknown>) =>
-      p.then(
-        (data) => ({ data }),
-        (err: TRPCError) => ({ code: err.code }),
-      );
-    return {
-      caller: await settle(viaCaller(input)),
-      direct: await settle(callQuery(procedure(path), { path, ctx: { db: pool, session }, input })),
-    };
+      .reduce<unknown>(
+        (o, k) => (o as Record<string, unknown>)[k],
+        callerAs(pool, who ? users[who].session : null) as unknown,
+      ) as (i: unknown) => Promise<unknown>;
+    const caller = await fn(input).then(
+      (data): Outcome => ({ data: JSON.parse(JSON.stringify(data)) as unknown }),
+      (err: TRPCError): Outcome => ({ code: err.code }),
+    );
+    const headers = who ? { authorization: `Bearer ${users[who].token}` } : undefined;
+    const q = encodeURIComponent(JSON.stringify(input));
+    const single = (await (
+      await fetch(`${api.url}/trpc/${path}?input=${q}`, { headers })
+    ).json()) as Envelope;
+    const batchInput = encodeURIComponent(JSON.stringify({ 0: input }));
+    const [batched] = (await (
+      await fetch(`${api.url}/trpc/${path}?batch=1&input=${batchInput}`, { headers })
+    ).json()) as Envelope[];
+    return { caller, direct: fromEnvelope(single), adapter: fromEnvelope(batched!) };
   };
 
-  it('the same data, and the same error codes for anonymous, forbidden and invalid input', async () => {
-    const manager = sessionOf('fleet_manager', 'acme');
-    const cases: [ReturnType<typeof sessionOf> | null, string, unknown][] = [
-      [manager, 'vehicles.list', { limit: 10 }],
-      [manager, 'vehicles.get', { vehicleId: 'van-1' }],
-      [manager, 'vehicles.get', { vehicleId: 'truck-9' }], // another tenant's: NOT_FOUND
-      [manager, 'vehicles.list', { limit: 'ten' }], // BAD_REQUEST
+  it('the same data, and the same error codes for not found, invalid input, anonymous and forbidden', async () => {
+    const cases: ['manager' | 'driver' | null, string, unknown][] = [
+      ['manager', 'vehicles.list', { limit: 10 }],
+      ['manager', 'vehicles.get', { vehicleId: 'van-1' }],
+      ['manager', 'vehicles.get', { vehicleId: 'truck-9' }], // another tenant's: NOT_FOUND
+      ['manager', 'vehicles.list', { limit: 'ten' }], // BAD_REQUEST
       [null, 'vehicles.list', {}], // UNAUTHORIZED
-      [sessionOf('driver', 'acme', 'van-1'), 'audit.list', {}], // FORBIDDEN
+      ['driver', 'audit.list', {}], // FORBIDDEN
     ];
-    const outcomes: string[] = [];
-    for (const [session, path, input] of cases) {
-      const { caller, direct } = await both(session, path, input);
+    const seen: string[] = [];
+    for (const [who, path, input] of cases) {
+      const { caller, direct, adapter } = await outcomes(who, path, input);
       expect(direct, `${path} ${JSON.stringify(input)}`).toEqual(caller);
-      outcomes.push('code' in direct ? direct.code : 'ok');
+      expect(adapter, `${path} ${JSON.stringify(input)}`).toEqual(caller);
+      seen.push(direct.code ?? 'ok');
     }
-    expect(outcomes).toEqual(['ok', 'ok', 'NOT_FOUND', 'BAD_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN']);
+    expect(seen).toEqual(['ok', 'ok', 'NOT_FOUND', 'BAD_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN']);
   });
 });

@@ -5,11 +5,11 @@
  */
 import { createLogger } from '@fleet/shared/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inTenant } from '../src/api/trpc.ts';
 import { buildCli } from '../src/cli/main.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { insertFuelTransactions } from '../src/db/queries/insert-fuel-transactions.ts';
 import { insertVehicleEvents } from '../src/db/queries/insert-vehicle-events.ts';
+import { inTenant } from '../src/db/tenant.ts';
 import { reconcileFuel, reconcileTenant } from '../src/fuel/reconcile.ts';
 import { parseTransaction } from '../src/fuel/transaction.ts';
 import { openTestPool, POSTGRES_URL, requireServices } from './support/services.ts';

@@ -8,11 +8,10 @@ import Provider from 'oidc-provider';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer } from '../src/api/server.ts';
-import { createUser } from '../src/auth/auth-service.ts';
 import { OidcLogin } from '../src/auth/oidc.ts';
-import { migrate } from '../src/db/migrate.ts';
 import { freePort } from './support/private-services.ts';
-import { openTestPool, requireServices } from './support/services.ts';
+import type { openTestPool } from './support/services.ts';
+import { openPoolWithUser } from './support/sessions.ts';
 
 const log = createLogger('oidc-test').child({}, { level: 'fatal' });
 let db: Awaited<ReturnType<typeof openTestPool>>;
@@ -21,14 +20,8 @@ let idp: { close(): void };
 let browser: Browser;
 
 beforeAll(async () => {
-  await requireServices({ postgres: true });
-  db = await openTestPool('t_oidc');
-  await migrate(db.pool, log);
-  await db.pool.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'acme')`);
-  await createUser(db.pool, {
-    tenantId: 'acme',
+  db = await openPoolWithUser('t_oidc', {
     email: 'manager@acme.test',
-    name: 'M',
     role: 'fleet_manager',
     password: 'unused-password-123',
   });
@@ -111,6 +104,9 @@ describe('OpenID Connect sign-in (oidc-provider + Chromium)', () => {
     const { url, session } = await signInAt('manager@acme.test');
     expect(new URL(url).pathname).toBe('/healthz');
     expect(session?.httpOnly).toBe(true);
+    // Lax, not Strict: the provider's redirect back is cross-site (session-cookie.ts); no Secure
+    // over this test's plain http.
+    expect([session?.sameSite, session?.secure]).toEqual(['Lax', false]);
     const me = await fetch(`${api.url}/trpc/auth.me`, {
       headers: { cookie: `fleet_session=${session!.value}` },
     });

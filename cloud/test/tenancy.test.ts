@@ -15,13 +15,13 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../src/api/root.ts';
 import { type ApiServer, startApiServer } from '../src/api/server.ts';
-import { inTenant } from '../src/api/trpc.ts';
 import { createApiToken, createUser, failureDelayMs, MAX_FAILED_LOGINS } from '../src/auth/auth-service.ts';
 import { ROLES, type Role } from '../src/auth/permissions.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { appendAudit } from '../src/db/queries/audit-log.ts';
 import { listLatestVehicleStates } from '../src/db/queries/list-latest-vehicle-states.ts';
 import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
+import { inTenant } from '../src/db/tenant.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
 

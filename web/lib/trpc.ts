@@ -1,4 +1,4 @@
-import type { AppRouter } from '@fleet/shared/api';
+import type { AppRouter } from '@fleet/cloud/api';
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 
 /**

@@ -15,7 +15,7 @@ import { createLogger } from '@fleet/shared/log';
 import type pg from 'pg';
 import { type Alert, alertsCreatedSince } from '../db/queries/alerts.ts';
 import { type FleetVehicle, positionsStoredSince } from '../db/queries/fleet-overview.ts';
-import { inTenant } from './trpc.ts';
+import { inTenant } from '../db/tenant.ts';
 
 export type LivePosition = FleetVehicle & { receivedAt: number };
 type Listener<T> = (items: T[]) => void;
@@ -32,16 +32,22 @@ interface TenantFeed {
 }
 
 const log = createLogger('api.live');
-const DEFAULT_POLL_MS = 1000;
 
 export class LiveFeed {
   private static readonly feeds = new WeakMap<pg.Pool, LiveFeed>();
+  /** FLEET_LIVE_POLL_MS, default 1000 ms. */
+  private static pollMs = 1000;
+
+  /** Sets the poll interval of the feeds created from now on (main.ts, from the validated config). */
+  static configure(opts: { pollMs: number }): void {
+    LiveFeed.pollMs = opts.pollMs;
+  }
 
   /** The process's feed for this pool (created on first use). */
   static for(pool: pg.Pool): LiveFeed {
     let feed = LiveFeed.feeds.get(pool);
     if (!feed) {
-      feed = new LiveFeed(pool, Number(process.env.FLEET_LIVE_POLL_MS) || DEFAULT_POLL_MS);
+      feed = new LiveFeed(pool, LiveFeed.pollMs);
       LiveFeed.feeds.set(pool, feed);
     }
     return feed;

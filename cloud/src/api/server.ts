@@ -9,9 +9,9 @@ import { cachedSession } from '../auth/session-cache.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks/receiver.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { appRouter } from './root.ts';
-import { SESSION_COOKIE } from './routers/auth.ts';
-import { type ApiContext, callQuery, type QueryProcedure } from './trpc.ts';
+import { appRouter, createCaller } from './root.ts';
+import { SESSION_COOKIE, sessionCookie } from './session-cookie.ts';
+import type { ApiContext } from './trpc.ts';
 
 export interface ApiServer {
   url: string;
@@ -55,11 +55,25 @@ function presentedToken(req: http.IncomingMessage): string | null {
   return cookie(req, SESSION_COOKIE);
 }
 
-/** Adds a Set-Cookie to the response (a factory: see the note on closures in trpc.ts). */
-const cookieSetter = (res: http.ServerResponse) => (c: string) => {
-  const prev = res.getHeader('set-cookie');
-  res.setHeader('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), c]);
-};
+/*
+ * Closures made per request come from factories (returned unnamed): under tsx (how the cloud
+ * runs), esbuild's keepNames wraps every function literal that takes a property's or variable's
+ * name in a defineProperty call, which the profile showed per request.
+ */
+/** Adds the session cookie's Set-Cookie to the response. */
+const sessionCookieSetter =
+  (res: http.ServerResponse, secure: boolean) => (token: string | null, maxAgeS: number) => {
+    const prev = res.getHeader('set-cookie');
+    const c = sessionCookie(token, maxAgeS, { sameSite: 'Strict', secure });
+    res.setHeader('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), c]);
+  };
+
+/** The caller's function for a procedure path such as `vehicles.get` (one property per segment). */
+function callerQuery(caller: ReturnType<typeof createCaller>, path: string) {
+  let fn: unknown = caller;
+  for (const segment of path.split('.')) fn = (fn as Record<string, unknown>)[segment];
+  return fn as (input: unknown) => Promise<unknown>;
+}
 
 function tooMany(res: http.ServerResponse, waitMs: number) {
   res
@@ -87,8 +101,11 @@ export async function startApiServer(opts: {
    * only: every browser request reaches the API through the web app, and without this all
    * users would share the web server's address and its per-IP limit.
    */
-  trustedProxies?: string[];
+  trustedProxies?: string[] | undefined;
+  /** Cookies carry `Secure`: the public URL people open is https (FLEET_PUBLIC_URL). */
+  secureCookies?: boolean;
 }) {
+  const secureCookies = opts.secureCookies ?? false;
   const trusted = new Set(opts.trustedProxies ?? ['127.0.0.1', '::1', '::ffff:127.0.0.1']);
   /** The client's address: the socket's, or the nearest untrusted hop a trusted proxy reports. */
   const clientIp = (req: http.IncomingMessage): string => {
@@ -126,7 +143,7 @@ export async function startApiServer(opts: {
       token,
       ip,
       oidc: !!opts.oidc,
-      setCookie: cookieSetter(res),
+      setSessionCookie: sessionCookieSetter(res, secureCookies),
     };
   };
   const trpc = createHTTPHandler({
@@ -186,16 +203,16 @@ export async function startApiServer(opts: {
   });
 
   /**
-   * A single query by GET (the dashboards' reads) run through the procedure's own middlewares
-   * (permission, input parsing, tenant + RLS, output checks; callQuery in trpc.ts) and written as
-   * tRPC's JSON envelope directly. The adapter's conversion of every request and response to
-   * fetch Request/Response objects and stream pipes, and the server-side caller's proxy, cost
-   * several times the work of a small answer (bench/api.ts). Returns false, before writing anything, for
-   * what it does not handle: batches, subscriptions, mutations, malformed URLs or input and every
-   * error (the adapter then answers, with tRPC's own error shape; queries have no side effects
-   * to repeat).
+   * A single query by GET (the dashboards' reads) called through tRPC's server-side caller (the
+   * procedure's own middlewares: permission, input parsing, tenant + RLS, output checks) and
+   * written as tRPC's JSON envelope directly. The adapter's conversion of every request and
+   * response to fetch Request/Response objects and stream pipes costs several times the work of
+   * a small answer (bench/api.ts). Returns false, before writing anything, for what it does not
+   * handle: batches, subscriptions, mutations, malformed URLs or input and every error (the
+   * adapter then answers, with tRPC's own error shape; queries have no side effects to repeat).
    */
-  const procedures = appRouter._def.procedures as unknown as Record<string, QueryProcedure>;
+  // Typed as the nested router record; at run time tRPC keeps every procedure under its full path.
+  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>;
   /** A shared answer (shared-answers.ts) is the same object for every caller: encoded once. */
   const encoded = new WeakMap<object, Buffer>();
   const fastQuery = async (
@@ -218,11 +235,9 @@ export async function startApiServer(opts: {
     } catch {
       return false;
     }
-    const procedure = Object.hasOwn(procedures, path) ? procedures[path] : undefined;
-    // A tRPC whose procedures no longer hold their middleware list: the adapter answers everything.
-    if (procedure?._def.type !== 'query' || !Array.isArray(procedure._def.middlewares)) return false;
+    if (!Object.hasOwn(procedures, path) || procedures[path]!._def.type !== 'query') return false;
     try {
-      const data = await callQuery(procedure, { path, ctx: await contextFor(req, res, token, ip), input });
+      const data = await callerQuery(createCaller(await contextFor(req, res, token, ip)), path)(input);
       const shared = typeof data === 'object' && data !== null;
       let body = shared ? encoded.get(data) : undefined;
       if (body === undefined) {
@@ -261,7 +276,10 @@ export async function startApiServer(opts: {
         res
           .writeHead(302, {
             location: r.afterLogin,
-            'set-cookie': `${SESSION_COOKIE}=${r.token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${Math.floor((r.expiresAt - Date.now()) / 1000)}`,
+            'set-cookie': sessionCookie(r.token, (r.expiresAt - Date.now()) / 1000, {
+              sameSite: 'Lax',
+              secure: secureCookies,
+            }),
           })
           .end();
         return;

@@ -1,7 +1,7 @@
 /**
  * Answers that many users of a tenant ask for at once (the fleet overview behind every open
- * dashboard, the vehicles' latest states), computed once and shared for FLEET_OVERVIEW_CACHE_MS
- * (default 1,000 ms, the live feed's own pace; 0 turns it off). Concurrent requests wait for the
+ * dashboard, the vehicles' latest states), computed once and shared for a second (the live
+ * feed's own pace; FLEET_OVERVIEW_CACHE_MS through main.ts, 0 turns it off). Concurrent requests wait for the
  * one computation in flight instead of each running it (single flight).
  *
  * Refresh ahead: a request in the last fifth of an answer's life starts its successor and is
@@ -12,7 +12,7 @@
  * The key always holds the tenant and the caller's scope (a driver's vehicle): an answer is only
  * ever shared between callers that row-level security would have shown the same rows.
  */
-let TTL_MS = Number(process.env.FLEET_OVERVIEW_CACHE_MS ?? 1000);
+let TTL_MS = 1000;
 /** Keys kept at once: tenants x (overview pages + single vehicles asked within the second). */
 const MAX_KEYS = 20_000;
 interface Entry {
@@ -23,7 +23,7 @@ interface Entry {
 }
 const answers = new Map<string, Entry>();
 
-/** Overrides FLEET_OVERVIEW_CACHE_MS for this process (the API bench measures both ways). */
+/** Sets the time to live for this process (main.ts from FLEET_OVERVIEW_CACHE_MS; the API bench measures both ways). */
 export function configureSharedAnswers(opts: { ttlMs: number }): void {
   TTL_MS = opts.ttlMs;
   answers.clear();

@@ -1,8 +1,9 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { ZodError } from 'zod';
-import type { Session } from '../auth/auth-service.ts';
 import { can, type Permission } from '../auth/permissions.ts';
+import type { Session } from '../auth/session.ts';
+import { inTenant } from '../db/tenant.ts';
 
 /** Created once per request by the HTTP adapter (or by a test's server-side caller). */
 export interface ApiContext {
@@ -11,8 +12,11 @@ export interface ApiContext {
   session: Session | null;
   /** Client address, for rate limits and the audit log. */
   ip?: string;
-  /** Sets a cookie on the HTTP response (absent for server-side callers). */
-  setCookie?: (cookie: string) => void;
+  /**
+   * Sets (a token) or deletes (null) the session cookie on the HTTP response, SameSite=Strict
+   * (session-cookie.ts); absent for server-side callers.
+   */
+  setSessionCookie?: (token: string | null, maxAgeS: number) => void;
   /** OpenID Connect sign-in is configured (the sign-in page offers it). */
   oidc?: boolean;
   /** The presented session token (sign-out deletes it). */
@@ -55,34 +59,6 @@ export const createCallerFactory = t.createCallerFactory;
 /** Anonymous: sign-in only. */
 export const publicProcedure = t.procedure;
 
-/**
- * Runs `fn` in a transaction as the non-superuser `fleet_app` with `app.tenant_id` set to the
- * session's tenant: row-level security scopes every statement, whatever the query forgets.
- */
-export async function inTenant<T>(
-  db: pg.Pool,
-  tenantId: string,
-  fn: (c: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  const c = await db.connect();
-  try {
-    // One round trip for the three (a multi-statement simple query cannot take parameters, so the
-    // tenant id goes in as an escaped literal): on a request that runs one query, this was half
-    // of its trips to the database.
-    await c.query(
-      `BEGIN; SET LOCAL ROLE fleet_app; SELECT set_config('app.tenant_id', ${c.escapeLiteral(tenantId)}, true)`,
-    );
-    const result = await fn(c);
-    await c.query('COMMIT');
-    return result;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    c.release();
-  }
-}
-
 const tenantOf =
   (db: pg.Pool, tenantId: string) =>
   <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> =>
@@ -110,91 +86,3 @@ export const authedProcedure = t.procedure.use(({ ctx, meta, next }) => {
     },
   });
 });
-
-/** What a middleware is called with and answers, in tRPC 11's procedure chain. */
-interface ChainOptions {
-  path: string;
-  type: 'query';
-  ctx: object;
-  input: unknown;
-  getRawInput: () => Promise<unknown>;
-  signal: undefined;
-  batchIndex: number;
-}
-type ChainResult = { ok: true; data: unknown } | { ok: false; error: unknown };
-type Middleware = (
-  opts: ChainOptions & {
-    meta: unknown;
-    next: (n?: {
-      ctx?: object;
-      input?: unknown;
-      getRawInput?: () => Promise<unknown>;
-    }) => Promise<ChainResult>;
-  },
-) => Promise<ChainResult>;
-export interface QueryProcedure {
-  _def: { type: string; middlewares: Middleware[]; meta: unknown };
-}
-
-/*
- * Closures made per request come from factories (returned unnamed): under tsx (how the cloud
- * runs), esbuild's keepNames wraps every function literal that takes a property's or variable's
- * name in a defineProperty call, which the profile showed per request.
- */
-const nextOf =
-  (mws: Middleware[], meta: unknown, i: number, o: ChainOptions) =>
-  (n?: { ctx?: object; input?: unknown; getRawInput?: () => Promise<unknown> }) =>
-    step(mws, meta, i + 1, {
-      path: o.path,
-      type: o.type,
-      ctx: n?.ctx ? { ...o.ctx, ...n.ctx } : o.ctx,
-      input: n && 'input' in n ? n.input : o.input,
-      getRawInput: n?.getRawInput ?? o.getRawInput,
-      signal: o.signal,
-      batchIndex: o.batchIndex,
-    });
-const rawInputOf = (input: unknown) => () => Promise.resolve(input);
-
-async function step(mws: Middleware[], meta: unknown, i: number, o: ChainOptions): Promise<ChainResult> {
-  try {
-    return await mws[i]!({
-      path: o.path,
-      type: o.type,
-      ctx: o.ctx,
-      input: o.input,
-      getRawInput: o.getRawInput,
-      signal: o.signal,
-      batchIndex: o.batchIndex,
-      meta,
-      next: nextOf(mws, meta, i, o),
-    });
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
-/**
- * Runs a query procedure's chain as tRPC's own caller does: the same middlewares in the same order
- * (error formatting, sign-in and permission, input parsing, output checks, the resolver), each
- * with the options and context tRPC would pass, a throw turned into a failed result for the
- * middlewares above it. Only the copying differs: tRPC 11's published build copies the options
- * with a transpiled object-spread helper (defineProperty per key) several times per middleware,
- * which on a shared answer was the largest cost of a request (bench/api.ts, node --cpu-prof);
- * here each is one object literal of the same fields. Rejects with the procedure's error.
- */
-export async function callQuery(
-  procedure: QueryProcedure,
-  opts: { path: string; ctx: ApiContext; input: unknown },
-): Promise<unknown> {
-  const result = await step(procedure._def.middlewares, procedure._def.meta, 0, {
-    path: opts.path,
-    type: 'query',
-    ctx: opts.ctx,
-    input: undefined,
-    getRawInput: rawInputOf(opts.input),
-    signal: undefined,
-    batchIndex: 0,
-  });
-  if (!result.ok) throw result.error;
-  return result.data;
-}

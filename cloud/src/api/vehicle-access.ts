@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
-import type { Session } from '../auth/auth-service.ts';
+import type { Session } from '../auth/session.ts';
 
 /**
  * The vehicle exists in the session's tenant and the user may see it (a driver: only the one

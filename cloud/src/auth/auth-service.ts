@@ -13,24 +13,12 @@ import type pg from 'pg';
 import { appendAudit } from '../db/queries/audit-log.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import type { Permission, Role } from './permissions.ts';
+import type { Session } from './session.ts';
 import { cachedSession, cacheSession, forgetCachedSessions } from './session-cache.ts';
 
 export const SESSION_TTL_MS = 12 * 3600_000;
 export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_MS = 15 * 60_000;
-
-export interface Session {
-  userId: string;
-  tenantId: string;
-  email: string;
-  name: string;
-  /** 'token': an integration's API token, allowed exactly its `scopes`. */
-  role: Role | 'token';
-  /** Drivers: the vehicle they drive. */
-  vehicleId: string | null;
-  /** API tokens only: the permissions it was given. */
-  scopes?: Permission[];
-}
 
 export type LoginResult =
   | { ok: true; token: string; session: Session; expiresAt: number }

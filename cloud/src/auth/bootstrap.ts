@@ -5,16 +5,16 @@ import { createUser } from './auth-service.ts';
 
 /**
  * The first administrator of a fresh installation, from FLEET_BOOTSTRAP_ADMIN_EMAIL and
- * FLEET_BOOTSTRAP_ADMIN_PASSWORD (tenant FLEET_BOOTSTRAP_TENANT, default "demo"). Does nothing
- * when that email already exists, so it is safe at every start; the password never reaches a log.
+ * FLEET_BOOTSTRAP_ADMIN_PASSWORD (tenant FLEET_BOOTSTRAP_TENANT, default "demo"; checked by
+ * config.ts). Does nothing when that email already exists, so it is safe at every start; the
+ * password never reaches a log.
  */
-export async function bootstrapAdmin(pool: pg.Pool, env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
-  const email = env.FLEET_BOOTSTRAP_ADMIN_EMAIL?.trim().toLowerCase();
-  const password = env.FLEET_BOOTSTRAP_ADMIN_PASSWORD;
-  if (!email || !password) return;
-  if (password.length < 12)
-    throw new Error('FLEET_BOOTSTRAP_ADMIN_PASSWORD must have at least 12 characters');
-  const tenantId = env.FLEET_BOOTSTRAP_TENANT ?? 'demo';
+export async function bootstrapAdmin(
+  pool: pg.Pool,
+  admin: { email: string; password: string; tenantId: string },
+  log: Logger,
+): Promise<void> {
+  const { email, password, tenantId } = admin;
   const { rows } = await pool.query('SELECT 1 FROM users WHERE email = $1', [email]);
   if (rows.length > 0) return;
   await pool.query('INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING', [tenantId]);

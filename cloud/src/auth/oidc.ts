@@ -1,7 +1,7 @@
 /**
  * OpenID Connect sign-in for enterprises (openid-client): authorization code flow with PKCE,
  * state and nonce. Configured by FLEET_OIDC_ISSUER, FLEET_OIDC_CLIENT_ID, FLEET_OIDC_CLIENT_SECRET
- * and FLEET_OIDC_REDIRECT_URI (the callback as the browser reaches it, e.g.
+ * and FLEET_OIDC_REDIRECT_URI (config.ts; the callback as the browser reaches it, e.g.
  * https://fleet.example.com/api/auth/oidc/callback). The identity provider's verified email
  * picks the user; users are created by an admin here, not on first sign-in.
  *
@@ -21,20 +21,6 @@ export interface OidcSettings {
   afterLogin?: string;
   /** Tests and laptops only: an http:// issuer. */
   allowInsecure?: boolean;
-}
-
-export function oidcSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OidcSettings | null {
-  const { FLEET_OIDC_ISSUER: issuer, FLEET_OIDC_CLIENT_ID: clientId, FLEET_OIDC_CLIENT_SECRET: secret } = env;
-  const redirectUri = env.FLEET_OIDC_REDIRECT_URI;
-  if (!issuer || !clientId || !secret || !redirectUri) return null;
-  return {
-    issuer,
-    clientId,
-    clientSecret: secret,
-    redirectUri,
-    afterLogin: env.FLEET_OIDC_AFTER_LOGIN ?? '/',
-    allowInsecure: issuer.startsWith('http://127.0.0.1') || issuer.startsWith('http://localhost'),
-  };
 }
 
 const PENDING_TTL_MS = 10 * 60_000;

@@ -9,12 +9,13 @@
  */
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { Command } from 'commander';
+import { loadCliConfig } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { openPool } from '../db/pool.ts';
 import { verifyAuditChain } from '../db/queries/audit-log.ts';
 import { rotateTenantSecrets } from '../db/queries/tenant-secrets.ts';
 import { MosquittoCredentials } from '../devices/mosquitto-credentials.ts';
-import { isCloudError } from '../errors.ts';
+import { CloudError, CloudErrorCode, isCloudError } from '../errors.ts';
 import { SecretBox } from '../security/secret-box.ts';
 import { registerFuelCommands } from './fuel.ts';
 import { registerModelCommands } from './model.ts';
@@ -56,14 +57,11 @@ export async function auditVerify(o: DbOptions, io: CliIo = consoleIo): Promise<
 }
 
 export function buildCli(io: CliIo = consoleIo): Command {
+  const env = loadCliConfig();
   const program = new Command('fleet-cloud')
     .description('Operator commands for the fleet cloud database.')
-    .option(
-      '--database-url <url>',
-      'PostgreSQL URL',
-      process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5433/postgres',
-    )
-    .option('--schema <name>', 'schema (search_path)', process.env.DATABASE_SCHEMA)
+    .option('--database-url <url>', 'PostgreSQL URL', env.databaseUrl)
+    .option('--schema <name>', 'schema (search_path)', env.databaseSchema)
     .showHelpAfterError();
   const dbOpts = (cmd: Command): DbOptions => ({ ...program.opts(), ...cmd.opts() }) as DbOptions;
 
@@ -102,7 +100,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
       .requiredOption('--password-file <path>', "the broker's password_file")
       .option('--tenant <id>', 'tenant the vehicle belongs to (for the audit log)')
       .option('--broker-pid <pid>', 'send the broker SIGHUP so it re-reads the file')
-      .option('--actor <who>', 'who does this, for the audit log', `user:${process.env.USER ?? 'operator'}`)
+      .option('--actor <who>', 'who does this, for the audit log', `user:${env.operator}`)
       .option('--json', 'one JSON document')
       .action(async (username: string, _o, cmd: Command) => {
         const o = dbOpts(cmd) as DbOptions & {
@@ -114,6 +112,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
         await withPool(o, async (pool) => {
           const creds = new MosquittoCredentials({
             passwordFile: o.passwordFile,
+            passwdCommand: env.mosquittoPasswd,
             reload: () => {
               if (o.brokerPid) process.kill(Number(o.brokerPid), 'SIGHUP');
             },
@@ -144,11 +143,12 @@ export function buildCli(io: CliIo = consoleIo): Command {
   secrets
     .command('rotate')
     .description('re-seal every secret under the first key of FLEET_SECRET_KEYS (then older keys can go)')
-    .option('--actor <who>', 'who does this, for the audit log', `user:${process.env.USER ?? 'operator'}`)
+    .option('--actor <who>', 'who does this, for the audit log', `user:${env.operator}`)
     .option('--json', 'one JSON document')
     .action(async (_o, cmd: Command) => {
       const o = dbOpts(cmd) as DbOptions & { actor: string };
-      const box = SecretBox.fromEnv();
+      const box = env.secretBox;
+      if (!box) throw new CloudError(CloudErrorCode.SecretKeys, 'FLEET_SECRET_KEYS is not set');
       const n = await withPool(o, async (pool) => {
         const c = await pool.connect();
         try {
@@ -169,8 +169,9 @@ export function buildCli(io: CliIo = consoleIo): Command {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('fleet-cloud.js')) {
-  buildCli()
-    .parseAsync()
+  // A bad environment variable is reported like any other error (buildCli reads them).
+  Promise.resolve()
+    .then(() => buildCli().parseAsync())
     .catch((err: unknown) => {
       console.error(isCloudError(err) ? `E${err.code}: ${err.message}` : `error: ${(err as Error).message}`);
       process.exitCode = 2;

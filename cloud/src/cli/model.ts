@@ -11,9 +11,10 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { DEFAULT_BASE_TOPIC, MODEL_FEATURES, type ModelFeature, modelVersionLabel } from '@fleet/shared';
+import { MODEL_FEATURES, type ModelFeature, modelVersionLabel } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
 import type { Command } from 'commander';
+import { loadCliConfig } from '../config.ts';
 import { openPool } from '../db/pool.ts';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 import { publishModel } from '../models/publisher.ts';
@@ -68,6 +69,7 @@ interface TrainCliOptions {
 }
 
 export function registerModelCommands(program: Command, io: CliIo): void {
+  const env = loadCliConfig();
   const model = program
     .command('model')
     .description('engine-anomaly models: signing keys, training on a vehicle, publishing to it');
@@ -164,8 +166,8 @@ export function registerModelCommands(program: Command, io: CliIo): void {
     .description('send a signed artifact to a vehicle (retained, QoS 1); it installs it without a restart')
     .requiredOption('--tenant <id>', "the vehicle's tenant")
     .requiredOption('--vehicle <id>', 'the vehicle')
-    .option('--mqtt-url <url>', 'broker', process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1884')
-    .option('--base-topic <topic>', 'MQTT base topic', process.env.FLEET_BASE_TOPIC ?? DEFAULT_BASE_TOPIC)
+    .option('--mqtt-url <url>', 'broker', env.mqttUrl)
+    .option('--base-topic <topic>', 'MQTT base topic', env.baseTopic)
     .option('--public-key <file>', 'also check the signature against this public key before sending')
     .option('--json', 'one JSON document')
     .action(
@@ -194,8 +196,8 @@ export function registerModelCommands(program: Command, io: CliIo): void {
           {
             url: o.mqttUrl,
             // Credentials only from the environment: a flag would show in `ps`.
-            username: process.env.MQTT_USERNAME,
-            password: process.env.MQTT_PASSWORD,
+            username: env.mqttUsername,
+            password: env.mqttPassword,
             baseTopic: o.baseTopic,
             tenantId: o.tenant,
             vehicleId: o.vehicle,

@@ -19,7 +19,6 @@ import { appendAudit } from '../db/queries/audit-log.ts';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 
 const run = promisify(execFile);
-export const MOSQUITTO_PASSWD = process.env.MOSQUITTO_PASSWD ?? '/usr/bin/mosquitto_passwd';
 
 export interface DeviceCredentials {
   username: string;
@@ -31,6 +30,8 @@ export interface MosquittoCredentialsOptions {
   passwordFile: string;
   /** Makes the broker re-read the file: e.g. `process.kill(pid, 'SIGHUP')`. */
   reload: () => Promise<void> | void;
+  /** Debian's mosquitto_passwd (MOSQUITTO_PASSWD through config.ts), default /usr/bin/mosquitto_passwd. */
+  passwdCommand?: string;
   /** Where provision/revoke are recorded (audit_log); optional for tooling without a database. */
   audit?: { db: pg.Pool | pg.PoolClient; actor: string };
 }
@@ -39,12 +40,13 @@ export class MosquittoCredentials {
   constructor(private readonly opts: MosquittoCredentialsOptions) {}
 
   private async passwd(args: string[]) {
+    const command = this.opts.passwdCommand ?? '/usr/bin/mosquitto_passwd';
     try {
-      await run(MOSQUITTO_PASSWD, args, { timeout: 10_000 });
+      await run(command, args, { timeout: 10_000 });
     } catch (err) {
       throw new CloudError(
         CloudErrorCode.DeviceCredentials,
-        `${MOSQUITTO_PASSWD} failed (${args[0]}): ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,
+        `${command} failed (${args[0]}): ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,
         { cause: err },
       );
     }

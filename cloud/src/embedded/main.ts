@@ -5,42 +5,37 @@
  * FLEET_PGLITE_DIR keeps the database on disk (default: in memory).
  * FLEET_MQTT_PASSWORD_FILE + FLEET_MQTT_ACL_FILE: sign clients in and apply the ACL as the
  * production Mosquitto does (the launcher sets both; the ACL's `fleet/` base becomes
- * FLEET_BASE_TOPIC).
+ * FLEET_BASE_TOPIC). Read and checked by config.ts.
  */
 import { readFileSync } from 'node:fs';
 import { createLogger } from '@fleet/shared/log';
+import { loadEmbeddedConfig } from '../config.ts';
 import { startEmbeddedBroker } from './broker.ts';
 import { startEmbeddedDatabase } from './database.ts';
 
 const log = createLogger('embedded');
 
 async function main() {
+  const config = loadEmbeddedConfig();
   const host = '127.0.0.1';
-  const passwordFile = process.env.FLEET_MQTT_PASSWORD_FILE;
-  const aclFile = process.env.FLEET_MQTT_ACL_FILE;
-  const base = process.env.FLEET_BASE_TOPIC ?? 'fleet';
+  const auth = config.brokerAuth;
   const broker = await startEmbeddedBroker({
     host,
-    port: Number(process.env.FLEET_MQTT_PORT ?? 1884),
+    port: config.mqttPort,
     log,
-    ...(passwordFile && aclFile
+    ...(auth
       ? {
           auth: {
-            passwordFile,
-            acl: readFileSync(aclFile, 'utf8').replace(
+            passwordFile: auth.passwordFile,
+            acl: readFileSync(auth.aclFile, 'utf8').replace(
               /^(\s*(?:topic|pattern)\s+\S+\s+)fleet\//gm,
-              `$1${base}/`,
+              `$1${config.baseTopic}/`,
             ),
           },
         }
       : {}),
   });
-  const database = await startEmbeddedDatabase({
-    host,
-    port: Number(process.env.FLEET_PG_PORT ?? 5433),
-    dataDir: process.env.FLEET_PGLITE_DIR || undefined,
-    log,
-  });
+  const database = await startEmbeddedDatabase({ host, port: config.pgPort, dataDir: config.pgliteDir, log });
   console.log(`fleet embedded ready mqtt=${broker.url} database=${database.url}`);
   const stop = async () => {
     await broker.close();

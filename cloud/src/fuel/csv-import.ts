@@ -15,12 +15,12 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import type pg from 'pg';
-import { inTenant } from '../api/trpc.ts';
 import {
   type FuelTransactionRow,
   insertFuelTransactions,
   knownVehicles,
 } from '../db/queries/insert-fuel-transactions.ts';
+import { inTenant } from '../db/tenant.ts';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 import { parseTransaction } from './transaction.ts';
 

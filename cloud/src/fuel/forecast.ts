@@ -23,7 +23,7 @@
  * error). When the baseline wins, the output says so: use it.
  */
 import type pg from 'pg';
-import { inTenant } from '../api/trpc.ts';
+import { inTenant } from '../db/tenant.ts';
 
 const DAY_MS = 86_400_000;
 

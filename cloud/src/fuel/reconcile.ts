@@ -33,8 +33,8 @@
  * no_tank_rise, which a person then reads together.
  */
 import type pg from 'pg';
-import { inTenant } from '../api/trpc.ts';
 import { loadReconciliationInputs, replaceFuelReconciliations } from '../db/queries/fuel-reconciliation.ts';
+import { inTenant } from '../db/tenant.ts';
 
 export type ReconciliationFlag =
   | 'no_tank_rise'

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { MODEL_FEATURES, type ModelFeature, splitCsvLine } from '@fleet/shared';
 import type pg from 'pg';
-import { inTenant } from '../api/trpc.ts';
+import { inTenant } from '../db/tenant.ts';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 
 export interface TrainingData {

@@ -57,12 +57,10 @@ describe('SecretBox (AES-256-GCM)', () => {
 
   it('reads FLEET_SECRET_KEYS and refuses bad keys with a clear error', () => {
     const spec = `${SecretBox.generateKey('k2')},${SecretBox.generateKey('k1')}`;
-    expect(SecretBox.fromEnv({ FLEET_SECRET_KEYS: spec }).activeKeyId).toBe('k2');
-    expect(() => SecretBox.fromEnv({})).toThrow(/FLEET_SECRET_KEYS is not set/);
-    expect(() => SecretBox.fromEnv({ FLEET_SECRET_KEYS: 'k1:AAAA' })).toThrow(
-      /has 3 bytes; AES-256 needs 32/,
-    );
-    expect(() => SecretBox.fromEnv({ FLEET_SECRET_KEYS: 'nocolon' })).toThrow(/"id:base64key"/);
+    expect(SecretBox.fromKeyList(spec).activeKeyId).toBe('k2');
+    expect(() => SecretBox.fromKeyList(undefined)).toThrow(/FLEET_SECRET_KEYS is not set/);
+    expect(() => SecretBox.fromKeyList('k1:AAAA')).toThrow(/has 3 bytes; AES-256 needs 32/);
+    expect(() => SecretBox.fromKeyList('nocolon')).toThrow(/"id:base64key"/);
     expect(() => new SecretBox([{ id: 'a.b', key: key(1) }])).toThrow(/key id/);
   });
 });

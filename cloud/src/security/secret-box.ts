@@ -40,9 +40,9 @@ export class SecretBox {
     this.activeKeyId = keys[0]!.id;
   }
 
-  /** From `FLEET_SECRET_KEYS` ("id:base64,id:base64", first = active). */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): SecretBox {
-    const spec = env.FLEET_SECRET_KEYS?.trim();
+  /** From a key list as FLEET_SECRET_KEYS holds it ("id:base64,id:base64", first = active; config.ts). */
+  static fromKeyList(keyList: string | undefined): SecretBox {
+    const spec = keyList?.trim();
     if (!spec) throw new CloudError(CloudErrorCode.SecretKeys, 'FLEET_SECRET_KEYS is not set');
     return new SecretBox(
       spec.split(',').map((part) => {

@@ -3,7 +3,7 @@
  * service worker can cache network-first (sw/sw.ts), and each answer says where it came from:
  * the worker marks a cached answer `x-fleet-from-cache` and stamps when it was fetched.
  */
-import type { AppRouter } from '@fleet/shared/api';
+import type { AppRouter } from '@fleet/cloud/api';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 
 export interface Freshness {

@@ -9,7 +9,7 @@
  * The page and the service worker (Background Sync) both open this database; the UUID is the
  * cloud's idempotency key, so two senders racing for one entry still make one row.
  */
-import type { AppRouter } from '@fleet/shared/api';
+import type { AppRouter } from '@fleet/cloud/api';
 import type { TRPCClient } from '@trpc/client';
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 

@@ -6,7 +6,7 @@
  * An entry leaves the outbox only on the cloud's yes. The cloud keys refuels on the entry's UUID,
  * so a yes that was lost on the way back (weak signal) just means the next try gets the same row.
  */
-import type { AppRouter } from '@fleet/shared/api';
+import type { AppRouter } from '@fleet/cloud/api';
 import type { TRPCClient } from '@trpc/client';
 import { listQueued, noteAttempt, type QueuedRefuel, removeQueued } from './queue.ts';
 

@@ -2,7 +2,7 @@ import { ID_PATTERN } from '@fleet/shared';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { z } from 'zod';
-import type { Session } from '../../auth/auth-service.ts';
+import type { Session } from '../../auth/session.ts';
 import {
   ALERT_COLUMNS,
   ALERT_STATUSES,

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { failureDelayMs, login, logout, resetPassword } from '../../auth/auth-service.ts';
 import { authedProcedure, createRouter, publicProcedure } from '../trpc.ts';
 
-export const SESSION_COOKIE = 'fleet_session';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const Me = z.object({
@@ -16,7 +15,7 @@ const Me = z.object({
 });
 
 export const authRouter = createRouter({
-  /** Sets the httpOnly session cookie; a wrong password is answered slowly, then the account locks. */
+  /** Sets the session cookie (session-cookie.ts); a wrong password is answered slowly, then the account locks. */
   login: publicProcedure
     .input(z.object({ email: z.email().max(254), password: z.string().min(1).max(1024) }))
     .output(Me)
@@ -32,15 +31,13 @@ export const authRouter = createRouter({
               : 'wrong email or password',
         });
       }
-      ctx.setCookie?.(
-        `${SESSION_COOKIE}=${r.token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((r.expiresAt - Date.now()) / 1000)}`,
-      );
+      ctx.setSessionCookie?.(r.token, (r.expiresAt - Date.now()) / 1000);
       return r.session;
     }),
 
   logout: authedProcedure.meta({ permission: 'vehicles:read' }).mutation(async ({ ctx }) => {
     if (ctx.token) await logout(ctx.db, ctx.token);
-    ctx.setCookie?.(`${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    ctx.setSessionCookie?.(null, 0);
     return { ok: true };
   }),
 
