@@ -20,7 +20,7 @@ import { publishModel } from '../models/publisher.ts';
 import { generateSigningKeys, readSigningKey, signArtifact } from '../models/signing.ts';
 import { trainEngineModel } from '../models/train.ts';
 import { readTelemetry, readTrainingCsv, type TrainingData } from '../models/training-data.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 
 function int(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
