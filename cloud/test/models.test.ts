@@ -396,6 +396,60 @@ describe('engine-anomaly models from the cloud to a running agent', () => {
     expect(out[0]).toMatch(/^REFUSED \[E701\]/);
   });
 
+  it('`model publish` refuses what every vehicle would refuse: the same check on both sides', async () => {
+    const v2 = JSON.parse(readFileSync(file('v2.json'), 'utf8'));
+    const key = readSigningKey(file('publisher.key'));
+    // Genuinely signed, weights matching their SHA-256: only the shape rules are broken.
+    const extraSpec = {
+      ...v2.manifest,
+      version: 3,
+      model: {
+        ...v2.manifest.model,
+        weightSpecs: [...v2.manifest.model.weightSpecs, { name: 'extra', shape: [4], dtype: 'float32' }],
+      },
+    };
+    const wrongLength = {
+      ...v2.manifest,
+      version: 3,
+      weights: { ...v2.manifest.weights, bytes: v2.manifest.weights.bytes + 4 },
+    };
+    const cases: [string, ModelManifest, AgentErrorCode, RegExp][] = [
+      [
+        'weight specs describing more than the weights',
+        extraSpec,
+        AgentErrorCode.ModelMalformed,
+        /weight specs/,
+      ],
+      ['a byte count the weights do not have', wrongLength, AgentErrorCode.ModelChecksumMismatch, /checksum/],
+    ];
+    for (const [what, manifest, code, reason] of cases) {
+      const text = JSON.stringify(signArtifact(manifest, Buffer.from(v2.weights, 'base64'), key));
+      // What a vehicle says when it gets this file.
+      const r = await publishRaw(text);
+      expect(isAgentError(r, code), `${what}: ${String(r)}`).toBe(true);
+      writeFileSync(file('refused.json'), text);
+      for (const withKey of [[], ['--public-key', file('publisher.pub')]]) {
+        const refused = await cloud(
+          'model',
+          'publish',
+          file('refused.json'),
+          '--tenant',
+          TENANT,
+          '--vehicle',
+          VEHICLE,
+          '--mqtt-url',
+          MQTT_URL,
+          '--base-topic',
+          base,
+          ...withKey,
+        ).catch((e: unknown) => e);
+        expect(isCloudError(refused, CloudErrorCode.ModelArtifactInvalid), `${what} ${withKey}`).toBe(true);
+        expect((refused as Error).message, what).toMatch(reason);
+      }
+    }
+    expect(service.activeModelVersion()).toBe('engine-anomaly@2');
+  });
+
   it('rollback returns to the previous version, in the running agent too; the rolled-back one is not retaken', async () => {
     const out: string[] = [];
     modelRollback({ db, json: true }, { out: (l) => out.push(l), err: () => {} });
