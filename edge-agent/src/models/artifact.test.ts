@@ -11,7 +11,7 @@ import { ModelStore, modelsDirFor } from './model-store.ts';
 
 // No tfjs here: the agent's side of the artifact rules (each refusal's code, the vehicle, the
 // store) on small hand-made artifacts; shared/src/model-verify.test.ts tests the rules
-// themselves, cloud/test/models.test.ts real artifacts end to end.
+// themselves, test/integration/models.test.ts real artifacts end to end.
 const dir = mkdtempSync(path.join(tmpdir(), 'fleet-model-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

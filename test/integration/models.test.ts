@@ -15,9 +15,25 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type ModelManifest, modelSigningText, VehicleEvent } from '@fleet/shared';
-import { createLogger } from '@fleet/shared/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli } from '../../cloud/src/cli/main.ts';
+import { migrate } from '../../cloud/src/db/migrate.ts';
+import { CloudErrorCode, isCloudError } from '../../cloud/src/errors.ts';
+import { publishModelPayload } from '../../cloud/src/models/publisher.ts';
+import { readSigningKey, signArtifact } from '../../cloud/src/models/signing.ts';
+import {
+  createLogger,
+  type ModelManifest,
+  modelSigningText,
+  VehicleEvent,
+} from '../../cloud/test/support/reexports.ts';
+import {
+  MQTT_URL,
+  openTestPool,
+  POSTGRES_URL,
+  requireServices,
+  uniqueId,
+} from '../../cloud/test/support/services.ts';
 import { modelRollback, modelStatus, modelVerify } from '../../edge-agent/src/cli/model.ts';
 import { type AgentError, AgentErrorCode, isAgentError } from '../../edge-agent/src/errors.ts';
 import { type DriveSample, parseDriveLogCsv } from '../../edge-agent/src/fuel/drive-log.ts';
@@ -30,12 +46,6 @@ import { modelsDirFor } from '../../edge-agent/src/models/model-store.ts';
 import { runFastForward } from '../../firmware-sim/src/csv-log/fast-forward.ts';
 import { BUILTIN_SCENARIOS } from '../../firmware-sim/src/scenarios/builtin.ts';
 import { parseScenario } from '../../firmware-sim/src/scenarios/format.ts';
-import { buildCli } from '../src/cli/main.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { CloudErrorCode, isCloudError } from '../src/errors.ts';
-import { publishModelPayload } from '../src/models/publisher.ts';
-import { readSigningKey, signArtifact } from '../src/models/signing.ts';
-import { MQTT_URL, openTestPool, POSTGRES_URL, requireServices, uniqueId } from './support/services.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fleet-models-'));
 const TENANT = 'acme';
