@@ -1,5 +1,10 @@
 import type pg from 'pg';
-import { LATEST_FUTURE_TOLERANCE_MS } from './upsert-vehicle-latest.ts';
+
+/**
+ * A sample dated further ahead of the cloud's clock than this (a receiver with a bad clock, a
+ * forged payload) is stored but never becomes "latest": it would freeze the latest state for good.
+ */
+export const LATEST_FUTURE_TOLERANCE_MS = 10 * 60_000;
 
 /** Samples of several vehicles flattened into columns: one array per column, same length. */
 export interface TelemetryColumns {
