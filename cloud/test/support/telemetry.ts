@@ -1,7 +1,11 @@
 import type { TelemetrySample } from '@fleet/shared';
 import type pg from 'pg';
 import { ensureTelemetryPartitions, utcDay } from '../../src/db/queries/ensure-telemetry-partitions.ts';
-import { emptyTelemetryColumns, insertTelemetryRows } from '../../src/db/queries/insert-telemetry-rows.ts';
+import {
+  emptyTelemetryColumns,
+  insertTelemetryRows,
+  pushTelemetrySample,
+} from '../../src/db/queries/insert-telemetry-rows.ts';
 
 /**
  * Stores one vehicle's samples with the ingest's own statement (insertTelemetryRows: the raw rows,
@@ -16,18 +20,7 @@ export async function storeSamples(
   samples: readonly TelemetrySample[],
 ): Promise<number> {
   const cols = emptyTelemetryColumns();
-  for (const s of samples) {
-    cols.tenantId.push(tenantId);
-    cols.vehicleId.push(vehicleId);
-    cols.seq.push(s.seq);
-    cols.tsMs.push(s.ts);
-    cols.lat.push(s.lat);
-    cols.lon.push(s.lon);
-    cols.speedKmh.push(s.speedKmh);
-    cols.rpm.push(s.rpm);
-    cols.fuelLevelPct.push(s.fuelLevelPct);
-    cols.coolantC.push(s.coolantC);
-  }
+  for (const s of samples) pushTelemetrySample(cols, tenantId, vehicleId, s);
   const c = await pool.connect();
   try {
     await ensureTelemetryPartitions(c, [...new Set(samples.map((s) => utcDay(s.ts)))]);

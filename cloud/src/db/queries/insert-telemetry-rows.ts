@@ -1,3 +1,4 @@
+import type { TelemetrySample } from '@fleet/shared';
 import type pg from 'pg';
 
 /**
@@ -33,6 +34,25 @@ export function emptyTelemetryColumns(): TelemetryColumns {
     fuelLevelPct: [],
     coolantC: [],
   };
+}
+
+/** Appends one vehicle's sample to the columns. */
+export function pushTelemetrySample(
+  cols: TelemetryColumns,
+  tenantId: string,
+  vehicleId: string,
+  s: TelemetrySample,
+): void {
+  cols.tenantId.push(tenantId);
+  cols.vehicleId.push(vehicleId);
+  cols.seq.push(s.seq);
+  cols.tsMs.push(s.ts);
+  cols.lat.push(s.lat);
+  cols.lon.push(s.lon);
+  cols.speedKmh.push(s.speedKmh);
+  cols.rpm.push(s.rpm);
+  cols.fuelLevelPct.push(s.fuelLevelPct);
+  cols.coolantC.push(s.coolantC);
 }
 
 /**
