@@ -11,16 +11,18 @@ export default defineConfig({
         // Some unit tests do real work (SQLite files, fuzz loops): on 2 busy cores 5 s is too tight.
         test: {
           name: 'unit',
-          include: [`${packages}/{src,lib,app}/**/*.test.ts`, 'bench/**/*.test.ts'],
+          // test/*.test.ts: checks over the whole repository (the import graph), no services.
+          include: [`${packages}/{src,lib,app}/**/*.test.ts`, 'bench/**/*.test.ts', 'test/*.test.ts'],
           testTimeout: 30_000,
         },
       },
       {
-        // Real ptys, sockets and services: slower, so longer timeouts.
+        // Real ptys, sockets and services: slower, so longer timeouts. test/integration: the ones
+        // that join packages (an edge-agent against the cloud), which belong to neither.
         extends: true,
         test: {
           name: 'integration',
-          include: [`${packages}/test/**/*.test.ts`],
+          include: [`${packages}/test/**/*.test.ts`, 'test/integration/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -34,6 +34,7 @@ import {
   emptyTelemetryColumns,
   insertTelemetryRows,
   insertTelemetryStats,
+  pushTelemetrySample,
 } from '../cloud/src/db/queries/insert-telemetry-rows.ts';
 import { registerVehicles } from '../cloud/src/db/queries/register-vehicles.ts';
 import { TelemetryIngest } from '../cloud/src/ingest/telemetry-ingest.ts';
@@ -176,17 +177,7 @@ async function main() {
       for (let i = off; i < Math.min(off + 8000, rawRows); i++) {
         const v = i % THROUGHPUT_VEHICLES;
         const seq = Math.floor(i / THROUGHPUT_VEHICLES);
-        const s = sampleAt(seq, t0 + seq * 1000);
-        r.tenantId.push(TENANT);
-        r.vehicleId.push(`raw-${v}`);
-        r.seq.push(s.seq);
-        r.tsMs.push(s.ts);
-        r.lat.push(s.lat);
-        r.lon.push(s.lon);
-        r.speedKmh.push(s.speedKmh);
-        r.rpm.push(s.rpm);
-        r.fuelLevelPct.push(s.fuelLevelPct);
-        r.coolantC.push(s.coolantC);
+        pushTelemetrySample(r, TENANT, `raw-${v}`, sampleAt(seq, t0 + seq * 1000));
       }
       const c = await pool.connect();
       await c.query('BEGIN');

@@ -6,13 +6,13 @@
  */
 import { createLogger } from '@fleet/shared/log';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LiveFeed } from '../src/api/live-feed.ts';
 import { type ApiServer, startApiServer } from '../src/api/server.ts';
 import { createApiToken, createUser } from '../src/auth/auth-service.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
 import { openTestPool, requireServices } from './support/services.ts';
+import { storeSamples } from './support/telemetry.ts';
 
 // A fast poll keeps the test short; production polls every second.
 LiveFeed.configure({ pollMs: 150 });
@@ -36,7 +36,7 @@ beforeAll(async () => {
     await pool.query('INSERT INTO tenants (id, name) VALUES ($1, $1)', [tenant]);
     for (const v of vehicles) {
       await pool.query('INSERT INTO vehicles (id, tenant_id, online) VALUES ($1, $2, true)', [v, tenant]);
-      await move(v, 48, 11);
+      await move(v, 48, 11, tenant);
     }
   }
   token = (
@@ -70,22 +70,10 @@ afterAll(async () => {
 });
 
 let ts = Date.now() - 60_000;
-async function move(vehicleId: string, lat: number, lon: number) {
-  const c = await pool.connect();
-  try {
-    await upsertVehicleLatest(c, vehicleId, {
-      seq: 1,
-      ts: ts++,
-      lat,
-      lon,
-      speedKmh: 40,
-      rpm: 1500,
-      fuelLevelPct: 50,
-      coolantC: 90,
-    });
-  } finally {
-    c.release();
-  }
+async function move(vehicleId: string, lat: number, lon: number, tenant = 'acme') {
+  await storeSamples(pool, tenant, vehicleId, [
+    { seq: 1, ts: ts++, lat, lon, speedKmh: 40, rpm: 1500, fuelLevelPct: 50, coolantC: 90 },
+  ]);
 }
 
 /** An open SSE stream: its data messages as parsed JSON, in order. */
@@ -179,10 +167,11 @@ describe('live updates over SSE (real HTTP server)', () => {
       expect(snap.vehicles.map((v) => v.vehicleId)).toEqual(['van-1', 'van-2']);
       const ownSnap = await mine.waitFor<Positions>((m) => m.snapshot);
       expect(ownSnap.vehicles.map((v) => v.vehicleId)).toEqual(['van-2']);
-      await new Promise((r) => setTimeout(r, 400)); // streams registered with the poller
+      // The positions streams subscribe before their snapshot; the alerts one when it starts.
+      await vi.waitUntil(() => LiveFeed.for(pool).subscribers === 3, { timeout: 5000 });
 
       await move('van-1', 48.5, 11.25);
-      await move('truck-b1', 52, 13); // another tenant: never on acme's streams
+      await move('truck-b1', 52, 13, 'globex'); // another tenant: never on acme's streams
       const update = await fleet.waitFor<Positions>(
         (m) => !m.snapshot && m.vehicles.some((v) => v.vehicleId === 'van-1' && v.lat === 48.5),
       );
@@ -297,8 +286,9 @@ describe('live updates over SSE (real HTTP server)', () => {
       expect(stream.contentType).toMatch(/^text\/event-stream/);
       // no-transform: compression middleware (Next's included) must not hold events back.
       expect(stream.cacheControl).toContain('no-transform');
+      // A positions stream subscribes to the poller before it reads its snapshot.
       await stream.waitFor<Positions>((m) => m.snapshot);
-      await new Promise((r) => setTimeout(r, 400));
+      expect(LiveFeed.for(pool).subscribers).toBe(1);
       await move('van-1', 49.75, 9.5);
       await stream.waitFor<Positions>((m) => !m.snapshot && m.vehicles.some((v) => v.lat === 49.75));
     } finally {

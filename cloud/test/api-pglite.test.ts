@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { configureSharedAnswers } from '../src/api/shared-answers.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openPool } from '../src/db/pool.ts';
-import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
 import { startEmbeddedDatabase } from '../src/embedded/database.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
+import { storeSamples } from './support/telemetry.ts';
 
 const log = createLogger('api-pglite-test').child({}, { level: 'error' });
 let pool: pg.Pool;
@@ -42,29 +42,18 @@ afterAll(async () => {
   await close?.();
 });
 
-async function move(vehicle: string, ts: number, lat: number, lon: number) {
-  const c = await pool.connect();
-  try {
-    await upsertVehicleLatest(c, vehicle, {
-      seq: 1,
-      ts,
-      lat,
-      lon,
-      speedKmh: 30,
-      rpm: 1500,
-      fuelLevelPct: 40,
-      coolantC: 90,
-    });
-  } finally {
-    c.release();
-  }
+/** A position of acme's van-1, stored as the ingest stores it. */
+async function move(ts: number, lat: number, lon: number) {
+  await storeSamples(pool, 'acme', 'van-1', [
+    { seq: 1, ts, lat, lon, speedKmh: 30, rpm: 1500, fuelLevelPct: 40, coolantC: 90 },
+  ]);
 }
 
 describe('web API on PGlite', () => {
   it('alerts, geofences, search, refuel log and charts work as on PostgreSQL', async () => {
     const m = callerAs(pool, sessionOf('fleet_manager', 'acme'));
     const now = Date.now();
-    await move('van-1', now - 10_000, 10, 10);
+    await move(now - 10_000, 10, 10);
     const g = await m.geofences.create({
       name: 'Yard',
       polygon: [
@@ -75,8 +64,8 @@ describe('web API on PGlite', () => {
       ],
     });
     expect(g.vehiclesInside).toBe(0);
-    await move('van-1', now - 9000, 40.5, 0.5);
-    await move('van-1', now - 8000, 42, 0.5);
+    await move(now - 9000, 40.5, 0.5);
+    await move(now - 8000, 42, 0.5);
     await pool.query(
       `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence)
        VALUES ('acme', 'van-1', 1, 'fuel_drain', now(), now(), 25, 0.9),
@@ -107,7 +96,8 @@ describe('web API on PGlite', () => {
       `INSERT INTO telemetry_minute (tenant_id, vehicle_id, minute, samples, speed_n, speed_sum, rpm_n, rpm_sum,
                                      fuel_min, fuel_max)
        SELECT 'acme', 'van-1', date_trunc('minute', t), 60, 60, 1800, 0, 0, 40, 41
-         FROM generate_series(now() - interval '2 hours', now() - interval '1 minute', interval '1 minute') AS t`,
+         FROM generate_series(now() - interval '2 hours', now() - interval '1 minute', interval '1 minute') AS t
+       ON CONFLICT (vehicle_id, minute) DO NOTHING`, // the minute of the positions above has its rollup
     );
     const chart = await m.telemetry.fuelSeries({
       vehicleId: 'van-1',
@@ -124,7 +114,7 @@ describe('the fleet overview on PGlite', () => {
   it('answers on every new connection (PGlite keeps one session across connections)', async () => {
     // The one-command stack's pool closes idle connections and opens new ones; a named prepared
     // statement from the first connection was still in PGlite's session for the next one.
-    await move('van-1', Date.now() - 1000, 48.1, 11.5);
+    await move(Date.now() - 1000, 48.1, 11.5);
     // Every call to the database: shared answers (1 s) would answer the later ones from memory.
     configureSharedAnswers({ ttlMs: 0 });
     onTestFinished(() => configureSharedAnswers({ ttlMs: 1000 }));

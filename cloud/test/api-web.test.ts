@@ -12,11 +12,9 @@ import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/migrate.ts';
-import { ensureTelemetryPartitions, utcDay } from '../src/db/queries/ensure-telemetry-partitions.ts';
-import { emptyTelemetryColumns, insertTelemetryRows } from '../src/db/queries/insert-telemetry-rows.ts';
-import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
+import { storeSamples } from './support/telemetry.ts';
 
 const log = createLogger('api-web-test').child({}, { level: 'error' });
 let db: Awaited<ReturnType<typeof openTestPool>>;
@@ -103,47 +101,21 @@ beforeAll(async () => {
       [id, tenant, `${id}@${tenant}.test`, name, vehicle],
     );
   }
-  const c = await pool.connect();
-  try {
-    const states: [string, number, number, number, number][] = [
-      ['van-1', 48.1, 11.5, 50, 1500],
-      ['van-2', 48.2, 11.6, 0, 800],
-      ['van-3', 48.3, 11.7, 0, 0],
-    ];
-    for (const [v, lat, lon, speedKmh, rpm] of states)
-      await upsertVehicleLatest(c, v, {
-        seq: 1,
-        ts: NOW - 1000,
-        lat,
-        lon,
-        speedKmh,
-        rpm,
-        fuelLevelPct: 60,
-        coolantC: 90,
-      });
-    await upsertVehicleLatest(c, 'van-4', {
-      seq: 1,
-      ts: NOW - 2 * HOUR,
-      lat: 1,
-      lon: 1,
-      speedKmh: 0,
-      rpm: 0,
-      fuelLevelPct: 10,
-      coolantC: 20,
-    });
-    await upsertVehicleLatest(c, 'truck-b1', {
-      seq: 1,
-      ts: NOW - 1000,
-      lat: 1,
-      lon: 1,
-      speedKmh: 80,
-      rpm: 2000,
-      fuelLevelPct: 70,
-      coolantC: 90,
-    });
-  } finally {
-    c.release();
-  }
+  const states: [string, string, number, number, number, number][] = [
+    ['acme', 'van-1', 48.1, 11.5, 50, 1500],
+    ['acme', 'van-2', 48.2, 11.6, 0, 800],
+    ['acme', 'van-3', 48.3, 11.7, 0, 0],
+  ];
+  for (const [tenant, v, lat, lon, speedKmh, rpm] of states)
+    await storeSamples(pool, tenant, v, [
+      { seq: 1, ts: NOW - 1000, lat, lon, speedKmh, rpm, fuelLevelPct: 60, coolantC: 90 },
+    ]);
+  await storeSamples(pool, 'acme', 'van-4', [
+    { seq: 1, ts: NOW - 2 * HOUR, lat: 1, lon: 1, speedKmh: 0, rpm: 0, fuelLevelPct: 10, coolantC: 20 },
+  ]);
+  await storeSamples(pool, 'globex', 'truck-b1', [
+    { seq: 1, ts: NOW - 1000, lat: 1, lon: 1, speedKmh: 80, rpm: 2000, fuelLevelPct: 70, coolantC: 90 },
+  ]);
 });
 
 afterAll(async () => {
@@ -494,27 +466,9 @@ describe('geofences', () => {
   /** Positions through the ingest's own group statement (rollups + latest state in one). */
   let seq = 100;
   async function drive(vehicle: string, lat: number, lon: number) {
-    const cols = emptyTelemetryColumns();
-    const ts = Date.now();
-    cols.tenantId.push('acme');
-    cols.vehicleId.push(vehicle);
-    cols.seq.push(seq++);
-    cols.tsMs.push(ts);
-    cols.lat.push(lat);
-    cols.lon.push(lon);
-    cols.speedKmh.push(30);
-    cols.rpm.push(1500);
-    cols.fuelLevelPct.push(50);
-    cols.coolantC.push(90);
-    const c = await pool.connect();
-    try {
-      await ensureTelemetryPartitions(c, [utcDay(ts)]);
-      await c.query('BEGIN');
-      await insertTelemetryRows(c, cols);
-      await c.query('COMMIT');
-    } finally {
-      c.release();
-    }
+    await storeSamples(pool, 'acme', vehicle, [
+      { seq: seq++, ts: Date.now(), lat, lon, speedKmh: 30, rpm: 1500, fuelLevelPct: 50, coolantC: 90 },
+    ]);
     await new Promise((r) => setTimeout(r, 2)); // the next sample is newer
   }
   const geofenceAlerts = async () =>

@@ -10,7 +10,8 @@ import { migrate } from '../src/db/migrate.ts';
 import { insertFuelTransactions } from '../src/db/queries/insert-fuel-transactions.ts';
 import { insertVehicleEvents } from '../src/db/queries/insert-vehicle-events.ts';
 import { inTenant } from '../src/db/tenant.ts';
-import { reconcileFuel, reconcileTenant } from '../src/fuel/reconcile.ts';
+import { reconcileTenant } from '../src/fuel/reconcile.ts';
+import { reconcileFuel } from '../src/fuel/reconciliation.ts';
 import { parseTransaction } from '../src/fuel/transaction.ts';
 import { openTestPool, POSTGRES_URL, requireServices } from './support/services.ts';
 

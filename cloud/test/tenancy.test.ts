@@ -20,10 +20,10 @@ import { ROLES, type Role } from '../src/auth/permissions.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { appendAudit } from '../src/db/queries/audit-log.ts';
 import { listLatestVehicleStates } from '../src/db/queries/list-latest-vehicle-states.ts';
-import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
 import { inTenant } from '../src/db/tenant.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
+import { storeSamples } from './support/telemetry.ts';
 
 const log = createLogger('tenancy-test').child({}, { level: 'error' });
 let db: Awaited<ReturnType<typeof openTestPool>>;
@@ -55,18 +55,18 @@ beforeAll(async () => {
       t.vehicle,
       t.tenant,
     ]);
-    const c = await pool.connect();
-    await upsertVehicleLatest(c, t.vehicle, {
-      seq: 1,
-      ts: Date.now() - 1000,
-      lat: 48,
-      lon: 11,
-      speedKmh: 50,
-      rpm: 1500,
-      fuelLevelPct: 60,
-      coolantC: 90,
-    });
-    c.release();
+    await storeSamples(pool, t.tenant, t.vehicle, [
+      {
+        seq: 1,
+        ts: Date.now() - 1000,
+        lat: 48,
+        lon: 11,
+        speedKmh: 50,
+        rpm: 1500,
+        fuelLevelPct: 60,
+        coolantC: 90,
+      },
+    ]);
     const id = await createUser(pool, {
       tenantId: t.tenant,
       email: t.email,

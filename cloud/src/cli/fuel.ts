@@ -15,7 +15,7 @@ import { CloudError, CloudErrorCode, isCloudError } from '../errors.ts';
 import { FUEL_CSV_COLUMNS, importFuelCsv } from '../fuel/csv-import.ts';
 import { forecastTenant } from '../fuel/forecast.ts';
 import { reconcileTenant } from '../fuel/reconcile.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 
 interface FuelDbOptions {
   databaseUrl: string;

@@ -18,13 +18,8 @@ import { MosquittoCredentials } from '../devices/mosquitto-credentials.ts';
 import { CloudError, CloudErrorCode, isCloudError } from '../errors.ts';
 import { SecretBox } from '../security/secret-box.ts';
 import { registerFuelCommands } from './fuel.ts';
+import { type CliIo, consoleIo } from './io.ts';
 import { registerModelCommands } from './model.ts';
-
-export interface CliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-const consoleIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
 interface DbOptions {
   databaseUrl: string;

@@ -9,7 +9,6 @@
  *   model publish FILE --tenant T --vehicle V        retained, QoS 1, on {base}/v1/T/V/model
  *                                                    (MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD)
  */
-import { createPublicKey } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { MODEL_FEATURES, type ModelFeature, modelVersionLabel } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
@@ -18,10 +17,10 @@ import { loadCliConfig } from '../config.ts';
 import { openPool } from '../db/pool.ts';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 import { publishModel } from '../models/publisher.ts';
-import { generateSigningKeys, readSigningKey, signArtifact } from '../models/signing.ts';
+import { generateSigningKeys, readPublicKey, readSigningKey, signArtifact } from '../models/signing.ts';
 import { trainEngineModel } from '../models/train.ts';
 import { readTelemetry, readTrainingCsv, type TrainingData } from '../models/training-data.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 
 function int(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -191,7 +190,7 @@ export function registerModelCommands(program: Command, io: CliIo): void {
             `cannot read ${file}: ${(err as Error).message}`,
           );
         }
-        const publicKey = o.publicKey ? createPublicKey(readFileSync(o.publicKey)) : undefined;
+        const publicKey = o.publicKey ? readPublicKey(o.publicKey) : undefined;
         const r = await publishModel(
           {
             url: o.mqttUrl,

@@ -1,55 +1,19 @@
 /**
  * Publishing a signed artifact to one vehicle: `{base}/v1/{tenant}/{vehicle}/model`, retained (a
  * vehicle offline now gets it at its next connect) and QoS 1 (resolves on the broker's PUBACK).
- * The file is checked first (a signed, well-formed artifact whose weights match its manifest, and
- * with `publicKey` a signature that verifies) so a broken file is refused here, not on 1,000 vehicles.
+ * The file first passes the check every vehicle makes (shared/src/model-verify.ts: shape,
+ * signature with `publicKey` when given, checksum) and must be meant for this vehicle, so a file
+ * the fleet would refuse is refused here, not on 1,000 vehicles.
  */
-import { createHash, type KeyObject, verify } from 'node:crypto';
-import {
-  ModelArtifact,
-  ModelManifest,
-  modelSigningText,
-  modelVersionLabel,
-  vehicleTopic,
-} from '@fleet/shared';
+
+import type { KeyObject } from 'node:crypto';
+import { modelVersionLabel, vehicleTopic } from '@fleet/shared';
+import { checkModelArtifact } from '@fleet/shared/model-verify';
 import mqtt from 'mqtt';
-import { z } from 'zod';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 
 function invalid(why: string): CloudError {
   return new CloudError(CloudErrorCode.ModelArtifactInvalid, `not a publishable model artifact: ${why}`);
-}
-
-/** The artifact's manifest, if the text is a signed artifact whose weights match it. */
-export function checkArtifact(text: string, publicKey?: KeyObject): ModelManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw invalid(`not JSON (${(err as Error).message})`);
-  }
-  const envelope = ModelArtifact.safeParse(json);
-  if (!envelope.success) throw invalid(z.prettifyError(envelope.error).replaceAll('\n', ' '));
-  if (!envelope.data.signature)
-    throw invalid('it is not signed (fleet-cloud model train --signing-key signs it)');
-  const manifest = ModelManifest.safeParse(envelope.data.manifest);
-  if (!manifest.success) throw invalid(z.prettifyError(manifest.error).replaceAll('\n', ' '));
-  const weights = Buffer.from(envelope.data.weights, 'base64');
-  if (createHash('sha256').update(weights).digest('hex') !== manifest.data.weights.sha256) {
-    throw invalid('the weights do not match the SHA-256 in the manifest');
-  }
-  if (
-    publicKey &&
-    !verify(
-      null,
-      Buffer.from(modelSigningText(envelope.data.manifest), 'utf8'),
-      publicKey,
-      Buffer.from(envelope.data.signature, 'base64'),
-    )
-  ) {
-    throw invalid('the signature does not verify with the given public key');
-  }
-  return manifest.data;
 }
 
 export interface PublishTarget {
@@ -98,7 +62,9 @@ export async function publishModel(
   text: string,
   publicKey?: KeyObject,
 ): Promise<{ topic: string; version: string; bytes: number }> {
-  const manifest = checkArtifact(text, publicKey);
+  const check = checkModelArtifact(text, publicKey);
+  if (!check.ok) throw invalid(check.reason);
+  const { manifest } = check;
   if (manifest.vehicleId !== null && manifest.vehicleId !== t.vehicleId) {
     throw invalid(
       `${modelVersionLabel(manifest)} was trained for vehicle ${manifest.vehicleId}, not ${t.vehicleId}`,

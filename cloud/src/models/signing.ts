@@ -3,26 +3,11 @@
  * The private key lives in a mode-600 file on the training host and is never logged or printed;
  * vehicles hold the public key (`fleet-agent run --model-public-key`).
  */
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  sign,
-} from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { type ModelArtifact, type ModelManifest, modelSigningText } from '@fleet/shared';
+import { keyIdOf, readEd25519Key } from '@fleet/shared/model-verify';
 import { CloudError, CloudErrorCode } from '../errors.ts';
-
-/** First 16 hex of SHA-256 over the public key's SPKI DER (the agent computes the same). */
-export function keyIdOf(key: KeyObject): string {
-  const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256')
-    .update(pub.export({ type: 'spki', format: 'der' }))
-    .digest('hex')
-    .slice(0, 16);
-}
 
 export interface KeygenResult {
   privateKeyFile: string;
@@ -49,24 +34,20 @@ export function generateSigningKeys(
   return { privateKeyFile, publicKeyFile, keyId: keyIdOf(publicKey) };
 }
 
+function readKey(file: string, kind: 'public' | 'private'): KeyObject {
+  const read = readEd25519Key(file, kind);
+  if (!read.ok) throw new CloudError(CloudErrorCode.ModelSigningKey, `${kind} key: ${read.reason}`);
+  return read.key;
+}
+
+/** The private key that signs artifacts (`model train --signing-key`). */
 export function readSigningKey(file: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(readFileSync(file));
-  } catch (err) {
-    // The message of a PEM parse error never contains the key material.
-    throw new CloudError(
-      CloudErrorCode.ModelSigningKey,
-      `cannot read the signing key ${file}: ${(err as Error).message}`,
-    );
-  }
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw new CloudError(
-      CloudErrorCode.ModelSigningKey,
-      `${file} is a ${key.asymmetricKeyType} key, not Ed25519`,
-    );
-  }
-  return key;
+  return readKey(file, 'private');
+}
+
+/** Its public half, the one vehicles trust (`model publish --public-key` checks with it). */
+export function readPublicKey(file: string): KeyObject {
+  return readKey(file, 'public');
 }
 
 /** The artifact envelope, signed: what `model publish` sends and the agent verifies. */

@@ -1,28 +1,7 @@
 /**
- * TensorFlow.js on the wasm backend, the same one the vehicle runs (edge-agent/src/models/tf.ts),
- * so the threshold computed here holds there. Loaded only by `fleet-cloud model train`.
- * The .wasm binaries ship inside @tensorflow/tfjs-backend-wasm: nothing is fetched from a network
- * (@tensorflow/tfjs-node's install downloads libtensorflow, which these machines cannot do).
+ * TensorFlow.js on the wasm backend the vehicles run too (shared/src/tf-wasm.ts), so the
+ * threshold computed here holds there. Loaded only by `fleet-cloud model train`.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { tfWasmLoader } from '@fleet/shared/tf-wasm';
 
-export type Tf = typeof import('@tensorflow/tfjs');
-
-let loading: Promise<Tf> | null = null;
-
-export function loadTf(): Promise<Tf> {
-  loading ??= (async () => {
-    const tf = await import('@tensorflow/tfjs');
-    const { setWasmPaths } = await import('@tensorflow/tfjs-backend-wasm');
-    const pkg = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
-    setWasmPaths(`${path.join(path.dirname(pkg), 'dist')}${path.sep}`);
-    if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not initialise');
-    await tf.ready();
-    return tf;
-  })().catch((err: unknown) => {
-    loading = null; // the next model may try again
-    throw err;
-  });
-  return loading;
-}
+export const loadTf = tfWasmLoader<typeof import('@tensorflow/tfjs')>(import.meta.url);

@@ -1,3 +1,4 @@
+import { haversineM } from '@fleet/shared';
 import type { DriveSample } from './drive-log.ts';
 import { engineFuelLph, mafToLph } from './engine-fuel.ts';
 import { type DetectorConfig, resolveConfig, runDetectors } from './replay.ts';
@@ -40,14 +41,6 @@ export interface ConsumptionSummary {
 const round = (v: number, d: number): number => Math.round(v * 10 ** d) / 10 ** d;
 /** Steps longer than this (a gap in the log) do not count towards distance or fuel. */
 const MAX_STEP_S = 60;
-
-function haversineKm(aLat: number, aLon: number, bLat: number, bLon: number): number {
-  const r = Math.PI / 180;
-  const dLat = (bLat - aLat) * r;
-  const dLon = (bLon - aLon) * r;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(aLat * r) * Math.cos(bLat * r) * Math.sin(dLon / 2) ** 2;
-  return 2 * 6371.0088 * Math.asin(Math.sqrt(h));
-}
 
 function medianOf(values: number[]): number | null {
   if (!values.length) return null;
@@ -99,7 +92,7 @@ export function summarizeConsumption(
         speedKm += ((prev.speedKmh + s.speedKmh) / 2) * (dt / 3600);
     }
     if (prev && prev.lat !== null && prev.lon !== null && s.lat !== null && s.lon !== null) {
-      const d = haversineKm(prev.lat, prev.lon, s.lat, s.lon);
+      const d = haversineM(prev.lat, prev.lon, s.lat, s.lon) / 1000;
       // A jump faster than 250 km/h is a bad fix, not travel.
       if (dt > 0 && d / (dt / 3600) < 250) gpsKm += d;
     }

@@ -1,62 +1,24 @@
-import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type ModelManifest, modelSigningText } from '@fleet/shared';
+import { keyIdOf } from '@fleet/shared/model-verify';
+import { testModelArtifact } from '@fleet/shared/testing/model-artifact';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentErrorCode, isAgentError } from '../errors.ts';
-import { keyIdOf, readPublicKey, verifyArtifact } from './artifact.ts';
+import { readPublicKey, verifyArtifact } from './artifact.ts';
 import { ModelStore, modelsDirFor } from './model-store.ts';
 
-// No tfjs here: signature, checksum, version and store rules on small hand-made artifacts
-// (the topology is never loaded by these checks). cloud/test/models.test.ts runs real ones.
+// No tfjs here: the agent's side of the artifact rules (each refusal's code, the vehicle, the
+// store) on small hand-made artifacts; shared/src/model-verify.test.ts tests the rules
+// themselves, test/integration/models.test.ts real artifacts end to end.
 const dir = mkdtempSync(path.join(tmpdir(), 'fleet-model-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const publisher = generateKeyPairSync('ed25519');
 const stranger = generateKeyPairSync('ed25519');
-
-function manifest(version: number, weights: Buffer, over: Partial<ModelManifest> = {}): ModelManifest {
-  return {
-    v: 1,
-    name: 'engine-anomaly',
-    version,
-    created: '2026-11-26T23:00:00.000Z',
-    vehicleId: 'VAN-1',
-    features: [
-      { name: 'rpm', mean: 1500, std: 400 },
-      { name: 'maf_gps', mean: 8, std: 5 },
-    ],
-    gate: { minRpm: 400 },
-    window: { ms: 10_000, minSamples: 5 },
-    threshold: 0.05,
-    model: {
-      format: 'tfjs-layers',
-      topology: { class_name: 'Sequential' },
-      weightSpecs: [{ name: 'w', shape: [weights.length / 4], dtype: 'float32' }],
-    },
-    weights: { sha256: createHash('sha256').update(weights).digest('hex'), bytes: weights.length },
-    training: { rows: 1000 },
-    ...over,
-  };
-}
-
-function artifact(
-  version: number,
-  opts: { key?: KeyObject; unsigned?: boolean; over?: Partial<ModelManifest> } = {},
-) {
-  const weights = Buffer.from(new Float32Array([0.5, -1.25, 3, 7]).buffer);
-  const m = manifest(version, weights, opts.over);
-  const key = opts.key ?? publisher.privateKey;
-  return {
-    manifest: m,
-    keyId: keyIdOf(key.type === 'private' ? publisher.publicKey : key),
-    ...(opts.unsigned
-      ? {}
-      : { signature: sign(null, Buffer.from(modelSigningText(m)), key).toString('base64') }),
-    weights: weights.toString('base64'),
-  };
-}
+const artifact = (version: number, o: Parameters<typeof testModelArtifact>[1] = {}) =>
+  testModelArtifact(publisher, { version, ...o });
 
 function refusal(fn: () => unknown): { code: AgentErrorCode; message: string } {
   try {
@@ -77,52 +39,33 @@ describe('verifyArtifact', () => {
     expect(new Float32Array(v.weights.buffer, v.weights.byteOffset, 4)[1]).toBe(-1.25);
   });
 
-  it('refuses an unsigned artifact', () => {
-    const r = refusal(() => verify(artifact(3, { unsigned: true })));
-    expect(r.code).toBe(AgentErrorCode.ModelUnsigned);
-    expect(r.message).toMatch(/not signed/);
-  });
-
-  it('refuses one signed by another key, naming both key ids', () => {
-    const a = artifact(3, { key: stranger.privateKey });
-    a.keyId = keyIdOf(stranger.publicKey);
-    const r = refusal(() => verify(a));
-    expect(r.code).toBe(AgentErrorCode.ModelBadSignature);
-    expect(r.message).toContain(keyIdOf(stranger.publicKey));
-    expect(r.message).toContain(keyIdOf(publisher.publicKey));
-    // ...and the same when the envelope lies about which key signed it.
-    const liar = artifact(3, { key: stranger.privateKey });
-    expect(refusal(() => verify(liar)).code).toBe(AgentErrorCode.ModelBadSignature);
-  });
-
-  it('refuses a manifest edited after signing (a raised threshold)', () => {
-    const a = artifact(3);
-    a.manifest.threshold = 99;
-    expect(refusal(() => verify(a)).code).toBe(AgentErrorCode.ModelBadSignature);
-  });
-
-  it('refuses a flipped weight byte as a checksum mismatch', () => {
-    const a = artifact(3);
-    const w = Buffer.from(a.weights, 'base64');
-    w[5] = (w[5] ?? 0) ^ 0x01;
-    a.weights = w.toString('base64');
-    const r = refusal(() => verify(a));
-    expect(r.code).toBe(AgentErrorCode.ModelChecksumMismatch);
-    expect(r.message).toMatch(/checksum mismatch/);
-  });
-
-  it('refuses malformed input with the reason', () => {
-    expect(refusal(() => verifyArtifact('{"manifest":', publisher.publicKey)).code).toBe(
-      AgentErrorCode.ModelMalformed,
-    );
-    expect(refusal(() => verifyArtifact('[1,2]', publisher.publicKey)).code).toBe(
-      AgentErrorCode.ModelMalformed,
-    );
-    // Signed but not a valid manifest (an unknown feature): the signature is right, the content is not.
-    const bad = artifact(3, { over: { features: [{ name: 'boost_kpa' as never, mean: 0, std: 1 }] } });
-    const r = refusal(() => verify(bad));
-    expect(r.code).toBe(AgentErrorCode.ModelMalformed);
-    expect(r.message).toMatch(/features/);
+  it('refuses with a code per reason, the message saying why', () => {
+    const flipped = artifact(3);
+    flipped.weights = Buffer.alloc(16).toString('base64');
+    const foreign = { ...artifact(3, { signWith: stranger.privateKey }), keyId: keyIdOf(stranger.publicKey) };
+    const cases: [string, unknown, AgentErrorCode, RegExp][] = [
+      [
+        'unsigned',
+        artifact(3, { unsigned: true }),
+        AgentErrorCode.ModelUnsigned,
+        /refused: it is not signed/,
+      ],
+      ['another key', foreign, AgentErrorCode.ModelBadSignature, /refused: signed by another key/],
+      [
+        'flipped weights',
+        flipped,
+        AgentErrorCode.ModelChecksumMismatch,
+        /refused: weights checksum mismatch/,
+      ],
+      ['not JSON', '{"manifest":', AgentErrorCode.ModelMalformed, /^model artifact malformed: not JSON/],
+    ];
+    for (const [what, a, code, message] of cases) {
+      const r = refusal(() =>
+        verifyArtifact(typeof a === 'string' ? a : JSON.stringify(a), publisher.publicKey),
+      );
+      expect(r.code, what).toBe(code);
+      expect(r.message, what).toMatch(message);
+    }
   });
 
   it('refuses a model trained for another vehicle', () => {

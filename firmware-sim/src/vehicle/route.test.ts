@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSimError, SimErrorCode } from '../errors.ts';
-import { bearingDeg, haversineM, ROUTES, Route, routeByName, routeForSeed } from './route.ts';
+import { ROUTES, Route, routeByName, routeForSeed } from './route.ts';
 
 const square = new Route({
   name: 'square',
@@ -17,14 +17,6 @@ const square = new Route({
 });
 
 describe('Route geometry', () => {
-  it('measures great-circle distance and bearing', () => {
-    expect(haversineM(0, 0, 0.001, 0)).toBeCloseTo(111.195, 2);
-    expect(bearingDeg(0, 0, 1, 0)).toBeCloseTo(0, 6);
-    expect(bearingDeg(0, 0, 0, 1)).toBeCloseTo(90, 6);
-    expect(bearingDeg(0, 0, -1, 0)).toBeCloseTo(180, 6);
-    expect(bearingDeg(0, 0, 0, -1)).toBeCloseTo(270, 6);
-  });
-
   it('interpolates positions by distance and wraps laps', () => {
     const side = square.lengthM / 4;
     const mid = square.positionAt(side / 2);

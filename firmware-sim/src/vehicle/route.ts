@@ -1,3 +1,4 @@
+import { bearingDeg, haversineM } from '@fleet/shared';
 import { SimError, SimErrorCode } from '../errors.ts';
 
 /** One corner of a route; `light` marks a signalised intersection where the driver may stop. */
@@ -41,24 +42,7 @@ export interface WaypointAhead {
   readonly turnDeg: number;
 }
 
-const EARTH_RADIUS_M = 6_371_008.8; // IUGG mean radius
 const RAD = Math.PI / 180;
-
-export function haversineM(lat1: number, lon1: number, lat2: number, lon2: number): number {
-  const dLat = (lat2 - lat1) * RAD;
-  const dLon = (lon2 - lon1) * RAD;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * RAD) * Math.cos(lat2 * RAD) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
-}
-
-/** Initial great-circle bearing from point 1 to point 2, degrees [0...360). */
-export function bearingDeg(lat1: number, lon1: number, lat2: number, lon2: number): number {
-  const y = Math.sin((lon2 - lon1) * RAD) * Math.cos(lat2 * RAD);
-  const x =
-    Math.cos(lat1 * RAD) * Math.sin(lat2 * RAD) -
-    Math.sin(lat1 * RAD) * Math.cos(lat2 * RAD) * Math.cos((lon2 - lon1) * RAD);
-  return (Math.atan2(y, x) / RAD + 360) % 360;
-}
 
 /** Waypoints this close ahead count as reached: a stop line is never approached twice. */
 const REACHED_M = 0.5;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Purchase, Refuel, Verdict } from '../../fuel/reconcile.ts';
+import type { Purchase, Refuel, Verdict } from '../../fuel/reconciliation.ts';
 
 /**
  * What the reconciliation reads for one tenant and period, in three statements. Tank levels come

@@ -1,5 +1,11 @@
+import type { TelemetrySample } from '@fleet/shared';
 import type pg from 'pg';
-import { LATEST_FUTURE_TOLERANCE_MS } from './upsert-vehicle-latest.ts';
+
+/**
+ * A sample dated further ahead of the cloud's clock than this (a receiver with a bad clock, a
+ * forged payload) is stored but never becomes "latest": it would freeze the latest state for good.
+ */
+export const LATEST_FUTURE_TOLERANCE_MS = 10 * 60_000;
 
 /** Samples of several vehicles flattened into columns: one array per column, same length. */
 export interface TelemetryColumns {
@@ -28,6 +34,25 @@ export function emptyTelemetryColumns(): TelemetryColumns {
     fuelLevelPct: [],
     coolantC: [],
   };
+}
+
+/** Appends one vehicle's sample to the columns. */
+export function pushTelemetrySample(
+  cols: TelemetryColumns,
+  tenantId: string,
+  vehicleId: string,
+  s: TelemetrySample,
+): void {
+  cols.tenantId.push(tenantId);
+  cols.vehicleId.push(vehicleId);
+  cols.seq.push(s.seq);
+  cols.tsMs.push(s.ts);
+  cols.lat.push(s.lat);
+  cols.lon.push(s.lon);
+  cols.speedKmh.push(s.speedKmh);
+  cols.rpm.push(s.rpm);
+  cols.fuelLevelPct.push(s.fuelLevelPct);
+  cols.coolantC.push(s.coolantC);
 }
 
 /**

@@ -15,9 +15,25 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type ModelManifest, modelSigningText, VehicleEvent } from '@fleet/shared';
-import { createLogger } from '@fleet/shared/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli } from '../../cloud/src/cli/main.ts';
+import { migrate } from '../../cloud/src/db/migrate.ts';
+import { CloudErrorCode, isCloudError } from '../../cloud/src/errors.ts';
+import { publishModelPayload } from '../../cloud/src/models/publisher.ts';
+import { readSigningKey, signArtifact } from '../../cloud/src/models/signing.ts';
+import {
+  createLogger,
+  type ModelManifest,
+  modelSigningText,
+  VehicleEvent,
+} from '../../cloud/test/support/reexports.ts';
+import {
+  MQTT_URL,
+  openTestPool,
+  POSTGRES_URL,
+  requireServices,
+  uniqueId,
+} from '../../cloud/test/support/services.ts';
 import { modelRollback, modelStatus, modelVerify } from '../../edge-agent/src/cli/model.ts';
 import { type AgentError, AgentErrorCode, isAgentError } from '../../edge-agent/src/errors.ts';
 import { type DriveSample, parseDriveLogCsv } from '../../edge-agent/src/fuel/drive-log.ts';
@@ -30,12 +46,6 @@ import { modelsDirFor } from '../../edge-agent/src/models/model-store.ts';
 import { runFastForward } from '../../firmware-sim/src/csv-log/fast-forward.ts';
 import { BUILTIN_SCENARIOS } from '../../firmware-sim/src/scenarios/builtin.ts';
 import { parseScenario } from '../../firmware-sim/src/scenarios/format.ts';
-import { buildCli } from '../src/cli/main.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { CloudErrorCode, isCloudError } from '../src/errors.ts';
-import { publishModelPayload } from '../src/models/publisher.ts';
-import { readSigningKey, signArtifact } from '../src/models/signing.ts';
-import { MQTT_URL, openTestPool, POSTGRES_URL, requireServices, uniqueId } from './support/services.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fleet-models-'));
 const TENANT = 'acme';
@@ -394,6 +404,60 @@ describe('engine-anomaly models from the cloud to a running agent', () => {
     );
     expect(exit).toBe(1);
     expect(out[0]).toMatch(/^REFUSED \[E701\]/);
+  });
+
+  it('`model publish` refuses what every vehicle would refuse: the same check on both sides', async () => {
+    const v2 = JSON.parse(readFileSync(file('v2.json'), 'utf8'));
+    const key = readSigningKey(file('publisher.key'));
+    // Genuinely signed, weights matching their SHA-256: only the shape rules are broken.
+    const extraSpec = {
+      ...v2.manifest,
+      version: 3,
+      model: {
+        ...v2.manifest.model,
+        weightSpecs: [...v2.manifest.model.weightSpecs, { name: 'extra', shape: [4], dtype: 'float32' }],
+      },
+    };
+    const wrongLength = {
+      ...v2.manifest,
+      version: 3,
+      weights: { ...v2.manifest.weights, bytes: v2.manifest.weights.bytes + 4 },
+    };
+    const cases: [string, ModelManifest, AgentErrorCode, RegExp][] = [
+      [
+        'weight specs describing more than the weights',
+        extraSpec,
+        AgentErrorCode.ModelMalformed,
+        /weight specs/,
+      ],
+      ['a byte count the weights do not have', wrongLength, AgentErrorCode.ModelChecksumMismatch, /checksum/],
+    ];
+    for (const [what, manifest, code, reason] of cases) {
+      const text = JSON.stringify(signArtifact(manifest, Buffer.from(v2.weights, 'base64'), key));
+      // What a vehicle says when it gets this file.
+      const r = await publishRaw(text);
+      expect(isAgentError(r, code), `${what}: ${String(r)}`).toBe(true);
+      writeFileSync(file('refused.json'), text);
+      for (const withKey of [[], ['--public-key', file('publisher.pub')]]) {
+        const refused = await cloud(
+          'model',
+          'publish',
+          file('refused.json'),
+          '--tenant',
+          TENANT,
+          '--vehicle',
+          VEHICLE,
+          '--mqtt-url',
+          MQTT_URL,
+          '--base-topic',
+          base,
+          ...withKey,
+        ).catch((e: unknown) => e);
+        expect(isCloudError(refused, CloudErrorCode.ModelArtifactInvalid), `${what} ${withKey}`).toBe(true);
+        expect((refused as Error).message, what).toMatch(reason);
+      }
+    }
+    expect(service.activeModelVersion()).toBe('engine-anomaly@2');
   });
 
   it('rollback returns to the previous version, in the running agent too; the rolled-back one is not retaken', async () => {

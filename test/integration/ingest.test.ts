@@ -1,23 +1,29 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { migrate } from '../../cloud/src/db/migrate.ts';
+import { TelemetryIngest } from '../../cloud/src/ingest/telemetry-ingest.ts';
 import {
+  createLogger,
   MAX_PAYLOAD_BYTES,
+  mqtt,
   type TelemetryAck,
   type TelemetryBatch,
   type TelemetrySample,
   type VehicleStatus,
   vehicleTopic,
-} from '@fleet/shared';
-import { createLogger } from '@fleet/shared/log';
-import mqtt from 'mqtt';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+} from '../../cloud/test/support/reexports.ts';
+import {
+  MIGRATION_FILES,
+  MQTT_URL,
+  openTestPool,
+  requireServices,
+  uniqueId,
+} from '../../cloud/test/support/services.ts';
 import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
 import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { TelemetryIngest } from '../src/ingest/telemetry-ingest.ts';
-import { MIGRATION_FILES, MQTT_URL, openTestPool, requireServices, uniqueId } from './support/services.ts';
 
 const log = createLogger('test');
 // The dead-lettered payloads below are expected: keep their warnings out of the test output.

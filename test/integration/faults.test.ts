@@ -7,29 +7,33 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { encodeTelemetryBatch, type TelemetrySample, vehicleTopic } from '@fleet/shared';
-import { createLogger } from '@fleet/shared/log';
-import mqtt from 'mqtt';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  type NewSample,
-  SampleStore,
-  type SampleStoreOptions,
-} from '../../edge-agent/src/store/sample-store.ts';
-import { MqttSync, type MqttSyncOptions } from '../../edge-agent/src/sync/mqtt-sync.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { openPool } from '../src/db/pool.ts';
-import { TelemetryIngest, type TelemetryIngestOptions } from '../src/ingest/telemetry-ingest.ts';
+import { migrate } from '../../cloud/src/db/migrate.ts';
+import { openPool } from '../../cloud/src/db/pool.ts';
+import { TelemetryIngest, type TelemetryIngestOptions } from '../../cloud/src/ingest/telemetry-ingest.ts';
 import {
   type PrivateMosquitto,
   type PrivatePostgres,
   startPrivateMosquitto,
   startPrivatePostgres,
   stopAll,
-} from './support/private-services.ts';
-import { publishBatches, sampleAt } from './support/publisher.ts';
-import { openTestPool, requireServices, uniqueId } from './support/services.ts';
+} from '../../cloud/test/support/private-services.ts';
+import { publishBatches, sampleAt } from '../../cloud/test/support/publisher.ts';
+import {
+  createLogger,
+  encodeTelemetryBatch,
+  mqtt,
+  type TelemetrySample,
+  vehicleTopic,
+} from '../../cloud/test/support/reexports.ts';
+import { openTestPool, requireServices, uniqueId } from '../../cloud/test/support/services.ts';
+import {
+  type NewSample,
+  SampleStore,
+  type SampleStoreOptions,
+} from '../../edge-agent/src/store/sample-store.ts';
+import { MqttSync, type MqttSyncOptions } from '../../edge-agent/src/sync/mqtt-sync.ts';
 
 // Reconnect warnings are the point of these tests: keep them out of the output.
 const log = createLogger('faults').child({}, { level: 'fatal' });

@@ -6,16 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { vehicleTopic } from '@fleet/shared';
-import { createLogger } from '@fleet/shared/log';
-import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { migrate } from '../../cloud/src/db/migrate.ts';
+import { MosquittoAcl } from '../../cloud/src/devices/broker-auth.ts';
+import { EventIngest } from '../../cloud/src/ingest/event-ingest.ts';
+import { createLogger, mqtt, vehicleTopic } from '../../cloud/test/support/reexports.ts';
+import { MQTT_URL, openTestPool, requireServices, uniqueId } from '../../cloud/test/support/services.ts';
 import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
 import { EventSync } from '../../edge-agent/src/sync/event-sync.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { MosquittoAcl } from '../src/devices/broker-auth.ts';
-import { EventIngest } from '../src/ingest/event-ingest.ts';
-import { MQTT_URL, openTestPool, requireServices, uniqueId } from './support/services.ts';
 
 const log = createLogger('test').child({}, { level: 'error' });
 const base = uniqueId('test/events').replace('_', '-');

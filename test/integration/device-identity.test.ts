@@ -7,21 +7,23 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { vehicleTopic } from '@fleet/shared';
-import { createLogger } from '@fleet/shared/log';
-import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { migrate } from '../../cloud/src/db/migrate.ts';
+import { mosquittoPasswordLine } from '../../cloud/src/devices/broker-auth.ts';
+import { MosquittoCredentials } from '../../cloud/src/devices/mosquitto-credentials.ts';
+import { startEmbeddedBroker } from '../../cloud/src/embedded/broker.ts';
+import {
+  type PrivateMosquitto,
+  startPrivateMosquitto,
+  stopAll,
+} from '../../cloud/test/support/private-services.ts';
+import { createLogger, mqtt, vehicleTopic } from '../../cloud/test/support/reexports.ts';
+import { openTestPool, requireServices } from '../../cloud/test/support/services.ts';
 import { syncOptions } from '../../edge-agent/src/agent.ts';
 import { parseCredentials, writeCredentialsFile } from '../../edge-agent/src/cli/provision.ts';
 import { syncConfigFrom } from '../../edge-agent/src/cli/sync.ts';
 import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
 import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { mosquittoPasswordLine } from '../src/devices/broker-auth.ts';
-import { MosquittoCredentials } from '../src/devices/mosquitto-credentials.ts';
-import { startEmbeddedBroker } from '../src/embedded/broker.ts';
-import { type PrivateMosquitto, startPrivateMosquitto, stopAll } from './support/private-services.ts';
-import { openTestPool, requireServices } from './support/services.ts';
 
 const ACL = path.join(import.meta.dirname, '../../docker/mosquitto/acl');
 const BASE = 'fleet'; // the shipped ACL is written for the production base topic
