@@ -7,7 +7,7 @@
  *                           tank, slow leaks, refuels, long aggressive drives (slosh)
  *        | each log parsed by the agent's own CSV reader, pushed one sample at a time into
  *        v
- *   (a) ours      edge-agent/src/fuel/replay.ts createDetectorPipeline (what the agent and
+ *   (a) ours      edge-agent/src/detectors createDetectorPipeline (what the agent and
  *                 `fleet-agent replay` run), events stamped with the sample that produced them
  *   (b) IsolationForest  the design documents' model (contamination 0.01), bench/fuel/baselines
  *   (c) Traccar   one-reading drop / rise threshold
@@ -26,8 +26,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createDetectorPipeline } from '../edge-agent/src/detectors/index.ts';
 import type { DriveSample } from '../edge-agent/src/fuel/drive-log.ts';
-import { createDetectorPipeline } from '../edge-agent/src/fuel/replay.ts';
 import { gpsGateDetector } from './fuel/baselines/gpsgate.ts';
 import { isolationForestDetector } from './fuel/baselines/isolation-forest.ts';
 import { traccarDetector } from './fuel/baselines/traccar.ts';

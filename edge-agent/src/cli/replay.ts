@@ -12,10 +12,10 @@
 import { readFileSync } from 'node:fs';
 import type { VehicleEvent } from '@fleet/shared';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { createDetectorPipeline, type DetectorConfig } from '../detectors/index.ts';
 import { AgentError, AgentErrorCode } from '../errors.ts';
 import { summarizeConsumption } from '../fuel/consumption.ts';
 import { type DriveLogParse, parseDriveLogCsv } from '../fuel/drive-log.ts';
-import { createDetectorPipeline, type DetectorConfig } from '../fuel/replay.ts';
 import { parseTorqueCsv } from '../fuel/torque-log.ts';
 
 export interface ReplayIo {
