@@ -293,6 +293,8 @@ export class VehicleModel {
         break;
     }
 
+    // Off the parking spot once it drives away (not while it drives onto it).
+    if (this.speedMps > 0 && !this.holdRequested) this.standingGradePct = null;
     this.odometerM += distanceM;
     this.accelMps2 = this.speedMps - v0;
     const pos = this.position();
@@ -370,11 +372,11 @@ export class VehicleModel {
 
   /**
    * Bring the vehicle to a stop at a comfortable deceleration and keep it there (engine on), on a
-   * spot of `gradePct` (a driveway, a ramp; default: the road's own grade) until `resume()`.
+   * spot of `gradePct` (a driveway, a ramp; default: the road's own grade) until it drives off.
    */
   pullOver(gradePct?: number): void {
     this.holdRequested = true;
-    if (gradePct !== undefined) this.standingGradePct = gradePct;
+    this.standingGradePct = gradePct ?? null;
     if (this.phase.kind === 'stopped' && this.phase.reason !== 'stall') {
       this.phase = { kind: 'stopped', reason: 'hold', remainingS: 0 };
     }
@@ -383,7 +385,6 @@ export class VehicleModel {
   /** Release `pullOver()`: the driver moves off after a few seconds. */
   resume(): void {
     this.holdRequested = false;
-    this.standingGradePct = null;
     if (this.phase.kind === 'stopped' && this.phase.reason === 'hold') {
       this.phase = { kind: 'stopped', reason: 'kerb', remainingS: this.script.int(2, 6) };
     }
@@ -698,7 +699,7 @@ export class VehicleModel {
 
   /** The road's grade here, or the slope the vehicle was pulled over onto while it stands there. */
   private gradePct(): number {
-    if (this.standingGradePct !== null && this.stationary) return this.standingGradePct;
+    if (this.standingGradePct !== null && this.speedMps === 0) return this.standingGradePct;
     return this.route.gradePctAt(this.position().distanceM);
   }
 
