@@ -22,6 +22,7 @@
  *
  *   pnpm exec tsx bench/fuel-detectors.ts            (full held-out set; first run generates it)
  *   pnpm exec tsx bench/fuel-detectors.ts --quick    (a slice: 14 runs)
+ *   pnpm exec tsx bench/fuel-detectors.ts --tuning   (the tuning seeds 1-99, for tuning only)
  *   ... --json                                       (one JSON document on stdout)
  */
 import { writeFileSync } from 'node:fs';
@@ -40,6 +41,7 @@ const HELP = `Usage: pnpm exec tsx bench/fuel-detectors.ts [--quick] [--json] [-
 Scores our on-vehicle detectors and three baselines (Isolation Forest, Traccar, GpsGate) on the
 held-out labelled logs (firmware-sim seeds >= 1000), generated into ${CACHE_DIR} on first use.
   --quick   a 14-run slice of the held-out set (about a minute)
+  --tuning  the tuning set (seeds 1-99) instead: the only runs to tune the detectors on
   --json    print one JSON document instead of the table
   --json-out FILE  also write that JSON document to FILE
   --dir     cache directory for the generated logs`;
@@ -83,6 +85,7 @@ function main(): void {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      tuning: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'json-out': { type: 'string' },
       dir: { type: 'string', default: CACHE_DIR },
@@ -101,7 +104,8 @@ function main(): void {
     { detector: gpsGateDetector(), types: FUEL_ONLY, board: new Scoreboard(), cpuMs: 0 },
   ];
 
-  const specs = datasetRuns(values.quick ? 'quick' : 'held-out');
+  const set = values.tuning ? 'tuning' : values.quick ? 'quick' : 'held-out';
+  const specs = datasetRuns(set);
   const started = performance.now();
   let generated = 0;
   let generateMs = 0;
@@ -155,7 +159,7 @@ function main(): void {
   const drivingHours = entries[0]!.board.drivingHours;
   const result: BenchResult = {
     dataset: {
-      set: values.quick ? 'quick (slice of held-out)' : 'held-out',
+      set: set === 'quick' ? 'quick (slice of held-out)' : set,
       runs: specs.length,
       seeds: [Math.min(...specs.map((s) => s.seed)), Math.max(...specs.map((s) => s.seed))],
       vehicleHours: hours,

@@ -4,6 +4,7 @@ import { round } from '../event.ts';
 import type { ModeTracker } from '../vehicle-mode.ts';
 import type { Estimate, LevelEstimator } from './level-estimator.ts';
 import { MOTION_WINDOW_S } from './level-estimator.ts';
+import { SenderNoise } from './sender-noise.ts';
 
 /**
  * Refuels and drains: steps in the fuel balance between two quiet estimates. A drop counts as a
@@ -15,6 +16,15 @@ import { MOTION_WINDOW_S } from './level-estimator.ts';
  *
  * States: no base yet -> a base (the level before anything happened) -> an open refuel or drain
  * (followed until steady) -> closed, reported if it still exceeds its threshold -> a new base.
+ *
+ * How much evidence a drain needs depends on when it happened. Across an ignition-off gap (where
+ * real thefts happen) both ends are settled levels at the same spot: the sender's noise across
+ * gaps is small, and the drop only has to exceed it. With the engine running at a standstill a
+ * real sender keeps settling for minutes after the stop, so a drop there must exceed what this
+ * vehicle's stops already do (SenderNoise, learned from its own stops without a refuel or drain)
+ * by IDLE_NOISE_Z, be at least IDLE_MIN_PCT of the tank, and hold for IDLE_SETTLED_S: the levels
+ * compared are settled ones. The confidence says which evidence it was and by how much it cleared
+ * its bar, so alert rules can ask for more.
  */
 
 /** Estimates after an ignition-off gap before a drop or rise across it is final. */
@@ -23,6 +33,24 @@ const ACROSS_GAP_ESTIMATES = 20;
 const NOISE_Z = 5;
 /** Still readings before an estimate may start a new base in another segment. */
 const BASE_MIN_N = 5;
+/** Engine running at a standstill: a drop must exceed this many of the vehicle's stop-noise scales... */
+const IDLE_NOISE_Z = 1.5;
+/** ...and this share of the tank, % (the prior stop noise is half of it)... */
+const IDLE_MIN_PCT = 8;
+/** ...and hold this long (s): the sender has settled after the stop. */
+const IDLE_SETTLED_S = 120;
+/** Across an ignition-off gap: a drop must exceed this many of the vehicle's gap-noise scales. */
+const GAP_NOISE_Z = 2;
+/** Confidence of a drain just at its bar, by the evidence it rests on (it grows with the margin). */
+const CONFIDENCE_AT_BAR: Record<DrainEvidence, number> = {
+  ignition_off: 0.75,
+  parked: 0.65,
+  idle: 0.55,
+  moving: 0.45,
+};
+
+/** What a drain was seen across: the ignition-off gap, or the vehicle's mode while it was read. */
+type DrainEvidence = 'ignition_off' | 'parked' | 'idle' | 'moving';
 
 export interface Position {
   lat: number | null;
@@ -45,7 +73,7 @@ interface OpenFuelEvent {
   lat: number | null;
   lon: number | null;
   acrossGap: boolean;
-  modeDuring: string;
+  modeDuring: DrainEvidence;
   openedTs: number;
 }
 
@@ -60,6 +88,15 @@ function spreadSince(h: readonly Estimate[], from: number): number {
   return hi - lo;
 }
 
+/**
+ * 0-1: the evidence's confidence at its bar, rising towards 0.99 as the drop clears the bar by a
+ * growing margin (twice the bar closes three quarters of the way).
+ */
+function drainConfidence(evidence: DrainEvidence, margin: number): number {
+  const atBar = CONFIDENCE_AT_BAR[evidence];
+  return 0.99 - (0.99 - atBar) / margin ** 2;
+}
+
 export class FuelSteps {
   private base: Base | null = null;
   private open: OpenFuelEvent | null = null;
@@ -68,6 +105,15 @@ export class FuelSteps {
   /** A gap or a stop happened since the last estimate (carried into the base). */
   private stopPending = false;
   private gapPending = false;
+  /** The last still estimate of the current stop (null while driving). */
+  private lastStill: Estimate | null = null;
+  /** A refuel or drain was reported during the current stop (its change is no noise). */
+  private stepInStop = false;
+  /** The base just before the last ignition-off gap, until the level after it is known. */
+  private beforeGap: { base: Base; firstAfterTs?: number } | null = null;
+  /** Level changes at stops (engine on) and across ignition-off gaps where nothing happened. */
+  private readonly stopNoise: SenderNoise;
+  private readonly gapNoise: SenderNoise;
 
   constructor(
     private readonly cfg: ResolvedDetectorConfig,
@@ -78,7 +124,10 @@ export class FuelSteps {
     private readonly lastPos: Readonly<Position>,
     /** A refuel (+) or drain (-) of `deltaL` was reported. */
     private readonly onStep: (deltaL: number) => void,
-  ) {}
+  ) {
+    this.stopNoise = new SenderNoise(((IDLE_MIN_PCT / 2) * cfg.tankLitres) / 100);
+    this.gapNoise = new SenderNoise(2 * stepL);
+  }
 
   /** An event is being followed (the leak tracker waits until it is judged). */
   get judging(): boolean {
@@ -90,10 +139,25 @@ export class FuelSteps {
     this.stopPending = true;
   }
 
-  /** The tank went unread for a while (ignition off): a step across it is judged as one. */
+  /**
+   * The tank went unread for a while (ignition off): a step across it is judged as one, from the
+   * last settled level before it (the end of the stop, not its first readings).
+   */
   noteGap(): void {
+    this.endStop();
+    if (this.base && this.lastStill) this.base = { ...this.base, ...this.lastStill };
+    this.lastStill = null;
+    this.beforeGap = this.base && { base: this.base };
     this.gapPending = true;
     this.stopPending = true;
+  }
+
+  /** The stop is over: without a refuel or drain, how far its level moved is the sender's noise. */
+  private endStop(): void {
+    if (this.lastStill && this.base && !this.open && !this.stepInStop) {
+      this.stopNoise.observe(this.lastStill.balance - this.base.balance);
+    }
+    this.stepInStop = false;
   }
 
   /** Ends the open event at its last estimate. */
@@ -106,10 +170,16 @@ export class FuelSteps {
 
   judge(est: Estimate, s: DriveSample, out: DetectedEvent[]): void {
     const mode = this.mode.mode;
+    if (est.src === 'still') this.lastStill = est;
+    else if (this.lastStill) {
+      this.endStop();
+      this.lastStill = null;
+    }
     if (!this.base) {
       this.setBase(est, s);
       return;
     }
+    this.learnAcrossGap(est);
     const base = this.base;
     const stopSince = base.stopSince || this.stopPending;
     if (this.open) {
@@ -130,7 +200,7 @@ export class FuelSteps {
     }
     const diff = est.balance - ref.balance;
     const drainAllowed = stopSince || mode !== 'moving' || this.cfg.detectDrainInMotion;
-    if (diff <= -this.drainThreshold(ref, est) && drainAllowed) {
+    if (diff <= -this.drainBar(this.evidence(), ref, est) && drainAllowed) {
       if (ref !== base) this.base = { ...base, ...ref };
       this.openEvent('fuel_drain', est, s);
       this.follow(est, out);
@@ -155,7 +225,7 @@ export class FuelSteps {
     const d = Math.abs(est.balance - base.balance);
     const refine =
       est.src === 'still' &&
-      ((base.src === 'motion' && (est.n ?? 0) >= 3 && d < this.drainThreshold(base, est)) ||
+      ((base.src === 'motion' && (est.n ?? 0) >= 3 && d < this.drainBar(this.evidence(), base, est)) ||
         (base.seg === est.seg && (est.n ?? 0) > (base.n ?? 0) && d <= this.tolerance(est)) ||
         (base.seg !== est.seg && (est.n ?? 0) >= BASE_MIN_N && d <= this.tolerance(est)));
     const follow = est.src === 'motion' && this.mode.mode === 'moving' && (!stopSince || est.full);
@@ -185,6 +255,39 @@ export class FuelSteps {
       (both ? 3 : 4) * this.stepL,
       NOISE_Z * Math.hypot(a.se, b.se),
     );
+  }
+
+  /**
+   * What a drain judged now would rest on. Judged in motion against a level from before a stop,
+   * the drop happened at that stop, with the ignition on: a stop's settling is no less there.
+   */
+  private evidence(): DrainEvidence {
+    if (this.gapPending) return 'ignition_off';
+    const mode = this.mode.mode;
+    if (mode === 'moving') return this.base?.stopSince || this.stopPending ? 'idle' : 'moving';
+    return mode === 'off' ? 'parked' : mode;
+  }
+
+  /** The smallest drop reported as a drain on this evidence (see the class comment). */
+  private drainBar(evidence: DrainEvidence, a: Estimate, b: Estimate): number {
+    const thr = this.drainThreshold(a, b);
+    if (evidence === 'ignition_off') return Math.max(thr, GAP_NOISE_Z * this.gapNoise.scaleL);
+    if (evidence !== 'idle') return thr;
+    return Math.max(thr, (IDLE_MIN_PCT / 100) * this.cfg.tankLitres, IDLE_NOISE_Z * this.stopNoise.scaleL);
+  }
+
+  /**
+   * Once the level after an ignition-off gap is known (the across-gap judgement's time), a gap
+   * without a refuel or drain tells how far the settled level moves across one.
+   */
+  private learnAcrossGap(est: Estimate): void {
+    const gap = this.beforeGap;
+    if (!gap) return;
+    gap.firstAfterTs ??= est.ts;
+    if (this.open || est.src !== 'still') return;
+    if ((est.n ?? 0) < ACROSS_GAP_ESTIMATES && est.ts - gap.firstAfterTs < 25_000) return;
+    this.beforeGap = null;
+    if (this.base === gap.base) this.gapNoise.observe(est.balance - gap.base.balance);
   }
 
   private refuelThreshold(a: Estimate, b: Estimate): number {
@@ -221,7 +324,7 @@ export class FuelSteps {
       lat: standing ? (s.lat ?? this.lastPos.lat) : this.base!.lat,
       lon: standing ? (s.lon ?? this.lastPos.lon) : this.base!.lon,
       acrossGap: this.gapPending,
-      modeDuring: this.gapPending ? 'ignition_off' : this.mode.mode,
+      modeDuring: this.evidence(),
       openedTs: s.ts,
     };
   }
@@ -231,7 +334,7 @@ export class FuelSteps {
     const o = this.open!;
     const h = o.history;
     const diff = est.balance - o.base.balance;
-    const thr = o.type === 'refuel' ? this.refuelThreshold(o.base, est) : this.drainThreshold(o.base, est);
+    const thr = this.bar(o, est);
     // Back inside the threshold: it was noise, not an event.
     if ((o.type === 'refuel' ? diff : -diff) < thr * 0.7) {
       this.open = null;
@@ -260,20 +363,36 @@ export class FuelSteps {
       return;
     }
     // Steady for stableS: the estimate moved less than a fraction of a step over that time (a
-    // drain on a big tank crosses one step a minute, so a slower one may be cut in two).
-    const from = est.ts - this.cfg.stableS * 1000;
+    // drain on a big tank crosses one step a minute, so a slower one may be cut in two). A drop
+    // with the engine idling must hold until the sender has settled after the stop.
+    const from = est.ts - (this.needsSettling(o) ? IDLE_SETTLED_S : this.cfg.stableS) * 1000;
     if (h[0]!.ts > from) return;
-    if (spreadSince(h, from) <= Math.max(0.6 * this.stepL, 0.2)) this.close(est, out);
+    if (spreadSince(h, from) <= Math.max(0.6 * this.stepL, 0.2)) this.close(est, out, true);
   }
 
-  private close(end: Estimate, out: DetectedEvent[]): void {
+  /** The bar an open event must still clear at `est`. */
+  private bar(o: OpenFuelEvent, est: Estimate): number {
+    return o.type === 'refuel' ? this.refuelThreshold(o.base, est) : this.drainBar(o.modeDuring, o.base, est);
+  }
+
+  /** A drain seen with the engine idling counts only once the level after it has settled. */
+  private needsSettling(o: OpenFuelEvent): boolean {
+    return o.type === 'fuel_drain' && o.modeDuring === 'idle';
+  }
+
+  /**
+   * Ends the open event at `end`; it is reported if it still clears its bar (and, where it must,
+   * `settled`: the level held for the settling window).
+   */
+  private close(end: Estimate, out: DetectedEvent[], settled = false): void {
     const o = this.open!;
     this.open = null;
     this.motionEstimates = [];
     const volume = Math.abs(end.balance - o.base.balance);
-    const thr = o.type === 'refuel' ? this.refuelThreshold(o.base, end) : this.drainThreshold(o.base, end);
-    if (volume >= thr) {
+    const thr = this.bar(o, end);
+    if (volume >= thr && (settled || !this.needsSettling(o))) {
       this.onStep(end.balance - o.base.balance);
+      this.stepInStop = true;
       // End: when the level stopped moving, the first estimate of the steady run.
       let endTs = end.ts;
       for (let i = o.history.length - 1; i >= 0; i--) {
@@ -291,7 +410,12 @@ export class FuelSteps {
         lat: o.lat,
         lon: o.lon,
         driverId: this.cfg.driverId,
-        confidence: round(Math.min(0.99, (both ? 0.7 : 0.55) + 0.1 * Math.log2(margin)), 3),
+        confidence: round(
+          o.type === 'fuel_drain'
+            ? drainConfidence(o.modeDuring, margin)
+            : Math.min(0.99, (both ? 0.7 : 0.55) + 0.1 * Math.log2(margin)),
+          3,
+        ),
         modelVersion: null,
         details: {
           levelBeforeL: round(o.base.litres, 2),
