@@ -1,4 +1,3 @@
-import { SimError, SimErrorCode } from '../errors.ts';
 import { Random } from './random.ts';
 import type { TankGauge } from './tank.ts';
 
@@ -24,14 +23,6 @@ import type { TankGauge } from './tank.ts';
  */
 export type SenderModelName = 'ideal' | 'real';
 export const SENDER_MODELS: readonly SenderModelName[] = ['ideal', 'real'];
-
-export function senderModelByName(name: string): SenderModelName {
-  if ((SENDER_MODELS as readonly string[]).includes(name)) return name as SenderModelName;
-  throw new SimError(
-    SimErrorCode.InvalidOption,
-    `unknown fuel sender model "${name}" (known: ${SENDER_MODELS.join(', ')})`,
-  );
-}
 
 /** What the sender sees of the vehicle in one simulated second. */
 export interface SenderInput {
