@@ -79,49 +79,54 @@ export class IdealSender implements FuelSender {
 }
 
 /**
- * The real sender's parameters. Ranges are what light and heavy vehicles show; "tuned" marks the
- * defaults fitted to the carOBD trips (a 2014 Toyota Etios, 45 L) by bench/fuel-sender.ts.
+ * The real sender's parameters, each with a plausible range and its default. "tuned": fitted to
+ * the carOBD trips (a 2014 Toyota Etios, 45 L; bench/fuel-sender.ts prints the fit). A range with
+ * no source named is an engineering estimate from tank geometry and common sender and ECU designs,
+ * not a measurement: the carOBD car shows only one point in it.
  */
 export interface RealSenderParams {
   /**
    * Reading % per % of effective slope (grade + 100 a / g): the surface tilts and the float, some
    * 10-30 cm off the centre of a 20-40 cm deep tank, rises or sinks with it. 0.1-1.0 (geometry:
-   * 100 x offset / depth / 100); tuned 0.35. Positive: the float sits towards the rear.
+   * 100 x offset / depth / 100); tuned 0.25 (the old ideal model's 2.5 %/(m/s^2) is 0.245).
+   * Positive: the float sits towards the rear.
    */
   tiltPctPerPct: number;
-  /** How fast the surface follows a new slope (fuel flowing under the baffles), s: 1-5; 2. */
+  /** How fast the surface follows a new slope (fuel flowing under the baffles), s: 0.5-5; tuned 1. */
   tiltLagS: number;
   /**
-   * Slosh waves while moving, % of travel at 50 km/h (grows with the square root of speed):
-   * 1-10 on a baffled city-car tank; tuned 5.
+   * Slosh waves while moving, sigma % of travel: 1-10 on a baffled car tank; tuned 4.8. About the
+   * same at any speed (the carOBD car: 4.8 % at 1-20 km/h, 5.3 at 20-40, 4.0 at 40-60, 3.9 above).
    */
   waveSigmaPct: number;
-  /** Memory of the waves, s: they die out within a few seconds of stopping. 1-4; tuned 1.5. */
+  /** Correlation time of the waves while moving, s: 1-5; tuned 3.5. */
   waveMemoryS: number;
+  /** Time constant of the waves dying out once stopped, s: 0.5-3; tuned 1 (carOBD: calm within ~2 s). */
+  waveCalmS: number;
   /**
    * The sender's baffle compartment, overfilled by slosh while moving (negative: emptied), % of
-   * travel at a steady 50 km/h: -3...3; tuned 1.2. It fills over `baffleFillS` of driving and drains
-   * back after a stop with `baffleSettleS`: the settling that goes on for minutes.
+   * travel: -3...3; tuned 0.4. It fills over `baffleFillS` of driving and drains back after a
+   * stop with `baffleSettleS`: the settling that goes on for minutes.
    */
   baffleOffsetPct: number;
   /** Time constant of the compartment filling while moving, s: 60-600; 240. */
   baffleFillS: number;
-  /** Time constant of the compartment draining after the vehicle stops, s: 60-900; tuned 300. */
+  /** Time constant of the compartment draining after the vehicle stops, s: 60-900; tuned 120. */
   baffleSettleS: number;
   /**
-   * The fuel pump's reservoir (swirl pot), % of travel it holds: 0-3 (0.5-1.5 L in a 45 L tank);
-   * tuned 1.6. Kept full by the jet pump while the engine runs (the running level is the
+   * The fuel pump's reservoir (swirl pot), % of travel it holds: 0-4 (up to ~1.8 L in a 45 L
+   * tank); tuned 3 (the carOBD idle trips sink 0.8-2.3 % in their first 10 min). Kept full by the jet pump while the engine runs (the running level is the
    * calibrated one); it drains back through its check valve while parked, so the level reads high
    * at key-on after a long park and sinks for minutes after the start.
    */
   reservoirPct: number;
   /** Time constant of the jet pump refilling it after the start, s: 120-900; tuned 300. */
   reservoirFillS: number;
-  /** ...and of it draining back into the tank while the engine is off, s: 3600-86400; 14400. */
+  /** ...and of it draining back into the tank while the engine is off, s: 3600-86400; 10800. */
   reservoirDrainS: number;
-  /** Float friction dead band, % of travel (the float sticks until the surface leaves it): 0.2-1.5; tuned 0.6. */
+  /** Float friction dead band, % of travel (the float sticks until the surface leaves it): 0.2-1.5; 0.6. */
   hysteresisPct: number;
-  /** Electrical noise on the sender's resistance at the ECU's ADC, sigma % of travel: 0-0.3; tuned 0.12. */
+  /** Electrical noise on the sender's resistance at the ECU's ADC, sigma % of travel: 0-0.3; tuned 0.2 (the ±1 step flicker at rest). */
   adcNoisePct: number;
   /**
    * ECU damping of the reported level (first-order time constant, s): 0 (raw: the carOBD car)
@@ -147,12 +152,13 @@ export interface RealSenderParams {
 export const REAL_SENDER_DEFAULTS: RealSenderParams = {
   tiltPctPerPct: 0.25,
   tiltLagS: 1,
-  waveSigmaPct: 5.5,
+  waveSigmaPct: 4.8,
   waveMemoryS: 3.5,
+  waveCalmS: 1,
   baffleOffsetPct: 0.4,
   baffleFillS: 240,
   baffleSettleS: 120,
-  reservoirPct: 2.5,
+  reservoirPct: 3,
   reservoirFillS: 300,
   reservoirDrainS: 10_800,
   hysteresisPct: 0.6,
@@ -168,8 +174,6 @@ export const REAL_SENDER_DEFAULTS: RealSenderParams = {
 const G = 9.81;
 /** Reference temperature of the litres a pump counts. */
 const REFERENCE_C = 15;
-/** Waves and baffle fill scale with speed relative to this, m/s (50 km/h). */
-const REFERENCE_SPEED_MPS = 50 / 3.6;
 
 /** A first-order lag with time constant tauS over dtS seconds (tauS 0: follow at once). */
 const lag = (value: number, target: number, tauS: number, dtS: number): number =>
@@ -217,17 +221,16 @@ export class RealSender implements FuelSender {
     const moving = input.speedMps > 0.5;
     const slopePct = input.gradePct + (100 * input.accelMps2) / G;
     this.tiltPct = lag(this.tiltPct, p.tiltPctPerPct * slopePct, p.tiltLagS, dt);
-    const intensity = moving ? Math.sqrt(input.speedMps / REFERENCE_SPEED_MPS) : 0;
     this.bafflePct = moving
-      ? lag(this.bafflePct, p.baffleOffsetPct * Math.min(1.5, intensity), p.baffleFillS, dt)
+      ? lag(this.bafflePct, p.baffleOffsetPct, p.baffleFillS, dt)
       : lag(this.bafflePct, 0, p.baffleSettleS, dt);
     this.reservoirFill = input.engineRunning
       ? lag(this.reservoirFill, 1, p.reservoirFillS, dt)
       : lag(this.reservoirFill, 0, p.reservoirDrainS, dt);
-    // AR(1) waves with a stationary sigma of waveSigmaPct * intensity.
-    const keep = Math.exp(-dt / p.waveMemoryS);
-    this.wavePct =
-      keep * this.wavePct + Math.sqrt(1 - keep * keep) * p.waveSigmaPct * intensity * this.rng.gaussian();
+    // AR(1) waves with a stationary sigma of waveSigmaPct while moving, dying out once stopped.
+    const keep = Math.exp(-dt / (moving ? p.waveMemoryS : p.waveCalmS));
+    const sigma = moving ? p.waveSigmaPct : 0;
+    this.wavePct = keep * this.wavePct + Math.sqrt(1 - keep * keep) * sigma * this.rng.gaussian();
 
     // The float follows the surface only once it has moved more than half the dead band away.
     const reservoirPct = p.reservoirPct * (1 - this.reservoirFill);
