@@ -25,9 +25,11 @@
  *   pnpm exec tsx bench/fuel-detectors.ts --tuning   (the tuning seeds 1-99, for tuning only)
  *   ... --json                                       (one JSON document on stdout)
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDetectorPipeline } from '../edge-agent/src/detectors/index.ts';
+import { createDetectorPipeline, runDetectors } from '../edge-agent/src/detectors/index.ts';
+import { readCarObdLog } from '../edge-agent/src/fuel/carobd-log.ts';
 import type { DriveSample } from '../edge-agent/src/fuel/drive-log.ts';
 import { gpsGateDetector } from './fuel/baselines/gpsgate.ts';
 import { isolationForestDetector } from './fuel/baselines/isolation-forest.ts';
@@ -80,6 +82,41 @@ const ours: BenchDetector = {
 };
 
 const FUEL_ONLY: ScoredType[] = ['fuel_drain', 'refuel'];
+
+/** Real trips of a 45 L Etios with no theft or refuel inside any (shared/data/carobd-dev/README.md). */
+const CAROBD_DEV = path.join(import.meta.dirname, '../../shared/data/carobd-dev');
+const CAROBD_TANK_L = 45;
+/** Sample steps longer than this are holes in the log, not engine time. */
+const MAX_ENGINE_STEP_MS = 5_000;
+
+/**
+ * Our drains on the real carOBD trips (issue 14, must-show 3): every one is false. Engine-hours
+ * are the time between consecutive samples with the engine turning.
+ */
+function realTrips(): RealTrips {
+  const files = readdirSync(CAROBD_DEV).filter((f) => f.endsWith('.csv.gz'));
+  let drains = 0;
+  let engineMs = 0;
+  for (const f of files) {
+    const { samples } = readCarObdLog(path.join(CAROBD_DEV, f), { startMs: Date.UTC(2024, 0, 1) });
+    for (let i = 1; i < samples.length; i++) {
+      const dt = samples[i]!.ts - samples[i - 1]!.ts;
+      if ((samples[i]!.rpm ?? 0) > 0 && dt <= MAX_ENGINE_STEP_MS) engineMs += dt;
+    }
+    drains += runDetectors(samples, { tankLitres: CAROBD_TANK_L }).filter(
+      (e) => e.type === 'fuel_drain',
+    ).length;
+  }
+  const engineHours = engineMs / 3.6e6;
+  return { trips: files.length, engineHours, drains, drainsPerEngineHour: drains / engineHours };
+}
+
+interface RealTrips {
+  trips: number;
+  engineHours: number;
+  drains: number;
+  drainsPerEngineHour: number;
+}
 
 function main(): void {
   const { values } = parseArgs({
@@ -154,6 +191,7 @@ function main(): void {
       say(`  [${i + 1}/${specs.length}] ${spec.id}${files.generated ? ' (generated)' : ''}`);
     }
   });
+  const real = realTrips();
   const elapsedS = (performance.now() - started) / 1000;
 
   const drivingHours = entries[0]!.board.drivingHours;
@@ -176,6 +214,7 @@ function main(): void {
         p95: pct(observableDelayS, 95),
       },
     },
+    realTrips: real,
     detectors: Object.fromEntries(
       entries.map((e) => {
         const per = Object.fromEntries(
@@ -241,6 +280,7 @@ interface BenchResult {
     elapsedS: number;
     theftObservableDelayS: { p50: number; p95: number };
   };
+  realTrips: RealTrips;
   detectors: Record<
     string,
     {
@@ -317,6 +357,12 @@ function printTable(result: BenchResult, entries: Entry[]): void {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const r of rows) out.push(r.map((v, c) => v.padEnd(widths[c]!)).join('  '));
 
+  const rt = result.realTrips;
+  out.push('');
+  out.push(
+    `real carOBD trips (shared/data/carobd-dev, ${rt.trips} trips, ${f1(rt.engineHours)} engine-hours, no theft): ` +
+      `ours ${rt.drains} drains, ${f2(rt.drainsPerEngineHour)} per engine-hour`,
+  );
   out.push('');
   out.push('Targets (issue 5) for ours; baselines shown against them:');
   const t = TARGETS;

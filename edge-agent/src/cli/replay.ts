@@ -12,7 +12,7 @@
  * as text on stderr. Bad rows are counted (and the first few shown on stderr); they never stop
  * the replay. Exit 0 on success, 2 on an unreadable file or a log with no usable row.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { VehicleEvent } from '@fleet/shared';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -38,6 +38,8 @@ export interface ReplayOptions {
   drainInMotion?: boolean;
   calibration?: string;
   json?: boolean;
+  /** Where a log without a wall clock (carOBD) starts, epoch ms (default: the file's modification time). */
+  start?: number;
 }
 
 function positive(name: string) {
@@ -46,6 +48,13 @@ function positive(name: string) {
     if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
     return n;
   };
+}
+
+function isoTime(v: string): number {
+  const ms = Date.parse(v);
+  if (!Number.isFinite(ms))
+    throw new InvalidArgumentError('--start must be an ISO time, e.g. 2024-05-01T08:00:00Z');
+  return ms;
 }
 
 /** "0:0,50:38,100:80" -> [[0,0],[50,38],[100,80]] (reading %, litres). */
@@ -66,7 +75,11 @@ export function detectLogFormat(header: string): LogFormat {
   return 'csv';
 }
 
-function readLog(file: string, format: ReplayOptions['format']): { format: LogFormat; parsed: DriveLogParse } {
+function readLog(
+  file: string,
+  format: ReplayOptions['format'],
+  start: number | undefined,
+): { format: LogFormat; parsed: DriveLogParse } {
   let text: string;
   try {
     const bytes = readFileSync(file);
@@ -77,8 +90,11 @@ function readLog(file: string, format: ReplayOptions['format']): { format: LogFo
     });
   }
   const f = format === 'auto' ? detectLogFormat(text.split('\n', 1)[0]!) : format;
-  const parse = { csv: parseDriveLogCsv, torque: parseTorqueCsv, carobd: parseCarObdCsv }[f];
-  return { format: f, parsed: parse(text) };
+  if (f !== 'carobd')
+    return { format: f, parsed: f === 'torque' ? parseTorqueCsv(text) : parseDriveLogCsv(text) };
+  // No wall clock in the log: its events still need real times (the event contract wants them
+  // after 2000), and the file's modification time is when the logger wrote it, near enough.
+  return { format: f, parsed: parseCarObdCsv(text, { startMs: start ?? statSync(file).mtimeMs }) };
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -90,7 +106,7 @@ function eventLine(e: VehicleEvent): string {
 }
 
 export function replay(file: string, o: ReplayOptions, io: ReplayIo = consoleIo): number {
-  const { format, parsed } = readLog(file, o.format);
+  const { format, parsed } = readLog(file, o.format, o.start);
   if (parsed.samples.length === 0) {
     const why = parsed.errors[0] ? `line ${parsed.errors[0].line}: ${parsed.errors[0].reason}` : 'no rows';
     throw new AgentError(
@@ -164,6 +180,12 @@ export function registerReplayCommand(program: Command, io: ReplayIo = consoleIo
       new Option('--idle-threshold <s>', 'idling longer than this is long_idle (default 300)').argParser(
         positive('--idle-threshold'),
       ),
+    )
+    .addOption(
+      new Option(
+        '--start <time>',
+        "a log without a wall clock (carOBD) starts at this ISO time (default: the file's mtime)",
+      ).argParser(isoTime),
     )
     .option('--drain-in-motion', 'judge drains while driving too (off by default: slosh)')
     .option('--json', 'one JSON event per line, then a final {"summary": ...} line')
