@@ -154,7 +154,7 @@ function distribution(xs: number[]): Distribution {
   };
 }
 
-export interface SenderStats {
+interface SenderStats {
   hours: number;
   afterStop: Record<string, Distribution>;
   idling: Record<string, Distribution>;
@@ -178,7 +178,7 @@ const SETTLE_WINDOW_S = 120;
 const CRUISE_DIFF_S = 2;
 const IDLE_MIN = [2, 5, 10];
 
-export function senderStats(trips: Trip[]): SenderStats {
+function senderStats(trips: Trip[]): SenderStats {
   const afterStop: Record<string, number[]> = Object.fromEntries(AFTER_STOP_S.map((s) => [`${s}s`, []]));
   const idling: Record<string, number[]> = Object.fromEntries(IDLE_MIN.map((m) => [`${m}min`, []]));
   const settle: number[] = [];
