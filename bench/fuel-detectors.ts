@@ -332,7 +332,6 @@ interface BenchResult {
     elapsedS: number;
     theftObservableDelayS: { p50: number; p95: number };
   };
-  realTrips: RealTrips;
   detectors: Record<
     string,
     {
