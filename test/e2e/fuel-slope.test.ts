@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { VehicleEvent } from '../../shared/src/events.ts';
 import { afterAll, describe, expect, it } from 'vitest';
+import { VehicleEvent } from '../../shared/src/events.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '../..');
