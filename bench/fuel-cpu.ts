@@ -25,13 +25,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type DriveSample, parseDriveLogCsv } from '../edge-agent/src/fuel/drive-log.ts';
 import {
   createDetectorPipeline,
   type Detector,
   type DetectorConfig,
   type PipelineOptions,
-} from '../edge-agent/src/fuel/replay.ts';
+} from '../edge-agent/src/detectors/index.ts';
+import { type DriveSample, parseDriveLogCsv } from '../edge-agent/src/fuel/drive-log.ts';
 import { SampleStore } from '../edge-agent/src/store/sample-store.ts';
 import { CACHE_DIR, datasetRuns, ensureRun, type RunSpec } from './fuel/dataset.ts';
 

@@ -7,7 +7,7 @@
  *                           tank, slow leaks, refuels, long aggressive drives (slosh)
  *        | each log parsed by the agent's own CSV reader, pushed one sample at a time into
  *        v
- *   (a) ours      edge-agent/src/fuel/replay.ts createDetectorPipeline (what the agent and
+ *   (a) ours      edge-agent/src/detectors createDetectorPipeline (what the agent and
  *                 `fleet-agent replay` run), events stamped with the sample that produced them
  *   (b) IsolationForest  the design documents' model (contamination 0.01), bench/fuel/baselines
  *   (c) Traccar   one-reading drop / rise threshold
@@ -22,24 +22,36 @@
  *
  *   pnpm exec tsx bench/fuel-detectors.ts            (full held-out set; first run generates it)
  *   pnpm exec tsx bench/fuel-detectors.ts --quick    (a slice: 14 runs)
+ *   pnpm exec tsx bench/fuel-detectors.ts --tuning   (the tuning seeds 1-99, for tuning only)
  *   ... --json                                       (one JSON document on stdout)
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { createDetectorPipeline, runDetectors } from '../edge-agent/src/detectors/index.ts';
+import { readCarObdLog } from '../edge-agent/src/fuel/carobd-log.ts';
 import type { DriveSample } from '../edge-agent/src/fuel/drive-log.ts';
-import { createDetectorPipeline } from '../edge-agent/src/fuel/replay.ts';
+import type { SenderModelName } from '../firmware-sim/src/vehicle/fuel-sender.ts';
 import { gpsGateDetector } from './fuel/baselines/gpsgate.ts';
 import { isolationForestDetector } from './fuel/baselines/isolation-forest.ts';
 import { traccarDetector } from './fuel/baselines/traccar.ts';
-import { CACHE_DIR, datasetRuns, ensureRun, loadRun } from './fuel/dataset.ts';
+import { CACHE_DIR, type DatasetSet, datasetRuns, ensureRun, loadRun } from './fuel/dataset.ts';
 import { type BenchDetector, detectRun, type RunContext } from './fuel/detector.ts';
-import { matchEvents, SCORED_TYPES, Scoreboard, type ScoredType, type TypeMetrics } from './fuel/score.ts';
+import {
+  type FalseDrains,
+  matchEvents,
+  SCORED_TYPES,
+  Scoreboard,
+  type ScoredType,
+  type TypeMetrics,
+} from './fuel/score.ts';
 
 const HELP = `Usage: pnpm exec tsx bench/fuel-detectors.ts [--quick] [--json] [--dir DIR]
 
 Scores our on-vehicle detectors and three baselines (Isolation Forest, Traccar, GpsGate) on the
 held-out labelled logs (firmware-sim seeds >= 1000), generated into ${CACHE_DIR} on first use.
   --quick   a 14-run slice of the held-out set (about a minute)
+  --tuning  the tuning set (seeds 1-99) instead: the only runs to tune the detectors on
   --json    print one JSON document instead of the table
   --json-out FILE  also write that JSON document to FILE
   --dir     cache directory for the generated logs`;
@@ -48,6 +60,8 @@ held-out labelled logs (firmware-sim seeds >= 1000), generated into ${CACHE_DIR}
 const TARGETS = {
   theftRecallParkedMin: 0.98,
   falseDrainsPer1000hMax: 1,
+  falseDrainsPer1000IdlingHMax: 1,
+  volumeErrorP95MaxPct: 20,
   latencyAfterObservableP95MaxS: 60,
   volumeErrorMeanMaxPct: 10,
 };
@@ -79,10 +93,46 @@ const ours: BenchDetector = {
 
 const FUEL_ONLY: ScoredType[] = ['fuel_drain', 'refuel'];
 
+/** Real trips of a 45 L Etios with no theft or refuel inside any (shared/data/carobd-dev/README.md). */
+const CAROBD_DEV = path.join(import.meta.dirname, '../../shared/data/carobd-dev');
+const CAROBD_TANK_L = 45;
+/** Sample steps longer than this are holes in the log, not engine time. */
+const MAX_ENGINE_STEP_MS = 5_000;
+
+/**
+ * Our drains on the real carOBD trips (issue 14, must-show 3): every one is false. Engine-hours
+ * are the time between consecutive samples with the engine turning.
+ */
+function realTrips(): RealTrips {
+  const files = readdirSync(CAROBD_DEV).filter((f) => f.endsWith('.csv.gz'));
+  let drains = 0;
+  let engineMs = 0;
+  for (const f of files) {
+    const { samples } = readCarObdLog(path.join(CAROBD_DEV, f), { startMs: Date.UTC(2024, 0, 1) });
+    for (let i = 1; i < samples.length; i++) {
+      const dt = samples[i]!.ts - samples[i - 1]!.ts;
+      if ((samples[i]!.rpm ?? 0) > 0 && dt <= MAX_ENGINE_STEP_MS) engineMs += dt;
+    }
+    drains += runDetectors(samples, { tankLitres: CAROBD_TANK_L }).filter(
+      (e) => e.type === 'fuel_drain',
+    ).length;
+  }
+  const engineHours = engineMs / 3.6e6;
+  return { trips: files.length, engineHours, drains, drainsPerEngineHour: drains / engineHours };
+}
+
+interface RealTrips {
+  trips: number;
+  engineHours: number;
+  drains: number;
+  drainsPerEngineHour: number;
+}
+
 function main(): void {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      tuning: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'json-out': { type: 'string' },
       dir: { type: 'string', default: CACHE_DIR },
@@ -93,6 +143,45 @@ function main(): void {
     process.stdout.write(`${HELP}\n`);
     return;
   }
+  const set: DatasetSet | 'quick' = values.tuning ? 'tuning' : values.quick ? 'quick' : 'held-out';
+  const progress = !values.json || process.stderr.isTTY;
+  // The same runs and seeds under both sender models: the real one (settling, slope, damping)
+  // first, the simulator's first, ideal one after it, so a change is judged on both.
+  const bySender = SENDERS.map((sender) => benchSender(set, sender, values.dir, progress));
+  const result: BenchOutput = { senders: bySender.map((b) => b.result), realTrips: realTrips() };
+  const json = `${JSON.stringify(result, (_k, v) => (Number.isNaN(v) ? null : v), 2)}\n`;
+  if (values['json-out']) writeFileSync(values['json-out'], json);
+  if (values.json) {
+    process.stdout.write(json);
+    return;
+  }
+  for (const b of bySender) printTable(b.result, b.entries);
+  const rt = result.realTrips;
+  process.stdout.write(
+    `\nreal carOBD trips (shared/data/carobd-dev, ${rt.trips} trips, ${f1(rt.engineHours)} engine-hours, no theft): ` +
+      `ours ${rt.drains} drains, ${f2(rt.drainsPerEngineHour)} per engine-hour\n`,
+  );
+}
+
+const SENDERS: readonly SenderModelName[] = ['real', 'ideal'];
+
+/** Time with the engine running and the vehicle standing, ms (steps over 10 s are holes). */
+function idlingMs(samples: readonly DriveSample[]): number {
+  let ms = 0;
+  for (let i = 1; i < samples.length; i++) {
+    const s = samples[i]!;
+    if (s.ignition && (s.speedKmh ?? 0) === 0 && (s.rpm ?? 0) > 0)
+      ms += Math.min(10_000, s.ts - samples[i - 1]!.ts);
+  }
+  return ms;
+}
+
+function benchSender(
+  set: DatasetSet | 'quick',
+  sender: SenderModelName,
+  dir: string,
+  progress: boolean,
+): { result: BenchResult; entries: Entry[] } {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const entries: Entry[] = [
     { detector: ours, types: SCORED_TYPES, board: new Scoreboard(), cpuMs: 0 },
@@ -101,7 +190,7 @@ function main(): void {
     { detector: gpsGateDetector(), types: FUEL_ONLY, board: new Scoreboard(), cpuMs: 0 },
   ];
 
-  const specs = datasetRuns(values.quick ? 'quick' : 'held-out');
+  const specs = datasetRuns(set, sender);
   const started = performance.now();
   let generated = 0;
   let generateMs = 0;
@@ -113,7 +202,7 @@ function main(): void {
   const observableDelayS: number[] = [];
   let thefts = { total: 0, big: 0, moving: 0 };
   specs.forEach((spec, i) => {
-    const files = ensureRun(spec, values.dir);
+    const files = ensureRun(spec, dir);
     if (files.generated) {
       generated += 1;
       generateMs += files.generateMs;
@@ -141,25 +230,27 @@ function main(): void {
       thresholds: run.meta.thresholds,
       speedLimitKmh: run.meta.speedLimitKmh,
     };
+    const idle = idlingMs(run.samples);
     for (const e of entries) {
       const { detections, cpuMs } = detectRun(e.detector, ctx, run.samples);
       e.cpuMs += cpuMs;
-      e.board.addRun(matchEvents(detections, run.truths), run.drivingMs);
+      e.board.addRun(matchEvents(detections, run.truths), run.drivingMs, idle);
     }
-    if (!values.json || process.stderr.isTTY) {
-      say(`  [${i + 1}/${specs.length}] ${spec.id}${files.generated ? ' (generated)' : ''}`);
-    }
+    if (progress)
+      say(`  [${sender} ${i + 1}/${specs.length}] ${spec.id}${files.generated ? ' (generated)' : ''}`);
   });
   const elapsedS = (performance.now() - started) / 1000;
 
   const drivingHours = entries[0]!.board.drivingHours;
   const result: BenchResult = {
     dataset: {
-      set: values.quick ? 'quick (slice of held-out)' : 'held-out',
+      set: set === 'quick' ? 'quick (slice of held-out)' : set,
+      sender,
       runs: specs.length,
       seeds: [Math.min(...specs.map((s) => s.seed)), Math.max(...specs.map((s) => s.seed))],
       vehicleHours: hours,
       drivingHours,
+      idlingHours: entries[0]!.board.idlingHours,
       samples,
       parseErrors,
       labels: labelCounts,
@@ -185,8 +276,10 @@ function main(): void {
         const targets = {
           theftRecallParked: parked.recall >= TARGETS.theftRecallParkedMin,
           falseDrains: fd.per1000h <= TARGETS.falseDrainsPer1000hMax,
+          falseDrainsIdling: fd.per1000IdlingH <= TARGETS.falseDrainsPer1000IdlingHMax,
           latency: drain.latencyAfterObservableS.p95 <= TARGETS.latencyAfterObservableP95MaxS,
           volumeError: drain.volumeErrorPct.mean < TARGETS.volumeErrorMeanMaxPct,
+          volumeErrorP95: drain.volumeErrorPct.p95 < TARGETS.volumeErrorP95MaxPct,
         };
         return [
           e.detector.name,
@@ -202,13 +295,7 @@ function main(): void {
     ),
   };
 
-  const json = `${JSON.stringify(result, (_k, v) => (Number.isNaN(v) ? null : v), 2)}\n`;
-  if (values['json-out']) writeFileSync(values['json-out'], json);
-  if (values.json) {
-    process.stdout.write(json);
-    return;
-  }
-  printTable(result, entries);
+  return { result, entries };
 }
 
 function pct(xs: number[], p: number): number {
@@ -221,13 +308,21 @@ const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
 const f0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
 const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
 
+interface BenchOutput {
+  /** One result per sender model, the real one first. */
+  senders: BenchResult[];
+  realTrips: RealTrips;
+}
+
 interface BenchResult {
   dataset: {
     set: string;
     runs: number;
     seeds: number[];
     vehicleHours: number;
+    sender: SenderModelName;
     drivingHours: number;
+    idlingHours: number;
     samples: number;
     parseErrors: number;
     labels: Record<string, number>;
@@ -242,7 +337,7 @@ interface BenchResult {
     {
       types: Record<string, TypeMetrics>;
       theftRecall: Record<string, { found: number; total: number; recall: number }>;
-      falseDrains: { count: number; drivingHours: number; per1000h: number };
+      falseDrains: FalseDrains;
       targets: Record<string, boolean>;
       cpuUsPerSample: number;
     }
@@ -254,8 +349,8 @@ function printTable(result: BenchResult, entries: Entry[]): void {
   const names = entries.map((e) => e.detector.name);
   const out: string[] = [];
   out.push(
-    `Fuel detector benchmark: ${d.set}, ${d.runs} runs (seeds ${d.seeds[0]}-${d.seeds[1]}), ` +
-      `${f0(d.vehicleHours)} vehicle-hours (${f0(d.drivingHours)} h driving), ${f0(d.samples)} samples at 1 Hz, ` +
+    `Fuel detector benchmark, ${d.sender} sender: ${d.set}, ${d.runs} runs (seeds ${d.seeds[0]}-${d.seeds[1]}), ` +
+      `${f0(d.vehicleHours)} vehicle-hours (${f0(d.drivingHours)} h driving, ${f0(d.idlingHours)} h idling), ${f0(d.samples)} samples at 1 Hz, ` +
       `${d.parseErrors} rows refused by the parser`,
   );
   out.push(
@@ -314,7 +409,7 @@ function printTable(result: BenchResult, entries: Entry[]): void {
   for (const r of rows) out.push(r.map((v, c) => v.padEnd(widths[c]!)).join('  '));
 
   out.push('');
-  out.push('Targets (issue 5) for ours; baselines shown against them:');
+  out.push('Targets (issues 5 and 14) for ours; baselines shown against them:');
   const t = TARGETS;
   const line = (label: string, key: string, figure: (nm: string) => string) =>
     out.push(
@@ -328,10 +423,18 @@ function printTable(result: BenchResult, entries: Entry[]): void {
   line(`false drains <= ${t.falseDrainsPer1000hMax} per 1,000 driving h`, 'falseDrains', (nm) =>
     f2(result.detectors[nm]!.falseDrains.per1000h),
   );
+  line(`false drains <= ${t.falseDrainsPer1000IdlingHMax} per 1,000 idling h`, 'falseDrainsIdling', (nm) =>
+    f2(result.detectors[nm]!.falseDrains.per1000IdlingH),
+  );
   line(
     `drain latency p95 <= ${t.latencyAfterObservableP95MaxS} s after the 1st reading`,
     'latency',
     (nm) => `${f0(result.detectors[nm]!.types.fuel_drain!.latencyAfterObservableS.p95)} s`,
+  );
+  line(
+    `drain volume error p95 < ${t.volumeErrorP95MaxPct} %`,
+    'volumeErrorP95',
+    (nm) => `${f1(result.detectors[nm]!.types.fuel_drain!.volumeErrorPct.p95)} %`,
   );
   line(
     `drain volume error mean < ${t.volumeErrorMeanMaxPct} %`,

@@ -2,9 +2,9 @@
  * Labelled drive logs for the fuel detector benchmark, generated in-process by firmware-sim's
  * fast-forward (the same code as `firmware-sim log`) and cached under os.tmpdir().
  *
- *   RunSpec (scenario, seed, tank, shape, noise, route, profile, PIDs)
+ *   RunSpec (scenario, seed, tank, shape, sender model, noise, route, profile, PIDs)
  *        | runFastForward()  --> FILE.csv (the CSV log format) + FILE.jsonl (meta + labels)
- *        | sender noise overlay (optional, seeded, re-quantised to PID 2F's 1/255 steps)
+ *        | sender noise overlay (ideal sender only; seeded, re-quantised to PID 2F's 1/255 steps)
  *        v
  *   cache dir: <tmpdir>/fleet-fuel-bench/<id>-<hash>.{csv,jsonl}, regenerated when missing
  *        | loadRun(): the agent's own CSV parser (edge-agent/src/fuel/drive-log.ts) + labels
@@ -19,9 +19,17 @@
  * The held-out set spans tank sizes 40-400 L and three tank shapes, thefts of 2-50 % of the tank
  * (custom scenarios: the built-in fuel-theft scenario only takes 10-30 L), slow leaks of 0.3-3 L/h,
  * refuels, and long drives with aggressive driving and harsh events (the slosh that makes false
- * drains) for the false-drain rate. firmware-sim has no noise option, so extra sender noise
- * (sigma 0.3 or 0.6 % of the tank, on top of the simulator's own slosh and 0.1-0.3 % noise) is
- * added here to a third of the runs each, then rounded back to the 1/255 grid a real ECU reports.
+ * drains) for the false-drain rate.
+ *
+ * Two sender models (firmware-sim/src/vehicle/fuel-sender.ts), the same runs and seeds for each:
+ *   ideal  the simulator's first sender. It has no noise option, so extra sender noise (sigma 0.3
+ *          or 0.6 % of the tank, on top of its own slosh and 0.1-0.3 % noise) is added here to a
+ *          third of the runs each, then rounded back to the 1/255 grid a real ECU reports. Its
+ *          files and cache names are what they were before the real model existed.
+ *   real   tilt, slosh waves, settling for minutes after stops and starts, float hysteresis,
+ *          thermal expansion, tuned on real trips (bench/fuel-sender.ts); no overlay (it brings its
+ *          own noise). A third of the runs have an ECU that damps (60 s) and rate-limits
+ *          (0.1 %/s) the level, as many clusters and ECUs do; the rest report it raw.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +41,11 @@ import { type DriveSample, parseDriveLogCsv } from '../../edge-agent/src/fuel/dr
 import { runFastForward } from '../../firmware-sim/src/csv-log/fast-forward.ts';
 import { parseScenario, type ScenarioDefinition } from '../../firmware-sim/src/scenarios/format.ts';
 import type { Label, LabelsMeta } from '../../firmware-sim/src/scenarios/labels.ts';
+import {
+  type RealSenderParams,
+  SENDER_MODELS,
+  type SenderModelName,
+} from '../../firmware-sim/src/vehicle/fuel-sender.ts';
 import type { SpeedProfile } from '../../firmware-sim/src/vehicle/model.ts';
 import { Random } from '../../firmware-sim/src/vehicle/random.ts';
 import type { TankShape } from '../../firmware-sim/src/vehicle/tank.ts';
@@ -55,12 +68,18 @@ export interface RunSpec {
   tankShape: TankShape;
   route: string;
   speedProfile: SpeedProfile;
-  /** Extra sender noise, sigma in % of the tank (0: the simulator's own only). */
+  /** Extra sender noise, sigma in % of the tank (0: the simulator's own only; ideal sender only). */
   noisePct: number;
   /** Service 01 PIDs the ECU answers; without 5E the engine's consumption comes from MAF. */
   pids: number[];
   scenario: ScenarioDefinition;
+  /** Fuel sender model behind PID 2F; the real one's parameters over its tuned defaults. */
+  sender: SenderModelName;
+  senderParams?: Partial<RealSenderParams>;
 }
+
+/** An ECU that damps and rate-limits the level it reports (many clusters do; the carOBD car does not). */
+const DAMPING_ECU: Partial<RealSenderParams> = { ecuDampingS: 60, ecuRateLimitPctPerS: 0.1 };
 
 const ALL_PIDS = [0x05, 0x0c, 0x0d, 0x10, 0x1f, 0x2f, 0x5e, 0xa6];
 const NO_FUEL_RATE = ALL_PIDS.filter((p) => p !== 0x5e);
@@ -217,8 +236,23 @@ const PLANS: Record<DatasetSet | 'quick', SetPlan> = {
   },
 };
 
-/** The runs of a set, in a fixed order; seeds are stable per run (a quick run reuses held-out files). */
-export function datasetRuns(set: DatasetSet | 'quick'): RunSpec[] {
+/**
+ * The runs of a set, in a fixed order; seeds are stable per run (a quick run reuses held-out files).
+ * The real sender's runs are the ideal ones (same seeds, scenarios, tanks) with the other sender.
+ */
+export function datasetRuns(set: DatasetSet | 'quick', sender: SenderModelName = 'ideal'): RunSpec[] {
+  const runs = idealRuns(set);
+  if (sender === 'ideal') return runs;
+  return runs.map((r, i) => ({
+    ...r,
+    id: `${r.id}-real`,
+    noisePct: 0,
+    sender,
+    ...(i % 3 === 1 ? { senderParams: DAMPING_ECU } : {}),
+  }));
+}
+
+function idealRuns(set: DatasetSet | 'quick'): RunSpec[] {
   const plan = PLANS[set];
   const full = set === 'quick' ? PLANS['held-out'] : plan;
   const runs: RunSpec[] = [];
@@ -240,6 +274,7 @@ export function datasetRuns(set: DatasetSet | 'quick'): RunSpec[] {
         noisePct: NOISE[Math.floor(i / 3) % 3]!,
         pids: i % 3 === 2 ? NO_FUEL_RATE : ALL_PIDS,
         scenario: theftScenario(tank, fraction),
+        sender: 'ideal',
       });
     });
   });
@@ -258,6 +293,7 @@ export function datasetRuns(set: DatasetSet | 'quick'): RunSpec[] {
       noisePct: NOISE[(k >> 1) % 3]!,
       pids: k % 4 === 3 ? NO_FUEL_RATE : ALL_PIDS,
       scenario: leakScenario(LEAK_RATES[k % LEAK_RATES.length]!),
+      sender: 'ideal',
     });
   }
   for (let k = 0; k < plan.refuels; k++) {
@@ -275,6 +311,7 @@ export function datasetRuns(set: DatasetSet | 'quick'): RunSpec[] {
       noisePct: NOISE[k % 3]!,
       pids: k % 3 === 1 ? NO_FUEL_RATE : ALL_PIDS,
       scenario: refuelScenario(tank),
+      sender: 'ideal',
     });
   }
   for (let k = 0; k < plan.longDrives; k++) {
@@ -293,6 +330,7 @@ export function datasetRuns(set: DatasetSet | 'quick'): RunSpec[] {
       noisePct: NOISE[Math.floor(k / 2) % 3]!,
       pids: k % 3 === 2 ? NO_FUEL_RATE : ALL_PIDS,
       scenario: longDriveScenario(),
+      sender: 'ideal',
     });
   }
   if (set === 'tuning' && runs.some((r) => r.seed >= 100)) throw new Error('tuning seeds must stay in 1-99');
@@ -312,8 +350,10 @@ export interface RunFiles {
 }
 
 function specHash(spec: RunSpec): string {
+  // Without the sender field for the ideal model: its cached files keep their names.
+  const { sender, ...before } = spec;
   return createHash('sha256')
-    .update(JSON.stringify({ v: DATASET_VERSION, spec }))
+    .update(JSON.stringify({ v: DATASET_VERSION, spec: sender === 'ideal' ? before : spec }))
     .digest('hex')
     .slice(0, 10);
 }
@@ -363,6 +403,8 @@ export function ensureRun(spec: RunSpec, dir = CACHE_DIR): RunFiles {
       labelsOut: tmpLabels,
       extraColumns: ['coolant_c', 'odometer_km', 'accel_x_g', 'accel_y_g'],
       pids: spec.pids,
+      sender: spec.sender,
+      ...(spec.senderParams ? { senderParams: spec.senderParams } : {}),
     });
     if (spec.noisePct > 0) addSenderNoise(tmpCsv, spec);
     renameSync(tmpCsv, csv);
@@ -453,10 +495,12 @@ export function loadRun(files: RunFiles): LoadedRun {
   return { spec: files.spec, meta, labels, samples, parseErrors: errors.length, truths, drivingMs };
 }
 
-const HELP = `Usage: pnpm exec tsx bench/fuel/dataset.ts [--set held-out|tuning|quick] [--dir DIR] [--json]
+const HELP = `Usage: pnpm exec tsx bench/fuel/dataset.ts [--set held-out|tuning|quick] [--sender ideal|real] [--dir DIR] [--json]
 
 Generates (or finds in the cache) the labelled logs of one set and prints one line per run:
-the CSV log, the labels file (meta line first), seed, tank, shape, noise. The tuning set
+the CSV log, the labels file (meta line first), seed, tank, shape, noise. --sender picks the
+fuel sender model (default ideal: the files as they always were; real: firmware-sim's real
+sender, with a damping ECU in a third of the runs). The tuning set
 (seeds 1-99) is for tuning detectors; the held-out set (seeds >= 1000) is what
 bench/fuel-detectors.ts scores. Default cache: ${CACHE_DIR}`;
 
@@ -464,6 +508,7 @@ function main(): void {
   const { values } = parseArgs({
     options: {
       set: { type: 'string', default: 'tuning' },
+      sender: { type: 'string', default: 'ideal' },
       dir: { type: 'string', default: CACHE_DIR },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -478,7 +523,11 @@ function main(): void {
     process.stderr.write(`unknown --set "${set}" (held-out, tuning, quick)\n`);
     process.exit(2);
   }
-  for (const spec of datasetRuns(set)) {
+  if (!(SENDER_MODELS as readonly string[]).includes(values.sender)) {
+    process.stderr.write(`unknown --sender "${values.sender}" (${SENDER_MODELS.join(', ')})\n`);
+    process.exit(2);
+  }
+  for (const spec of datasetRuns(set, values.sender as SenderModelName)) {
     const f = ensureRun(spec, values.dir);
     const row = {
       id: spec.id,
@@ -488,6 +537,8 @@ function main(): void {
       tankLitres: spec.tankLitres,
       tankShape: spec.tankShape.kind,
       noisePct: spec.noisePct,
+      sender: spec.sender,
+      ecuDampingS: spec.senderParams?.ecuDampingS ?? 0,
       hours: spec.hours,
       generatedMs: Math.round(f.generateMs),
     };

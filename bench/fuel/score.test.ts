@@ -79,7 +79,7 @@ describe('Scoreboard', () => {
     const truths = [theft(10, 20, 20), theft(100, 110, 10), theft(200, 210, 4)];
     // 20 L found as 22 L, 1 min after the end; 10 L found as 9 L, 3 min after; 4 L missed; one false alarm.
     const dets = [drain(10, 20, 22, 21), drain(100, 110, 9, 113), drain(300, 301, 5)];
-    board.addRun(matchEvents(dets, truths), 10 * 3_600_000);
+    board.addRun(matchEvents(dets, truths), 10 * 3_600_000, 2 * 3_600_000);
     const m = board.metrics('fuel_drain');
     expect([m.tp, m.fp, m.fn]).toEqual([2, 1, 1]);
     expect(m.precision).toBeCloseTo(2 / 3);
@@ -89,7 +89,13 @@ describe('Scoreboard', () => {
     expect(m.latencyS.max).toBe(180);
     expect(m.volumeErrorPct.mean).toBeCloseTo(10); // (10 % + 10 %) / 2
     expect(m.volumeErrorPct.n).toBe(2);
-    expect(board.falseDrains()).toEqual({ count: 1, drivingHours: 10, per1000h: 100 });
+    expect(board.falseDrains()).toEqual({
+      count: 1,
+      drivingHours: 10,
+      per1000h: 100,
+      idlingHours: 2,
+      per1000IdlingH: 500,
+    });
   });
 
   it('measures latency from the first observable reading when the ECU was silent', () => {

@@ -202,18 +202,36 @@ const stats3 = (xs: number[]) => ({
 });
 
 /** Sums run scores over a dataset. */
+export interface FalseDrains {
+  count: number;
+  drivingHours: number;
+  /** Per 1,000 driving hours. */
+  per1000h: number;
+  idlingHours: number;
+  per1000IdlingH: number;
+}
+
 export class Scoreboard {
   private readonly runs: RunScore[] = [];
   private drivingMs = 0;
+  private idlingMs = 0;
 
-  /** `drivingMs`: time with the ignition on and the vehicle moving in that run's log. */
-  addRun(score: RunScore, drivingMs: number): void {
+  /**
+   * `drivingMs`: time with the ignition on and the vehicle moving in that run's log; `idlingMs`:
+   * with the engine running and the vehicle standing (where a settling sender tempts a detector).
+   */
+  addRun(score: RunScore, drivingMs: number, idlingMs = 0): void {
     this.runs.push(score);
     this.drivingMs += drivingMs;
+    this.idlingMs += idlingMs;
   }
 
   get drivingHours(): number {
     return this.drivingMs / 3_600_000;
+  }
+
+  get idlingHours(): number {
+    return this.idlingMs / 3_600_000;
   }
 
   metrics(type: ScoredType): TypeMetrics {
@@ -272,9 +290,10 @@ export class Scoreboard {
    * Drain alarms where no fuel left the tank: unmatched fuel_drain detections that do not
    * overlap a labelled loss (a theft matched to another alarm, a leak) within the drain
    * tolerance, per 1,000 hours of driving. An alarm during a real leak is the wrong kind but not
-   * a false alarm to the manager; it still counts against fuel_drain precision.
+   * a false alarm to the manager; it still counts against fuel_drain precision. Also per 1,000
+   * hours of idling: every false drain counts against both, the stricter bar for idle ones.
    */
-  falseDrains(): { count: number; drivingHours: number; per1000h: number } {
+  falseDrains(): FalseDrains {
     const tol = DEFAULT_TOLERANCE_MS.fuel_drain;
     let count = 0;
     for (const r of this.runs) {
@@ -285,6 +304,12 @@ export class Scoreboard {
         count += 1;
       }
     }
-    return { count, drivingHours: this.drivingHours, per1000h: ratio(count * 1000, this.drivingHours) };
+    return {
+      count,
+      drivingHours: this.drivingHours,
+      per1000h: ratio(count * 1000, this.drivingHours),
+      idlingHours: this.idlingHours,
+      per1000IdlingH: ratio(count * 1000, this.idlingHours),
+    };
   }
 }

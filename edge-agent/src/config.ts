@@ -20,7 +20,7 @@ export const AgentConfig = z.object({
     .optional(),
   /** [1200...4000000] baud, default 9600 (most GPS receivers' factory rate); NMEA only. */
   gpsBaud: z.coerce.number().int().min(1200).max(4_000_000).default(9600),
-  /** (0...10000] L fuel tank capacity for the fuel detectors (fuel/replay.ts), default 60. */
+  /** (0...10000] L fuel tank capacity for the fuel detectors (detectors/pipeline.ts), default 60. */
   tankLitres: z.coerce.number().positive().max(10_000).default(60),
   /** [1...300] km/h: speeding events above it (+10 km/h for 15 s); none when unset. */
   speedLimitKmh: z.coerce.number().min(1).max(300).optional(),

@@ -1,9 +1,10 @@
 /**
  * `fleet-agent replay` as a technician runs it: the real CLI in a child process, on the Torque
- * Pro export in ../shared/data/torque and on a labelled firmware-sim log.
+ * Pro export in ../shared/data/torque, on the real carOBD trips in ../shared/data/carobd-dev and
+ * on a labelled firmware-sim log.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +16,7 @@ const run = promisify(execFile);
 const AGENT = join(import.meta.dirname, '../bin/fleet-agent.js');
 const SIM = join(import.meta.dirname, '../../firmware-sim/bin/firmware-sim.js');
 const TORQUE = join(import.meta.dirname, '../../../shared/data/torque/trackLog.csv');
+const CAROBD_DEV = join(import.meta.dirname, '../../../shared/data/carobd-dev');
 const dir = mkdtempSync(join(tmpdir(), 'replay-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -66,6 +68,31 @@ describe('fleet-agent replay', () => {
     expect(summary.distanceKm as number).toBeGreaterThan(30);
     // No tank level in this export: nothing may be claimed about refuels or drains.
     expect(events.filter((e) => e.type === 'fuel_drain' || e.type === 'refuel')).toEqual([]);
+  });
+
+  it('replays every real carOBD trip (told by its header, gzip as it is) without one drain', async () => {
+    // A 45 L Etios, no theft and no refuel inside any trip; its sender keeps settling for minutes
+    // after each stop with the engine running, which the detectors used to call ~2 drains an hour.
+    const trips = readdirSync(CAROBD_DEV)
+      .filter((f) => f.endsWith('.csv.gz'))
+      .map((f) => join(CAROBD_DEV, f));
+    expect(trips.length).toBe(34);
+    const r = await replay([...trips, '--tank-liters', '45', '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { summary?: Record<string, unknown> });
+    const summaries = lines.flatMap((l) => (l.summary ? [l.summary] : []));
+    const events = lines.filter((l) => !l.summary).map((l) => VehicleEvent.parse(l));
+    expect(summaries.map((s) => s.file)).toEqual(trips);
+    for (const s of summaries) {
+      expect(s.format).toBe('carobd');
+      expect(s.samples as number).toBeGreaterThan(100);
+    }
+    // The detectors did run on them: the idle trips idle for longer than five minutes.
+    expect(events.filter((e) => e.type === 'long_idle').length).toBeGreaterThan(5);
+    expect(events.filter((e) => e.type === 'fuel_drain')).toEqual([]);
   });
 
   it('finds the theft in a labelled firmware-sim log with its volume, and prints a table without --json', async () => {

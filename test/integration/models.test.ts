@@ -35,9 +35,9 @@ import {
   uniqueId,
 } from '../../cloud/test/support/services.ts';
 import { modelRollback, modelStatus, modelVerify } from '../../edge-agent/src/cli/model.ts';
+import { runDetectors } from '../../edge-agent/src/detectors/index.ts';
 import { type AgentError, AgentErrorCode, isAgentError } from '../../edge-agent/src/errors.ts';
 import { type DriveSample, parseDriveLogCsv } from '../../edge-agent/src/fuel/drive-log.ts';
-import { runDetectors } from '../../edge-agent/src/fuel/replay.ts';
 import { readPublicKey } from '../../edge-agent/src/models/artifact.ts';
 import { EngineAnomalyDetector } from '../../edge-agent/src/models/engine-anomaly.ts';
 import { ModelReceiver } from '../../edge-agent/src/models/model-receiver.ts';

@@ -1,9 +1,8 @@
 import { haversineM } from '@fleet/shared';
+import { type DetectorConfig, ModeTracker, resolveConfig, runDetectors } from '../detectors/index.ts';
 import type { DriveSample } from './drive-log.ts';
 import { engineFuelLph, mafToLph } from './engine-fuel.ts';
-import { type DetectorConfig, resolveConfig, runDetectors } from './replay.ts';
 import { TankCalibration } from './tank.ts';
-import { ModeTracker } from './vehicle-mode.ts';
 
 /**
  * Consumption figures for a log (or a day of the live agent's samples) that stay right across

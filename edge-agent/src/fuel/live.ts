@@ -12,14 +12,14 @@
  */
 import type { VehicleEvent } from '@fleet/shared';
 import type { Logger } from '@fleet/shared/log';
-import { EventStore } from '../store/event-store.ts';
-import type { DriveSample } from './drive-log.ts';
 import {
   createDetectorPipeline,
   type Detector,
   type DetectorConfig,
   type DetectorPipeline,
-} from './replay.ts';
+} from '../detectors/index.ts';
+import { EventStore } from '../store/event-store.ts';
+import type { DriveSample } from './drive-log.ts';
 
 export class LiveDetectors {
   readonly store: EventStore;

@@ -14,8 +14,8 @@
  * closes what is open under the old version first: an event carries the version that decided it.
  */
 import type { Logger } from '@fleet/shared/log';
+import type { DetectedEvent, Detector } from '../detectors/index.ts';
 import type { DriveSample } from '../fuel/drive-log.ts';
-import type { DetectedEvent, Detector } from '../fuel/replay.ts';
 import type { EngineModel } from './engine-model.ts';
 
 export interface EngineAnomalyOptions {

@@ -16,8 +16,8 @@
  */
 import { VEHICLE_EVENT_TYPES, VehicleEvent } from '@fleet/shared';
 import Database from 'better-sqlite3';
+import type { DetectedEvent } from '../detectors/index.ts';
 import { AgentError, AgentErrorCode } from '../errors.ts';
-import type { DetectedEvent } from '../fuel/replay.ts';
 
 interface EventRow {
   id: number;

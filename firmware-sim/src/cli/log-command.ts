@@ -72,6 +72,7 @@ function runLog(opts: LogCliOptions): void {
     ...(opts.tankShape ? { tankShape: opts.tankShape } : {}),
     ...(opts.initialFuelPct !== undefined ? { initialFuelPct: opts.initialFuelPct } : {}),
     ...(opts.speedProfile ? { speedProfile: opts.speedProfile } : {}),
+    ...(opts.sender ? { sender: opts.sender } : {}),
     ...(opts.dtc ? { dtcs: opts.dtc } : {}),
     ...(opts.pids ? { pids: opts.pids } : {}),
     ...(opts.protocol ? { protocol: opts.protocol } : {}),

@@ -15,6 +15,7 @@ import {
 import { builtinScenarioNames } from '../scenarios/builtin.ts';
 import { loadScenario, type ScenarioDefinition } from '../scenarios/index.ts';
 import { normaliseDtc } from '../vehicle/diagnostics.ts';
+import { SENDER_MODELS, type SenderModelName } from '../vehicle/fuel-sender.ts';
 import { SPEED_PROFILES, type SpeedProfile } from '../vehicle/model.ts';
 import { routeNames } from '../vehicle/route.ts';
 import { TANK_SHAPES, type TankShape, tankShapeByName } from '../vehicle/tank.ts';
@@ -67,6 +68,7 @@ export const protocolOption = oneOf<VehicleProtocol>(VEHICLE_PROTOCOLS);
 export const adapterOption = oneOf<AdapterKind>(ADAPTER_KINDS);
 export const adapterProfileOption = oneOf<AdapterProfileName>(ADAPTER_PROFILES);
 export const speedProfileOption = oneOf<SpeedProfile>(SPEED_PROFILES);
+export const senderOption = oneOf<SenderModelName>(SENDER_MODELS);
 export const talkerOption = oneOf<Talker>(['GP', 'GN']);
 
 export function tankShapeOption(text: string): TankShape {
@@ -158,6 +160,7 @@ export interface VehicleModelCliOptions {
   tankShape?: TankShape;
   initialFuelPct?: number;
   speedProfile?: SpeedProfile;
+  sender?: SenderModelName;
   route?: string;
   scenario?: ScenarioDefinition;
   dtc?: string[];
@@ -184,6 +187,7 @@ export function vehicleSettingsFromCli(opts: VehicleDeviceCliOptions) {
     ...(opts.tankShape ? { tankShape: opts.tankShape } : {}),
     ...(opts.initialFuelPct !== undefined ? { initialFuelPct: opts.initialFuelPct } : {}),
     ...(opts.speedProfile ? { speedProfile: opts.speedProfile } : {}),
+    ...(opts.sender ? { sender: opts.sender } : {}),
     ...(opts.dtc ? { dtcs: opts.dtc } : {}),
     ...(opts.pids ? { pids: opts.pids } : {}),
     ...(opts.protocol ? { protocol: opts.protocol } : {}),
@@ -224,6 +228,11 @@ export function addVehicleModelOptions(cmd: Command): Command {
       '--speed-profile <p>',
       `driving style: ${SPEED_PROFILES.join(', ')} (default: normal)`,
       speedProfileOption,
+    )
+    .option(
+      '--sender <model>',
+      `fuel sender behind PID 2F: ideal, or real (tilt, slosh, settling, hysteresis, thermal; see README) (default: ideal)`,
+      senderOption,
     )
     .option('--dtc <codes>', 'stored trouble codes from the start, MIL on, e.g. P0133,P0420', dtcList)
     .option(

@@ -60,6 +60,8 @@ export class ParkEpisode implements Episode {
     private readonly untilTs: number | null = null,
     /** Seconds to wait where the vehicle stands before switching off (a stranded driver's call). */
     private readonly waitS = 0,
+    /** Slope of the parking spot, %; default the road's grade. */
+    private readonly gradePct?: number,
   ) {}
 
   attach(e: Episode): void {
@@ -77,7 +79,7 @@ export class ParkEpisode implements Episode {
         this.waitUntil ??= ctx.t + Math.round(this.waitS);
         if (ctx.t < this.waitUntil) return false;
       }
-      model.pullOver();
+      model.pullOver(this.gradePct);
       if (model.held || (model.stationary && !ctx.state.engineRunning)) {
         model.setIgnition(false);
         this.phase = 'parked';
@@ -129,6 +131,8 @@ export class FuelTransferEpisode implements Episode {
       durationS?: number;
       delayS: number;
       parkS: number;
+      /** Slope of the spot it parks on when it has the driver park for it, %. */
+      gradePct?: number;
       rescue?: boolean;
       /** Join this park (the runner's rescue) instead of finding or requesting one. */
       park?: ParkEpisode;
@@ -149,7 +153,7 @@ export class FuelTransferEpisode implements Episode {
         if (parked) {
           this.join(parked, ctx);
         } else {
-          this.park = new ParkEpisode(`${this.kind}-park`, this.params.parkS);
+          this.park = new ParkEpisode(`${this.kind}-park`, this.params.parkS, null, 0, this.params.gradePct);
           this.park.attach(this);
           ctx.requestPark(this.park);
           this.phase = 'await-park';
@@ -272,18 +276,24 @@ export class LeakEpisode implements Episode {
   }
 }
 
-/** Pull over with the engine running for `durationS` (deliveries, waiting, warming the cab). */
+/**
+ * Pull over with the engine running for `durationS` (deliveries, waiting, warming the cab), on a
+ * spot of `gradePct` (default: the road's grade).
+ */
 export class IdleEpisode implements Episode {
   readonly kind = 'idle';
   readonly needsDriver = true;
   private heldAt: number | null = null;
 
-  constructor(private readonly durationS: number) {}
+  constructor(
+    private readonly durationS: number,
+    private readonly gradePct?: number,
+  ) {}
 
   tick(ctx: RunContext): boolean {
     if (!ctx.state.engineRunning) return this.heldAt !== null; // stranded: give up
     if (this.heldAt === null) {
-      ctx.model.pullOver();
+      ctx.model.pullOver(this.gradePct);
       if (ctx.model.held) this.heldAt = ctx.t;
       return false;
     }

@@ -105,6 +105,29 @@ describe('scenario file format', () => {
       /workHoursUtc/,
     );
     rejects({ name: 'x', events: [], faults: { 'NO DATA': 0.7, '?': 0.5 } }, /add up to/);
+    rejects({ name: 'x', events: [], vehicle: { sender: 'perfect' } }, /vehicle\.sender: one of ideal, real/);
+    rejects(
+      { name: 'x', events: [{ type: 'idle', at: 1, durationS: 60, gradePct: 45 }] },
+      /gradePct: a grade in/,
+    );
+    rejects({ name: 'x', events: [{ type: 'idle', at: 1, durationS: 60, gradePct: [8, -8] }] }, /gradePct/);
+    rejects(
+      { name: 'x', events: [{ type: 'leak', at: 1, rateLph: 1, durationS: 60, gradePct: 5 }] },
+      /gradePct: only for park, idle, fuel_theft, refuel/,
+    );
+  });
+
+  it('takes a sender model and signed slopes to park or idle on', () => {
+    const parsed = parseScenario({
+      name: 'slopes',
+      vehicle: { sender: 'real' },
+      events: [
+        { type: 'idle', at: '10m', durationS: '10m', gradePct: -8 },
+        { type: 'fuel_theft', at: '30m', volumeL: 3, durationS: '10m', parkS: '1h', gradePct: [4, 12] },
+      ],
+    });
+    expect(parsed.vehicle?.sender).toBe('real');
+    expect(parsed.events.map((e) => e.gradePct)).toEqual([-8, [4, 12]]);
   });
 
   it('loads a file, and tells a missing name from a broken file', () => {

@@ -3,6 +3,7 @@ import { ELM_ERROR_ANSWERS, type ElmErrorAnswer } from '../elm327/faults.ts';
 import { VEHICLE_PROTOCOLS, type VehicleProtocol } from '../elm327/protocols.ts';
 import { SimError, SimErrorCode } from '../errors.ts';
 import { normaliseDtc } from '../vehicle/diagnostics.ts';
+import { SENDER_MODELS, type SenderModelName } from '../vehicle/fuel-sender.ts';
 import { SPEED_PROFILES, type SpeedProfile } from '../vehicle/model.ts';
 import type { TankShape } from '../vehicle/tank.ts';
 
@@ -15,7 +16,7 @@ import type { TankShape } from '../vehicle/tank.ts';
  *   "name": "theft-at-depot",
  *   "description": "...",
  *   "vehicle":    { "route": "...", "tankLitres": 80, "tankShape": "cylinder" | {"table": [[0,0],...,[100,80]]},
- *                   "initialFuelPct": [40, 80], "speedProfile": "normal", "protocol": "can",
+ *                   "initialFuelPct": [40, 80], "speedProfile": "normal", "sender": "real", "protocol": "can",
  *                   "adapter": "elm327", "dtcs": ["P0420"] },
  *   "thresholds": { "harshBrakeG": 0.35, "harshAccelG": 0.3, "speedingMarginKmh": 10,
  *                   "speedingMinS": 15, "longIdleS": 300 },
@@ -28,12 +29,12 @@ import type { TankShape } from '../vehicle/tank.ts';
  * }
  *
  * Event types and their parameters (all optional but the ones marked *):
- *   park          durationS*                      pull over, ignition off, wait, drive on
- *   idle          durationS*                      pull over, engine running, wait, drive on
+ *   park          durationS*, gradePct            pull over, ignition off, wait, drive on
+ *   idle          durationS*, gradePct            pull over, engine running, wait, drive on
  *   fuel_theft    volumeL*, durationS*, delayS,   drained while parked, ignition off (parks on
- *                 parkS                           its own if the vehicle is driving)
+ *                 parkS, gradePct                 its own if the vehicle is driving)
  *   refuel        volumeL | toPct*, durationS,    pumped in while parked, ignition off
- *                 parkS
+ *                 parkS, gradePct
  *   leak          rateLph*, durationS*            a slow loss, driving or not
  *   harsh_brake   g*, minSpeedKmh                 an emergency stop from >= minSpeedKmh (30)
  *   harsh_accel   g*, durationS                   a hard launch from a standstill (3-5 s)
@@ -44,6 +45,8 @@ import type { TankShape } from '../vehicle/tank.ts';
  *   obd_error     answer*, count                  the next `count` OBD requests get `answer`
  *   power_glitch                                  garbage bytes, then the adapter's banner
  *   speed_profile profile*                        calm | normal | aggressive from then on
+ * gradePct: the slope the vehicle pulls over onto (a driveway, a ramp), %, positive nose up;
+ * default the road's own grade. Only the real fuel sender feels it.
  * Common: at* (from the start), every (repeat period), times (max occurrences), maxWaitS (how
  * long a driving event may wait for its moment, default 1 h).
  */
@@ -84,10 +87,15 @@ export interface ScenarioEventSpec {
   overKmh?: NumberSpec;
   pendingS?: NumberSpec;
   count?: NumberSpec;
+  /** Signed (nose down is negative), so not a NumberSpec: a number or [min, max]. */
+  gradePct?: number | readonly [number, number];
   code?: string;
   answer?: ElmErrorAnswer;
   profile?: SpeedProfile;
 }
+
+/** Steepest slope a scenario may park on, % (a steep driveway; 30 % is a very steep street). */
+const MAX_GRADE_PCT = 30;
 
 export interface Thresholds {
   /** Deceleration labelled harsh_brake, g; default 0.35. */
@@ -138,6 +146,7 @@ export interface ScenarioVehicle {
   tankShape?: TankShape;
   initialFuelPct?: NumberSpec;
   speedProfile?: SpeedProfile;
+  sender?: SenderModelName;
   protocol?: VehicleProtocol;
   adapter?: AdapterKind;
   dtcs?: string[];
@@ -244,7 +253,7 @@ function checkEvent(raw: unknown, i: number): ScenarioEventSpec {
   if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type)) {
     fail(`${where}: "type" must be one of ${EVENT_TYPES.join(', ')}`);
   }
-  checkKeys(raw, ['type', 'times', 'code', 'answer', 'profile', ...NUMBER_FIELDS], where);
+  checkKeys(raw, ['type', 'times', 'code', 'answer', 'profile', 'gradePct', ...NUMBER_FIELDS], where);
   if (raw.at === undefined) fail(`${where} (${type}): "at" is required`);
   for (const field of REQUIRED[type as EventType]) {
     if (raw[field] === undefined) fail(`${where} (${type}): "${field}" is required`);
@@ -254,6 +263,21 @@ function checkEvent(raw: unknown, i: number): ScenarioEventSpec {
   }
   for (const field of NUMBER_FIELDS) {
     if (raw[field] !== undefined) checkNumberSpec(raw[field], `${where}.${field}`);
+  }
+  if (raw.gradePct !== undefined) {
+    const g = raw.gradePct;
+    const grades = Array.isArray(g) ? g : [g];
+    const inRange = (x: unknown) => typeof x === 'number' && x >= -MAX_GRADE_PCT && x <= MAX_GRADE_PCT;
+    if (
+      !(grades.length === (Array.isArray(g) ? 2 : 1) && grades.every(inRange)) ||
+      grades[0] > grades[grades.length - 1]
+    ) {
+      fail(
+        `${where}.gradePct: a grade in [-${MAX_GRADE_PCT}...${MAX_GRADE_PCT}] % or a range [min, max] of them`,
+      );
+    }
+    if (!['park', 'idle', 'fuel_theft', 'refuel'].includes(type))
+      fail(`${where}.gradePct: only for park, idle, fuel_theft, refuel`);
   }
   if (raw.times !== undefined && !(Number.isInteger(raw.times) && (raw.times as number) >= 1)) {
     fail(`${where}.times: expected an integer >= 1`);
@@ -279,7 +303,17 @@ function checkVehicle(raw: unknown): ScenarioVehicle {
   if (!isRecord(raw)) fail('vehicle: expected an object');
   checkKeys(
     raw,
-    ['route', 'tankLitres', 'tankShape', 'initialFuelPct', 'speedProfile', 'protocol', 'adapter', 'dtcs'],
+    [
+      'route',
+      'tankLitres',
+      'tankShape',
+      'initialFuelPct',
+      'speedProfile',
+      'sender',
+      'protocol',
+      'adapter',
+      'dtcs',
+    ],
     'vehicle',
   );
   if (raw.route !== undefined && typeof raw.route !== 'string') fail('vehicle.route: expected a route name');
@@ -305,6 +339,9 @@ function checkVehicle(raw: unknown): ScenarioVehicle {
   if (raw.initialFuelPct !== undefined) checkNumberSpec(raw.initialFuelPct, 'vehicle.initialFuelPct');
   if (raw.speedProfile !== undefined && !(SPEED_PROFILES as readonly unknown[]).includes(raw.speedProfile)) {
     fail(`vehicle.speedProfile: one of ${SPEED_PROFILES.join(', ')}`);
+  }
+  if (raw.sender !== undefined && !(SENDER_MODELS as readonly unknown[]).includes(raw.sender)) {
+    fail(`vehicle.sender: one of ${SENDER_MODELS.join(', ')}`);
   }
   if (raw.protocol !== undefined && !(VEHICLE_PROTOCOLS as readonly unknown[]).includes(raw.protocol)) {
     fail(`vehicle.protocol: one of ${VEHICLE_PROTOCOLS.join(', ')}`);

@@ -73,6 +73,8 @@ export interface LabelsMeta {
   speedLimitKmh: number;
   tankLitres: number;
   tankShape: string;
+  /** Fuel sender model behind PID 2F: ideal | real (firmware-sim/src/vehicle/fuel-sender.ts). */
+  sender: string;
   /** [readingPct, litres] every 5 %: the tank calibration table a platform would be given. */
   calibration: [number, number][];
   thresholds: Thresholds;

@@ -394,16 +394,28 @@ export class ScenarioRunner implements RunContext {
       return this.draw(value, index, k, String(field));
     };
     const id = `${index}.${k}`;
+    const g = spec.gradePct;
+    const gradePct =
+      g === undefined || typeof g === 'number'
+        ? g
+        : this.occurrenceRng(index, k, 'gradePct').range(g[0], g[1]);
     switch (spec.type) {
       case 'park':
-        return new ParkEpisode('park', d('durationS'));
+        return new ParkEpisode('park', d('durationS'), null, 0, gradePct);
       case 'idle':
-        return new IdleEpisode(d('durationS'));
+        return new IdleEpisode(d('durationS'), gradePct);
       case 'fuel_theft': {
         const durationS = d('durationS');
         const delayS = d('delayS', [60, 300]);
         const parkS = d('parkS', [delayS + durationS + 300, delayS + durationS + 1200]);
-        return new FuelTransferEpisode('fuel_theft', { id, volumeL: d('volumeL'), durationS, delayS, parkS });
+        return new FuelTransferEpisode('fuel_theft', {
+          id,
+          volumeL: d('volumeL'),
+          durationS,
+          delayS,
+          parkS,
+          ...(gradePct !== undefined ? { gradePct } : {}),
+        });
       }
       case 'refuel': {
         const delayS = d('delayS', [30, 120]);
@@ -413,6 +425,7 @@ export class ScenarioRunner implements RunContext {
           ...(spec.durationS !== undefined ? { durationS: d('durationS') } : {}),
           delayS,
           parkS: d('parkS', [delayS + 300, delayS + 900]),
+          ...(gradePct !== undefined ? { gradePct } : {}),
         });
       }
       case 'leak':
@@ -441,12 +454,13 @@ export class ScenarioRunner implements RunContext {
   /** A value of occurrence k of event `index`: fixed, or drawn from its range (seeded per field). */
   private draw(spec: NumberSpec, index: number, k: number, field: string): number {
     if (!Array.isArray(spec)) return parseDuration(spec as number | string, field);
-    const rng = Random.fork(
-      this.options.seed,
-      `scenario:${this.options.scenario.name}:${index}:${k}:${field}`,
-    );
     const [lo, hi] = spec as readonly [number | string, number | string];
-    return rng.range(parseDuration(lo, field), parseDuration(hi, field));
+    return this.occurrenceRng(index, k, field).range(parseDuration(lo, field), parseDuration(hi, field));
+  }
+
+  /** The stream one field of one occurrence draws from: adding a field shifts no other draw. */
+  private occurrenceRng(index: number, k: number, field: string): Random {
+    return Random.fork(this.options.seed, `scenario:${this.options.scenario.name}:${index}:${k}:${field}`);
   }
 
   private drawPolicy(spec: NumberSpec): number {

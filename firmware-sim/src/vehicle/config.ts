@@ -5,6 +5,7 @@ import { parseScenario, type ScenarioDefinition, type Thresholds } from '../scen
 import { initialFuelPctFor } from '../scenarios/index.ts';
 import type { LabelsMeta } from '../scenarios/labels.ts';
 import { DiagnosticMemory } from './diagnostics.ts';
+import type { RealSenderParams, SenderModelName } from './fuel-sender.ts';
 import { type SpeedProfile, VehicleModel } from './model.ts';
 import { type Route, routeByName } from './route.ts';
 import type { TankShape } from './tank.ts';
@@ -26,6 +27,10 @@ export interface VehicleConfig {
   tankShape?: TankShape;
   initialFuelPct?: number;
   speedProfile?: SpeedProfile;
+  /** Fuel sender model behind PID 2F: ideal (the default) or real (fuel-sender.ts). */
+  sender?: SenderModelName;
+  /** The real sender's parameters, over its tuned defaults. */
+  senderParams?: Partial<RealSenderParams>;
   protocol?: VehicleProtocol;
   adapter?: AdapterKind;
   /** Stored at start (MIL on), on top of the scenario's. */
@@ -53,6 +58,7 @@ export function buildVehicle(config: VehicleConfig): BuiltVehicle {
   const tankShape = config.tankShape ?? sv.tankShape;
   const initialFuelPct = config.initialFuelPct ?? initialFuelPctFor(scenario, config.seed);
   const speedProfile = config.speedProfile ?? sv.speedProfile;
+  const sender = config.sender ?? sv.sender;
   const model = new VehicleModel({
     seed: config.seed,
     startTimeMs: config.startTimeMs,
@@ -61,6 +67,8 @@ export function buildVehicle(config: VehicleConfig): BuiltVehicle {
     ...(tankShape ? { tankShape } : {}),
     ...(initialFuelPct !== undefined ? { initialFuelPct } : {}),
     ...(speedProfile ? { speedProfile } : {}),
+    ...(sender ? { sender } : {}),
+    ...(config.senderParams ? { senderParams: config.senderParams } : {}),
   });
   const diagnostics = new DiagnosticMemory([...(sv.dtcs ?? []), ...(config.dtcs ?? [])]);
   return {
@@ -90,6 +98,7 @@ export function labelsMeta(
     speedLimitKmh: model.route.definition.speedLimitKmh,
     tankLitres: model.tankLitres,
     tankShape: model.tank.shapeName,
+    sender: model.sender.model,
     calibration: model.tank.calibrationTable(5),
     thresholds,
     protocol: built.protocol,

@@ -1,3 +1,10 @@
+import {
+  type FuelSender,
+  IdealSender,
+  RealSender,
+  type RealSenderParams,
+  type SenderModelName,
+} from './fuel-sender.ts';
 import { Random } from './random.ts';
 import { type Route, type RoutePosition, routeForSeed, type WaypointAhead } from './route.ts';
 import { TankGauge, type TankShape } from './tank.ts';
@@ -14,6 +21,8 @@ export interface VehicleState {
   readonly lon: number;
   /** Height above mean sea level, metres. */
   readonly altitudeM: number;
+  /** Grade under the vehicle, %, positive nose up: the road's, or the slope it stands on when held. */
+  readonly gradePct: number;
   readonly speedKmh: number;
   /** True course over ground [0...360) degrees; kept while stopped. */
   readonly headingDeg: number;
@@ -21,8 +30,10 @@ export interface VehicleState {
   readonly rpm: number;
   /** Tank sender reading, % of its travel in 100/255 steps (PID 2F); see TankGauge for shapes. */
   readonly fuelLevelPct: number;
-  /** Litres actually in the tank. */
+  /** Litres actually in the tank (at 15 degrees C, as a pump meter counts them). */
   readonly fuelLitresTrue: number;
+  /** Fuel temperature, degrees C (the real sender's thermal model; ambient for the ideal one). */
+  readonly fuelC: number;
   readonly tankLitres: number;
   readonly coolantC: number;
   /** Ignition key on: the ECU is powered and answers OBD requests. */
@@ -86,6 +97,10 @@ export interface VehicleModelOptions {
   ambientC?: number;
   /** Default: normal. */
   speedProfile?: SpeedProfile;
+  /** Fuel sender and ECU model behind PID 2F (fuel-sender.ts); default: ideal. */
+  sender?: SenderModelName;
+  /** Overrides of the real sender's tuned defaults (ignored by the ideal one). */
+  senderParams?: Partial<RealSenderParams>;
 }
 
 /** Physical constants of the simulated light gasoline vehicle. */
@@ -123,8 +138,6 @@ const MAX_BRAKE_MPS2 = 6;
 const PULL_OVER_MPS2 = 1.6;
 /** An engine that died rolls to the hard shoulder: engine braking gone, light pedal, m/s^2. */
 const STALL_COAST_MPS2 = 1.2;
-/** Tank sender slosh: % of capacity per m/s^2 of longitudinal acceleration. */
-const SLOSH_PCT_PER_MPS2 = 2.5;
 /** Turning radius of a city corner, m: a 1 s step turns the whole corner, the body feels v^2/R. */
 const CORNER_RADIUS_M = 15;
 /** A bend of under 20 degrees is a sweeping one (motorway design radius ~1 km). */
@@ -173,6 +186,7 @@ export class VehicleModel {
   readonly route: Route;
   readonly tankLitres: number;
   readonly tank: TankGauge;
+  readonly sender: FuelSender;
 
   private readonly driver: Random;
   private readonly sensor: Random;
@@ -197,6 +211,8 @@ export class VehicleModel {
 
   // Scenario controls.
   private holdRequested = false;
+  /** Grade of the spot a held vehicle stands on (a driveway, a ramp), instead of the road's. */
+  private standingGradePct: number | null = null;
   private cruiseOverrideKmh: number | null = null;
   private harshBrakeMps2: number | null = null;
   private harshLaunch: { accelMps2: number; remainingS: number } | null = null;
@@ -238,8 +254,12 @@ export class VehicleModel {
     this.phase = { kind: 'stopped', reason: 'warm-up', remainingS: setup.int(10, 40) };
     this.headingDeg = this.route.positionAt(this.routeOffsetM).headingDeg;
     if (this.fuelLitres < CAR.minStartLitres) this.stalled = true;
+    this.sender =
+      options.sender === 'real'
+        ? new RealSender(this.tank, seed, options.senderParams)
+        : new IdealSender(this.tank, this.sensor);
     this.updateEngine(0, 0, 0);
-    this.updateFuelSensor();
+    this.updateFuelSensor(0);
   }
 
   /** Advance one simulated second. */
@@ -273,6 +293,8 @@ export class VehicleModel {
         break;
     }
 
+    // Off the parking spot once it drives away (not while it drives onto it).
+    if (this.speedMps > 0 && !this.holdRequested) this.standingGradePct = null;
     this.odometerM += distanceM;
     this.accelMps2 = this.speedMps - v0;
     const pos = this.position();
@@ -288,7 +310,7 @@ export class VehicleModel {
     this.fuelLitres = Math.max(0, this.fuelLitres - this.fuelRateLph / 3600);
     if (this.flows.size > 0) this.applyFuelFlows();
     if (this.engineRunning && this.fuelLitres <= 0) this.stall();
-    this.updateFuelSensor();
+    this.updateFuelSensor(1);
     if (this.engineRunning) this.runTimeS += 1;
     if (!this.ignition) this.offSinceS += 1;
   }
@@ -348,9 +370,13 @@ export class VehicleModel {
     this.updateEngine(0, 0, 0);
   }
 
-  /** Bring the vehicle to a stop at a comfortable deceleration and keep it there (engine on). */
-  pullOver(): void {
+  /**
+   * Bring the vehicle to a stop at a comfortable deceleration and keep it there (engine on), on a
+   * spot of `gradePct` (a driveway, a ramp; default: the road's own grade) until it drives off.
+   */
+  pullOver(gradePct?: number): void {
     this.holdRequested = true;
+    this.standingGradePct = gradePct ?? null;
     if (this.phase.kind === 'stopped' && this.phase.reason !== 'stall') {
       this.phase = { kind: 'stopped', reason: 'hold', remainingS: 0 };
     }
@@ -404,7 +430,7 @@ export class VehicleModel {
   /** Put fuel in (positive) or take it out (negative) at once: refuels and drains. Clamped to the tank. */
   addFuel(litres: number): void {
     this.fuelLitres = Math.min(this.tankLitres, Math.max(0, this.fuelLitres + litres));
-    this.updateFuelSensor();
+    this.updateFuelSensor(0);
   }
 
   /** Where the vehicle is on its route; computed once per distance travelled (state() is hot). */
@@ -425,13 +451,14 @@ export class VehicleModel {
       simTimeMs: this.simTimeMs,
       lat: pos.lat,
       lon: pos.lon,
-      // Gentle rolling terrain so altitude is not a constant.
-      altitudeM: def.altitudeM + 3 * Math.sin((2 * Math.PI * pos.distanceM) / this.route.lengthM),
+      altitudeM: this.route.altitudeAt(pos.distanceM),
+      gradePct: this.gradePct(),
       speedKmh: this.speedMps * 3.6,
       headingDeg: pos.headingDeg,
       rpm: this.rpm,
       fuelLevelPct: (this.fuelSensorRaw * 100) / 255,
       fuelLitresTrue: this.fuelLitres,
+      fuelC: this.sender.fuelC ?? this.ambientC,
       tankLitres: this.tankLitres,
       coolantC: this.coolantC,
       ignition: this.ignition,
@@ -670,20 +697,26 @@ export class VehicleModel {
     }
   }
 
-  /**
-   * The tank sender reads the true level plus slosh: fuel surges back under acceleration and
-   * forward under braking, by litres on a city car (the field's leading cause of false drains).
-   * The ECU reports it in 1/255 steps of the sender's travel (SAE J1979 PID 2F: A * 100 / 255 %);
-   * a shaped tank (TankGauge) makes that travel non-linear in litres.
-   */
-  private updateFuelSensor(): void {
-    const truePct = this.tank.readingPct(this.fuelLitres);
-    const moving = this.speedMps > 0.5;
-    const sloshPct =
-      SLOSH_PCT_PER_MPS2 * this.accelMps2 * (1 + 0.2 * this.sensor.gaussian()) +
-      this.sensor.gaussian() * (moving ? 0.3 : 0.1);
-    const pct = truePct + sloshPct;
-    this.fuelSensorRaw = Math.min(255, Math.max(0, Math.round((pct * 255) / 100)));
+  /** The road's grade here, or the slope the vehicle was pulled over onto while it stands there. */
+  private gradePct(): number {
+    if (this.standingGradePct !== null && this.speedMps === 0) return this.standingGradePct;
+    return this.route.gradePctAt(this.position().distanceM);
+  }
+
+  /** PID 2F byte A from the sender model after `elapsedS` seconds (0: fuel moved at once). */
+  private updateFuelSensor(elapsedS: number): void {
+    this.fuelSensorRaw = this.sender.read(
+      {
+        litres: this.fuelLitres,
+        speedMps: this.speedMps,
+        accelMps2: this.accelMps2,
+        gradePct: this.gradePct(),
+        ignition: this.ignition,
+        engineRunning: this.engineRunning,
+        ambientC: this.ambientC,
+      },
+      elapsedS,
+    );
   }
 }
 

@@ -44,6 +44,9 @@ export interface WaypointAhead {
 
 const RAD = Math.PI / 180;
 
+/** Amplitude of the built-in loops' terrain, m (a loop climbs what it descends). */
+const TERRAIN_RELIEF_M = 3;
+
 /** Waypoints this close ahead count as reached: a stop line is never approached twice. */
 const REACHED_M = 0.5;
 
@@ -102,6 +105,25 @@ export class Route {
       segment: i,
       distanceM: d,
     };
+  }
+
+  /**
+   * Height above mean sea level at a distance along the loop: gentle rolling terrain, one
+   * hill of TERRAIN_RELIEF_M over the loop, so altitude and grade are not constants.
+   */
+  altitudeAt(distanceM: number): number {
+    return (
+      this.definition.altitudeM +
+      TERRAIN_RELIEF_M * Math.sin((2 * Math.PI * this.wrap(distanceM)) / this.lengthM)
+    );
+  }
+
+  /** Road grade at a distance along the loop, %, positive uphill in the direction of travel. */
+  gradePctAt(distanceM: number): number {
+    const slope =
+      ((TERRAIN_RELIEF_M * 2 * Math.PI) / this.lengthM) *
+      Math.cos((2 * Math.PI * this.wrap(distanceM)) / this.lengthM);
+    return 100 * slope;
   }
 
   /** The waypoints within `horizonM` ahead of a position, nearest first (crossing the loop's end). */

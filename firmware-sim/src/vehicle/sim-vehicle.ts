@@ -12,6 +12,7 @@ import { ScenarioRunner } from '../scenarios/runner.ts';
 import type { ByteEndpoint } from '../transport/endpoint.ts';
 import { buildVehicle, labelsMeta } from './config.ts';
 import type { DiagnosticMemory } from './diagnostics.ts';
+import type { SenderModelName } from './fuel-sender.ts';
 import type { SpeedProfile, VehicleModel } from './model.ts';
 import type { Route } from './route.ts';
 import type { TankShape } from './tank.ts';
@@ -49,6 +50,8 @@ export interface SimVehicleOptions {
   /** [0...100], default: the scenario's, else drawn from the seed. */
   initialFuelPct?: number;
   speedProfile?: SpeedProfile;
+  /** Fuel sender model behind PID 2F; default: ideal (or the scenario's). */
+  sender?: SenderModelName;
   /** Default: a built-in route chosen by seed (or the scenario's). */
   route?: Route;
   /** Default: the built-in "none" (continuous driving, no events). */
@@ -158,6 +161,7 @@ export class SimVehicle {
       ...(options.tankShape ? { tankShape: options.tankShape } : {}),
       ...(options.initialFuelPct !== undefined ? { initialFuelPct: options.initialFuelPct } : {}),
       ...(options.speedProfile ? { speedProfile: options.speedProfile } : {}),
+      ...(options.sender ? { sender: options.sender } : {}),
       ...(options.protocol ? { protocol: options.protocol } : {}),
       ...(options.adapter ? { adapter: options.adapter } : {}),
       ...(options.dtcs ? { dtcs: options.dtcs } : {}),

@@ -7,7 +7,7 @@
  */
 
 const ANCHOR_EVERY_MS = 60_000;
-export const LEAK_WINDOW_S = 2 * 3600;
+const LEAK_WINDOW_S = 2 * 3600;
 
 export interface LeakFinding {
   start: number;
@@ -67,10 +67,6 @@ export class LeakTracker {
     private readonly minLph: number,
     private readonly minL: number,
   ) {}
-
-  get leaking(): boolean {
-    return this.open !== null;
-  }
 
   /** Forget the history (a refuel or drain was just judged; its step is not a slope). */
   reset(): void {

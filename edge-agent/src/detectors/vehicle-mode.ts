@@ -1,4 +1,4 @@
-import type { DriveSample } from './drive-log.ts';
+import type { DriveSample } from '../fuel/drive-log.ts';
 
 /**
  * What the vehicle is doing at each sample, the context every fuel judgement needs: a tank

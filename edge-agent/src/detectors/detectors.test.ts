@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { summarizeConsumption } from './consumption.ts';
-import { type DriveSample, parseDriveLogCsv } from './drive-log.ts';
-import { createDetectorPipeline, runDetectors } from './replay.ts';
-import { TankCalibration } from './tank.ts';
+import { summarizeConsumption } from '../fuel/consumption.ts';
+import { type DriveSample, parseDriveLogCsv } from '../fuel/drive-log.ts';
+import { TankCalibration } from '../fuel/tank.ts';
+import { createDetectorPipeline, runDetectors } from './pipeline.ts';
 
 /**
  * The detectors on small synthetic drives: each test builds second-by-second samples with the
