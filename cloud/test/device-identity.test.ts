@@ -11,11 +11,10 @@ import { vehicleTopic } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { syncOptions } from '../../edge-agent/src/agent.ts';
 import { parseCredentials, writeCredentialsFile } from '../../edge-agent/src/cli/provision.ts';
 import { syncConfigFrom } from '../../edge-agent/src/cli/sync.ts';
-import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
-import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
+import { AgentDb } from '../../edge-agent/src/store/agent-db.ts';
+import { BrokerLink, brokerLinkOptions } from '../../edge-agent/src/sync/broker-link.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { mosquittoPasswordLine } from '../src/devices/broker-auth.ts';
 import { MosquittoCredentials } from '../src/devices/mosquitto-credentials.ts';
@@ -184,14 +183,14 @@ describe('per-vehicle MQTT credentials with the shipped Mosquitto ACL', () => {
     ingest.on('message', (t) => seen.push(t));
     await ingest.subscribeAsync(`${BASE}/v1/+/+/telemetry`, { qos: 1 });
 
-    const store = new SampleStore(config.dbPath);
-    const sync = new MqttSync(
+    const store = new AgentDb(config.dbPath);
+    const sync = new BrokerLink(
       store,
-      { ...syncOptions(config), ackFrom: 'broker', flushIntervalMs: 50 },
+      { ...brokerLinkOptions(config), ackFrom: 'broker', flushIntervalMs: 50 },
       createLogger('van-5').child({}, { level: 'fatal' }),
     );
     try {
-      store.append({
+      store.samples.append({
         ts: Date.UTC(2024, 0, 1),
         lat: 48,
         lon: 11,

@@ -13,8 +13,8 @@ import { createLogger } from '@fleet/shared/log';
 import mqtt from 'mqtt';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
-import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
+import { AgentDb } from '../../edge-agent/src/store/agent-db.ts';
+import { BrokerLink } from '../../edge-agent/src/sync/broker-link.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { TelemetryIngest } from '../src/ingest/telemetry-ingest.ts';
 import { MIGRATION_FILES, MQTT_URL, openTestPool, requireServices, uniqueId } from './support/services.ts';
@@ -371,7 +371,7 @@ describe('TelemetryIngest (real PostgreSQL + Mosquitto)', () => {
     await vi.waitFor(async () => expect(await online()).toBe(true), { timeout: 10_000, interval: 20 });
   });
 
-  // The agent's MQTT will ("offline", shared/src/topics.ts) is built once in MqttSync.start()
+  // The agent's MQTT will ("offline", shared/src/topics.ts) is built once in BrokerLink.start()
   // with that moment's ts; the "online" it publishes on every connect is newer. The ingest keeps
   // only newer statuses (update-vehicle-status.ts), so the will of a crashed agent is dropped and
   // the vehicle stays online forever.
@@ -388,8 +388,8 @@ describe('TelemetryIngest (real PostgreSQL + Mosquitto)', () => {
     });
     await observer.subscribeAsync(statusTopic(vehicle), { qos: 1 });
 
-    const store = new SampleStore(path.join(dir, 'agent.db'));
-    const sync = new MqttSync(
+    const store = new AgentDb(path.join(dir, 'agent.db'));
+    const sync = new BrokerLink(
       store,
       { url: MQTT_URL, tenantId: TENANT, vehicleId: vehicle, baseTopic: base, flushIntervalMs: 60_000 },
       log.child({}, { level: 'error' }),
