@@ -205,6 +205,8 @@ describe('BrokerLink telemetry lane against Mosquitto', () => {
     await sync.waitConnected(5000);
     for (let i = 0; i < 30; i++) store.samples.append(sample(i));
     await waitFor('first samples', () => seqsOf(received).length >= 30);
+    // Their acks are still on the way when the batches arrive: cut once the cursor has them.
+    await waitFor('first samples acknowledged', () => store.samples.ackedSeq() === 30);
     p.cut();
     await waitFor('disconnect noticed', () => !sync.connected);
     for (let i = 30; i < 130; i++) store.samples.append(sample(i));
