@@ -24,7 +24,15 @@ import {
 } from '@fleet/shared';
 import type { Logger } from '@fleet/shared/log';
 import type { EventOutbox } from '../store/event-outbox.ts';
-import { awaitCloudAck, FlushLoop, type Lane, type LinkPort, RefusalPause, type Settle } from './lane.ts';
+import {
+  awaitCloudAck,
+  FlushLoop,
+  type Lane,
+  type LinkPort,
+  parseCloudAnswer,
+  RefusalPause,
+  type Settle,
+} from './lane.ts';
 
 export interface EventLaneOptions {
   vehicleId: string;
@@ -87,13 +95,8 @@ export class EventLane implements Lane {
   }
 
   message(_kind: 'events-ack', payload: Buffer): void {
-    let ack: VehicleEventAck;
-    try {
-      ack = VehicleEventAck.parse(JSON.parse(payload.toString('utf8')));
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'malformed event ack ignored');
-      return;
-    }
+    const ack = parseCloudAnswer(VehicleEventAck, payload, this.log, 'event ack');
+    if (!ack) return;
     // Only the batch in flight counts: a late answer to an earlier send of the same events is
     // covered by the resend's own answer.
     if (this.inflight?.batchSeq === ack.batchSeq) this.inflight.settle(ack);

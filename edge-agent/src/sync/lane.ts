@@ -12,6 +12,7 @@
  */
 import type { AgentInboundKind, AgentOutboundKind } from '@fleet/shared';
 import type { Logger } from '@fleet/shared/log';
+import type { z } from 'zod';
 
 /** MQTT 5 user properties (routing hints a broker or tool reads without decoding the payload). */
 export type UserProperties = Record<string, string>;
@@ -46,6 +47,21 @@ export interface CloudAnswer {
 }
 
 export type Settle<A> = (result: A | Error) => void;
+
+/** The cloud's JSON answer checked against its schema; null (logged, ignored) when it is not one. */
+export function parseCloudAnswer<A>(
+  schema: z.ZodType<A>,
+  payload: Buffer,
+  log: Logger,
+  what: string,
+): A | null {
+  try {
+    return schema.parse(JSON.parse(payload.toString('utf8')));
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, `malformed ${what} ignored`);
+    return null;
+  }
+}
 
 /**
  * Resolves with the cloud's answer, given to the `settle` that `register` receives; rejects with

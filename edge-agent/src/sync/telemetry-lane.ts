@@ -27,7 +27,15 @@ import {
 } from '@fleet/shared';
 import type { Logger } from '@fleet/shared/log';
 import type { SampleOutbox } from '../store/sample-outbox.ts';
-import { awaitCloudAck, FlushLoop, type Lane, type LinkPort, RefusalPause, type Settle } from './lane.ts';
+import {
+  awaitCloudAck,
+  FlushLoop,
+  type Lane,
+  type LinkPort,
+  parseCloudAnswer,
+  RefusalPause,
+  type Settle,
+} from './lane.ts';
 
 export interface TelemetryLaneOptions {
   vehicleId: string;
@@ -120,13 +128,8 @@ export class TelemetryLane implements Lane {
   }
 
   message(_kind: 'ack', payload: Buffer): void {
-    let ack: TelemetryAck;
-    try {
-      ack = TelemetryAck.parse(JSON.parse(payload.toString('utf8')));
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'malformed cloud ack ignored');
-      return;
-    }
+    const ack = parseCloudAnswer(TelemetryAck, payload, this.log, 'cloud ack');
+    if (!ack) return;
     const batch = this.sent.get(ack.batchSeq);
     if (!batch) return; // answered already, or sent by an earlier run: its samples were resent
     this.sent.delete(ack.batchSeq);
