@@ -6,7 +6,7 @@
  *   speeding, refuels; held-out seed) parsed once by the agent's CSV reader
  *        |
  *        |-- reference 1: parsing that CSV text (what `fleet-agent replay` pays per row)
- *        |-- reference 2: the agent's own SampleStore.append of the same samples (SQLite, WAL,
+ *        |-- reference 2: the agent's own AgentDb.append of the same samples (SQLite, WAL,
  *        |                synchronous=NORMAL, one transaction per sample with its minute rollup):
  *        |                what the agent already spends on every sample, measured in this run
  *        v
@@ -32,7 +32,7 @@ import {
   type PipelineOptions,
 } from '../edge-agent/src/detectors/index.ts';
 import { type DriveSample, parseDriveLogCsv } from '../edge-agent/src/fuel/drive-log.ts';
-import { SampleStore } from '../edge-agent/src/store/sample-store.ts';
+import { AgentDb } from '../edge-agent/src/store/agent-db.ts';
 import { CACHE_DIR, datasetRuns, ensureRun, type RunSpec } from './fuel/dataset.ts';
 
 const HELP = `Usage: pnpm exec tsx bench/fuel-cpu.ts [--quick] [--hours N] [--json] [--json-out FILE] [--no-model]
@@ -159,10 +159,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fuel-cpu-'));
   let storeUs: number;
   try {
-    const store = new SampleStore(path.join(dir, 'agent.db'));
+    const store = new AgentDb(path.join(dir, 'agent.db'));
     storeUs = cpuUs(() => {
       for (const s of samples) {
-        store.append({
+        store.samples.append({
           ts: s.ts,
           lat: s.lat,
           lon: s.lon,
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
       f(parseUs / storeUs, 2),
     ],
     [
-      'SampleStore.append, SQLite (reference)',
+      'AgentDb.append, SQLite (reference)',
       f(result.store.usPerSample),
       f(result.store.pctOfCoreAt10Hz, 3),
       '1.00',

@@ -14,7 +14,7 @@
  *      (support/live-fleet.ts) as vehicles are; and bytes on the wire per sample, binary v2
  *      against plain JSON
  *   5. a 7-day backlog of one vehicle at 1 Hz (604,800 samples) drained by the real agent
- *      (SampleStore in SQLite + MqttSync, cursor on cloud acks) while the 10,000 live vehicles
+ *      (AgentDb in SQLite + BrokerLink, cursor on cloud acks) while the 10,000 live vehicles
  *      keep publishing; live p50/p99 during the drain
  *
  *   node --import tsx bench/ingest.ts        (about 2 min on 2 cores)

@@ -1,14 +1,14 @@
 /**
  * The vehicle side of bench/ingest.ts step 5, in a process of its own as on a real vehicle (its
- * SQLite work must not share the ingest's event loop): fills a SampleStore with a 7-day backlog
- * at 1 Hz, prints "ready", waits for "go" on stdin, drains it through MqttSync (cursor on the
+ * SQLite work must not share the ingest's event loop): fills a AgentDb with a 7-day backlog
+ * at 1 Hz, prints "ready", waits for "go" on stdin, drains it through BrokerLink (cursor on the
  * cloud's acks) and prints one JSON line with the drain time.
  *   node --import tsx bench/support/backlog-agent.ts DB_FILE MQTT_URL BASE TENANT VEHICLE SAMPLES
  */
 
 import { sampleAt } from '../../cloud/test/support/publisher.ts';
-import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
-import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
+import { AgentDb } from '../../edge-agent/src/store/agent-db.ts';
+import { BrokerLink } from '../../edge-agent/src/sync/broker-link.ts';
 import { createLogger } from '../../shared/src/log.ts';
 
 const [file, url, baseTopic, tenantId, vehicleId, samplesArg] = process.argv.slice(2) as string[];
@@ -16,15 +16,15 @@ const samples = Number(samplesArg);
 const log = createLogger('bench-agent');
 log.level = 'error';
 
-const store = new SampleStore(file!);
+const store = new AgentDb(file!);
 const start = Date.now() - samples * 1000 - 60_000;
 for (let i = 1; i <= samples; i++) {
   const { seq: _seq, ...reading } = sampleAt(i, start + i * 1000);
-  store.append(reading);
+  store.samples.append(reading);
 }
 process.stdout.write('ready\n');
 process.stdin.once('data', async () => {
-  const sync = new MqttSync(
+  const sync = new BrokerLink(
     store,
     {
       url: url!,
@@ -42,12 +42,12 @@ process.stdin.once('data', async () => {
   const t = performance.now();
   sync.start();
   // The cursor reaches the last seq only once the cloud acked every batch (after its COMMIT).
-  while (store.ackedSeq() < samples && performance.now() - t < 120_000)
+  while (store.samples.ackedSeq() < samples && performance.now() - t < 120_000)
     await new Promise((r) => setTimeout(r, 10));
   const ms = performance.now() - t;
   await sync.stop();
   process.stdout.write(
-    `${JSON.stringify({ drained: store.ackedSeq() === samples, ms, batches: sync.stats.batchesSent, ackTimeouts: sync.stats.ackTimeouts })}\n`,
+    `${JSON.stringify({ drained: store.samples.ackedSeq() === samples, ms, batches: sync.telemetry.stats.batchesSent, ackTimeouts: sync.telemetry.stats.ackTimeouts })}\n`,
   );
   store.close();
   process.exit(0);

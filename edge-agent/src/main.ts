@@ -70,7 +70,15 @@ addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
     if (stopping) return;
     stopping = true;
     await agent.stop();
-    log.info({ ...agent.sync.stats, gps: agent.gps.stats }, 'agent stopped');
+    log.info(
+      {
+        ...agent.link.stats,
+        ...agent.link.telemetry.stats,
+        events: agent.link.events.stats,
+        gps: agent.gps.stats,
+      },
+      'agent stopped',
+    );
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());

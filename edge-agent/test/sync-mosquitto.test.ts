@@ -12,8 +12,9 @@ import mqtt from 'mqtt';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dbStats } from '../src/cli/db.ts';
 import { syncFlush, syncStatus } from '../src/cli/sync.ts';
-import { type NewSample, SampleStore } from '../src/store/sample-store.ts';
-import { MqttSync, type MqttSyncOptions } from '../src/sync/mqtt-sync.ts';
+import { AgentDb } from '../src/store/agent-db.ts';
+import type { NewSample } from '../src/store/sample-outbox.ts';
+import { BrokerLink, type BrokerLinkOptions } from '../src/sync/broker-link.ts';
 
 const BROKER = { host: '127.0.0.1', port: 1883 };
 const T0 = Date.UTC(2024, 4, 1, 8, 0, 0);
@@ -53,7 +54,7 @@ function setup() {
   const dir = mkdtempSync(path.join(tmpdir(), 'fleet-sync-'));
   const base = `synctest-${process.pid}-${Date.now()}-${n++}`;
   const vehicleId = `van-${n}`;
-  const store = new SampleStore(path.join(dir, 'agent.db'));
+  const store = new AgentDb(path.join(dir, 'agent.db'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   cleanups.push(() => store.close());
   return { dir, base, vehicleId, store, db: path.join(dir, 'agent.db') };
@@ -136,13 +137,13 @@ async function waitFor(what: string, check: () => boolean, ms = 15_000) {
 
 const seqsOf = (batches: TelemetryBatch[]) => batches.flatMap((b) => b.samples.map((s) => s.seq));
 
-describe('MqttSync against Mosquitto', () => {
+describe('BrokerLink telemetry lane against Mosquitto', () => {
   it('drains the backlog oldest-first flagged historical while live batches keep flowing; batchSeq monotonic', async () => {
     const { base, vehicleId, store } = setup();
-    for (let i = 0; i < 1000; i++) store.append(sample(i)); // the outage's backlog
+    for (let i = 0; i < 1000; i++) store.samples.append(sample(i)); // the outage's backlog
     const received = await subscriber(base);
     const p = await proxy();
-    const sync = new MqttSync(
+    const sync = new BrokerLink(
       store,
       {
         url: p.url,
@@ -158,7 +159,7 @@ describe('MqttSync against Mosquitto', () => {
     );
     cleanups.push(() => sync.stop());
     let i = 1000;
-    const live = setInterval(() => store.append(sample(i++)), 5);
+    const live = setInterval(() => store.samples.append(sample(i++)), 5);
     cleanups.push(() => clearInterval(live));
     sync.start();
     await waitFor('backlog drained', () => received.filter((b) => b.historical).length >= 20);
@@ -178,14 +179,14 @@ describe('MqttSync against Mosquitto', () => {
     for (let k = 1; k < batchSeqs.length; k++) expect(batchSeqs[k]).toBeGreaterThan(batchSeqs[k - 1]!);
     expect(new Set(seqsOf(received))).toEqual(new Set(Array.from({ length: i }, (_, k) => k + 1)));
     expect(received[0]!.dropped).toEqual({ rawSynced: 0, rawUnsynced: 0, rollups: 0, events: 0 });
-    expect(store.ackedSeq()).toBe(i);
+    expect(store.samples.ackedSeq()).toBe(i);
   });
 
   it('reconnects after the link drops; the outage is sent as historical backfill, nothing lost', async () => {
     const { base, vehicleId, store } = setup();
     const received = await subscriber(base);
     const p = await proxy();
-    const sync = new MqttSync(
+    const sync = new BrokerLink(
       store,
       {
         url: p.url,
@@ -202,11 +203,13 @@ describe('MqttSync against Mosquitto', () => {
     cleanups.push(() => sync.stop());
     sync.start();
     await sync.waitConnected(5000);
-    for (let i = 0; i < 30; i++) store.append(sample(i));
+    for (let i = 0; i < 30; i++) store.samples.append(sample(i));
     await waitFor('first samples', () => seqsOf(received).length >= 30);
+    // Their acks are still on the way when the batches arrive: cut once the cursor has them.
+    await waitFor('first samples acknowledged', () => store.samples.ackedSeq() === 30);
     p.cut();
     await waitFor('disconnect noticed', () => !sync.connected);
-    for (let i = 30; i < 130; i++) store.append(sample(i));
+    for (let i = 30; i < 130; i++) store.samples.append(sample(i));
     await new Promise((r) => setTimeout(r, 300));
     expect(store.stats().unsent).toBe(100);
     p.restore();
@@ -223,8 +226,8 @@ describe('MqttSync against Mosquitto', () => {
   it('falls back to MQTT 3.1.1 by config', async () => {
     const { base, vehicleId, store } = setup();
     const received = await subscriber(base);
-    store.append(sample(0));
-    const sync = new MqttSync(
+    store.samples.append(sample(0));
+    const sync = new BrokerLink(
       store,
       {
         url: 'mqtt://127.0.0.1:1883',
@@ -244,8 +247,8 @@ describe('MqttSync against Mosquitto', () => {
 });
 
 describe('cloud acknowledgement (the cursor moves on the ack after COMMIT, not on PUBACK)', () => {
-  function agent(base: string, vehicleId: string, store: SampleStore, extra: Partial<MqttSyncOptions> = {}) {
-    const sync = new MqttSync(
+  function agent(base: string, vehicleId: string, store: AgentDb, extra: Partial<BrokerLinkOptions> = {}) {
+    const sync = new BrokerLink(
       store,
       {
         url: `mqtt://${BROKER.host}:${BROKER.port}`,
@@ -275,12 +278,12 @@ describe('cloud acknowledgement (the cursor moves on the ack after COMMIT, not o
       lost++;
       return 'silent';
     });
-    for (let i = 0; i < 30; i++) store.append(sample(i));
+    for (let i = 0; i < 30; i++) store.samples.append(sample(i));
     const sync = agent(base, vehicleId, store);
     await waitFor('drained', () => store.stats().unsent === 0);
     expect(lost).toBe(2);
-    expect(sync.stats.ackTimeouts).toBeGreaterThanOrEqual(2);
-    expect(store.ackedSeq()).toBe(30);
+    expect(sync.telemetry.stats.ackTimeouts).toBeGreaterThanOrEqual(2);
+    expect(store.samples.ackedSeq()).toBe(30);
     // Resent, so seq 1 arrived 3 times; every seq arrived at least once.
     expect(seqsOf(received).filter((s) => s === 1)).toHaveLength(3);
     expect(new Set(seqsOf(received))).toEqual(new Set(Array.from({ length: 30 }, (_, k) => k + 1)));
@@ -289,21 +292,21 @@ describe('cloud acknowledgement (the cursor moves on the ack after COMMIT, not o
   it('the broker PUBACK alone does not move the cursor', async () => {
     const { base, vehicleId, store } = setup();
     const received = await subscriber(base, () => 'silent');
-    for (let i = 0; i < 5; i++) store.append(sample(i));
+    for (let i = 0; i < 5; i++) store.samples.append(sample(i));
     const sync = agent(base, vehicleId, store, { ackTimeoutMs: 60_000 });
     await waitFor('published', () => received.length >= 1);
     await new Promise((r) => setTimeout(r, 300));
-    expect(store.ackedSeq()).toBe(0);
+    expect(store.samples.ackedSeq()).toBe(0);
     expect(store.stats().unsent).toBe(5);
-    expect(sync.stats.cloudAcks).toBe(0);
+    expect(sync.telemetry.stats.cloudAcks).toBe(0);
   });
 
   it('a refused batch stays on the vehicle and the sync backs off', async () => {
     const { base, vehicleId, store } = setup();
     const received = await subscriber(base, () => 'refused');
-    for (let i = 0; i < 5; i++) store.append(sample(i));
+    for (let i = 0; i < 5; i++) store.samples.append(sample(i));
     const sync = agent(base, vehicleId, store, { refusedBackoffMs: 60_000 });
-    await waitFor('refused', () => sync.stats.refusedBatches === 1);
+    await waitFor('refused', () => sync.telemetry.stats.refusedBatches === 1);
     await new Promise((r) => setTimeout(r, 400));
     expect(received).toHaveLength(1); // backing off: not resent every flush
     expect(store.stats().unsent).toBe(5);
@@ -313,8 +316,8 @@ describe('cloud acknowledgement (the cursor moves on the ack after COMMIT, not o
 describe('CLI: sync status, sync flush, db stats (--json)', () => {
   it('reports the backlog, flushes it, and shows stats', async () => {
     const { base, vehicleId, store, db } = setup();
-    for (let i = 0; i < 120; i++) store.append(sample(i));
-    store.acknowledge(20);
+    for (let i = 0; i < 120; i++) store.samples.append(sample(i));
+    store.samples.acknowledge(20);
     const out: string[] = [];
     const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
     expect(syncStatus({ db, json: true, batchSize: 50 }, io, T0 + 200_000)).toBe(0);

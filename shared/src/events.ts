@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ID_PATTERN } from './topics.ts';
+import { ID_PATTERN } from './ids.ts';
 
 /**
  * Events the vehicle's own detectors found (fuel, driving behaviour, engine), one contract for the

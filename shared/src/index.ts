@@ -1,3 +1,4 @@
+export * from './commands.ts';
 export * from './csv-line.ts';
 export * from './events.ts';
 export * from './geo.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ID_PATTERN } from './ids.ts';
 import {
   BINARY_FORMAT_VERSION,
   BINARY_MAGIC_0,
@@ -6,7 +7,6 @@ import {
   decodeBinaryBatch,
   encodeBinaryBatch,
 } from './telemetry-codec.ts';
-import { ID_PATTERN } from './topics.ts';
 
 /**
  * One telemetry sample: a GPS epoch joined with the latest OBD-II readings.

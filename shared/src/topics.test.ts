@@ -6,9 +6,11 @@ import {
   ID_PATTERN,
   parseVehicleTopic,
   TOPIC_KINDS,
+  TOPICS,
   TopicError,
   type TopicKind,
   vehicleTopic,
+  vehicleTopics,
 } from './topics.ts';
 
 const KINDS: TopicKind[] = [...TOPIC_KINDS];
@@ -84,6 +86,22 @@ describe('vehicleTopic', () => {
   });
 });
 
+describe('TOPICS (the typed map)', () => {
+  it('says who sends each kind: acks, models and commands come from the cloud, the rest from the agent', () => {
+    const fromCloud = KINDS.filter((k) => TOPICS[k].from === 'cloud').sort();
+    expect(fromCloud).toEqual(['ack', 'commands', 'events-ack', 'model']);
+    expect(KINDS.filter((k) => TOPICS[k].retained).sort()).toEqual(['model', 'status']);
+  });
+
+  it('vehicleTopics builds every kind of one vehicle, each as vehicleTopic does', () => {
+    const all = vehicleTopics('acme', 'van-1', 'test/b');
+    expect(Object.keys(all).sort()).toEqual([...KINDS].sort());
+    for (const k of KINDS) expect(all[k]).toBe(vehicleTopic(k, 'acme', 'van-1', 'test/b'));
+    expect(all.commands).toBe('test/b/v1/acme/van-1/commands');
+    expect(() => vehicleTopics('acme', 'van/1')).toThrow(TopicError);
+  });
+});
+
 describe('fleetFilter', () => {
   it('matches every tenant and vehicle of one kind with single-level wildcards', () => {
     expect(fleetFilter('telemetry')).toBe('fleet/v1/+/+/telemetry');
@@ -120,7 +138,7 @@ describe('parseVehicleTopic', () => {
     ['a base that only starts like ours', 'fleetx/v1/acme/van-1/telemetry'],
     ['another version', 'fleet/v2/acme/van-1/telemetry'],
     ['no version', 'fleet/acme/van-1/telemetry'],
-    ['an unknown kind', 'fleet/v1/acme/van-1/commands'],
+    ['an unknown kind', 'fleet/v1/acme/van-1/diagnostics'],
     ['a missing level', 'fleet/v1/acme/telemetry'],
     ['an extra level', 'fleet/v1/acme/van-1/telemetry/extra'],
     ['a trailing slash', 'fleet/v1/acme/van-1/telemetry/'],

@@ -1,5 +1,5 @@
 /**
- * Agent-side faults with exact counts, end to end: the real agent (SampleStore + MqttSync) ->
+ * Agent-side faults with exact counts, end to end: the real agent (AgentDb + BrokerLink) ->
  * the machine's Mosquitto (127.0.0.1:1883, a base topic of this run) -> TelemetryIngest -> the
  * machine's PostgreSQL (a schema of this run). Nothing shared is restarted: the link is cut by a
  * TCP proxy the test owns, and the agent is killed as a child process of its own.
@@ -16,8 +16,9 @@ import { migrate } from '../../cloud/src/db/migrate.ts';
 import { TelemetryIngest } from '../../cloud/src/ingest/telemetry-ingest.ts';
 import { createLogger, mqtt, vehicleTopic } from '../../cloud/test/support/reexports.ts';
 import { MQTT_URL, openTestPool, uniqueId } from '../../cloud/test/support/services.ts';
-import { type NewSample, SampleStore } from '../../edge-agent/src/store/sample-store.ts';
-import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
+import { AgentDb } from '../../edge-agent/src/store/agent-db.ts';
+import type { NewSample } from '../../edge-agent/src/store/sample-outbox.ts';
+import { BrokerLink } from '../../edge-agent/src/sync/broker-link.ts';
 import { requireRealServices } from './support/services.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -140,9 +141,9 @@ describe('network cut between agent and broker', () => {
     const clientId = uniqueId('agent-netcut');
     agentClientIds.push(clientId);
     const p = await proxy();
-    const store = new SampleStore(path.join(dir, 'netcut.db'));
+    const store = new AgentDb(path.join(dir, 'netcut.db'));
     cleanups.push(() => store.close());
-    const sync = new MqttSync(
+    const sync = new BrokerLink(
       store,
       {
         url: p.url,
@@ -175,7 +176,7 @@ describe('network cut between agent and broker', () => {
     const appendFor = async (ms: number) => {
       const end = Date.now() + ms;
       while (Date.now() < end) {
-        for (let i = 0; i < 5; i++) store.append(sample(++n));
+        for (let i = 0; i < 5; i++) store.samples.append(sample(++n));
         await sleep(5);
       }
     };
@@ -200,7 +201,7 @@ describe('network cut between agent and broker', () => {
     await sleep(300);
     expect(await counts(vehicleId)).toEqual(exactly(K));
     expect(store.stats().lastSeq).toBe(K);
-    expect(sync.stats.backfillBatches).toBeGreaterThan(0);
+    expect(sync.telemetry.stats.backfillBatches).toBeGreaterThan(0);
     console.warn(`network cut: K=${K}, buffered during cut=${buffered}, connects=${sync.stats.connects}`);
   }, 60_000);
 });
@@ -214,9 +215,9 @@ describe('silent network outage of several minutes (blackhole)', () => {
     const clientId = uniqueId('agent-blackhole');
     agentClientIds.push(clientId);
     const p = await proxy();
-    const store = new SampleStore(path.join(dir, 'blackhole.db'));
+    const store = new AgentDb(path.join(dir, 'blackhole.db'));
     cleanups.push(() => store.close());
-    const sync = new MqttSync(
+    const sync = new BrokerLink(
       store,
       {
         url: p.url,
@@ -242,7 +243,7 @@ describe('silent network outage of several minutes (blackhole)', () => {
     const recorder = setInterval(() => {
       for (let i = 0; i < 2; i++) {
         n++;
-        store.append({
+        store.samples.append({
           ts: T0 + n * 50,
           lat: 48,
           lon: 11,
@@ -283,7 +284,7 @@ describe('silent network outage of several minutes (blackhole)', () => {
     await sleep(300);
     expect(await counts(vehicleId)).toEqual(exactly(K));
     expect(store.stats().lastSeq).toBe(K);
-    expect(sync.stats.backfillBatches).toBeGreaterThan(0);
+    expect(sync.telemetry.stats.backfillBatches).toBeGreaterThan(0);
     console.warn(
       `blackhole ${OUTAGE_MS / 1000} s: noticed after ${noticedAfterMs} ms (keepalive 30 s), buffered ${buffered}, ` +
         `K=${K} exactly once, drained ${drainedAfterMs} ms after the link came back, connects=${sync.stats.connects}`,
@@ -345,7 +346,7 @@ async function killLoop(lane: number, kills: number) {
   const { line, exited } = runChild('drain', file, vehicleId, clientId);
   const drained = await line;
   expect((await exited).code).toBe(0);
-  const store = new SampleStore(file);
+  const store = new AgentDb(file);
   const { lastSeq, unsent } = store.stats();
   store.close();
   expect(drained).toBe(`drained ${lastSeq}`);

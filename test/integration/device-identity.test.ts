@@ -19,11 +19,10 @@ import {
 } from '../../cloud/test/support/private-services.ts';
 import { createLogger, mqtt, vehicleTopic } from '../../cloud/test/support/reexports.ts';
 import { openTestPool, requireServices } from '../../cloud/test/support/services.ts';
-import { syncOptions } from '../../edge-agent/src/agent.ts';
 import { parseCredentials, writeCredentialsFile } from '../../edge-agent/src/cli/provision.ts';
 import { syncConfigFrom } from '../../edge-agent/src/cli/sync.ts';
-import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
-import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
+import { AgentDb } from '../../edge-agent/src/store/agent-db.ts';
+import { BrokerLink, brokerLinkOptions } from '../../edge-agent/src/sync/broker-link.ts';
 
 const ACL = path.join(import.meta.dirname, '../../docker/mosquitto/acl');
 const BASE = 'fleet'; // the shipped ACL is written for the production base topic
@@ -186,14 +185,14 @@ describe('per-vehicle MQTT credentials with the shipped Mosquitto ACL', () => {
     ingest.on('message', (t) => seen.push(t));
     await ingest.subscribeAsync(`${BASE}/v1/+/+/telemetry`, { qos: 1 });
 
-    const store = new SampleStore(config.dbPath);
-    const sync = new MqttSync(
+    const store = new AgentDb(config.dbPath);
+    const sync = new BrokerLink(
       store,
-      { ...syncOptions(config), ackFrom: 'broker', flushIntervalMs: 50 },
+      { ...brokerLinkOptions(config), ackFrom: 'broker', flushIntervalMs: 50 },
       createLogger('van-5').child({}, { level: 'fatal' }),
     );
     try {
-      store.append({
+      store.samples.append({
         ts: Date.UTC(2024, 0, 1),
         lat: 48,
         lon: 11,

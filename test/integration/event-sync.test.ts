@@ -1,6 +1,6 @@
 /**
  * The events lane end to end with the real parts: events recorded in the agent's SQLite store,
- * EventSync on the machine's Mosquitto, EventIngest (MQTT 5 shared subscription) into the machine's
+ * the agent's broker link (events lane) on the machine's Mosquitto, EventIngest (MQTT 5 shared subscription) into the machine's
  * PostgreSQL. Exactly once, resends harmless, bad payloads dead-lettered without blocking the rest.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,8 +12,8 @@ import { MosquittoAcl } from '../../cloud/src/devices/broker-auth.ts';
 import { EventIngest } from '../../cloud/src/ingest/event-ingest.ts';
 import { createLogger, mqtt, vehicleTopic } from '../../cloud/test/support/reexports.ts';
 import { MQTT_URL, openTestPool, requireServices, uniqueId } from '../../cloud/test/support/services.ts';
-import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
-import { EventSync } from '../../edge-agent/src/sync/event-sync.ts';
+import { AgentDb } from '../../edge-agent/src/store/agent-db.ts';
+import { BrokerLink } from '../../edge-agent/src/sync/broker-link.ts';
 
 const log = createLogger('test').child({}, { level: 'error' });
 const base = uniqueId('test/events').replace('_', '-');
@@ -49,7 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ingest?.stop();
   // Forget the persistent sessions this run created on the shared broker.
-  for (const clientId of [`${INGEST_ID}-events`, `${AGENT_ID}-events`, `${AGENT_ID}-van-9-events`]) {
+  for (const clientId of [`${INGEST_ID}-events`, AGENT_ID, `${AGENT_ID}-van-9`, `${AGENT_ID}-van-reflash`]) {
     const cleaner = await mqtt.connectAsync(MQTT_URL, { clientId, clean: true }).catch(() => null);
     await cleaner?.endAsync();
   }
@@ -57,10 +57,10 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function syncFor(dbPath: string, vehicleId = VEHICLE) {
-  return new EventSync(
+function syncFor(store: AgentDb, vehicleId = VEHICLE) {
+  return new BrokerLink(
+    store,
     {
-      dbPath,
       url: MQTT_URL,
       tenantId: TENANT,
       vehicleId,
@@ -74,11 +74,11 @@ function syncFor(dbPath: string, vehicleId = VEHICLE) {
   );
 }
 
-function recordEvents(store: SampleStore): number[] {
+function recordEvents(store: AgentDb): number[] {
   const ids: number[] = [];
   for (let i = 0; i < N; i++) {
     ids.push(
-      store.recordEvent({
+      store.events.append({
         type: i % 2 === 0 ? 'refuel' : 'harsh_brake',
         startTs: T0 + i * 60_000,
         endTs: T0 + i * 60_000 + 30_000,
@@ -96,7 +96,7 @@ function recordEvents(store: SampleStore): number[] {
       }),
     );
     // Rows that are not VehicleEvents share the table: stepped over, never sent.
-    if (i === 50) store.recordEvent({ type: 'trip', startTs: T0, endTs: T0 + 1 });
+    if (i === 50) store.events.append({ type: 'trip', startTs: T0, endTs: T0 + 1 });
   }
   return ids;
 }
@@ -110,20 +110,20 @@ describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
   it('delivers N recorded events exactly once, and a resend after a lost cursor changes nothing', async () => {
     expect(ingest.mode).toBe('shared');
     const file = path.join(dir, 'agent.db');
-    const store = new SampleStore(file);
+    const store = new AgentDb(file);
     const ids = recordEvents(store);
     // A backup taken before anything was acknowledged.
     store.snapshotTo(path.join(dir, 'restored.db'));
-    const sync = syncFor(file);
+    const sync = syncFor(store);
     sync.start();
     try {
-      await vi.waitFor(() => expect(sync.ackedId()).toBe(Math.max(...ids)), {
+      await vi.waitFor(() => expect(store.events.ackedId()).toBe(Math.max(...ids)), {
         timeout: 15_000,
         interval: 50,
       });
-      expect(sync.stats.eventsSent).toBe(N);
-      expect(sync.stats.skipped).toBe(1);
-      expect(sync.pending()).toBe(0);
+      expect(sync.events.stats.eventsSent).toBe(N);
+      expect(sync.events.stats.skipped).toBe(1);
+      expect(store.events.pending()).toBe(0);
       expect(
         await countRows('SELECT count(*) AS n FROM vehicle_events WHERE tenant_id = $1 AND vehicle_id = $2', [
           TENANT,
@@ -147,12 +147,12 @@ describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
 
       // The agent's database restored from the backup taken before the acks (its cursor lost):
       // the same events with the same ids, everything sent again, nothing stored twice.
-      const restored = new SampleStore(path.join(dir, 'restored.db'));
-      const resend = syncFor(path.join(dir, 'restored.db'));
+      const restored = new AgentDb(path.join(dir, 'restored.db'));
+      const resend = syncFor(restored);
       const before = ingest.stats.eventsDuplicate;
       resend.start();
       try {
-        await vi.waitFor(() => expect(resend.ackedId()).toBe(Math.max(...ids)), {
+        await vi.waitFor(() => expect(restored.events.ackedId()).toBe(Math.max(...ids)), {
           timeout: 15_000,
           interval: 50,
         });
@@ -178,20 +178,20 @@ describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
       ['after.db', 6],
     ] as const) {
       const file = path.join(dir, name);
-      const store = new SampleStore(file);
+      const store = new AgentDb(file);
       const ids = [0, 1, 2].map((i) =>
-        store.recordEvent({
+        store.events.append({
           type: 'harsh_brake',
           startTs: T0 + (name === 'before.db' ? 0 : 86_400_000) + i * 1000,
           endTs: T0 + (name === 'before.db' ? 0 : 86_400_000) + i * 1000 + 500,
           payload: { confidence: 0.9, details: {} },
         }),
       );
-      const sync = syncFor(file, vehicle);
+      const sync = syncFor(store, vehicle);
       const duplicates = ingest.stats.eventsDuplicate;
       sync.start();
       try {
-        await vi.waitFor(() => expect(sync.ackedId()).toBe(Math.max(...ids)), {
+        await vi.waitFor(() => expect(store.events.ackedId()).toBe(Math.max(...ids)), {
           timeout: 15_000,
           interval: 50,
         });
@@ -206,24 +206,24 @@ describe('events lane: agent SQLite -> Mosquitto -> PostgreSQL', () => {
 
   it('moves the cursor only after the COMMIT: while the table is locked nothing is acknowledged', async () => {
     const file = path.join(dir, 'locked.db');
-    const store = new SampleStore(file);
-    const sync = syncFor(file, 'van-9');
+    const store = new AgentDb(file);
+    const sync = syncFor(store, 'van-9');
     const locker = await db.pool.connect();
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE vehicle_events IN ACCESS EXCLUSIVE MODE');
-      const id = store.recordEvent({
+      const id = store.events.append({
         type: 'fuel_drain',
         startTs: T0,
         endTs: T0 + 60_000,
         payload: { volumeL: 12, confidence: 0.95, details: {} },
       });
       sync.start();
-      await vi.waitFor(() => expect(sync.stats.batchesSent).toBe(1), { timeout: 5000, interval: 20 });
+      await vi.waitFor(() => expect(sync.events.stats.batchesSent).toBe(1), { timeout: 5000, interval: 20 });
       await new Promise((r) => setTimeout(r, 700));
-      expect(sync.ackedId()).toBe(0); // published and PUBACKed maybe, but not stored: not acknowledged
+      expect(store.events.ackedId()).toBe(0); // published and PUBACKed maybe, but not stored: not acknowledged
       await locker.query('COMMIT');
-      await vi.waitFor(() => expect(sync.ackedId()).toBe(id), { timeout: 10_000, interval: 20 });
+      await vi.waitFor(() => expect(store.events.ackedId()).toBe(id), { timeout: 10_000, interval: 20 });
       expect(await countRows("SELECT count(*) AS n FROM vehicle_events WHERE vehicle_id = 'van-9'")).toBe(1);
     } finally {
       await locker.query('ROLLBACK').catch(() => {});

@@ -28,12 +28,9 @@ import {
   vehicleTopic,
 } from '../../cloud/test/support/reexports.ts';
 import { openTestPool, requireServices, uniqueId } from '../../cloud/test/support/services.ts';
-import {
-  type NewSample,
-  SampleStore,
-  type SampleStoreOptions,
-} from '../../edge-agent/src/store/sample-store.ts';
-import { MqttSync, type MqttSyncOptions } from '../../edge-agent/src/sync/mqtt-sync.ts';
+import { AgentDb, type AgentDbOptions } from '../../edge-agent/src/store/agent-db.ts';
+import type { NewSample } from '../../edge-agent/src/store/sample-outbox.ts';
+import { BrokerLink, type BrokerLinkOptions } from '../../edge-agent/src/sync/broker-link.ts';
 
 // Reconnect warnings are the point of these tests: keep them out of the output.
 const log = createLogger('faults').child({}, { level: 'fatal' });
@@ -113,17 +110,17 @@ const newSample = (i: number): NewSample => {
   return rest;
 };
 
-/** The real agent: SampleStore (SQLite in a temp dir) + MqttSync. */
+/** The real agent: AgentDb (SQLite in a temp dir) + BrokerLink. */
 function startAgent(
   url: string,
   baseTopic: string,
   vehicleId: string,
-  extra: Partial<MqttSyncOptions> = {},
-  storeOptions: SampleStoreOptions = {},
+  extra: Partial<BrokerLinkOptions> = {},
+  storeOptions: AgentDbOptions = {},
 ) {
   const dir = mkdtempSync(path.join(tmpdir(), 'fleet-faults-agent-'));
-  const store = new SampleStore(path.join(dir, 'agent.db'), storeOptions);
-  const sync = new MqttSync(
+  const store = new AgentDb(path.join(dir, 'agent.db'), storeOptions);
+  const sync = new BrokerLink(
     store,
     {
       url,
@@ -151,11 +148,11 @@ function startAgent(
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Appends `k` samples over about `ms`, in steps, so the stream spans the fault. */
-async function appendStream(store: SampleStore, k: number, ms: number, from = 0) {
+async function appendStream(store: AgentDb, k: number, ms: number, from = 0) {
   const steps = 50;
   const per = Math.ceil(k / steps);
   for (let i = 0; i < k; ) {
-    for (let j = 0; j < per && i < k; j++, i++) store.append(newSample(from + i + 1));
+    for (let j = 0; j < per && i < k; j++, i++) store.samples.append(newSample(from + i + 1));
     await sleep(ms / steps);
   }
 }
@@ -233,7 +230,7 @@ describe('broker restarted mid-stream (private Mosquitto, shipped config)', () =
     });
     const { store, sync } = startAgent(broker.url, ingest.base, vehicle, { ackFrom });
     await sync.waitConnected(5000);
-    for (let i = 0; i < K; i++) store.append(newSample(i + 1));
+    for (let i = 0; i < K; i++) store.samples.append(newSample(i + 1));
     if (ackFrom === 'broker') {
       // Every sample PUBACKed by the broker (agent cursor at K), the ingest still behind.
       await vi.waitFor(() => expect(store.stats().unsent).toBe(0), { timeout: 20_000, interval: 20 });
@@ -285,7 +282,7 @@ describe('ingest stopped mid-stream with messages PUBACKed on arrival (early PUB
     const first = await startIngest({ pool, mqttUrl: broker.url, clientId, beforeCommit: () => sleep(150) });
     const { store, sync } = startAgent(broker.url, first.base, vehicle);
     await sync.waitConnected(5000);
-    for (let i = 0; i < K; i++) store.append(newSample(i + 1));
+    for (let i = 0; i < K; i++) store.samples.append(newSample(i + 1));
     await vi.waitFor(() => expect(first.stats.earlyAcks).toBeGreaterThan(0), {
       timeout: 10_000,
       interval: 10,
@@ -304,7 +301,7 @@ describe('ingest stopped mid-stream with messages PUBACKed on arrival (early PUB
     });
     await sleep(300);
     expect(await counts(pool, vehicle)).toEqual(exactly(K));
-    expect(sync.stats.ackTimeouts).toBeGreaterThan(0); // the lost ones came back by resend
+    expect(sync.telemetry.stats.ackTimeouts).toBeGreaterThan(0); // the lost ones came back by resend
     expect(first.stats.samplesInserted + second.stats.samplesInserted).toBe(K);
   }, 60_000);
 });
@@ -324,12 +321,12 @@ describe('disk budget while offline (private Mosquitto stopped)', () => {
       { diskBudgetBytes: budget, budgetCheckEvery: 100 },
     );
     await sync.waitConnected(5000);
-    for (let i = 1; i <= 500; i++) store.append(newSample(i));
-    await vi.waitFor(() => expect(store.ackedSeq()).toBe(500), { timeout: 10_000, interval: 20 });
+    for (let i = 1; i <= 500; i++) store.samples.append(newSample(i));
+    await vi.waitFor(() => expect(store.samples.ackedSeq()).toBe(500), { timeout: 10_000, interval: 20 });
 
     await broker.kill('SIGTERM'); // offline: the vehicle keeps recording into SQLite
     let i = 500;
-    while (store.stats().evictions.rawUnsynced < 2000) store.append(newSample(++i));
+    while (store.stats().evictions.rawUnsynced < 2000) store.samples.append(newSample(++i));
     const offline = store.stats();
     expect(offline.fileBytes).toBeLessThanOrEqual(budget);
     // Policy: every synced sample went before the first unsynced one, oldest first; nothing else.
@@ -339,8 +336,8 @@ describe('disk budget while offline (private Mosquitto stopped)', () => {
       rollups: 0,
       events: 0,
     });
-    expect(store.pending(1)[0]!.seq).toBe(501 + offline.evictions.rawUnsynced);
-    expect(store.append(newSample(++i))).toBe(i); // still recording
+    expect(store.samples.pending(1)[0]!.seq).toBe(501 + offline.evictions.rawUnsynced);
+    expect(store.samples.append(newSample(++i))).toBe(i); // still recording
     const K = i;
 
     await broker.start();

@@ -22,8 +22,8 @@ import {
   requireServices,
   uniqueId,
 } from '../../cloud/test/support/services.ts';
-import { SampleStore } from '../../edge-agent/src/store/sample-store.ts';
-import { MqttSync } from '../../edge-agent/src/sync/mqtt-sync.ts';
+import { AgentDb } from '../../edge-agent/src/store/agent-db.ts';
+import { BrokerLink } from '../../edge-agent/src/sync/broker-link.ts';
 
 const log = createLogger('test');
 // The dead-lettered payloads below are expected: keep their warnings out of the test output.
@@ -377,7 +377,7 @@ describe('TelemetryIngest (real PostgreSQL + Mosquitto)', () => {
     await vi.waitFor(async () => expect(await online()).toBe(true), { timeout: 10_000, interval: 20 });
   });
 
-  // The agent's MQTT will ("offline", shared/src/topics.ts) is built once in MqttSync.start()
+  // The agent's MQTT will ("offline", shared/src/topics.ts) is built once in BrokerLink.start()
   // with that moment's ts; the "online" it publishes on every connect is newer. The ingest keeps
   // only newer statuses (update-vehicle-status.ts), so the will of a crashed agent is dropped and
   // the vehicle stays online forever.
@@ -394,8 +394,8 @@ describe('TelemetryIngest (real PostgreSQL + Mosquitto)', () => {
     });
     await observer.subscribeAsync(statusTopic(vehicle), { qos: 1 });
 
-    const store = new SampleStore(path.join(dir, 'agent.db'));
-    const sync = new MqttSync(
+    const store = new AgentDb(path.join(dir, 'agent.db'));
+    const sync = new BrokerLink(
       store,
       { url: MQTT_URL, tenantId: TENANT, vehicleId: vehicle, baseTopic: base, flushIntervalMs: 60_000 },
       log.child({}, { level: 'error' }),

@@ -5,7 +5,7 @@
  *
  * Real pieces only: firmware-sim drive logs (fast-forward), `fleet-cloud model keygen|train|publish`
  * (buildCli, tfjs on the wasm backend), Mosquitto at 127.0.0.1:1883 under a base topic of this run,
- * and the agent's own ModelService + ModelReceiver + EngineAnomalyDetector in this process (the
+ * and the agent's own ModelService + broker link (model lane) + EngineAnomalyDetector in this process (the
  * agent's detector pipeline is not wired into `fleet-agent run` yet, so a child agent would not
  * show the model being used). Detection is judged on a drive log of another seed and scenario than
  * the one trained on.
@@ -40,9 +40,11 @@ import { type AgentError, AgentErrorCode, isAgentError } from '../../edge-agent/
 import { type DriveSample, parseDriveLogCsv } from '../../edge-agent/src/fuel/drive-log.ts';
 import { readPublicKey } from '../../edge-agent/src/models/artifact.ts';
 import { EngineAnomalyDetector } from '../../edge-agent/src/models/engine-anomaly.ts';
-import { ModelReceiver } from '../../edge-agent/src/models/model-receiver.ts';
+import type { ModelReceiver } from '../../edge-agent/src/models/model-receiver.ts';
 import { ModelService, type OfferResult } from '../../edge-agent/src/models/model-service.ts';
 import { modelsDirFor } from '../../edge-agent/src/models/model-store.ts';
+import { AgentDb } from '../../edge-agent/src/store/agent-db.ts';
+import { BrokerLink } from '../../edge-agent/src/sync/broker-link.ts';
 import { runFastForward } from '../../firmware-sim/src/csv-log/fast-forward.ts';
 import { BUILTIN_SCENARIOS } from '../../firmware-sim/src/scenarios/builtin.ts';
 import { parseScenario } from '../../firmware-sim/src/scenarios/format.ts';
@@ -56,6 +58,8 @@ const file = (name: string) => path.join(dir, name);
 const log = createLogger('models-test').child({}, { level: 'silent' });
 
 let service: ModelService;
+let agentDb: AgentDb;
+let link: BrokerLink;
 let receiver: ModelReceiver;
 let heldOut: DriveSample[];
 
@@ -152,17 +156,29 @@ beforeAll(async () => {
     watchMs: 100,
   });
   await service.start();
-  receiver = new ModelReceiver(
-    service,
-    { url: MQTT_URL, tenantId: TENANT, vehicleId: VEHICLE, baseTopic: base, reconnectPeriodMs: 200 },
+  agentDb = new AgentDb(db);
+  link = new BrokerLink(
+    agentDb,
+    // Session expiry 0: the shared broker forgets this run's session when it disconnects.
+    {
+      url: MQTT_URL,
+      tenantId: TENANT,
+      vehicleId: VEHICLE,
+      baseTopic: base,
+      reconnectPeriodMs: 200,
+      sessionExpirySec: 0,
+    },
     log,
+    { models: service },
   );
-  receiver.start();
+  receiver = link.models!;
+  link.start();
   await receiver.waitSubscribed();
 }, 120_000);
 
 afterAll(async () => {
-  await receiver?.stop();
+  await link?.stop();
+  agentDb?.close();
   service?.stop();
   // Clear the retained artifact so the broker does not keep this run's topic.
   await publishModelPayload(

@@ -3,6 +3,9 @@
  * have none of their own).
  */
 export {
+  type AgentCommandResult,
+  decodeTelemetryBatch,
+  decodeVehicleEventBatch,
   encodeTelemetryBatch,
   MAX_PAYLOAD_BYTES,
   type ModelManifest,
@@ -11,8 +14,10 @@ export {
   type TelemetryBatch,
   type TelemetrySample,
   VehicleEvent,
+  type VehicleEventAck,
   type VehicleStatus,
   vehicleTopic,
+  vehicleTopics,
 } from '@fleet/shared';
 export { createLogger } from '@fleet/shared/log';
 export { default as mqtt } from 'mqtt';

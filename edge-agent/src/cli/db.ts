@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
-import { DEFAULT_DISK_BUDGET_BYTES, SampleStore } from '../store/sample-store.ts';
+import { AgentDb, DEFAULT_DISK_BUDGET_BYTES } from '../store/agent-db.ts';
 import { addDbOption, type SyncCliIo } from './sync.ts';
 
 const consoleIo: SyncCliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
@@ -14,9 +14,9 @@ export function dbStats(
   io: SyncCliIo = consoleIo,
 ): number {
   const budget = Number(o.diskBudget ?? DEFAULT_DISK_BUDGET_BYTES);
-  const store = new SampleStore(o.db, { diskBudgetBytes: budget });
-  const st = store.stats();
-  store.close();
+  const db = new AgentDb(o.db, { diskBudgetBytes: budget });
+  const st = db.stats();
+  db.close();
   const raw = new Database(o.db, { readonly: true });
   const tables = raw
     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")

@@ -12,11 +12,10 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_BASE_TOPIC } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
 import { type Command, Option } from 'commander';
-import { syncOptions } from '../agent.ts';
 import { AgentConfig } from '../config.ts';
 import { AgentError, AgentErrorCode } from '../errors.ts';
-import { SampleStore } from '../store/sample-store.ts';
-import { MqttSync } from '../sync/mqtt-sync.ts';
+import { AgentDb } from '../store/agent-db.ts';
+import { BrokerLink, brokerLinkOptions } from '../sync/broker-link.ts';
 import { readCredentialsFile } from './provision.ts';
 
 export interface SyncCliIo {
@@ -170,10 +169,10 @@ export interface StatusOptions {
 }
 
 export function syncStatus(o: StatusOptions, io: SyncCliIo = consoleIo, now = Date.now()): number {
-  const store = new SampleStore(o.db);
+  const db = new AgentDb(o.db);
   try {
-    const st = store.stats();
-    const link = store.linkState();
+    const st = db.stats();
+    const link = db.linkState();
     const batchSize = Number(o.batchSize ?? 500);
     const doc = {
       connected: link?.connected ?? false,
@@ -210,7 +209,7 @@ export function syncStatus(o: StatusOptions, io: SyncCliIo = consoleIo, now = Da
     }
     return 0;
   } finally {
-    store.close();
+    db.close();
   }
 }
 
@@ -220,26 +219,30 @@ export async function syncFlush(o: FlushOptions, io: SyncCliIo = consoleIo): Pro
   const config = syncConfigFrom(o as Record<string, string | undefined>);
   const timeoutMs = Number(o.timeout ?? 60) * 1000;
   const log = createLogger('sync-flush', { vehicle: config.vehicleId });
-  const store = new SampleStore(config.dbPath, {
+  const db = new AgentDb(config.dbPath, {
     diskBudgetBytes: config.diskBudgetBytes,
     metricBufferLimit: config.metricBufferLimit,
   });
-  const before = store.stats().unsent;
+  const before = db.samples.countUnsent();
   // Its own client id: a running daemon keeps its session; both may send, the cloud dedupes by seq.
-  const sync = new MqttSync(
-    store,
-    { ...syncOptions(config), clientId: `fleet-agent-${config.vehicleId}-flush`, flushIntervalMs: 600_000 },
+  const link = new BrokerLink(
+    db,
+    {
+      ...brokerLinkOptions(config),
+      clientId: `fleet-agent-${config.vehicleId}-flush`,
+      flushIntervalMs: 600_000,
+    },
     log,
   );
   const started = Date.now();
   let drained = false;
   let error: string | null = null;
   try {
-    sync.start();
-    await sync.waitConnected(timeoutMs);
+    link.start();
+    await link.waitConnected(timeoutMs);
     while (Date.now() - started < timeoutMs) {
-      await sync.flush();
-      if (store.stats().unsent === 0) {
+      await link.telemetry.flush();
+      if (db.samples.countUnsent() === 0) {
         drained = true;
         break;
       }
@@ -248,14 +251,14 @@ export async function syncFlush(o: FlushOptions, io: SyncCliIo = consoleIo): Pro
   } catch (err) {
     error = (err as Error).message;
   } finally {
-    await sync.stop();
+    await link.stop();
   }
-  const remaining = store.stats().unsent;
-  store.close();
+  const remaining = db.samples.countUnsent();
+  db.close();
   const doc = {
     drained,
-    sentSamples: sync.stats.samplesSent,
-    sentBatches: sync.stats.batchesSent,
+    sentSamples: link.telemetry.stats.samplesSent,
+    sentBatches: link.telemetry.stats.batchesSent,
     unsentBefore: before,
     remaining,
     ms: Date.now() - started,

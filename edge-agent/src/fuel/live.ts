@@ -1,9 +1,9 @@
 /**
  * The detectors on the running agent: every recorded sample goes through the same pipeline that
- * `fleet-agent replay` runs, and every event it decides is stored at once (EventStore: the row id
- * becomes the event id), from where EventSync sends it to the cloud.
+ * `fleet-agent replay` runs, and every event it decides is stored at once (EventOutbox: the row id
+ * becomes the event id), from where the broker link's events lane sends it to the cloud.
  *
- *   SampleRecorder (agent.ts) --DriveSample--> LiveDetectors --> pipeline --> EventStore (SQLite)
+ *   SampleRecorder (recorder.ts) --DriveSample--> LiveDetectors --> pipeline --> EventOutbox (SQLite)
  *
  * The live sample carries what the agent polls today (speed, rpm, fuel level, coolant, position,
  * the poller's fuel rate, ignition from the OBD link's state); columns it lacks (MAF, IMU) are
@@ -18,23 +18,21 @@ import {
   type DetectorConfig,
   type DetectorPipeline,
 } from '../detectors/index.ts';
-import { EventStore } from '../store/event-store.ts';
+import type { EventOutbox } from '../store/event-outbox.ts';
 import type { DriveSample } from './drive-log.ts';
 
 export class LiveDetectors {
-  readonly store: EventStore;
   private readonly pipeline: DetectorPipeline;
   readonly stats = { samples: 0, events: 0, failures: 0 };
 
   constructor(
-    dbPath: string,
+    private readonly outbox: EventOutbox,
     config: DetectorConfig,
     private readonly log: Logger,
     extraDetectors: Detector[] = [],
     /** The active model's version, stamped on every event (AgentModels.activeModelVersion). */
     modelVersion?: () => string | null,
   ) {
-    this.store = EventStore.open(dbPath);
     this.pipeline = createDetectorPipeline(config, { extraDetectors, modelVersion });
   }
 
@@ -52,18 +50,14 @@ export class LiveDetectors {
 
   /** At shutdown: close what is open (an idle still going) and store it. */
   stop(): VehicleEvent[] {
-    try {
-      return this.store_(this.pipeline.flush());
-    } finally {
-      this.store.close();
-    }
+    return this.store_(this.pipeline.flush());
   }
 
   // The pipeline numbers events from 1 for a replay; on the vehicle the events row id is the id.
   private store_(events: VehicleEvent[]): VehicleEvent[] {
     const stored: VehicleEvent[] = [];
     for (const { id: _replayId, ...e } of events) {
-      const saved = this.store.record(e);
+      const saved = this.outbox.record(e);
       stored.push(saved);
       this.stats.events++;
       this.log.info(

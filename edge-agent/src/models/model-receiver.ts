@@ -1,90 +1,49 @@
 /**
- * Receives model artifacts on `{base}/v1/{tenant}/{vehicle}/model` (retained, QoS 1) and hands
- * them to the ModelService. Its own MQTT connection, so the telemetry sync (persistent session,
- * will message, ack flow) stays exactly as it is; the artifact is retained, so a vehicle that was
- * offline when it was published gets it at its next connect, and gets it again at every reconnect
- * (the service answers `unchanged` without work).
+ * The model lane of the broker link: artifacts on `{base}/v1/{tenant}/{vehicle}/model`
+ * (retained, QoS 1), handed to the ModelService. The artifact is retained, so a vehicle that was
+ * offline when it was published gets it at its next connect, and gets it again at every
+ * reconnect (the service answers `unchanged` without work).
  */
-import { vehicleTopic } from '@fleet/shared';
 import type { Logger } from '@fleet/shared/log';
-import { safeUrl } from '@fleet/shared/log';
-import mqtt from 'mqtt';
-import { brokerClientOptions } from '../sync/broker-options.ts';
+import type { Lane } from '../sync/lane.ts';
 import type { ModelService, OfferResult } from './model-service.ts';
-
-export interface ModelReceiverOptions {
-  url: string;
-  tenantId: string;
-  vehicleId: string;
-  baseTopic?: string;
-  username?: string;
-  password?: string;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  clientId?: string;
-  reconnectPeriodMs?: number;
-  keepaliveSec?: number;
-}
 
 /** Larger than any engine model we train (a few KB) by far; bigger payloads are refused unread. */
 export const MAX_MODEL_PAYLOAD_BYTES = 2 * 1024 * 1024;
 
-export class ModelReceiver {
+export class ModelReceiver implements Lane {
+  readonly inbound = ['model'] as const;
   readonly stats = { received: 0, tooLarge: 0 };
-  private client: mqtt.MqttClient | null = null;
-  private subscribed = false;
-  private readonly topic: string;
+  private subscribedNow = false;
   private readonly listeners = new Set<(r: OfferResult | Error) => void>();
 
   constructor(
     private readonly service: ModelService,
-    private readonly opts: ModelReceiverOptions,
     private readonly log: Logger,
-  ) {
-    this.topic = vehicleTopic('model', opts.tenantId, opts.vehicleId, opts.baseTopic);
+  ) {}
+
+  connected(): void {
+    this.subscribedNow = false;
   }
 
-  start(): void {
-    const o = this.opts;
-    const client = mqtt.connect(o.url, {
-      // A clientId given in the settings is used as it is; the default one gets '-models'.
-      ...brokerClientOptions(o, o.clientId ? '' : '-models', {
-        reconnectPeriodMs: 5000,
-        keepaliveSec: 60,
-      }),
-      protocolVersion: 4,
-      clean: true,
-    });
-    this.client = client;
-    client.on('connect', () => {
-      this.log.debug({ broker: safeUrl(o.url), topic: this.topic }, 'model receiver connected');
-      this.subscribed = false;
-      client.subscribe(this.topic, { qos: 1 }, (err, granted) => {
-        // 0x80 in the SUBACK: the broker refused the filter (its ACL), without an error event.
-        const refused = granted?.some((g) => g.qos === 128);
-        if (err || refused) {
-          this.log.warn(
-            { err: err?.message ?? 'subscription refused by the broker (ACL?)', topic: this.topic },
-            'cannot subscribe to model updates',
-          );
-        } else this.subscribed = true;
-      });
-    });
-    client.on('message', (topic, payload) => {
-      if (topic !== this.topic || payload.length === 0) return; // empty: a cleared retained message
-      this.stats.received++;
-      if (payload.length > MAX_MODEL_PAYLOAD_BYTES) {
-        this.stats.tooLarge++;
-        this.log.warn({ bytes: payload.length }, 'model payload too large; ignored');
-        return;
-      }
-      this.service.offer(payload, `mqtt:${topic}`).then(
-        (r) => this.emit(r),
-        (err: Error) => this.emit(err), // logged and recorded by the service
-      );
-    });
-    client.on('error', (err) => this.log.warn({ err: err.message }, 'model receiver mqtt error'));
+  subscribed(refused: readonly string[]): void {
+    // 0x80 in the SUBACK: the broker refused the filter (its ACL), without an error event.
+    if (refused.length > 0) this.log.warn('cannot subscribe to model updates: refused by the broker (ACL?)');
+    else this.subscribedNow = true;
+  }
+
+  message(kind: 'model', payload: Buffer): void {
+    if (payload.length === 0) return; // a cleared retained message
+    this.stats.received++;
+    if (payload.length > MAX_MODEL_PAYLOAD_BYTES) {
+      this.stats.tooLarge++;
+      this.log.warn({ bytes: payload.length }, 'model payload too large; ignored');
+      return;
+    }
+    this.service.offer(payload, `mqtt:${kind}`).then(
+      (r) => this.emit(r),
+      (err: Error) => this.emit(err), // logged and recorded by the service
+    );
   }
 
   /** Resolves when the subscription is in place (tests and the CLI wait for it). */
@@ -92,7 +51,7 @@ export class ModelReceiver {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('model receiver: not subscribed in time')), timeoutMs);
       const check = () => {
-        if (this.subscribed) {
+        if (this.subscribedNow) {
           clearTimeout(timer);
           resolve();
         } else setTimeout(check, 20);
@@ -109,11 +68,5 @@ export class ModelReceiver {
 
   private emit(r: OfferResult | Error): void {
     for (const fn of this.listeners) fn(r);
-  }
-
-  async stop(): Promise<void> {
-    const c = this.client;
-    this.client = null;
-    if (c) await c.endAsync();
   }
 }

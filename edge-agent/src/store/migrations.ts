@@ -77,7 +77,7 @@ export const MIGRATIONS: readonly string[] = [
             min(coolant_c), max(coolant_c), coalesce(sum(coolant_c), 0), count(coolant_c)
      FROM samples GROUP BY ts - ts % 60000;`,
 
-  // 3: the events lane (sync/event-sync.ts): its own cursor (acked_seq = highest event id the
+  // 3: the events lane (sync/event-lane.ts): its own cursor (acked_seq = highest event id the
   // cloud committed) and batch counter, next to the telemetry lane's.
   `INSERT INTO sync_cursor (lane, acked_seq) VALUES ('events', 0);`,
 

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AgentDb, type AgentDbOptions } from './agent-db.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { type NewSample, SampleStore, type SampleStoreOptions } from './sample-store.ts';
+import type { NewSample } from './sample-outbox.ts';
 
 const T0 = Date.UTC(2024, 4, 1, 8, 0, 0);
 const sample = (i: number): NewSample => ({
@@ -19,9 +20,9 @@ const sample = (i: number): NewSample => ({
 
 let dir: string;
 let file: string;
-const open: SampleStore[] = [];
-const openStore = (o: SampleStoreOptions = {}) => {
-  const s = new SampleStore(file, o);
+const open: AgentDb[] = [];
+const openStore = (o: AgentDbOptions = {}) => {
+  const s = new AgentDb(file, o);
   open.push(s);
   return s;
 };
@@ -51,12 +52,14 @@ describe('migrations', () => {
     v1.close();
 
     const store = openStore();
-    expect(store.ackedSeq()).toBe(100);
-    expect(store.pending(100).map((s) => s.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 101 + i));
-    const rollups = store.rollups();
+    expect(store.samples.ackedSeq()).toBe(100);
+    expect(store.samples.pending(100).map((s) => s.seq)).toEqual(
+      Array.from({ length: 50 }, (_, i) => 101 + i),
+    );
+    const rollups = store.samples.rollups();
     expect(rollups.map((r) => r.count)).toEqual([60, 60, 30]);
     expect(rollups[0]!.speedKmh).toEqual({ min: 0, max: 59, avg: 29.5, n: 60 });
-    expect(store.append(sample(150))).toBe(151);
+    expect(store.samples.append(sample(150))).toBe(151);
     expect(store.stats().evictions).toEqual({ rawSynced: 0, rawUnsynced: 0, rollups: 0, events: 0 });
     store.close();
     open.pop();
@@ -71,8 +74,8 @@ describe('migrations', () => {
 describe('rollups and events', () => {
   it('keeps min/max/avg/count per minute, ignoring nulls', () => {
     const store = openStore();
-    for (let i = 0; i < 60; i++) store.append(sample(i));
-    const [r] = store.rollups();
+    for (let i = 0; i < 60; i++) store.samples.append(sample(i));
+    const [r] = store.samples.rollups();
     expect(r!.count).toBe(60);
     expect(r!.rpm).toEqual({ min: 750, max: 750 + 59 * 0.25, avg: 750 + 29.5 * 0.25, n: 60 });
     expect(r!.fuelLevelPct.n).toBe(60 - 9); // i % 7 === 0 is null
@@ -80,9 +83,9 @@ describe('rollups and events', () => {
 
   it('stores generic events with a JSON payload', () => {
     const store = openStore();
-    store.recordEvent({ type: 'dtc', startTs: T0, payload: { code: 'P0300' } });
-    store.recordEvent({ type: 'trip', startTs: T0 - 1000, endTs: T0 + 5000 });
-    expect(store.events().map((e) => [e.type, e.payload])).toEqual([
+    store.events.append({ type: 'dtc', startTs: T0, payload: { code: 'P0300' } });
+    store.events.append({ type: 'trip', startTs: T0 - 1000, endTs: T0 + 5000 });
+    expect(store.events.list().map((e) => [e.type, e.payload])).toEqual([
       ['trip', {}],
       ['dtc', { code: 'P0300' }],
     ]);
@@ -92,26 +95,26 @@ describe('rollups and events', () => {
 describe('contiguous acknowledgement', () => {
   it('moves the cursor only over a complete prefix; acked ranges above it are not resent', () => {
     const store = openStore();
-    for (let i = 0; i < 30; i++) store.append(sample(i));
-    store.acknowledgeRange(21, 30); // live batch acked while the backlog is in flight
-    expect(store.ackedSeq()).toBe(0);
-    expect(store.unsent({ limit: 100 }).map((s) => s.seq)).toEqual(
+    for (let i = 0; i < 30; i++) store.samples.append(sample(i));
+    store.samples.acknowledgeRange(21, 30); // live batch acked while the backlog is in flight
+    expect(store.samples.ackedSeq()).toBe(0);
+    expect(store.samples.unsent({ limit: 100 }).map((s) => s.seq)).toEqual(
       Array.from({ length: 20 }, (_, i) => i + 1),
     );
-    store.acknowledgeRange(11, 20);
-    expect(store.ackedSeq()).toBe(0);
-    store.acknowledgeRange(1, 10);
-    expect(store.ackedSeq()).toBe(30);
-    expect(store.unsent({ limit: 100 })).toEqual([]);
+    store.samples.acknowledgeRange(11, 20);
+    expect(store.samples.ackedSeq()).toBe(0);
+    store.samples.acknowledgeRange(1, 10);
+    expect(store.samples.ackedSeq()).toBe(30);
+    expect(store.samples.unsent({ limit: 100 })).toEqual([]);
     expect(store.stats().unsent).toBe(0);
   });
 
   it('batch sequence is strictly increasing across restarts', () => {
     const a = openStore();
-    expect([a.nextBatchSeq(), a.nextBatchSeq()]).toEqual([1, 2]);
+    expect([a.samples.nextBatchSeq(), a.samples.nextBatchSeq()]).toEqual([1, 2]);
     a.close();
     open.pop();
-    expect(openStore().nextBatchSeq()).toBe(3);
+    expect(openStore().samples.nextBatchSeq()).toBe(3);
   });
 });
 
@@ -119,26 +122,26 @@ describe('disk budget', () => {
   it('evicts oldest synced samples first, then unsynced, then rollups and events; counts each; keeps running', () => {
     const budget = 256 * 1024;
     const store = openStore({ diskBudgetBytes: budget, budgetCheckEvery: 100 });
-    store.recordEvent({ type: 'trip', startTs: T0 });
-    for (let i = 0; i < 1500; i++) store.append(sample(i));
+    store.events.append({ type: 'trip', startTs: T0 });
+    for (let i = 0; i < 1500; i++) store.samples.append(sample(i));
     expect(store.stats().evictions.rawUnsynced).toBe(0);
-    store.acknowledge(1000);
+    store.samples.acknowledge(1000);
     // Push past the budget: synced rows go first.
     let i = 1500;
-    while (store.stats().evictions.rawSynced === 0 && i < 10_000) store.append(sample(i++));
+    while (store.stats().evictions.rawSynced === 0 && i < 10_000) store.samples.append(sample(i++));
     let st = store.stats();
     expect(st.fileBytes).toBeLessThanOrEqual(budget);
     expect(st.evictions.rawSynced).toBeGreaterThan(0);
     expect(st.evictions.rawUnsynced).toBe(0);
-    expect(store.pending(1)[0]!.seq).toBe(1001); // nothing unsent lost yet
+    expect(store.samples.pending(1)[0]!.seq).toBe(1001); // nothing unsent lost yet
     // Keep writing with nothing acknowledged: now unsynced rows go, oldest first.
-    while (i < 20_000) store.append(sample(i++));
+    while (i < 20_000) store.samples.append(sample(i++));
     st = store.stats();
     expect(st.fileBytes).toBeLessThanOrEqual(budget);
     expect(st.evictions.rawSynced).toBe(1000);
     expect(st.evictions.rawUnsynced).toBeGreaterThan(0);
     expect(st.evictions.rollups + st.evictions.events).toBe(0);
-    const oldest = store.pending(1)[0]!.seq;
+    const oldest = store.samples.pending(1)[0]!.seq;
     expect(oldest).toBe(1001 + st.evictions.rawUnsynced);
     expect(st.ackedSeq).toBe(oldest - 1); // evicted seqs need no ack
     expect(st.lastSeq).toBe(20_000);
@@ -148,22 +151,22 @@ describe('disk budget', () => {
   it('falls back to rollups and events when no raw samples are left', () => {
     const store = openStore({ diskBudgetBytes: 64 * 1024, budgetCheckEvery: 1_000_000 });
     for (let i = 0; i < 100; i++)
-      store.recordEvent({ type: 'harsh', startTs: T0 + i, payload: { pad: 'x'.repeat(500) } });
-    for (let i = 0; i < 1500; i++) store.append({ ...sample(i), ts: T0 + i * 60_000 }); // one rollup each
+      store.events.append({ type: 'harsh', startTs: T0 + i, payload: { pad: 'x'.repeat(500) } });
+    for (let i = 0; i < 1500; i++) store.samples.append({ ...sample(i), ts: T0 + i * 60_000 }); // one rollup each
     const ev = store.enforceBudget();
     expect(ev.rawSynced).toBe(0);
     expect(ev.rawUnsynced).toBe(1500);
     expect(ev.rollups).toBeGreaterThan(0);
     expect(store.stats().fileBytes).toBeLessThanOrEqual(64 * 1024);
-    expect(store.append(sample(9999))).toBe(1501);
+    expect(store.samples.append(sample(9999))).toBe(1501);
   });
 
   it('metricBufferLimit caps unsent samples, dropping the oldest', () => {
     const store = openStore({ metricBufferLimit: 100, budgetCheckEvery: 50 });
-    for (let i = 0; i < 500; i++) store.append(sample(i));
+    for (let i = 0; i < 500; i++) store.samples.append(sample(i));
     const st = store.stats();
     expect(st.unsent).toBeLessThanOrEqual(150);
     expect(st.evictions.rawUnsynced).toBe(500 - st.unsent);
-    expect(store.pending(1)[0]!.seq).toBe(501 - st.unsent);
+    expect(store.samples.pending(1)[0]!.seq).toBe(501 - st.unsent);
   });
 });

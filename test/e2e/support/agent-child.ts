@@ -1,5 +1,5 @@
 /**
- * Child process for sync-faults.test.ts: the real agent sync loop (SampleStore + MqttSync) with
+ * Child process for sync-faults.test.ts: the real agent sync loop (AgentDb + BrokerLink) with
  * samples appended continuously from a deterministic generator (a sample's fields depend only on
  * its seq), until it is SIGKILLed.
  *   node --import tsx agent-child.ts run   DB URL BASE TENANT VEHICLE CLIENT_ID
@@ -8,8 +8,9 @@
  * unsent, stops cleanly and prints "drained <lastSeq>".
  */
 import { createLogger } from '../../../cloud/test/support/reexports.ts';
-import { type NewSample, SampleStore } from '../../../edge-agent/src/store/sample-store.ts';
-import { MqttSync } from '../../../edge-agent/src/sync/mqtt-sync.ts';
+import { AgentDb } from '../../../edge-agent/src/store/agent-db.ts';
+import type { NewSample } from '../../../edge-agent/src/store/sample-outbox.ts';
+import { BrokerLink } from '../../../edge-agent/src/sync/broker-link.ts';
 
 const [mode, file, url, baseTopic, tenantId, vehicleId, clientId] = process.argv.slice(2) as string[];
 const T0 = Date.UTC(2024, 7, 1, 0, 0, 0);
@@ -27,8 +28,8 @@ function generated(n: number): NewSample {
   };
 }
 
-const store = new SampleStore(file!);
-const sync = new MqttSync(
+const store = new AgentDb(file!);
+const sync = new BrokerLink(
   store,
   {
     url: url!,
@@ -49,14 +50,15 @@ sync.start();
 if (mode === 'run') {
   let next = store.stats().lastSeq;
   const tick = () => {
-    for (let i = 0; i < 3; i++) store.append(generated(++next));
+    for (let i = 0; i < 3; i++) store.samples.append(generated(++next));
   };
   tick();
   setInterval(tick, 2);
   process.stdout.write('ready\n');
 } else {
   await sync.waitConnected(10_000);
-  while (store.stats().unsent > 0) await sync.flush().then(() => new Promise((r) => setTimeout(r, 20)));
+  while (store.stats().unsent > 0)
+    await sync.telemetry.flush().then(() => new Promise((r) => setTimeout(r, 20)));
   await sync.stop();
   const last = store.stats().lastSeq;
   store.close();

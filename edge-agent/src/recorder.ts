@@ -1,0 +1,52 @@
+/**
+ *   GPS fix (one per epoch) ──┐
+ *                             ├─▶ SampleRecorder ──append──▶ SampleOutbox (SQLite) ──▶ TelemetryLane
+ *   ObdPoller.latest ─────────┘         │
+ *                                       └──DriveSample──▶ LiveDetectors ──▶ EventOutbox ──▶ EventLane
+ *
+ * One sample per GPS epoch: the fix's time (GPS time, right even when the Pi has no RTC, see
+ * gps/clock.ts) and position, joined with the newest OBD-II readings. The sample is stored before
+ * anything else sees it; the detectors get it after.
+ */
+import type { Logger } from '@fleet/shared/log';
+import type { LiveDetectors } from './fuel/live.ts';
+import type { SampleClock } from './gps/clock.ts';
+import type { GpsFix } from './gps/nmea/rmc.ts';
+import type { ObdPoller } from './obd/obd-poller.ts';
+import type { SampleOutbox } from './store/sample-outbox.ts';
+
+export class SampleRecorder {
+  constructor(
+    private readonly clock: SampleClock,
+    private readonly obd: Pick<ObdPoller, 'latest' | 'state' | 'fuelRateLph'>,
+    private readonly samples: SampleOutbox,
+    private readonly detectors: LiveDetectors,
+    private readonly log: Logger,
+  ) {}
+
+  /** One GPS epoch: a sample in SQLite, then through the detectors. */
+  record(fix: GpsFix): void {
+    // A receiver repeating an epoch (or a clock step back) must not create a second sample.
+    const ts = this.clock.stampFix(fix);
+    if (ts === null) {
+      this.log.debug({ ts: fix.ts }, 'GPS epoch not newer than the last; skipped');
+      return;
+    }
+    const obd = this.obd.latest;
+    const sample = {
+      ts,
+      lat: fix.lat,
+      lon: fix.lon,
+      speedKmh: obd.speedKmh ?? fix.speedKmh,
+      rpm: obd.rpm,
+      fuelLevelPct: obd.fuelLevelPct,
+      coolantC: obd.coolantC,
+    };
+    this.samples.append(sample);
+    // Ignition from the link: no vehicle answering is ignition off (the GPS speed fills the
+    // stored sample, but must not make a silent ECU look awake); unknown while reconnecting.
+    const st = this.obd.state;
+    const ignition = st === 'polling' ? true : st === 'no-vehicle' ? false : null;
+    this.detectors.push({ ...sample, fuelRateLph: this.obd.fuelRateLph, mafGps: null, ignition });
+  }
+}

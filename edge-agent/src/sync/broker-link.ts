@@ -1,0 +1,287 @@
+/**
+ *                         ┌─ TelemetryLane  ─ telemetry ▶ ◀ ack          (SampleOutbox)
+ *   AgentDb ── BrokerLink ┼─ EventLane      ─ events ▶    ◀ events-ack   (EventOutbox)
+ *   one MQTT session      ├─ ModelReceiver  ─             ◀ model        (ModelService; with a publisher key)
+ *                         └─ CommandLane    ─ commands-ack ▶ ◀ commands  (ping; remote diagnostics)
+ *
+ * ONE broker connection per agent: one client id, one login and TLS identity, one retained
+ * status with its will, one reconnect/backoff, one keepalive. The lanes ride on it; each names the
+ * kinds it receives, and the link subscribes to all of them at every connect and hands each
+ * message to its lane by topic. Publishes go through `publish(kind)`, only for the kinds the agent
+ * sends (shared TOPICS), with that kind's QoS and retain flag.
+ *
+ * Session: clean: false (and, on MQTT 5, sessionExpiryInterval) so the broker keeps our
+ * unacknowledged QoS 1 packets and our subscriptions across a reconnect. MQTT 5 when the broker
+ * speaks it; 'auto' falls back to 3.1.1 when the broker refuses the protocol version (CONNACK
+ * code 1 / reason 0x84), as the embedded aedes does.
+ *
+ * Retained status: `online` on connect, `offline` as the MQTT will when the link dies. The will is
+ * fixed at connect time, so `online` and the will carry the same ts: the cloud keeps the newest
+ * status, and an equal ts lets the will (which always arrives later) win. A clean stop suppresses
+ * the will, so the link says `offline` itself.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  type AgentInboundKind,
+  type AgentOutboundKind,
+  TOPICS,
+  type TopicKind,
+  type VehicleStatus,
+  vehicleTopics,
+} from '@fleet/shared';
+import { type Logger, safeUrl } from '@fleet/shared/log';
+import mqtt from 'mqtt';
+import type { AgentConfig } from '../config.ts';
+import { ModelReceiver } from '../models/model-receiver.ts';
+import type { ModelService } from '../models/model-service.ts';
+import type { AgentDb } from '../store/agent-db.ts';
+import { CommandLane } from './command-lane.ts';
+import { EventLane, type EventLaneOptions } from './event-lane.ts';
+import type { Lane, LinkPort, UserProperties } from './lane.ts';
+import { TelemetryLane, type TelemetryLaneOptions } from './telemetry-lane.ts';
+
+export type MqttProtocol = 'auto' | '5' | '4';
+
+export interface BrokerLinkOptions extends TelemetryLaneOptions, EventLaneOptions {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  tenantId: string;
+  vehicleId: string;
+  baseTopic: string;
+  /** 'auto' (MQTT 5, falling back to 3.1.1), '5' or '4' (3.1.1); default 'auto'. */
+  protocol?: MqttProtocol;
+  /** [0...4294967295] s the broker keeps our session while we are away (MQTT 5), default 7 days. */
+  sessionExpirySec?: number;
+  /** PEM files for mqtts:// (CA to trust, client certificate and key), read at every start. */
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+  /** Default `fleet-agent-{vehicleId}`: stable, so the broker keeps the session. */
+  clientId?: string;
+  /**
+   * [5...1200] s MQTT keepalive, default 30: a link that silently stops carrying packets (a
+   * cellular NAT that forgot us, a tunnel) is noticed after 1.5x this without a PINGRESP, and
+   * the agent reconnects and buffers meanwhile. Outgoing publishes do not postpone the ping
+   * (mqtt.js reschedules it only on what it receives), so a dead link is found while sending too.
+   */
+  keepaliveSec?: number;
+  /** [100...60000] ms between reconnect attempts, default 2000. */
+  reconnectPeriodMs?: number;
+}
+
+/** The link's settings from the agent's (the lanes' own defaults fill the rest). */
+export function brokerLinkOptions(
+  config: Omit<AgentConfig, 'obdPort' | 'obdBaud' | 'gpsBaud'>,
+): BrokerLinkOptions {
+  return {
+    url: config.mqttUrl,
+    username: config.mqttUsername,
+    password: config.mqttPassword,
+    tenantId: config.tenantId,
+    vehicleId: config.vehicleId,
+    baseTopic: config.baseTopic,
+    batchSize: config.metricBatchSize,
+    flushIntervalMs: config.flushIntervalMs,
+    flushJitterMs: config.flushJitterMs,
+    backfillInflight: config.backfillInflight,
+    ackFrom: config.ackFrom,
+    ackTimeoutMs: config.ackTimeoutMs,
+    keepaliveSec: config.keepaliveSec,
+    protocol: config.mqttProtocol,
+    sessionExpirySec: config.sessionExpirySec,
+    caFile: config.mqttCaFile,
+    certFile: config.mqttCertFile,
+    keyFile: config.mqttKeyFile,
+  };
+}
+
+export class BrokerLink implements LinkPort {
+  readonly stats: { connects: number; protocolVersion: 4 | 5 | null } = {
+    connects: 0,
+    protocolVersion: null,
+  };
+  readonly telemetry: TelemetryLane;
+  readonly events: EventLane;
+  readonly commands: CommandLane;
+  /** Present when the agent runs engine models (it has the publisher's key). */
+  readonly models: ModelReceiver | null;
+  private readonly lanes: Lane[];
+  private readonly topics: Record<TopicKind, string>;
+  /** topic -> the lane that receives it. */
+  private readonly routes = new Map<string, { kind: AgentInboundKind; lane: Lane }>();
+  private client: mqtt.MqttClient | undefined;
+  private stopped = false;
+  private readonly since = Date.now();
+
+  constructor(
+    private readonly db: AgentDb,
+    private readonly opts: BrokerLinkOptions,
+    private readonly log: Logger,
+    extras: { models?: ModelService | null | undefined } = {},
+  ) {
+    this.topics = vehicleTopics(opts.tenantId, opts.vehicleId, opts.baseTopic);
+    this.telemetry = new TelemetryLane(db.samples, this, opts, log.child({ lane: 'telemetry' }));
+    this.events = new EventLane(db.events, this, opts, log.child({ lane: 'events' }));
+    this.commands = new CommandLane(this, log.child({ lane: 'commands' }));
+    this.models = extras.models ? new ModelReceiver(extras.models, log.child({ lane: 'models' })) : null;
+    this.lanes = [this.telemetry, this.events, this.commands, ...(this.models ? [this.models] : [])];
+    for (const lane of this.lanes) {
+      for (const kind of lane.inbound) this.routes.set(this.topics[kind], { kind, lane });
+    }
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  get protocolVersion(): 4 | 5 | null {
+    return this.stats.protocolVersion;
+  }
+
+  start(): void {
+    this.connect(this.opts.protocol === '4' ? 4 : 5);
+    for (const lane of this.lanes) lane.start?.();
+  }
+
+  async publish(
+    kind: AgentOutboundKind,
+    payload: string | Buffer,
+    userProperties?: UserProperties,
+  ): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error('broker link not started');
+    const { qos, retained } = TOPICS[kind];
+    await client.publishAsync(this.topics[kind], payload, {
+      qos,
+      retain: retained,
+      // MQTT 5 brokers and tools can route on these without decoding the payload.
+      ...(userProperties && this.stats.protocolVersion === 5 ? { properties: { userProperties } } : {}),
+    });
+  }
+
+  private statusPayload(state: VehicleStatus['state'], ts = this.since): string {
+    return JSON.stringify({ v: 1, state, ts } satisfies VehicleStatus);
+  }
+
+  private connect(version: 4 | 5) {
+    const o = this.opts;
+    const client = mqtt.connect(o.url, {
+      clientId: o.clientId ?? `fleet-agent-${o.vehicleId}`,
+      username: o.username,
+      password: o.password,
+      ca: o.caFile ? readFileSync(o.caFile) : undefined,
+      cert: o.certFile ? readFileSync(o.certFile) : undefined,
+      key: o.keyFile ? readFileSync(o.keyFile) : undefined,
+      reconnectPeriod: o.reconnectPeriodMs ?? 2000,
+      keepalive: o.keepaliveSec ?? 30,
+      connectTimeout: 10_000,
+      protocolVersion: version,
+      clean: false,
+      ...(version === 5
+        ? { properties: { sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600 } }
+        : {}),
+      will: {
+        topic: this.topics.status,
+        payload: Buffer.from(this.statusPayload('offline')),
+        qos: TOPICS.status.qos,
+        retain: TOPICS.status.retained,
+      },
+    });
+    this.client = client;
+    let everConnected = false;
+    client.on('connect', () => {
+      everConnected = true;
+      this.stats.connects++;
+      this.stats.protocolVersion = version;
+      this.db.setLinkState(true, safeUrl(o.url));
+      this.log.info({ broker: safeUrl(o.url), mqtt: version }, 'connected to broker');
+      void this.publish('status', this.statusPayload('online')).catch(() => {});
+      this.subscribe(client);
+      for (const lane of this.lanes) lane.connected?.();
+    });
+    client.on('message', (topic, payload) => {
+      const route = this.routes.get(topic);
+      route?.lane.message?.(route.kind, payload);
+    });
+    client.on('offline', () => {
+      this.db.setLinkState(false);
+      this.log.warn('broker unreachable; buffering in SQLite');
+    });
+    client.on('error', (err) => {
+      const code = (err as { code?: unknown }).code;
+      if (
+        version === 5 &&
+        (o.protocol ?? 'auto') === 'auto' &&
+        !everConnected &&
+        (code === 1 || code === 132)
+      ) {
+        this.log.info('broker refuses MQTT 5; falling back to MQTT 3.1.1');
+        client.end(true);
+        if (!this.stopped) this.connect(4);
+        return;
+      }
+      this.log.warn({ err: err.message }, 'mqtt error');
+    });
+  }
+
+  /**
+   * Every connect, with `resubscribe`: a broker restored from persistence may have kept the
+   * session but not the subscriptions, and mqtt.js skips a filter it already lists unless told.
+   */
+  private subscribe(client: mqtt.MqttClient) {
+    if (this.routes.size === 0) return;
+    const map: Record<string, unknown> = { resubscribe: true };
+    for (const topic of this.routes.keys()) map[topic] = { qos: 1 };
+    client.subscribe(map as unknown as mqtt.ISubscriptionMap, (err, granted) => {
+      if (err) this.log.warn({ err: err.message }, 'cannot subscribe to the cloud topics');
+      // 0x80 in the SUBACK: the broker refused that filter (its ACL), without an error event.
+      const refused = new Set(
+        err ? this.routes.keys() : (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic),
+      );
+      for (const lane of this.lanes) {
+        const mine = lane.inbound.filter((k) => refused.has(this.topics[k]));
+        if (mine.length > 0) this.log.warn({ kinds: mine }, 'subscription refused by the broker');
+        if (lane.inbound.length > 0) lane.subscribed?.(mine);
+      }
+    });
+  }
+
+  /** Resolves once connected (or rejects after `timeoutMs`). */
+  waitConnected(timeoutMs: number): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (this.connected) {
+          clearInterval(poll);
+          resolve();
+        } else if (Date.now() - started > timeoutMs) {
+          clearInterval(poll);
+          reject(new Error(`not connected to ${safeUrl(this.opts.url)} after ${timeoutMs} ms`));
+        }
+      }, 50);
+    });
+  }
+
+  /** The lanes end their rounds (unacknowledged data stays in SQLite), then the session ends. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.lanes.map((lane) => lane.stop?.()));
+    const client = this.client;
+    if (client?.connected) {
+      await client
+        .publishAsync(this.topics.status, this.statusPayload('offline', Date.now()), {
+          qos: TOPICS.status.qos,
+          retain: TOPICS.status.retained,
+        })
+        .catch(() => {});
+    }
+    await client?.endAsync();
+    try {
+      this.db.setLinkState(false);
+    } catch {
+      // the database may already be closed by a caller that stops in another order
+    }
+  }
+}
