@@ -9,11 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { createLogger } from '@fleet/shared/log';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { GeofenceWatch } from '../src/alerts/geofence-watch.ts';
 import { configureSharedAnswers } from '../src/api/shared-answers.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openPool } from '../src/db/pool.ts';
-import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
 import { startEmbeddedDatabase } from '../src/embedded/database.ts';
+import { seedEvents, seedSample, vehicleEvent } from './support/seed.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
 
 const log = createLogger('api-pglite-test').child({}, { level: 'error' });
@@ -42,22 +43,18 @@ afterAll(async () => {
   await close?.();
 });
 
+const geofences = new GeofenceWatch();
 async function move(vehicle: string, ts: number, lat: number, lon: number) {
-  const c = await pool.connect();
-  try {
-    await upsertVehicleLatest(c, vehicle, {
-      seq: 1,
-      ts,
-      lat,
-      lon,
-      speedKmh: 30,
-      rpm: 1500,
-      fuelLevelPct: 40,
-      coolantC: 90,
-    });
-  } finally {
-    c.release();
-  }
+  await seedSample(pool, geofences, 'acme', vehicle, {
+    seq: 1,
+    ts,
+    lat,
+    lon,
+    speedKmh: 30,
+    rpm: 1500,
+    fuelLevelPct: 40,
+    coolantC: 90,
+  });
 }
 
 describe('web API on PGlite', () => {
@@ -77,11 +74,9 @@ describe('web API on PGlite', () => {
     expect(g.vehiclesInside).toBe(0);
     await move('van-1', now - 9000, 40.5, 0.5);
     await move('van-1', now - 8000, 42, 0.5);
-    await pool.query(
-      `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence)
-       VALUES ('acme', 'van-1', 1, 'fuel_drain', now(), now(), 25, 0.9),
-              ('globex', 'truck-b1', 1, 'fuel_drain', now(), now(), 25, 0.9)`,
-    );
+    const drain = vehicleEvent({ id: 1, type: 'fuel_drain', start: Date.now(), volumeL: 25 });
+    await seedEvents(pool, 'acme', 'van-1', [drain]);
+    await seedEvents(pool, 'globex', 'truck-b1', [drain]);
     const alerts = await m.alerts.list();
     expect(alerts.items.map((a) => a.type).sort()).toEqual(['fuel_drain', 'geofence_enter', 'geofence_exit']);
     const acked = await m.alerts.acknowledge({ alertId: alerts.items[0]!.id });
@@ -107,7 +102,8 @@ describe('web API on PGlite', () => {
       `INSERT INTO telemetry_minute (tenant_id, vehicle_id, minute, samples, speed_n, speed_sum, rpm_n, rpm_sum,
                                      fuel_min, fuel_max)
        SELECT 'acme', 'van-1', date_trunc('minute', t), 60, 60, 1800, 0, 0, 40, 41
-         FROM generate_series(now() - interval '2 hours', now() - interval '1 minute', interval '1 minute') AS t`,
+         FROM generate_series(now() - interval '2 hours', now() - interval '1 minute', interval '1 minute') AS t
+       ON CONFLICT DO NOTHING`, // the minutes of the moves above are there already
     );
     const chart = await m.telemetry.fuelSeries({
       vehicleId: 'van-1',

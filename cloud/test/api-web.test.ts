@@ -7,14 +7,15 @@
  * Live updates over SSE are in api-live.test.ts.
  */
 import { randomUUID } from 'node:crypto';
+import type { VehicleEvent, VehicleEventType } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GeofenceWatch } from '../src/alerts/geofence-watch.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { ensureTelemetryPartitions, utcDay } from '../src/db/queries/ensure-telemetry-partitions.ts';
-import { emptyTelemetryColumns, insertTelemetryRows } from '../src/db/queries/insert-telemetry-rows.ts';
 import { upsertVehicleLatest } from '../src/db/queries/upsert-vehicle-latest.ts';
+import { seedEvents, seedSample, vehicleEvent } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
 
@@ -36,28 +37,17 @@ const outcome = (p: Promise<unknown>) =>
   );
 
 let eventId = 1;
+/** Stores one event as the event ingest does (with its alert) and returns it. */
 async function event(
   tenant: string,
   vehicle: string,
-  type: string,
+  type: VehicleEventType,
   at: number,
-  extra: { volumeL?: number; details?: object; driverId?: string } = {},
-) {
-  await pool.query(
-    `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence,
-                                 driver_id, details)
-     VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0), to_timestamp($5 / 1000.0), $6, 0.9, $7, $8)`,
-    [
-      tenant,
-      vehicle,
-      eventId++,
-      type,
-      at,
-      extra.volumeL ?? null,
-      extra.driverId ?? null,
-      JSON.stringify(extra.details ?? {}),
-    ],
-  );
+  extra: { volumeL?: number; details?: Record<string, unknown>; driverId?: string } = {},
+): Promise<VehicleEvent> {
+  const e = vehicleEvent({ id: eventId++, type, start: at, ...extra });
+  await seedEvents(pool, tenant, vehicle, [e]);
+  return e;
 }
 
 /** Minute rollups as the ingest leaves them: one every `stepMs` in [from, to), steady fuel and speed. */
@@ -439,15 +429,11 @@ describe('refuel log', () => {
 
 describe('alerts', () => {
   it('events that need attention become open alerts (once each); acknowledge and resolve are audited', async () => {
-    await event('acme', 'van-2', 'dtc', NOW - 30 * 60_000, { details: { code: 'P0301' } });
-    await event('acme', 'van-2', 'harsh_accel', NOW - 20 * 60_000); // scored, not an alert
+    const dtc = await event('acme', 'van-2', 'dtc', NOW - 30 * 60_000, { details: { code: 'P0301' } });
+    const harsh = await event('acme', 'van-2', 'harsh_accel', NOW - 20 * 60_000); // scored, not an alert
     await event('acme', 'van-3', 'long_idle', NOW - 10 * 60_000, { details: { durationS: 1200 } });
     // A redelivered event stores nothing and alerts nothing.
-    await pool.query(
-      `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, confidence)
-       SELECT tenant_id, vehicle_id, event_id, type, start_ts, end_ts, confidence FROM vehicle_events
-        WHERE vehicle_id = 'van-2' ON CONFLICT DO NOTHING`,
-    );
+    expect(await seedEvents(pool, 'acme', 'van-2', [dtc, harsh])).toBe(0);
     const m = manager();
     const open = await m.alerts.list({ statuses: ['open'], vehicleId: 'van-2' });
     expect(open.items.map((a) => [a.type, a.title, a.severity])).toEqual([
@@ -491,30 +477,20 @@ describe('geofences', () => {
     { lat: 50.5, lon: 8 },
   ];
 
-  /** Positions through the ingest's own group statement (rollups + latest state in one). */
+  /** Positions as the ingest stores them (rollups, latest state, geofence entries and exits). */
+  const geofences = new GeofenceWatch();
   let seq = 100;
   async function drive(vehicle: string, lat: number, lon: number) {
-    const cols = emptyTelemetryColumns();
-    const ts = Date.now();
-    cols.tenantId.push('acme');
-    cols.vehicleId.push(vehicle);
-    cols.seq.push(seq++);
-    cols.tsMs.push(ts);
-    cols.lat.push(lat);
-    cols.lon.push(lon);
-    cols.speedKmh.push(30);
-    cols.rpm.push(1500);
-    cols.fuelLevelPct.push(50);
-    cols.coolantC.push(90);
-    const c = await pool.connect();
-    try {
-      await ensureTelemetryPartitions(c, [utcDay(ts)]);
-      await c.query('BEGIN');
-      await insertTelemetryRows(c, cols);
-      await c.query('COMMIT');
-    } finally {
-      c.release();
-    }
+    await seedSample(pool, geofences, 'acme', vehicle, {
+      seq: seq++,
+      ts: Date.now(),
+      lat,
+      lon,
+      speedKmh: 30,
+      rpm: 1500,
+      fuelLevelPct: 50,
+      coolantC: 90,
+    });
     await new Promise((r) => setTimeout(r, 2)); // the next sample is newer
   }
   const geofenceAlerts = async () =>

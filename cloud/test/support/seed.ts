@@ -1,0 +1,87 @@
+/**
+ * Test data written the way production writes it, so that it alerts as production does: events
+ * through the event ingest's store (with their alerts), positions through the telemetry ingest's
+ * group statement (with the geofence decisions).
+ */
+import type { TelemetrySample, VehicleEvent } from '@fleet/shared';
+import type pg from 'pg';
+import type { GeofenceWatch } from '../../src/alerts/geofence-watch.ts';
+import { ensureTelemetryPartitions, utcDay } from '../../src/db/queries/ensure-telemetry-partitions.ts';
+import { emptyTelemetryColumns } from '../../src/db/queries/insert-telemetry-rows.ts';
+import { storeSamples } from '../../src/ingest/store-samples.ts';
+import { storeVehicleEvents } from '../../src/ingest/store-vehicle-events.ts';
+
+type Db = pg.Pool | pg.ClientBase;
+
+/** Runs `work` in a transaction on one connection (a pool lends one). */
+async function inTransaction<T>(db: Db, work: (c: pg.ClientBase) => Promise<T>): Promise<T> {
+  const c = 'totalCount' in db ? await db.connect() : db;
+  try {
+    await c.query('BEGIN');
+    const out = await work(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK');
+    throw err;
+  } finally {
+    if (c !== db) (c as pg.PoolClient).release();
+  }
+}
+
+/** A detector event with the defaults of a plain one (no volume, place, driver or model). */
+export function vehicleEvent(
+  e: Pick<VehicleEvent, 'id' | 'type' | 'start'> & Partial<VehicleEvent>,
+): VehicleEvent {
+  return {
+    end: e.start,
+    lat: null,
+    lon: null,
+    driverId: null,
+    confidence: 0.9,
+    modelVersion: null,
+    details: {},
+    ...e,
+  };
+}
+
+/** Stores events of one vehicle as the event ingest does; returns how many were new. */
+export function seedEvents(
+  db: Db,
+  tenantId: string,
+  vehicleId: string,
+  events: VehicleEvent[],
+): Promise<number> {
+  return inTransaction(db, (c) =>
+    storeVehicleEvents(
+      c,
+      events.map((event) => ({ tenantId, vehicleId, event })),
+    ),
+  );
+}
+
+/**
+ * Stores one sample of a vehicle as the telemetry ingest does (raw row, minute rollup, latest
+ * state, geofence entries and exits); returns how many samples were new (0: stored before).
+ */
+export async function seedSample(
+  db: Db,
+  geofences: GeofenceWatch,
+  tenantId: string,
+  vehicleId: string,
+  s: TelemetrySample,
+): Promise<number> {
+  await ensureTelemetryPartitions(db, [utcDay(s.ts)]);
+  const rows = emptyTelemetryColumns();
+  rows.tenantId.push(tenantId);
+  rows.vehicleId.push(vehicleId);
+  rows.seq.push(s.seq);
+  rows.tsMs.push(s.ts);
+  rows.lat.push(s.lat);
+  rows.lon.push(s.lon);
+  rows.speedKmh.push(s.speedKmh);
+  rows.rpm.push(s.rpm);
+  rows.fuelLevelPct.push(s.fuelLevelPct);
+  rows.coolantC.push(s.coolantC);
+  return inTransaction(db, (c) => storeSamples(c, rows, geofences));
+}
