@@ -1,17 +1,17 @@
 import { VEHICLE_EVENT_TYPES } from '@fleet/shared';
 import { describe, expect, it } from 'vitest';
-import type { StoredVehicleEvent } from '../db/queries/insert-vehicle-events.ts';
+import type { InsertedVehicleEvent } from '../db/queries/insert-vehicle-events.ts';
 import { alertForEvent } from './event-alerts.ts';
 
 const START = Date.UTC(2026, 11, 6, 8, 0);
 
-function stored(e: Pick<StoredVehicleEvent, 'type'> & Partial<StoredVehicleEvent>): StoredVehicleEvent {
+function stored(e: Pick<InsertedVehicleEvent, 'type'> & Partial<InsertedVehicleEvent>): InsertedVehicleEvent {
   return {
     tenantId: 'acme',
     vehicleId: 'van-1',
     eventId: 7,
-    startTs: START,
-    endTs: START + 600_000,
+    start: START,
+    end: START + 600_000,
     volumeL: null,
     lat: 48.1,
     lon: 11.5,
@@ -22,7 +22,7 @@ function stored(e: Pick<StoredVehicleEvent, 'type'> & Partial<StoredVehicleEvent
   };
 }
 
-const title = (e: Pick<StoredVehicleEvent, 'type'> & Partial<StoredVehicleEvent>) =>
+const title = (e: Pick<InsertedVehicleEvent, 'type'> & Partial<InsertedVehicleEvent>) =>
   alertForEvent(stored(e))?.title;
 
 describe('alertForEvent', () => {

@@ -10,7 +10,7 @@
  */
 
 import type { AlertSeverity, AlertType, NewAlert } from '../db/queries/insert-alerts.ts';
-import type { StoredVehicleEvent } from '../db/queries/insert-vehicle-events.ts';
+import type { InsertedVehicleEvent, StoredVehicleEvent } from '../db/queries/insert-vehicle-events.ts';
 
 type EventAlertType = Extract<AlertType, StoredVehicleEvent['type']>;
 
@@ -27,7 +27,7 @@ const isAlerting = (type: StoredVehicleEvent['type']): type is EventAlertType =>
   Object.hasOwn(SEVERITY, type);
 
 /** The alert an event raises, or null for events that are recorded only. */
-export function alertForEvent(e: StoredVehicleEvent): NewAlert | null {
+export function alertForEvent(e: InsertedVehicleEvent): NewAlert | null {
   if (!isAlerting(e.type)) return null;
   return {
     tenantId: e.tenantId,
@@ -35,7 +35,7 @@ export function alertForEvent(e: StoredVehicleEvent): NewAlert | null {
     type: e.type,
     severity: SEVERITY[e.type],
     title: titleOf(e.type, e),
-    ts: e.startTs,
+    ts: e.start,
     lat: e.lat,
     lon: e.lon,
     eventId: e.eventId,
@@ -45,7 +45,7 @@ export function alertForEvent(e: StoredVehicleEvent): NewAlert | null {
       ...e.details,
       confidence: e.confidence,
       volumeL: e.volumeL,
-      endTs: new Date(e.endTs).toISOString(),
+      endTs: new Date(e.end).toISOString(),
       driverId: e.driverId,
     },
   };

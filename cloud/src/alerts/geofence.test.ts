@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Geofence } from '../db/queries/geofences.ts';
 import type { MovedPosition } from '../db/queries/insert-telemetry-rows.ts';
-import { containsPoint, geofenceAlerts, insideGeofences, presenceChanges } from './geofence.ts';
+import { boundingBox, containsPoint, geofenceAlerts, insideGeofences, presenceChanges } from './geofence.ts';
 
 function fence(id: number, vertices: [number, number][], extra: Partial<Geofence> = {}): Geofence {
   const lats = vertices.map(([lat]) => lat);
@@ -12,10 +12,7 @@ function fence(id: number, vertices: [number, number][], extra: Partial<Geofence
     name: `fence ${id}`,
     lats,
     lons,
-    minLat: Math.min(...lats),
-    maxLat: Math.max(...lats),
-    minLon: Math.min(...lons),
-    maxLon: Math.max(...lons),
+    ...boundingBox(lats, lons),
     alertOnEnter: true,
     alertOnExit: true,
     ...extra,

@@ -14,6 +14,19 @@ import type { Geofence } from '../db/queries/geofences.ts';
 import type { NewAlert } from '../db/queries/insert-alerts.ts';
 import type { MovedPosition } from '../db/queries/insert-telemetry-rows.ts';
 
+/** The bounding box stored with a polygon, for the first, cheap test. */
+export function boundingBox(
+  lats: readonly number[],
+  lons: readonly number[],
+): Pick<Geofence, 'minLat' | 'maxLat' | 'minLon' | 'maxLon'> {
+  return {
+    minLat: Math.min(...lats),
+    maxLat: Math.max(...lats),
+    minLon: Math.min(...lons),
+    maxLon: Math.max(...lons),
+  };
+}
+
 /**
  * Bounding box first (cheap, and most positions are far from most geofences), then even-odd ray
  * casting on plain lat/lon. A point exactly on an edge may fall either way; one on the bounding

@@ -5,7 +5,11 @@
  */
 import { DROP_COUNTER_NAMES, type DropCounters, type TelemetryBatch } from '@fleet/shared';
 import type { DeadLetter } from '../db/queries/insert-dead-letter.ts';
-import { emptyTelemetryColumns, type TelemetryColumns } from '../db/queries/insert-telemetry-rows.ts';
+import {
+  emptyTelemetryColumns,
+  pushSample,
+  type TelemetryColumns,
+} from '../db/queries/insert-telemetry-rows.ts';
 import type { AgentDrops } from '../db/queries/upsert-agent-drops.ts';
 import type { Addressed, Classified } from './classify.ts';
 
@@ -57,7 +61,6 @@ export function planGroup<T extends { topic: string; payload: Buffer }>(
     plan.letters.push({ topic: item.topic, reason, payload: item.payload });
     if (to) plan.answers.push({ item, to, reason });
   };
-  const { rows } = plan;
   for (const c of classified) {
     if (c.kind === 'dead') {
       refuse(c.item, c.reason, c.refusedBatch);
@@ -91,18 +94,7 @@ export function planGroup<T extends { topic: string; payload: Buffer }>(
         plan.drops.set(c.vehicleId, next);
       }
     }
-    for (const s of c.batch.samples) {
-      rows.tenantId.push(c.tenantId);
-      rows.vehicleId.push(c.vehicleId);
-      rows.seq.push(s.seq);
-      rows.tsMs.push(s.ts);
-      rows.lat.push(s.lat);
-      rows.lon.push(s.lon);
-      rows.speedKmh.push(s.speedKmh);
-      rows.rpm.push(s.rpm);
-      rows.fuelLevelPct.push(s.fuelLevelPct);
-      rows.coolantC.push(s.coolantC);
-    }
+    for (const s of c.batch.samples) pushSample(plan.rows, c.tenantId, c.vehicleId, s);
   }
   plan.tenantIds = [...tenants];
   return plan;

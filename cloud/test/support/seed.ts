@@ -7,7 +7,7 @@ import type { TelemetrySample, VehicleEvent } from '@fleet/shared';
 import type pg from 'pg';
 import type { GeofenceWatch } from '../../src/alerts/geofence-watch.ts';
 import { ensureTelemetryPartitions, utcDay } from '../../src/db/queries/ensure-telemetry-partitions.ts';
-import { emptyTelemetryColumns } from '../../src/db/queries/insert-telemetry-rows.ts';
+import { emptyTelemetryColumns, pushSample } from '../../src/db/queries/insert-telemetry-rows.ts';
 import { storeSamples } from '../../src/ingest/store-samples.ts';
 import { storeVehicleEvents } from '../../src/ingest/store-vehicle-events.ts';
 
@@ -73,15 +73,6 @@ export async function seedSample(
 ): Promise<number> {
   await ensureTelemetryPartitions(db, [utcDay(s.ts)]);
   const rows = emptyTelemetryColumns();
-  rows.tenantId.push(tenantId);
-  rows.vehicleId.push(vehicleId);
-  rows.seq.push(s.seq);
-  rows.tsMs.push(s.ts);
-  rows.lat.push(s.lat);
-  rows.lon.push(s.lon);
-  rows.speedKmh.push(s.speedKmh);
-  rows.rpm.push(s.rpm);
-  rows.fuelLevelPct.push(s.fuelLevelPct);
-  rows.coolantC.push(s.coolantC);
+  pushSample(rows, tenantId, vehicleId, s);
   return inTransaction(db, (c) => storeSamples(c, rows, geofences));
 }

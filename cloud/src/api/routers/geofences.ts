@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { boundingBox } from '../../alerts/geofence.ts';
 import { recordVehiclesInside } from '../../alerts/geofence-watch.ts';
 import { appendAudit } from '../../db/queries/audit-log.ts';
 import { CursorInput, decodeCursor, page } from '../cursor.ts';
@@ -86,10 +87,7 @@ export const geofencesRouter = createRouter({
           name: input.name,
           lats,
           lons,
-          minLat: Math.min(...lats),
-          maxLat: Math.max(...lats),
-          minLon: Math.min(...lons),
-          maxLon: Math.max(...lons),
+          ...boundingBox(lats, lons),
           alertOnEnter: input.alertOnEnter,
           alertOnExit: input.alertOnExit,
         };

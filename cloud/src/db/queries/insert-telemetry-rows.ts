@@ -1,3 +1,4 @@
+import type { TelemetrySample } from '@fleet/shared';
 import type pg from 'pg';
 import { LATEST_FUTURE_TOLERANCE_MS } from './upsert-vehicle-latest.ts';
 
@@ -28,6 +29,25 @@ export function emptyTelemetryColumns(): TelemetryColumns {
     fuelLevelPct: [],
     coolantC: [],
   };
+}
+
+/** Appends one sample of a vehicle to the columns. */
+export function pushSample(
+  rows: TelemetryColumns,
+  tenantId: string,
+  vehicleId: string,
+  s: TelemetrySample,
+): void {
+  rows.tenantId.push(tenantId);
+  rows.vehicleId.push(vehicleId);
+  rows.seq.push(s.seq);
+  rows.tsMs.push(s.ts);
+  rows.lat.push(s.lat);
+  rows.lon.push(s.lon);
+  rows.speedKmh.push(s.speedKmh);
+  rows.rpm.push(s.rpm);
+  rows.fuelLevelPct.push(s.fuelLevelPct);
+  rows.coolantC.push(s.coolantC);
 }
 
 /**

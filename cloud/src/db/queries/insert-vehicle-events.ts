@@ -1,4 +1,4 @@
-import type { VehicleEvent } from '@fleet/shared';
+import type { VehicleEvent, VehicleEventType } from '@fleet/shared';
 import type pg from 'pg';
 
 export interface VehicleEventRow {
@@ -9,12 +9,11 @@ export interface VehicleEventRow {
 
 /** An event as the database stored it (`real` columns rounded to float4), times in epoch ms. */
 export interface StoredVehicleEvent {
-  tenantId: string;
   vehicleId: string;
   eventId: number;
-  type: VehicleEvent['type'];
-  startTs: number;
-  endTs: number;
+  type: VehicleEventType;
+  start: number;
+  end: number;
   volumeL: number | null;
   lat: number | null;
   lon: number | null;
@@ -23,11 +22,15 @@ export interface StoredVehicleEvent {
   details: Record<string, unknown>;
 }
 
-interface Row {
+/** One this ingest inserted, with its tenant. */
+export type InsertedVehicleEvent = StoredVehicleEvent & { tenantId: string };
+
+/** A vehicle_events row as node-postgres reads it (bigint as number: db/pool.ts). */
+export interface VehicleEventDbRow {
   tenant_id: string;
   vehicle_id: string;
   event_id: number;
-  type: VehicleEvent['type'];
+  type: VehicleEventType;
   start_ts: Date;
   end_ts: Date;
   volume_l: number | null;
@@ -38,6 +41,20 @@ interface Row {
   details: Record<string, unknown>;
 }
 
+export const toStoredVehicleEvent = (r: Omit<VehicleEventDbRow, 'tenant_id'>): StoredVehicleEvent => ({
+  vehicleId: r.vehicle_id,
+  eventId: r.event_id,
+  type: r.type,
+  start: r.start_ts.getTime(),
+  end: r.end_ts.getTime(),
+  volumeL: r.volume_l,
+  lat: r.lat,
+  lon: r.lon,
+  driverId: r.driver_id,
+  confidence: r.confidence,
+  details: r.details,
+});
+
 /**
  * Idempotent on (tenant, vehicle, event id): a redelivered or resent batch inserts nothing.
  * One statement over arrays (graphile-worker style), never SQL built from values. Returns the
@@ -46,9 +63,9 @@ interface Row {
 export async function insertVehicleEvents(
   db: pg.ClientBase,
   rows: readonly VehicleEventRow[],
-): Promise<StoredVehicleEvent[]> {
+): Promise<InsertedVehicleEvent[]> {
   if (rows.length === 0) return [];
-  const { rows: stored } = await db.query<Row>(
+  const { rows: stored } = await db.query<VehicleEventDbRow>(
     `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, lat, lon,
                                  driver_id, confidence, model_version, details)
      SELECT t, v, id, type, to_timestamp(s / 1000.0), to_timestamp(e / 1000.0), vol, lat, lon, drv, conf, mv, d
@@ -74,18 +91,5 @@ export async function insertVehicleEvents(
       rows.map((r) => JSON.stringify(r.event.details)),
     ],
   );
-  return stored.map((r) => ({
-    tenantId: r.tenant_id,
-    vehicleId: r.vehicle_id,
-    eventId: r.event_id,
-    type: r.type,
-    startTs: r.start_ts.getTime(),
-    endTs: r.end_ts.getTime(),
-    volumeL: r.volume_l,
-    lat: r.lat,
-    lon: r.lon,
-    driverId: r.driver_id,
-    confidence: r.confidence,
-    details: r.details,
-  }));
+  return stored.map((r) => ({ tenantId: r.tenant_id, ...toStoredVehicleEvent(r) }));
 }
