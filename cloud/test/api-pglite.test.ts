@@ -1,7 +1,7 @@
 /**
  * The web API's database parts on PGlite (the one-command stack's embedded database), through the
- * same server-side caller as on PostgreSQL: alerts from the event trigger, geofence entry/exit from
- * the statement trigger on vehicle_latest (transition tables, PL/pgSQL ray casting), full-text
+ * same server-side caller as on PostgreSQL: alerts from stored events, geofence entry/exit from
+ * positions stored by the ingest's group statement (cloud/src/alerts), full-text
  * search with facets (tsvector, websearch_to_tsquery), the idempotent refuel log, and the rollup
  * chart. Row-level security runs there too (inTenant's SET LOCAL ROLE).
  */

@@ -2,8 +2,8 @@
  * The web product's tRPC API (issue 6), through the server-side caller on the real PostgreSQL:
  * input bounds and errors (BAD_REQUEST, NOT_FOUND across tenants, FORBIDDEN by role), cursor
  * pagination, the idempotent refuel log, alert acknowledge/resolve with the audit trail, alerts
- * made by the database triggers (events; geofence entry/exit through the ingest's own
- * statement), fuel charts from rollups, driver scores, and search with facet counts.
+ * decided by cloud/src/alerts (events as the event ingest stores them; geofence entry/exit from
+ * positions stored as the telemetry ingest stores them), fuel charts from rollups, driver scores, and search with facet counts.
  * Live updates over SSE are in api-live.test.ts.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,10 +1,13 @@
 /**
  *                 $share/{group}/{base}/v1/+/+/{telemetry,status}
  *   broker ==QoS 1==> connection 0 ─┐
- *          ==QoS 1==> connection 1 ─┼─> pending ──(window)──> group commit ──> done() x n ──> PUBACK x n
- *          ==QoS 1==> connection k ─┘      │          BEGIN; owners; samples → keys → telemetry
- *                                          │                 → minute rollup → latest;
- *                                          │                 statuses; dead letters; COMMIT
+ *          ==QoS 1==> connection 1 ─┼─> lanes ──(window)──> group commit ──> done() x n ──> PUBACK x n
+ *          ==QoS 1==> connection k ─┘  live,       │          then a TelemetryAck per batch
+ *   (ingest-client.ts)                 backfill    │
+ *                                    (lanes.ts)    classify (classify.ts) → BEGIN; owners (owners.ts);
+ *                                                  planGroup (group.ts); samples → telemetry → minute
+ *                                                  rollup → latest → geofence alerts (store-samples.ts);
+ *                                                  statuses; dead letters; COMMIT (group-commit.ts)
  *
  * Ack after commit: mqtt.js sends a message's PUBACK when handleMessage's callback runs, and it
  * handles one message per connection at a time. So one connection commits one message per
