@@ -11,8 +11,8 @@ import { LiveFeed } from '../src/api/live-feed.ts';
 import { type ApiServer, startApiServer } from '../src/api/server.ts';
 import { createApiToken, createUser } from '../src/auth/auth-service.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { seedEvents, seedSamples, vehicleEvent } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
-import { storeSamples } from './support/telemetry.ts';
 
 // A fast poll keeps the test short; production polls every second.
 LiveFeed.configure({ pollMs: 150 });
@@ -71,7 +71,7 @@ afterAll(async () => {
 
 let ts = Date.now() - 60_000;
 async function move(vehicleId: string, lat: number, lon: number, tenant = 'acme') {
-  await storeSamples(pool, tenant, vehicleId, [
+  await seedSamples(pool, tenant, vehicleId, [
     { seq: 1, ts: ts++, lat, lon, speedKmh: 40, rpm: 1500, fuelLevelPct: 50, coolantC: 90 },
   ]);
 }
@@ -179,11 +179,15 @@ describe('live updates over SSE (real HTTP server)', () => {
       await move('van-2', 47.25, 10.5);
       await mine.waitFor<Positions>((m) => !m.snapshot && m.vehicles.some((v) => v.lat === 47.25));
 
-      await pool.query(
-        `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence)
-         VALUES ('acme', 'van-1', 1, 'fuel_drain', now(), now(), 18, 0.95),
-                ('globex', 'truck-b1', 1, 'fuel_drain', now(), now(), 18, 0.95)`,
-      );
+      const drain = vehicleEvent({
+        id: 1,
+        type: 'fuel_drain',
+        start: Date.now(),
+        volumeL: 18,
+        confidence: 0.95,
+      });
+      await seedEvents(pool, 'acme', 'van-1', [drain]);
+      await seedEvents(pool, 'globex', 'truck-b1', [drain]);
       const alert = await alerts.waitFor<Alerts>((m) => m.alerts.length > 0);
       expect(alert.alerts.map((a) => [a.vehicleId, a.type, a.title])).toEqual([
         ['van-1', 'fuel_drain', 'Fuel drain: 18.0 L lost'],

@@ -1,7 +1,7 @@
 /**
  * The web API's database parts on PGlite (the one-command stack's embedded database), through the
- * same server-side caller as on PostgreSQL: alerts from the event trigger, geofence entry/exit from
- * the statement trigger on vehicle_latest (transition tables, PL/pgSQL ray casting), full-text
+ * same server-side caller as on PostgreSQL: alerts from stored events, geofence entry/exit from
+ * positions stored by the ingest's group statement (cloud/src/alerts), full-text
  * search with facets (tsvector, websearch_to_tsquery), the idempotent refuel log, and the rollup
  * chart. Row-level security runs there too (inTenant's SET LOCAL ROLE).
  */
@@ -9,12 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { createLogger } from '@fleet/shared/log';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { GeofenceWatch } from '../src/alerts/geofence-watch.ts';
 import { configureSharedAnswers } from '../src/api/shared-answers.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openPool } from '../src/db/pool.ts';
 import { startEmbeddedDatabase } from '../src/embedded/database.ts';
+import { seedEvents, seedSample, vehicleEvent } from './support/seed.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
-import { storeSamples } from './support/telemetry.ts';
 
 const log = createLogger('api-pglite-test').child({}, { level: 'error' });
 let pool: pg.Pool;
@@ -42,11 +43,18 @@ afterAll(async () => {
   await close?.();
 });
 
-/** A position of acme's van-1, stored as the ingest stores it. */
-async function move(ts: number, lat: number, lon: number) {
-  await storeSamples(pool, 'acme', 'van-1', [
-    { seq: 1, ts, lat, lon, speedKmh: 30, rpm: 1500, fuelLevelPct: 40, coolantC: 90 },
-  ]);
+const geofences = new GeofenceWatch();
+async function move(vehicle: string, ts: number, lat: number, lon: number) {
+  await seedSample(pool, geofences, 'acme', vehicle, {
+    seq: 1,
+    ts,
+    lat,
+    lon,
+    speedKmh: 30,
+    rpm: 1500,
+    fuelLevelPct: 40,
+    coolantC: 90,
+  });
 }
 
 describe('web API on PGlite', () => {
@@ -64,13 +72,11 @@ describe('web API on PGlite', () => {
       ],
     });
     expect(g.vehiclesInside).toBe(0);
-    await move(now - 9000, 40.5, 0.5);
-    await move(now - 8000, 42, 0.5);
-    await pool.query(
-      `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence)
-       VALUES ('acme', 'van-1', 1, 'fuel_drain', now(), now(), 25, 0.9),
-              ('globex', 'truck-b1', 1, 'fuel_drain', now(), now(), 25, 0.9)`,
-    );
+    await move('van-1', now - 9000, 40.5, 0.5);
+    await move('van-1', now - 8000, 42, 0.5);
+    const drain = vehicleEvent({ id: 1, type: 'fuel_drain', start: Date.now(), volumeL: 25 });
+    await seedEvents(pool, 'acme', 'van-1', [drain]);
+    await seedEvents(pool, 'globex', 'truck-b1', [drain]);
     const alerts = await m.alerts.list();
     expect(alerts.items.map((a) => a.type).sort()).toEqual(['fuel_drain', 'geofence_enter', 'geofence_exit']);
     const acked = await m.alerts.acknowledge({ alertId: alerts.items[0]!.id });
@@ -97,7 +103,7 @@ describe('web API on PGlite', () => {
                                      fuel_min, fuel_max)
        SELECT 'acme', 'van-1', date_trunc('minute', t), 60, 60, 1800, 0, 0, 40, 41
          FROM generate_series(now() - interval '2 hours', now() - interval '1 minute', interval '1 minute') AS t
-       ON CONFLICT (vehicle_id, minute) DO NOTHING`, // the minute of the positions above has its rollup
+       ON CONFLICT DO NOTHING`, // the minutes of the moves above are there already
     );
     const chart = await m.telemetry.fuelSeries({
       vehicleId: 'van-1',

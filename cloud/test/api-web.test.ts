@@ -2,19 +2,21 @@
  * The web product's tRPC API (issue 6), through the server-side caller on the real PostgreSQL:
  * input bounds and errors (BAD_REQUEST, NOT_FOUND across tenants, FORBIDDEN by role), cursor
  * pagination, the idempotent refuel log, alert acknowledge/resolve with the audit trail, alerts
- * made by the database triggers (events; geofence entry/exit through the ingest's own
- * statement), fuel charts from rollups, driver scores, and search with facet counts.
+ * decided by cloud/src/alerts (events as the event ingest stores them; geofence entry/exit from
+ * positions stored as the telemetry ingest stores them), fuel charts from rollups, driver scores, and search with facet counts.
  * Live updates over SSE are in api-live.test.ts.
  */
 import { randomUUID } from 'node:crypto';
+import type { VehicleEvent, VehicleEventType } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GeofenceWatch } from '../src/alerts/geofence-watch.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { seedEvents, seedSample, seedSamples, vehicleEvent } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
-import { storeSamples } from './support/telemetry.ts';
 
 const log = createLogger('api-web-test').child({}, { level: 'error' });
 let db: Awaited<ReturnType<typeof openTestPool>>;
@@ -34,28 +36,17 @@ const outcome = (p: Promise<unknown>) =>
   );
 
 let eventId = 1;
+/** Stores one event as the event ingest does (with its alert) and returns it. */
 async function event(
   tenant: string,
   vehicle: string,
-  type: string,
+  type: VehicleEventType,
   at: number,
-  extra: { volumeL?: number; details?: object; driverId?: string } = {},
-) {
-  await pool.query(
-    `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence,
-                                 driver_id, details)
-     VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0), to_timestamp($5 / 1000.0), $6, 0.9, $7, $8)`,
-    [
-      tenant,
-      vehicle,
-      eventId++,
-      type,
-      at,
-      extra.volumeL ?? null,
-      extra.driverId ?? null,
-      JSON.stringify(extra.details ?? {}),
-    ],
-  );
+  extra: { volumeL?: number; details?: Record<string, unknown>; driverId?: string } = {},
+): Promise<VehicleEvent> {
+  const e = vehicleEvent({ id: eventId++, type, start: at, ...extra });
+  await seedEvents(pool, tenant, vehicle, [e]);
+  return e;
 }
 
 /** Minute rollups as the ingest leaves them: one every `stepMs` in [from, to), steady fuel and speed. */
@@ -107,13 +98,13 @@ beforeAll(async () => {
     ['acme', 'van-3', 48.3, 11.7, 0, 0],
   ];
   for (const [tenant, v, lat, lon, speedKmh, rpm] of states)
-    await storeSamples(pool, tenant, v, [
+    await seedSamples(pool, tenant, v, [
       { seq: 1, ts: NOW - 1000, lat, lon, speedKmh, rpm, fuelLevelPct: 60, coolantC: 90 },
     ]);
-  await storeSamples(pool, 'acme', 'van-4', [
+  await seedSamples(pool, 'acme', 'van-4', [
     { seq: 1, ts: NOW - 2 * HOUR, lat: 1, lon: 1, speedKmh: 0, rpm: 0, fuelLevelPct: 10, coolantC: 20 },
   ]);
-  await storeSamples(pool, 'globex', 'truck-b1', [
+  await seedSamples(pool, 'globex', 'truck-b1', [
     { seq: 1, ts: NOW - 1000, lat: 1, lon: 1, speedKmh: 80, rpm: 2000, fuelLevelPct: 70, coolantC: 90 },
   ]);
 });
@@ -411,15 +402,11 @@ describe('refuel log', () => {
 
 describe('alerts', () => {
   it('events that need attention become open alerts (once each); acknowledge and resolve are audited', async () => {
-    await event('acme', 'van-2', 'dtc', NOW - 30 * 60_000, { details: { code: 'P0301' } });
-    await event('acme', 'van-2', 'harsh_accel', NOW - 20 * 60_000); // scored, not an alert
+    const dtc = await event('acme', 'van-2', 'dtc', NOW - 30 * 60_000, { details: { code: 'P0301' } });
+    const harsh = await event('acme', 'van-2', 'harsh_accel', NOW - 20 * 60_000); // scored, not an alert
     await event('acme', 'van-3', 'long_idle', NOW - 10 * 60_000, { details: { durationS: 1200 } });
     // A redelivered event stores nothing and alerts nothing.
-    await pool.query(
-      `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, confidence)
-       SELECT tenant_id, vehicle_id, event_id, type, start_ts, end_ts, confidence FROM vehicle_events
-        WHERE vehicle_id = 'van-2' ON CONFLICT DO NOTHING`,
-    );
+    expect(await seedEvents(pool, 'acme', 'van-2', [dtc, harsh])).toBe(0);
     const m = manager();
     const open = await m.alerts.list({ statuses: ['open'], vehicleId: 'van-2' });
     expect(open.items.map((a) => [a.type, a.title, a.severity])).toEqual([
@@ -463,10 +450,11 @@ describe('geofences', () => {
     { lat: 50.5, lon: 8 },
   ];
 
-  /** Positions through the ingest's own group statement (rollups + latest state in one). */
+  /** Positions as the ingest stores them (rollups, latest state, geofence entries and exits). */
+  const geofences = new GeofenceWatch();
   let seq = 100;
   async function drive(vehicle: string, lat: number, lon: number) {
-    await storeSamples(pool, 'acme', vehicle, [
+    await seedSamples(pool, 'acme', vehicle, [
       { seq: seq++, ts: Date.now(), lat, lon, speedKmh: 30, rpm: 1500, fuelLevelPct: 50, coolantC: 90 },
     ]);
     await new Promise((r) => setTimeout(r, 2)); // the next sample is newer

@@ -8,9 +8,9 @@ import { type ApiServer, startApiServer } from '../src/api/server.ts';
 import { createUser, login } from '../src/auth/auth-service.ts';
 import type { Session } from '../src/auth/session.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { seedSamples } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
-import { storeSamples } from './support/telemetry.ts';
 
 // Lives in test/ rather than next to routers/vehicles.ts because it needs a real PostgreSQL.
 
@@ -203,7 +203,7 @@ describe('vehicles.list (tRPC server-side caller, real PostgreSQL)', () => {
     // The farthest time it lets through is stored by the ingest's statement, and never becomes
     // the vehicle's latest state (LATEST_FUTURE_TOLERANCE_MS).
     await pool.query("INSERT INTO vehicles (id, tenant_id) VALUES ('van-forged', 'acme')");
-    expect(await storeSamples(pool, 'acme', 'van-forged', [{ ...sample, ts: Date.UTC(2099, 11, 31) }])).toBe(
+    expect(await seedSamples(pool, 'acme', 'van-forged', [{ ...sample, ts: Date.UTC(2099, 11, 31) }])).toBe(
       1,
     );
     const latest = await pool.query("SELECT 1 FROM vehicle_latest WHERE vehicle_id = 'van-forged'");

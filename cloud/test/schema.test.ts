@@ -73,9 +73,9 @@ async function store(pool: pg.Pool, r: TelemetryColumns): Promise<number> {
       db,
       r.vehicleId.map((v, i) => ({ vehicleId: v, tenantId: r.tenantId[i]! })),
     );
-    const n = await insertTelemetryRows(db, r);
+    const { inserted } = await insertTelemetryRows(db, r);
     await db.query('COMMIT');
-    return n;
+    return inserted;
   } catch (err) {
     await db.query('ROLLBACK');
     throw err;

@@ -21,9 +21,9 @@ import { migrate } from '../src/db/migrate.ts';
 import { appendAudit } from '../src/db/queries/audit-log.ts';
 import { listLatestVehicleStates } from '../src/db/queries/list-latest-vehicle-states.ts';
 import { inTenant } from '../src/db/tenant.ts';
+import { seedEvents, seedSamples, vehicleEvent } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
-import { storeSamples } from './support/telemetry.ts';
 
 const log = createLogger('tenancy-test').child({}, { level: 'error' });
 let db: Awaited<ReturnType<typeof openTestPool>>;
@@ -55,7 +55,7 @@ beforeAll(async () => {
       t.vehicle,
       t.tenant,
     ]);
-    await storeSamples(pool, t.tenant, t.vehicle, [
+    await seedSamples(pool, t.tenant, t.vehicle, [
       {
         seq: 1,
         ts: Date.now() - 1000,
@@ -112,10 +112,9 @@ beforeAll(async () => {
     `INSERT INTO vehicle_agent_drops (vehicle_id, tenant_id, raw_unsynced) VALUES ('truck-b1', 'globex', 3)`,
   );
   // Web API things of B's (alerts, geofences, saved searches, refuel logs, fuel purchases).
-  await pool.query(
-    `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence)
-     VALUES ('globex', 'truck-b1', 1, 'fuel_drain', now(), now(), 20, 0.9)`,
-  );
+  await seedEvents(pool, 'globex', 'truck-b1', [
+    vehicleEvent({ id: 1, type: 'fuel_drain', start: Date.now(), volumeL: 20 }),
+  ]);
   bAlertId = (await pool.query<{ id: number }>(`SELECT id FROM alerts WHERE tenant_id = 'globex'`)).rows[0]!
     .id;
   bGeofenceId = (
@@ -592,11 +591,9 @@ describe('3. roles', () => {
   /** A fresh open alert of tenant A (from a drain event, as the ingest would store it). */
   const aAlert = async () => {
     const id = alertEventId++;
-    await pool.query(
-      `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, confidence)
-       VALUES ('acme', 'van-a1', $1, 'fuel_drain', now(), now(), 5, 0.9)`,
-      [id],
-    );
+    await seedEvents(pool, 'acme', 'van-a1', [
+      vehicleEvent({ id, type: 'fuel_drain', start: Date.now(), volumeL: 5 }),
+    ]);
     const { rows } = await pool.query<{ id: number }>(
       `SELECT id FROM alerts WHERE tenant_id = 'acme' AND event_id = $1`,
       [id],

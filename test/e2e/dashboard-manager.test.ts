@@ -17,7 +17,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedEvents, vehicleEvent } from '../../cloud/test/support/seed.ts';
 import { type Stack, startStack } from '../../scripts/lib/stack.ts';
+import type { VehicleEventType } from '../../shared/src/index.ts';
 import { expectNoAxeViolations } from './support/axe.ts';
 import { REAL_MQTT_URL, REAL_POSTGRES_URL, requireRealServices, waitUntil } from './support/services.ts';
 import { ensureWebBuild } from './support/web-build.ts';
@@ -481,21 +483,27 @@ async function seed(db: pg.Pool, tenantId: string) {
      ON CONFLICT (vehicle_id, minute) DO NOTHING`,
     [tenantId, minutes, levels, speeds],
   );
+  // As the event ingest stores them, with their alerts.
   const event = (
     id: number,
-    type: string,
+    type: VehicleEventType,
     at: number,
     minutes: number,
     volume: number | null,
     details = {},
   ) =>
-    db.query(
-      `INSERT INTO vehicle_events (tenant_id, vehicle_id, event_id, type, start_ts, end_ts, volume_l, lat, lon,
-                                   confidence, details)
-       VALUES ($1, 'veh-001', $2, $3, to_timestamp($4 / 1000.0), to_timestamp($5 / 1000.0), $6, 48.1391, 11.5659,
-               0.9, $7)`,
-      [tenantId, id, type, at, at + minutes * MIN, volume, JSON.stringify(details)],
-    );
+    seedEvents(db, tenantId, 'veh-001', [
+      vehicleEvent({
+        id,
+        type,
+        start: at,
+        end: at + minutes * MIN,
+        ...(volume === null ? {} : { volumeL: volume }),
+        lat: 48.1391,
+        lon: 11.5659,
+        details,
+      }),
+    ]);
   await event(9_000_001, 'fuel_drain', drainAt, 10, DRAIN_L, { rateLph: 90 });
   await event(9_000_002, 'refuel', refuelAt, 5, REFUEL_L);
   await event(9_000_003, 'dtc', drainAt + 5 * MIN, 0, null, { code: 'P0455' });

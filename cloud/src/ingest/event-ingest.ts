@@ -1,7 +1,7 @@
 /**
  *          $share/{group}/{base}/v1/+/+/events
- *   broker ==QoS 1==> connection ──> decode ──> BEGIN; owner; INSERT ... ON CONFLICT DO NOTHING; COMMIT
- *                                       │                                                      │
+ *   broker ==QoS 1==> connection ──> decode ──> BEGIN; owner; new events → their alerts; COMMIT
+ *                                       │                    (store-vehicle-events.ts)           │
  *                                       └─ refused: dead_letters (reason) ─────────────────────┤
  *                                                                                              v
  *                                                    PUBACK, then VehicleEventAck on .../events-ack
@@ -28,29 +28,15 @@ import {
   type VehicleEventBatch,
   vehicleTopic,
 } from '@fleet/shared';
-import { type Logger, safeUrl } from '@fleet/shared/log';
 import type mqtt from 'mqtt';
-import type pg from 'pg';
 import { insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
-import { insertVehicleEvents } from '../db/queries/insert-vehicle-events.ts';
 import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
-import { connectIngestClient } from './ingest-client.ts';
+import { retryDatabase } from './db-retry.ts';
+import { type IngestOptions, subscribeIngest } from './ingest-client.ts';
+import { storeVehicleEvents } from './store-vehicle-events.ts';
 
-export interface EventIngestOptions {
-  pool: pg.Pool;
-  mqttUrl: string;
-  mqttUsername?: string | undefined;
-  mqttPassword?: string | undefined;
-  baseTopic: string;
-  /** Stable client id (the connection is `${clientId}-events`), so the broker keeps the session. */
-  clientId: string;
-  autoRegisterVehicles: boolean;
-  log: Logger;
-  /** Shared-subscription group, default `fleet-ingest`; `false`: plain subscription. */
-  sharedGroup?: string | false;
-  /** [100...60000] ms, default 500: first retry delay after a database error, doubled up to 10 s. */
-  retryDelayMs?: number;
-}
+/** `clientId`: the connection is `${clientId}-events`. */
+export type EventIngestOptions = IngestOptions;
 
 export interface EventIngestStats {
   batches: number;
@@ -83,46 +69,13 @@ export class EventIngest {
   constructor(private readonly opts: EventIngestOptions) {}
 
   async start(): Promise<void> {
-    const group = this.opts.sharedGroup ?? 'fleet-ingest';
-    const filter = fleetFilter('events', this.opts.baseTopic);
-    let client: mqtt.MqttClient | undefined;
-    if (group !== false) {
-      client = await this.connect(5).catch(() => undefined);
-      if (client && !this.sharedAvailable) {
-        await client.endAsync();
-        client = undefined;
-      }
-    }
-    this.mode = client ? 'shared' : 'plain';
-    client ??= await this.connect(4);
-    this.client = client;
-    const filters = [this.mode === 'shared' ? `$share/${group}/${filter}` : filter];
-    await client.subscribeAsync(filters, { qos: 1 });
-    // Subscribe again after every reconnect (Mosquitto restores a session without its $share
-    // subscriptions; telemetry-ingest.ts explains).
-    client.on('connect', () => {
-      const map = { ...Object.fromEntries(filters.map((f) => [f, { qos: 1 }])), resubscribe: true };
-      client.subscribe(map as unknown as mqtt.ISubscriptionMap, (err) => {
-        if (err) this.opts.log.error({ err: err.message }, 'resubscribe after reconnect failed');
-      });
-    });
-    this.opts.log.info(
-      { broker: safeUrl(this.opts.mqttUrl), filters, mode: this.mode },
-      'event ingest subscribed',
-    );
-  }
-
-  private sharedAvailable = true;
-
-  private async connect(protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
     const { log } = this.opts;
-    const { client, sharedSubscriptionAvailable } = await connectIngestClient({
-      mqttUrl: this.opts.mqttUrl,
-      mqttUsername: this.opts.mqttUsername,
-      mqttPassword: this.opts.mqttPassword,
-      clientId: `${this.opts.clientId}-events`,
-      protocolVersion,
-      log,
+    const { clients, mode } = await subscribeIngest({
+      ...this.opts,
+      sharedGroup: this.opts.sharedGroup ?? 'fleet-ingest',
+      filters: [fleetFilter('events', this.opts.baseTopic)],
+      connections: 1,
+      clientIdOf: () => `${this.opts.clientId}-events`,
       logContext: { ingest: 'events' },
       // The PUBACK goes out only after the message is stored or dead-lettered. Stopping leaves it
       // un-acked, and the broker redelivers it to the next run.
@@ -133,8 +86,8 @@ export class EventIngest {
         );
       },
     });
-    if (!sharedSubscriptionAvailable) this.sharedAvailable = false;
-    return client;
+    this.client = clients[0];
+    this.mode = mode;
   }
 
   async stop(): Promise<void> {
@@ -154,29 +107,26 @@ export class EventIngest {
       const reason = `payload vehicle "${batch.vehicleId}" does not match topic vehicle "${vehicleId}"`;
       return this.refuse(client, topic, payload, reason, { tenantId, vehicleId, batch });
     }
-    let delay = this.opts.retryDelayMs ?? 500;
-    for (;;) {
-      try {
-        const refusal = await this.store(tenantId, vehicleId, batch);
-        if (refusal !== null)
-          return this.refuse(client, topic, payload, refusal, { tenantId, vehicleId, batch });
-        this.sendAck(client, tenantId, vehicleId, batch);
-        return;
-      } catch (err) {
-        if (isPayloadError(err)) {
-          return this.refuse(client, topic, payload, `database refused it: ${(err as Error).message}`, {
-            tenantId,
-            vehicleId,
-            batch,
-          });
+    const refusal = await retryDatabase(
+      async () => {
+        try {
+          return await this.store(tenantId, vehicleId, batch);
+        } catch (err) {
+          if (isPayloadError(err)) return `database refused it: ${(err as Error).message}`;
+          throw err;
         }
-        if (this.stopping) throw err;
-        this.stats.dbRetries++;
-        this.opts.log.warn({ err: (err as Error).message, retryInMs: delay }, 'event write failed; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 10_000);
-      }
-    }
+      },
+      {
+        firstDelayMs: this.opts.retryDelayMs,
+        stopping: () => this.stopping,
+        onRetry: (err, retryInMs) => {
+          this.stats.dbRetries++;
+          this.opts.log.warn({ err: err.message, retryInMs }, 'event write failed; retrying');
+        },
+      },
+    );
+    if (refusal !== null) return this.refuse(client, topic, payload, refusal, { tenantId, vehicleId, batch });
+    this.sendAck(client, tenantId, vehicleId, batch);
   }
 
   /** Null when stored; the reason when the vehicle may not send it. */
@@ -199,7 +149,7 @@ export class EventIngest {
           ? `vehicle "${vehicleId}" is not registered`
           : `vehicle "${vehicleId}" does not belong to tenant "${tenantId}"`;
       }
-      const inserted = await insertVehicleEvents(
+      const inserted = await storeVehicleEvents(
         db,
         batch.events.map((event) => ({ tenantId, vehicleId, event })),
       );
@@ -226,18 +176,11 @@ export class EventIngest {
     reason: string,
     to?: { tenantId: string; vehicleId: string; batch?: VehicleEventBatch },
   ): Promise<void> {
-    let delay = this.opts.retryDelayMs ?? 500;
-    for (;;) {
-      try {
-        await insertDeadLetters(this.opts.pool, [{ topic, reason, payload }]);
-        break;
-      } catch (err) {
-        if (this.stopping) throw err;
-        this.stats.dbRetries++;
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 10_000);
-      }
-    }
+    await retryDatabase(() => insertDeadLetters(this.opts.pool, [{ topic, reason, payload }]), {
+      firstDelayMs: this.opts.retryDelayMs,
+      stopping: () => this.stopping,
+      onRetry: () => this.stats.dbRetries++,
+    });
     this.stats.deadLetters++;
     this.opts.log.warn({ topic, reason, bytes: payload.byteLength }, 'events payload dead-lettered');
     // Tell the agent, so it backs off instead of resending every ack timeout. An undecodable

@@ -1,10 +1,13 @@
 /**
  *                 $share/{group}/{base}/v1/+/+/{telemetry,status}
  *   broker ==QoS 1==> connection 0 ─┐
- *          ==QoS 1==> connection 1 ─┼─> pending ──(window)──> group commit ──> done() x n ──> PUBACK x n
- *          ==QoS 1==> connection k ─┘      │          BEGIN; owners; samples → keys → telemetry
- *                                          │                 → minute rollup → latest;
- *                                          │                 statuses; dead letters; COMMIT
+ *          ==QoS 1==> connection 1 ─┼─> lanes ──(window)──> group commit ──> done() x n ──> PUBACK x n
+ *          ==QoS 1==> connection k ─┘  live,       │          then a TelemetryAck per batch
+ *   (ingest-client.ts)                 backfill    │
+ *                                    (lanes.ts)    classify (classify.ts) → BEGIN; owners (owners.ts);
+ *                                                  planGroup (group.ts); samples → telemetry → minute
+ *                                                  rollup → latest → geofence alerts (store-samples.ts);
+ *                                                  statuses; dead letters; COMMIT (group-commit.ts)
  *
  * Ack after commit: mqtt.js sends a message's PUBACK when handleMessage's callback runs, and it
  * handles one message per connection at a time. So one connection commits one message per
@@ -21,9 +24,8 @@
  * PUBACK waits for the COMMIT again, which slows the broker down (backpressure). Everything else
  * (status, v1 publishers, agents on MQTT 3.1.1) keeps the PUBACK after COMMIT.
  *
- * Brokers without shared subscriptions (the embedded aedes speaks MQTT 3.1.1 only) get one
- * connection with a plain subscription: the MQTT 5 CONNECT is refused there, or the CONNACK says
- * `sharedSubscriptionAvailable: false`, and the ingest falls back (`sharedGroup: false` forces it).
+ * Brokers without shared subscriptions (the embedded aedes) get one connection with a plain
+ * subscription (ingest-client.ts).
  *
  * Refused payloads go to dead_letters with their reason in the same transaction and are acked.
  *
@@ -33,49 +35,21 @@
  * vehicle's `ack` topic for every batch that carries a batchSeq, and only that moves the agent's
  * cursor; an agent resends what stays unanswered, and (vehicle, seq) makes the resend harmless.
  */
-import {
-  DROP_COUNTER_NAMES,
-  type DropCounters,
-  decodeTelemetryBatch,
-  fleetFilter,
-  parseVehicleTopic,
-  type TelemetryAck,
-  type TelemetryBatch,
-  VehicleStatus,
-  vehicleTopic,
-} from '@fleet/shared';
-import { type Logger, safeUrl } from '@fleet/shared/log';
+import { fleetFilter, type TelemetryBatch } from '@fleet/shared';
 import type mqtt from 'mqtt';
 import type pg from 'pg';
-import { daysAhead, ensureTelemetryPartitions, utcDay } from '../db/queries/ensure-telemetry-partitions.ts';
-import { type DeadLetter, insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
-import { emptyTelemetryColumns, insertTelemetryRows } from '../db/queries/insert-telemetry-rows.ts';
-import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
-import { updateVehicleStatus } from '../db/queries/update-vehicle-status.ts';
-import { type AgentDrops, upsertAgentDrops } from '../db/queries/upsert-agent-drops.ts';
-import { connectIngestClient } from './ingest-client.ts';
+import { GeofenceWatch } from '../alerts/geofence-watch.ts';
+import type { AgentDrops } from '../db/queries/upsert-agent-drops.ts';
+import { type OutgoingAck, sendAcks } from './acks.ts';
+import { classify } from './classify.ts';
+import { retryDatabase } from './db-retry.ts';
+import { type Answerable, commitGroup } from './group-commit.ts';
+import { type IngestOptions, subscribeIngest } from './ingest-client.ts';
+import { IngestLanes, type Lane } from './lanes.ts';
+import { VehicleOwners } from './owners.ts';
+import { TelemetryPartitions } from './partitions.ts';
 
-export interface TelemetryIngestOptions {
-  pool: pg.Pool;
-  mqttUrl: string;
-  mqttUsername?: string | undefined;
-  mqttPassword?: string | undefined;
-  baseTopic: string;
-  /**
-   * Stable client id prefix: connection i is `${clientId}-${i}`. With persistent sessions the
-   * broker keeps QoS 1 messages while we are away.
-   */
-  clientId: string;
-  autoRegisterVehicles: boolean;
-  log: Logger;
-  /** [100...60000] ms, default 500: first retry delay after a database error, doubled up to 10 s. */
-  retryDelayMs?: number;
-  /**
-   * Shared-subscription group, default `fleet-ingest`: every ingest process of one deployment
-   * uses the same group so each message goes to exactly one of them. `false`: plain
-   * subscription on a single connection (brokers without MQTT 5).
-   */
-  sharedGroup?: string | false;
+export interface TelemetryIngestOptions extends IngestOptions {
   /** [1...256] MQTT connections of this process on the shared subscription, default 8. */
   connections?: number;
   /** [0...1000] ms, default 2: how long a group waits for more messages before committing. */
@@ -127,37 +101,13 @@ export interface IngestStats {
   earlyAcks: number;
 }
 
-interface Pending {
-  topic: string;
-  payload: Buffer;
+/** A message received and not yet committed. */
+interface Pending extends Answerable {
   /** performance.now() at arrival: live latency inside this process is measured from here. */
   at: number;
-  /** The connection the message came in on; its ack goes out on the same one. */
-  client: mqtt.MqttClient;
   resolve: () => void;
   reject: (err: Error) => void;
 }
-
-type Classified =
-  | { kind: 'telemetry'; item: Pending; tenantId: string; vehicleId: string; batch: TelemetryBatch }
-  | { kind: 'status'; item: Pending; tenantId: string; vehicleId: string; status: VehicleStatus }
-  | { kind: 'dead'; item: Pending; reason: string; refusedBatch?: Addressed };
-
-/** A decoded batch and the vehicle topic it came from: enough to answer it. */
-interface Addressed {
-  tenantId: string;
-  vehicleId: string;
-  batch: TelemetryBatch;
-}
-
-interface OutgoingAck {
-  client: mqtt.MqttClient;
-  topic: string;
-  payload: string;
-}
-
-const NO_DROPS: DropCounters = { rawSynced: 0, rawUnsynced: 0, rollups: 0, events: 0 };
-const MAINTENANCE_INTERVAL_MS = 3600_000;
 
 export class TelemetryIngest {
   readonly stats: IngestStats = {
@@ -173,33 +123,27 @@ export class TelemetryIngest {
     acksSent: 0,
     earlyAcks: 0,
   };
+  /** How the broker was subscribed: shared (MQTT 5) or plain (fallback). */
+  mode: 'shared' | 'plain' = 'plain';
   private clients: mqtt.MqttClient[] = [];
   private stopping = false;
-  /** Received, not yet in a transaction: live (and unflagged) messages, and flagged backfill. */
-  private pending: Pending[] = [];
-  private backfill: Pending[] = [];
-  private backfillFlushing = false;
-  /** Moving average of live messages' arrival -> COMMIT, ms; and when live last committed. */
-  private liveLatencyMs = 0;
-  private liveCommittedAt = Number.NEGATIVE_INFINITY;
-  /** When the last backfill group started (performance.now()). */
-  private backfillStartedAt = Number.NEGATIVE_INFINITY;
+  private readonly lanes: IngestLanes<Pending>;
+  private readonly owners: VehicleOwners;
+  private readonly partitions: TelemetryPartitions;
+  private readonly geofences = new GeofenceWatch();
+  /** vehicle -> highest eviction counters its agent reported, as committed to vehicle_agent_drops. */
+  private readonly agentDropped = new Map<string, AgentDrops>();
+  private timer: NodeJS.Timeout | undefined;
   private backfillTimer: NodeJS.Timeout | undefined;
   private flushing = 0;
   /** Messages in the groups being committed right now. */
   private inTransaction = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private maintenance: NodeJS.Timeout | undefined;
-  /** vehicle -> tenant, only from committed rows (ownership never changes once registered). */
-  private readonly owners = new Map<string, string>();
-  /** vehicle -> highest eviction counters its agent reported, as committed to vehicle_agent_drops. */
-  private readonly agentDropped = new Map<string, DropCounters>();
-  /** Days whose partition is known to exist. */
-  private readonly days = new Set<string>();
-  /** How the broker was subscribed: shared (MQTT 5) or plain (fallback). */
-  mode: 'shared' | 'plain' = 'plain';
 
-  constructor(private readonly opts: TelemetryIngestOptions) {}
+  constructor(private readonly opts: TelemetryIngestOptions) {
+    this.lanes = new IngestLanes(opts);
+    this.owners = new VehicleOwners(opts.autoRegisterVehicles);
+    this.partitions = new TelemetryPartitions(opts.pool, opts.log);
+  }
 
   /** Client ids of the connections this ingest opened (their persistent sessions). */
   get clientIds(): string[] {
@@ -207,180 +151,87 @@ export class TelemetryIngest {
   }
 
   async start(): Promise<void> {
-    const { log } = this.opts;
-    await this.runMaintenance();
-    this.maintenance = setInterval(() => void this.runMaintenance(), MAINTENANCE_INTERVAL_MS);
-    this.maintenance.unref();
-
-    const group = this.opts.sharedGroup ?? 'fleet-ingest';
-    const wanted = Math.max(1, Math.min(256, this.opts.connections ?? 8));
-    let first: mqtt.MqttClient | undefined;
-    if (group !== false) {
-      first = await this.connect(0, 5).catch((err: unknown) => {
-        log.info({ err: (err as Error).message }, 'MQTT 5 refused; falling back to one plain subscription');
-        return undefined;
-      });
-      if (first && !this.sharedAvailable) {
-        log.info('broker has no shared subscriptions; falling back to one plain subscription');
-        await first.endAsync();
-        first = undefined;
-      }
-    }
-    const filters = [
-      fleetFilter('telemetry', this.opts.baseTopic),
-      fleetFilter('status', this.opts.baseTopic),
-    ];
-    if (first && group !== false) {
-      this.mode = 'shared';
-      const shared = filters.map((f) => `$share/${group}/${f}`);
-      this.clients.push(first);
-      for (let i = 1; i < wanted; i++) this.clients.push(await this.connect(i, 5));
-      await Promise.all(this.clients.map((c) => c.subscribeAsync(shared, { qos: 1 })));
-      for (const c of this.clients) this.resubscribeOnReconnect(c, shared);
-      log.info(
-        { broker: safeUrl(this.opts.mqttUrl), filters: shared, connections: this.clients.length },
-        'ingest subscribed (shared)',
-      );
-    } else {
-      this.mode = 'plain';
-      const client = await this.connect(0, 4);
-      this.clients.push(client);
-      await client.subscribeAsync(filters, { qos: 1 });
-      this.resubscribeOnReconnect(client, filters);
-      log.info({ broker: safeUrl(this.opts.mqttUrl), filters }, 'ingest subscribed (plain)');
-    }
-  }
-
-  private sharedAvailable = true;
-
-  /**
-   * Subscribe again after every reconnect. mqtt.js resubscribes only when the broker says the
-   * session is gone, but Mosquitto 2.0 restores a persistent session after a restart without its
-   * shared subscriptions: the ingest would be subscribed to nothing while agents' batches are
-   * PUBACKed by the broker and dropped (cloud/test/faults.test.ts). A plain `subscribe` of a
-   * filter mqtt.js already lists is a silent no-op; the `resubscribe` flag sends it for real.
-   */
-  private resubscribeOnReconnect(client: mqtt.MqttClient, filters: string[]) {
-    client.on('connect', () => {
-      // mqtt.js's type cannot express the flag next to the filters (index signature).
-      const map = { ...Object.fromEntries(filters.map((f) => [f, { qos: 1 }])), resubscribe: true };
-      client.subscribe(map as unknown as mqtt.ISubscriptionMap, (err) => {
-        if (err) this.opts.log.error({ err: err.message }, 'resubscribe after reconnect failed');
-      });
+    await this.partitions.start();
+    const { clients, mode } = await subscribeIngest({
+      ...this.opts,
+      sharedGroup: this.opts.sharedGroup ?? 'fleet-ingest',
+      filters: [fleetFilter('telemetry', this.opts.baseTopic), fleetFilter('status', this.opts.baseTopic)],
+      connections: Math.max(1, Math.min(256, this.opts.connections ?? 8)),
+      clientIdOf: (i) => `${this.opts.clientId}-${i}`,
+      logContext: { ingest: 'telemetry' },
+      onMessage: (client, packet, done) => this.receive(client, packet, done),
     });
-  }
-
-  private async connect(index: number, protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
-    const { log } = this.opts;
-    const { client, sharedSubscriptionAvailable } = await connectIngestClient({
-      mqttUrl: this.opts.mqttUrl,
-      mqttUsername: this.opts.mqttUsername,
-      mqttPassword: this.opts.mqttPassword,
-      clientId: `${this.opts.clientId}-${index}`,
-      protocolVersion,
-      log,
-      logContext: { connection: index },
-      onMessage: (client, packet, done) => {
-        const props = packet.properties?.userProperties;
-        const committed = this.enqueue(
-          packet.topic,
-          packet.payload as Buffer,
-          client,
-          props?.historical === 'true',
-        );
-        if (
-          props?.ack === 'cloud' &&
-          this.pending.length + this.backfill.length + this.inTransaction <=
-            (this.opts.maxUncommitted ?? 20_000)
-        ) {
-          this.stats.earlyAcks++;
-          done();
-          committed.catch(() => {}); // stopping: the agent resends what we never acked
-          return;
-        }
-        committed.then(
-          () => done(),
-          (err: unknown) => {
-            // Only reached when stopping: leave the message un-acked for the next run.
-            log.warn({ err: (err as Error).message }, 'message left unacknowledged');
-          },
-        );
-      },
-    });
-    if (!sharedSubscriptionAvailable) this.sharedAvailable = false;
-    return client;
+    this.clients = clients;
+    this.mode = mode;
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.maintenance);
+    this.partitions.stop();
     clearTimeout(this.backfillTimer);
     clearTimeout(this.timer);
-    const left = [...this.pending.splice(0), ...this.backfill.splice(0)];
-    for (const p of left) p.reject(new Error('ingest stopping'));
+    for (const p of this.lanes.drain()) p.reject(new Error('ingest stopping'));
     await Promise.all(this.clients.map((c) => c.endAsync()));
+  }
+
+  /** mqtt.js sends the PUBACK when `done` runs: on arrival for `ack=cloud` batches, else after COMMIT. */
+  private receive(client: mqtt.MqttClient, packet: mqtt.IPublishPacket, done: () => void) {
+    const props = packet.properties?.userProperties;
+    const committed = this.enqueue(
+      packet.topic,
+      packet.payload as Buffer,
+      client,
+      props?.historical === 'true',
+    );
+    if (
+      props?.ack === 'cloud' &&
+      this.lanes.waiting + this.inTransaction <= (this.opts.maxUncommitted ?? 20_000)
+    ) {
+      this.stats.earlyAcks++;
+      done();
+      committed.catch(() => {}); // stopping: the agent resends what we never acked
+      return;
+    }
+    committed.then(
+      () => done(),
+      (err: unknown) => {
+        // Only reached when stopping: leave the message un-acked for the next run.
+        this.opts.log.warn({ err: (err as Error).message }, 'message left unacknowledged');
+      },
+    );
   }
 
   private enqueue(
     topic: string,
     payload: Buffer,
     client: mqtt.MqttClient,
-    historical = false,
+    historical: boolean,
   ): Promise<void> {
     if (this.stopping) return Promise.reject(new Error('ingest stopping'));
     return new Promise<void>((resolve, reject) => {
-      (historical ? this.backfill : this.pending).push({
-        topic,
-        payload,
-        client,
-        at: performance.now(),
-        resolve,
-        reject,
-      });
+      this.lanes.add({ topic, payload, client, at: performance.now(), resolve, reject }, historical);
       this.schedule();
     });
   }
 
-  /**
-   * Two lanes: live messages (and anything not flagged) always go first; backfill flagged
-   * `historical` by the agent's MQTT 5 user property is committed in groups of its own, one at a
-   * time, so a week-long backlog never sits in the transaction a live sample waits for and
-   * never holds every transaction slot. And it yields: on two cores a backfill group competes
-   * with the live ones for the CPU the database runs on, so while live messages are slower than
-   * `backfillYieldMs` from arrival to COMMIT the next backfill group waits (at most
-   * `backfillMaxHoldMs`): the backlog drains with what live traffic leaves over.
-   */
-  private nextLane(): Pending[] | undefined {
-    if (this.pending.length > 0) return this.pending;
-    if (this.backfill.length > 0 && !this.backfillFlushing && this.backfillMayGo()) return this.backfill;
+  /** The lane that may go now; while backfill is held, looks again when the hold runs out. */
+  private nextLane(): Lane | undefined {
+    const next = this.lanes.next(performance.now());
+    if (next === null) return undefined;
+    if ('lane' in next) return next.lane;
+    // In case no live commit comes to call schedule() first.
+    this.backfillTimer ??= setTimeout(() => {
+      this.backfillTimer = undefined;
+      this.schedule();
+    }, next.holdMs);
     return undefined;
-  }
-
-  private backfillMayGo(): boolean {
-    const yieldMs = this.opts.backfillYieldMs ?? 40;
-    const now = performance.now();
-    const liveRecently = now - this.liveCommittedAt < 1000;
-    if (yieldMs === 0 || !liveRecently || this.liveLatencyMs <= yieldMs) return true;
-    const hold = this.opts.backfillMaxHoldMs ?? 250;
-    if (now - this.backfillStartedAt >= hold) return true;
-    // Look again when the hold runs out, in case no live commit comes to call schedule() first.
-    if (!this.backfillTimer) {
-      this.backfillTimer = setTimeout(
-        () => {
-          this.backfillTimer = undefined;
-          this.schedule();
-        },
-        hold - (now - this.backfillStartedAt),
-      );
-    }
-    return false;
   }
 
   private schedule() {
     if (this.timer || !this.nextLane()) return;
     if (this.flushing >= (this.opts.maxConcurrentFlushes ?? 2)) return; // resumes when one ends
     // Every connection already waits for us: nothing more can arrive, commit now.
-    const full = this.pending.length + this.backfill.length >= this.clients.length;
+    const full = this.lanes.waiting >= this.clients.length;
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
@@ -393,297 +244,87 @@ export class TelemetryIngest {
   private async flush() {
     const lane = this.nextLane();
     if (!lane) return;
-    const cap = this.opts.maxGroupBytes ?? 256 * 1024;
-    let n = 0;
-    for (let bytes = 0; n < lane.length && (n === 0 || bytes + lane[n]!.payload.byteLength <= cap); n++)
-      bytes += lane[n]!.payload.byteLength;
-    const group = lane.splice(0, n);
-    const isBackfill = lane === this.backfill;
+    const group = this.lanes.take(lane, performance.now());
     this.flushing++;
-    if (isBackfill) {
-      this.backfillFlushing = true;
-      this.backfillStartedAt = performance.now();
-    }
     this.inTransaction += group.length;
     // More than one group's worth waiting: start the next transaction now, not after this one.
     this.schedule();
+    let committedAt: number | undefined;
     try {
-      const acks = await this.storeWithRetry(group);
-      if (!isBackfill) {
-        const now = performance.now();
-        this.liveLatencyMs = 0.8 * this.liveLatencyMs + 0.2 * (now - group[0]!.at);
-        this.liveCommittedAt = now;
-      }
+      const acks = await this.store(group);
+      committedAt = performance.now();
       for (const p of group) p.resolve();
-      this.sendAcks(acks);
+      sendAcks(acks, (err, topic) => {
+        if (!this.stopping) this.opts.log.debug({ err: err.message, topic }, 'ack not sent');
+      });
+      this.stats.acksSent += acks.length;
     } catch (err) {
       for (const p of group) p.reject(err as Error);
     } finally {
+      this.lanes.done(lane, group, committedAt);
       this.flushing--;
-      if (isBackfill) this.backfillFlushing = false;
       this.inTransaction -= group.length;
       this.schedule();
     }
   }
 
-  /**
-   * QoS 0 and not awaited: an ack is idempotent and a lost one costs one resend from the agent,
-   * which the (vehicle, seq) key turns into a duplicate count, never a row; QoS 1 would double
-   * the broker's packets for it (a PUBACK each way) at 10,000 vehicles x 1 Hz (bench/ingest.ts).
-   */
-  private sendAcks(acks: OutgoingAck[]) {
-    for (const a of acks) {
-      a.client.publish(a.topic, a.payload, { qos: 0 }, (err) => {
-        if (err && !this.stopping) this.opts.log.debug({ err: err.message, topic: a.topic }, 'ack not sent');
-      });
-    }
-    this.stats.acksSent += acks.length;
-  }
-
-  private async storeWithRetry(group: Pending[]): Promise<OutgoingAck[]> {
-    let delay = this.opts.retryDelayMs ?? 500;
-    const classified = group.map((item) => this.classify(item));
-    for (;;) {
-      try {
-        return await this.store(classified);
-      } catch (err) {
-        if (this.stopping) throw err;
-        this.stats.dbRetries++;
-        // A partition dropped behind our back (retention): look again next time.
-        if ((err as { code?: string }).code === '23514') this.days.clear();
-        this.opts.log.warn(
-          { messages: group.length, err: (err as Error).message, retryInMs: delay },
-          'database write failed; retrying',
+  /** Commits the group (retried on database errors) and counts; returns the answers to send. */
+  private async store(group: Pending[]): Promise<OutgoingAck[]> {
+    const { log } = this.opts;
+    const classified = group.map((p) => classify(p, p.topic, p.payload, this.opts.baseTopic));
+    const { plan, inserted, acks } = await retryDatabase(
+      async () => {
+        // Outside the group's transaction: creating a partition locks the parent table briefly.
+        await this.partitions.ensureFor(
+          classified.flatMap((c) => (c.kind === 'telemetry' ? c.batch.samples.map((s) => s.ts) : [])),
         );
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 10_000);
-      }
-    }
-  }
-
-  /** Everything that can be refused without the database. */
-  private classify(item: Pending): Classified {
-    const dead = (reason: string, refusedBatch?: Addressed): Classified => ({
-      kind: 'dead',
-      item,
-      reason,
-      ...(refusedBatch ? { refusedBatch } : {}),
-    });
-    const parsed = parseVehicleTopic(item.topic, this.opts.baseTopic);
-    if (!parsed) return dead('topic outside the namespace');
-    const { tenantId, vehicleId, kind } = parsed;
-    if (kind === 'ack') return dead('ack topics are cloud-to-vehicle');
-    if (kind === 'status') {
-      try {
-        const status = VehicleStatus.parse(JSON.parse(item.payload.toString('utf8')));
-        return { kind: 'status', item, tenantId, vehicleId, status };
-      } catch (err) {
-        return dead(`bad status payload: ${(err as Error).message}`);
-      }
-    }
-    const decoded = decodeTelemetryBatch(item.payload);
-    if (!decoded.ok) return dead(decoded.reason);
-    if (decoded.batch.vehicleId !== vehicleId) {
-      return dead(
-        `payload vehicle "${decoded.batch.vehicleId}" does not match topic vehicle "${vehicleId}"`,
-        {
-          tenantId,
-          vehicleId,
-          batch: decoded.batch,
+        return commitGroup(
+          {
+            pool: this.opts.pool,
+            baseTopic: this.opts.baseTopic,
+            owners: this.owners,
+            geofences: this.geofences,
+            knownDrops: (v) => this.agentDropped.get(v),
+            log,
+            beforeCommit: this.opts.beforeCommit,
+          },
+          classified,
+        );
+      },
+      {
+        firstDelayMs: this.opts.retryDelayMs,
+        stopping: () => this.stopping,
+        onRetry: (err, retryInMs) => {
+          this.stats.dbRetries++;
+          // A partition dropped behind our back (retention): look again next time.
+          if ((err as { code?: string }).code === '23514') this.partitions.forget();
+          log.warn(
+            { messages: group.length, err: err.message, retryInMs },
+            'database write failed; retrying',
+          );
         },
-      );
-    }
-    return { kind: 'telemetry', item, tenantId, vehicleId, batch: decoded.batch };
-  }
-
-  private ack(to: Addressed, client: mqtt.MqttClient, reason?: string): OutgoingAck | null {
-    const { batch } = to;
-    if (batch.batchSeq === undefined) return null; // a v1 publisher that does not wait for acks
-    let first = Number.MAX_SAFE_INTEGER;
-    let last = 0;
-    for (const s of batch.samples) {
-      if (s.seq < first) first = s.seq;
-      if (s.seq > last) last = s.seq;
-    }
-    const ack: TelemetryAck = {
-      v: 1,
-      batchSeq: batch.batchSeq,
-      status: reason === undefined ? 'stored' : 'refused',
-      first,
-      last,
-      ...(reason === undefined ? {} : { reason: reason.slice(0, 500) }),
-    };
-    return {
-      client,
-      topic: vehicleTopic('ack', to.tenantId, to.vehicleId, this.opts.baseTopic),
-      payload: JSON.stringify(ack),
-    };
-  }
-
-  private async store(classified: Classified[]): Promise<OutgoingAck[]> {
-    const { pool } = this.opts;
-    const newDays = new Set<string>();
-    for (const c of classified) {
-      if (c.kind !== 'telemetry') continue;
-      for (const s of c.batch.samples) {
-        const day = utcDay(s.ts);
-        if (!this.days.has(day)) newDays.add(day);
-      }
-    }
-    // Outside the group's transaction: creating a partition locks the parent table briefly.
-    if (newDays.size > 0) {
-      await ensureTelemetryPartitions(pool, [...newDays]);
-      for (const d of newDays) this.days.add(d);
-    }
-
-    const db = await pool.connect();
-    // pg-pool removes its own listener while a client is checked out: without one, a server
-    // restart between two queries would be an uncaught 'error' and crash the process. The
-    // failing query rejects anyway, and the group is retried.
-    const onClientError = (err: Error) =>
-      this.opts.log.warn({ err: err.message }, 'database connection lost');
-    db.on('error', onClientError);
-    let owners: Map<string, string>;
-    let inserted = 0;
-    let samples = 0;
-    let historical = 0;
+      },
+    );
+    this.opts.onCommit?.(Date.now(), plan.batches);
     let evicted = 0;
-    let batches = 0;
-    let statuses = 0;
-    const letters: DeadLetter[] = [];
-    const stored: TelemetryBatch[] = [];
-    const acks: OutgoingAck[] = [];
-    const drops = new Map<string, AgentDrops>();
-    const refuse = (c: Classified, reason: string, to?: Addressed) => {
-      letters.push({ topic: c.item.topic, reason, payload: c.item.payload });
-      const a = to && this.ack(to, c.item.client, reason);
-      if (a) acks.push(a);
-    };
-    try {
-      await db.query('BEGIN');
-      owners = await this.resolveOwners(db, classified);
-      const rows = emptyTelemetryColumns();
-      const statusUpdates: Extract<Classified, { kind: 'status' }>[] = [];
-      for (const c of classified) {
-        if (c.kind === 'dead') {
-          refuse(c, c.reason, c.refusedBatch);
-          continue;
-        }
-        const to = c.kind === 'telemetry' ? c : undefined;
-        const owner = owners.get(c.vehicleId);
-        if (owner === undefined) {
-          refuse(c, `vehicle "${c.vehicleId}" is not registered`, to);
-          continue;
-        }
-        if (owner !== c.tenantId) {
-          refuse(c, `vehicle "${c.vehicleId}" does not belong to tenant "${c.tenantId}"`, to);
-          continue;
-        }
-        if (c.kind === 'status') {
-          statusUpdates.push(c);
-          continue;
-        }
-        batches++;
-        stored.push(c.batch);
-        const a = this.ack(c, c.item.client);
-        if (a) acks.push(a);
-        if (c.batch.historical === true) historical += c.batch.samples.length;
-        // Cumulative on the agent: written only when a figure grew past the highest one known.
-        const reported = c.batch.dropped;
-        if (reported) {
-          const prev = drops.get(c.vehicleId) ?? this.agentDropped.get(c.vehicleId) ?? NO_DROPS;
-          if (DROP_COUNTER_NAMES.some((k) => reported[k] > prev[k])) {
-            const next = { tenantId: c.tenantId, vehicleId: c.vehicleId, ...prev };
-            for (const k of DROP_COUNTER_NAMES) next[k] = Math.max(prev[k], reported[k]);
-            drops.set(c.vehicleId, next);
-          }
-        }
-        for (const s of c.batch.samples) {
-          rows.tenantId.push(c.tenantId);
-          rows.vehicleId.push(c.vehicleId);
-          rows.seq.push(s.seq);
-          rows.tsMs.push(s.ts);
-          rows.lat.push(s.lat);
-          rows.lon.push(s.lon);
-          rows.speedKmh.push(s.speedKmh);
-          rows.rpm.push(s.rpm);
-          rows.fuelLevelPct.push(s.fuelLevelPct);
-          rows.coolantC.push(s.coolantC);
-        }
-      }
-      samples = rows.seq.length;
-      inserted = await insertTelemetryRows(db, rows);
-      for (const s of statusUpdates) {
-        await updateVehicleStatus(db, s.vehicleId, s.status.state === 'online', s.status.ts);
-        statuses++;
-      }
-      await upsertAgentDrops(db, [...drops.values()]);
-      await insertDeadLetters(db, letters);
-      if (this.opts.beforeCommit) await this.opts.beforeCommit(db);
-      await db.query('COMMIT');
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => {});
-      db.off('error', onClientError);
-      // A broken connection must not go back to the pool.
-      db.release(err as Error);
-      throw err;
-    }
-    db.off('error', onClientError);
-    db.release();
-    this.opts.onCommit?.(Date.now(), stored);
-    for (const [v, t] of owners) this.owners.set(v, t);
-    for (const d of drops.values()) {
+    for (const d of plan.drops.values()) {
       evicted += d.rawUnsynced - (this.agentDropped.get(d.vehicleId)?.rawUnsynced ?? 0);
       this.agentDropped.set(d.vehicleId, d);
     }
+    const samples = plan.rows.seq.length;
     this.stats.groups++;
-    this.stats.batches += batches;
-    this.stats.statuses += statuses;
+    this.stats.batches += plan.batches.length;
+    this.stats.statuses += plan.statuses.length;
     this.stats.samplesInserted += inserted;
     this.stats.samplesDuplicate += samples - inserted;
-    this.stats.samplesHistorical += historical;
+    this.stats.samplesHistorical += plan.historical;
     this.stats.agentEvictedSamples += evicted;
-    this.stats.deadLetters += letters.length;
-    for (const l of letters) {
-      this.opts.log.warn(
-        { topic: l.topic, reason: l.reason, bytes: l.payload.byteLength },
-        'payload dead-lettered',
-      );
+    this.stats.deadLetters += plan.letters.length;
+    for (const l of plan.letters) {
+      log.warn({ topic: l.topic, reason: l.reason, bytes: l.payload.byteLength }, 'payload dead-lettered');
     }
-    if (evicted > 0) this.opts.log.warn({ evicted }, 'agents report unsynced samples evicted');
-    this.opts.log.debug({ messages: classified.length, samples, inserted }, 'group stored');
+    if (evicted > 0) log.warn({ evicted }, 'agents report unsynced samples evicted');
+    log.debug({ messages: group.length, samples, inserted }, 'group stored');
     return acks;
-  }
-
-  /** Owner tenant of every vehicle the group names; unknown vehicles registered if allowed. */
-  private async resolveOwners(db: pg.PoolClient, classified: Classified[]): Promise<Map<string, string>> {
-    const owners = new Map<string, string>();
-    const claims: { tenantId: string; vehicleId: string }[] = [];
-    for (const c of classified) {
-      if (c.kind === 'dead') continue;
-      const known = this.owners.get(c.vehicleId);
-      if (known !== undefined) owners.set(c.vehicleId, known);
-      else claims.push({ tenantId: c.tenantId, vehicleId: c.vehicleId });
-    }
-    if (claims.length === 0) return owners;
-    const found = this.opts.autoRegisterVehicles
-      ? await registerVehicles(db, claims)
-      : await findVehicleTenants(
-          db,
-          claims.map((c) => c.vehicleId),
-        );
-    for (const [v, t] of found) owners.set(v, t);
-    return owners;
-  }
-
-  /** Today's and the next two days' partitions, at start and then hourly. */
-  private async runMaintenance() {
-    try {
-      const days = daysAhead(Date.now(), 2);
-      await ensureTelemetryPartitions(this.opts.pool, days);
-      for (const d of days) this.days.add(d);
-    } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'partition maintenance failed; retrying later');
-    }
   }
 }

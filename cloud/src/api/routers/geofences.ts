@@ -1,5 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { boundingBox } from '../../alerts/geofence.ts';
+import { recordVehiclesInside } from '../../alerts/geofence-watch.ts';
 import { appendAudit } from '../../db/queries/audit-log.ts';
 import { CursorInput, decodeCursor, page } from '../cursor.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
@@ -17,7 +19,7 @@ const Polygon = z
   .superRefine((pts, ctx) => {
     const lons = pts.map((p) => p.lon);
     // Ray casting on plain lat/lon: a polygon wider than half the globe is taken to cross the
-    // antimeridian, which the database function does not handle.
+    // antimeridian, which alerts/geofence.ts does not handle.
     if (Math.max(...lons) - Math.min(...lons) > 180)
       ctx.addIssue({ code: 'custom', message: 'a geofence may not span more than 180 degrees of longitude' });
     let area2 = 0;
@@ -62,8 +64,8 @@ const SELECT = `SELECT g.id, g.name, g.lats, g.lons, g.alert_on_enter, g.alert_o
 
 export const geofencesRouter = createRouter({
   /**
-   * A polygon that raises an alert when a vehicle's position enters or leaves it (the database
-   * trigger on vehicle_latest). Vehicles already inside are recorded as inside: standing in the
+   * A polygon that raises an alert when a vehicle's position enters or leaves it
+   * (alerts/geofence-watch.ts, in the ingest). Vehicles already inside are recorded as inside: standing in the
    * depot while it is drawn is not an entry. Audited.
    */
   create: manage
@@ -80,35 +82,35 @@ export const geofencesRouter = createRouter({
       ctx.tenant(async (db) => {
         const lats = input.polygon.map((p) => p.lat);
         const lons = input.polygon.map((p) => p.lon);
+        const fence = {
+          tenantId: ctx.session.tenantId,
+          name: input.name,
+          lats,
+          lons,
+          ...boundingBox(lats, lons),
+          alertOnEnter: input.alertOnEnter,
+          alertOnExit: input.alertOnExit,
+        };
         const { rows } = await db.query<{ id: number }>(
           `INSERT INTO geofences (tenant_id, name, lats, lons, min_lat, max_lat, min_lon, max_lon,
                                   alert_on_enter, alert_on_exit, created_by)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
           [
-            ctx.session.tenantId,
-            input.name,
+            fence.tenantId,
+            fence.name,
             lats,
             lons,
-            Math.min(...lats),
-            Math.max(...lats),
-            Math.min(...lons),
-            Math.max(...lons),
-            input.alertOnEnter,
-            input.alertOnExit,
+            fence.minLat,
+            fence.maxLat,
+            fence.minLon,
+            fence.maxLon,
+            fence.alertOnEnter,
+            fence.alertOnExit,
             ctx.session.userId,
           ],
         );
         const id = rows[0]!.id;
-        await db.query(
-          `INSERT INTO geofence_presence (tenant_id, geofence_id, vehicle_id, since)
-           SELECT g.tenant_id, g.id, l.vehicle_id, l.ts
-             FROM geofences g
-             JOIN vehicles v ON v.tenant_id = g.tenant_id
-             JOIN vehicle_latest l ON l.vehicle_id = v.id
-            WHERE g.id = $1 AND l.lat IS NOT NULL AND l.lon IS NOT NULL
-              AND geofence_contains(g.lats, g.lons, l.lat, l.lon)`,
-          [id],
-        );
+        await recordVehiclesInside(db, { id, ...fence });
         await appendAudit(db, {
           tenantId: ctx.session.tenantId,
           actor: `user:${ctx.session.userId}`,

@@ -9,7 +9,7 @@ export function utcDay(tsMs: number): string {
 
 /** Creates the missing daily partitions for `days` (YYYY-MM-DD); returns how many it created. */
 export async function ensureTelemetryPartitions(
-  db: pg.Pool | pg.PoolClient,
+  db: pg.Pool | pg.ClientBase,
   days: readonly string[],
 ): Promise<number> {
   if (days.length === 0) return 0;

@@ -1,4 +1,9 @@
 import type pg from 'pg';
+import {
+  type StoredVehicleEvent,
+  toStoredVehicleEvent,
+  type VehicleEventDbRow,
+} from './insert-vehicle-events.ts';
 
 /**
  * Bucket sizes a chart may use, in seconds. The smallest one that keeps a range under
@@ -45,20 +50,6 @@ export async function fuelLevelSeries(
   return rows.map((r) => ({ t: r.b * 1000, pct: r.pct, minPct: r.lo, maxPct: r.hi, samples: r.n }));
 }
 
-export interface VehicleEventRow {
-  vehicleId: string;
-  eventId: number;
-  type: string;
-  start: number;
-  end: number;
-  volumeL: number | null;
-  lat: number | null;
-  lon: number | null;
-  driverId: string | null;
-  confidence: number;
-  details: Record<string, unknown>;
-}
-
 /** A vehicle's events in [from, to) in time order (after the cursor), optionally of some types. */
 export async function listVehicleEvents(
   db: pg.PoolClient,
@@ -71,20 +62,8 @@ export async function listVehicleEvents(
     limit: number;
     after: { start: number; eventId: number } | null;
   },
-): Promise<VehicleEventRow[]> {
-  const { rows } = await db.query<{
-    vehicle_id: string;
-    event_id: number;
-    type: string;
-    start_ts: Date;
-    end_ts: Date;
-    volume_l: number | null;
-    lat: number | null;
-    lon: number | null;
-    driver_id: string | null;
-    confidence: number;
-    details: Record<string, unknown>;
-  }>(
+): Promise<StoredVehicleEvent[]> {
+  const { rows } = await db.query<Omit<VehicleEventDbRow, 'tenant_id'>>(
     `SELECT vehicle_id, event_id, type, start_ts, end_ts, volume_l, lat, lon, driver_id, confidence, details
        FROM vehicle_events
       WHERE tenant_id = $1 AND vehicle_id = $2
@@ -104,17 +83,5 @@ export async function listVehicleEvents(
       q.limit,
     ],
   );
-  return rows.map((r) => ({
-    vehicleId: r.vehicle_id,
-    eventId: r.event_id,
-    type: r.type,
-    start: r.start_ts.getTime(),
-    end: r.end_ts.getTime(),
-    volumeL: r.volume_l,
-    lat: r.lat,
-    lon: r.lon,
-    driverId: r.driver_id,
-    confidence: r.confidence,
-    details: r.details,
-  }));
+  return rows.map(toStoredVehicleEvent);
 }

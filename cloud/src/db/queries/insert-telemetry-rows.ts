@@ -109,13 +109,34 @@ const derived = (source: 'u' | 'ins') => `roll AS (
               rpm = EXCLUDED.rpm, fuel_level_pct = EXCLUDED.fuel_level_pct, coolant_c = EXCLUDED.coolant_c,
               received_at = EXCLUDED.received_at
         WHERE l.ts < EXCLUDED.ts
-       RETURNING 1)`;
+       RETURNING vehicle_id, ts, lat, lon),
+     ${FENCED_MOVES(source)}`;
+
+/**
+ * What the geofence decisions (cloud/src/alerts) need from the group, read in the same statement:
+ * the geofence ids of the group's tenants that have any ($12: the group's tenants; one index
+ * probe each), and the positions that moved a vehicle of such a tenant. A group without them
+ * returns nothing: the gate is evaluated once and the join never runs.
+ */
+const FENCED_MOVES = (source: 'u' | 'ins') => `fenced AS (
+       SELECT tenant_id, array_agg(id ORDER BY id) AS ids
+         FROM geofences WHERE tenant_id = ANY($12::text[]) GROUP BY tenant_id),
+     moved AS (
+       SELECT t.tenant_id, l.vehicle_id, l.ts, l.lat, l.lon
+         FROM latest l
+         JOIN (SELECT DISTINCT tenant_id, vehicle_id FROM ${source}
+                WHERE tenant_id IN (SELECT tenant_id FROM fenced)) t USING (vehicle_id)
+        WHERE EXISTS (SELECT 1 FROM fenced) AND l.lat IS NOT NULL AND l.lon IS NOT NULL)`;
+const FENCED_COLUMNS = `(SELECT json_object_agg(tenant_id, ids) FROM fenced) AS geofence_ids,
+            (SELECT json_agg(json_build_object('tenantId', tenant_id, 'vehicleId', vehicle_id,
+                                               'ts', extract(epoch FROM ts) * 1000, 'lat', lat, 'lon', lon))
+               FROM moved) AS moved`;
 
 /** Every row is new (the usual case): a plain INSERT, its rows feed rollup and latest directly. */
 const FAST_SQL = `WITH ${ROWS_CTE},
      ins AS (${INSERT_ROWS}),
      ${derived('u')}
-     SELECT (SELECT count(*) FROM u)::int AS inserted`;
+     SELECT (SELECT count(*) FROM u)::int AS inserted, ${FENCED_COLUMNS}`;
 
 /** Some rows may be there already (a redelivery): skip those, and count only what was inserted. */
 const CAREFUL_SQL = `WITH ${ROWS_CTE},
@@ -123,7 +144,31 @@ const CAREFUL_SQL = `WITH ${ROWS_CTE},
        ON CONFLICT (vehicle_id, ts, seq) DO NOTHING
        RETURNING tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c),
      ${derived('ins')}
-     SELECT (SELECT count(*) FROM ins)::int AS inserted`;
+     SELECT (SELECT count(*) FROM ins)::int AS inserted, ${FENCED_COLUMNS}`;
+
+/** A vehicle's new latest position, as stored (time in epoch ms). */
+export interface MovedPosition {
+  tenantId: string;
+  vehicleId: string;
+  ts: number;
+  lat: number;
+  lon: number;
+}
+
+export interface StoredTelemetry {
+  /** Rows that were new (the rest were stored before). */
+  inserted: number;
+  /** Geofence ids of the group's tenants that have geofences (an empty map: none has). */
+  geofenceIds: Map<string, number[]>;
+  /** Positions that moved a vehicle of those tenants forward (with lat and lon). */
+  moved: MovedPosition[];
+}
+
+interface Outcome {
+  inserted: number;
+  geofence_ids: Record<string, number[]> | null;
+  moved: MovedPosition[] | null;
+}
 
 /** Counters of this process: how often the fast path met a key that was already stored. */
 export const insertTelemetryStats = { fastPath: 0, fallbacks: 0 };
@@ -147,8 +192,12 @@ export const insertTelemetryStats = { fastPath: 0, fallbacks: 0 };
  * Must run inside the caller's transaction (the savepoint needs one). The day partitions must
  * exist (telemetry_ensure_partitions).
  */
-export async function insertTelemetryRows(db: pg.PoolClient, rows: TelemetryColumns): Promise<number> {
-  if (rows.seq.length === 0) return 0;
+export async function insertTelemetryRows(
+  db: pg.ClientBase,
+  rows: TelemetryColumns,
+  tenantIds: readonly string[] = [...new Set(rows.tenantId)],
+): Promise<StoredTelemetry> {
+  if (rows.seq.length === 0) return { inserted: 0, geofenceIds: new Map(), moved: [] };
   const params = [
     rows.tenantId,
     rows.vehicleId,
@@ -161,19 +210,26 @@ export async function insertTelemetryRows(db: pg.PoolClient, rows: TelemetryColu
     rows.fuelLevelPct,
     rows.coolantC,
     LATEST_FUTURE_TOLERANCE_MS,
+    tenantIds,
   ];
   await db.query('SAVEPOINT telemetry_fast');
   try {
-    const { rows: out } = await db.query<{ inserted: number }>(FAST_SQL, params);
+    const { rows: out } = await db.query<Outcome>(FAST_SQL, params);
     insertTelemetryStats.fastPath++;
-    return out[0]?.inserted ?? 0;
+    return stored(out[0]!);
   } catch (err) {
     if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
     await db.query('ROLLBACK TO SAVEPOINT telemetry_fast');
   }
   insertTelemetryStats.fallbacks++;
-  const { rows: out } = await db.query<{ inserted: number }>(CAREFUL_SQL, params);
-  return out[0]?.inserted ?? 0;
+  const { rows: out } = await db.query<Outcome>(CAREFUL_SQL, params);
+  return stored(out[0]!);
 }
+
+const stored = (o: Outcome): StoredTelemetry => ({
+  inserted: o.inserted,
+  geofenceIds: new Map(Object.entries(o.geofence_ids ?? {})),
+  moved: o.moved ?? [],
+});
 
 const UNIQUE_VIOLATION = '23505';
