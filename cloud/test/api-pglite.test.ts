@@ -61,7 +61,7 @@ describe('web API on PGlite', () => {
   it('alerts, geofences, search, refuel log and charts work as on PostgreSQL', async () => {
     const m = callerAs(pool, sessionOf('fleet_manager', 'acme'));
     const now = Date.now();
-    await move(now - 10_000, 10, 10);
+    await move('van-1', now - 10_000, 10, 10);
     const g = await m.geofences.create({
       name: 'Yard',
       polygon: [
@@ -120,7 +120,7 @@ describe('the fleet overview on PGlite', () => {
   it('answers on every new connection (PGlite keeps one session across connections)', async () => {
     // The one-command stack's pool closes idle connections and opens new ones; a named prepared
     // statement from the first connection was still in PGlite's session for the next one.
-    await move(Date.now() - 1000, 48.1, 11.5);
+    await move('van-1', Date.now() - 1000, 48.1, 11.5);
     // Every call to the database: shared answers (1 s) would answer the later ones from memory.
     configureSharedAnswers({ ttlMs: 0 });
     onTestFinished(() => configureSharedAnswers({ ttlMs: 1000 }));

@@ -14,7 +14,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GeofenceWatch } from '../src/alerts/geofence-watch.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { seedEvents, seedSample, seedSamples, vehicleEvent } from './support/seed.ts';
+import { seedEvents, seedSamples, vehicleEvent } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
 
@@ -454,9 +454,13 @@ describe('geofences', () => {
   const geofences = new GeofenceWatch();
   let seq = 100;
   async function drive(vehicle: string, lat: number, lon: number) {
-    await seedSamples(pool, 'acme', vehicle, [
-      { seq: seq++, ts: Date.now(), lat, lon, speedKmh: 30, rpm: 1500, fuelLevelPct: 50, coolantC: 90 },
-    ]);
+    await seedSamples(
+      pool,
+      'acme',
+      vehicle,
+      [{ seq: seq++, ts: Date.now(), lat, lon, speedKmh: 30, rpm: 1500, fuelLevelPct: 50, coolantC: 90 }],
+      geofences,
+    );
     await new Promise((r) => setTimeout(r, 2)); // the next sample is newer
   }
   const geofenceAlerts = async () =>

@@ -4,8 +4,8 @@
  * stored verdicts, in one transaction as the tenant.
  */
 import type pg from 'pg';
-import { inTenant } from '../db/tenant.ts';
 import { loadReconciliationInputs, replaceFuelReconciliations } from '../db/queries/fuel-reconciliation.ts';
+import { inTenant } from '../db/tenant.ts';
 import { type ReconcileOptions, reconcileFuel, type Verdict } from './reconciliation.ts';
 
 export interface ReconcileSummary {

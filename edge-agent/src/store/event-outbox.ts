@@ -17,8 +17,8 @@
 import { VEHICLE_EVENT_TYPES, VehicleEvent } from '@fleet/shared';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
+import type { DetectedEvent } from '../detectors/index.ts';
 import { AgentError, AgentErrorCode } from '../errors.ts';
-import type { DetectedEvent } from '../fuel/replay.ts';
 
 /** Any row of the events table (a VehicleEvent or another writer's: a trip). */
 export interface NewEvent {
