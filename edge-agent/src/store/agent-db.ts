@@ -26,11 +26,11 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AgentError, AgentErrorCode } from '../errors.ts';
 import { EventOutbox } from './event-outbox.ts';
+import type { EvictionCounters, EvictionKind } from './evictions.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SampleOutbox } from './sample-outbox.ts';
 
-export type EvictionKind = 'rawSynced' | 'rawUnsynced' | 'rollups' | 'events';
-export type EvictionCounters = Record<EvictionKind, number>;
+export type { EvictionCounters, EvictionKind };
 
 /** 4 GiB: a quarter of a 16 GB SD card, leaving room for the OS, logs, the WAL and wear levelling. */
 export const DEFAULT_DISK_BUDGET_BYTES = 4 * 1024 ** 3;

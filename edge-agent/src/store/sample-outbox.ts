@@ -10,7 +10,7 @@
  */
 import type { TelemetrySample } from '@fleet/shared';
 import type Database from 'better-sqlite3';
-import type { EvictionCounters } from './agent-db.ts';
+import type { EvictionCounters } from './evictions.ts';
 
 interface SampleRow {
   seq: number;
