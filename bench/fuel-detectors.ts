@@ -401,6 +401,14 @@ function printTable(result: BenchResult, entries: Entry[]): void {
     }),
   ]);
   rows.push([
+    '',
+    `per 1,000 idling h (${f0(d.idlingHours)} h)`,
+    ...names.map((nm) => {
+      const fd = result.detectors[nm]!.falseDrains;
+      return `${f2(fd.per1000IdlingH)} (${fd.count})`;
+    }),
+  ]);
+  rows.push([
     'CPU',
     'µs per sample (this machine)',
     ...names.map((nm) => f1(result.detectors[nm]!.cpuUsPerSample)),
