@@ -392,22 +392,21 @@ function printTable(result: BenchResult, entries: Entry[]): void {
   rows.push(['theft recall', '>= 5 % of tank, parked', ...names.map(recall('parkedAtLeast5pct'))]);
   rows.push(['', '< 5 % of tank, parked', ...names.map(recall('parkedUnder5pct'))]);
   rows.push(['', 'in motion', ...names.map(recall('inMotion'))]);
-  rows.push([
-    'false drains',
-    `per 1,000 driving h (${f0(d.drivingHours)} h)`,
-    ...names.map((nm) => {
-      const fd = result.detectors[nm]!.falseDrains;
-      return `${f2(fd.per1000h)} (${fd.count})`;
-    }),
-  ]);
-  rows.push([
-    '',
-    `per 1,000 idling h (${f0(d.idlingHours)} h)`,
-    ...names.map((nm) => {
-      const fd = result.detectors[nm]!.falseDrains;
-      return `${f2(fd.per1000IdlingH)} (${fd.count})`;
-    }),
-  ]);
+  // The same false drains over both denominators: a night's idling is where real senders settle.
+  const falseDrainRates = [
+    ['false drains', 'driving', d.drivingHours, 'per1000h'],
+    ['', 'idling', d.idlingHours, 'per1000IdlingH'],
+  ] as const;
+  for (const [label, state, hours, key] of falseDrainRates) {
+    rows.push([
+      label,
+      `per 1,000 ${state} h (${f0(hours)} h)`,
+      ...names.map((nm) => {
+        const fd = result.detectors[nm]!.falseDrains;
+        return `${f2(fd[key])} (${fd.count})`;
+      }),
+    ]);
+  }
   rows.push([
     'CPU',
     'µs per sample (this machine)',
