@@ -28,6 +28,8 @@ class Drive {
   readonly samples: DriveSample[] = [];
   ts = T0;
   litres: number;
+  /** How many litres the sender reads above the tank (a real one does just after a restart). */
+  readsHighL = 0;
   private readonly noise = rng(7);
 
   constructor(startLitres: number) {
@@ -39,7 +41,10 @@ class Drive {
       ts: this.ts,
       speedKmh: null,
       rpm: null,
-      fuelLevelPct: levelPct === null ? null : quantise(Math.min(100, Math.max(0, levelPct))),
+      fuelLevelPct:
+        levelPct === null
+          ? null
+          : quantise(Math.min(100, Math.max(0, levelPct + (100 * this.readsHighL) / TANK))),
       fuelRateLph: null,
       mafGps: null,
       lat: 48.1,
@@ -133,6 +138,29 @@ describe('fuel level detectors', () => {
     expect(drains[0]!.start).toBeLessThan(back - 1800_000 + 1000);
     expect(drains[0]!.end).toBeGreaterThanOrEqual(back);
     expect(emitted.filter((e) => e.type === 'refuel')).toEqual([]);
+  });
+
+  it('learns how high its sender reads just after a drain across a gap, and measures the next drain net of it', () => {
+    const d = new Drive(70);
+    // Each theft: the first readings after the restart read 0.7 L high (the float sticks above a
+    // level that fell, the pump reservoir refills); they settle while driving to the next stop.
+    const theftThenDrive = () => {
+      d.drive(900).idle(20).off(1800, -12);
+      d.readsHighL = 0.7;
+      d.idle(40);
+      d.readsHighL = 0;
+      d.drive(900).idle(60).off(600).idle(20);
+    };
+    theftThenDrive();
+    theftThenDrive();
+    const drains = runDetectors(d.samples, { tankLitres: TANK }).filter((e) => e.type === 'fuel_drain');
+    expect(drains).toHaveLength(2);
+    // The first drain has nothing to learn from: it comes out short by about the bias.
+    expect(drains[0]!.volumeL).toBeLessThan(12 - 0.4);
+    expect(drains[0]!.details.afterDrainBiasL).toBe(0);
+    // The stop after it showed the reading had been high; the second is measured net of that.
+    expect(drains[1]!.details.afterDrainBiasL).toBeGreaterThan(0.4);
+    expect(Math.abs(drains[1]!.volumeL! - 12)).toBeLessThan(0.35);
   });
 
   it('closes a drain seen in the readings on its own, within 60 s of its end, without flush()', () => {

@@ -28,7 +28,7 @@ export class SenderNoise {
   /** One level change (litres, either sign) where nothing was added or taken. */
   observe(changeL: number): void {
     if (!Number.isFinite(changeL)) return;
-    this.changes.push(Math.abs(changeL));
+    this.changes.push(changeL);
     if (this.changes.length > WINDOW) this.changes.shift();
   }
 
@@ -39,8 +39,19 @@ export class SenderNoise {
   /** How large a change without a cause gets on this vehicle, litres. */
   get scaleL(): number {
     if (this.changes.length === 0) return this.priorL;
-    const sorted = [...this.changes].sort((a, b) => a - b);
+    const sorted = this.changes.map(Math.abs).sort((a, b) => a - b);
     const q = sorted[Math.min(sorted.length - 1, Math.floor(QUANTILE * sorted.length))]!;
     return this.changes.length >= MIN_OBSERVATIONS ? q : Math.max(q, this.priorL);
+  }
+
+  /**
+   * The median signed change, litres (0 before any is seen): a bias with a sign, where the scale
+   * is a size (FuelSteps learns how high the reading after a drain is from it).
+   */
+  get medianL(): number {
+    const n = this.changes.length;
+    if (n === 0) return 0;
+    const sorted = [...this.changes].sort((a, b) => a - b);
+    return n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
   }
 }

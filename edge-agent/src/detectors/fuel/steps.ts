@@ -29,6 +29,12 @@ import { SenderNoise } from './sender-noise.ts';
 
 /** Estimates after an ignition-off gap before a drop or rise across it is final. */
 const ACROSS_GAP_ESTIMATES = 20;
+/**
+ * Largest share of the tank, %, that a reading just after a drain across a gap is taken to read
+ * high by: half a sender's friction band (0.1-0.75 %) and the pump reservoir still refilling. A
+ * larger difference at the next stop is something else (a leak, an unseen step), not this bias.
+ */
+const AFTER_DRAIN_BIAS_MAX_PCT = 1;
 /** Standard errors a drop must exceed to be a drain (false drains must stay ~1 per 1,000 h). */
 const NOISE_Z = 5;
 /** Still readings before an estimate may start a new base in another segment. */
@@ -73,6 +79,8 @@ interface OpenFuelEvent {
   lat: number | null;
   lon: number | null;
   acrossGap: boolean;
+  /** How high this vehicle reads just after a drain across a gap, litres (0 if not one). */
+  afterDrainBiasL: number;
   modeDuring: DrainEvidence;
   openedTs: number;
 }
@@ -114,6 +122,12 @@ export class FuelSteps {
   /** Level changes at stops (engine on) and across ignition-off gaps where nothing happened. */
   private readonly stopNoise: SenderNoise;
   private readonly gapNoise: SenderNoise;
+  /**
+   * The balance a drain across a gap was measured to end at, until the settled level at the next
+   * stop shows how far that first reading after the restart was high.
+   */
+  private afterDrain: number | null = null;
+  private readonly afterDrainBias = new SenderNoise(0);
 
   constructor(
     private readonly cfg: ResolvedDetectorConfig,
@@ -146,10 +160,28 @@ export class FuelSteps {
   noteGap(): void {
     this.endStop();
     if (this.base && this.lastStill) this.base = { ...this.base, ...this.lastStill };
+    this.learnAfterDrain();
     this.lastStill = null;
     this.beforeGap = this.base && { base: this.base };
     this.gapPending = true;
     this.stopPending = true;
+  }
+
+  /**
+   * A drain across a gap is measured from the first quiet readings after the restart, and a real
+   * sender reads high then: the float sticks half its friction band above a level that just
+   * fell, and the pump's reservoir, drained back into the tank while parked, is still refilling.
+   * The settled level at the next stop (nothing reported since; the balance carries what the
+   * engine burned) shows by how much; later drains of this vehicle are measured net of it.
+   */
+  private learnAfterDrain(): void {
+    const after = this.afterDrain;
+    this.afterDrain = null;
+    if (after === null || !this.base || this.open) return;
+    const highL = after - this.base.balance;
+    if (Math.abs(highL) <= (AFTER_DRAIN_BIAS_MAX_PCT / 100) * this.cfg.tankLitres) {
+      this.afterDrainBias.observe(highL);
+    }
   }
 
   /** The stop is over: without a refuel or drain, how far its level moved is the sender's noise. */
@@ -324,6 +356,7 @@ export class FuelSteps {
       lat: standing ? (s.lat ?? this.lastPos.lat) : this.base!.lat,
       lon: standing ? (s.lon ?? this.lastPos.lon) : this.base!.lon,
       acrossGap: this.gapPending,
+      afterDrainBiasL: this.gapPending && type === 'fuel_drain' ? this.afterDrainBias.medianL : 0,
       modeDuring: this.evidence(),
       openedTs: s.ts,
     };
@@ -333,7 +366,7 @@ export class FuelSteps {
   private follow(est: Estimate, out: DetectedEvent[]): void {
     const o = this.open!;
     const h = o.history;
-    const diff = est.balance - o.base.balance;
+    const diff = est.balance - o.base.balance - o.afterDrainBiasL;
     const thr = this.bar(o, est);
     // Back inside the threshold: it was noise, not an event.
     if ((o.type === 'refuel' ? diff : -diff) < thr * 0.7) {
@@ -388,11 +421,13 @@ export class FuelSteps {
     const o = this.open!;
     this.open = null;
     this.motionEstimates = [];
-    const volume = Math.abs(end.balance - o.base.balance);
+    const change = end.balance - o.base.balance - o.afterDrainBiasL;
+    const volume = Math.abs(change);
     const thr = this.bar(o, end);
     if (volume >= thr && (settled || !this.needsSettling(o))) {
-      this.onStep(end.balance - o.base.balance);
+      this.onStep(change);
       this.stepInStop = true;
+      this.afterDrain = o.type === 'fuel_drain' && o.acrossGap ? end.balance : null;
       // End: when the level stopped moving, the first estimate of the steady run.
       let endTs = end.ts;
       for (let i = o.history.length - 1; i >= 0; i--) {
@@ -424,6 +459,7 @@ export class FuelSteps {
           during: o.modeDuring,
           judgedFrom: both ? 'still' : 'motion',
           thresholdL: round(thr, 2),
+          afterDrainBiasL: round(o.afterDrainBiasL, 2),
         },
       });
     }
