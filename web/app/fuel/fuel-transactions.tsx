@@ -67,7 +67,7 @@ export function FuelTransactions() {
         ) : (
           <DataTable
             data-table="fuel-transactions"
-            caption="Fuel-card and logged purchases, newest first, with how each reconciles"
+            caption="Fuel-card purchases, newest first, with how each reconciles"
             columns={[
               'When (UTC)',
               'Vehicle',
