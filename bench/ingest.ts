@@ -136,16 +136,7 @@ async function main() {
       for (let i = off; i < off + 5000; i++) {
         const v = i % THROUGHPUT_VEHICLES;
         const seq = Math.floor(i / THROUGHPUT_VEHICLES);
-        const s = sampleAt(seq, t0 + seq * 1000);
-        r.vehicleId.push(`veh-${v}`);
-        r.seq.push(s.seq);
-        r.tsMs.push(s.ts);
-        r.lat.push(s.lat);
-        r.lon.push(s.lon);
-        r.speedKmh.push(s.speedKmh);
-        r.rpm.push(s.rpm);
-        r.fuelLevelPct.push(s.fuelLevelPct);
-        r.coolantC.push(s.coolantC);
+        pushTelemetrySample(r, TENANT, `veh-${v}`, sampleAt(seq, t0 + seq * 1000)); // tenant unused here
       }
       await pool.query(
         `INSERT INTO raw_telemetry SELECT v, s, to_timestamp(ts / 1000.0), a, o, sp, rp, f, c
