@@ -4,13 +4,14 @@
  *   GPS ----serial--> NmeaReader ---fix---------+         |              samples, events   |
  *       (or gpsd --TCP--> GpsdClient)                     v                                v
  *                                            LiveDetectors (events)      BrokerLink: one MQTT session,
- *                                                                        lanes telemetry, events,
- *                                                                        model, commands --> broker
+ *   ObdPoller --DiagnosticReading--> DiagnosticsWatch (events)          lanes telemetry, events,
+ *     (trouble codes, ATRV, ignition)                                    model, commands --> broker
  *
  * The wiring of `fleet-agent run`: what runs, in which order it starts and stops.
  */
 import type { Logger } from '@fleet/shared/log';
 import type { AgentConfig } from './config.ts';
+import { DiagnosticsWatch } from './diagnostics/diagnostics-watch.ts';
 import { LiveDetectors } from './fuel/live.ts';
 import { SampleClock } from './gps/clock.ts';
 import type { GpsdClient } from './gps/gpsd-client.ts';
@@ -34,6 +35,8 @@ export class Agent {
   /** The fuel and driving detectors on every recorded sample; events to SQLite (fuel/live.ts). */
   readonly detectors: LiveDetectors;
   readonly recorder: SampleRecorder;
+  /** Trouble codes, battery and ignition from the OBD link, as events. */
+  readonly diagnostics: DiagnosticsWatch;
 
   constructor(
     readonly config: AgentConfig,
@@ -57,10 +60,29 @@ export class Agent {
       this.models ? [this.models.detector()] : [],
       () => this.models?.activeModelVersion() ?? null,
     );
-    this.obd = new ObdPoller(() => openByteStream(config.obdPort, config.obdBaud), log.child({ ns: 'obd' }));
+    // Sample and event times: GPS time, never backwards within this run.
+    const clock = new SampleClock();
+    this.diagnostics = new DiagnosticsWatch(
+      this.db.events,
+      this.db.troubleCodes,
+      () => clock.now(),
+      () => this.recorder.lastPosition,
+      log.child({ ns: 'diagnostics' }),
+    );
+    this.obd = new ObdPoller(
+      () => openByteStream(config.obdPort, config.obdBaud),
+      log.child({ ns: 'obd' }),
+      undefined,
+      undefined,
+      {
+        diagnostics: {
+          dtcPeriodMs: config.dtcPeriodSec * 1000,
+          onReading: (r) => this.diagnostics.observe(r),
+        },
+      },
+    );
     this.recorder = new SampleRecorder(
-      // Sample times: GPS time, never backwards within this run.
-      new SampleClock(),
+      clock,
       this.obd,
       this.db.samples,
       this.detectors,

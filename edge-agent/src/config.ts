@@ -24,6 +24,8 @@ export const AgentConfig = z.object({
   tankLitres: z.coerce.number().positive().max(10_000).default(60),
   /** [1...300] km/h: speeding events above it (+10 km/h for 15 s); none when unset. */
   speedLimitKmh: z.coerce.number().min(1).max(300).optional(),
+  /** [10...86400] s between trouble-code reads while the engine runs, default 300; a MIL change reads at once. */
+  dtcPeriodSec: z.coerce.number().int().min(10).max(86_400).default(300),
   /** SQLite file, default ./data/agent.db. */
   dbPath: z.string().default('data/agent.db'),
   mqttUrl: z.string().url(),

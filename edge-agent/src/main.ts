@@ -46,6 +46,14 @@ const run = program
   )
   .addOption(
     new Option('--speed-limit <kmh>', 'speeding rule for the detectors').env('FLEET_SPEED_LIMIT_KMH'),
+  )
+  .addOption(
+    new Option(
+      '--dtc-period <s>',
+      'seconds between trouble-code reads while the engine runs (sooner when the MIL changes) [10...86400]',
+    )
+      .env('FLEET_DTC_PERIOD_S')
+      .default('300'),
   );
 addModelKeyOption(run);
 addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
@@ -58,6 +66,7 @@ addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
     gpsBaud: o.gpsBaud,
     tankLitres: o.tankLiters,
     speedLimitKmh: o.speedLimit,
+    dtcPeriodSec: o.dtcPeriod,
     // Given, or installed by `fleet-agent provision --model-public-key`.
     modelPublicKeyFile: resolveModelKeyFile(o.modelPublicKey),
   });

@@ -16,6 +16,9 @@ import type { ObdPoller } from './obd/obd-poller.ts';
 import type { SampleOutbox } from './store/sample-outbox.ts';
 
 export class SampleRecorder {
+  /** The newest recorded position (for events that are not made from samples). */
+  lastPosition: { lat: number; lon: number } | null = null;
+
   constructor(
     private readonly clock: SampleClock,
     private readonly obd: Pick<ObdPoller, 'latest' | 'state' | 'fuelRateLph'>,
@@ -43,6 +46,7 @@ export class SampleRecorder {
       coolantC: obd.coolantC,
     };
     this.samples.append(sample);
+    if (fix.lat !== null && fix.lon !== null) this.lastPosition = { lat: fix.lat, lon: fix.lon };
     // Ignition from the link: no vehicle answering is ignition off (the GPS speed fills the
     // stored sample, but must not make a silent ECU look awake); unknown while reconnecting.
     const st = this.obd.state;

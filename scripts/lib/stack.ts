@@ -44,6 +44,8 @@ export interface StackOptions {
    * WiFi ELM327 does), or `auto` (pty when socat is installed, else tcp with a notice). Default auto.
    */
   transport?: 'auto' | 'pty' | 'tcp';
+  /** Scenario (built-in name or JSON file) of vehicle i, by index; default none (a plain drive). */
+  scenarios?: readonly (string | undefined)[];
   /** Print progress lines; default silent. */
   say?: (line: string) => void;
 }
@@ -205,6 +207,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         const simArgs = ['vehicle', '--id', id, '--elm', obdSim, '--nmea', gpsSim, '--seed', String(i + 1)];
         simArgs.push('--tick-ms', String(options.tickMs ?? 1000), '--truth', vehicle.truthFile);
         if (options.epochs !== undefined) simArgs.push('--epochs', String(options.epochs));
+        const scenario = options.scenarios?.[i];
+        if (scenario !== undefined) simArgs.push('--scenario', scenario);
         const [simCmd, simArgv] = tsxArgs('firmware-sim/src/main.ts', simArgs);
         const [agentCmd, agentArgv] = tsxArgs('edge-agent/src/main.ts', [
           'run',

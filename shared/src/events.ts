@@ -24,8 +24,21 @@ export const VEHICLE_EVENT_TYPES = [
   'speeding',
   /** The engine model's reconstruction error over its threshold: `details.score`. */
   'engine_anomaly',
-  /** A diagnostic trouble code appeared: `details.code`. */
+  /**
+   * A diagnostic trouble code appeared: `details.code` (SAE J2012, e.g. P0171), `description`,
+   * `kind` (stored: confirmed, MIL on; pending: seen once), `ecu`, `milOn`.
+   */
   'dtc',
+  /**
+   * The 12 V battery at an engine start (`details.phase` 'start': `restingV` before it, `lowestV`
+   * seen while it started, `runningV` charging after it) or low while parked ('resting':
+   * `restingV` below `thresholdV` for minutes); `details.low` says whether it needs attention.
+   */
+  'battery',
+  /** The engine ECU started answering (ignition on): `details.restingV` before it, when known. */
+  'ignition_on',
+  /** The engine ECU stopped answering (ignition off): `details.onForS`. */
+  'ignition_off',
 ] as const;
 export type VehicleEventType = (typeof VEHICLE_EVENT_TYPES)[number];
 

@@ -23,6 +23,7 @@ export const ALERT_TYPE_LABELS: Record<string, string> = {
   fuel_leak: 'Fuel leak',
   engine_anomaly: 'Engine anomaly',
   dtc: 'Trouble code',
+  battery: 'Battery',
   speeding: 'Speeding',
   long_idle: 'Long idle',
   geofence_enter: 'Entered geofence',
@@ -40,6 +41,9 @@ export const EVENT_TYPE_LABELS: Record<string, string> = {
   speeding: 'Speeding',
   engine_anomaly: 'Engine anomaly',
   dtc: 'Trouble code',
+  battery: 'Battery check',
+  ignition_on: 'Ignition on',
+  ignition_off: 'Ignition off',
 };
 
 interface Badge {

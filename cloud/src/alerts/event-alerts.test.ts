@@ -41,7 +41,35 @@ describe('alertForEvent', () => {
       speeding: 'warning',
       engine_anomaly: 'warning',
       dtc: 'warning',
+      // Alerted only when the agent found it low (below).
+      battery: null,
+      ignition_on: null,
+      ignition_off: null,
     });
+  });
+
+  it('names a trouble code with its SAE J2012 text, and alerts a battery only when found low', () => {
+    expect(title({ type: 'dtc', details: { code: 'P0171', description: 'System Too Lean (Bank 1)' } })).toBe(
+      'Trouble code P0171 System Too Lean (Bank 1)',
+    );
+    expect(
+      title({ type: 'battery', details: { phase: 'start', low: false, runningV: 14.1 } }),
+    ).toBeUndefined();
+    expect(title({ type: 'battery', details: { phase: 'resting', low: true, restingV: 11.86 } })).toBe(
+      'Low battery: 11.9 V parked',
+    );
+    expect(
+      title({
+        type: 'battery',
+        details: {
+          phase: 'start',
+          low: true,
+          reasons: ['cranking', 'charging'],
+          lowestV: 9.1,
+          runningV: 12.9,
+        },
+      }),
+    ).toBe('Weak battery at start: 9.1 V while starting, 12.9 V running (not charging)');
   });
 
   it('the alert carries the event: its key, start, place, and its fields over its details', () => {

@@ -19,6 +19,7 @@ const SEVERITY: Record<EventAlertType, AlertSeverity> = {
   fuel_leak: 'warning',
   engine_anomaly: 'warning',
   dtc: 'warning',
+  battery: 'warning',
   speeding: 'warning',
   long_idle: 'info',
 };
@@ -29,6 +30,8 @@ const isAlerting = (type: StoredVehicleEvent['type']): type is EventAlertType =>
 /** The alert an event raises, or null for events that are recorded only. */
 export function alertForEvent(e: InsertedVehicleEvent): NewAlert | null {
   if (!isAlerting(e.type)) return null;
+  // Every start reports the battery; only a check the agent found low needs anyone.
+  if (e.type === 'battery' && e.details.low !== true) return null;
   return {
     tenantId: e.tenantId,
     vehicleId: e.vehicleId,
@@ -60,12 +63,34 @@ function titleOf(type: EventAlertType, e: StoredVehicleEvent): string {
     case 'engine_anomaly':
       return 'Engine anomaly';
     case 'dtc':
-      return `Trouble code${suffix(text(e.details.code), (code) => ` ${code}`)}`;
+      // "Trouble code P0171 System Too Lean (Bank 1)": the agent sends the SAE J2012 text.
+      return `Trouble code${suffix(text(e.details.code), (code) => ` ${code}`)}${suffix(
+        text(e.details.description),
+        (d) => ` ${d}`,
+      )}`;
+    case 'battery':
+      return batteryTitle(e.details);
     case 'speeding':
       return `Speeding${suffix(text(e.details.maxSpeedKmh), (kmh) => `: ${kmh} km/h`)}`;
     case 'long_idle':
       return `Long idle${suffix(number(e.details.durationS), (s) => `: ${roundHalfAway(s / 60)} min`)}`;
   }
+}
+
+/** What the agent found low (diagnostics-watch.ts): at rest while parked, or at an engine start. */
+function batteryTitle(d: Record<string, unknown>): string {
+  const volts = (v: unknown, what: string) => suffix(number(v), (x) => `${x.toFixed(1)} V ${what}`);
+  if (d.phase === 'resting') {
+    const parked = volts(d.restingV, 'parked');
+    return parked ? `Low battery: ${parked}` : 'Low battery';
+  }
+  const reasons = Array.isArray(d.reasons) ? d.reasons : [];
+  const parts = [
+    reasons.includes('resting') ? volts(d.restingV, 'before the start') : '',
+    reasons.includes('cranking') ? volts(d.lowestV, 'while starting') : '',
+    reasons.includes('charging') ? volts(d.runningV, 'running (not charging)') : '',
+  ].filter((p) => p !== '');
+  return `Weak battery at start${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
 }
 
 const suffix = <T>(value: T | null, format: (v: T) => string) => (value === null ? '' : format(value));

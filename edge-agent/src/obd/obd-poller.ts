@@ -9,6 +9,9 @@
  *             |                                |
  *             v                                |
  *   poll cycle: scheduler -> readPids -> latest readings, fuel rate  (state 'polling')
+ *               + diagnostics: DTCs (03, 07) every dtcPeriodMs and at once when PID 01's MIL or
+ *                 code count changes; ATRV every voltagePeriodMs; ignition on/off at the state
+ *                 changes -> options.diagnostics.onReading (diagnostics/diagnostics-watch.ts)
  *
  * Keeps the latest reading of each PID. An unplugged adapter and an ignition switched off are
  * normal states on a vehicle, not crashes: the poller reports them and resumes by itself.
@@ -30,6 +33,7 @@ import { ObdSession, type ObdSessionOptions } from './obd-session.ts';
 import { type ObdReadingName, PIDS, type PidValue } from './pids.ts';
 import { DEFAULT_FAST_PIDS, DEFAULT_SLOW_PIDS, PollScheduler } from './poll-scheduler.ts';
 import type { SupportMap } from './services/current-data.ts';
+import type { TroubleCode } from './services/dtc.ts';
 import type { RequestMode } from './services/request-mode.ts';
 import type { VinReading } from './services/vehicle-info.ts';
 
@@ -41,6 +45,26 @@ export interface PidSample {
   ecu: string;
   /** Epoch ms when it was read. */
   ts: number;
+}
+
+/** What the poller reads about the vehicle's health besides the PIDs; `ts` is when (epoch ms). */
+export type DiagnosticReading =
+  /** A complete read of services 03 and 07; `milOn` from PID 01 when the vehicle reports it. */
+  | { kind: 'codes'; ts: number; stored: TroubleCode[]; pending: TroubleCode[]; milOn: boolean | null }
+  /** ATRV at the OBD socket, with the engine running (ECU answering) or off. */
+  | { kind: 'voltage'; ts: number; volts: number; engine: 'running' | 'off' }
+  /** The engine ECU started (on) or stopped (off) answering: the ignition, as an adapter sees it. */
+  | { kind: 'ignition'; ts: number; on: boolean };
+
+export interface ObdDiagnosticsOptions {
+  /**
+   * [10000...86400000] ms between two reads of the trouble codes while the engine runs, default
+   * 300,000; a change of PID 01's MIL or code count reads them at once.
+   */
+  dtcPeriodMs?: number;
+  /** [1000...3600000] ms between two ATRV reads while the engine runs, default 60,000. */
+  voltagePeriodMs?: number;
+  onReading: (reading: DiagnosticReading) => void;
 }
 
 export interface ObdPollerOptions {
@@ -58,6 +82,15 @@ export interface ObdPollerOptions {
   maxConsecutiveTimeouts?: number;
   /** Timeouts, protocol fallbacks, multi-PID and reply-count use. */
   session?: Partial<Omit<ObdSessionOptions, 'open' | 'log' | 'baudRates'>>;
+  /** Trouble codes, voltage and ignition changes, told as they are read. */
+  diagnostics?: ObdDiagnosticsOptions;
+}
+
+/** When the running engine's diagnostics were last read, and PID 01's MIL/count then. */
+interface DiagnosticsDue {
+  codesAt: number;
+  voltageAt: number;
+  monitor: string | undefined;
 }
 
 export interface ObdPollerStats {
@@ -158,6 +191,7 @@ export class ObdPoller {
         await session.detectRequestMode();
         if (!this.vin) this.vin = await session.readVin().catch(() => null);
         this.state = 'polling';
+        this.tell({ kind: 'ignition', ts: Date.now(), on: true });
         this.log.info(
           { protocol: this.protocol.name, vin: this.vin?.vin, requestMode: session.requestMode },
           'vehicle found; polling',
@@ -169,10 +203,16 @@ export class ObdPoller {
         this.log.debug({ err: err.message }, 'vehicle silent');
       }
       if (this.stopped) return;
-      if (this.state === 'polling') this.stats.vehicleLost++;
+      if (this.state === 'polling') {
+        this.stats.vehicleLost++;
+        this.tell({ kind: 'ignition', ts: Date.now(), on: false });
+      }
       this.state = 'no-vehicle';
       this.forget();
       this.voltage = await session.readVoltage();
+      if (this.voltage !== null) {
+        this.tell({ kind: 'voltage', ts: Date.now(), volts: this.voltage, engine: 'off' });
+      }
       this.log.info({ voltage: this.voltage }, 'no vehicle answers (ignition off?); waiting');
       await this.sleep(this.retryDelayMs);
     }
@@ -195,16 +235,21 @@ export class ObdPoller {
     );
     const maxTimeouts = this.options.maxConsecutiveTimeouts ?? 3;
     let timeouts = 0;
+    const due: DiagnosticsDue = {
+      codesAt: Number.NEGATIVE_INFINITY,
+      voltageAt: Number.NEGATIVE_INFINITY,
+      monitor: undefined,
+    };
     while (!this.stopped && !session.closed) {
       const now = Date.now();
-      const due = scheduler.due(now);
-      if (due.length === 0) {
+      const pids = scheduler.due(now);
+      if (pids.length === 0) {
         this.log.warn('the vehicle supports none of the PIDs to poll');
         await this.sleep(this.retryDelayMs);
         continue;
       }
       try {
-        const readings = await session.readPids(due);
+        const readings = await session.readPids(pids);
         timeouts = 0;
         this.stats.cycles++;
         this.record(readings, now);
@@ -212,12 +257,52 @@ export class ObdPoller {
           readings.map((r) => r.pid),
           now,
         );
+        await this.readDiagnostics(session, due, now);
       } catch (err) {
         if (isVehicleSilent(err)) return;
         if (isAgentError(err, AgentErrorCode.ObdTimeout) && ++timeouts < maxTimeouts) continue;
         throw err;
       }
       if (this.cycleDelayMs > 0) await this.sleep(this.cycleDelayMs);
+    }
+  }
+
+  /**
+   * Between two poll cycles: the trouble codes when due or when PID 01's MIL or code count
+   * changed, the voltage when due. A timeout here counts like one in a cycle (the caller's).
+   */
+  private async readDiagnostics(session: ObdSession, due: DiagnosticsDue, now: number): Promise<void> {
+    const opts = this.options.diagnostics;
+    if (!opts) return;
+    const status = this.readings.get(0x01)?.value;
+    const monitor =
+      typeof status === 'object' ? `${String(status.milOn)}/${String(status.dtcCount)}` : undefined;
+    const changed = monitor !== undefined && due.monitor !== undefined && monitor !== due.monitor;
+    if (monitor !== undefined) due.monitor = monitor;
+    if (changed || now - due.codesAt >= (opts.dtcPeriodMs ?? 300_000)) {
+      due.codesAt = now;
+      const stored = await session.readTroubleCodes('stored');
+      const pending = await session.readTroubleCodes('pending');
+      const milOn = typeof status === 'object' && typeof status.milOn === 'boolean' ? status.milOn : null;
+      this.tell({ kind: 'codes', ts: Date.now(), stored: stored.codes, pending: pending.codes, milOn });
+    }
+    if (now - due.voltageAt >= (opts.voltagePeriodMs ?? 60_000)) {
+      due.voltageAt = now;
+      this.voltage = await session.readVoltage();
+      if (this.voltage !== null) {
+        this.tell({ kind: 'voltage', ts: Date.now(), volts: this.voltage, engine: 'running' });
+      }
+    }
+  }
+
+  /** A listener's failure is its own: it must never stop the polling. */
+  private tell(reading: DiagnosticReading): void {
+    const onReading = this.options.diagnostics?.onReading;
+    if (!onReading) return;
+    try {
+      onReading(reading);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, reading: reading.kind }, 'diagnostics listener failed');
     }
   }
 

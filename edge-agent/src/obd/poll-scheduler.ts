@@ -19,10 +19,11 @@ export interface PollGroups {
 export const DEFAULT_FAST_PIDS: readonly number[] = [0x0c, 0x0d, 0x11, 0x04];
 /**
  * 2F fuel level, 05 coolant, 0F intake air, 46 ambient, 1F run time, 42 module voltage,
- * 5C oil temperature, 33 barometric pressure, A6 odometer, 51 fuel type, 44 commanded lambda.
+ * 5C oil temperature, 33 barometric pressure, A6 odometer, 51 fuel type, 44 commanded lambda,
+ * 01 monitor status (MIL and code count: a change reads the trouble codes at once).
  */
 export const DEFAULT_SLOW_PIDS: readonly number[] = [
-  0x2f, 0x05, 0x0f, 0x46, 0x1f, 0x42, 0x5c, 0x33, 0xa6, 0x51, 0x44,
+  0x2f, 0x05, 0x0f, 0x46, 0x1f, 0x42, 0x5c, 0x33, 0xa6, 0x51, 0x44, 0x01,
 ];
 
 export class PollScheduler {

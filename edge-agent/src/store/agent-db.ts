@@ -4,6 +4,7 @@
  *
  *   AgentDb ──┬─ samples: SampleOutbox   samples, rollups_minute, sync_cursor/acked ranges 'telemetry'
  *             ├─ events:  EventOutbox    events, sync_cursor 'events'
+ *             ├─ troubleCodes            trouble_codes (the vehicle's codes as last read)
  *             └─ itself                  link_state (the broker link), evictions (the disk budget)
  *
  * A sample is in here before anything else sees it; a lane's cursor moves only after the cloud
@@ -29,6 +30,7 @@ import { EventOutbox } from './event-outbox.ts';
 import type { EvictionCounters, EvictionKind } from './evictions.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SampleOutbox } from './sample-outbox.ts';
+import { TroubleCodeMemory } from './trouble-codes.ts';
 
 export type { EvictionCounters, EvictionKind };
 
@@ -49,6 +51,8 @@ export interface AgentDbOptions {
 export class AgentDb {
   readonly samples: SampleOutbox;
   readonly events: EventOutbox;
+  /** The vehicle's trouble codes as last read (diagnostics/diagnostics-watch.ts). */
+  readonly troubleCodes: TroubleCodeMemory;
   private readonly db: Database.Database;
   private readonly options: Required<AgentDbOptions>;
   private appendsSinceCheck = 0;
@@ -92,6 +96,7 @@ export class AgentDb {
       evictions: () => this.evictions(),
     });
     this.events = new EventOutbox(this.db);
+    this.troubleCodes = new TroubleCodeMemory(this.db);
   }
 
   private migrate() {

@@ -91,4 +91,14 @@ export const MIGRATIONS: readonly string[] = [
   `INSERT INTO sqlite_sequence (name, seq)
      SELECT 'events', 1099511627776 + abs(random() % 281474976710656)
       WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events');`,
+
+  // 5: the trouble codes the vehicle reported at the last read (store/trouble-codes.ts), so an
+  // agent restarted while a code is still set does not report it again as new.
+  `CREATE TABLE trouble_codes (
+     code       TEXT    NOT NULL,
+     kind       TEXT    NOT NULL CHECK (kind IN ('stored', 'pending', 'permanent')),
+     ecu        TEXT    NOT NULL,
+     first_seen INTEGER NOT NULL,
+     PRIMARY KEY (code, kind)
+   ) WITHOUT ROWID;`,
 ];

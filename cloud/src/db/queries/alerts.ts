@@ -5,6 +5,7 @@ export const ALERT_TYPES = [
   'fuel_leak',
   'engine_anomaly',
   'dtc',
+  'battery',
   'speeding',
   'long_idle',
   'geofence_enter',
