@@ -132,6 +132,8 @@ const VARIABLES = z.object({
   FLEET_OVERVIEW_CACHE_MS: millis(60_000).default(1000),
   /** [50...60000] ms between two polls of the live feed (SSE subscriptions), default 1000. */
   FLEET_LIVE_POLL_MS: integer(50, 60_000, ' of milliseconds').default(1000),
+  /** [0...3600000] ms between two alert sweeps (offline, low fuel, escalation), default 60000; 0 = off. */
+  FLEET_ALERT_SWEEP_MS: millis(3_600_000).default(60_000),
   /** Embedded stack: aedes and PGlite ports, off 1883/5432 so they never clash with real services. */
   FLEET_MQTT_PORT: port().default(1884),
   FLEET_PG_PORT: port().default(5433),
@@ -220,6 +222,7 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_SESSION_CACHE_MS: true,
   FLEET_OVERVIEW_CACHE_MS: true,
   FLEET_LIVE_POLL_MS: true,
+  FLEET_ALERT_SWEEP_MS: true,
 })
   .superRefine((env, ctx) => {
     // Half an OpenID Connect setup used to switch sign-in through it off without a word.
@@ -281,6 +284,7 @@ const ServiceEnv = VARIABLES.pick({
     sessionCacheMs: env.FLEET_SESSION_CACHE_MS,
     sharedAnswersMs: env.FLEET_OVERVIEW_CACHE_MS,
     livePollMs: env.FLEET_LIVE_POLL_MS,
+    alertSweepMs: env.FLEET_ALERT_SWEEP_MS,
   }));
 export type CloudConfig = z.output<typeof ServiceEnv>;
 

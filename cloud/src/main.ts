@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createLogger, safeUrl } from '@fleet/shared/log';
+import { AlertSweeper } from './alerts/rules/sweep.ts';
 import { LiveFeed } from './api/live-feed.ts';
 import { startApiServer } from './api/server.ts';
 import { configureSharedAnswers } from './api/shared-answers.ts';
@@ -66,6 +67,9 @@ async function main() {
   // Signed fuel-card webhooks wait in webhook_inbox until this turns them into purchases.
   const fuelInbox = new FuelCardInboxConsumer(pool, createLogger('fuel-inbox'));
   fuelInbox.start();
+  // Device offline, low fuel and escalation: what no message announces.
+  const sweeper = new AlertSweeper(pool, config.alertSweepMs, createLogger('alert-sweep'));
+  sweeper.start();
   const api = await startApiServer({
     pool,
     host: config.apiHost,
@@ -90,6 +94,7 @@ async function main() {
     await ingest.stop();
     await eventIngest.stop();
     await fuelInbox.stop();
+    await sweeper.stop();
     await pool.end();
     process.exit(0);
   };

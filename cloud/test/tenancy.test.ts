@@ -152,6 +152,9 @@ const signIn = (apiUrl: string, email: string, password: string) =>
     body: JSON.stringify({ email, password }),
   });
 
+/** A valid alert rule (alertRules.*). */
+const RULE = { name: 'battery', source: 'battery', severity: 'info', recipients: { roles: ['admin'] } } as const;
+
 /** The only procedures open without signing in. */
 const PUBLIC = ['auth.login', 'auth.resetPassword', 'auth.methods'];
 
@@ -210,6 +213,11 @@ function foreignInput(path: string, proc: Procedure): unknown {
     driverIds: [bUserId],
     // (Stored as given and echoed back: no B id in it, or the echo would read as a leak.)
     query: { fuelTypes: ['diesel'] },
+    // An alert rule: a rule id is a number (1: tenant B's or nobody's).
+    source: 'battery',
+    severity: 'info',
+    recipients: { roles: ['admin'] },
+    rule: RULE,
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -459,6 +467,62 @@ describe('3. roles', () => {
       technician: true,
       driver: false,
     },
+    'alertRules.sources': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'alertRules.list': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'alertRules.get': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'alertRules.create': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'alertRules.update': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'alertRules.delete': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'alertRules.preview': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
     'geofences.create': {
       admin: true,
       fleet_manager: true,
@@ -607,6 +671,10 @@ describe('3. roles', () => {
     );
   });
 
+  const aRule = async () => ({
+    id: (await callerAs(pool, sessionOf('admin', A.tenant)).alertRules.create(RULE)).id,
+  });
+
   it('the matrix covers every signed-in procedure', () => {
     expect(Object.keys(MATRIX).sort()).toEqual(
       procedures
@@ -629,6 +697,11 @@ describe('3. roles', () => {
       'alerts.acknowledge': async () => ({ alertId: await aAlert() }),
       'alerts.resolve': async () => ({ alertId: await aAlert() }),
       'geofences.create': { name: `by ${role}`, polygon: SQUARE },
+      'alertRules.get': async () => await aRule(),
+      'alertRules.create': RULE,
+      'alertRules.update': async () => ({ ...(await aRule()), rule: RULE }),
+      'alertRules.delete': async () => await aRule(),
+      'alertRules.preview': { rule: RULE },
       'geofences.delete': async () => ({
         geofenceId: (
           await callerAs(pool, sessionOf('admin', A.tenant)).geofences.create({

@@ -11,6 +11,7 @@
 
 import type { AlertSeverity, AlertType, NewAlert } from '../db/queries/insert-alerts.ts';
 import type { InsertedVehicleEvent, StoredVehicleEvent } from '../db/queries/insert-vehicle-events.ts';
+import type { Occurrence } from './rules/engine.ts';
 
 type EventAlertType = Extract<AlertType, StoredVehicleEvent['type']>;
 
@@ -51,6 +52,25 @@ export function alertForEvent(e: InsertedVehicleEvent): NewAlert | null {
       endTs: new Date(e.end).toISOString(),
       driverId: e.driverId,
     },
+  };
+}
+
+/** A stored event as the rules engine sees it (rules/engine.ts). */
+export function occurrenceOf(e: InsertedVehicleEvent): Occurrence {
+  return {
+    tenantId: e.tenantId,
+    vehicleId: e.vehicleId,
+    kind: e.type,
+    ts: e.start,
+    end: e.end,
+    lat: e.lat,
+    lon: e.lon,
+    volumeL: e.volumeL,
+    confidence: e.confidence,
+    eventId: e.eventId,
+    geofenceId: null,
+    title: isAlerting(e.type) ? titleOf(e.type, e) : null,
+    details: { ...e.details, driverId: e.driverId },
   };
 }
 

@@ -21,7 +21,14 @@ import {
 import { findGeofences, type Geofence } from '../db/queries/geofences.ts';
 import { insertAlerts } from '../db/queries/insert-alerts.ts';
 import type { StoredTelemetry } from '../db/queries/insert-telemetry-rows.ts';
-import { containsPoint, geofenceAlerts, insideGeofences, presenceChanges } from './geofence.ts';
+import {
+  containsPoint,
+  geofenceAlerts,
+  geofenceOccurrences,
+  insideGeofences,
+  presenceChanges,
+} from './geofence.ts';
+import { applyRules } from './rules/rule-alerts.ts';
 
 export class GeofenceWatch {
   private readonly byId = new Map<number, Geofence>();
@@ -48,9 +55,11 @@ export class GeofenceWatch {
       db,
       changes.map((c) => ({ ...c, tenantId: at.get(c.vehicleId)!.tenantId, ts: at.get(c.vehicleId)!.ts })),
     );
+    const fence = (id: number) => this.byId.get(id);
+    const rules = await applyRules(db, geofenceOccurrences(made, stored.moved, fence));
     return insertAlerts(
       db,
-      geofenceAlerts(made, stored.moved, (id) => this.byId.get(id)),
+      geofenceAlerts(made, stored.moved, fence).filter((a) => !rules.ruled(a.tenantId, a.type)),
     );
   }
 

@@ -13,6 +13,7 @@ import type { Presence, PresenceChange } from '../db/queries/geofence-presence.t
 import type { Geofence } from '../db/queries/geofences.ts';
 import type { NewAlert } from '../db/queries/insert-alerts.ts';
 import type { MovedPosition } from '../db/queries/insert-telemetry-rows.ts';
+import type { Occurrence } from './rules/engine.ts';
 
 /** The bounding box stored with a polygon, for the first, cheap test. */
 export function boundingBox(
@@ -109,4 +110,35 @@ export function geofenceAlerts(
     });
   }
   return alerts;
+}
+
+/** Every entry and exit (whatever the geofence's own alert flags say) for the tenants' rules. */
+export function geofenceOccurrences(
+  changes: readonly PresenceChange[],
+  moved: readonly MovedPosition[],
+  fence: (geofenceId: number) => Geofence | undefined,
+): Occurrence[] {
+  const at = new Map(moved.map((m) => [m.vehicleId, m]));
+  return changes.flatMap((c) => {
+    const g = fence(c.geofenceId);
+    const m = at.get(c.vehicleId);
+    if (!g || !m) return [];
+    return [
+      {
+        tenantId: m.tenantId,
+        vehicleId: m.vehicleId,
+        kind: c.change === 'enter' ? 'geofence_enter' : 'geofence_exit',
+        ts: m.ts,
+        end: m.ts,
+        lat: m.lat,
+        lon: m.lon,
+        volumeL: null,
+        confidence: null,
+        eventId: null,
+        geofenceId: g.id,
+        title: `${c.change === 'enter' ? 'Entered' : 'Left'} ${g.name}`,
+        details: { geofence: g.name },
+      },
+    ];
+  });
 }

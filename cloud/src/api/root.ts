@@ -1,3 +1,4 @@
+import { alertRulesRouter } from './routers/alert-rules.ts';
 import { alertsRouter } from './routers/alerts.ts';
 import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
@@ -22,6 +23,7 @@ export const appRouter = createRouter({
   users: usersRouter,
   telemetry: telemetryRouter,
   alerts: alertsRouter,
+  alertRules: alertRulesRouter,
   geofences: geofencesRouter,
   fuel: fuelRouter,
   drivers: driversRouter,

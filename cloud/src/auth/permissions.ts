@@ -21,6 +21,8 @@ export const PERMISSIONS = {
   'alerts:read': ['admin', 'fleet_manager', 'technician'],
   /** Acknowledge and resolve alerts (audited). */
   'alerts:manage': ['admin', 'fleet_manager', 'technician'],
+  /** Alert rules: write, delete, preview (who is woken at night: not technicians, not drivers). */
+  'alerts:rules': ['admin', 'fleet_manager'],
   /** Geofences: draw, list, delete; they feed entry/exit alerts. */
   'geofences:manage': ['admin', 'fleet_manager'],
   /** Fuel-card transactions with their reconciliation, consumption per vehicle. */

@@ -1,11 +1,13 @@
 import type pg from 'pg';
-import { alertForEvent } from '../alerts/event-alerts.ts';
+import { alertForEvent, occurrenceOf } from '../alerts/event-alerts.ts';
+import { applyRules } from '../alerts/rules/rule-alerts.ts';
 import { insertAlerts } from '../db/queries/insert-alerts.ts';
 import { insertVehicleEvents, type VehicleEventRow } from '../db/queries/insert-vehicle-events.ts';
 
 /**
- * The one way vehicle events are stored: the events that are new, and the alert each of them
- * raises, in the caller's transaction (a resent event stores nothing and alerts nothing).
+ * The one way vehicle events are stored: the events that are new, the tenants' rules over them
+ * (rules/rule-alerts.ts), and the built-in alert of each event whose source no rule of its tenant
+ * covers, in the caller's transaction (a resent event stores nothing and alerts nothing).
  * Returns how many events were new.
  */
 export async function storeVehicleEvents(
@@ -13,9 +15,10 @@ export async function storeVehicleEvents(
   rows: readonly VehicleEventRow[],
 ): Promise<number> {
   const stored = await insertVehicleEvents(db, rows);
+  const rules = await applyRules(db, stored.map(occurrenceOf));
   await insertAlerts(
     db,
-    stored.flatMap((e) => alertForEvent(e) ?? []),
+    stored.flatMap((e) => (rules.ruled(e.tenantId, e.type) ? [] : (alertForEvent(e) ?? []))),
   );
   return stored.length;
 }
