@@ -444,6 +444,33 @@ describe('manager dashboard (real stack, production build)', () => {
     await page.close();
   });
 
+  it('alert rules: a missing threshold is a field error; a rule previews its last 7 days and saves', async () => {
+    const page = await open('/alerts/rules');
+    await page.getByText('No rules yet: alerts show in the inbox only.').waitFor({ timeout: 30_000 });
+    await page.getByLabel('Name', { exact: true }).fill('Motorway speeding');
+    await page.getByLabel('When', { exact: true }).selectOption('overspeed');
+    await page.getByLabel('Severity', { exact: true }).selectOption('warning');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    // The API's field error lands next to its field, tied to it for screen readers.
+    const threshold = page.getByLabel('Above (km/h)');
+    await page.locator('#err-condition-thresholdKmh').waitFor({ timeout: 15_000 });
+    expect(await threshold.getAttribute('aria-invalid')).toBe('true');
+    await expectNoAxeViolations(page, 'alert rules with a field error');
+    await threshold.fill('100');
+    await page.getByRole('button', { name: 'Preview the last 7 days' }).click();
+    await page
+      .getByText(/Over the last 7 days this rule would have opened \d+ alerts?/)
+      .waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.locator('tr[data-rule="Motorway speeding"]').waitFor({ timeout: 15_000 });
+    const { rows } = await db.query<{ source: string; threshold: number }>(
+      "SELECT source, (definition -> 'condition' ->> 'thresholdKmh')::int AS threshold FROM alert_rules",
+    );
+    expect(rows).toEqual([{ source: 'overspeed', threshold: 100 }]);
+    await expectNoAxeViolations(page, 'alert rules');
+    await page.close();
+  });
+
   it('ran every page under the strict CSP without a refusal', () => {
     expect(cspRefusals).toEqual([]);
   });

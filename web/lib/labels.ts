@@ -53,6 +53,8 @@ interface Badge {
 
 const SEVERITY_BADGES: Record<string, Badge> = {
   critical: { text: '‼ Critical', className: 'badge badge--danger' },
+  major: { text: '‼ Major', className: 'badge badge--danger' },
+  minor: { text: '! Minor', className: 'badge badge--warning' },
   warning: { text: '! Warning', className: 'badge badge--warning' },
   info: { text: 'i Info', className: 'badge badge--info' },
 };

@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { AlertsInbox } from './alerts-inbox.tsx';
 
 export const metadata: Metadata = { title: 'Fleet — alerts' };
@@ -7,6 +8,12 @@ export default function AlertsPage() {
   return (
     <>
       <h1>Alerts</h1>
+      <p>
+        <Link href="/alerts/rules" prefetch={false}>
+          Alert rules
+        </Link>
+        : who hears of which alert, by e-mail, webhook or push.
+      </p>
       <AlertsInbox />
     </>
   );
