@@ -29,9 +29,15 @@ function isCurrent(pathname: string, href: string): boolean {
 
 export function SiteNav() {
   const pathname = usePathname() ?? '/';
-  const hidden = NO_NAV.some((p) => pathname.startsWith(p));
+  // Decided before anything is read: on the pages for people not signed in, asking auth.me would
+  // answer UNAUTHORIZED, and useQuery's answer to that (go to /login) reloads /login for ever.
+  if (NO_NAV.some((p) => pathname.startsWith(p))) return null;
+  return <DashboardNav pathname={pathname} />;
+}
+
+/** The dashboard's sections, plus the admin links the signed-in user's role is for. */
+function DashboardNav({ pathname }: { pathname: string }) {
   const role = useMe().data?.role;
-  if (hidden) return null;
   const sections = [...SECTIONS, ...ADMIN_LINKS.filter((l) => allowedTo(role, l.href))];
   return (
     <nav aria-label="Dashboard" className="site-nav">
