@@ -3,7 +3,7 @@
  * AAA rules on each (users with the invitation link shown and with field errors, devices, the
  * accept-invite page empty and with an error, the reset page, a vehicle's health panel); an
  * invitation link works in the browser and signs the new manager in; a driver sees no admin link
- * and "Not allowed" on the admin pages.
+ * and "Not allowed" on the admin pages; a role changed to driver asks for the vehicle in the form.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -39,6 +39,9 @@ describe('administration pages (real stack, production build)', () => {
     await page.waitForURL((u) => u.pathname === '/' || u.pathname === '/driver', { timeout: 30_000 });
     return { context, page };
   };
+
+  const roleOf = async (userId: string) =>
+    (await db.query('SELECT role, vehicle_id FROM users WHERE id = $1', [userId])).rows[0];
 
   beforeAll(async () => {
     await requireRealServices();
@@ -115,10 +118,47 @@ describe('administration pages (real stack, production build)', () => {
     await expectNoAxeViolations(page, '/admin/devices');
     await page.goto(`${stack.webUrl}/vehicles/veh-001`);
     await page.getByRole('heading', { name: 'Agent health' }).waitFor();
+    await page.locator('[data-section="agent-health"]').waitFor();
     await expectNoAxeViolations(page, '/vehicles/veh-001 with agent health');
+    // The fleet's health panel on the overview.
+    await page.goto(`${stack.webUrl}/`);
+    await page.locator('[data-section="fleet-agent-health"]').waitFor({ timeout: 30_000 });
+    await expectNoAxeViolations(page, '/ with the fleet agent health');
     await page.goto(`${stack.webUrl}/reset-password#token=${'x'.repeat(43)}`);
     await page.getByLabel('New password').waitFor();
     await expectNoAxeViolations(page, '/reset-password');
+    await context.close();
+  });
+
+  it('a role changed to driver asks for the vehicle in the form, not a prompt; axe finds nothing', async () => {
+    const fredId = await createUser(db, {
+      tenantId,
+      email: `fred-${run}@example.test`,
+      name: 'Fred Fixer',
+      role: 'technician',
+      password: 'freds-password-123',
+    });
+    const { context, page } = await signedIn(stack.admin.email, stack.admin.password);
+    page.on('dialog', (d) => {
+      throw new Error(`unexpected ${d.type()} dialog: ${d.message()}`);
+    });
+    await page.goto(`${stack.webUrl}/admin/users`);
+    await page.getByLabel('Role of Fred Fixer').selectOption('driver');
+    const vehicle = page.getByLabel('Vehicle Fred Fixer drives');
+    await vehicle.waitFor();
+    // Choosing in the list changed nothing yet.
+    expect(await roleOf(fredId)).toEqual({ role: 'technician', vehicle_id: null });
+    await page.getByRole('button', { name: 'Change role of Fred Fixer' }).click();
+    await page.locator(`#vehicleId-error-${fredId}`).waitFor();
+    expect(await vehicle.getAttribute('aria-invalid')).toBe('true');
+    await expectNoAxeViolations(page, '/admin/users with the vehicle field in error');
+    await vehicle.selectOption('veh-001');
+    await page.getByRole('button', { name: 'Change role of Fred Fixer' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: 'Role of Fred Fixer changed to Driver.' })
+      .waitFor({ state: 'attached' });
+    expect(await roleOf(fredId)).toEqual({ role: 'driver', vehicle_id: 'veh-001' });
     await context.close();
   });
 

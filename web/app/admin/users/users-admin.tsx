@@ -44,6 +44,13 @@ export function UsersAdmin() {
   const invites = useQuery(role === 'admin' ? 'invites' : null, (signal) =>
     allowedTo(role, '/admin/users') ? trpc.users.invites.query(undefined, { signal }) : Promise.resolve([]),
   );
+  // Every vehicle of the tenant (with or without a device): what a driver can be given.
+  const vehicles = useQuery(role === 'admin' ? 'vehicles' : null, (signal) =>
+    allowedTo(role, '/admin/users')
+      ? trpc.devices.list.query(undefined, { signal })
+      : Promise.resolve({ manageable: false, devices: [] }),
+  );
+  const vehicleIds = (vehicles.data?.devices ?? []).map((d) => d.vehicleId);
   const [handover, setHandover] = useState<Handover | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
@@ -169,14 +176,14 @@ export function UsersAdmin() {
           {inviteRole === 'driver' ? (
             <p>
               <label htmlFor="invite-vehicle">Vehicle the driver drives</label>
-              <input
-                id="invite-vehicle"
-                name="vehicleId"
-                type="text"
-                autoComplete="off"
-                required
-                {...field('vehicleId')}
-              />
+              <select id="invite-vehicle" name="vehicleId" required defaultValue="" {...field('vehicleId')}>
+                <option value="">Choose a vehicle</option>
+                {vehicleIds.map((v) => (
+                  <option key={v} value={v}>
+                    {v}
+                  </option>
+                ))}
+              </select>
               {fieldError('vehicleId')}
             </p>
           ) : null}
@@ -198,35 +205,15 @@ export function UsersAdmin() {
                 {u.id === me.data?.userId ? (
                   (ROLE_LABELS[u.role] ?? u.role)
                 ) : (
-                  <>
-                    <label className="visually-hidden" htmlFor={`role-${u.id}`}>
-                      Role of {u.name}
-                    </label>
-                    <select
-                      id={`role-${u.id}`}
-                      value={u.role}
-                      onChange={(e) => {
-                        const next = e.target.value;
-                        const vehicleId =
-                          next === 'driver'
-                            ? (window.prompt(`Vehicle ${u.name} drives`) ?? '').trim()
-                            : undefined;
-                        void act(`Role of ${u.name} changed.`, () =>
-                          trpc.users.setRole.mutate({
-                            userId: u.id,
-                            role: next as 'admin',
-                            ...(vehicleId ? { vehicleId } : {}),
-                          }),
-                        );
-                      }}
-                    >
-                      {ROLES.map((r) => (
-                        <option key={r} value={r}>
-                          {ROLE_LABELS[r]}
-                        </option>
-                      ))}
-                    </select>
-                  </>
+                  <RoleForm
+                    user={u}
+                    vehicleIds={vehicleIds}
+                    onChanged={async (what) => {
+                      setError(null);
+                      setStatus(what);
+                      await users.reload();
+                    }}
+                  />
                 )}
               </td>
               <td>
@@ -311,5 +298,105 @@ export function UsersAdmin() {
         </DataTable>
       </section>
     </>
+  );
+}
+
+type UserSummary = Awaited<ReturnType<typeof trpc.users.list.query>>[number];
+
+/**
+ * A user's role, changed only when the admin says so (WCAG 3.2.2: choosing in the list changes
+ * nothing yet). Choosing Driver asks, in the same form, for the vehicle they drive.
+ */
+function RoleForm({
+  user,
+  vehicleIds,
+  onChanged,
+}: {
+  user: UserSummary;
+  vehicleIds: string[];
+  onChanged: (what: string) => Promise<void>;
+}) {
+  const [role, setRole] = useState(user.role);
+  const [vehicleId, setVehicleId] = useState(user.vehicleId ?? '');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const id = user.id;
+  const changed = role !== user.role || (role === 'driver' && vehicleId !== (user.vehicleId ?? ''));
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (role === 'driver' && !vehicleId) {
+      setErrors({ vehicleId: 'Choose the vehicle they drive.' });
+      return;
+    }
+    setErrors({});
+    setBusy(true);
+    try {
+      await trpc.users.setRole.mutate({
+        userId: id,
+        role: role as 'admin',
+        ...(role === 'driver' ? { vehicleId } : {}),
+      });
+      await onChanged(`Role of ${user.name} changed to ${ROLE_LABELS[role] ?? role}.`);
+    } catch (err) {
+      const byField = fieldErrors(err);
+      setErrors(
+        Object.keys(byField).length > 0
+          ? byField
+          : { role: err instanceof Error ? err.message : 'The role was not changed.' },
+      );
+    }
+    setBusy(false);
+  }
+
+  const described = (name: string) => ({
+    'aria-invalid': errors[name] ? true : undefined,
+    'aria-describedby': errors[name] ? `${name}-error-${id}` : undefined,
+  });
+  return (
+    <form className="role-form" onSubmit={submit} noValidate>
+      <label className="visually-hidden" htmlFor={`role-${id}`}>
+        Role of {user.name}
+      </label>
+      <select id={`role-${id}`} value={role} onChange={(e) => setRole(e.target.value)} {...described('role')}>
+        {ROLES.map((r) => (
+          <option key={r} value={r}>
+            {ROLE_LABELS[r]}
+          </option>
+        ))}
+      </select>
+      {errors.role ? (
+        <span id={`role-error-${id}`} className="field-error">
+          {errors.role}
+        </span>
+      ) : null}
+      {role === 'driver' ? (
+        <>
+          <label htmlFor={`vehicle-${id}`}>Vehicle {user.name} drives</label>
+          <select
+            id={`vehicle-${id}`}
+            value={vehicleId}
+            onChange={(e) => setVehicleId(e.target.value)}
+            required
+            {...described('vehicleId')}
+          >
+            <option value="">Choose a vehicle</option>
+            {vehicleIds.map((v) => (
+              <option key={v} value={v}>
+                {v}
+              </option>
+            ))}
+          </select>
+          {errors.vehicleId ? (
+            <span id={`vehicleId-error-${id}`} className="field-error">
+              {errors.vehicleId}
+            </span>
+          ) : null}
+        </>
+      ) : null}
+      <button type="submit" className="button--secondary" disabled={!changed || busy}>
+        {busy ? 'Saving…' : 'Change role'} <span className="visually-hidden">of {user.name}</span>
+      </button>
+    </form>
   );
 }
