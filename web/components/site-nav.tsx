@@ -17,6 +17,7 @@ const SECTIONS = [
 const ADMIN_LINKS = [
   { href: '/admin/users', label: 'Users' },
   { href: '/admin/devices', label: 'Devices' },
+  { href: '/tokens', label: 'API tokens' },
 ] as const satisfies readonly { href: keyof typeof ADMIN_SECTIONS; label: string }[];
 
 /** Pages with their own chrome: the driver PWA, and the pages for people not signed in. */

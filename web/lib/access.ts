@@ -6,11 +6,13 @@ import { useQuery } from './use-query.ts';
 /**
  * Which roles the administration pages are for: what the navigation shows and what a page says
  * before asking. Display only: the API decides (cloud/src/auth/permissions.ts, users:manage and
- * devices:read), and a page also says "not allowed" when the API answers FORBIDDEN.
+ * devices:read, tokens:personal), and a page also says "not allowed" when the API answers FORBIDDEN.
  */
 export const ADMIN_SECTIONS = {
   '/admin/users': ['admin'],
   '/admin/devices': ['admin', 'fleet_manager', 'technician'],
+  // tokens:personal: everyone but drivers (they use the PWA only).
+  '/tokens': ['admin', 'fleet_manager', 'finance', 'compliance', 'technician'],
 } as const satisfies Record<string, readonly string[]>;
 export type AdminSection = keyof typeof ADMIN_SECTIONS;
 
