@@ -139,9 +139,16 @@ const VARIABLES = z.object({
   FLEET_PG_PORT: port().default(5433),
   /** Embedded stack: keep the PGlite database in this directory (default: in memory). */
   FLEET_PGLITE_DIR: z.string().optional(),
-  /** Embedded stack: sign clients in and apply the ACL as the production Mosquitto does. */
-  FLEET_MQTT_PASSWORD_FILE: z.string().optional(),
+  /**
+   * The broker's password file. Embedded stack: aedes signs clients in with it (and the ACL).
+   * Cloud and CLI: where device provisioning writes the vehicles' logins (devices/broker-logins.ts).
+   */
+  FLEET_MQTT_PASSWORD_FILE: z.string().min(1).optional(),
   FLEET_MQTT_ACL_FILE: z.string().optional(),
+  /** Mosquitto's pid_file: the cloud sends that process SIGHUP after changing the password file. */
+  FLEET_MQTT_BROKER_PID_FILE: z.string().min(1).optional(),
+  /** The broker URL vehicles are given with their credentials, default MQTT_URL. */
+  FLEET_DEVICE_MQTT_URL: url(/^mqtts?$/, 'an mqtt:// or mqtts:// URL').optional(),
   /** CLI: Debian's mosquitto_passwd, which hashes the vehicles' MQTT passwords. */
   MOSQUITTO_PASSWD: z.string().min(1).default('/usr/bin/mosquitto_passwd'),
   /** CLI: who runs a command, for the audit log's default actor. */
@@ -187,6 +194,13 @@ function read<S extends z.ZodType>(schema: S, processEnv: NodeJS.ProcessEnv): z.
   throw new CloudError(CloudErrorCode.ConfigInvalid, `invalid configuration: ${problems.join('; ')}`);
 }
 
+/** Where device provisioning changes the broker's logins; undefined: it cannot here. */
+function brokerLoginsOf(env: { FLEET_MQTT_PASSWORD_FILE?: string; FLEET_MQTT_BROKER_PID_FILE?: string }) {
+  return env.FLEET_MQTT_PASSWORD_FILE
+    ? { passwordFile: env.FLEET_MQTT_PASSWORD_FILE, brokerPidFile: env.FLEET_MQTT_BROKER_PID_FILE }
+    : undefined;
+}
+
 const OIDC_VARIABLES = [
   'FLEET_OIDC_ISSUER',
   'FLEET_OIDC_CLIENT_ID',
@@ -223,6 +237,9 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_OVERVIEW_CACHE_MS: true,
   FLEET_LIVE_POLL_MS: true,
   FLEET_ALERT_SWEEP_MS: true,
+  FLEET_MQTT_PASSWORD_FILE: true,
+  FLEET_MQTT_BROKER_PID_FILE: true,
+  FLEET_DEVICE_MQTT_URL: true,
 })
   .superRefine((env, ctx) => {
     // Half an OpenID Connect setup used to switch sign-in through it off without a word.
@@ -285,6 +302,9 @@ const ServiceEnv = VARIABLES.pick({
     sharedAnswersMs: env.FLEET_OVERVIEW_CACHE_MS,
     livePollMs: env.FLEET_LIVE_POLL_MS,
     alertSweepMs: env.FLEET_ALERT_SWEEP_MS,
+    publicUrl: env.FLEET_PUBLIC_URL,
+    brokerLogins: brokerLoginsOf(env),
+    deviceMqttUrl: env.FLEET_DEVICE_MQTT_URL ?? env.MQTT_URL,
   }));
 export type CloudConfig = z.output<typeof ServiceEnv>;
 
@@ -328,6 +348,9 @@ const CliEnv = VARIABLES.pick({
   FLEET_SECRET_KEYS: true,
   MOSQUITTO_PASSWD: true,
   USER: true,
+  FLEET_MQTT_PASSWORD_FILE: true,
+  FLEET_MQTT_BROKER_PID_FILE: true,
+  FLEET_DEVICE_MQTT_URL: true,
 }).transform((env) => ({
   databaseUrl: env.DATABASE_URL,
   databaseSchema: env.DATABASE_SCHEMA,
@@ -339,6 +362,8 @@ const CliEnv = VARIABLES.pick({
   mosquittoPasswd: env.MOSQUITTO_PASSWD,
   /** The audit log's default actor. */
   operator: env.USER,
+  brokerLogins: brokerLoginsOf(env),
+  deviceMqttUrl: env.FLEET_DEVICE_MQTT_URL ?? env.MQTT_URL,
 }));
 export type CliConfig = z.output<typeof CliEnv>;
 

@@ -17,6 +17,16 @@ export enum CloudErrorCode {
   DeviceCredentials = 500,
   SecretKeys = 501,
   SecretUnreadable = 502,
+  /** No such vehicle in the tenant (a device is provisioned for an existing vehicle). */
+  DeviceUnknownVehicle = 503,
+  /** The vehicle already has an active device: rotate it, or revoke it first. */
+  DeviceExists = 504,
+  /** Rotate or revoke of a vehicle without an active device. */
+  DeviceNotActive = 505,
+  /** This cloud process was not given the broker's password file (FLEET_MQTT_PASSWORD_FILE). */
+  BrokerLoginsUnconfigured = 506,
+  /** The name is a service's broker login (the ingest's), never a device's. */
+  DeviceNameReserved = 507,
   // 6xx models (training, signing, publishing)
   /** Not enough usable rows, an unreadable source, a network that does not converge. */
   ModelTraining = 600,

@@ -9,11 +9,13 @@ import { LiveFeed } from './api/live-feed.ts';
 import { startApiServer } from './api/server.ts';
 import { configureSharedAnswers } from './api/shared-answers.ts';
 import { bootstrapAdmin } from './auth/bootstrap.ts';
+import { handOverByAdmin } from './auth/invites.ts';
 import { OidcLogin } from './auth/oidc.ts';
 import { configureSessionCache } from './auth/session-cache.ts';
 import { loadCloudConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
+import { deviceProvisioningFrom } from './devices/device-provisioning.ts';
 import { isCloudError } from './errors.ts';
 import { FuelCardInboxConsumer } from './fuel/webhook-inbox.ts';
 import { EventIngest } from './ingest/event-ingest.ts';
@@ -81,6 +83,12 @@ async function main() {
     // The web app's address(es) when it runs on another host; default loopback.
     trustedProxies: config.trustedProxies,
     secureCookies: config.secureCookies,
+    admin: {
+      devices: deviceProvisioningFrom(config),
+      // No e-mail channel yet (alerts issue): the admin is shown the invitation link.
+      invites: handOverByAdmin,
+      publicUrl: config.publicUrl,
+    },
   });
   // A plain line for the launcher (and people) to wait on.
   console.log(`fleet cloud ready api=${api.url}`);

@@ -9,18 +9,23 @@
  *   4. Sign-in over HTTP: httpOnly cookie, brute force slowed then locked, rate limit per IP.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createLogger } from '@fleet/shared/log';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appRouter } from '../src/api/root.ts';
+import { appRouter, createCaller } from '../src/api/root.ts';
 import { type ApiServer, startApiServer } from '../src/api/server.ts';
 import { createApiToken, createUser, failureDelayMs, MAX_FAILED_LOGINS } from '../src/auth/auth-service.ts';
+import { handOverByAdmin } from '../src/auth/invites.ts';
 import { ROLES, type Role } from '../src/auth/permissions.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { appendAudit } from '../src/db/queries/audit-log.ts';
 import { listLatestVehicleStates } from '../src/db/queries/list-latest-vehicle-states.ts';
 import { inTenant } from '../src/db/tenant.ts';
+import { deviceProvisioningFrom } from '../src/devices/device-provisioning.ts';
 import { seedEvents, seedSamples, vehicleEvent } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
@@ -42,6 +47,7 @@ let aVictimId = '';
 let bAlertId = 0;
 let bGeofenceId = 0;
 let bSavedSearchId = 0;
+const bInviteId = randomUUID();
 const bRefuelClientId = '6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a6b';
 
 beforeAll(async () => {
@@ -138,6 +144,29 @@ beforeAll(async () => {
     `INSERT INTO fuel_transactions (tenant_id, vehicle_id, source, external_id, ts, litres, fuel_type, station)
      VALUES ('globex', 'truck-b1', 'csv', 'b-1', now(), 40, 'diesel', 'globex station')`,
   );
+  // Administration (migration 000014): B's invitation, device and agent health.
+  await pool.query(
+    `INSERT INTO user_invites (id, tenant_id, email, name, role, token_hash, invited_by, expires_at)
+     VALUES ($1, 'globex', 'invited@globex.test', 'Invited', 'fleet_manager', '\\x01', $2, now() + interval '1 day')`,
+    [bInviteId, bUserId],
+  );
+  await pool.query(
+    `INSERT INTO devices (vehicle_id, tenant_id, mqtt_username, password_hash, status, provisioned_by)
+     VALUES ('truck-b1', 'globex', 'truck-b1', '$7$101$x$y', 'active', 'x')`,
+  );
+  await pool.query(
+    `INSERT INTO vehicle_agent_health (vehicle_id, tenant_id, agent_version, clock_source, disk_used_bytes,
+            disk_budget_bytes, evicted_raw_synced, evicted_raw_unsynced, evicted_rollups, evicted_events,
+            unsent_samples, reported_at)
+     VALUES ('truck-b1', 'globex', '0.1.0', 'gps', 1, 2, 0, 0, 0, 0, 0, now())`,
+  );
+  // The users behind sessionOf(role, 'acme'): personal tokens and invitations name them.
+  for (const role of ROLES)
+    await pool.query(
+      `INSERT INTO users (id, tenant_id, email, name, role, vehicle_id, password_hash)
+       VALUES ($1, 'acme', $2, $3, $3, $4, 'not-a-hash')`,
+      [`acme-${role}`, `${role}-session@acme.test`, role, role === 'driver' ? A.vehicle : null],
+    );
 });
 
 afterAll(async () => {
@@ -156,7 +185,7 @@ const signIn = (apiUrl: string, email: string, password: string) =>
 const RULE = { name: 'battery', source: 'battery', severity: 'info', recipients: { roles: ['admin'] } } as const;
 
 /** The only procedures open without signing in. */
-const PUBLIC = ['auth.login', 'auth.resetPassword', 'auth.methods'];
+const PUBLIC = ['auth.login', 'auth.resetPassword', 'auth.methods', 'auth.acceptInvite'];
 
 type Procedure = { _def: { type: string; meta?: { permission?: string }; inputs: unknown[] } };
 const procedures = Object.entries(
@@ -190,6 +219,9 @@ function foreignInput(path: string, proc: Procedure): unknown {
     email: B.email,
     password: 'not-the-password',
     resetToken: 'r'.repeat(43),
+    inviteToken: 'i'.repeat(43),
+    inviteId: bInviteId,
+    role: 'fleet_manager',
     newPassword: 'a-new-long-password',
     name: 'cross-tenant probe',
     permissions: ['vehicles:read'],
@@ -635,6 +667,120 @@ describe('3. roles', () => {
       technician: true,
       driver: true,
     },
+    // Administration (issue 15): users are the admin's; devices the technicians' too; drivers
+    // see none of it; personal tokens for everyone but drivers (the PWA is theirs).
+    'users.invite': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'users.invites': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'users.withdrawInvite': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'users.setRole': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'users.deactivate': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'users.reactivate': {
+      admin: true,
+      fleet_manager: false,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'tokens.mine': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: false,
+    },
+    'tokens.createMine': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: false,
+    },
+    'tokens.revokeMine': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: false,
+    },
+    'devices.list': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'devices.health': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'devices.provision': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'devices.rotate': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'devices.revoke': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
     'live.alerts': {
       admin: true,
       fleet_manager: true,
@@ -664,12 +810,6 @@ describe('3. roles', () => {
     );
     return rows[0]!.id;
   };
-  beforeAll(async () => {
-    await pool.query(
-      `INSERT INTO users (id, tenant_id, email, name, role, vehicle_id, password_hash)
-       VALUES ('acme-driver', 'acme', 'driver@acme.test', 'driver', 'driver', 'van-a1', 'not-a-hash')`,
-    );
-  });
 
   const aRule = async () => ({
     id: (await callerAs(pool, sessionOf('admin', A.tenant)).alertRules.create(RULE)).id,
@@ -687,8 +827,44 @@ describe('3. roles', () => {
   const cases = Object.entries(MATRIX).flatMap(([path, byRole]) =>
     ROLES.map((role) => ({ path, role, allowed: byRole[role] })),
   );
+  /** A fresh user of tenant A, each case its own (a deactivated or demoted one is used up). */
+  const aUser = (tag: string) =>
+    createUser(pool, {
+      tenantId: A.tenant,
+      email: `${tag}@acme.test`,
+      name: tag,
+      role: 'fleet_manager',
+      password: 'x'.repeat(12),
+    });
+  const aVehicle = async (tag: string) => {
+    await pool.query('INSERT INTO vehicles (id, tenant_id) VALUES ($1, $2)', [`van-${tag}`, A.tenant]);
+    return `van-${tag}`;
+  };
+  // Device changes write a real password file (no broker to signal: aedes would read it per connect).
+  const brokerDir = mkdtempSync(path.join(tmpdir(), 'fleet-tenancy-'));
+  const admin = {
+    devices: deviceProvisioningFrom({
+      brokerLogins: { passwordFile: path.join(brokerDir, 'passwd') },
+      deviceMqttUrl: 'mqtt://127.0.0.1:1',
+      baseTopic: 'fleet',
+    }),
+    invites: handOverByAdmin,
+  };
+  afterAll(() => rmSync(brokerDir, { recursive: true, force: true }));
+  const aProvisionedVehicle = async (tag: string) => {
+    const vehicleId = await aVehicle(tag);
+    await createCaller({ db: pool, session: sessionOf('admin', A.tenant), admin }).devices.provision({
+      vehicleId,
+    });
+    return vehicleId;
+  };
+
   it.each(cases)('$role on $path: allowed=$allowed', async ({ path, role, allowed }) => {
-    const caller = callerAs(pool, sessionOf(role, A.tenant, role === 'driver' ? A.vehicle : null));
+    const caller = createCaller({
+      db: pool,
+      session: sessionOf(role, A.tenant, role === 'driver' ? A.vehicle : null),
+      admin,
+    });
     const range = { from: Date.now() - 86_400_000, to: Date.now() + 60_000 };
     const inputs: Record<string, unknown | (() => Promise<unknown>)> = {
       'telemetry.fuelSeries': { vehicleId: A.vehicle, ...range },
@@ -734,6 +910,39 @@ describe('3. roles', () => {
       'users.issuePasswordReset': { userId: aVictimId },
       'users.gdprExport': { userId: aVictimId },
       'users.gdprErase': { userId: aVictimId },
+      'users.invite': { email: `invited-by-${role}@acme.test`, name: 'New Colleague', role: 'fleet_manager' },
+      'users.withdrawInvite': async () => ({
+        inviteId: (
+          await callerAs(pool, sessionOf('admin', A.tenant)).users.invite({
+            email: `withdrawn-${role}@acme.test`,
+            name: 'To withdraw',
+            role: 'finance',
+          })
+        ).inviteId,
+      }),
+      'users.setRole': async () => ({ userId: await aUser(`role-${role}`), role: 'finance' }),
+      'users.deactivate': async () => ({ userId: await aUser(`deactivate-${role}`) }),
+      'users.reactivate': async () => {
+        const userId = await aUser(`reactivate-${role}`);
+        await pool.query('UPDATE users SET deactivated_at = now() WHERE id = $1', [userId]);
+        return { userId };
+      },
+      'tokens.createMine': { name: `mine ${role}`, permissions: ['vehicles:read'] },
+      'tokens.revokeMine': async () => ({
+        tokenId: (
+          await createApiToken(pool, {
+            tenantId: A.tenant,
+            name: `mine ${role}`,
+            permissions: ['vehicles:read'],
+            createdBy: `acme-${role}`,
+            ownerUserId: `acme-${role}`,
+          })
+        ).id,
+      }),
+      'devices.health': {},
+      'devices.provision': async () => ({ vehicleId: await aVehicle(`p-${role}`) }),
+      'devices.rotate': async () => ({ vehicleId: await aProvisionedVehicle(`r-${role}`) }),
+      'devices.revoke': async () => ({ vehicleId: await aProvisionedVehicle(`x-${role}`) }),
     };
     const given = inputs[path];
     const input = typeof given === 'function' ? await (given as () => Promise<unknown>)() : given;

@@ -21,6 +21,7 @@ import { AgentModels } from './models/agent-models.ts';
 import { ObdPoller } from './obd/obd-poller.ts';
 import { SampleRecorder } from './recorder.ts';
 import { AgentDb } from './store/agent-db.ts';
+import { agentHealth } from './sync/agent-health.ts';
 import { BrokerLink, brokerLinkOptions } from './sync/broker-link.ts';
 import { openByteStream } from './transport/open.ts';
 
@@ -47,8 +48,11 @@ export class Agent {
       metricBufferLimit: config.metricBufferLimit,
     });
     this.models = AgentModels.create(config, log.child({ ns: 'models' }));
+    // Sample times: GPS time, never backwards within this run.
+    const clock = new SampleClock();
     this.link = new BrokerLink(this.db, brokerLinkOptions(config), log.child({ ns: 'sync' }), {
       models: this.models?.service,
+      health: () => agentHealth(this.db, clock, () => this.models?.activeModelVersion() ?? null),
     });
     this.detectors = new LiveDetectors(
       this.db.events,

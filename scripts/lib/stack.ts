@@ -107,9 +107,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
     const mqttLogin = (user: string): Record<string, string> =>
       mqttUsers.has(user) ? { MQTT_USERNAME: user, MQTT_PASSWORD: mqttUsers.get(user)! } : {};
+    // The embedded broker's password file: the cloud's device provisioning edits it too (aedes reads
+    // it at every connect, so no reload signal is needed).
+    let brokerPasswordFile: string | undefined;
     if (embedded) {
       mkdirSync(dataDir, { recursive: true });
       const passwordFile = path.join(dataDir, 'mqtt-passwd');
+      brokerPasswordFile = passwordFile;
       writeFileSync(
         passwordFile,
         [...mqttUsers].map(([u, p]) => `${mosquittoPasswordLine(u, p)}\n`).join(''),
@@ -162,6 +166,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         FLEET_BOOTSTRAP_TENANT: tenantId,
         FLEET_BOOTSTRAP_ADMIN_EMAIL: admin.email,
         FLEET_BOOTSTRAP_ADMIN_PASSWORD: admin.password,
+        FLEET_MQTT_PASSWORD_FILE: brokerPasswordFile ?? '',
       },
       onExit: critical('cloud'),
     });

@@ -120,11 +120,44 @@ export function encodeTelemetryBatch(batch: TelemetryBatch): Buffer {
   return Buffer.from(JSON.stringify(batch));
 }
 
+/** Version of `VehicleStatus.health`; a cloud ignores a health block of a version it does not know. */
+export const AGENT_HEALTH_VERSION = 1;
+
+/**
+ * How the agent is doing, for the fleet's health panel (`fleet-agent db stats` / `sync status`
+ * in one block). Added to the status message in a backward-compatible way: the envelope stays
+ * `v: 1`, old agents send no `health` and stay valid, and an old cloud's schema drops the key.
+ */
+export const AgentHealth = z.object({
+  v: z.literal(AGENT_HEALTH_VERSION),
+  /** When these figures were taken (agent clock, epoch ms): only a newer report replaces one. */
+  at: z.number().int(),
+  agentVersion: z.string().min(1).max(64),
+  /** Where sample times come from: GPS, the system clock (checked against GPS), or neither yet. */
+  clockSource: z.enum(['gps', 'system', 'unsynced']),
+  /** The store's size on disk against its budget (`--disk-budget`). */
+  diskUsedBytes: counter,
+  diskBudgetBytes: counter,
+  /** Rows evicted under the disk budget since the store was created. */
+  evicted: DropCounters,
+  unsentSamples: counter,
+  /** Age of the oldest sample not yet acknowledged by the cloud (ms); null: nothing waiting. */
+  syncLagMs: counter.nullable(),
+  /** The active engine model (`engine-anomaly@<version>`) or null. */
+  modelVersion: z.string().max(100).nullable(),
+});
+export type AgentHealth = z.infer<typeof AgentHealth>;
+
 /** Payload of `{base}/v1/{tenant}/{vehicle}/status`, retained; the offline form is the MQTT will. */
 export const VehicleStatus = z.object({
   v: z.literal(1),
   state: z.enum(['online', 'offline']),
   ts: z.number().int(),
+  /**
+   * Online only, from agents that report it (republished every minute). A block that does not
+   * validate (a newer version) is dropped, never the status: the vehicle's online state matters more.
+   */
+  health: AgentHealth.optional().catch(undefined),
 });
 export type VehicleStatus = z.infer<typeof VehicleStatus>;
 

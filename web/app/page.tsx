@@ -1,3 +1,4 @@
+import { FleetAgentHealth } from './fleet-agent-health.tsx';
 import { FleetOverview } from './fleet-overview.tsx';
 
 export default function FleetOverviewPage() {
@@ -8,6 +9,7 @@ export default function FleetOverviewPage() {
     <>
       <h1>Fleet overview</h1>
       <FleetOverview tileUrl={tileUrl} tileAttribution={tileAttribution} />
+      <FleetAgentHealth />
     </>
   );
 }

@@ -2,6 +2,7 @@
 
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
+import { type ADMIN_SECTIONS, allowedTo, useMe } from '../lib/access.ts';
 
 /** The manager's sections; the driver PWA (/driver) and the sign-in page have their own chrome. */
 const SECTIONS = [
@@ -12,6 +13,16 @@ const SECTIONS = [
   { href: '/geofences', label: 'Geofences' },
 ] as const;
 
+/** Shown only to the roles they are for (a driver sees none). */
+const ADMIN_LINKS = [
+  { href: '/admin/users', label: 'Users' },
+  { href: '/admin/devices', label: 'Devices' },
+  { href: '/tokens', label: 'API tokens' },
+] as const satisfies readonly { href: keyof typeof ADMIN_SECTIONS; label: string }[];
+
+/** Pages with their own chrome: the driver PWA, and the pages for people not signed in. */
+const NO_NAV = ['/driver', '/login', '/invite', '/reset-password'];
+
 function isCurrent(pathname: string, href: string): boolean {
   if (href === '/') return pathname === '/' || pathname.startsWith('/vehicles/');
   return pathname === href || pathname.startsWith(`${href}/`);
@@ -19,11 +30,20 @@ function isCurrent(pathname: string, href: string): boolean {
 
 export function SiteNav() {
   const pathname = usePathname() ?? '/';
-  if (pathname.startsWith('/driver') || pathname.startsWith('/login')) return null;
+  // Decided before anything is read: on the pages for people not signed in, asking auth.me would
+  // answer UNAUTHORIZED, and useQuery's answer to that (go to /login) reloads /login for ever.
+  if (NO_NAV.some((p) => pathname.startsWith(p))) return null;
+  return <DashboardNav pathname={pathname} />;
+}
+
+/** The dashboard's sections, plus the admin links the signed-in user's role is for. */
+function DashboardNav({ pathname }: { pathname: string }) {
+  const role = useMe().data?.role;
+  const sections = [...SECTIONS, ...ADMIN_LINKS.filter((l) => allowedTo(role, l.href))];
   return (
     <nav aria-label="Dashboard" className="site-nav">
       <ul>
-        {SECTIONS.map((s) => {
+        {sections.map((s) => {
           const current = isCurrent(pathname, s.href);
           return (
             <li key={s.href}>

@@ -2,6 +2,7 @@ import { alertRulesRouter } from './routers/alert-rules.ts';
 import { alertsRouter } from './routers/alerts.ts';
 import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
+import { devicesRouter } from './routers/devices.ts';
 import { driversRouter } from './routers/drivers.ts';
 import { fuelRouter } from './routers/fuel.ts';
 import { geofencesRouter } from './routers/geofences.ts';
@@ -21,6 +22,7 @@ export const appRouter = createRouter({
   audit: auditRouter,
   tokens: tokensRouter,
   users: usersRouter,
+  devices: devicesRouter,
   telemetry: telemetryRouter,
   alerts: alertsRouter,
   alertRules: alertRulesRouter,

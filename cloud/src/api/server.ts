@@ -11,7 +11,7 @@ import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks
 import { RateLimiter } from './rate-limit.ts';
 import { appRouter, createCaller } from './root.ts';
 import { SESSION_COOKIE, sessionCookie } from './session-cookie.ts';
-import type { ApiContext } from './trpc.ts';
+import type { AdminServices, ApiContext } from './trpc.ts';
 
 export interface ApiServer {
   url: string;
@@ -104,6 +104,8 @@ export async function startApiServer(opts: {
   trustedProxies?: string[] | undefined;
   /** Cookies carry `Secure`: the public URL people open is https (FLEET_PUBLIC_URL). */
   secureCookies?: boolean;
+  /** Devices (the broker's logins) and invitation delivery; absent: devices cannot be changed. */
+  admin?: AdminServices;
 }) {
   const secureCookies = opts.secureCookies ?? false;
   const trusted = new Set(opts.trustedProxies ?? ['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -143,6 +145,7 @@ export async function startApiServer(opts: {
       token,
       ip,
       oidc: !!opts.oidc,
+      ...(opts.admin ? { admin: opts.admin } : {}),
       setSessionCookie: sessionCookieSetter(res, secureCookies),
     };
   };

@@ -1,9 +1,21 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { ZodError } from 'zod';
+import type { InviteSender } from '../auth/invites.ts';
 import { can, type Permission } from '../auth/permissions.ts';
 import type { Session } from '../auth/session.ts';
 import { inTenant } from '../db/tenant.ts';
+import type { DeviceProvisioning } from '../devices/device-provisioning.ts';
+
+/** What the administration procedures reach beyond the database (main.ts wires them). */
+export interface AdminServices {
+  /** Device credentials and the broker's logins. */
+  devices: DeviceProvisioning;
+  /** Delivers invitation links (today: hands them back to the admin). */
+  invites: InviteSender;
+  /** The address people open (FLEET_PUBLIC_URL): links in invitations are absolute with it. */
+  publicUrl?: string | undefined;
+}
 
 /** Created once per request by the HTTP adapter (or by a test's server-side caller). */
 export interface ApiContext {
@@ -21,6 +33,8 @@ export interface ApiContext {
   oidc?: boolean;
   /** The presented session token (sign-out deletes it). */
   token?: string | null;
+  /** Absent (tests' callers): devices cannot be changed, invitation links are handed over. */
+  admin?: AdminServices;
 }
 
 export interface ApiMeta {

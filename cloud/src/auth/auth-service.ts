@@ -12,7 +12,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { appendAudit } from '../db/queries/audit-log.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
-import type { Permission, Role } from './permissions.ts';
+import { can, type Permission, type Role } from './permissions.ts';
 import type { Session } from './session.ts';
 import { cachedSession, cacheSession, forgetCachedSessions } from './session-cache.ts';
 
@@ -69,9 +69,12 @@ interface UserRow {
   password_hash: string;
   failed_logins: number;
   locked_until: Date | null;
+  deactivated_at: Date | null;
 }
 
-const toSession = (r: Omit<UserRow, 'password_hash' | 'failed_logins' | 'locked_until'>): Session => ({
+const toSession = (
+  r: Omit<UserRow, 'password_hash' | 'failed_logins' | 'locked_until' | 'deactivated_at'>,
+): Session => ({
   userId: r.id,
   tenantId: r.tenant_id,
   email: r.email,
@@ -88,7 +91,8 @@ export async function login(
 ): Promise<LoginResult> {
   const { rows } = await pool.query<UserRow>('SELECT * FROM users WHERE email = $1', [email.toLowerCase()]);
   const user = rows[0];
-  if (!user) {
+  // A deactivated account answers like an unknown one: the same time, the same words.
+  if (!user || user.deactivated_at) {
     await verifyPassword(await dummyHash(), password); // same time as a known email
     return { ok: false, reason: 'invalid', delayMs: failureDelayMs(1) };
   }
@@ -125,8 +129,13 @@ export async function login(
   return { ok: true, ...(await openSession(pool, user, 'auth.login', now)) };
 }
 
-/** A new session for a user who proved who they are (password or OpenID Connect); audited. */
-async function openSession(pool: pg.Pool, user: UserRow, action: string, now: number) {
+/** A new session for a user who proved who they are (password, OpenID Connect, an invitation); audited. */
+async function openSession(
+  pool: pg.Pool | pg.PoolClient,
+  user: Omit<UserRow, 'password_hash' | 'failed_logins' | 'locked_until' | 'deactivated_at'>,
+  action: string,
+  now: number,
+) {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = now + SESSION_TTL_MS;
   await pool.query(
@@ -149,8 +158,17 @@ async function openSession(pool: pg.Pool, user: UserRow, action: string, now: nu
 export async function loginWithVerifiedEmail(pool: pg.Pool, email: string, now = Date.now()) {
   const { rows } = await pool.query<UserRow>('SELECT * FROM users WHERE email = $1', [email.toLowerCase()]);
   const user = rows[0];
-  if (!user || (user.locked_until && user.locked_until.getTime() > now)) return null;
+  if (!user || user.deactivated_at || (user.locked_until && user.locked_until.getTime() > now)) return null;
   return openSession(pool, user, 'auth.login-oidc', now);
+}
+
+/** Signs in the user who just accepted an invitation (in the transaction that created them). */
+export function openSessionAfterInvite(
+  db: pg.PoolClient,
+  user: Omit<UserRow, 'password_hash' | 'failed_logins' | 'locked_until' | 'deactivated_at'>,
+  now = Date.now(),
+) {
+  return openSession(db, user, 'auth.login-invite', now);
 }
 
 export async function sessionFromToken(
@@ -164,7 +182,7 @@ export async function sessionFromToken(
   const { rows } = await pool.query<UserRow>(
     `SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.vehicle_id
        FROM sessions s JOIN users u ON u.id = s.user_id
-      WHERE s.token_hash = $1 AND s.expires_at > to_timestamp($2 / 1000.0)`,
+      WHERE s.token_hash = $1 AND s.expires_at > to_timestamp($2 / 1000.0) AND u.deactivated_at IS NULL`,
     [tokenHash(token), now],
   );
   if (!rows[0]) return null;
@@ -191,14 +209,25 @@ export async function createApiToken(
     permissions: Permission[];
     createdBy: string;
     expiresAt?: number | null;
+    /** A personal token: acts as this user, never beyond their current role, ends with the account. */
+    ownerUserId?: string | null;
   },
 ): Promise<{ id: string; token: string }> {
   const id = randomBytes(8).toString('hex');
   const token = `flt_${id}_${randomBytes(32).toString('base64url')}`;
   await db.query(
-    `INSERT INTO api_tokens (id, tenant_id, name, token_hash, permissions, created_by, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0))`,
-    [id, t.tenantId, t.name, tokenHash(token), t.permissions, t.createdBy, t.expiresAt ?? null],
+    `INSERT INTO api_tokens (id, tenant_id, name, token_hash, permissions, created_by, expires_at, owner_user_id)
+     VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0), $8)`,
+    [
+      id,
+      t.tenantId,
+      t.name,
+      tokenHash(token),
+      t.permissions,
+      t.createdBy,
+      t.expiresAt ?? null,
+      t.ownerUserId ?? null,
+    ],
   );
   return { id, token };
 }
@@ -217,13 +246,22 @@ export async function sessionFromApiToken(
     tenant_id: string;
     name: string;
     permissions: Permission[];
+    owner_user_id: string | null;
+    owner_role: Role | null;
+    owner_active: boolean | null;
   }>(
-    `SELECT id, tenant_id, name, permissions FROM api_tokens
-      WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > to_timestamp($2 / 1000.0))`,
+    `SELECT t.id, t.tenant_id, t.name, t.permissions, t.owner_user_id,
+            u.role AS owner_role, u.deactivated_at IS NULL AS owner_active
+       FROM api_tokens t LEFT JOIN users u ON u.id = t.owner_user_id
+      WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+        AND (t.expires_at IS NULL OR t.expires_at > to_timestamp($2 / 1000.0))`,
     [tokenHash(token), now],
   );
   const r = rows[0];
   if (!r) return null;
+  // A personal token is its owner's: gone with the account, narrowed by a role that shrank since.
+  if (r.owner_user_id && !r.owner_active) return null;
+  const scopes = r.owner_role ? r.permissions.filter((p) => can(r.owner_role!, p)) : r.permissions;
   const session: Session = {
     userId: `token:${r.id}`,
     tenantId: r.tenant_id,
@@ -231,7 +269,7 @@ export async function sessionFromApiToken(
     name: r.name,
     role: 'token',
     vehicleId: null,
-    scopes: r.permissions,
+    scopes,
   };
   cacheSession(token, session, now);
   return session;

@@ -11,12 +11,21 @@ export const PERMISSIONS = {
   'vehicles:read': ['admin', 'fleet_manager', 'finance', 'compliance', 'technician', 'driver'],
   /** The tenant's audit trail. */
   'audit:read': ['admin', 'compliance'],
-  /** Users of the tenant: list, reset passwords, GDPR export and erasure of a driver. */
+  /** Users of the tenant: list, invite, change roles, deactivate, reset passwords. */
   'users:manage': ['admin'],
   /** GDPR export and erasure requests. */
   'gdpr:manage': ['admin', 'compliance'],
   /** Integration API tokens. */
   'tokens:manage': ['admin'],
+  /**
+   * One's own API tokens (scripts, spreadsheets): they act as their owner, never beyond the owner's
+   * current role, and end with the account. Drivers use the PWA only.
+   */
+  'tokens:personal': ['admin', 'fleet_manager', 'finance', 'compliance', 'technician'],
+  /** The vehicles' devices (MQTT logins) and the agents' health: who installs and looks after them. */
+  'devices:read': ['admin', 'fleet_manager', 'technician'],
+  /** Provision, rotate and revoke a device's credentials (audited; the broker follows at once). */
+  'devices:manage': ['admin', 'fleet_manager', 'technician'],
   /** The alerts inbox and live alerts (faults matter to technicians too). */
   'alerts:read': ['admin', 'fleet_manager', 'technician'],
   /** Acknowledge and resolve alerts (audited). */

@@ -2,7 +2,9 @@
  * `fleet-cloud`: operator commands against the cloud database (DATABASE_URL, DATABASE_SCHEMA).
  *   fleet-cloud migrate [--json]
  *   fleet-cloud audit verify [--json]     exit 0 intact, 1 tampered, 2 cannot check
+ *   fleet-cloud devices provision|rotate|revoke|list VEHICLE --tenant T     vehicles' devices (cli/devices.ts)
  *   fleet-cloud device provision|revoke USERNAME --tenant T --password-file F [--broker-pid P]
+ *                                          a raw password-file login (services such as fleet-ingest)
  *   fleet-cloud secrets new-key ID | secrets rotate [--json]   (FLEET_SECRET_KEYS)
  *   fleet-cloud fuel import|reconcile|forecast --tenant T        fuel-card purchases (cli/fuel.ts)
  *   fleet-cloud model keygen|train|publish                     engine-anomaly models (cli/model.ts)
@@ -17,6 +19,7 @@ import { rotateTenantSecrets } from '../db/queries/tenant-secrets.ts';
 import { MosquittoCredentials } from '../devices/mosquitto-credentials.ts';
 import { CloudError, CloudErrorCode, isCloudError } from '../errors.ts';
 import { SecretBox } from '../security/secret-box.ts';
+import { registerDevicesCommands } from './devices.ts';
 import { registerFuelCommands } from './fuel.ts';
 import { type CliIo, consoleIo } from './io.ts';
 import { registerModelCommands } from './model.ts';
@@ -83,7 +86,9 @@ export function buildCli(io: CliIo = consoleIo): Command {
     });
   const device = program
     .command('device')
-    .description("vehicles' MQTT credentials (Mosquitto password file)");
+    .description(
+      "raw MQTT logins in Mosquitto's password file (services such as fleet-ingest; vehicles: `devices`)",
+    );
   for (const verb of ['provision', 'revoke'] as const) {
     device
       .command(`${verb} <username>`)
@@ -158,6 +163,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
           : `${n} secret(s) re-sealed under key ${box.activeKeyId}`,
       );
     });
+  registerDevicesCommands(program, io, env);
   registerModelCommands(program, io);
   registerFuelCommands(program, io);
   return program;

@@ -18,39 +18,55 @@ interface Rule {
   filter: string;
 }
 
-/** A password-file line in Mosquitto 2's format (what `mosquitto_passwd` writes), without the tool. */
-export function mosquittoPasswordLine(username: string, password: string): string {
+/**
+ * The hash half of a password-file line in Mosquitto 2's format (`$7$101$<salt>$<hash>`, what
+ * `mosquitto_passwd` writes), without the tool. The devices table keeps exactly this, so the
+ * broker's file can be rebuilt from the database and the database holds nothing that signs in.
+ */
+export function mosquittoPasswordHash(password: string): string {
   const salt = randomBytes(12);
   const hash = pbkdf2Sync(password, salt, 101, 64, 'sha512');
-  return `${username}:$7$101$${salt.toString('base64')}$${hash.toString('base64')}`;
+  return `$7$101$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-export function verifyMosquittoPassword(passwordFile: string, username: string, password: string): boolean {
+/** A password-file line in Mosquitto 2's format. */
+export function mosquittoPasswordLine(username: string, password: string): string {
+  return `${username}:${mosquittoPasswordHash(password)}`;
+}
+
+/** The hash `username` has in the password file now, or null (no such line, no file). */
+export function passwordEntry(passwordFile: string, username: string): string | null {
   let text: string;
   try {
     text = readFileSync(passwordFile, 'utf8'); // read each time: provision/revoke apply at once
   } catch {
-    return false;
+    return null;
   }
   for (const line of text.split('\n')) {
     const i = line.indexOf(':');
-    if (i < 0 || line.slice(0, i) !== username) continue;
-    const [, version, iterations, salt, hash] = line
-      .slice(i + 1)
-      .trim()
-      .split('$');
-    if (version !== '7' || !iterations || !salt || !hash) return false;
-    const expected = Buffer.from(hash, 'base64');
-    const actual = pbkdf2Sync(
-      password,
-      Buffer.from(salt, 'base64'),
-      Number(iterations),
-      expected.length,
-      'sha512',
-    );
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
+    if (i >= 0 && line.slice(0, i) === username) return line.slice(i + 1).trim();
   }
-  return false;
+  return null;
+}
+
+export function verifyMosquittoPassword(passwordFile: string, username: string, password: string): boolean {
+  const entry = passwordEntry(passwordFile, username);
+  return entry !== null && verifyPasswordHash(entry, password);
+}
+
+/** `password` against one `$7$...` hash (Mosquitto 2's PBKDF2-SHA512), in constant time. */
+export function verifyPasswordHash(entry: string, password: string): boolean {
+  const [, version, iterations, salt, hash] = entry.split('$');
+  if (version !== '7' || !iterations || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const actual = pbkdf2Sync(
+    password,
+    Buffer.from(salt, 'base64'),
+    Number(iterations),
+    expected.length,
+    'sha512',
+  );
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
 /** MQTT filter matching: `+` one level, `#` the rest (and the parent level itself). */

@@ -13,6 +13,7 @@ import type { Logger } from '@fleet/shared/log';
 import type mqtt from 'mqtt';
 import type pg from 'pg';
 import type { GeofenceWatch } from '../alerts/geofence-watch.ts';
+import { upsertAgentHealth } from '../db/queries/agent-health.ts';
 import { insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
 import { updateVehicleStatus } from '../db/queries/update-vehicle-status.ts';
 import { upsertAgentDrops } from '../db/queries/upsert-agent-drops.ts';
@@ -69,6 +70,7 @@ export async function commitGroup<T extends Answerable>(
     const plan = planGroup(classified, owners, ctx.knownDrops);
     const inserted = await storeSamples(db, plan.rows, ctx.geofences, plan.tenantIds);
     for (const s of plan.statuses) await updateVehicleStatus(db, s.vehicleId, s.online, s.ts);
+    await upsertAgentHealth(db, plan.health);
     await upsertAgentDrops(db, [...plan.drops.values()]);
     await insertDeadLetters(db, plan.letters);
     if (ctx.beforeCommit) await ctx.beforeCommit(db);

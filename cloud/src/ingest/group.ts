@@ -4,6 +4,7 @@
  * the refusals (dead letters) and whom to answer how.
  */
 import { DROP_COUNTER_NAMES, type DropCounters, type TelemetryBatch } from '@fleet/shared';
+import type { AgentHealthReport } from '../db/queries/agent-health.ts';
 import type { DeadLetter } from '../db/queries/insert-dead-letter.ts';
 import {
   emptyTelemetryColumns,
@@ -25,6 +26,8 @@ export interface GroupPlan<T> {
   /** The tenants whose samples are in `rows`, once each. */
   tenantIds: string[];
   statuses: { vehicleId: string; online: boolean; ts: number }[];
+  /** Health blocks of online statuses (agents that send one), for the fleet's health panel. */
+  health: AgentHealthReport[];
   /** Counters that grew past the highest known one, per vehicle. */
   drops: Map<string, AgentDrops>;
   letters: DeadLetter[];
@@ -50,6 +53,7 @@ export function planGroup<T extends { topic: string; payload: Buffer }>(
     rows: emptyTelemetryColumns(),
     tenantIds: [],
     statuses: [],
+    health: [],
     drops: new Map(),
     letters: [],
     answers: [],
@@ -78,6 +82,8 @@ export function planGroup<T extends { topic: string; payload: Buffer }>(
     }
     if (c.kind === 'status') {
       plan.statuses.push({ vehicleId: c.vehicleId, online: c.status.state === 'online', ts: c.status.ts });
+      if (c.status.health)
+        plan.health.push({ tenantId: c.tenantId, vehicleId: c.vehicleId, health: c.status.health });
       continue;
     }
     plan.batches.push(c.batch);

@@ -15,7 +15,7 @@ export {
   type TelemetrySample,
   VehicleEvent,
   type VehicleEventAck,
-  type VehicleStatus,
+  VehicleStatus,
   vehicleTopic,
   vehicleTopics,
 } from '@fleet/shared';

@@ -22,6 +22,7 @@
  */
 import { readFileSync } from 'node:fs';
 import {
+  type AgentHealth,
   type AgentInboundKind,
   type AgentOutboundKind,
   TOPICS,
@@ -68,6 +69,8 @@ export interface BrokerLinkOptions extends TelemetryLaneOptions, EventLaneOption
   keepaliveSec?: number;
   /** [100...60000] ms between reconnect attempts, default 2000. */
   reconnectPeriodMs?: number;
+  /** [1000...3600000] ms between two health reports (the online status again), default 60,000. */
+  healthIntervalMs?: number;
 }
 
 /** The link's settings from the agent's (the lanes' own defaults fill the rest). */
@@ -113,13 +116,17 @@ export class BrokerLink implements LinkPort {
   private client: mqtt.MqttClient | undefined;
   private stopped = false;
   private readonly since = Date.now();
+  /** The health block of the online status (agent-health.ts); none: the status carries none. */
+  private readonly health: (() => AgentHealth) | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: AgentDb,
     private readonly opts: BrokerLinkOptions,
     private readonly log: Logger,
-    extras: { models?: ModelService | null | undefined } = {},
+    extras: { models?: ModelService | null | undefined; health?: () => AgentHealth } = {},
   ) {
+    this.health = extras.health;
     this.topics = vehicleTopics(opts.tenantId, opts.vehicleId, opts.baseTopic);
     this.telemetry = new TelemetryLane(db.samples, this, opts, log.child({ lane: 'telemetry' }));
     this.events = new EventLane(db.events, this, opts, log.child({ lane: 'events' }));
@@ -161,7 +168,25 @@ export class BrokerLink implements LinkPort {
   }
 
   private statusPayload(state: VehicleStatus['state'], ts = this.since): string {
-    return JSON.stringify({ v: 1, state, ts } satisfies VehicleStatus);
+    const status: VehicleStatus = { v: 1, state, ts };
+    if (state === 'online' && this.health) {
+      try {
+        status.health = this.health();
+      } catch (err) {
+        // A store that cannot answer must not keep the vehicle from saying it is online.
+        this.log.warn({ err: (err as Error).message }, 'no health figures for the status');
+      }
+    }
+    return JSON.stringify(status);
+  }
+
+  /** The online status again, with fresh health figures, every healthIntervalMs while connected. */
+  private startHealthReports() {
+    if (!this.health || this.healthTimer) return;
+    this.healthTimer = setInterval(() => {
+      if (this.connected) void this.publish('status', this.statusPayload('online')).catch(() => {});
+    }, this.opts.healthIntervalMs ?? 60_000);
+    this.healthTimer.unref();
   }
 
   private connect(version: 4 | 5) {
@@ -197,6 +222,7 @@ export class BrokerLink implements LinkPort {
       this.db.setLinkState(true, safeUrl(o.url));
       this.log.info({ broker: safeUrl(o.url), mqtt: version }, 'connected to broker');
       void this.publish('status', this.statusPayload('online')).catch(() => {});
+      this.startHealthReports();
       this.subscribe(client);
       for (const lane of this.lanes) lane.connected?.();
     });
@@ -267,6 +293,7 @@ export class BrokerLink implements LinkPort {
   /** The lanes end their rounds (unacknowledged data stays in SQLite), then the session ends. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.healthTimer);
     await Promise.all(this.lanes.map((lane) => lane.stop?.()));
     const client = this.client;
     if (client?.connected) {

@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { failureDelayMs, login, logout, resetPassword } from '../../auth/auth-service.ts';
+import { acceptInvite } from '../../auth/invites.ts';
 import { authedProcedure, createRouter, publicProcedure } from '../trpc.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,6 +52,27 @@ export const authRouter = createRouter({
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'reset token unknown, used or expired' });
       }
       return { ok: true };
+    }),
+
+  /**
+   * Accepts an invitation: sets the password, creates the account and signs in (cookie). The
+   * link works once; an unknown, used, withdrawn or expired one gets the same answer.
+   */
+  acceptInvite: publicProcedure
+    .input(z.object({ inviteToken: z.string().min(20).max(100), password: z.string().min(12).max(1024) }))
+    .output(Me)
+    .mutation(async ({ ctx, input }) => {
+      const r = await acceptInvite(ctx.db, input.inviteToken, input.password);
+      if (!r.ok) {
+        await sleep(failureDelayMs(1));
+        throw new TRPCError(
+          r.reason === 'email-taken'
+            ? { code: 'CONFLICT', message: 'an account with this e-mail exists already: sign in instead' }
+            : { code: 'UNAUTHORIZED', message: 'invitation unknown, used, withdrawn or expired' },
+        );
+      }
+      ctx.setSessionCookie?.(r.token, (r.expiresAt - Date.now()) / 1000);
+      return r.session;
     }),
 
   /** How one can sign in here (the sign-in page asks before showing its choices). */

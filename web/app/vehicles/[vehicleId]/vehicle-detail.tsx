@@ -2,9 +2,11 @@
 
 import Link from 'next/link';
 import { useState } from 'react';
+import { AgentHealthPanel } from '../../../components/agent-health.tsx';
 import { DataTable, numeric } from '../../../components/data-table.tsx';
 import { FuelChart, FuelMarkerTable, FuelPointTable } from '../../../components/fuel-chart.tsx';
 import { UtcTime } from '../../../components/utc-time.tsx';
+import { allowedTo, useMe } from '../../../lib/access.ts';
 import { formatNumber, formatPosition, MISSING } from '../../../lib/format.ts';
 import { EVENT_TYPE_LABELS, humanize } from '../../../lib/labels.ts';
 import { trpc } from '../../../lib/trpc.ts';
@@ -160,6 +162,8 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
         )}
       </section>
 
+      <VehicleAgentHealth vehicleId={vehicleId} />
+
       <section aria-labelledby="trips-heading">
         <h2 id="trips-heading">Trips</h2>
         {data &&
@@ -194,6 +198,23 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
           ))}
       </section>
     </>
+  );
+}
+
+/** The agent-health panel, for the roles that look after devices (the API answers FORBIDDEN to others). */
+function VehicleAgentHealth({ vehicleId }: { vehicleId: string }) {
+  const role = useMe().data?.role;
+  const allowed = allowedTo(role, '/admin/devices');
+  const { data, error } = useQuery(allowed ? { vehicleId } : null, (signal) =>
+    allowed ? trpc.devices.health.query({ vehicleId }, { signal }) : Promise.resolve(null),
+  );
+  if (!allowed) return null;
+  return (
+    <section aria-labelledby="agent-health-heading">
+      <h2 id="agent-health-heading">Agent health</h2>
+      {error ? <p className="error-text">Could not load the agent's health: {error}</p> : null}
+      {data?.[0] ? <AgentHealthPanel health={data[0]} /> : null}
+    </section>
   );
 }
 
