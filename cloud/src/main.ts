@@ -17,6 +17,8 @@ import { isCloudError } from './errors.ts';
 import { FuelCardInboxConsumer } from './fuel/webhook-inbox.ts';
 import { EventIngest } from './ingest/event-ingest.ts';
 import { TelemetryIngest } from './ingest/telemetry-ingest.ts';
+import { notificationSettings } from './notifications/settings.ts';
+import { NotificationWorker } from './notifications/worker.ts';
 
 const log = createLogger('cloud');
 
@@ -66,6 +68,11 @@ async function main() {
   // Signed fuel-card webhooks wait in webhook_inbox until this turns them into purchases.
   const fuelInbox = new FuelCardInboxConsumer(pool, createLogger('fuel-inbox'));
   fuelInbox.start();
+  // Alert notifications: the outbox → pg-boss → e-mail, webhooks, push, SMS.
+  const notifier = config.notifications.worker
+    ? new NotificationWorker(pool, await notificationSettings(config), createLogger('notifications'))
+    : null;
+  await notifier?.start();
   const api = await startApiServer({
     pool,
     host: config.apiHost,
@@ -90,6 +97,7 @@ async function main() {
     await ingest.stop();
     await eventIngest.stop();
     await fuelInbox.stop();
+    await notifier?.stop();
     await pool.end();
     process.exit(0);
   };

@@ -56,7 +56,7 @@ export class AddressGuard {
 
   /** Null when the address may be connected to, else why not. */
   problem(address: string): string | null {
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    const family: 'ipv4' | 'ipv6' = isIP(address) === 6 ? 'ipv6' : 'ipv4';
     // ::ffff:10.0.0.1 is 10.0.0.1.
     const mapped = family === 'ipv6' ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] : undefined;
     const [a, f] = mapped ? [mapped, 'ipv4' as const] : [address, family];
@@ -73,7 +73,7 @@ export class AddressGuard {
       const list = addresses as LookupAddress[];
       for (const a of list) {
         const why = this.problem(a.address);
-        if (why) return callback(refused(hostname, why), '', 0);
+        if (why) return callback(refused(hostname, why) as unknown as NodeJS.ErrnoException, '', 0);
       }
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
       const first = list[0];
@@ -108,6 +108,6 @@ function refused(hostname: string, why: string): CloudError {
 }
 
 function errorText(err: NodeJS.ErrnoException): string {
-  if (err instanceof CloudError) return err.message;
+  if ((err as unknown) instanceof CloudError) return err.message;
   return err.code === 'ENOTFOUND' ? 'has a host name that does not resolve' : err.message;
 }

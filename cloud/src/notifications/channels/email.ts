@@ -6,7 +6,7 @@
  * delivery resent after a crash (at least once) carries the same id, so a mail system or a
  * counting test sees one message. SMTP 4xx is tried again, 5xx is dead (RFC 5321 §4.2.1).
  */
-import nodemailer from 'nodemailer';
+import { createTransport, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { CloudError, CloudErrorCode } from '../../errors.ts';
 import type { Delivery } from '../model.ts';
@@ -38,12 +38,12 @@ export function emailHtml(d: Pick<Delivery, 'subject' | 'text' | 'html' | 'link'
 }
 
 export class EmailSender implements ChannelSender {
-  private readonly transport: nodemailer.Transporter<SMTPPool.SentMessageInfo>;
+  private readonly transport: Transporter<SMTPPool.SentMessageInfo>;
   private readonly domain: string;
 
   constructor(private readonly settings: EmailSettings) {
     const url = new URL(settings.url);
-    this.transport = nodemailer.createTransport({
+    this.transport = createTransport({
       pool: true,
       maxConnections: settings.maxConnections ?? 4,
       host: url.hostname,
