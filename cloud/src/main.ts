@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { LiveFeed } from './api/live-feed.ts';
+import { configureNotificationsApi } from './api/routers/notifications.ts';
 import { startApiServer } from './api/server.ts';
 import { configureSharedAnswers } from './api/shared-answers.ts';
 import { bootstrapAdmin } from './auth/bootstrap.ts';
@@ -27,6 +28,11 @@ async function main() {
   configureSessionCache({ ttlMs: config.sessionCacheMs });
   configureSharedAnswers({ ttlMs: config.sharedAnswersMs });
   LiveFeed.configure({ pollMs: config.livePollMs });
+  configureNotificationsApi({
+    vapidPublicKey: config.notifications.push?.publicKey,
+    allowAddresses: config.notifications.allowAddresses,
+    secretBox: config.secretBox,
+  });
   const pool = await openPool({
     url: config.databaseUrl,
     schema: config.databaseSchema,

@@ -4,6 +4,7 @@ import { ZodError } from 'zod';
 import { can, type Permission } from '../auth/permissions.ts';
 import type { Session } from '../auth/session.ts';
 import { inTenant } from '../db/tenant.ts';
+import { CloudError } from '../errors.ts';
 
 /** Created once per request by the HTTP adapter (or by a test's server-side caller). */
 export interface ApiContext {
@@ -47,7 +48,17 @@ const t = initTRPC
         data: {
           ...shape.data,
           // Clients see flattened zod errors, never a stack.
-          zodError: error.cause instanceof ZodError ? error.cause.flatten() : null,
+          zodError:
+            error.cause instanceof ZodError
+              ? error.cause.flatten()
+              : // A check past the schema (an address that resolves to a private network) in
+                // the same shape, so a form shows it next to its field.
+                error.cause instanceof CloudError && error.cause.fields
+                ? {
+                    formErrors: [],
+                    fieldErrors: Object.fromEntries(Object.entries(error.cause.fields).map(([f, m]) => [f, [m]])),
+                  }
+                : null,
           stack: undefined,
         },
       };
