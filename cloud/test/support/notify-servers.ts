@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ParsedMail, simpleParser } from 'mailparser';
+import { createTransport } from 'nodemailer';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 
 /** A self-signed certificate for 127.0.0.1 / localhost (openssl from Debian), made once per process. */
@@ -142,4 +143,17 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A bare pooled nodemailer client for the test SMTP server (the benchmark's ceiling). */
+export function bareSmtpClient(port: number, maxConnections = 4) {
+  return createTransport({
+    pool: true,
+    maxConnections,
+    host: '127.0.0.1',
+    port,
+    requireTLS: true,
+    auth: { user: 'fleet', pass: 'smtp-test-password' },
+    tls: { ca: testCertificate().cert },
+  });
 }
