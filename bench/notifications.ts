@@ -13,15 +13,21 @@
  *
  * One process; run it alone (the machine's 2 cores are the limit it measures).
  */
-import { createLogger } from '../shared/src/log.ts';
+
 import { migrate } from '../cloud/src/db/migrate.ts';
 import { inTenant } from '../cloud/src/db/tenant.ts';
 import { enqueueNotifications } from '../cloud/src/notifications/index.ts';
 import { NotificationWorker } from '../cloud/src/notifications/worker.ts';
-import { bareSmtpClient, startSmtpServer, testCertificate, waitFor } from '../cloud/test/support/notify-servers.ts';
 import { seedNotifyTenant } from '../cloud/test/support/notify-seed.ts';
+import {
+  bareSmtpClient,
+  startSmtpServer,
+  testCertificate,
+  waitFor,
+} from '../cloud/test/support/notify-servers.ts';
 import { fastSettings } from '../cloud/test/support/notify-settings.ts';
 import { openTestPool } from '../cloud/test/support/services.ts';
+import { createLogger } from '../shared/src/log.ts';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const log = createLogger('bench-notifications').child({}, { level: 'error' });
@@ -54,7 +60,12 @@ try {
   const worker = new NotificationWorker(
     db.pool,
     fastSettings(db.schema, {
-      email: { url: smtp.url, from: 'Fleet <alerts@fleet.test>', requireTls: true, ca: testCertificate().cert },
+      email: {
+        url: smtp.url,
+        from: 'Fleet <alerts@fleet.test>',
+        requireTls: true,
+        ca: testCertificate().cert,
+      },
       throttlePerHour: 1_000_000,
       batchSize: 50,
       relayMs: 50,
@@ -86,7 +97,9 @@ try {
   await waitFor('every worker e-mail', () => smtp.arrivals.length - before >= N, 600_000);
   const workerS = (performance.now() - t1) / 1000;
   await waitFor('every delivery logged sent', async () => {
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM notification_deliveries WHERE status = 'sent'`);
+    const { rows } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM notification_deliveries WHERE status = 'sent'`,
+    );
     return rows[0].n === N;
   });
   const loggedS = (performance.now() - t1) / 1000;
@@ -95,7 +108,9 @@ try {
   const rate = (s: number) => Math.round(N / s);
   console.log(`N=${N} e-mails each, smtp-server on loopback (STARTTLS + AUTH), 4 SMTP connections per side`);
   console.log(`bare nodemailer          ${rate(bareS)}/s (${bareS.toFixed(2)} s)`);
-  console.log(`worker, accepted by SMTP ${rate(workerS)}/s (${workerS.toFixed(2)} s; enqueue took ${enqueuedS.toFixed(2)} s)`);
+  console.log(
+    `worker, accepted by SMTP ${rate(workerS)}/s (${workerS.toFixed(2)} s; enqueue took ${enqueuedS.toFixed(2)} s)`,
+  );
   console.log(`worker, logged sent      ${rate(loggedS)}/s (${loggedS.toFixed(2)} s)`);
   console.log(`ratio worker/bare        ${(bareS / workerS).toFixed(2)}`);
 } finally {

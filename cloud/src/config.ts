@@ -156,8 +156,16 @@ const VARIABLES = z.object({
   /** PEM file of the CA that signed a private SMTP server's certificate. */
   FLEET_SMTP_CA_FILE: z.string().min(1).optional(),
   /** Web Push VAPID keys (`npx web-push generate-vapid-keys`): both or neither. */
-  FLEET_VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/).optional().describe('a base64url P-256 public key'),
-  FLEET_VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{40,50}$/).optional().describe('a base64url P-256 private key'),
+  FLEET_VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{80,100}$/)
+    .optional()
+    .describe('a base64url P-256 public key'),
+  FLEET_VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{40,50}$/)
+    .optional()
+    .describe('a base64url P-256 private key'),
   FLEET_VAPID_SUBJECT: z
     .string()
     .regex(/^(mailto:|https:\/\/)/)
@@ -167,14 +175,25 @@ const VARIABLES = z.object({
   FLEET_SMS_URL: url(/^https?$/, 'the provider API base URL').optional(),
   FLEET_SMS_ACCOUNT: z.string().min(1).optional(),
   FLEET_SMS_TOKEN: z.string().min(1).optional(),
-  FLEET_SMS_FROM: z.string().regex(/^\+[1-9][0-9]{6,14}$/).optional().describe('an E.164 number'),
+  FLEET_SMS_FROM: z
+    .string()
+    .regex(/^\+[1-9][0-9]{6,14}$/)
+    .optional()
+    .describe('an E.164 number'),
   /** Private/loopback addresses webhooks and push may reach anyway: IPs or CIDR blocks, comma-separated. */
   FLEET_NOTIFY_ALLOW_ADDRESSES: z
     .string()
-    .transform((s) => s.split(',').map((a) => a.trim()).filter((a) => a !== ''))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== ''),
+    )
     .pipe(
       z.array(
-        z.string().refine((a) => parseAllowEntry(a) !== null, { error: (i) => `"${i.input}" is not an IP or CIDR block` }),
+        z.string().refine((a) => parseAllowEntry(a) !== null, {
+          error: (i) => `"${i.input}" is not an IP or CIDR block`,
+        }),
       ),
     )
     .optional()
@@ -377,7 +396,12 @@ const ServiceEnv = VARIABLES.pick({
           : undefined,
       sms:
         env.FLEET_SMS_URL && env.FLEET_SMS_ACCOUNT && env.FLEET_SMS_TOKEN && env.FLEET_SMS_FROM
-          ? { url: env.FLEET_SMS_URL, accountId: env.FLEET_SMS_ACCOUNT, token: env.FLEET_SMS_TOKEN, from: env.FLEET_SMS_FROM }
+          ? {
+              url: env.FLEET_SMS_URL,
+              accountId: env.FLEET_SMS_ACCOUNT,
+              token: env.FLEET_SMS_TOKEN,
+              from: env.FLEET_SMS_FROM,
+            }
           : undefined,
       allowAddresses: env.FLEET_NOTIFY_ALLOW_ADDRESSES ?? [],
       throttlePerHour: env.FLEET_NOTIFY_PER_HOUR,

@@ -9,8 +9,8 @@ import { configureNotificationsApi } from '../src/api/routers/notifications.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { SecretBox } from '../src/security/secret-box.ts';
 import { seedNotifyTenant } from './support/notify-seed.ts';
-import { callerAs, sessionOf } from './support/sessions.ts';
 import { openTestPool, requireServices } from './support/services.ts';
+import { callerAs, sessionOf } from './support/sessions.ts';
 
 const log = createLogger('notify-api-test').child({}, { level: 'fatal' });
 let db: Awaited<ReturnType<typeof openTestPool>>;
@@ -20,10 +20,11 @@ beforeAll(async () => {
   db = await openTestPool('t_notify_api');
   await migrate(db.pool, log);
   await db.pool.query(`INSERT INTO vehicles (id, tenant_id) SELECT 'van-1', 'acme' WHERE false`);
-  await seedNotifyTenant(db.pool, 'acme', [
-    { id: 'acme-fleet_manager', email: 'fm@acme.test' },
-  ]);
-  configureNotificationsApi({ allowAddresses: [], secretBox: new SecretBox([{ id: 'k', key: Buffer.alloc(32, 1) }]) });
+  await seedNotifyTenant(db.pool, 'acme', [{ id: 'acme-fleet_manager', email: 'fm@acme.test' }]);
+  configureNotificationsApi({
+    allowAddresses: [],
+    secretBox: new SecretBox([{ id: 'k', key: Buffer.alloc(32, 1) }]),
+  });
 });
 afterAll(async () => {
   await db?.drop();
@@ -84,8 +85,12 @@ describe('notifications API', () => {
 
   it('refuses an SSRF webhook URL with a field error and stores nothing', async () => {
     expect(
-      await fieldErrors(fm().notifications.createWebhook({ name: 'meta', url: 'http://169.254.169.254/latest' })),
-    ).toEqual({ url: [expect.stringMatching(/^URL 169\.254\.169\.254 is a private, loopback or link-local address/)] });
+      await fieldErrors(
+        fm().notifications.createWebhook({ name: 'meta', url: 'http://169.254.169.254/latest' }),
+      ),
+    ).toEqual({
+      url: [expect.stringMatching(/^URL 169\.254\.169\.254 is a private, loopback or link-local address/)],
+    });
     expect(await fm().notifications.webhooks()).toEqual([]);
   });
 

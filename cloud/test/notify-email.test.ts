@@ -13,8 +13,8 @@ import { CloudErrorCode, isCloudError } from '../src/errors.ts';
 import { alertLink, enqueueNotifications, type NotificationItem } from '../src/notifications/index.ts';
 import { NotificationWorker } from '../src/notifications/worker.ts';
 import { startLineChild } from './support/line-child.ts';
-import { startSmtpServer, testCertificate, waitFor } from './support/notify-servers.ts';
 import { seedNotifyTenant } from './support/notify-seed.ts';
+import { startSmtpServer, testCertificate, waitFor } from './support/notify-servers.ts';
 import { fastSettings } from './support/notify-settings.ts';
 import { openTestPool, POSTGRES_URL, requireServices } from './support/services.ts';
 
@@ -39,9 +39,12 @@ async function enqueue(pool: pg.Pool, items: NotificationItem[]) {
 }
 
 async function statuses(pool: pg.Pool) {
-  const { rows } = await pool.query<{ target: string; status: string; attempts: number; last_error: string | null }>(
-    'SELECT target, status, attempts, last_error FROM notification_deliveries ORDER BY created_at',
-  );
+  const { rows } = await pool.query<{
+    target: string;
+    status: string;
+    attempts: number;
+    last_error: string | null;
+  }>('SELECT target, status, attempts, last_error FROM notification_deliveries ORDER BY created_at');
   return rows;
 }
 
@@ -73,7 +76,11 @@ describe('e-mail notifications (in-process worker)', () => {
   });
 
   it('delivers one message per notification over STARTTLS with AUTH: text and HTML parts, the link, the key', async () => {
-    const r = await enqueue(db.pool, [mail(101, 'ops@acme.test'), mail(102, 'ops@acme.test'), { ...mail(103, 'x'), recipient: { userId: 'u-ann' } }]);
+    const r = await enqueue(db.pool, [
+      mail(101, 'ops@acme.test'),
+      mail(102, 'ops@acme.test'),
+      { ...mail(103, 'x'), recipient: { userId: 'u-ann' } },
+    ]);
     expect(r.queued).toHaveLength(3);
     // Enqueued again (a redelivered event): the same keys, nothing new.
     expect((await enqueue(db.pool, [mail(101, 'ops@acme.test')])).duplicates).toEqual([0]);
@@ -101,18 +108,40 @@ describe('e-mail notifications (in-process worker)', () => {
   });
 
   it('retries SMTP 4xx until accepted and dead-letters 5xx at once', async () => {
-    smtp.behaviour.reply = (n, rcpt) => (rcpt === 'busy@acme.test' && n <= 2 ? 451 : rcpt === 'gone@acme.test' ? 550 : null);
+    smtp.behaviour.reply = (n, rcpt) =>
+      rcpt === 'busy@acme.test' && n <= 2 ? 451 : rcpt === 'gone@acme.test' ? 550 : null;
     const r = await enqueue(db.pool, [mail(201, 'busy@acme.test'), mail(202, 'gone@acme.test')]);
     const [busy, gone] = r.queued.map((q) => q.deliveryId);
     const status = async (id: string) =>
-      (await db.pool.query('SELECT status, attempts, last_error FROM notification_deliveries WHERE id = $1', [id])).rows[0];
-    await waitFor('4xx delivered on the third attempt', async () => (await status(busy!)).status === 'sent', 40_000);
+      (
+        await db.pool.query(
+          'SELECT status, attempts, last_error FROM notification_deliveries WHERE id = $1',
+          [id],
+        )
+      ).rows[0];
+    await waitFor(
+      '4xx delivered on the third attempt',
+      async () => (await status(busy!)).status === 'sent',
+      40_000,
+    );
     await waitFor('5xx dead', async () => (await status(gone!)).status === 'dead');
     expect(await status(busy!)).toMatchObject({ status: 'sent', attempts: 3 });
     expect(await status(gone!)).toMatchObject({ status: 'dead', attempts: 1, last_error: 'SMTP 550' });
     const events = async (id: string) =>
-      (await db.pool.query(`SELECT event, detail FROM notification_delivery_log WHERE delivery_id = $1 ORDER BY id`, [id])).rows;
-    expect((await events(busy!)).map((e) => e.event)).toEqual(['queued', 'failed', 'retried', 'failed', 'retried', 'sent']);
+      (
+        await db.pool.query(
+          `SELECT event, detail FROM notification_delivery_log WHERE delivery_id = $1 ORDER BY id`,
+          [id],
+        )
+      ).rows;
+    expect((await events(busy!)).map((e) => e.event)).toEqual([
+      'queued',
+      'failed',
+      'retried',
+      'failed',
+      'retried',
+      'sent',
+    ]);
     expect(await events(gone!)).toEqual([
       { event: 'queued', detail: null },
       { event: 'dead', detail: 'SMTP 550' },
@@ -131,13 +160,21 @@ describe('e-mail notifications (in-process worker)', () => {
     ]).catch((e: unknown) => e);
     expect(isCloudError(err, CloudErrorCode.NotificationInvalid)).toBe(true);
     const fields = (err as { fields: Record<string, string> }).fields;
-    expect(Object.keys(fields).sort()).toEqual(['items.1.subject', 'items.2.recipient.address', 'items.3.recipient.address']);
+    expect(Object.keys(fields).sort()).toEqual([
+      'items.1.subject',
+      'items.2.recipient.address',
+      'items.3.recipient.address',
+    ]);
     expect(fields['items.1.subject']).toMatch(/line break/);
     expect(fields['items.2.recipient.address']).toMatch(/header injection/);
     expect(fields['items.3.recipient.address']).toMatch(/not an e-mail address/);
     // The unknown user is found only after the syntax checks pass; it is refused the same way.
-    const err2 = await enqueue(db.pool, [{ ...mail(305, 'x'), recipient: { userId: 'nobody' } }]).catch((e: unknown) => e);
-    expect((err2 as { fields: Record<string, string> }).fields).toEqual({ 'items.0.recipient': 'no user nobody in this tenant' });
+    const err2 = await enqueue(db.pool, [{ ...mail(305, 'x'), recipient: { userId: 'nobody' } }]).catch(
+      (e: unknown) => e,
+    );
+    expect((err2 as { fields: Record<string, string> }).fields).toEqual({
+      'items.0.recipient': 'no user nobody in this tenant',
+    });
     expect((await statuses(db.pool)).length).toBe(before);
   });
 
@@ -145,7 +182,11 @@ describe('e-mail notifications (in-process worker)', () => {
     // A second worker on a pool whose connections the test can find and kill.
     await worker.stop();
     const app = `notify_drop_${process.pid}`;
-    const pool = await openPool({ url: `${POSTGRES_URL}?application_name=${app}`, schema: db.schema, max: 4 });
+    const pool = await openPool({
+      url: `${POSTGRES_URL}?application_name=${app}`,
+      schema: db.schema,
+      max: 4,
+    });
     const w2 = new NotificationWorker(
       pool,
       fastSettings(db.schema, {
@@ -158,11 +199,17 @@ describe('e-mail notifications (in-process worker)', () => {
     try {
       smtp.behaviour.holdMs = 150;
       const seen = smtp.arrivals.length;
-      const r = await enqueue(db.pool, Array.from({ length: 20 }, (_, i) => mail(400 + i, 'drop@acme.test')));
+      const r = await enqueue(
+        db.pool,
+        Array.from({ length: 20 }, (_, i) => mail(400 + i, 'drop@acme.test')),
+      );
       let kills = 0;
       const killer = setInterval(() => {
         db.pool
-          .query('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1', [app])
+          .query(
+            'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1',
+            [app],
+          )
           .then((q) => {
             kills += q.rows[0].n;
           })
@@ -204,7 +251,10 @@ describe('e-mail worker SIGKILLed mid-send', () => {
     try {
       await migrate(db.pool, log);
       await seedNotifyTenant(db.pool, 'acme', []);
-      const r = await enqueue(db.pool, Array.from({ length: 5 }, (_, i) => mail(500 + i, `kill${i}@acme.test`)));
+      const r = await enqueue(
+        db.pool,
+        Array.from({ length: 5 }, (_, i) => mail(500 + i, `kill${i}@acme.test`)),
+      );
       // The server keeps every message it gets, and sits on its answer to the first one.
       smtp.behaviour.holdMs = 60_000;
       const args = [POSTGRES_URL, db.schema, smtp.url, testCertificate().caFile];
@@ -218,7 +268,11 @@ describe('e-mail worker SIGKILLed mid-send', () => {
       smtp.behaviour.holdMs = 0;
       const second = await startLineChild('notify worker', script, args);
       try {
-        await waitFor('all 5 sent', async () => (await statuses(db.pool)).every((s) => s.status === 'sent'), 45_000);
+        await waitFor(
+          'all 5 sent',
+          async () => (await statuses(db.pool)).every((s) => s.status === 'sent'),
+          45_000,
+        );
       } finally {
         second.child.kill('SIGTERM');
       }

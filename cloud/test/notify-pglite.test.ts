@@ -14,8 +14,8 @@ import { createWebhookEndpoint } from '../src/notifications/endpoints.ts';
 import { enqueueNotifications } from '../src/notifications/index.ts';
 import { NotificationWorker } from '../src/notifications/worker.ts';
 import { SecretBox } from '../src/security/secret-box.ts';
-import { startHttpReceiver, startSmtpServer, testCertificate, waitFor } from './support/notify-servers.ts';
 import { seedNotifyTenant } from './support/notify-seed.ts';
+import { startHttpReceiver, startSmtpServer, testCertificate, waitFor } from './support/notify-servers.ts';
 import { fastSettings } from './support/notify-settings.ts';
 
 const log = createLogger('notify-pglite-test').child({}, { level: 'fatal' });
@@ -47,7 +47,12 @@ describe('notifications on PGlite', () => {
     const worker = new NotificationWorker(
       pool,
       fastSettings('public', {
-        email: { url: smtp.url, from: 'Fleet <alerts@fleet.test>', requireTls: true, ca: testCertificate().cert },
+        email: {
+          url: smtp.url,
+          from: 'Fleet <alerts@fleet.test>',
+          requireTls: true,
+          ca: testCertificate().cert,
+        },
         secretBox: box,
       }),
       log,
@@ -64,10 +69,20 @@ describe('notifications on PGlite', () => {
           actor: 'test',
         }),
       );
-      const base = { tenantId: 'acme', severity: 'critical' as const, text: 'van-1 lost 40 l.', subject: 'Fuel theft' };
+      const base = {
+        tenantId: 'acme',
+        severity: 'critical' as const,
+        text: 'van-1 lost 40 l.',
+        subject: 'Fuel theft',
+      };
       const r = await inTenant(pool, 'acme', (c) =>
         enqueueNotifications(c, [
-          ...[1, 2, 3].map((a) => ({ ...base, alertId: a, channel: 'email' as const, recipient: { address: 'ops@acme.test' } })),
+          ...[1, 2, 3].map((a) => ({
+            ...base,
+            alertId: a,
+            channel: 'email' as const,
+            recipient: { address: 'ops@acme.test' },
+          })),
           { ...base, alertId: 4, channel: 'webhook' as const, recipient: { webhookId: id } },
         ]),
       );
@@ -79,7 +94,9 @@ describe('notifications on PGlite', () => {
         r.queued[3]!.idempotencyKey,
       ]);
       await waitFor('all sent', async () => {
-        const { rows } = await pool.query(`SELECT count(*)::int AS n FROM notification_deliveries WHERE status = 'sent'`);
+        const { rows } = await pool.query(
+          `SELECT count(*)::int AS n FROM notification_deliveries WHERE status = 'sent'`,
+        );
         return rows[0].n === 4;
       });
     } finally {

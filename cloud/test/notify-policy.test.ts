@@ -9,8 +9,8 @@ import { migrate } from '../src/db/migrate.ts';
 import { inTenant } from '../src/db/tenant.ts';
 import { enqueueNotifications, type NotificationItem } from '../src/notifications/index.ts';
 import { NotificationWorker } from '../src/notifications/worker.ts';
-import { startSmtpServer, testCertificate, waitFor } from './support/notify-servers.ts';
 import { seedNotifyTenant } from './support/notify-seed.ts';
+import { startSmtpServer, testCertificate, waitFor } from './support/notify-servers.ts';
 import { fastSettings } from './support/notify-settings.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 
@@ -31,7 +31,8 @@ const item = (alertId: number, over: Partial<NotificationItem> = {}): Notificati
   link: `https://fleet.test/alerts?alert=${alertId}`,
   ...over,
 });
-const enqueue = (items: NotificationItem[]) => inTenant(db.pool, 'acme', (c) => enqueueNotifications(c, items));
+const enqueue = (items: NotificationItem[]) =>
+  inTenant(db.pool, 'acme', (c) => enqueueNotifications(c, items));
 const to = (addr: string) => smtp.arrivals.filter((a) => a.rcpt.includes(addr));
 
 beforeAll(async () => {
@@ -46,7 +47,12 @@ beforeAll(async () => {
   worker = new NotificationWorker(
     db.pool,
     fastSettings(db.schema, {
-      email: { url: smtp.url, from: 'Fleet <alerts@fleet.test>', requireTls: true, ca: testCertificate().cert },
+      email: {
+        url: smtp.url,
+        from: 'Fleet <alerts@fleet.test>',
+        requireTls: true,
+        ca: testCertificate().cert,
+      },
       throttleWindowMs: WINDOW_MS,
     }),
     log,
@@ -63,7 +69,11 @@ describe('throttle', () => {
   it('50 alerts to one recipient: the throttle (10), then one digest of the other 40', async () => {
     const r = await enqueue(Array.from({ length: 50 }, (_, i) => item(1000 + i)));
     expect(r.queued).toHaveLength(50);
-    await waitFor('the digest', () => to('eve@acme.test').some((a) => a.mail.subject?.includes('held back')), 30_000);
+    await waitFor(
+      'the digest',
+      () => to('eve@acme.test').some((a) => a.mail.subject?.includes('held back')),
+      30_000,
+    );
     await new Promise((res) => setTimeout(res, 1500)); // anything more would arrive now
     const mails = to('eve@acme.test');
     const digests = mails.filter((a) => a.mail.subject?.includes('held back'));
@@ -85,9 +95,12 @@ describe('quiet hours', () => {
   it('holds non-critical alerts in the recipient time zone, lets critical through, then sends one digest', async () => {
     // Quiet from an hour ago to an hour from now, in Kolkata time (UTC+05:30).
     const hhmm = (ms: number) =>
-      new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Kolkata', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
-        new Date(ms),
-      );
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Asia/Kolkata',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(new Date(ms));
     await db.pool.query(
       `INSERT INTO notification_settings (tenant_id, user_id, quiet_start, quiet_end, time_zone)
        VALUES ('acme', 'u-qui', $1, $2, 'Asia/Kolkata')`,

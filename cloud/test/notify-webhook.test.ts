@@ -9,7 +9,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@fleet/shared/log';
 import ece from 'http_ece';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { migrate } from '../src/db/migrate.ts';
@@ -22,8 +21,8 @@ import { redeliver } from '../src/notifications/outbox.ts';
 import { NotificationWorker } from '../src/notifications/worker.ts';
 import { SecretBox } from '../src/security/secret-box.ts';
 import { verifyWebhook } from '../src/webhooks/signature.ts';
-import { type Received, startHttpReceiver, waitFor } from './support/notify-servers.ts';
 import { seedNotifyTenant } from './support/notify-seed.ts';
+import { type Received, startHttpReceiver, waitFor } from './support/notify-servers.ts';
 import { fastSettings } from './support/notify-settings.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 
@@ -34,7 +33,11 @@ let db: Awaited<ReturnType<typeof openTestPool>>;
 let worker: NotificationWorker;
 const allowLoopback = new AddressGuard(['127.0.0.1']);
 
-const item = (alertId: number, webhookId: number, over: Partial<NotificationItem> = {}): NotificationItem => ({
+const item = (
+  alertId: number,
+  webhookId: number,
+  over: Partial<NotificationItem> = {},
+): NotificationItem => ({
   alertId,
   tenantId: 'acme',
   recipient: { webhookId },
@@ -47,8 +50,13 @@ const item = (alertId: number, webhookId: number, over: Partial<NotificationItem
   ...over,
 });
 
-const enqueue = (items: NotificationItem[]) => inTenant(db.pool, 'acme', (c) => enqueueNotifications(c, items));
-const endpoint = (name: string, url: string, over: { format?: 'json' | 'slack' | 'teams'; ratePerMinute?: number; guard?: AddressGuard } = {}) =>
+const enqueue = (items: NotificationItem[]) =>
+  inTenant(db.pool, 'acme', (c) => enqueueNotifications(c, items));
+const endpoint = (
+  name: string,
+  url: string,
+  over: { format?: 'json' | 'slack' | 'teams'; ratePerMinute?: number; guard?: AddressGuard } = {},
+) =>
   inTenant(db.pool, 'acme', (c) =>
     createWebhookEndpoint(c, over.guard ?? allowLoopback, box, {
       tenantId: 'acme',
@@ -60,7 +68,11 @@ const endpoint = (name: string, url: string, over: { format?: 'json' | 'slack' |
     }),
   );
 const status = async (id: string) =>
-  (await db.pool.query('SELECT status, attempts, last_error FROM notification_deliveries WHERE id = $1', [id])).rows[0] as {
+  (
+    await db.pool.query('SELECT status, attempts, last_error FROM notification_deliveries WHERE id = $1', [
+      id,
+    ])
+  ).rows[0] as {
     status: string;
     attempts: number;
     last_error: string | null;
@@ -86,7 +98,11 @@ async function flakyReceiver() {
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,
-    stop: () => new Promise<void>((r) => { server!.closeAllConnections(); server!.close(() => r()); }),
+    stop: () =>
+      new Promise<void>((r) => {
+        server!.closeAllConnections();
+        server!.close(() => r());
+      }),
     restart: () => start(port),
   };
 }
@@ -95,7 +111,11 @@ beforeAll(async () => {
   await requireServices({ postgres: true });
   db = await openTestPool('t_notify_hook');
   await migrate(db.pool, log);
-  await seedNotifyTenant(db.pool, 'acme', [{ id: 'u-dan', email: 'dan@acme.test', role: 'driver' }].map((u) => ({ ...u, role: 'fleet_manager' })));
+  await seedNotifyTenant(
+    db.pool,
+    'acme',
+    [{ id: 'u-dan', email: 'dan@acme.test', role: 'driver' }].map((u) => ({ ...u, role: 'fleet_manager' })),
+  );
   worker = new NotificationWorker(
     db.pool,
     fastSettings(db.schema, {
@@ -121,7 +141,9 @@ describe('webhooks', () => {
     const got = rx.received[0]!;
     const check = verifyWebhook(secret, got.headers['fleet-signature'] as string, Buffer.from(got.body));
     expect(check.ok).toBe(true);
-    expect(verifyWebhook('another-secret', got.headers['fleet-signature'] as string, Buffer.from(got.body)).ok).toBe(false);
+    expect(
+      verifyWebhook('another-secret', got.headers['fleet-signature'] as string, Buffer.from(got.body)).ok,
+    ).toBe(false);
     expect(got.headers['fleet-idempotency-key']).toBe(r.queued[0]!.idempotencyKey);
     expect(JSON.parse(got.body)).toMatchObject({
       idempotencyKey: r.queued[0]!.idempotencyKey,
@@ -139,11 +161,19 @@ describe('webhooks', () => {
     const { id } = await endpoint('flaky', rx.url);
     await rx.stop(); // down: connection refused
     const r = await enqueue([item(21, id), item(22, id), item(23, id)]);
-    await waitFor('first failures', async () => (await status(r.queued[0]!.deliveryId)).status === 'retrying');
+    await waitFor(
+      'first failures',
+      async () => (await status(r.queued[0]!.deliveryId)).status === 'retrying',
+    );
     await new Promise((res) => setTimeout(res, 4000));
     expect(rx.received).toHaveLength(0);
     await rx.restart();
-    for (const q of r.queued) await waitFor('delivered after the outage', async () => (await status(q.deliveryId)).status === 'sent', 40_000);
+    for (const q of r.queued)
+      await waitFor(
+        'delivered after the outage',
+        async () => (await status(q.deliveryId)).status === 'sent',
+        40_000,
+      );
     const keys = rx.received.map((x) => x.headers['fleet-idempotency-key']);
     expect(keys.sort()).toEqual(r.queued.map((q) => q.idempotencyKey).sort());
     for (const q of r.queued) expect((await status(q.deliveryId)).attempts).toBeGreaterThan(1);
@@ -187,22 +217,33 @@ describe('webhooks', () => {
       'ftp://example.com/x',
       'https://user:pw@example.com/x',
     ]) {
-      const err = await endpoint(`bad-${url.length}-${Math.random()}`, url, { guard: strict }).catch((e: unknown) => e);
+      const err = await endpoint(`bad-${url.length}-${Math.random()}`, url, { guard: strict }).catch(
+        (e: unknown) => e,
+      );
       expect(isCloudError(err), url).toBe(true);
       expect(Object.keys((err as { fields: object }).fields)).toEqual(['url']);
     }
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM notification_webhooks WHERE name LIKE 'bad-%'`);
+    const { rows } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM notification_webhooks WHERE name LIKE 'bad-%'`,
+    );
     expect(rows[0].n).toBe(0);
     // Checked again where the socket connects: a worker without the allow-list refuses an
     // endpoint stored under one (as it would a name that re-resolved to a private address).
     const rx = await startHttpReceiver();
     const { id } = await endpoint('rebound', `http://localhost:${rx.port}/x`);
-    const w = new NotificationWorker(db.pool, fastSettings(db.schema, { secretBox: box, allowAddresses: [] }), log);
+    const w = new NotificationWorker(
+      db.pool,
+      fastSettings(db.schema, { secretBox: box, allowAddresses: [] }),
+      log,
+    );
     await worker.stop();
     await w.start();
     try {
       const r = await enqueue([item(41, id)]);
-      await waitFor('refused at connect', async () => (await status(r.queued[0]!.deliveryId)).status === 'dead');
+      await waitFor(
+        'refused at connect',
+        async () => (await status(r.queued[0]!.deliveryId)).status === 'dead',
+      );
       expect((await status(r.queued[0]!.deliveryId)).last_error).toMatch(/private, loopback or link-local/);
       expect(rx.received).toHaveLength(0);
     } finally {
@@ -227,12 +268,18 @@ describe('webhooks', () => {
     await enqueue([item(51, slack.id), item(51, teams.id)]);
     await waitFor('both', () => rx.received.length >= 2);
     const by = new Map(rx.received.map((x) => [x.url, JSON.parse(x.body)]));
-    expect(by.get('/slack').text).toBe('[CRITICAL] Fuel theft on van-1 (alert 51) <https://fleet.test/alerts?alert=51|Open the alert>');
+    expect(by.get('/slack').text).toBe(
+      '[CRITICAL] Fuel theft on van-1 (alert 51) <https://fleet.test/alerts?alert=51|Open the alert>',
+    );
     expect(by.get('/slack').blocks[1].elements[0].url).toBe('https://fleet.test/alerts?alert=51');
     const card = by.get('/teams').attachments[0];
     expect(card.contentType).toBe('application/vnd.microsoft.card.adaptive');
     expect(card.content.type).toBe('AdaptiveCard');
-    expect(card.content.actions[0]).toEqual({ type: 'Action.OpenUrl', title: 'Open the alert', url: 'https://fleet.test/alerts?alert=51' });
+    expect(card.content.actions[0]).toEqual({
+      type: 'Action.OpenUrl',
+      title: 'Open the alert',
+      url: 'https://fleet.test/alerts?alert=51',
+    });
     await rx.close();
   });
 
@@ -278,8 +325,14 @@ describe('web push', () => {
     await waitFor('a push', () => got.length >= 1);
     const { body, headers } = got[0]!;
     expect(headers['content-encoding']).toBe('aes128gcm');
-    expect(headers.authorization).toMatch(new RegExp(`^vapid t=[\\w-]+\\.[\\w-]+\\.[\\w-]+, k=${vapid.publicKey}$`));
-    const plain = ece.decrypt(body, { version: 'aes128gcm', privateKey: ua, authSecret: authSecret.toString('base64url') });
+    expect(headers.authorization).toMatch(
+      new RegExp(`^vapid t=[\\w-]+\\.[\\w-]+\\.[\\w-]+, k=${vapid.publicKey}$`),
+    );
+    const plain = ece.decrypt(body, {
+      version: 'aes128gcm',
+      privateKey: ua,
+      authSecret: authSecret.toString('base64url'),
+    });
     expect(JSON.parse(plain.toString('utf8'))).toEqual({
       key: r.queued[0]!.idempotencyKey,
       title: 'Fuel theft on van-1 (alert 71)',
@@ -292,7 +345,9 @@ describe('web push', () => {
     // A subscription the push service calls gone (410) is removed.
     server.removeAllListeners('request');
     server.on('request', (_q, s) => s.writeHead(410).end());
-    const r2 = await enqueue([{ ...item(72, 1), recipient: { userId: 'u-dan' }, channel: 'push', severity: 'major' }]);
+    const r2 = await enqueue([
+      { ...item(72, 1), recipient: { userId: 'u-dan' }, channel: 'push', severity: 'major' },
+    ]);
     await waitFor('dead', async () => (await status(r2.queued[0]!.deliveryId)).status === 'dead');
     expect((await db.pool.query('SELECT count(*)::int AS n FROM push_subscriptions')).rows[0].n).toBe(0);
     server.close();
@@ -314,7 +369,9 @@ describe('sms', () => {
     const rx = await startHttpReceiver(() => 201);
     const w = new NotificationWorker(
       db.pool,
-      fastSettings(db.schema, { sms: { url: rx.url, accountId: 'AC123', token: 'sms-token', from: '+15005550006' } }),
+      fastSettings(db.schema, {
+        sms: { url: rx.url, accountId: 'AC123', token: 'sms-token', from: '+15005550006' },
+      }),
       log,
     );
     await worker.stop();
@@ -331,7 +388,9 @@ describe('sms', () => {
         From: '+15005550006',
         Body: 'Fuel theft on van-1 (alert 81) https://fleet.test/alerts?alert=81',
       });
-      const bad = await enqueue([{ ...item(82, 1), recipient: { address: '0151 1234' }, channel: 'sms' }]).catch((e: unknown) => e);
+      const bad = await enqueue([
+        { ...item(82, 1), recipient: { address: '0151 1234' }, channel: 'sms' },
+      ]).catch((e: unknown) => e);
       expect((bad as { fields: object }).fields).toEqual({
         'items.0.recipient.address': 'address is not a phone number in international form (+4915112345678)',
       });

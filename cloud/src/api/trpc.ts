@@ -56,7 +56,9 @@ const t = initTRPC
                 error.cause instanceof CloudError && error.cause.fields
                 ? {
                     formErrors: [],
-                    fieldErrors: Object.fromEntries(Object.entries(error.cause.fields).map(([f, m]) => [f, [m]])),
+                    fieldErrors: Object.fromEntries(
+                      Object.entries(error.cause.fields).map(([f, m]) => [f, [m]]),
+                    ),
                   }
                 : null,
           stack: undefined,

@@ -10,7 +10,8 @@
 const LINE_BREAK = /[\r\n\0]/;
 // Deliberately plain (RFC 5322's full grammar accepts quoted locals and comments nobody types):
 // a local part of common characters, one @, a domain of labels with a dot.
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 /** E.164: + and up to 15 digits, no leading 0 (what SMS providers take). */
 export const E164 = /^\+[1-9][0-9]{6,14}$/;
 

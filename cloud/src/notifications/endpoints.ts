@@ -30,20 +30,34 @@ export async function createWebhookEndpoint(
 ): Promise<{ id: number; secret: string }> {
   const problem = await guard.checkUrl(e.url);
   if (problem)
-    throw new CloudError(CloudErrorCode.NotificationAddressRefused, `url ${problem}`, { fields: { url: `URL ${problem}` } });
-  if (!box)
-    throw new CloudError(CloudErrorCode.ChannelNotConfigured, 'FLEET_SECRET_KEYS is not set: a webhook secret cannot be stored', {
-      fields: { url: 'webhooks need FLEET_SECRET_KEYS on the server' },
+    throw new CloudError(CloudErrorCode.NotificationAddressRefused, `url ${problem}`, {
+      fields: { url: `URL ${problem}` },
     });
+  if (!box)
+    throw new CloudError(
+      CloudErrorCode.ChannelNotConfigured,
+      'FLEET_SECRET_KEYS is not set: a webhook secret cannot be stored',
+      {
+        fields: { url: 'webhooks need FLEET_SECRET_KEYS on the server' },
+      },
+    );
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO notification_webhooks (tenant_id, name, url, format, rate_per_minute) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id`,
     [e.tenantId, e.name, e.url, e.format, e.ratePerMinute],
   );
   const id = rows[0]?.id;
-  if (!id) throw new CloudError(CloudErrorCode.NotificationInvalid, 'name taken', { fields: { name: 'an endpoint has this name already' } });
+  if (!id)
+    throw new CloudError(CloudErrorCode.NotificationInvalid, 'name taken', {
+      fields: { name: 'an endpoint has this name already' },
+    });
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
-  await putTenantSecret(db, box, { tenantId: e.tenantId, name: webhookSecretName(id), value: secret, actor: e.actor });
+  await putTenantSecret(db, box, {
+    tenantId: e.tenantId,
+    name: webhookSecretName(id),
+    value: secret,
+    actor: e.actor,
+  });
   return { id, secret };
 }
 
@@ -63,8 +77,8 @@ export async function savePushSubscription(
   const problem = await guard.checkUrl(sub.endpoint);
   if (problem)
     throw new CloudError(CloudErrorCode.NotificationAddressRefused, `endpoint ${problem}`, {
-        fields: { endpoint: `endpoint ${problem}` },
-      });
+      fields: { endpoint: `endpoint ${problem}` },
+    });
   await db.query(
     `INSERT INTO push_subscriptions (tenant_id, user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (endpoint) DO UPDATE SET user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth

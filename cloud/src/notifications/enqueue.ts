@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 import { emailProblem, headerTextProblem, phoneProblem } from './addresses.ts';
 import { type Channel, NotificationItem } from './model.ts';
@@ -168,6 +168,7 @@ async function resolveRecipient(
   if (!channels.includes(item.channel)) return { skip: `user turned ${item.channel} off` };
   const base = { recipient: `user:${rcpt.userId}`, recipientUserId: rcpt.userId };
   if (item.channel === 'email') return { ...base, target: user.settings_email ?? user.email };
-  if (item.channel === 'sms') return user.phone ? { ...base, target: user.phone } : { skip: 'user has no phone number' };
+  if (item.channel === 'sms')
+    return user.phone ? { ...base, target: user.phone } : { skip: 'user has no phone number' };
   return { ...base, target: rcpt.userId };
 }

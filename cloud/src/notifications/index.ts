@@ -9,7 +9,7 @@
  */
 export { type EnqueueResult, enqueueNotifications } from './enqueue.ts';
 export type { Channel, NotificationItem, Recipient, Severity } from './model.ts';
-export { DEFAULT_NOTIFICATION_SETTINGS, NotificationWorker, type NotificationSettings } from './worker.ts';
+export { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings, NotificationWorker } from './worker.ts';
 
 /** The link an alert opens at (the dashboard's alerts page). */
 export function alertLink(publicUrl: string, alertId: number): string {

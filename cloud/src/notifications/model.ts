@@ -29,7 +29,16 @@ export const DELIVERY_STATUSES = [
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** The delivery log's events (one row each, append-only). */
-export const LOG_EVENTS = ['queued', 'sent', 'retried', 'failed', 'dead', 'held', 'digested', 'redelivered'] as const;
+export const LOG_EVENTS = [
+  'queued',
+  'sent',
+  'retried',
+  'failed',
+  'dead',
+  'held',
+  'digested',
+  'redelivered',
+] as const;
 export type LogEvent = (typeof LOG_EVENTS)[number];
 
 /** A user of the tenant, an external address (e-mail or E.164 phone), or a tenant webhook endpoint. */

@@ -113,7 +113,10 @@ export async function lockDelivery(
   db: pg.ClientBase,
   id: string,
 ): Promise<(Delivery & { status: DeliveryStatus; leaseUntil: Date | null }) | null> {
-  const { rows } = await db.query<DeliveryRow>('SELECT * FROM notification_deliveries WHERE id = $1 FOR UPDATE', [id]);
+  const { rows } = await db.query<DeliveryRow>(
+    'SELECT * FROM notification_deliveries WHERE id = $1 FOR UPDATE',
+    [id],
+  );
   const r = rows[0];
   return r ? { ...toDelivery(r), status: r.status, leaseUntil: r.lease_until } : null;
 }
@@ -236,7 +239,10 @@ export async function closeDueDigests(
       const why = g.reason === 'quiet_hours' ? 'during your quiet hours' : 'over the hourly limit';
       const subject = `${items.length} alert${items.length === 1 ? '' : 's'} held back ${why}`;
       const text = items
-        .map((i) => `- [${i.severity}] ${i.subject} (${i.createdAt.toISOString()})${i.link ? `\n  ${i.link}` : ''}`)
+        .map(
+          (i) =>
+            `- [${i.severity}] ${i.subject} (${i.createdAt.toISOString()})${i.link ? `\n  ${i.link}` : ''}`,
+        )
         .join('\n');
       const { rows } = await client.query<{ id: string }>(
         `INSERT INTO notification_deliveries
@@ -253,12 +259,20 @@ export async function closeDueDigests(
           subject,
           text,
           publicUrl ? new URL('/alerts', publicUrl).toString() : null,
-          JSON.stringify({ deliveries: items.map((i) => ({ id: i.id, alertId: i.alertId, key: i.idempotencyKey })) }),
+          JSON.stringify({
+            deliveries: items.map((i) => ({ id: i.id, alertId: i.alertId, key: i.idempotencyKey })),
+          }),
           `digest-${g.id}`,
         ],
       );
       deliveryId = rows[0]!.id;
-      await appendLog(client, { tenantId: g.tenant_id, id: deliveryId }, 'queued', 0, `digest of ${items.length}`);
+      await appendLog(
+        client,
+        { tenantId: g.tenant_id, id: deliveryId },
+        'queued',
+        0,
+        `digest of ${items.length}`,
+      );
       await client.query(
         `UPDATE notification_deliveries SET status = 'digested', updated_at = now() WHERE digest_id = $1 AND status = 'held'`,
         [g.id],
@@ -274,7 +288,12 @@ export async function closeDueDigests(
 }
 
 /** A dead delivery goes back to the outbox (as the tenant: RLS decides what "ours" is). */
-export async function redeliver(db: pg.ClientBase, tenantId: string, id: string, actor: string): Promise<boolean> {
+export async function redeliver(
+  db: pg.ClientBase,
+  tenantId: string,
+  id: string,
+  actor: string,
+): Promise<boolean> {
   const { rows } = await db.query<{ attempts: number }>(
     `UPDATE notification_deliveries SET status = 'queued', first_attempt_at = NULL, last_error = NULL, updated_at = now()
       WHERE tenant_id = $1 AND id = $2 AND status = 'dead' RETURNING attempts`,

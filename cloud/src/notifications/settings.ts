@@ -22,6 +22,8 @@ export async function notificationSettings(config: CloudConfig): Promise<Notific
     smsPerHour: n.smsPerHour,
     retryDelaySeconds: n.retryDelaySeconds,
     // Its own schema per database schema, so stacks sharing one database keep separate queues.
-    queueSchema: config.databaseSchema ? `${config.databaseSchema}_queue` : DEFAULT_NOTIFICATION_SETTINGS.queueSchema,
+    queueSchema: config.databaseSchema
+      ? `${config.databaseSchema}_queue`
+      : DEFAULT_NOTIFICATION_SETTINGS.queueSchema,
   };
 }

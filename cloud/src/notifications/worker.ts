@@ -163,7 +163,8 @@ export class NotificationWorker {
   private every(ms: number, fn: () => Promise<unknown>) {
     this.timers.push(
       setInterval(() => {
-        if (!this.stopped) fn().catch((err: Error) => this.log.warn({ err: err.message }, 'notification loop failed'));
+        if (!this.stopped)
+          fn().catch((err: Error) => this.log.warn({ err: err.message }, 'notification loop failed'));
       }, ms),
     );
   }
@@ -232,12 +233,16 @@ export class NotificationWorker {
     const sender = this.senders[d.channel];
     try {
       if (!sender)
-        throw new CloudError(CloudErrorCode.ChannelNotConfigured, `the ${d.channel} channel is not configured`);
+        throw new CloudError(
+          CloudErrorCode.ChannelNotConfigured,
+          `the ${d.channel} channel is not configured`,
+        );
       const detail = await sender.send(d);
       await markSent(this.pool, d, attempt, detail);
       this.stats.sent++;
     } catch (err) {
-      const e = err instanceof CloudError ? err : new CloudError(CloudErrorCode.DeliveryTransient, String(err));
+      const e =
+        err instanceof CloudError ? err : new CloudError(CloudErrorCode.DeliveryTransient, String(err));
       const age = Date.now() - (d.firstAttemptAt ?? new Date()).getTime();
       const transient = e.code === CloudErrorCode.DeliveryTransient;
       if (transient && age < this.settings.maxAgeMs[d.channel]) {
@@ -309,7 +314,11 @@ export class NotificationWorker {
   }
 
   private async quietHoursEnd(c: pg.ClientBase, userId: string, now: Date): Promise<Date | null> {
-    const { rows } = await c.query<{ quiet_start: string | null; quiet_end: string | null; time_zone: string }>(
+    const { rows } = await c.query<{
+      quiet_start: string | null;
+      quiet_end: string | null;
+      time_zone: string;
+    }>(
       `SELECT to_char(quiet_start, 'HH24:MI') AS quiet_start, to_char(quiet_end, 'HH24:MI') AS quiet_end, time_zone
          FROM notification_settings WHERE user_id = $1`,
       [userId],

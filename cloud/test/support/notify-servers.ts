@@ -18,11 +18,29 @@ let cert: { key: string; cert: string; caFile: string } | undefined;
 export function testCertificate() {
   if (cert) return cert;
   const dir = mkdtempSync(path.join(tmpdir(), 'notify-cert-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   cert = {
     key: readFileSync(path.join(dir, 'key.pem'), 'utf8'),
     cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8'),
@@ -85,7 +103,12 @@ export async function startSmtpServer(opts: { user?: string; pass?: string } = {
             });
           if (behaviour.holdMs > 0) await new Promise((r) => setTimeout(r, behaviour.holdMs));
           if (code === null) cb();
-          else cb(Object.assign(new Error(code >= 500 ? 'mailbox unavailable' : 'try again later'), { responseCode: code }));
+          else
+            cb(
+              Object.assign(new Error(code >= 500 ? 'mailbox unavailable' : 'try again later'), {
+                responseCode: code,
+              }),
+            );
         })
         .catch((err: Error) => cb(err));
     },

@@ -12,7 +12,14 @@ const [url, schema, smtpUrl, caFile] = process.argv.slice(2) as [string, string,
 const pool = await openPool({ url, schema, max: 4 });
 const worker = new NotificationWorker(
   pool,
-  fastSettings(schema, { email: { url: smtpUrl, from: 'Fleet <alerts@fleet.test>', requireTls: true, ca: readFileSync(caFile, 'utf8') } }),
+  fastSettings(schema, {
+    email: {
+      url: smtpUrl,
+      from: 'Fleet <alerts@fleet.test>',
+      requireTls: true,
+      ca: readFileSync(caFile, 'utf8'),
+    },
+  }),
   createLogger('notify-child').child({}, { level: 'error' }),
 );
 await worker.start();

@@ -51,7 +51,8 @@ const Settings = z.object({
 
 /** A CloudError with field errors as a BAD_REQUEST; the error formatter gives forms its fields. */
 function fieldError(err: unknown): never {
-  if (err instanceof CloudError && err.fields) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message, cause: err });
+  if (err instanceof CloudError && err.fields)
+    throw new TRPCError({ code: 'BAD_REQUEST', message: err.message, cause: err });
   throw err;
 }
 
@@ -93,7 +94,11 @@ export const notificationsRouter = createRouter({
     .input(
       Settings.superRefine((s, ctx) => {
         if ((s.quietStart === null) !== (s.quietEnd === null))
-          ctx.addIssue({ code: 'custom', path: [s.quietStart === null ? 'quietStart' : 'quietEnd'], message: 'Give both times of the quiet hours, or neither' });
+          ctx.addIssue({
+            code: 'custom',
+            path: [s.quietStart === null ? 'quietStart' : 'quietEnd'],
+            message: 'Give both times of the quiet hours, or neither',
+          });
         if (s.channels.includes('sms') && !s.phone)
           ctx.addIssue({ code: 'custom', path: ['phone'], message: 'Text messages need a phone number' });
       }),
@@ -105,38 +110,70 @@ export const notificationsRouter = createRouter({
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, phone = EXCLUDED.phone, channels = EXCLUDED.channels,
              quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end, time_zone = EXCLUDED.time_zone, updated_at = now()`,
-          [ctx.session.tenantId, ctx.session.userId, input.email, input.phone, input.channels, input.quietStart, input.quietEnd, input.timeZone],
+          [
+            ctx.session.tenantId,
+            ctx.session.userId,
+            input.email,
+            input.phone,
+            input.channels,
+            input.quietStart,
+            input.quietEnd,
+            input.timeZone,
+          ],
         );
         return { ok: true };
       }),
     ),
 
   /** The VAPID public key browsers subscribe with; null when push is not configured. */
-  pushKey: own.output(z.object({ publicKey: z.string().nullable() })).query(() => ({ publicKey: api.vapidPublicKey })),
+  pushKey: own
+    .output(z.object({ publicKey: z.string().nullable() }))
+    .query(() => ({ publicKey: api.vapidPublicKey })),
 
   subscribePush: own
     .input(
       z.object({
         endpoint: z.url({ protocol: /^https?$/ }).max(2000),
-        keys: z.object({ p256dh: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/), auth: z.string().regex(/^[A-Za-z0-9_-]{16,30}$/) }),
+        keys: z.object({
+          p256dh: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/),
+          auth: z.string().regex(/^[A-Za-z0-9_-]{16,30}$/),
+        }),
       }),
     )
     .mutation(({ ctx, input }) =>
       ctx.tenant(async (db) => {
-        await savePushSubscription(db, api.guard, ctx.session.tenantId, ctx.session.userId, input).catch(fieldError);
+        await savePushSubscription(db, api.guard, ctx.session.tenantId, ctx.session.userId, input).catch(
+          fieldError,
+        );
         return { ok: true };
       }),
     ),
 
   webhooks: manage
-    .output(z.array(z.object({ id: z.number(), name: z.string(), url: z.string(), format: z.string(), ratePerMinute: z.number() })))
+    .output(
+      z.array(
+        z.object({
+          id: z.number(),
+          name: z.string(),
+          url: z.string(),
+          format: z.string(),
+          ratePerMinute: z.number(),
+        }),
+      ),
+    )
     .query(({ ctx }) =>
       ctx.tenant(async (db) => {
         const { rows } = await db.query(
           'SELECT id, name, url, format, rate_per_minute FROM notification_webhooks WHERE tenant_id = $1 ORDER BY name',
           [ctx.session.tenantId],
         );
-        return rows.map((r) => ({ id: r.id, name: r.name, url: r.url, format: r.format, ratePerMinute: r.rate_per_minute }));
+        return rows.map((r) => ({
+          id: r.id,
+          name: r.name,
+          url: r.url,
+          format: r.format,
+          ratePerMinute: r.rate_per_minute,
+        }));
       }),
     ),
 
@@ -209,7 +246,14 @@ export const notificationsRouter = createRouter({
           channel: z.enum(CHANNELS),
           recipient: z.string(),
           status: z.enum(DELIVERY_STATUSES),
-          log: z.array(z.object({ event: z.enum(LOG_EVENTS), attempt: z.number(), detail: z.string().nullable(), at: z.number() })),
+          log: z.array(
+            z.object({
+              event: z.enum(LOG_EVENTS),
+              attempt: z.number(),
+              detail: z.string().nullable(),
+              at: z.number(),
+            }),
+          ),
         }),
       ),
     )

@@ -31,7 +31,9 @@ const BLOCKED: [string, number, 'ipv4' | 'ipv6'][] = [
 ];
 
 /** An allow-list entry: an IP address or a CIDR block. */
-export function parseAllowEntry(entry: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
+export function parseAllowEntry(
+  entry: string,
+): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
   const [address = '', bits] = entry.trim().split('/');
   const v = isIP(address);
   if (v === 0) return null;
@@ -49,7 +51,8 @@ export class AddressGuard {
     for (const [a, p, f] of BLOCKED) this.blocked.addSubnet(a, p, f);
     for (const entry of allow) {
       const e = parseAllowEntry(entry);
-      if (!e) throw new CloudError(CloudErrorCode.ConfigInvalid, `"${entry}" is not an IP address or CIDR block`);
+      if (!e)
+        throw new CloudError(CloudErrorCode.ConfigInvalid, `"${entry}" is not an IP address or CIDR block`);
       this.allowed.addSubnet(e.address, e.prefix, e.family);
     }
   }
@@ -77,7 +80,8 @@ export class AddressGuard {
       }
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
       const first = list[0];
-      if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
+      if (!first)
+        return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
       callback(null, first.address, first.family);
     });
   };

@@ -50,7 +50,9 @@ export class EmailSender implements ChannelSender {
       port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 587)),
       secure: url.protocol === 'smtps:',
       requireTLS: settings.requireTls,
-      ...(url.username ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
+      ...(url.username
+        ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
+        : {}),
       tls: settings.ca ? { ca: settings.ca } : {},
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
@@ -85,10 +87,16 @@ export class EmailSender implements ChannelSender {
       const e = err as { responseCode?: number; code?: string; message: string };
       const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500;
       // The reply code and nodemailer's code only: a server's text may quote the message.
-      const detail = e.responseCode ? `SMTP ${e.responseCode}` : `${e.code ?? 'error'}: ${e.message.slice(0, 120)}`;
-      throw new CloudError(permanent ? CloudErrorCode.DeliveryPermanent : CloudErrorCode.DeliveryTransient, detail, {
-        cause: err,
-      });
+      const detail = e.responseCode
+        ? `SMTP ${e.responseCode}`
+        : `${e.code ?? 'error'}: ${e.message.slice(0, 120)}`;
+      throw new CloudError(
+        permanent ? CloudErrorCode.DeliveryPermanent : CloudErrorCode.DeliveryTransient,
+        detail,
+        {
+          cause: err,
+        },
+      );
     }
   }
 

@@ -48,7 +48,8 @@ export class PushSender implements ChannelSender {
       'SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE tenant_id = $1 AND user_id = $2 ORDER BY id',
       [d.tenantId, d.target],
     );
-    if (rows.length === 0) throw new CloudError(CloudErrorCode.DeliveryPermanent, 'the user has no push subscription');
+    if (rows.length === 0)
+      throw new CloudError(CloudErrorCode.DeliveryPermanent, 'the user has no push subscription');
     const payload: PushPayload = {
       key: d.idempotencyKey,
       title: d.subject,
@@ -95,7 +96,8 @@ export class PushSender implements ChannelSender {
     }
     // Another try resends to every subscription: the tag makes the repeat replace the first.
     if (transient) throw transient;
-    if (delivered === 0) throw new CloudError(CloudErrorCode.DeliveryPermanent, 'no push subscription took it');
+    if (delivered === 0)
+      throw new CloudError(CloudErrorCode.DeliveryPermanent, 'no push subscription took it');
     return `${delivered} of ${rows.length} subscriptions`;
   }
 }

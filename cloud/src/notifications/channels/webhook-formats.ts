@@ -17,7 +17,9 @@ export function webhookBody(format: WebhookFormat, d: Delivery): Record<string, 
           ? [
               {
                 type: 'actions',
-                elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open the alert' }, url: d.link }],
+                elements: [
+                  { type: 'button', text: { type: 'plain_text', text: 'Open the alert' }, url: d.link },
+                ],
               },
             ]
           : []),
@@ -38,7 +40,9 @@ export function webhookBody(format: WebhookFormat, d: Delivery): Record<string, 
               { type: 'TextBlock', text: line, weight: 'Bolder', wrap: true },
               { type: 'TextBlock', text: d.text, wrap: true },
             ],
-            ...(d.link ? { actions: [{ type: 'Action.OpenUrl', title: 'Open the alert', url: d.link }] } : {}),
+            ...(d.link
+              ? { actions: [{ type: 'Action.OpenUrl', title: 'Open the alert', url: d.link }] }
+              : {}),
           },
         },
       ],

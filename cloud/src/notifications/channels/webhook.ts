@@ -37,10 +37,15 @@ export async function getWebhookEndpoint(
   tenantId: string,
   id: number,
 ): Promise<WebhookEndpoint | null> {
-  const { rows } = await db.query<{ id: number; url: string; format: WebhookFormat; rate_per_minute: number }>(
-    'SELECT id, url, format, rate_per_minute FROM notification_webhooks WHERE tenant_id = $1 AND id = $2',
-    [tenantId, id],
-  );
+  const { rows } = await db.query<{
+    id: number;
+    url: string;
+    format: WebhookFormat;
+    rate_per_minute: number;
+  }>('SELECT id, url, format, rate_per_minute FROM notification_webhooks WHERE tenant_id = $1 AND id = $2', [
+    tenantId,
+    id,
+  ]);
   const r = rows[0];
   return r ? { id: r.id, url: r.url, format: r.format, ratePerMinute: r.rate_per_minute } : null;
 }
@@ -57,9 +62,18 @@ export class WebhookSender implements ChannelSender {
     if (!endpoint)
       throw new CloudError(CloudErrorCode.DeliveryPermanent, `webhook endpoint ${d.target} no longer exists`);
     if (!this.secretBox)
-      throw new CloudError(CloudErrorCode.ChannelNotConfigured, 'FLEET_SECRET_KEYS is not set: webhook secrets cannot be opened');
-    const secret = await getTenantSecret(this.pool, this.secretBox, d.tenantId, webhookSecretName(endpoint.id));
-    if (!secret) throw new CloudError(CloudErrorCode.DeliveryPermanent, `webhook endpoint ${endpoint.id} has no secret`);
+      throw new CloudError(
+        CloudErrorCode.ChannelNotConfigured,
+        'FLEET_SECRET_KEYS is not set: webhook secrets cannot be opened',
+      );
+    const secret = await getTenantSecret(
+      this.pool,
+      this.secretBox,
+      d.tenantId,
+      webhookSecretName(endpoint.id),
+    );
+    if (!secret)
+      throw new CloudError(CloudErrorCode.DeliveryPermanent, `webhook endpoint ${endpoint.id} has no secret`);
     const body = JSON.stringify(webhookBody(endpoint.format, d));
     let answer: Awaited<ReturnType<typeof sendHttp>>;
     try {
