@@ -11,6 +11,7 @@ import { DEFAULT_BASE_TOPIC, ID_PATTERN } from '@fleet/shared';
 import { z } from 'zod';
 import type { OidcSettings } from './auth/oidc.ts';
 import { CloudError, CloudErrorCode } from './errors.ts';
+import { parseAllowEntry } from './notifications/channels/address-guard.ts';
 import { SecretBox } from './security/secret-box.ts';
 
 const integer = (min: number, max: number, unit = '') =>
@@ -149,6 +150,71 @@ const VARIABLES = z.object({
   FLEET_MQTT_BROKER_PID_FILE: z.string().min(1).optional(),
   /** The broker URL vehicles are given with their credentials, default MQTT_URL. */
   FLEET_DEVICE_MQTT_URL: url(/^mqtts?$/, 'an mqtt:// or mqtts:// URL').optional(),
+  /**
+   * Notifications (notifications/): the SMTP server, smtp://user:pass@host:587 (STARTTLS) or
+   * smtps://user:pass@host:465 (TLS). Unset: no e-mail channel (deliveries to it go dead, saying so).
+   */
+  FLEET_SMTP_URL: url(/^smtps?$/, 'an smtp:// or smtps:// URL').optional(),
+  FLEET_SMTP_FROM: z
+    .string()
+    .refine((v) => !/[\r\n]/.test(v) && /@/.test(v), { error: 'an address, e.g. Fleet <alerts@example.com>' })
+    .default('Fleet alerts <alerts@fleet.invalid>')
+    .describe('a From address'),
+  /** Refuse to send e-mail unless the server upgrades to TLS (default true). */
+  FLEET_SMTP_REQUIRE_TLS: flag().default(true),
+  /** PEM file of the CA that signed a private SMTP server's certificate. */
+  FLEET_SMTP_CA_FILE: z.string().min(1).optional(),
+  /** Web Push VAPID keys (`npx web-push generate-vapid-keys`): both or neither. */
+  FLEET_VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{80,100}$/)
+    .optional()
+    .describe('a base64url P-256 public key'),
+  FLEET_VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{40,50}$/)
+    .optional()
+    .describe('a base64url P-256 private key'),
+  FLEET_VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)/)
+    .default('mailto:alerts@fleet.invalid')
+    .describe('a mailto: or https: contact'),
+  /** SMS provider (Twilio's Messages API shape): the four together or none (SMS off). */
+  FLEET_SMS_URL: url(/^https?$/, 'the provider API base URL').optional(),
+  FLEET_SMS_ACCOUNT: z.string().min(1).optional(),
+  FLEET_SMS_TOKEN: z.string().min(1).optional(),
+  FLEET_SMS_FROM: z
+    .string()
+    .regex(/^\+[1-9][0-9]{6,14}$/)
+    .optional()
+    .describe('an E.164 number'),
+  /** Private/loopback addresses webhooks and push may reach anyway: IPs or CIDR blocks, comma-separated. */
+  FLEET_NOTIFY_ALLOW_ADDRESSES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== ''),
+    )
+    .pipe(
+      z.array(
+        z.string().refine((a) => parseAllowEntry(a) !== null, {
+          error: (i) => `"${i.input}" is not an IP or CIDR block`,
+        }),
+      ),
+    )
+    .optional()
+    .describe('IP addresses or CIDR blocks separated by commas'),
+  /** [1...1000] messages per recipient per channel per hour before the rest wait for a digest, default 10. */
+  FLEET_NOTIFY_PER_HOUR: integer(1, 1000).default(10),
+  /** [1...100] SMS per recipient per hour, default 3 (the hardest throttle). */
+  FLEET_NOTIFY_SMS_PER_HOUR: integer(1, 100).default(3),
+  /** [1...3600] s before the first retry, doubling with jitter; webhooks are tried for 24 h. */
+  FLEET_NOTIFY_RETRY_DELAY_S: integer(1, 3600, ' of seconds').default(30),
+  /** Run the delivery worker in this process (default true; false for API-only processes). */
+  FLEET_NOTIFY_WORKER: flag().default(true),
   /** CLI: Debian's mosquitto_passwd, which hashes the vehicles' MQTT passwords. */
   MOSQUITTO_PASSWD: z.string().min(1).default('/usr/bin/mosquitto_passwd'),
   /** CLI: who runs a command, for the audit log's default actor. */
@@ -162,6 +228,9 @@ const SECRET = new Set<Variable>([
   'FLEET_SECRET_KEYS',
   'FLEET_BOOTSTRAP_ADMIN_PASSWORD',
   'FLEET_OIDC_CLIENT_SECRET',
+  'FLEET_SMTP_URL',
+  'FLEET_VAPID_PRIVATE_KEY',
+  'FLEET_SMS_TOKEN',
 ]);
 
 /** A variable's `describe()` text, under its default or optional wrapper. */
@@ -240,8 +309,33 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_MQTT_PASSWORD_FILE: true,
   FLEET_MQTT_BROKER_PID_FILE: true,
   FLEET_DEVICE_MQTT_URL: true,
+  FLEET_SMTP_URL: true,
+  FLEET_SMTP_FROM: true,
+  FLEET_SMTP_REQUIRE_TLS: true,
+  FLEET_SMTP_CA_FILE: true,
+  FLEET_VAPID_PUBLIC_KEY: true,
+  FLEET_VAPID_PRIVATE_KEY: true,
+  FLEET_VAPID_SUBJECT: true,
+  FLEET_SMS_URL: true,
+  FLEET_SMS_ACCOUNT: true,
+  FLEET_SMS_TOKEN: true,
+  FLEET_SMS_FROM: true,
+  FLEET_NOTIFY_ALLOW_ADDRESSES: true,
+  FLEET_NOTIFY_PER_HOUR: true,
+  FLEET_NOTIFY_SMS_PER_HOUR: true,
+  FLEET_NOTIFY_RETRY_DELAY_S: true,
+  FLEET_NOTIFY_WORKER: true,
 })
   .superRefine((env, ctx) => {
+    for (const group of [
+      ['FLEET_VAPID_PUBLIC_KEY', 'FLEET_VAPID_PRIVATE_KEY'],
+      ['FLEET_SMS_URL', 'FLEET_SMS_ACCOUNT', 'FLEET_SMS_TOKEN', 'FLEET_SMS_FROM'],
+    ] as const) {
+      const set = group.filter((v) => env[v] !== undefined);
+      if (set.length > 0 && set.length < group.length)
+        for (const v of group.filter((v) => env[v] === undefined))
+          ctx.addIssue({ code: 'custom', path: [v], message: `set with ${set.join(', ')}, or none of them` });
+    }
     // Half an OpenID Connect setup used to switch sign-in through it off without a word.
     const set = OIDC_VARIABLES.filter((v) => env[v] !== undefined);
     if (set.length > 0 && set.length < OIDC_VARIABLES.length)
@@ -305,6 +399,38 @@ const ServiceEnv = VARIABLES.pick({
     publicUrl: env.FLEET_PUBLIC_URL,
     brokerLogins: brokerLoginsOf(env),
     deviceMqttUrl: env.FLEET_DEVICE_MQTT_URL ?? env.MQTT_URL,
+    notifications: {
+      worker: env.FLEET_NOTIFY_WORKER,
+      email: env.FLEET_SMTP_URL
+        ? {
+            url: env.FLEET_SMTP_URL,
+            from: env.FLEET_SMTP_FROM,
+            requireTls: env.FLEET_SMTP_REQUIRE_TLS,
+            caFile: env.FLEET_SMTP_CA_FILE,
+          }
+        : undefined,
+      push:
+        env.FLEET_VAPID_PUBLIC_KEY && env.FLEET_VAPID_PRIVATE_KEY
+          ? {
+              publicKey: env.FLEET_VAPID_PUBLIC_KEY,
+              privateKey: env.FLEET_VAPID_PRIVATE_KEY,
+              subject: env.FLEET_VAPID_SUBJECT,
+            }
+          : undefined,
+      sms:
+        env.FLEET_SMS_URL && env.FLEET_SMS_ACCOUNT && env.FLEET_SMS_TOKEN && env.FLEET_SMS_FROM
+          ? {
+              url: env.FLEET_SMS_URL,
+              accountId: env.FLEET_SMS_ACCOUNT,
+              token: env.FLEET_SMS_TOKEN,
+              from: env.FLEET_SMS_FROM,
+            }
+          : undefined,
+      allowAddresses: env.FLEET_NOTIFY_ALLOW_ADDRESSES ?? [],
+      throttlePerHour: env.FLEET_NOTIFY_PER_HOUR,
+      smsPerHour: env.FLEET_NOTIFY_SMS_PER_HOUR,
+      retryDelaySeconds: env.FLEET_NOTIFY_RETRY_DELAY_S,
+    },
   }));
 export type CloudConfig = z.output<typeof ServiceEnv>;
 

@@ -36,16 +36,30 @@ export enum CloudErrorCode {
   ModelArtifactInvalid = 602,
   /** The broker did not take the artifact. */
   ModelPublishFailed = 603,
+  // 8xx notifications (e-mail, webhooks, push, SMS)
+  /** An item the caller asked to enqueue is malformed (a bad address, CR/LF in a header): nothing queued. */
+  NotificationInvalid = 800,
+  /** A webhook URL that resolves to a private, loopback or link-local address not on the allow-list. */
+  NotificationAddressRefused = 801,
+  /** A send that failed and may succeed later (SMTP 4xx, HTTP 5xx/429, a refused connection). */
+  DeliveryTransient = 802,
+  /** A send that will never succeed as it is (SMTP 5xx, HTTP 4xx, a gone push subscription). */
+  DeliveryPermanent = 803,
+  /** A channel the deployment did not configure (no SMTP server, no VAPID keys, no SMS provider). */
+  ChannelNotConfigured = 804,
 }
 
 export class CloudError extends Error {
   override name = 'CloudError';
+  /** Input errors: what is wrong with each field (`items.0.recipient.address` → why), for forms. */
+  readonly fields: Readonly<Record<string, string>> | undefined;
   constructor(
     readonly code: CloudErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; fields?: Record<string, string> },
   ) {
     super(message, options);
+    this.fields = options?.fields;
   }
 }
 

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { AlertSweeper } from './alerts/rules/sweep.ts';
 import { LiveFeed } from './api/live-feed.ts';
+import { configureNotificationsApi } from './api/routers/notifications.ts';
 import { startApiServer } from './api/server.ts';
 import { configureSharedAnswers } from './api/shared-answers.ts';
 import { bootstrapAdmin } from './auth/bootstrap.ts';
@@ -20,6 +21,8 @@ import { isCloudError } from './errors.ts';
 import { FuelCardInboxConsumer } from './fuel/webhook-inbox.ts';
 import { EventIngest } from './ingest/event-ingest.ts';
 import { TelemetryIngest } from './ingest/telemetry-ingest.ts';
+import { notificationSettings } from './notifications/settings.ts';
+import { NotificationWorker } from './notifications/worker.ts';
 
 const log = createLogger('cloud');
 
@@ -28,6 +31,11 @@ async function main() {
   configureSessionCache({ ttlMs: config.sessionCacheMs });
   configureSharedAnswers({ ttlMs: config.sharedAnswersMs });
   LiveFeed.configure({ pollMs: config.livePollMs });
+  configureNotificationsApi({
+    vapidPublicKey: config.notifications.push?.publicKey,
+    allowAddresses: config.notifications.allowAddresses,
+    secretBox: config.secretBox,
+  });
   const pool = await openPool({
     url: config.databaseUrl,
     schema: config.databaseSchema,
@@ -72,6 +80,11 @@ async function main() {
   // Device offline, low fuel and escalation: what no message announces.
   const sweeper = new AlertSweeper(pool, config.alertSweepMs, createLogger('alert-sweep'));
   sweeper.start();
+  // Alert notifications: the outbox → pg-boss → e-mail, webhooks, push, SMS.
+  const notifier = config.notifications.worker
+    ? new NotificationWorker(pool, await notificationSettings(config), createLogger('notifications'))
+    : null;
+  await notifier?.start();
   const api = await startApiServer({
     pool,
     host: config.apiHost,
@@ -103,6 +116,7 @@ async function main() {
     await eventIngest.stop();
     await fuelInbox.stop();
     await sweeper.stop();
+    await notifier?.stop();
     await pool.end();
     process.exit(0);
   };

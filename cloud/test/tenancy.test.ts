@@ -16,6 +16,7 @@ import { createLogger } from '@fleet/shared/log';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AlertRuleInput } from '../src/alerts/rules/rule.ts';
 import { appRouter, createCaller } from '../src/api/root.ts';
 import { type ApiServer, startApiServer } from '../src/api/server.ts';
 import { createApiToken, createUser, failureDelayMs, MAX_FAILED_LOGINS } from '../src/auth/auth-service.ts';
@@ -182,7 +183,12 @@ const signIn = (apiUrl: string, email: string, password: string) =>
   });
 
 /** A valid alert rule (alertRules.*). */
-const RULE = { name: 'battery', source: 'battery', severity: 'info', recipients: { roles: ['admin'] } } as const;
+const RULE: AlertRuleInput = {
+  name: 'battery',
+  source: 'battery',
+  severity: 'info',
+  recipients: { roles: ['admin'] },
+};
 
 /** The only procedures open without signing in. */
 const PUBLIC = ['auth.login', 'auth.resetPassword', 'auth.methods', 'auth.acceptInvite'];

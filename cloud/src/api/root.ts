@@ -7,6 +7,7 @@ import { driversRouter } from './routers/drivers.ts';
 import { fuelRouter } from './routers/fuel.ts';
 import { geofencesRouter } from './routers/geofences.ts';
 import { liveRouter } from './routers/live.ts';
+import { notificationsRouter } from './routers/notifications.ts';
 import { refuelsRouter } from './routers/refuels.ts';
 import { searchRouter } from './routers/search.ts';
 import { telemetryRouter } from './routers/telemetry.ts';
@@ -33,6 +34,7 @@ export const appRouter = createRouter({
   refuels: refuelsRouter,
   trips: tripsRouter,
   live: liveRouter,
+  notifications: notificationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

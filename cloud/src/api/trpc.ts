@@ -16,6 +16,7 @@ export interface AdminServices {
   /** The address people open (FLEET_PUBLIC_URL): links in invitations are absolute with it. */
   publicUrl?: string | undefined;
 }
+import { CloudError } from '../errors.ts';
 
 /** Created once per request by the HTTP adapter (or by a test's server-side caller). */
 export interface ApiContext {
@@ -61,7 +62,19 @@ const t = initTRPC
         data: {
           ...shape.data,
           // Clients see flattened zod errors, never a stack.
-          zodError: error.cause instanceof ZodError ? error.cause.flatten() : null,
+          zodError:
+            error.cause instanceof ZodError
+              ? error.cause.flatten()
+              : // A check past the schema (an address that resolves to a private network) in
+                // the same shape, so a form shows it next to its field.
+                error.cause instanceof CloudError && error.cause.fields
+                ? {
+                    formErrors: [],
+                    fieldErrors: Object.fromEntries(
+                      Object.entries(error.cause.fields).map(([f, m]) => [f, [m]]),
+                    ),
+                  }
+                : null,
           stack: undefined,
         },
       };

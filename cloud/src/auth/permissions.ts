@@ -44,6 +44,10 @@ export const PERMISSIONS = {
   'search:use': ['admin', 'fleet_manager'],
   /** The refuel log (a driver: for their own vehicle only). */
   'refuels:log': ['admin', 'fleet_manager', 'driver'],
+  /** One's own notification channels, quiet hours and push subscriptions. */
+  'notifications:own': ['admin', 'fleet_manager', 'finance', 'compliance', 'technician', 'driver'],
+  /** The tenant's webhook endpoints, the dead-letter list and redelivery. */
+  'notifications:manage': ['admin', 'fleet_manager'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 
