@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createLogger, safeUrl } from '@fleet/shared/log';
+import { ruleDelivery } from './alerts/rules/delivery.ts';
+import { setAlertDelivery } from './alerts/rules/rule-alerts.ts';
 import { AlertSweeper } from './alerts/rules/sweep.ts';
 import { LiveFeed } from './api/live-feed.ts';
 import { configureNotificationsApi } from './api/routers/notifications.ts';
@@ -47,6 +49,10 @@ async function main() {
   );
   await migrate(pool, log);
   if (config.bootstrapAdmin) await bootstrapAdmin(pool, config.bootstrapAdmin, log);
+  // Alert rules reach people through the notifications outbox, from the first event on. Links
+  // point at FLEET_PUBLIC_URL (default: the Quick start's web app on this machine).
+  const alertDelivery = ruleDelivery(config.publicUrl ?? 'http://localhost:3000', createLogger('alerts'));
+  setAlertDelivery(alertDelivery);
 
   const ingest = new TelemetryIngest({
     pool,
@@ -78,7 +84,7 @@ async function main() {
   const fuelInbox = new FuelCardInboxConsumer(pool, createLogger('fuel-inbox'));
   fuelInbox.start();
   // Device offline, low fuel and escalation: what no message announces.
-  const sweeper = new AlertSweeper(pool, config.alertSweepMs, createLogger('alert-sweep'));
+  const sweeper = new AlertSweeper(pool, config.alertSweepMs, createLogger('alert-sweep'), alertDelivery);
   sweeper.start();
   // Alert notifications: the outbox → pg-boss → e-mail, webhooks, push, SMS.
   const notifier = config.notifications.worker

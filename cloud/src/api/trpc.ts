@@ -16,6 +16,7 @@ export interface AdminServices {
   /** The address people open (FLEET_PUBLIC_URL): links in invitations are absolute with it. */
   publicUrl?: string | undefined;
 }
+
 import { CloudError } from '../errors.ts';
 
 /** Created once per request by the HTTP adapter (or by a test's server-side caller). */

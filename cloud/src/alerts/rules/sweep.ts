@@ -20,15 +20,16 @@ import {
   raiseRuleAlerts,
 } from '../../db/queries/rule-alerts.ts';
 import { decide, type Fire, type Occurrence } from './engine.ts';
-import type { RuleRecipients } from './rule.ts';
+import type { AlertRule } from './rule.ts';
 
 /** Told of each escalation (the notifications outbox sends it to the level's recipients). */
 export interface EscalationDelivery {
   escalated(
     db: pg.ClientBase,
     alert: { id: number; tenantId: string; title: string; severity: string; vehicleId: string | null },
+    /** 1 for the first escalation: its recipients are `rule.escalation[level - 1]`'s. */
     level: number,
-    recipients: RuleRecipients,
+    rule: AlertRule,
   ): Promise<void>;
 }
 
@@ -111,7 +112,7 @@ export async function sweepRules(
       if (now - c.openedAt < due) continue;
       if (!(await escalateAlert(db, c.id, c.level, now))) continue;
       result.escalated++;
-      await delivery?.escalated(db, c, c.level + 1, rule.escalation[c.level]!.recipients);
+      await delivery?.escalated(db, c, c.level + 1, rule);
       log.info({ alertId: c.id, level: c.level + 1 }, 'alert escalated');
     }
     await db.query('COMMIT');
