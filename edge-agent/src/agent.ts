@@ -48,7 +48,7 @@ export class Agent {
       metricBufferLimit: config.metricBufferLimit,
     });
     this.models = AgentModels.create(config, log.child({ ns: 'models' }));
-    // Sample times: GPS time, never backwards within this run.
+    // Sample and event times: GPS time, never backwards within this run.
     const clock = new SampleClock();
     this.link = new BrokerLink(this.db, brokerLinkOptions(config), log.child({ ns: 'sync' }), {
       models: this.models?.service,
@@ -64,8 +64,6 @@ export class Agent {
       this.models ? [this.models.detector()] : [],
       () => this.models?.activeModelVersion() ?? null,
     );
-    // Sample and event times: GPS time, never backwards within this run.
-    const clock = new SampleClock();
     this.diagnostics = new DiagnosticsWatch(
       this.db.events,
       this.db.troubleCodes,

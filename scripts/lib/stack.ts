@@ -44,6 +44,8 @@ export interface StackOptions {
    * WiFi ELM327 does), or `auto` (pty when socat is installed, else tcp with a notice). Default auto.
    */
   transport?: 'auto' | 'pty' | 'tcp';
+  /** More environment for the cloud process (tests: an SMTP server for the notifications). */
+  cloudEnv?: Record<string, string>;
   /** Scenario (built-in name or JSON file) of vehicle i, by index; default none (a plain drive). */
   scenarios?: readonly (string | undefined)[];
   /** Print progress lines; default silent. */
@@ -167,6 +169,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         FLEET_BOOTSTRAP_ADMIN_EMAIL: admin.email,
         FLEET_BOOTSTRAP_ADMIN_PASSWORD: admin.password,
         FLEET_MQTT_PASSWORD_FILE: brokerPasswordFile ?? '',
+        ...options.cloudEnv,
       },
       onExit: critical('cloud'),
     });
