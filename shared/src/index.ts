@@ -6,3 +6,4 @@ export * from './model-artifact.ts';
 export * from './telemetry.ts';
 export * from './topics.ts';
 export * from './vehicle-state.ts';
+export * from './tank-calibration.ts';

@@ -1,11 +1,15 @@
 import { alertsRouter } from './routers/alerts.ts';
+import { assignmentsRouter } from './routers/assignments.ts';
 import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
 import { driversRouter } from './routers/drivers.ts';
 import { fuelRouter } from './routers/fuel.ts';
 import { geofencesRouter } from './routers/geofences.ts';
+import { groupsRouter } from './routers/groups.ts';
 import { liveRouter } from './routers/live.ts';
 import { refuelsRouter } from './routers/refuels.ts';
+import { registryRouter } from './routers/registry.ts';
+import { rosterRouter } from './routers/roster.ts';
 import { searchRouter } from './routers/search.ts';
 import { telemetryRouter } from './routers/telemetry.ts';
 import { tokensRouter } from './routers/tokens.ts';
@@ -29,6 +33,10 @@ export const appRouter = createRouter({
   refuels: refuelsRouter,
   trips: tripsRouter,
   live: liveRouter,
+  registry: registryRouter,
+  groups: groupsRouter,
+  assignments: assignmentsRouter,
+  roster: rosterRouter,
 });
 
 export type AppRouter = typeof appRouter;
