@@ -19,7 +19,10 @@ interface UserRow {
   vehicle_id: string | null;
   created_at: Date;
 }
-const USER_COLUMNS = 'id, email, name, role, vehicle_id, created_at';
+// vehicle_id: the current assignment's (migration 000013), not the retired static binding.
+const USER_COLUMNS = `id, email, name, role, created_at,
+  (SELECT a.vehicle_id FROM vehicle_assignments a
+    WHERE a.user_id = users.id AND a.ends_at IS NULL AND a.starts_at <= now()) AS vehicle_id`;
 
 async function userInTenant(db: pg.PoolClient, userId: string, tenantId: string) {
   const { rows } = await db.query<UserRow>(
