@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { calibrationProblems, ID_PATTERN } from '@fleet/shared';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
-import { ZodError, z } from 'zod';
+import { z } from 'zod';
 import { forgetCachedSessions } from '../../auth/session-cache.ts';
 import { appendAudit } from '../../db/queries/audit-log.ts';
 import { closeCurrentAssignments } from '../../db/queries/close-current-assignments.ts';
@@ -149,14 +149,14 @@ export const registryRouter = createRouter({
           throw new TRPCError({
             code: 'BAD_REQUEST',
             message: problems.map((p) => p.message).join('; '),
-            cause: new ZodError(
-              problems.map((p) => ({
+            // Shaped as an input error's cause (issues with paths), which the form reads per field.
+            cause: Object.assign(new Error('invalid calibration'), {
+              issues: problems.map((p) => ({
                 code: 'custom' as const,
                 message: p.message,
                 path: change.calibration !== undefined ? ['calibration', p.row, p.field] : ['tankLitres'],
-                input: calibration,
               })),
-            ),
+            }),
           });
         if (change.plate === null && change.vin === null)
           throw new TRPCError({ code: 'BAD_REQUEST', message: 'a vehicle needs a plate or a VIN' });
