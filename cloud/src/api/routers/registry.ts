@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { calibrationProblems, ID_PATTERN } from '@fleet/shared';
+import { ID_PATTERN } from '@fleet/shared';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { z } from 'zod';
@@ -144,19 +144,17 @@ export const registryRouter = createRouter({
         const before = await recordOf(db, ctx.session.tenantId, vehicleId);
         const tank = change.tankLitres !== undefined ? change.tankLitres : before.tankLitres;
         const calibration = change.calibration !== undefined ? change.calibration : before.calibration;
-        const problems = calibration ? calibrationProblems(calibration, tank) : [];
-        if (problems.length > 0)
+        // The table against the tank the vehicle will have (either may be the one changing): the
+        // same zod check as the input's, so the error reaches the form as a field error.
+        const merged = VehicleFields.superRefine(checkCalibration).safeParse({
+          tankLitres: tank,
+          calibration,
+        });
+        if (!merged.success)
           throw new TRPCError({
             code: 'BAD_REQUEST',
-            message: problems.map((p) => p.message).join('; '),
-            // Shaped as an input error's cause (issues with paths), which the form reads per field.
-            cause: Object.assign(new Error('invalid calibration'), {
-              issues: problems.map((p) => ({
-                code: 'custom' as const,
-                message: p.message,
-                path: change.calibration !== undefined ? ['calibration', p.row, p.field] : ['tankLitres'],
-              })),
-            }),
+            message: merged.error.issues[0]!.message,
+            cause: merged.error,
           });
         if (change.plate === null && change.vin === null)
           throw new TRPCError({ code: 'BAD_REQUEST', message: 'a vehicle needs a plate or a VIN' });
