@@ -84,7 +84,7 @@ function driversCsv(): { text: string; badLines: Map<number, RegExp> } {
       badLines.set(line, /vehicle B-100 is given to line 2's driver already/);
     } else if (i === 37) {
       row = 'taken@globex.test,Someone Else,,'; // another tenant's user
-      badLines.set(line, /belongs to another account/);
+      badLines.set(line, /this e-mail belongs to another account/);
     }
     lines.push(row);
   }

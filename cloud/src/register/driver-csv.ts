@@ -151,7 +151,7 @@ export async function importDriversCsv(
       const stored = new Set(inserted.map((r) => r.id));
       const ok = batch.filter((r) => {
         if (stored.has(r.id)) return true;
-        bad(r.line, `${r.d.email} belongs to another account`);
+        bad(r.line, 'this e-mail belongs to another account');
         return false;
       });
       const memberships = ok.flatMap((r) => r.d.groups.map((g) => [r.id, groups.get(g)!] as const));
