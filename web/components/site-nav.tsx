@@ -2,6 +2,7 @@
 
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
+import { usePermissions } from '../lib/use-permissions.ts';
 
 /** The manager's sections; the driver PWA (/driver) and the sign-in page have their own chrome. */
 const SECTIONS = [
@@ -12,6 +13,14 @@ const SECTIONS = [
   { href: '/geofences', label: 'Geofences' },
 ] as const;
 
+/** Administration, each shown only to roles whose permission it needs (auth/permissions.ts). */
+const ADMIN_SECTIONS = [
+  { href: '/admin/vehicles', label: 'Vehicles', permission: 'vehicles:registry' },
+  { href: '/admin/groups', label: 'Groups', permission: 'vehicles:registry' },
+  { href: '/admin/drivers', label: 'Drivers', permission: 'drivers:manage' },
+  { href: '/admin/import', label: 'Import', permission: 'vehicles:manage' },
+] as const;
+
 function isCurrent(pathname: string, href: string): boolean {
   if (href === '/') return pathname === '/' || pathname.startsWith('/vehicles/');
   return pathname === href || pathname.startsWith(`${href}/`);
@@ -19,11 +28,14 @@ function isCurrent(pathname: string, href: string): boolean {
 
 export function SiteNav() {
   const pathname = usePathname() ?? '/';
-  if (pathname.startsWith('/driver') || pathname.startsWith('/login')) return null;
+  const hidden = pathname.startsWith('/driver') || pathname.startsWith('/login');
+  const permissions = usePermissions(!hidden);
+  if (hidden) return null;
+  const sections = [...SECTIONS, ...ADMIN_SECTIONS.filter((s) => permissions?.has(s.permission))];
   return (
     <nav aria-label="Dashboard" className="site-nav">
       <ul>
-        {SECTIONS.map((s) => {
+        {sections.map((s) => {
           const current = isCurrent(pathname, s.href);
           return (
             <li key={s.href}>
