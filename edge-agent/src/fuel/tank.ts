@@ -16,18 +16,17 @@ export class TankCalibration {
     calibration?: readonly (readonly [number, number])[],
   ) {
     if (!(tankLitres > 0)) throw new RangeError(`tank capacity must be > 0 L (got ${tankLitres})`);
-    const table = (calibration ?? [])
+    const table: CalibrationPoint[] = (calibration ?? [])
       .filter(([p, l]) => Number.isFinite(p) && Number.isFinite(l))
-      .map(([p, l]) => [p, l] as [number, number])
-      .sort((a, b) => a[0] - b[0]);
-    this.points = (
+      .map(([pct, litres]) => ({ pct, litres }))
+      .sort((a, b) => a.pct - b.pct);
+    this.points =
       table.length >= 2
         ? table
         : [
-            [0, 0],
-            [100, tankLitres],
-          ]
-    ).map(([pct, litres]) => ({ pct, litres }));
+            { pct: 0, litres: 0 },
+            { pct: 100, litres: tankLitres },
+          ];
   }
 
   /** Litres in the tank for a sender reading (linear between table points, clamped): the shared function. */

@@ -76,7 +76,7 @@ export function CheckInCard({
   const current = vehicles?.find((v) => v.id === currentVehicleId);
   return (
     <section aria-labelledby="check-in-title" className="card" data-testid="check-in">
-      <h2 id="check-in-title">My vehicle</h2>
+      <h2 id="check-in-title">Vehicle check-in</h2>
       <p data-testid="current-vehicle">
         {currentVehicleId
           ? `You are checked in to ${current ? label(current) : currentVehicleId}.`
