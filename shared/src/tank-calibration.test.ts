@@ -32,7 +32,9 @@ describe('tank calibration', () => {
       { pct: 60, litres: 100 },
       { pct: 100, litres: 200 },
     ]);
-    expect(flat).toEqual([{ row: 2, field: 'litres', message: "row 3: litres must be greater than row 2's (100)" }]);
+    expect(flat).toEqual([
+      { row: 2, field: 'litres', message: "row 3: litres must be greater than row 2's (100)" },
+    ]);
     const backwards = calibrationProblems([
       { pct: 0, litres: 0 },
       { pct: 70, litres: 100 },
@@ -40,10 +42,12 @@ describe('tank calibration', () => {
       { pct: 100, litres: 200 },
     ]);
     expect(backwards.map((p) => [p.row, p.field])).toEqual([[2, 'pct']]);
-    expect(calibrationProblems([{ pct: 5, litres: 0 }, { pct: 90, litres: 10 }]).map((p) => p.message)).toEqual([
-      'row 1: the first row must be 0 %',
-      'row 2: the last row must be 100 %',
-    ]);
+    expect(
+      calibrationProblems([
+        { pct: 5, litres: 0 },
+        { pct: 90, litres: 10 },
+      ]).map((p) => p.message),
+    ).toEqual(['row 1: the first row must be 0 %', 'row 2: the last row must be 100 %']);
     expect(calibrationProblems(SADDLE, 250).map((p) => [p.row, p.field])).toEqual([[3, 'litres']]);
     expect(calibrationProblems([{ pct: 0, litres: 0 }])).toHaveLength(1);
   });
