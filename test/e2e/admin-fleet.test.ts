@@ -200,7 +200,7 @@ describe('fleet administration (real stack, production build)', () => {
     await p.waitForURL((u) => u.pathname === '/driver', { timeout: 30_000 });
     const card = p.getByTestId('check-in');
     await card.getByText('You are not checked in to a vehicle.').waitFor({ timeout: 30_000 });
-    await card.getByLabel(new RegExp(`^E2E-${run}`, 'i')).check();
+    await card.getByRole('radio', { name: new RegExp(`E2E-${run} \\(Depot North\\)`, 'i') }).check();
     await expectNoAxeViolations(p, 'driver check-in');
     await card.getByRole('button', { name: 'Check in' }).click();
     await expect

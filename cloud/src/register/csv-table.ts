@@ -4,6 +4,7 @@
  * breaks inside quotes, CRLF or LF, a BOM); this adds the header, the line of every row and the
  * report every import gives back.
  */
+import { CloudError, CloudErrorCode } from '../errors.ts';
 import { csvRecords } from '../fuel/csv-import.ts';
 
 export interface CsvRow {
@@ -29,13 +30,10 @@ export interface ImportReport {
   errors: RowError[];
 }
 
-export class CsvHeaderError extends Error {
-  override name = 'CsvHeaderError';
-}
-
 /**
  * Reads every record; a record that is not well-formed or has another number of fields than the
- * header goes to `bad` with its line. Throws CsvHeaderError when a required column is missing.
+ * header goes to `bad` with its line. A file without a required column is refused as a whole
+ * (CloudError PayloadRejected, as the fuel-card import does).
  */
 export async function readCsvTable(
   chunks: AsyncIterable<string | Buffer> | Iterable<string>,
@@ -58,7 +56,8 @@ export async function readCsvTable(
         .filter((c) => (typeof c === 'string' ? !header!.includes(c) : !c.some((x) => header!.includes(x))))
         .map((c) => (typeof c === 'string' ? c : c.join(' or ')));
       if (missing.length > 0)
-        throw new CsvHeaderError(
+        throw new CloudError(
+          CloudErrorCode.PayloadRejected,
           `line ${rec.line}: the header lacks ${missing.join(', ')} (columns: ${columns.known.join(', ')})`,
         );
       continue;
@@ -79,7 +78,8 @@ export async function readCsvTable(
     });
     rows.push({ line: rec.line, cells });
   }
-  if (!header) throw new CsvHeaderError('the file is empty: it needs a header row');
+  if (!header)
+    throw new CloudError(CloudErrorCode.PayloadRejected, 'the file is empty: it needs a header row');
   return { rows, total };
 }
 

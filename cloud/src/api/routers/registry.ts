@@ -9,7 +9,7 @@ import { closeCurrentAssignments } from '../../db/queries/close-current-assignme
 import { insertVehicles } from '../../db/queries/insert-vehicles.ts';
 import { listVehicleRegister, type VehicleRecord } from '../../db/queries/list-vehicle-register.ts';
 import { updateVehicle } from '../../db/queries/update-vehicle.ts';
-import { CsvHeaderError } from '../../register/csv-table.ts';
+import { CloudErrorCode, isCloudError } from '../../errors.ts';
 import { importVehiclesCsv } from '../../register/vehicle-csv.ts';
 import {
   checkCalibration,
@@ -223,7 +223,9 @@ export const registryRouter = createRouter({
         );
         return report;
       } catch (err) {
-        if (err instanceof CsvHeaderError) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message });
+        // A file the import cannot read at all (no header, a required column missing).
+        if (isCloudError(err, CloudErrorCode.PayloadRejected))
+          throw new TRPCError({ code: 'BAD_REQUEST', message: err.message });
         throw err;
       }
     }),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { appendAudit } from '../../db/queries/audit-log.ts';
 import { listDriverRoster } from '../../db/queries/list-driver-roster.ts';
 import { setDriverGroups } from '../../db/queries/set-driver-groups.ts';
-import { CsvHeaderError } from '../../register/csv-table.ts';
+import { CloudErrorCode, isCloudError } from '../../errors.ts';
 import { importDriversCsv } from '../../register/driver-csv.ts';
 import { CursorInput, decodeCursor, page } from '../cursor.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
@@ -94,7 +94,9 @@ export const rosterRouter = createRouter({
         );
         return report;
       } catch (err) {
-        if (err instanceof CsvHeaderError) throw new TRPCError({ code: 'BAD_REQUEST', message: err.message });
+        // A file the import cannot read at all (no header, a required column missing).
+        if (isCloudError(err, CloudErrorCode.PayloadRejected))
+          throw new TRPCError({ code: 'BAD_REQUEST', message: err.message });
         throw err;
       }
     }),
