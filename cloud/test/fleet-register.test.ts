@@ -16,6 +16,8 @@ import type { ZodError } from 'zod';
 import { createUser, login, sessionFromToken } from '../src/auth/auth-service.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { verifyAuditChain } from '../src/db/queries/audit-log.ts';
+import { loadReconciliationInputs } from '../src/db/queries/fuel-reconciliation.ts';
+import { inTenant } from '../src/db/tenant.ts';
 import { seedEvents, seedSamples, vehicleEvent } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
@@ -100,6 +102,22 @@ describe('tank calibration', () => {
     expect(a.consumedL).toBe(150); // ...50 % of a 300 L box
     expect(b.consumedL).toBe(175); // ...but 190 L at 60 % and 15 L at 10 % on the saddle tank
     expect(b.litresPer100Km).not.toBe(a.litresPer100Km);
+
+    // The reconciliation's level before a purchase goes through the same table: 10 % is 15 L on
+    // the saddle tank (30 L on the box), so the free volume it checks a purchase against differs.
+    await pool.query(
+      `INSERT INTO fuel_transactions (tenant_id, vehicle_id, source, external_id, ts, litres)
+       VALUES ('acme', 'cal-saddle', 'manual', 'cal-1', to_timestamp($1 / 1000.0), 200),
+              ('acme', 'cal-linear', 'manual', 'cal-2', to_timestamp($1 / 1000.0), 200)`,
+      [start + 5 * HOUR + 50 * 60_000],
+    );
+    const inputs = await inTenant(pool, 'acme', (c) =>
+      loadReconciliationInputs(c, 'acme', start, start + 6 * HOUR, 30 * 60_000),
+    );
+    expect(inputs.purchases.map((p) => [p.vehicleId, p.levelBeforeL])).toEqual([
+      ['cal-saddle', 15],
+      ['cal-linear', 30],
+    ]);
 
     // Editing the table changes the figure: the table is read, not a copy taken at creation.
     await admin().registry.update({ vehicleId: 'cal-linear', calibration: SADDLE });
