@@ -135,3 +135,48 @@ describe('the fleet overview on PGlite', () => {
     }
   });
 });
+
+describe('the fleet register on PGlite', () => {
+  it('vehicles with a calibration, groups, assignments and a check-in; overlaps refused by the database', async () => {
+    await pool.query(
+      `INSERT INTO users (id, tenant_id, email, name, role, password_hash)
+       VALUES ('pg-dana', 'acme', 'dana@pglite.test', 'Dana', 'driver', 'x'),
+              ('pg-eli', 'acme', 'eli@pglite.test', 'Eli', 'driver', 'x')`,
+    );
+    const m = callerAs(pool, sessionOf('fleet_manager', 'acme'));
+    const g = await m.groups.create({ name: 'Depot' });
+    const v = await m.registry.create({
+      id: 'pg-van',
+      plate: 'PG-1',
+      tankLitres: 100,
+      groupId: g.id,
+      calibration: [
+        { pct: 0, litres: 0 },
+        { pct: 50, litres: 30 },
+        { pct: 100, litres: 100 },
+      ],
+    });
+    expect(v).toMatchObject({ groupName: 'Depot', calibration: [{ pct: 0 }, { pct: 50 }, { pct: 100 }] });
+    const from = Date.now() - 3_600_000;
+    await m.assignments.assign({ vehicleId: 'pg-van', userId: 'pg-dana', from });
+    await expect(
+      m.assignments.assign({
+        vehicleId: 'pg-van',
+        userId: 'pg-eli',
+        from: from + 60_000,
+        to: from + 120_000,
+      }),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
+    await m.roster.setGroups({ userId: 'pg-eli', groupIds: [g.id] });
+    const eli = callerAs(pool, { ...sessionOf('driver', 'acme'), userId: 'pg-eli' });
+    expect(await eli.assignments.checkIn({ vehicleId: 'pg-van' })).toEqual({
+      vehicleId: 'pg-van',
+      changed: true,
+    });
+    const history = await m.assignments.list({ vehicleId: 'pg-van' });
+    expect(history.items.map((a) => [a.userId, a.to === null])).toEqual([
+      ['pg-eli', true],
+      ['pg-dana', false],
+    ]);
+  });
+});

@@ -91,6 +91,12 @@ beforeAll(async () => {
        VALUES ($1, $2, $3, $4, 'driver', $5, 'x')`,
       [id, tenant, `${id}@${tenant}.test`, name, vehicle],
     );
+    // Who drives what is the assignment history (migration 000013): each drives theirs throughout.
+    await pool.query(
+      `INSERT INTO vehicle_assignments (tenant_id, vehicle_id, user_id, starts_at, source, created_by)
+       VALUES ($1, $2, $3, '-infinity', 'admin', 'test')`,
+      [tenant, vehicle, id],
+    );
   }
   const states: [string, string, number, number, number, number][] = [
     ['acme', 'van-1', 48.1, 11.5, 50, 1500],

@@ -49,6 +49,7 @@ let bAlertId = 0;
 let bGeofenceId = 0;
 let bSavedSearchId = 0;
 const bInviteId = randomUUID();
+let bGroupId = 0;
 const bRefuelClientId = '6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a6b';
 
 beforeAll(async () => {
@@ -136,6 +137,12 @@ beforeAll(async () => {
       [bUserId],
     )
   ).rows[0]!.id;
+  bGroupId = (
+    await pool.query<{ id: number }>(
+      `INSERT INTO vehicle_groups (tenant_id, name) VALUES ('globex', 'globex depot') RETURNING id`,
+    )
+  ).rows[0]!.id;
+  await pool.query(`UPDATE vehicles SET group_id = $1, plate = 'GLOBEX-1' WHERE id = 'truck-b1'`, [bGroupId]);
   await pool.query(
     `INSERT INTO refuel_logs (tenant_id, client_id, vehicle_id, user_id, ts, litres, fuel_type)
      VALUES ('globex', $1, 'truck-b1', $2, now(), 40, 'diesel')`,
@@ -236,6 +243,10 @@ function foreignInput(path: string, proc: Procedure): unknown {
     geofenceId: bGeofenceId,
     savedSearchId: bSavedSearchId,
     clientId: bRefuelClientId,
+    // The fleet register: B's group; CSV naming B's plate and e-mail.
+    groupId: bGroupId,
+    groupIds: [bGroupId],
+    csv: path.startsWith('roster.') ? `email,name\n${B.email},probe\n` : `plate,vin\n${B.vehicle},\n`,
     from: Date.now() - 7 * 86_400_000,
     to: Date.now() + 86_400_000,
     ts: Date.now() - 60_000,
@@ -350,8 +361,31 @@ describe('2. row-level security alone', () => {
 });
 
 describe('3. roles', () => {
+  /** The listed roles allowed, every other one refused. */
+  const only = (...roles: Role[]) =>
+    Object.fromEntries(ROLES.map((r) => [r, roles.includes(r)])) as Record<Role, boolean>;
   /** product.md: who uses what. `true` = allowed. Written out, not derived from PERMISSIONS. */
   const MATRIX: Record<string, Record<Role, boolean>> = {
+    // The fleet register (issue 15): managers run it, technicians read it, drivers check in.
+    'registry.list': only('admin', 'fleet_manager', 'technician'),
+    'registry.get': only('admin', 'fleet_manager', 'technician'),
+    'registry.create': only('admin', 'fleet_manager'),
+    'registry.update': only('admin', 'fleet_manager'),
+    'registry.retire': only('admin', 'fleet_manager'),
+    'registry.import': only('admin', 'fleet_manager'),
+    'groups.list': only('admin', 'fleet_manager', 'technician'),
+    'groups.create': only('admin', 'fleet_manager'),
+    'groups.update': only('admin', 'fleet_manager'),
+    'groups.delete': only('admin', 'fleet_manager'),
+    'assignments.list': only('admin', 'fleet_manager'),
+    'assignments.assign': only('admin', 'fleet_manager'),
+    'assignments.end': only('admin', 'fleet_manager'),
+    'assignments.allowed': only('driver'),
+    'assignments.checkIn': only('driver'),
+    'assignments.checkOut': only('driver'),
+    'roster.list': only('admin', 'fleet_manager'),
+    'roster.setGroups': only('admin', 'fleet_manager'),
+    'roster.import': only('admin', 'fleet_manager'),
     'vehicles.list': {
       admin: true,
       fleet_manager: true,
@@ -803,6 +837,7 @@ describe('3. roles', () => {
     { lat: 41, lon: 1 },
     { lat: 41, lon: 0 },
   ];
+  const adminA = () => callerAs(pool, sessionOf('admin', A.tenant));
   let alertEventId = 100;
   /** A fresh open alert of tenant A (from a drain event, as the ingest would store it). */
   const aAlert = async () => {
@@ -949,6 +984,33 @@ describe('3. roles', () => {
       'devices.provision': async () => ({ vehicleId: await aVehicle(`p-${role}`) }),
       'devices.rotate': async () => ({ vehicleId: await aProvisionedVehicle(`r-${role}`) }),
       'devices.revoke': async () => ({ vehicleId: await aProvisionedVehicle(`x-${role}`) }),
+      'registry.get': { vehicleId: A.vehicle },
+      'registry.create': { plate: `NEW-${role}` },
+      'registry.update': { vehicleId: A.vehicle, make: role },
+      'registry.retire': async () => ({
+        vehicleId: (await adminA().registry.create({ id: `old-${role}`, plate: `OLD-${role}` })).id,
+      }),
+      'registry.import': { csv: `plate\nIMP-${role}\n` },
+      'groups.create': { name: `group by ${role}` },
+      'groups.update': async () => ({
+        groupId: (await adminA().groups.create({ name: `u ${role}` })).id,
+        kind: 'class',
+      }),
+      'groups.delete': async () => ({ groupId: (await adminA().groups.create({ name: `d ${role}` })).id }),
+      'assignments.assign': { vehicleId: A.vehicle, userId: 'acme-driver' },
+      'assignments.end': async () => {
+        await adminA().assignments.assign({ vehicleId: A.vehicle, userId: 'acme-driver' });
+        return { vehicleId: A.vehicle };
+      },
+      'assignments.checkIn': async () => {
+        // The driver may check in to the vehicles of their groups.
+        const g = await adminA().groups.create({ name: `check-in ${role}` });
+        await adminA().registry.update({ vehicleId: A.vehicle, groupId: g.id });
+        await adminA().roster.setGroups({ userId: 'acme-driver', groupIds: [g.id] });
+        return { vehicleId: A.vehicle };
+      },
+      'roster.setGroups': { userId: 'acme-driver', groupIds: [] },
+      'roster.import': { csv: `email,name\n${role}-import@acme.test,Imported ${role}\n` },
     };
     const given = inputs[path];
     const input = typeof given === 'function' ? await (given as () => Promise<unknown>)() : given;

@@ -3,6 +3,7 @@ export * from './csv-line.ts';
 export * from './events.ts';
 export * from './geo.ts';
 export * from './model-artifact.ts';
+export * from './tank-calibration.ts';
 export * from './telemetry.ts';
 export * from './topics.ts';
 export * from './vehicle-state.ts';

@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { type ADMIN_SECTIONS, allowedTo, useMe } from '../lib/access.ts';
+import { usePermissions } from '../lib/use-permissions.ts';
 
 /** The manager's sections; the driver PWA (/driver) and the sign-in page have their own chrome. */
 const SECTIONS = [
@@ -11,6 +12,14 @@ const SECTIONS = [
   { href: '/fuel', label: 'Fuel' },
   { href: '/search', label: 'Search' },
   { href: '/geofences', label: 'Geofences' },
+] as const;
+
+/** Administration, each shown only to roles whose permission it needs (auth/permissions.ts). */
+const REGISTER_LINKS = [
+  { href: '/admin/vehicles', label: 'Vehicles', permission: 'vehicles:registry' },
+  { href: '/admin/groups', label: 'Groups', permission: 'vehicles:registry' },
+  { href: '/admin/drivers', label: 'Drivers', permission: 'drivers:manage' },
+  { href: '/admin/import', label: 'Import', permission: 'vehicles:manage' },
 ] as const;
 
 /** Shown only to the roles they are for (a driver sees none). */
@@ -39,7 +48,12 @@ export function SiteNav() {
 /** The dashboard's sections, plus the admin links the signed-in user's role is for. */
 function DashboardNav({ pathname }: { pathname: string }) {
   const role = useMe().data?.role;
-  const sections = [...SECTIONS, ...ADMIN_LINKS.filter((l) => allowedTo(role, l.href))];
+  const permissions = usePermissions(true);
+  const sections = [
+    ...SECTIONS,
+    ...REGISTER_LINKS.filter((s) => permissions?.has(s.permission)),
+    ...ADMIN_LINKS.filter((l) => allowedTo(role, l.href)),
+  ];
   return (
     <nav aria-label="Dashboard" className="site-nav">
       <ul>

@@ -1,14 +1,18 @@
 import { alertRulesRouter } from './routers/alert-rules.ts';
 import { alertsRouter } from './routers/alerts.ts';
+import { assignmentsRouter } from './routers/assignments.ts';
 import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
 import { devicesRouter } from './routers/devices.ts';
 import { driversRouter } from './routers/drivers.ts';
 import { fuelRouter } from './routers/fuel.ts';
 import { geofencesRouter } from './routers/geofences.ts';
+import { groupsRouter } from './routers/groups.ts';
 import { liveRouter } from './routers/live.ts';
 import { notificationsRouter } from './routers/notifications.ts';
 import { refuelsRouter } from './routers/refuels.ts';
+import { registryRouter } from './routers/registry.ts';
+import { rosterRouter } from './routers/roster.ts';
 import { searchRouter } from './routers/search.ts';
 import { telemetryRouter } from './routers/telemetry.ts';
 import { tokensRouter } from './routers/tokens.ts';
@@ -35,6 +39,10 @@ export const appRouter = createRouter({
   trips: tripsRouter,
   live: liveRouter,
   notifications: notificationsRouter,
+  registry: registryRouter,
+  groups: groupsRouter,
+  assignments: assignmentsRouter,
+  roster: rosterRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -31,6 +31,34 @@ export function failureDelayMs(failures: number): number {
   return failures <= 0 ? 0 : Math.min(250 * 2 ** (failures - 1), 4000);
 }
 
+/**
+ * The driver drives the vehicle from now: the vehicle's current driver hands it over and the
+ * driver's own current vehicle is handed back (one open period each, migration 000013). A vehicle
+ * nobody was ever assigned to is theirs for its whole history, as the static binding this
+ * replaces (users.vehicle_id) credited it.
+ */
+export async function assignFromNow(
+  db: pg.Pool | pg.PoolClient,
+  tenantId: string,
+  vehicleId: string,
+  userId: string,
+  createdBy: string,
+): Promise<void> {
+  await db.query(
+    `UPDATE vehicle_assignments SET ends_at = now()
+      WHERE (vehicle_id = $1 OR user_id = $2) AND ends_at IS NULL AND starts_at < now()`,
+    [vehicleId, userId],
+  );
+  await db.query(
+    `INSERT INTO vehicle_assignments (tenant_id, vehicle_id, user_id, starts_at, source, created_by)
+     SELECT $1, $2, $3,
+            CASE WHEN EXISTS (SELECT 1 FROM vehicle_assignments WHERE vehicle_id = $2) THEN now()
+                 ELSE '-infinity' END,
+            'admin', $4`,
+    [tenantId, vehicleId, userId, createdBy],
+  );
+}
+
 export async function createUser(
   db: pg.Pool | pg.PoolClient,
   u: {
@@ -44,18 +72,10 @@ export async function createUser(
 ): Promise<string> {
   const id = randomUUID();
   await db.query(
-    `INSERT INTO users (id, tenant_id, email, name, role, vehicle_id, password_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [
-      id,
-      u.tenantId,
-      u.email.toLowerCase(),
-      u.name,
-      u.role,
-      u.vehicleId ?? null,
-      await hashPassword(u.password),
-    ],
+    `INSERT INTO users (id, tenant_id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [id, u.tenantId, u.email.toLowerCase(), u.name, u.role, await hashPassword(u.password)],
   );
+  if (u.vehicleId) await assignFromNow(db, u.tenantId, u.vehicleId, id, 'system');
   return id;
 }
 
@@ -65,12 +85,20 @@ interface UserRow {
   email: string;
   name: string;
   role: Role;
+  /** The vehicle of the driver's current assignment (vehicle_assignments), not users.vehicle_id. */
   vehicle_id: string | null;
   password_hash: string;
   failed_logins: number;
   locked_until: Date | null;
   deactivated_at: Date | null;
 }
+
+/** A user with their current vehicle: a driver's is their open assignment (migration 000013). */
+const USER_WITH_VEHICLE = `SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.password_hash, u.failed_logins,
+         u.locked_until, u.deactivated_at,
+         (SELECT a.vehicle_id FROM vehicle_assignments a
+           WHERE a.user_id = u.id AND a.ends_at IS NULL AND a.starts_at <= now()) AS vehicle_id
+    FROM users u`;
 
 const toSession = (
   r: Omit<UserRow, 'password_hash' | 'failed_logins' | 'locked_until' | 'deactivated_at'>,
@@ -89,7 +117,9 @@ export async function login(
   password: string,
   now = Date.now(),
 ): Promise<LoginResult> {
-  const { rows } = await pool.query<UserRow>('SELECT * FROM users WHERE email = $1', [email.toLowerCase()]);
+  const { rows } = await pool.query<UserRow>(`${USER_WITH_VEHICLE} WHERE u.email = $1`, [
+    email.toLowerCase(),
+  ]);
   const user = rows[0];
   // A deactivated account answers like an unknown one: the same time, the same words.
   if (!user || user.deactivated_at) {
@@ -156,7 +186,9 @@ async function openSession(
  * admin created here (no account is made on first sight), and a locked account stays locked.
  */
 export async function loginWithVerifiedEmail(pool: pg.Pool, email: string, now = Date.now()) {
-  const { rows } = await pool.query<UserRow>('SELECT * FROM users WHERE email = $1', [email.toLowerCase()]);
+  const { rows } = await pool.query<UserRow>(`${USER_WITH_VEHICLE} WHERE u.email = $1`, [
+    email.toLowerCase(),
+  ]);
   const user = rows[0];
   if (!user || user.deactivated_at || (user.locked_until && user.locked_until.getTime() > now)) return null;
   return openSession(pool, user, 'auth.login-oidc', now);
@@ -180,7 +212,9 @@ export async function sessionFromToken(
   const cached = cachedSession(token, now);
   if (cached) return cached;
   const { rows } = await pool.query<UserRow>(
-    `SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.vehicle_id
+    `SELECT u.id, u.tenant_id, u.email, u.name, u.role,
+            (SELECT a.vehicle_id FROM vehicle_assignments a
+              WHERE a.user_id = u.id AND a.ends_at IS NULL AND a.starts_at <= now()) AS vehicle_id
        FROM sessions s JOIN users u ON u.id = s.user_id
       WHERE s.token_hash = $1 AND s.expires_at > to_timestamp($2 / 1000.0) AND u.deactivated_at IS NULL`,
     [tokenHash(token), now],

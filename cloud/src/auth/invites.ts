@@ -13,7 +13,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { appendAudit } from '../db/queries/audit-log.ts';
-import { openSessionAfterInvite } from './auth-service.ts';
+import { assignFromNow, openSessionAfterInvite } from './auth-service.ts';
 import { hashPassword } from './passwords.ts';
 import type { Role } from './permissions.ts';
 import type { Session } from './session.ts';
@@ -144,6 +144,9 @@ export async function acceptInvite(
       }
       throw err;
     }
+    // An invited driver drives their vehicle from now on (an assignment, migration 000013).
+    if (inv.role === 'driver' && inv.vehicle_id)
+      await assignFromNow(c, inv.tenant_id, inv.vehicle_id, userId, `user:${userId}`);
     await c.query('UPDATE user_invites SET user_id = $2 WHERE id = $1', [inv.id, userId]);
     await appendAudit(c, {
       tenantId: inv.tenant_id,

@@ -48,6 +48,16 @@ export const PERMISSIONS = {
   'notifications:own': ['admin', 'fleet_manager', 'finance', 'compliance', 'technician', 'driver'],
   /** The tenant's webhook endpoints, the dead-letter list and redelivery. */
   'notifications:manage': ['admin', 'fleet_manager'],
+  /** The vehicle register (plate, VIN, tank, calibration, group, budget) and the groups, read only. */
+  'vehicles:registry': ['admin', 'fleet_manager', 'technician'],
+  /** Create, edit and retire vehicles; CSV import of vehicles (audited). */
+  'vehicles:manage': ['admin', 'fleet_manager'],
+  /** Create, rename and delete groups (depots, vehicle classes) (audited). */
+  'groups:manage': ['admin', 'fleet_manager'],
+  /** Drivers' groups, assignments to vehicles and their history; CSV import of drivers (audited). */
+  'drivers:manage': ['admin', 'fleet_manager'],
+  /** A driver checks in to one of their allowed vehicles (closes that vehicle's current assignment). */
+  'vehicles:check-in': ['driver'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -8,6 +8,7 @@
  *   fleet-cloud secrets new-key ID | secrets rotate [--json]   (FLEET_SECRET_KEYS)
  *   fleet-cloud fuel import|reconcile|forecast --tenant T        fuel-card purchases (cli/fuel.ts)
  *   fleet-cloud model keygen|train|publish                     engine-anomaly models (cli/model.ts)
+ *   fleet-cloud vehicles|drivers|groups ... --tenant T           the fleet register (cli/register.ts)
  */
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { Command } from 'commander';
@@ -23,6 +24,7 @@ import { registerDevicesCommands } from './devices.ts';
 import { registerFuelCommands } from './fuel.ts';
 import { type CliIo, consoleIo } from './io.ts';
 import { registerModelCommands } from './model.ts';
+import { registerRegisterCommands } from './register.ts';
 
 interface DbOptions {
   databaseUrl: string;
@@ -166,6 +168,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
   registerDevicesCommands(program, io, env);
   registerModelCommands(program, io);
   registerFuelCommands(program, io);
+  registerRegisterCommands(program, io, env.operator);
   return program;
 }
 

@@ -22,7 +22,9 @@
  * alike; MAE in litres/day, MAPE over days with consumption (0-litre days have no percentage
  * error). When the baseline wins, the output says so: use it.
  */
+import { litresAtLevel } from '@fleet/shared';
 import type pg from 'pg';
+import { loadVehicleTanks } from '../db/queries/vehicle-tanks.ts';
 import { inTenant } from '../db/tenant.ts';
 
 const DAY_MS = 86_400_000;
@@ -198,12 +200,19 @@ export async function forecastTenant(
   const historyDays = opts.historyDays ?? 400;
   const firstDay = today - historyDays;
   return inTenant(pool, tenantId, async (c) => {
-    const { rows: tele } = await c.query<{ vehicle_id: string; day: number; litres: number }>(
+    const { rows: levels } = await c.query<{
+      vehicle_id: string;
+      day: number;
+      first_pct: number;
+      last_pct: number;
+      refuel_l: number;
+      lost_l: number;
+    }>(
       // Two index probes per vehicle and day (first and last reading) instead of reading every
       // minute of a year: 100 vehicles x 400 days is 80,000 probes, not 57 million rows.
       `WITH days AS (SELECT generate_series($2::int, $3::int - 1) AS day),
        d AS (
-         SELECT v.id AS vehicle_id, days.day, v.tank_litres, f.pct AS first_pct, l.pct AS last_pct
+         SELECT v.id AS vehicle_id, days.day, f.pct AS first_pct, l.pct AS last_pct
            FROM vehicles v CROSS JOIN days
           CROSS JOIN LATERAL (
                 SELECT (m.fuel_min + m.fuel_max) / 2 AS pct FROM telemetry_minute m
@@ -217,7 +226,7 @@ export async function forecastTenant(
                    AND m.minute >= to_timestamp(days.day * 86400.0)
                    AND m.minute < to_timestamp((days.day + 1) * 86400.0)
                  ORDER BY m.minute DESC LIMIT 1) l
-          WHERE v.tenant_id = $1 AND v.tank_litres IS NOT NULL),
+          WHERE v.tenant_id = $1 AND (v.tank_litres IS NOT NULL OR v.tank_calibration IS NOT NULL)),
        ev AS (
          SELECT vehicle_id, floor(extract(epoch FROM start_ts) / 86400)::int AS day,
                 coalesce(sum(volume_l) FILTER (WHERE type = 'refuel'), 0) AS refuel_l,
@@ -225,12 +234,19 @@ export async function forecastTenant(
            FROM vehicle_events
           WHERE tenant_id = $1 AND start_ts >= to_timestamp($2 * 86400.0) AND start_ts < to_timestamp($3 * 86400.0)
           GROUP BY 1, 2)
-       SELECT d.vehicle_id, d.day,
-              greatest(0, (d.first_pct - d.last_pct) / 100 * d.tank_litres
-                          + coalesce(ev.refuel_l, 0) - coalesce(ev.lost_l, 0)) AS litres
+       SELECT d.vehicle_id, d.day, d.first_pct::float8 AS first_pct, d.last_pct::float8 AS last_pct,
+              coalesce(ev.refuel_l, 0)::float8 AS refuel_l, coalesce(ev.lost_l, 0)::float8 AS lost_l
          FROM d LEFT JOIN ev ON ev.vehicle_id = d.vehicle_id AND ev.day = d.day`,
       [tenantId, firstDay, today],
     );
+    // A day's use: its fall in level as litres through the vehicle's tank (its calibration table
+    // when it has one: shared/src/tank-calibration.ts), plus refuels, minus losses.
+    const tanks = await loadVehicleTanks(c, tenantId, [...new Set(levels.map((r) => r.vehicle_id))]);
+    const tele = levels.map((r) => {
+      const tank = tanks.get(r.vehicle_id)!;
+      const fall = litresAtLevel(r.first_pct, tank)! - litresAtLevel(r.last_pct, tank)!;
+      return { vehicle_id: r.vehicle_id, day: r.day, litres: Math.max(0, fall + r.refuel_l - r.lost_l) };
+    });
     const { rows: bought } = await c.query<{ vehicle_id: string; day: number; litres: number }>(
       `SELECT vehicle_id, floor(extract(epoch FROM ts) / 86400)::int AS day, sum(litres) AS litres
          FROM fuel_transactions

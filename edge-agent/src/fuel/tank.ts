@@ -6,43 +6,32 @@
  * one byte (A * 100 / 255 %), so a reading moves in steps of 0.39 % of the travel: 1.6 L on a
  * 400 L tank. The detectors work in litres and size their thresholds in steps.
  */
+import { type CalibrationPoint, interpolateLitres } from '@fleet/shared';
+
 export class TankCalibration {
-  private readonly table: [number, number][];
+  private readonly points: CalibrationPoint[];
 
   constructor(
     readonly tankLitres: number,
     calibration?: readonly (readonly [number, number])[],
   ) {
     if (!(tankLitres > 0)) throw new RangeError(`tank capacity must be > 0 L (got ${tankLitres})`);
-    const table = (calibration ?? [])
+    const table: CalibrationPoint[] = (calibration ?? [])
       .filter(([p, l]) => Number.isFinite(p) && Number.isFinite(l))
-      .map(([p, l]) => [p, l] as [number, number])
-      .sort((a, b) => a[0] - b[0]);
-    this.table =
+      .map(([pct, litres]) => ({ pct, litres }))
+      .sort((a, b) => a.pct - b.pct);
+    this.points =
       table.length >= 2
         ? table
         : [
-            [0, 0],
-            [100, tankLitres],
+            { pct: 0, litres: 0 },
+            { pct: 100, litres: tankLitres },
           ];
   }
 
-  /** Litres in the tank for a sender reading (linear between table points, clamped). */
+  /** Litres in the tank for a sender reading (linear between table points, clamped): the shared function. */
   litres(readingPct: number): number {
-    const t = this.table;
-    if (readingPct <= t[0]![0]) return t[0]![1];
-    const last = t[t.length - 1]!;
-    if (readingPct >= last[0]) return last[1];
-    let lo = 0;
-    let hi = t.length - 1;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      if (t[mid]![0] <= readingPct) lo = mid;
-      else hi = mid;
-    }
-    const [p0, l0] = t[lo]!;
-    const [p1, l1] = t[hi]!;
-    return l0 + ((readingPct - p0) * (l1 - l0)) / (p1 - p0);
+    return interpolateLitres(this.points, readingPct);
   }
 
   /** Litres one PID 2F step (100/255 %) is worth around this reading: the sensor's resolution. */

@@ -4,6 +4,7 @@
  * The driver's phone page, one section per file (sections/), its data and actions in
  * use-driver-home.ts. Works offline: every card says how fresh its data is.
  */
+import { CheckInCard } from './sections/check-in-card.tsx';
 import { FuelCard } from './sections/fuel-card.tsx';
 import { OutboxCard } from './sections/outbox-card.tsx';
 import { RecentRefuelsCard } from './sections/recent-refuels-card.tsx';
@@ -24,6 +25,13 @@ export function DriverHome() {
         problem={home.problem}
         me={home.me?.data ?? null}
       />
+      {home.me?.data.role === 'driver' ? (
+        <CheckInCard
+          currentVehicleId={home.me.data.vehicleId}
+          online={online}
+          onChanged={home.vehicleChanged}
+        />
+      ) : null}
       <FuelCard
         vehicle={home.vehicle}
         score={home.score}

@@ -211,9 +211,20 @@ export function useDriverHome() {
     window.location.assign('/login');
   }
 
+  /** Reads everything again after the vehicle changed (a check-in), and says so. */
+  const vehicleChanged = useCallback(
+    async (message: string) => {
+      setVehicle(null);
+      await load();
+      setAnnouncement(message);
+    },
+    [load],
+  );
+
   return {
     me,
     problem,
+    vehicleChanged,
     vehicle,
     score,
     burnHistory,

@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { failureDelayMs, login, logout, resetPassword } from '../../auth/auth-service.ts';
 import { acceptInvite } from '../../auth/invites.ts';
+import { can, PERMISSION_NAMES } from '../../auth/permissions.ts';
 import { authedProcedure, createRouter, publicProcedure } from '../trpc.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,6 +15,8 @@ const Me = z.object({
   role: z.string(),
   vehicleId: z.string().nullable(),
 });
+/** What this session may do (auth/permissions.ts): the dashboard shows only the sections it can use. */
+const MeWithPermissions = Me.extend({ permissions: z.array(z.string()) });
 
 export const authRouter = createRouter({
   /** Sets the session cookie (session-cookie.ts); a wrong password is answered slowly, then the account locks. */
@@ -82,6 +85,9 @@ export const authRouter = createRouter({
 
   me: authedProcedure
     .meta({ permission: 'vehicles:read' })
-    .output(Me)
-    .query(({ ctx }) => ctx.session),
+    .output(MeWithPermissions)
+    .query(({ ctx }) => ({
+      ...ctx.session,
+      permissions: PERMISSION_NAMES.filter((p) => can(ctx.session.role, p, ctx.session.scopes)),
+    })),
 });

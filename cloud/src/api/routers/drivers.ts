@@ -17,6 +17,8 @@ const Stats = z.object({
   harshEvents: z.number(),
   speedingEvents: z.number(),
   idleMinutes: z.number(),
+  refuels: z.number(),
+  refuelledL: z.number(),
   score: z.number().nullable(),
   badges: z.array(z.enum(Object.keys(BADGES) as [keyof typeof BADGES, ...(keyof typeof BADGES)[]])),
 });

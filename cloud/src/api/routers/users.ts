@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ID_PATTERN } from '@fleet/shared';
 import { TRPCError } from '@trpc/server';
+import { assignFromNow } from '../../auth/auth-service.ts';
 import type pg from 'pg';
 import { z } from 'zod';
 import { createPasswordReset, RESET_TTL_MS } from '../../auth/auth-service.ts';
@@ -35,7 +36,10 @@ interface UserRow {
   created_at: Date;
   deactivated_at: Date | null;
 }
-const USER_COLUMNS = 'id, email, name, role, vehicle_id, created_at, deactivated_at';
+// vehicle_id: the current assignment's (migration 000013), not the retired static binding.
+const USER_COLUMNS = `id, email, name, role, created_at, deactivated_at,
+  (SELECT a.vehicle_id FROM vehicle_assignments a
+    WHERE a.user_id = users.id AND a.ends_at IS NULL AND a.starts_at <= now()) AS vehicle_id`;
 
 async function vehicleInTenant(db: pg.PoolClient, vehicleId: string, tenantId: string) {
   const { rowCount } = await db.query('SELECT 1 FROM vehicles WHERE id = $1 AND tenant_id = $2', [
@@ -224,11 +228,14 @@ export const usersRouter = createRouter({
         const before = await userInTenant(db, input.userId, ctx.session.tenantId);
         if (input.vehicleId) await vehicleInTenant(db, input.vehicleId, ctx.session.tenantId);
         const vehicleId = input.role === 'driver' ? input.vehicleId! : before.vehicle_id;
-        await db.query('UPDATE users SET role = $2, vehicle_id = $3 WHERE id = $1', [
-          input.userId,
-          input.role,
-          vehicleId,
-        ]);
+        await db.query('UPDATE users SET role = $2 WHERE id = $1', [input.userId, input.role]);
+        // What a driver drives is their assignment (migration 000013): from now, never the past.
+        if (input.role === 'driver' && vehicleId && vehicleId !== before.vehicle_id)
+          await assignFromNow(db, ctx.session.tenantId, vehicleId, input.userId, `user:${ctx.session.userId}`);
+        if (input.role !== 'driver')
+          await db.query('UPDATE vehicle_assignments SET ends_at = now() WHERE user_id = $1 AND ends_at IS NULL', [
+            input.userId,
+          ]);
         // Sessions read the role at lookup: the cache must not keep the old one.
         forgetCachedSessions();
         await appendAudit(db, {

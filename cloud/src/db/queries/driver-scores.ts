@@ -1,8 +1,8 @@
 import type pg from 'pg';
 
 /**
- * A driver's efficiency score over a period, 0-100, from what their vehicle's detectors reported
- * while they drove it (events with their id, or with none) and the distance the rollups show:
+ * A driver's efficiency score over a period, 0-100, from what their vehicles' detectors reported
+ * while they were assigned to them and the distance the rollups show then:
  *
  *   per 100 km:  H = harsh braking/acceleration/cornering events, S = speeding events,
  *                I = minutes of long idling
@@ -34,6 +34,9 @@ export interface DriverStats {
   harshEvents: number;
   speedingEvents: number;
   idleMinutes: number;
+  /** Refuels the vehicle detected while this driver was assigned to it, and their litres. */
+  refuels: number;
+  refuelledL: number;
   score: number | null;
   badges: Badge[];
 }
@@ -49,7 +52,9 @@ export function scoreOf(s: Pick<DriverStats, 'km' | 'harshEvents' | 'speedingEve
   return Math.round(Math.min(100, Math.max(0, raw)));
 }
 
-export function badgesOf(s: Omit<DriverStats, 'badges' | 'userId' | 'name' | 'vehicleId'>): Badge[] {
+export function badgesOf(
+  s: Omit<DriverStats, 'badges' | 'userId' | 'name' | 'vehicleId' | 'refuels' | 'refuelledL'>,
+): Badge[] {
   const out: Badge[] = [];
   const per100 = (n: number) => (n * 100) / s.km;
   if (s.km >= BADGE_MIN_KM) {
@@ -62,7 +67,16 @@ export function badgesOf(s: Omit<DriverStats, 'badges' | 'userId' | 'name' | 've
   return out;
 }
 
-/** Stats of the tenant's drivers (or one), by name; `after` = the last (name, id) of the previous page. */
+/**
+ * Stats of the tenant's drivers (or one), by name; `after` = the last (name, id) of the previous
+ * page. Everything is credited through the assignment history (vehicle_assignments, migration
+ * 000013), never through who drives a vehicle now: a driver's distance is their vehicles'
+ * rollups while they were assigned, their events and refuels those that started then (the
+ * periods of a vehicle never overlap, so each event has exactly the one driver
+ * assigned_driver() names), except an event the vehicle itself tied to another driver (its
+ * driverId, e.g. from a driver key): the vehicle saw who drove. Reassigning a vehicle adds a
+ * period and leaves these as they were.
+ */
 export async function driverStats(
   db: pg.PoolClient,
   q: {
@@ -82,26 +96,39 @@ export async function driverStats(
     harsh: number;
     speeding: number;
     idle_min: number;
+    refuels: number;
+    refuelled_l: number;
   }>(
     `WITH d AS (
-       SELECT id, name, vehicle_id FROM users
+       SELECT id, name FROM users
         WHERE tenant_id = $1 AND role = 'driver' AND ($2::text IS NULL OR id = $2)
           AND ($6::text IS NULL OR (name, id) > ($6, $7::text))
-        ORDER BY name, id LIMIT $5)
-     SELECT d.id, d.name, d.vehicle_id,
-            coalesce((SELECT sum(m.speed_avg) / 60.0 FROM telemetry_minute m
-                       WHERE m.tenant_id = $1 AND m.vehicle_id = d.vehicle_id
-                         AND m.minute >= to_timestamp($3 / 1000.0) AND m.minute < to_timestamp($4 / 1000.0)), 0)::float8 AS km,
-            e.harsh, e.speeding, e.idle_min
+        ORDER BY name, id LIMIT $5),
+     p AS (
+       SELECT a.user_id, a.vehicle_id,
+              greatest(a.starts_at, to_timestamp($3 / 1000.0)) AS s,
+              least(coalesce(a.ends_at, 'infinity'), to_timestamp($4 / 1000.0)) AS e
+         FROM vehicle_assignments a JOIN d ON d.id = a.user_id
+        WHERE a.tenant_id = $1 AND a.starts_at < to_timestamp($4 / 1000.0)
+          AND coalesce(a.ends_at, 'infinity') > to_timestamp($3 / 1000.0))
+     SELECT d.id, d.name,
+            (SELECT a.vehicle_id FROM vehicle_assignments a
+              WHERE a.user_id = d.id AND a.ends_at IS NULL AND a.starts_at <= now()) AS vehicle_id,
+            coalesce((SELECT sum(m.speed_avg) / 60.0 FROM p JOIN telemetry_minute m
+                        ON m.tenant_id = $1 AND m.vehicle_id = p.vehicle_id AND m.minute >= p.s AND m.minute < p.e
+                       WHERE p.user_id = d.id), 0)::float8 AS km,
+            e.harsh, e.speeding, e.idle_min, e.refuels, e.refuelled_l
        FROM d
        CROSS JOIN LATERAL (
-         SELECT count(*) FILTER (WHERE type IN ('harsh_brake', 'harsh_accel', 'harsh_corner'))::int AS harsh,
-                count(*) FILTER (WHERE type = 'speeding')::int AS speeding,
-                coalesce(sum(CASE WHEN type = 'long_idle' AND jsonb_typeof(details -> 'durationS') = 'number'
-                                  THEN (details ->> 'durationS')::float8 END), 0) / 60.0 AS idle_min
-           FROM vehicle_events
-          WHERE tenant_id = $1 AND vehicle_id = d.vehicle_id AND (driver_id IS NULL OR driver_id = d.id)
-            AND start_ts >= to_timestamp($3 / 1000.0) AND start_ts < to_timestamp($4 / 1000.0)) e
+         SELECT count(*) FILTER (WHERE ev.type IN ('harsh_brake', 'harsh_accel', 'harsh_corner'))::int AS harsh,
+                count(*) FILTER (WHERE ev.type = 'speeding')::int AS speeding,
+                coalesce(sum(CASE WHEN ev.type = 'long_idle' AND jsonb_typeof(ev.details -> 'durationS') = 'number'
+                                  THEN (ev.details ->> 'durationS')::float8 END), 0) / 60.0 AS idle_min,
+                count(*) FILTER (WHERE ev.type = 'refuel')::int AS refuels,
+                coalesce(sum(ev.volume_l) FILTER (WHERE ev.type = 'refuel'), 0)::float8 AS refuelled_l
+           FROM p JOIN vehicle_events ev
+             ON ev.tenant_id = $1 AND ev.vehicle_id = p.vehicle_id AND ev.start_ts >= p.s AND ev.start_ts < p.e
+          WHERE p.user_id = d.id AND (ev.driver_id IS NULL OR ev.driver_id = d.id)) e
       ORDER BY d.name, d.id`,
     [q.tenantId, q.userId, q.from, q.to, q.limit, q.after?.name ?? null, q.after?.id ?? null],
   );
@@ -118,6 +145,8 @@ export async function driverStats(
       name: r.name,
       vehicleId: r.vehicle_id,
       ...base,
+      refuels: r.refuels,
+      refuelledL: Math.round(r.refuelled_l * 10) / 10,
       score,
       badges: badgesOf({ ...base, score }),
     };

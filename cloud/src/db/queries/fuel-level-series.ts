@@ -64,7 +64,8 @@ export async function listVehicleEvents(
   },
 ): Promise<StoredVehicleEvent[]> {
   const { rows } = await db.query<Omit<VehicleEventDbRow, 'tenant_id'>>(
-    `SELECT vehicle_id, event_id, type, start_ts, end_ts, volume_l, lat, lon, driver_id, confidence, details
+    `SELECT vehicle_id, event_id, type, start_ts, end_ts, volume_l, lat, lon,
+            coalesce(driver_id, assigned_driver(vehicle_id, start_ts)) AS driver_id, confidence, details
        FROM vehicle_events
       WHERE tenant_id = $1 AND vehicle_id = $2
         AND start_ts >= to_timestamp($3 / 1000.0) AND start_ts < to_timestamp($4 / 1000.0)

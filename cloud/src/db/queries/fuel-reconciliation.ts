@@ -1,3 +1,4 @@
+import { type CalibrationPoint, litresAtLevel } from '@fleet/shared';
 import type pg from 'pg';
 import type { Purchase, Refuel, Verdict } from '../../fuel/reconciliation.ts';
 
@@ -62,11 +63,27 @@ export async function loadReconciliationInputs(
       ORDER BY e.start_ts, e.vehicle_id, e.event_id`,
     [tenantId, fromMs, toMs, w],
   );
-  const { rows: v } = await db.query<{ id: string; tank_litres: number | null }>(
-    'SELECT id, tank_litres FROM vehicles WHERE tenant_id = $1',
-    [tenantId],
+  const { rows: v } = await db.query<{
+    id: string;
+    tank_litres: number | null;
+    tank_calibration: CalibrationPoint[] | null;
+  }>('SELECT id, tank_litres, tank_calibration FROM vehicles WHERE tenant_id = $1', [tenantId]);
+  // Capacity for the free-volume check; levels in litres through the vehicle's calibration table
+  // when it has one (shared/src/tank-calibration.ts), the same function as every fuel figure.
+  const tanks = new Map(
+    v.map((x) => [
+      x.id,
+      x.tank_litres ??
+        (x.tank_calibration ? x.tank_calibration[x.tank_calibration.length - 1]!.litres : null),
+    ]),
   );
-  const tanks = new Map(v.map((x) => [x.id, x.tank_litres]));
+  const tankOf = new Map(
+    v.map((x) => [x.id, { tankLitres: x.tank_litres, calibration: x.tank_calibration }]),
+  );
+  const litres = (vehicleId: string | null, pct: number | null) => {
+    const tank = vehicleId ? tankOf.get(vehicleId) : undefined;
+    return pct === null || !tank ? null : litresAtLevel(pct, tank);
+  };
   return {
     tanks,
     purchases: p.map((x) => ({
@@ -78,10 +95,7 @@ export async function loadReconciliationInputs(
       lon: x.lon,
       cardId: x.card_id,
       readingsAround: x.readings,
-      levelBeforeL:
-        x.level_before_pct !== null && x.vehicle_id && tanks.get(x.vehicle_id)
-          ? (x.level_before_pct / 100) * tanks.get(x.vehicle_id)!
-          : null,
+      levelBeforeL: litres(x.vehicle_id, x.level_before_pct),
     })),
     refuels: r.map((x) => ({
       vehicleId: x.vehicle_id,
@@ -91,11 +105,7 @@ export async function loadReconciliationInputs(
       volumeL: x.volume_l,
       lat: x.lat,
       lon: x.lon,
-      levelBeforeL:
-        x.level_before_l ??
-        (x.level_before_pct !== null && tanks.get(x.vehicle_id)
-          ? (x.level_before_pct / 100) * tanks.get(x.vehicle_id)!
-          : null),
+      levelBeforeL: x.level_before_l ?? litres(x.vehicle_id, x.level_before_pct),
     })),
   };
 }

@@ -1,3 +1,4 @@
+import { type CalibrationPoint, litresAtLevel } from '@fleet/shared';
 import type pg from 'pg';
 
 export const RECONCILIATION_STATUSES = ['matched', 'flagged', 'unmatched', 'pending'] as const;
@@ -52,7 +53,8 @@ export async function listFuelTransactions(
     reasons: string[];
   }>(
     `SELECT t.id, t.vehicle_id, t.source, t.ts, t.litres, t.amount, t.currency, t.fuel_type, t.station,
-            t.card_id, t.driver_id, coalesce(r.status, 'pending') AS status,
+            t.card_id, coalesce(assigned_driver(t.vehicle_id, t.ts), t.driver_id) AS driver_id,
+            coalesce(r.status, 'pending') AS status,
             coalesce(r.flags, '{}') AS flags, coalesce(r.reasons, '{}') AS reasons
        FROM fuel_transactions t
        LEFT JOIN fuel_reconciliations r ON r.transaction_id = t.id
@@ -98,7 +100,7 @@ export interface Consumption {
   /** Sum of the hourly mean fuel level's falls (rises are refuels), in percent of the tank. */
   usedPct: number;
   tankLitres: number | null;
-  /** usedPct as litres, minus what drain/leak events say was lost; null without a tank size. */
+  /** The falls in litres (through the calibration table when the vehicle has one), minus what drain/leak events say was lost; null without a tank size. */
   consumedL: number | null;
   lostL: number;
   refuelledL: number;
@@ -118,8 +120,9 @@ export async function vehicleConsumption(
 ): Promise<Consumption> {
   const { rows } = await db.query<{
     km: number;
-    used_pct: number;
+    hourly_pct: number[];
     tank: number | null;
+    calibration: CalibrationPoint[] | null;
     lost: number;
     refuelled: number;
     purchased: number;
@@ -128,11 +131,11 @@ export async function vehicleConsumption(
        SELECT minute, speed_avg, (fuel_min + fuel_max) / 2 AS fuel FROM telemetry_minute
         WHERE tenant_id = $1 AND vehicle_id = $2
           AND minute >= to_timestamp($3 / 1000.0) AND minute < to_timestamp($4 / 1000.0)),
-     h AS (SELECT date_trunc('hour', minute) AS hour, avg(fuel) AS fuel FROM m WHERE fuel IS NOT NULL GROUP BY 1),
-     d AS (SELECT fuel - lag(fuel) OVER (ORDER BY hour) AS delta FROM h)
+     h AS (SELECT date_trunc('hour', minute) AS hour, avg(fuel) AS fuel FROM m WHERE fuel IS NOT NULL GROUP BY 1)
      SELECT coalesce((SELECT sum(speed_avg) / 60.0 FROM m), 0)::float8 AS km,
-            coalesce((SELECT sum(-delta) FROM d WHERE delta < 0), 0)::float8 AS used_pct,
+            coalesce((SELECT array_agg(fuel::float8 ORDER BY hour) FROM h), '{}') AS hourly_pct,
             (SELECT tank_litres FROM vehicles WHERE id = $2 AND tenant_id = $1)::float8 AS tank,
+            (SELECT tank_calibration FROM vehicles WHERE id = $2 AND tenant_id = $1) AS calibration,
             coalesce((SELECT sum(volume_l) FROM vehicle_events
                        WHERE tenant_id = $1 AND vehicle_id = $2 AND type IN ('fuel_drain', 'fuel_leak')
                          AND start_ts >= to_timestamp($3 / 1000.0) AND start_ts < to_timestamp($4 / 1000.0)), 0)::float8 AS lost,
@@ -146,11 +149,24 @@ export async function vehicleConsumption(
   );
   const r = rows[0]!;
   const round = (x: number) => Math.round(x * 10) / 10;
-  const consumedL = r.tank === null ? null : Math.max(0, (r.used_pct / 100) * r.tank - r.lost);
+  // Falls of the hourly mean, in % and, through the vehicle's tank (calibration table or linear
+  // capacity: shared/src/tank-calibration.ts), in litres: on a shaped tank the same % fall is
+  // more or fewer litres depending on the level it happens at.
+  const tank = { tankLitres: r.tank, calibration: r.calibration };
+  let usedPct = 0;
+  let usedL: number | null = litresAtLevel(0, tank) === null ? null : 0;
+  for (let i = 1; i < r.hourly_pct.length; i++) {
+    const before = r.hourly_pct[i - 1]!;
+    const after = r.hourly_pct[i]!;
+    if (after >= before) continue;
+    usedPct += before - after;
+    if (usedL !== null) usedL += litresAtLevel(before, tank)! - litresAtLevel(after, tank)!;
+  }
+  const consumedL = usedL === null ? null : Math.max(0, usedL - r.lost);
   return {
     km: round(r.km),
-    usedPct: round(r.used_pct),
-    tankLitres: r.tank,
+    usedPct: round(usedPct),
+    tankLitres: r.tank ?? (r.calibration ? r.calibration[r.calibration.length - 1]!.litres : null),
     consumedL: consumedL === null ? null : round(consumedL),
     lostL: round(r.lost),
     refuelledL: round(r.refuelled),

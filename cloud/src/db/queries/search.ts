@@ -54,16 +54,18 @@ const DOCS = `docs AS (
          NULL::text AS fuel_type, v.id AS body
     FROM vehicles v LEFT JOIN vehicle_latest l ON l.vehicle_id = v.id WHERE v.tenant_id = $1
   UNION ALL
-  SELECT 'driver', u.id, u.name, u.email, u.created_at, u.vehicle_id, u.id, NULL, NULL,
-         concat_ws(' ', u.name, u.email, u.vehicle_id)
-    FROM users u WHERE u.tenant_id = $1 AND u.role = 'driver'
+  SELECT 'driver', u.id, u.name, u.email, u.created_at, a.vehicle_id, u.id, NULL, NULL,
+         concat_ws(' ', u.name, u.email, a.vehicle_id)
+    FROM users u
+    LEFT JOIN vehicle_assignments a ON a.user_id = u.id AND a.ends_at IS NULL AND a.starts_at <= now()
+   WHERE u.tenant_id = $1 AND u.role = 'driver'
   UNION ALL
-  SELECT 'alert', a.id::text, a.title, a.type, a.ts, a.vehicle_id, a.details ->> 'driverId', a.status, NULL,
+  SELECT 'alert', a.id::text, a.title, a.type, a.ts, a.vehicle_id, assigned_driver(a.vehicle_id, a.ts), a.status, NULL,
          concat_ws(' ', a.title, replace(a.type, '_', ' '), a.vehicle_id)
     FROM alerts a WHERE a.tenant_id = $1
   UNION ALL
   SELECT 'fuel', 'tx-' || t.id, coalesce(t.station, 'Fuel purchase'), round(t.litres::numeric, 1) || ' L',
-         t.ts, t.vehicle_id, t.driver_id, coalesce(r.status, 'pending'), t.fuel_type,
+         t.ts, t.vehicle_id, coalesce(assigned_driver(t.vehicle_id, t.ts), t.driver_id), coalesce(r.status, 'pending'), t.fuel_type,
          concat_ws(' ', t.station, t.fuel_type, t.vehicle_id, t.card_id, t.external_id)
     FROM fuel_transactions t LEFT JOIN fuel_reconciliations r ON r.transaction_id = t.id
    WHERE t.tenant_id = $1

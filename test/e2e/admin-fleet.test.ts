@@ -1,0 +1,220 @@
+/**
+ * Running the fleet without SQL, in the browser (issue 15), against the real stack (simulated
+ * vehicle -> agent -> Mosquitto -> cloud -> PostgreSQL -> tRPC -> Next.js production build) in
+ * Debian's Chromium: an admin creates a group, adds a vehicle with a tank calibration (a table
+ * that does not rise is refused beside its row first), imports drivers from a CSV file (a bad
+ * row reported by line), assigns a driver, and the driver checks in to a vehicle of their group
+ * from the PWA; the assignment history shows both. A driver reaches no admin procedure. axe-core
+ * (WCAG 2.1 A/AA/AAA + best practices) finds nothing on any page or state visited.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../../cloud/src/auth/auth-service.ts';
+import { type Stack, startStack } from '../../scripts/lib/stack.ts';
+import { expectNoAxeViolations } from './support/axe.ts';
+import { REAL_MQTT_URL, REAL_POSTGRES_URL, requireRealServices } from './support/services.ts';
+import { ensureWebBuild } from './support/web-build.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+describe('fleet administration (real stack, production build)', () => {
+  const run = randomBytes(4).toString('hex');
+  const schema = `e2e_admin_${run}`;
+  const tenantId = `t${run}`;
+  const driver = { email: `fay-${run}@fleet.test`, password: `pw-${randomBytes(12).toString('hex')}` };
+  let stack: Stack;
+  let db: pg.Pool;
+  let browser: Browser;
+  let admin: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    await requireRealServices();
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
+    ensureWebBuild();
+    stack = await startStack({
+      vehicles: 1,
+      tenantId,
+      databaseUrl: REAL_POSTGRES_URL,
+      mqttUrl: REAL_MQTT_URL,
+      databaseSchema: schema,
+      baseTopic: `fleet-e2e-admin-${run}`,
+      apiPort: 0,
+      webPort: 0,
+      dataDir: path.join(os.tmpdir(), `fleet-e2e-admin-${run}`),
+    });
+    db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2, options: `-c search_path=${schema}` });
+    await createUser(db, { tenantId, name: 'Fay Driver', role: 'driver', ...driver });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    admin = await browser.newContext({ reducedMotion: 'reduce' });
+    page = await admin.newPage();
+    await page.goto(`${stack.webUrl}/login`);
+    await page.getByLabel('Email').fill(stack.admin.email);
+    await page.getByLabel('Password').fill(stack.admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.pathname === '/', { timeout: 30_000 });
+  }, 600_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (db) await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await db?.end();
+    await stack?.stop();
+  });
+
+  const nav = () => page.getByRole('navigation', { name: 'Dashboard' });
+
+  it('an admin sees the administration links and creates a group', async () => {
+    await nav().getByRole('link', { name: 'Groups' }).waitFor({ timeout: 30_000 });
+    for (const name of ['Vehicles', 'Drivers', 'Import'])
+      expect(await nav().getByRole('link', { name }).count()).toBe(1);
+    await nav().getByRole('link', { name: 'Groups' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Groups' }).waitFor();
+    await expectNoAxeViolations(page, 'groups, empty');
+    await page.getByRole('button', { name: 'Create group' }).click();
+    await page.locator('#group-name-error').waitFor();
+    await expectNoAxeViolations(page, 'groups, a missing name');
+    await page.getByLabel('Name', { exact: true }).fill('Depot North');
+    await page.getByRole('button', { name: 'Create group' }).click();
+    await page.locator('tr[data-group-id]').filter({ hasText: 'Depot North' }).waitFor();
+    await expectNoAxeViolations(page, 'groups with one');
+  });
+
+  it('adds a vehicle with a calibration table; a table that does not rise is refused beside its row', async () => {
+    await page.goto(`${stack.webUrl}/admin/vehicles/new`);
+    await page.getByLabel('Plate').fill(`E2E-${run}`.toUpperCase());
+    await page.getByLabel('Tank capacity (litres)').fill('300');
+    await page.getByLabel('Group').selectOption({ label: 'Depot North' });
+    for (const [pct, litres] of [
+      ['0', '0'],
+      ['50', '160'],
+      ['60', '150'],
+      ['100', '300'],
+    ]) {
+      await page.getByRole('button', { name: 'Add a row' }).click();
+      const row = await page.locator('.calibration-table tbody tr').count();
+      await page.getByLabel(`Row ${row} sender %`).fill(pct!);
+      await page.getByLabel(`Row ${row} litres`).fill(litres!);
+    }
+    await page.getByRole('button', { name: 'Add vehicle' }).click();
+    const rowError = page.locator('#cal-2-error');
+    await expect(rowError.textContent()).resolves.toContain(
+      "row 3: litres must be greater than row 2's (160)",
+    );
+    expect(await page.getByLabel('Row 3 litres').getAttribute('aria-invalid')).toBe('true');
+    await expectNoAxeViolations(page, 'new vehicle with a refused calibration');
+    expect(
+      (await db.query('SELECT 1 FROM vehicles WHERE plate = $1', [`E2E-${run}`.toUpperCase()])).rowCount,
+    ).toBe(0);
+    await page.getByLabel('Row 3 litres').fill('190');
+    await page.getByRole('button', { name: 'Add vehicle' }).click();
+    await page.waitForURL((u) => u.pathname.startsWith('/admin/vehicles/veh-'), { timeout: 30_000 });
+    await page.getByText(/Vehicle veh-[0-9a-f]+ added\./).waitFor();
+    await expectNoAxeViolations(page, 'vehicle page');
+    const { rows } = await db.query<{ tank_calibration: unknown; group: string }>(
+      `SELECT v.tank_calibration, g.name AS group FROM vehicles v JOIN vehicle_groups g ON g.id = v.group_id
+        WHERE v.plate = $1`,
+      [`E2E-${run}`.toUpperCase()],
+    );
+    expect(rows[0]).toEqual({
+      group: 'Depot North',
+      tank_calibration: [
+        { pct: 0, litres: 0 },
+        { pct: 50, litres: 160 },
+        { pct: 60, litres: 190 },
+        { pct: 100, litres: 300 },
+      ],
+    });
+    await page.goto(`${stack.webUrl}/admin/vehicles`);
+    await page
+      .locator('tr[data-vehicle-id]')
+      .filter({ hasText: `E2E-${run}`.toUpperCase() })
+      .waitFor();
+    await expectNoAxeViolations(page, 'vehicle register');
+  });
+
+  it('imports drivers from a CSV file: the bad row by line, the rest created', async () => {
+    await page.goto(`${stack.webUrl}/admin/import`);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await expectNoAxeViolations(page, 'import');
+    const csv = `email,name,groups\nana-${run}@fleet.test,"Ana, the first",Depot North\nnot-an-email,Bob,\n`;
+    await page
+      .getByLabel('CSV file of drivers')
+      .setInputFiles({ name: 'drivers.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Import drivers' }).click();
+    const report = page.locator('[data-import-report="drivers"]');
+    await expect(report.textContent()).resolves.toMatch(
+      /2 rows read: 1 drivers created, 0 already there.*1 refused/,
+    );
+    await expect(
+      page.locator('[data-table="drivers-import-errors"] tbody tr').textContent(),
+    ).resolves.toMatch(/^3.*email/);
+    await expectNoAxeViolations(page, 'import with a report');
+  });
+
+  it('assigns a driver and gives Fay the depot; the history shows it', async () => {
+    await page.goto(`${stack.webUrl}/admin/drivers`);
+    await page.locator('tr[data-driver-id]').first().waitFor();
+    await expectNoAxeViolations(page, 'drivers');
+    await page
+      .getByLabel('Driver', { exact: true })
+      .selectOption({ label: `Ana, the first (ana-${run}@fleet.test)` });
+    await page.getByLabel('Vehicle', { exact: true }).selectOption({ label: 'veh-001' });
+    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.getByText('Ana, the first drives veh-001 from now on.').waitFor();
+    await page.getByRole('button', { name: 'Groups of Fay Driver' }).click();
+    await page.getByLabel('Depot North').check();
+    await page.getByRole('button', { name: 'Save groups' }).click();
+    await page.getByText('Groups of Fay Driver saved.').waitFor();
+    await page.locator('[data-table="assignments"] tbody tr').filter({ hasText: 'veh-001' }).waitFor();
+    await expectNoAxeViolations(page, 'drivers after an assignment');
+  });
+
+  it('the driver checks in from the PWA to a vehicle of her group, and reaches no admin procedure', async () => {
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      reducedMotion: 'reduce',
+    });
+    const p = await phone.newPage();
+    await p.goto(`${stack.webUrl}/login`);
+    await p.getByLabel('Email').fill(driver.email);
+    await p.getByLabel('Password').fill(driver.password);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL((u) => u.pathname === '/driver', { timeout: 30_000 });
+    const card = p.getByTestId('check-in');
+    await card.getByText('You are not checked in to a vehicle.').waitFor({ timeout: 30_000 });
+    await card.getByRole('radio', { name: new RegExp(`E2E-${run} \\(Depot North\\)`, 'i') }).check();
+    await expectNoAxeViolations(p, 'driver check-in');
+    await card.getByRole('button', { name: 'Check in' }).click();
+    await expect
+      .poll(() => card.getByTestId('current-vehicle').textContent(), { timeout: 30_000 })
+      .toMatch(new RegExp(`You are checked in to E2E-${run}`, 'i'));
+    await expectNoAxeViolations(p, 'driver checked in');
+    const forbidden = await p.evaluate(async () => (await fetch('/api/trpc/registry.list')).status);
+    expect(forbidden).toBe(403);
+    const { rows } = await db.query<{ source: string; current: boolean }>(
+      `SELECT a.source, a.ends_at IS NULL AS current FROM vehicle_assignments a JOIN users u ON u.id = a.user_id
+        WHERE u.email = $1`,
+      [driver.email],
+    );
+    expect(rows).toEqual([{ source: 'check-in', current: true }]);
+    await phone.close();
+  });
+});
