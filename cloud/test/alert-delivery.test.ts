@@ -41,7 +41,9 @@ beforeAll(async () => {
     { id: 'u-mia', email: 'mia@acme.test', role: 'fleet_manager' },
     { id: 'u-ada', email: 'ada@acme.test', role: 'admin' },
   ]);
-  await db.pool.query(`INSERT INTO vehicles (id, tenant_id, online, tank_litres) VALUES ('van-1', 'acme', true, 80)`);
+  await db.pool.query(
+    `INSERT INTO vehicles (id, tenant_id, online, tank_litres) VALUES ('van-1', 'acme', true, 80)`,
+  );
   smtp = await startSmtpServer();
   rx = await startHttpReceiver();
   const hook = await inTenant(db.pool, 'acme', (c) =>
@@ -59,7 +61,12 @@ beforeAll(async () => {
     db.pool,
     fastSettings(db.schema, {
       secretBox: box,
-      email: { url: smtp.url, from: 'Fleet <alerts@fleet.test>', requireTls: true, ca: testCertificate().cert },
+      email: {
+        url: smtp.url,
+        from: 'Fleet <alerts@fleet.test>',
+        requireTls: true,
+        ca: testCertificate().cert,
+      },
     }),
     log,
   );
@@ -103,7 +110,9 @@ describe('a theft rule with e-mail and webhook recipients', () => {
     // Resent by the agent (lost ack): stores nothing, alerts nothing, sends nothing.
     expect(await seedEvents(db.pool, 'acme', 'van-1', [drain])).toBe(0);
 
-    const inbox = await callerAs(db.pool, sessionOf('fleet_manager', 'acme')).alerts.list({ statuses: ['open'] });
+    const inbox = await callerAs(db.pool, sessionOf('fleet_manager', 'acme')).alerts.list({
+      statuses: ['open'],
+    });
     expect(inbox.items.map((a) => [a.type, a.title, a.severity])).toEqual([
       ['fuel_drain', 'Fuel drain: 23.4 L lost', 'critical'],
     ]);
@@ -125,11 +134,14 @@ describe('a theft rule with e-mail and webhook recipients', () => {
 
     expect(rx.received).toHaveLength(1);
     const hook = rx.received[0]!;
-    expect(verifyWebhook(secret, hook.headers['fleet-signature'] as string, Buffer.from(hook.body)).ok).toBe(true);
+    expect(verifyWebhook(secret, hook.headers['fleet-signature'] as string, Buffer.from(hook.body)).ok).toBe(
+      true,
+    );
     expect(JSON.parse(hook.body)).toMatchObject({ data: { vehicleId: 'van-1', litres: 23.4, alertId } });
 
     // Unacknowledged past 15 minutes: escalated once to the admin, by e-mail.
-    const opened = (await db.pool.query('SELECT created_at FROM alerts WHERE id = $1', [alertId])).rows[0].created_at;
+    const opened = (await db.pool.query('SELECT created_at FROM alerts WHERE id = $1', [alertId])).rows[0]
+      .created_at;
     await sweepRules(db.pool, opened.getTime() + 16 * 60_000, log, ruleDelivery('https://fleet.test', log));
     await sweepRules(db.pool, opened.getTime() + 60 * 60_000, log, ruleDelivery('https://fleet.test', log));
     await waitFor('the escalation e-mail', () => smtp.arrivals.length >= 2);

@@ -18,6 +18,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertRuleInput } from '../src/alerts/rules/rule.ts';
 import { appRouter, createCaller } from '../src/api/root.ts';
+import { configureNotificationsApi } from '../src/api/routers/notifications.ts';
 import { type ApiServer, startApiServer } from '../src/api/server.ts';
 import { createApiToken, createUser, failureDelayMs, MAX_FAILED_LOGINS } from '../src/auth/auth-service.ts';
 import { handOverByAdmin } from '../src/auth/invites.ts';
@@ -27,6 +28,7 @@ import { appendAudit } from '../src/db/queries/audit-log.ts';
 import { listLatestVehicleStates } from '../src/db/queries/list-latest-vehicle-states.ts';
 import { inTenant } from '../src/db/tenant.ts';
 import { deviceProvisioningFrom } from '../src/devices/device-provisioning.ts';
+import { SecretBox } from '../src/security/secret-box.ts';
 import { seedEvents, seedSamples, vehicleEvent } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
@@ -51,6 +53,13 @@ let bSavedSearchId = 0;
 const bInviteId = randomUUID();
 let bGroupId = 0;
 const bRefuelClientId = '6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a6b';
+
+// Webhook and push endpoints on loopback (allowed here, as FLEET_NOTIFY_ALLOW_ADDRESSES would);
+// webhook secrets are sealed with a test key.
+configureNotificationsApi({
+  allowAddresses: ['127.0.0.1'],
+  secretBox: new SecretBox([{ id: 'k', key: Buffer.alloc(32, 3) }]),
+});
 
 beforeAll(async () => {
   await requireServices({ postgres: true });
@@ -267,6 +276,15 @@ function foreignInput(path: string, proc: Procedure): unknown {
     severity: 'info',
     recipients: { roles: ['admin'] },
     rule: RULE,
+    // Notification settings, a push subscription, a webhook endpoint (all the caller's own).
+    phone: null,
+    channels: ['email'],
+    quietStart: null,
+    quietEnd: null,
+    timeZone: 'UTC',
+    endpoint: 'https://push.example.com/send/abc',
+    keys: { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) },
+    url: 'https://hooks.example.com/fleet',
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -274,6 +292,8 @@ function foreignInput(path: string, proc: Procedure): unknown {
     if (key in ids) out[key] = ids[key];
     else if (optional) continue;
     else if (f._zod.def.type === 'number') out[key] = 1;
+    else if (key === 'id' && f._zod.def.type === 'string')
+      out[key] = randomUUID(); // nobody's delivery
     else
       throw new Error(`${path}: cannot build field "${key}"; teach foreignInput which of B's ids it takes`);
   }
@@ -532,6 +552,78 @@ describe('3. roles', () => {
       driver: false,
     },
     'alerts.resolve': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
+    'notifications.settings': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'notifications.updateSettings': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'notifications.pushKey': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'notifications.subscribePush': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'notifications.webhooks': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'notifications.createWebhook': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'notifications.deadLetters': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'notifications.redeliver': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'notifications.forAlert': {
       admin: true,
       fleet_manager: true,
       finance: false,
@@ -852,6 +944,16 @@ describe('3. roles', () => {
     return rows[0]!.id;
   };
 
+  /** A dead delivery of tenant A (the outbox row as the worker leaves it). */
+  const aDeadDelivery = async (role: string) => {
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO notification_deliveries (tenant_id, recipient, channel, target, severity, subject, body_text,
+                                            idempotency_key, status)
+       VALUES ('acme', 'email:' || $1, 'email', $1, 'info', 'dead letter', 'text', $2, 'dead') RETURNING id`,
+      [`dead-${role}@acme.test`, `dead-${role}-${randomUUID()}`],
+    );
+    return rows[0]!.id;
+  };
   const aRule = async () => ({
     id: (await callerAs(pool, sessionOf('admin', A.tenant)).alertRules.create(RULE)).id,
   });
@@ -916,6 +1018,21 @@ describe('3. roles', () => {
       'geofences.create': { name: `by ${role}`, polygon: SQUARE },
       'alertRules.get': async () => await aRule(),
       'alertRules.create': RULE,
+      'notifications.updateSettings': {
+        email: null,
+        phone: null,
+        channels: ['email'],
+        quietStart: '22:00',
+        quietEnd: '06:00',
+        timeZone: 'Europe/Berlin',
+      },
+      'notifications.subscribePush': {
+        endpoint: `http://127.0.0.1:9/send/${role}`,
+        keys: { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) },
+      },
+      'notifications.createWebhook': { name: `hook ${role}`, url: `http://127.0.0.1:9/${role}` },
+      'notifications.redeliver': async () => ({ id: await aDeadDelivery(role) }),
+      'notifications.forAlert': async () => ({ alertId: await aAlert() }),
       'alertRules.update': async () => ({ ...(await aRule()), rule: RULE }),
       'alertRules.delete': async () => await aRule(),
       'alertRules.preview': { rule: RULE },

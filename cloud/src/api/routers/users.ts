@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ID_PATTERN } from '@fleet/shared';
 import { TRPCError } from '@trpc/server';
-import { assignFromNow } from '../../auth/auth-service.ts';
 import type pg from 'pg';
 import { z } from 'zod';
-import { createPasswordReset, RESET_TTL_MS } from '../../auth/auth-service.ts';
+import { assignFromNow, createPasswordReset, RESET_TTL_MS } from '../../auth/auth-service.ts';
 import { createInvite, handOverByAdmin, linkTo } from '../../auth/invites.ts';
 import { hashPassword } from '../../auth/passwords.ts';
 import { ROLES } from '../../auth/permissions.ts';
@@ -231,11 +230,18 @@ export const usersRouter = createRouter({
         await db.query('UPDATE users SET role = $2 WHERE id = $1', [input.userId, input.role]);
         // What a driver drives is their assignment (migration 000013): from now, never the past.
         if (input.role === 'driver' && vehicleId && vehicleId !== before.vehicle_id)
-          await assignFromNow(db, ctx.session.tenantId, vehicleId, input.userId, `user:${ctx.session.userId}`);
-        if (input.role !== 'driver')
-          await db.query('UPDATE vehicle_assignments SET ends_at = now() WHERE user_id = $1 AND ends_at IS NULL', [
+          await assignFromNow(
+            db,
+            ctx.session.tenantId,
+            vehicleId,
             input.userId,
-          ]);
+            `user:${ctx.session.userId}`,
+          );
+        if (input.role !== 'driver')
+          await db.query(
+            'UPDATE vehicle_assignments SET ends_at = now() WHERE user_id = $1 AND ends_at IS NULL',
+            [input.userId],
+          );
         // Sessions read the role at lookup: the cache must not keep the old one.
         forgetCachedSessions();
         await appendAudit(db, {
