@@ -12,7 +12,15 @@ export default function AlertsPage() {
         <Link href="/alerts/rules" prefetch={false}>
           Alert rules
         </Link>
-        : who hears of which alert, by e-mail, webhook or push.
+        : who hears of which alert, by e-mail, webhook or push.{' '}
+        <Link href="/settings/notifications" prefetch={false}>
+          Your notification settings
+        </Link>
+        .{' '}
+        <Link href="/notifications/dead-letters" prefetch={false}>
+          Undelivered notifications
+        </Link>
+        .
       </p>
       <AlertsInbox />
     </>

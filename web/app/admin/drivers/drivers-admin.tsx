@@ -95,7 +95,7 @@ export function DriversAdmin() {
       <section aria-labelledby="assign-heading">
         <h2 id="assign-heading">Assign a driver to a vehicle</h2>
         <form onSubmit={assign} noValidate aria-labelledby="assign-heading">
-          <fieldset className="admin-form">
+          <fieldset className="register-form">
             <legend>
               From now on (the vehicle's current driver and the driver's current vehicle end now)
             </legend>
@@ -134,7 +134,7 @@ export function DriversAdmin() {
         <section aria-labelledby="groups-heading">
           <h2 id="groups-heading">Groups of {editing.name}</h2>
           <form onSubmit={saveGroups} aria-labelledby="groups-heading">
-            <fieldset className="admin-form">
+            <fieldset className="register-form">
               <legend>The driver may check in to the vehicles of these groups</legend>
               {(groups.data ?? []).length === 0 ? (
                 <p className="wide">No groups yet: add one on the Groups page.</p>

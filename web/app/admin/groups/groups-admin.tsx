@@ -88,7 +88,7 @@ export function GroupsAdmin() {
       )}
       {canManage ? (
         <form onSubmit={create} noValidate aria-label="New group">
-          <fieldset className="admin-form">
+          <fieldset className="register-form">
             <legend>New group</legend>
             <InputField
               id="group-name"
@@ -113,7 +113,7 @@ export function GroupsAdmin() {
       ) : null}
       {renaming ? (
         <form onSubmit={rename} aria-label="Rename a group">
-          <fieldset className="admin-form">
+          <fieldset className="register-form">
             <legend>Rename a group</legend>
             <InputField
               id="group-rename"

@@ -169,7 +169,7 @@ export function VehicleForm({
           <p>{formError}</p>
         </div>
       ) : null}
-      <fieldset className="admin-form">
+      <fieldset className="register-form">
         <legend>Identity</legend>
         {vehicle ? null : (
           <InputField
@@ -194,7 +194,7 @@ export function VehicleForm({
         <ChoiceField {...bind('fuelType')} label="Fuel type" options={FUEL_TYPES} />
         <InputField {...bind('vehicleClass')} label="Vehicle class" autoComplete="off" maxLength={60} />
       </fieldset>
-      <fieldset className="admin-form">
+      <fieldset className="register-form">
         <legend>Tank and odometer</legend>
         <InputField
           {...bind('tankLitres')}
@@ -216,7 +216,7 @@ export function VehicleForm({
           error={errors.calibration ?? null}
         />
       </fieldset>
-      <fieldset className="admin-form">
+      <fieldset className="register-form">
         <legend>Organisation</legend>
         <ChoiceField {...bind('groupId')} label="Group" options={groupOptions} />
         <InputField {...bind('costCentre')} label="Cost centre" autoComplete="off" maxLength={60} />
