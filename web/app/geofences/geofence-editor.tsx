@@ -4,6 +4,7 @@ import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { DataTable, numeric } from '../../components/data-table.tsx';
 import { TextField } from '../../components/filter-bar.tsx';
 import { FleetMap, type MapPolygon } from '../../components/fleet-map.tsx';
+import { PageMessages } from '../../components/page-messages.tsx';
 import { Pager } from '../../components/pager.tsx';
 import { UtcTime } from '../../components/utc-time.tsx';
 import { useAuthRedirect } from '../../lib/auth-redirect.ts';
@@ -105,14 +106,7 @@ export function GeofenceEditor({
 
   return (
     <>
-      <div role="status" aria-live="polite">
-        {message && <p className="notice">{message}</p>}
-      </div>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <PageMessages message={message} error={error} />
       <div className="overview-grid">
         <figure className="map-figure">
           <FleetMap

@@ -9,11 +9,14 @@
  * occurrences, without touching the engine.
  */
 import { z } from 'zod';
+import { CHANNELS, SEVERITIES, type Severity } from '../../notifications/model.ts';
 
-export const ALERT_SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const;
-export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+/** The notifications' severities (ThingsBoard's): a rule's alert is delivered at its own. */
+export const ALERT_SEVERITIES = SEVERITIES;
+export type AlertSeverity = Severity;
 
-export const NOTIFY_CHANNELS = ['in_app', 'email', 'webhook', 'push', 'sms'] as const;
+/** The in-app inbox, and the notifications' delivery channels. */
+export const NOTIFY_CHANNELS = ['in_app', ...CHANNELS] as const;
 export type NotifyChannel = (typeof NOTIFY_CHANNELS)[number];
 
 /** The sources the engine decides from vehicle events and geofence changes (and the sweep's). */

@@ -7,6 +7,7 @@
 import { type FormEvent, useState } from 'react';
 import { DataTable } from '../../../components/data-table.tsx';
 import { ChoiceField } from '../../../components/form-field.tsx';
+import { PageMessages } from '../../../components/page-messages.tsx';
 import { Pager } from '../../../components/pager.tsx';
 import { useAuthRedirect } from '../../../lib/auth-redirect.ts';
 import { MISSING } from '../../../lib/format.ts';
@@ -83,14 +84,7 @@ export function DriversAdmin() {
 
   return (
     <>
-      <div role="status" aria-live="polite">
-        {message && <p className="notice">{message}</p>}
-      </div>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <PageMessages message={message} error={error} />
 
       <section aria-labelledby="assign-heading">
         <h2 id="assign-heading">Assign a driver to a vehicle</h2>

@@ -8,6 +8,7 @@ import Link from 'next/link';
 import { type FormEvent, useState } from 'react';
 import { DataTable, numeric } from '../../../components/data-table.tsx';
 import { ChoiceField, InputField } from '../../../components/form-field.tsx';
+import { PageMessages } from '../../../components/page-messages.tsx';
 import { useAuthRedirect } from '../../../lib/auth-redirect.ts';
 import { formErrorsOf } from '../../../lib/field-errors.ts';
 import { formatNumber } from '../../../lib/format.ts';
@@ -78,14 +79,7 @@ export function GroupsAdmin() {
 
   return (
     <>
-      <div role="status" aria-live="polite">
-        {message && <p className="notice">{message}</p>}
-      </div>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <PageMessages message={message} error={error} />
       {canManage ? (
         <form onSubmit={create} noValidate aria-label="New group">
           <fieldset className="register-form">

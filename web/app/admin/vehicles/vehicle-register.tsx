@@ -11,6 +11,7 @@ import {
   TextField,
   useFilterDraft,
 } from '../../../components/filter-bar.tsx';
+import { PageMessages } from '../../../components/page-messages.tsx';
 import { Pager } from '../../../components/pager.tsx';
 import { useAuthRedirect } from '../../../lib/auth-redirect.ts';
 import { formatNumber, MISSING } from '../../../lib/format.ts';
@@ -91,14 +92,7 @@ export function VehicleRegister() {
           {...bind('retired')}
         />
       </FilterBar>
-      <div role="status" aria-live="polite">
-        {message && <p className="notice">{message}</p>}
-      </div>
-      {actionError && (
-        <p className="error-text" role="alert">
-          {actionError}
-        </p>
-      )}
+      <PageMessages message={message} error={actionError} />
       {list.error && <p className="error-text">Could not load vehicles: {list.error}</p>}
       {items &&
         (items.length === 0 ? (

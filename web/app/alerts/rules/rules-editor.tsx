@@ -3,6 +3,7 @@
 import { type FormEvent, useState } from 'react';
 import { DataTable } from '../../../components/data-table.tsx';
 import { CheckboxGroup, SelectField, TextField } from '../../../components/filter-bar.tsx';
+import { PageMessages } from '../../../components/page-messages.tsx';
 import { useAuthRedirect } from '../../../lib/auth-redirect.ts';
 import { formatCount } from '../../../lib/format.ts';
 import { severityBadge } from '../../../lib/labels.ts';
@@ -205,14 +206,7 @@ export function RulesEditor() {
         A rule decides which alerts reach whom. Without a rule of its own for a source, the built-in alert of
         that source shows in the inbox only.
       </p>
-      <div role="status" aria-live="polite">
-        {message && <p className="notice">{message}</p>}
-      </div>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <PageMessages message={message} error={error} />
       <section aria-labelledby="new-rule-heading">
         <h2 id="new-rule-heading">New rule</h2>
         <form onSubmit={save} aria-label="New alert rule" noValidate>

@@ -1,5 +1,6 @@
 'use client';
 import { useState } from 'react';
+import { PageMessages } from '../../../components/page-messages.tsx';
 import { formatUtcDateTime } from '../../../lib/format.ts';
 import { trpc } from '../../../lib/trpc.ts';
 import { useQuery } from '../../../lib/use-query.ts';
@@ -22,14 +23,7 @@ export function DeadLetters() {
   const error = failure ?? list.error;
   return (
     <>
-      <div role="status" aria-live="polite">
-        {message && <p className="notice">{message}</p>}
-      </div>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <PageMessages message={message} error={error} />
       {list.data && list.data.length === 0 && <p>Every notification was delivered.</p>}
       {list.data && list.data.length > 0 && (
         <div className="table-scroll">

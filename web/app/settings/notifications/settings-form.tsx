@@ -6,6 +6,7 @@
  */
 import { TRPCClientError } from '@trpc/client';
 import { type FormEvent, useEffect, useState } from 'react';
+import { PageMessages } from '../../../components/page-messages.tsx';
 import { trpc } from '../../../lib/trpc.ts';
 
 type Channel = 'email' | 'push' | 'sms';
@@ -129,14 +130,7 @@ export function NotificationSettingsForm() {
 
   return (
     <>
-      <div role="status" aria-live="polite">
-        {message && <p className="notice">{message}</p>}
-      </div>
-      {failure && (
-        <p className="error-text" role="alert">
-          {failure}
-        </p>
-      )}
+      <PageMessages message={message} error={failure} />
       <form onSubmit={save} noValidate aria-labelledby="channels-heading">
         <h2 id="channels-heading">Where alerts reach you</h2>
         <fieldset>
