@@ -3,7 +3,7 @@ import type { DetectedEvent, ResolvedDetectorConfig } from '../detector.ts';
 import { round } from '../event.ts';
 import type { ModeTracker } from '../vehicle-mode.ts';
 import type { Estimate, LevelEstimator } from './level-estimator.ts';
-import { MOTION_WINDOW_S } from './level-estimator.ts';
+import { MOTION_WINDOW_S, STILL_WINDOW } from './level-estimator.ts';
 import { SenderNoise } from './sender-noise.ts';
 
 /**
@@ -279,10 +279,13 @@ export class FuelSteps {
 
   /**
    * The smallest drop called a drain: the configured share of the tank, three PID 2F steps, and
-   * NOISE_Z standard errors of the difference (a noisy sender or a short window raises it).
+   * NOISE_Z standard errors of the difference (a noisy sender or a short window raises it). A
+   * level from a stop shorter than one still window counts as one taken in motion: an ECU that
+   * damps the reading is still catching up from the drive there (its readings look steady, so
+   * their standard error does not show it).
    */
   private drainThreshold(a: Estimate, b: Estimate): number {
-    const both = a.src === 'still' && b.src === 'still';
+    const both = a.src === 'still' && b.src === 'still' && (a.n ?? 0) >= STILL_WINDOW;
     const pct = both ? this.cfg.minDrainPct : this.cfg.minDrainPctMotion;
     return Math.max(
       (pct / 100) * this.cfg.tankLitres,
