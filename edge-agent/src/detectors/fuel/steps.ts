@@ -3,7 +3,7 @@ import type { DetectedEvent, ResolvedDetectorConfig } from '../detector.ts';
 import { round } from '../event.ts';
 import type { ModeTracker } from '../vehicle-mode.ts';
 import type { Estimate, LevelEstimator } from './level-estimator.ts';
-import { MOTION_WINDOW_S } from './level-estimator.ts';
+import { MOTION_WINDOW_S, STILL_WINDOW } from './level-estimator.ts';
 import { SenderNoise } from './sender-noise.ts';
 
 /**
@@ -118,7 +118,7 @@ export class FuelSteps {
   /** A refuel or drain was reported during the current stop (its change is no noise). */
   private stepInStop = false;
   /** The base just before the last ignition-off gap, until the level after it is known. */
-  private beforeGap: { base: Base; firstAfterTs?: number } | null = null;
+  private beforeGap: { base: Base; firstAfterTs?: number; lastStill?: Estimate } | null = null;
   /** Level changes at stops (engine on) and across ignition-off gaps where nothing happened. */
   private readonly stopNoise: SenderNoise;
   private readonly gapNoise: SenderNoise;
@@ -211,7 +211,8 @@ export class FuelSteps {
       this.setBase(est, s);
       return;
     }
-    this.learnAcrossGap(est);
+    const afterGap = this.beforeGap && !this.open ? this.afterGapLevel(est) : null;
+    if (afterGap && est.src === 'motion') this.settleGap(afterGap, s);
     const base = this.base;
     const stopSince = base.stopSince || this.stopPending;
     if (this.open) {
@@ -243,7 +244,8 @@ export class FuelSteps {
       this.follow(est, out);
       return;
     }
-    this.holdBase(est, s, stopSince);
+    if (afterGap === est) this.settleGap(est, s);
+    else this.holdBase(est, s, stopSince);
   }
 
   /**
@@ -277,10 +279,13 @@ export class FuelSteps {
 
   /**
    * The smallest drop called a drain: the configured share of the tank, three PID 2F steps, and
-   * NOISE_Z standard errors of the difference (a noisy sender or a short window raises it).
+   * NOISE_Z standard errors of the difference (a noisy sender or a short window raises it). A
+   * level from a stop shorter than one still window counts as one taken in motion: an ECU that
+   * damps the reading is still catching up from the drive there (its readings look steady, so
+   * their standard error does not show it).
    */
   private drainThreshold(a: Estimate, b: Estimate): number {
-    const both = a.src === 'still' && b.src === 'still';
+    const both = a.src === 'still' && b.src === 'still' && (a.n ?? 0) >= STILL_WINDOW;
     const pct = both ? this.cfg.minDrainPct : this.cfg.minDrainPctMotion;
     return Math.max(
       (pct / 100) * this.cfg.tankLitres,
@@ -309,17 +314,35 @@ export class FuelSteps {
   }
 
   /**
-   * Once the level after an ignition-off gap is known (the across-gap judgement's time), a gap
-   * without a refuel or drain tells how far the settled level moves across one.
+   * The level after an ignition-off gap is known once ACROSS_GAP_ESTIMATES quiet estimates (or
+   * 25 s of them) are in, or once the vehicle drives off after any: from then on the gap has been
+   * judged. Before that, returns null; after it, the last quiet estimate after the gap.
    */
-  private learnAcrossGap(est: Estimate): void {
-    const gap = this.beforeGap;
-    if (!gap) return;
+  private afterGapLevel(est: Estimate): Estimate | null {
+    const gap = this.beforeGap!;
     gap.firstAfterTs ??= est.ts;
-    if (this.open || est.src !== 'still') return;
-    if ((est.n ?? 0) < ACROSS_GAP_ESTIMATES && est.ts - gap.firstAfterTs < 25_000) return;
+    if (est.src === 'motion') return gap.lastStill ?? null;
+    gap.lastStill = est;
+    const enough = (est.n ?? 0) >= ACROSS_GAP_ESTIMATES || est.ts - gap.firstAfterTs >= 25_000;
+    return enough ? est : null;
+  }
+
+  /**
+   * Ends the across-gap judgement at `after` when it found nothing: how far the settled level
+   * moved across this gap is the sender's gap noise, and the level after it is the new base. A
+   * drop seen later (in motion, after the vehicle drove off) no longer counts as across the gap:
+   * the quiet readings there were the evidence, and slosh or a damping ECU catching up is not.
+   */
+  private settleGap(after: Estimate, s: Position): void {
+    const gap = this.beforeGap!;
     this.beforeGap = null;
-    if (this.base === gap.base) this.gapNoise.observe(est.balance - gap.base.balance);
+    if (this.base !== gap.base) return;
+    this.gapNoise.observe(after.balance - gap.base.balance);
+    const standing = this.mode.mode !== 'moving';
+    this.setBase(after, s);
+    // The base is a still level from before the drive-off: a stop, whatever the mode is now.
+    this.base!.stopSince = true;
+    this.stopPending = standing;
   }
 
   private refuelThreshold(a: Estimate, b: Estimate): number {
