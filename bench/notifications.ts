@@ -115,6 +115,8 @@ try {
   console.log(`ratio worker/bare        ${(bareS / workerS).toFixed(2)}`);
 } finally {
   await smtp.close();
+  // pg-boss's schema too (fastSettings puts it beside ours), not only ours.
+  await db.pool.query(`DROP SCHEMA IF EXISTS ${db.schema}_queue CASCADE`);
   await db.drop();
 }
 process.exit(0);

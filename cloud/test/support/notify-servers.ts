@@ -55,6 +55,8 @@ export interface Arrival {
   rcpt: string[];
   secure: boolean;
   user: string | undefined;
+  /** Epoch ms when the server accepted DATA (the 250 goes out right after, unless held). */
+  acceptedAt: number;
 }
 
 export interface SmtpBehaviour {
@@ -100,6 +102,7 @@ export async function startSmtpServer(opts: { user?: string; pass?: string } = {
               rcpt: session.envelope.rcptTo.map((r) => r.address),
               secure: session.secure,
               user: session.user as string | undefined,
+              acceptedAt: Date.now(),
             });
           if (behaviour.holdMs > 0) await new Promise((r) => setTimeout(r, behaviour.holdMs));
           if (code === null) cb();
