@@ -41,8 +41,16 @@ describe('administration pages (real stack, production build)', () => {
     return { context, page };
   };
 
+  /** The role, and the vehicle of the user's current assignment (what a driver drives). */
   const roleOf = async (userId: string) =>
-    (await db.query('SELECT role, vehicle_id FROM users WHERE id = $1', [userId])).rows[0];
+    (
+      await db.query(
+        `SELECT role, (SELECT a.vehicle_id FROM vehicle_assignments a
+                        WHERE a.user_id = users.id AND a.ends_at IS NULL) AS vehicle_id
+           FROM users WHERE id = $1`,
+        [userId],
+      )
+    ).rows[0];
 
   beforeAll(async () => {
     await requireRealServices();

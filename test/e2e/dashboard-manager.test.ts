@@ -474,7 +474,8 @@ describe('manager dashboard (real stack, production build)', () => {
   it('notification settings: a bad phone number is a field error; quiet hours are saved', async () => {
     const page = await open('/settings/notifications');
     const phone = page.getByLabel('Phone number for text messages');
-    await phone.waitFor({ timeout: 30_000 });
+    // The stored settings fill the form when they arrive: type only after that.
+    await page.getByText(/Empty: your account address/).waitFor({ timeout: 30_000 });
     await page.getByLabel('Text messages (SMS)').check();
     await phone.fill('not a phone');
     await page.getByRole('button', { name: 'Save settings' }).click();
