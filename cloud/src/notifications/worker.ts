@@ -131,14 +131,7 @@ export class NotificationWorker {
   }
 
   async start(): Promise<void> {
-    await this.boss.start();
-    await this.boss.createQueue(DELIVERY_QUEUE, {
-      name: DELIVERY_QUEUE,
-      retryLimit: 1000, // the channel's maxAgeMs decides when to give up, not a count
-      retryDelay: this.settings.retryDelaySeconds,
-      retryBackoff: true,
-      expireInSeconds: this.settings.expireSeconds,
-    });
+    await this.startQueue();
     const id = await this.boss.work<JobData>(
       DELIVERY_QUEUE,
       { batchSize: this.settings.batchSize, pollingIntervalSeconds: this.settings.pollSeconds },
@@ -151,6 +144,37 @@ export class NotificationWorker {
       { channels: Object.keys(this.senders), queueSchema: this.settings.queueSchema },
       'notification worker started',
     );
+  }
+
+  /**
+   * pg-boss installs its schema and our queue (a partition) at the first start; two processes
+   * starting at once (two API processes, a rolling deploy) can deadlock on that install. The
+   * loser tries again: both steps are idempotent once the other one committed.
+   */
+  private async startQueue(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.boss.start();
+        await this.boss.createQueue(DELIVERY_QUEUE, {
+          name: DELIVERY_QUEUE,
+          retryLimit: 1000, // the channel's maxAgeMs decides when to give up, not a count
+          retryDelay: this.settings.retryDelaySeconds,
+          retryBackoff: true,
+          expireInSeconds: this.settings.expireSeconds,
+        });
+        return;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        const raced =
+          code === '40P01' || code === '23505' || code === '42P07' || /deadlock/.test(String(err));
+        if (!raced || attempt >= 5) throw err;
+        this.log.info(
+          { attempt, err: (err as Error).message },
+          'job queue install raced another process; again',
+        );
+        await new Promise((r) => setTimeout(r, 200 * attempt + Math.random() * 300));
+      }
+    }
   }
 
   async stop(): Promise<void> {
@@ -273,6 +297,11 @@ export class NotificationWorker {
     const now = new Date();
     const live = d.status === 'scheduled' || d.status === 'retrying';
     const abandoned = d.status === 'sending' && (!d.leaseUntil || d.leaseUntil <= now);
+    // A job run again while another attempt's lease still holds (pg-boss expired the job of a
+    // worker that lost its database connection mid-send): look again when the lease ends, never
+    // drop it, or the delivery would stay 'sending' for good.
+    if (d.status === 'sending' && !abandoned)
+      return { deferMs: Math.max(100, d.leaseUntil!.getTime() - now.getTime() + 100) };
     if (!live && !abandoned) return { skip: d.status };
     if (d.kind === 'alert') {
       // One decision at a time per (recipient, channel): two jobs must not both see "9 sent".
