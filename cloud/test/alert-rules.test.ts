@@ -64,6 +64,7 @@ const TENANTS = [
   'r_prev_b3',
   'r_off',
   'r_rbac',
+  'r_group',
 ];
 
 beforeAll(async () => {
@@ -339,6 +340,36 @@ describe('alert rules', () => {
     await seedSamples(pool, 'r_off', 'r_off-v1', [sample(3, 60)]);
     await sweepRules(pool, Date.now() + MIN, log);
     expect((await ruleAlerts('r_off', low))[0]!.cleared_at).not.toBeNull();
+  });
+
+  it('a rule scoped to a group fires for the vehicles of that group only', async () => {
+    const { rows } = await pool.query<{ id: string }>(
+      "INSERT INTO vehicle_groups (tenant_id, name) VALUES ('r_group', 'North depot') RETURNING id::text",
+    );
+    const north = rows[0]!.id;
+    await pool.query("UPDATE vehicles SET group_id = $1 WHERE id = 'r_group-v1'", [north]);
+    const id = await rule('r_group', {
+      name: 'North batteries',
+      source: 'battery',
+      severity: 'warning',
+      scope: { kind: 'groups', ids: [north] },
+      recipients: { roles: ['technician'] },
+    });
+    const low = { phase: 'resting', restingV: 11.8, low: true };
+    const t0 = Date.now() - HOUR;
+    await seedEvents(pool, 'r_group', 'r_group-v1', [ev('battery', t0, { details: low })]);
+    await seedEvents(pool, 'r_group', 'r_group-v2', [ev('battery', t0, { details: low })]);
+    expect((await ruleAlerts('r_group', id)).map((a) => a.vehicle_id)).toEqual(['r_group-v1']);
+    const preview = await manager('r_group').alertRules.preview({
+      rule: {
+        name: 'p',
+        source: 'battery',
+        severity: 'info',
+        scope: { kind: 'groups', ids: [north] },
+        recipients: { roles: ['admin'] },
+      },
+    });
+    expect(preview.byVehicle).toEqual([{ vehicleId: 'r_group-v1', alerts: 1 }]);
   });
 
   it('refuses bad rules with field errors, and header injection in addresses; only managers and admins write rules', async () => {

@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { findHistory } from '../../db/queries/rule-context.ts';
 import { type DecideContext, decide, type Occurrence } from './engine.ts';
 import type { AlertRule } from './rule.ts';
+import { groupLookup } from './rule-alerts.ts';
 
 export interface RulePreview {
   /** Alerts the rule would have opened. */
@@ -88,5 +89,6 @@ export async function previewRule(
   from: number,
   to: number,
 ): Promise<RulePreview> {
-  return previewOver(rule, await findHistory(db, rule.tenantId, from, to));
+  const history = await findHistory(db, rule.tenantId, from, to);
+  return previewOver(rule, history, await groupLookup(db, [rule], history));
 }

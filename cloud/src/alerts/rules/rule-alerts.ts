@@ -11,7 +11,7 @@
 import type pg from 'pg';
 import { findEnabledRules } from '../../db/queries/alert-rules.ts';
 import { type RaisedAlert, raiseRuleAlerts } from '../../db/queries/rule-alerts.ts';
-import { findHarshTimes } from '../../db/queries/rule-context.ts';
+import { findHarshTimes, findVehicleGroups } from '../../db/queries/rule-context.ts';
 import { type DecideContext, decide, type Fire, type Occurrence, sourceOfEvent } from './engine.ts';
 import type { AlertRule } from './rule.ts';
 
@@ -37,14 +37,16 @@ const NONE: AppliedRules = { raised: [], ruled: () => false };
 export async function applyRules(
   db: pg.ClientBase,
   occurrences: readonly Occurrence[],
-  groupsOf: DecideContext['groupsOf'] = () => [],
 ): Promise<AppliedRules> {
   if (occurrences.length === 0) return NONE;
   const rules = await findEnabledRules(db, [...new Set(occurrences.map((o) => o.tenantId))]);
   if (rules.length === 0) return NONE;
   const sources = new Map<string, Set<string>>();
   for (const r of rules) sources.set(r.tenantId, (sources.get(r.tenantId) ?? new Set()).add(r.source));
-  const ctx: DecideContext = { groupsOf, harshCount: await harshCounter(db, rules, occurrences) };
+  const ctx: DecideContext = {
+    groupsOf: await groupLookup(db, rules, occurrences),
+    harshCount: await harshCounter(db, rules, occurrences),
+  };
   const fires: Fire[] = [];
   for (const o of [...occurrences].sort((a, b) => a.ts - b.ts)) {
     for (const r of rules) {
@@ -62,6 +64,20 @@ export async function applyRules(
       return source !== null && (sources.get(tenantId)?.has(source) ?? false);
     },
   };
+}
+
+/** Vehicles' groups, read only when a rule is scoped to groups. */
+export async function groupLookup(
+  db: pg.ClientBase,
+  rules: readonly AlertRule[],
+  occurrences: readonly { vehicleId: string }[],
+): Promise<DecideContext['groupsOf']> {
+  if (!rules.some((r) => r.scope.kind === 'groups')) return () => [];
+  const groups = await findVehicleGroups(
+    db,
+    occurrences.map((o) => o.vehicleId),
+  );
+  return (vehicleId) => groups.get(vehicleId) ?? [];
 }
 
 /** Harsh counts from the stored events (this transaction's included), loaded once per call. */

@@ -21,6 +21,7 @@ import {
 } from '../../db/queries/rule-alerts.ts';
 import { decide, type Fire, type Occurrence } from './engine.ts';
 import type { AlertRule } from './rule.ts';
+import { groupLookup } from './rule-alerts.ts';
 
 /** Told of each escalation (the notifications outbox sends it to the level's recipients). */
 export interface EscalationDelivery {
@@ -58,7 +59,9 @@ export async function sweepRules(
         (r) => r.source === 'device_offline' || r.source === 'low_fuel',
       );
       const fires: Fire[] = [];
-      for (const v of await findVehicleStates(db, tenants)) {
+      const states = await findVehicleStates(db, tenants);
+      const groupsOf = await groupLookup(db, rules, states);
+      for (const v of states) {
         const base = {
           tenantId: v.tenantId,
           vehicleId: v.vehicleId,
@@ -86,7 +89,7 @@ export async function sweepRules(
         for (const r of rules.filter((r) => r.tenantId === v.tenantId)) {
           let fired = false;
           for (const o of occurrences) {
-            const f = decide(r, o, { groupsOf: () => [], harshCount: () => 0 });
+            const f = decide(r, o, { groupsOf, harshCount: () => 0 });
             if (f) {
               fires.push(f);
               fired = true;

@@ -82,3 +82,16 @@ export async function findHistory(
     ),
   ];
 }
+
+/** The group of each vehicle (a rule's `groups` scope), as the text ids rules name them by. */
+export async function findVehicleGroups(
+  db: pg.ClientBase,
+  vehicleIds: readonly string[],
+): Promise<Map<string, string[]>> {
+  if (vehicleIds.length === 0) return new Map();
+  const { rows } = await db.query<{ id: string; group_id: string }>(
+    'SELECT id, group_id::text AS group_id FROM vehicles WHERE id = ANY($1::text[]) AND group_id IS NOT NULL',
+    [[...new Set(vehicleIds)]],
+  );
+  return new Map(rows.map((r) => [r.id, [r.group_id]]));
+}
