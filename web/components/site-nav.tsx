@@ -16,6 +16,8 @@ const SECTIONS = [
 
 /** Administration, each shown only to roles whose permission it needs (auth/permissions.ts). */
 const REGISTER_LINKS = [
+  { href: '/alerts/rules', label: 'Alert rules', permission: 'alerts:read' },
+  { href: '/settings/notifications', label: 'Notifications', permission: 'notifications:own' },
   { href: '/admin/vehicles', label: 'Vehicles', permission: 'vehicles:registry' },
   { href: '/admin/groups', label: 'Groups', permission: 'vehicles:registry' },
   { href: '/admin/drivers', label: 'Drivers', permission: 'drivers:manage' },
@@ -54,11 +56,15 @@ function DashboardNav({ pathname }: { pathname: string }) {
     ...REGISTER_LINKS.filter((s) => permissions?.has(s.permission)),
     ...ADMIN_LINKS.filter((l) => allowedTo(role, l.href)),
   ];
+  // The most specific section is the current one (/alerts/rules: "Alert rules", not "Alerts").
+  const here = sections
+    .filter((x) => isCurrent(pathname, x.href))
+    .sort((a, b) => b.href.length - a.href.length)[0]?.href;
   return (
     <nav aria-label="Dashboard" className="site-nav">
       <ul>
         {sections.map((s) => {
-          const current = isCurrent(pathname, s.href);
+          const current = s.href === here;
           return (
             <li key={s.href}>
               {/* aria-current plus an underline: the current section is never shown by colour alone.
