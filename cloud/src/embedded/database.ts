@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { Logger } from '@fleet/shared/log';
+import { ProtocolQueue } from './protocol-queue.ts';
 
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WASM) served on a TCP socket, so the
@@ -14,8 +15,11 @@ export async function startEmbeddedDatabase(opts: {
   log: Logger;
 }) {
   const db = await PGlite.create(opts.dataDir);
-  // The socket server multiplexes connections onto PGlite's single session, query by query.
+  // The socket server multiplexes connections onto PGlite's single session; our queue keeps each
+  // client's batch, transaction or COPY whole (protocol-queue.ts). Its handlers take the server's
+  // queue when they are made, so it is swapped in before the first connection.
   const server = new PGLiteSocketServer({ db, host: opts.host, port: opts.port, maxConnections: 20 });
+  (server as unknown as { queryQueue: ProtocolQueue }).queryQueue = new ProtocolQueue(db);
   await server.start();
   const url = `postgres://postgres@${opts.host}:${opts.port}/postgres`;
   opts.log.info({ url, dataDir: opts.dataDir ?? 'memory' }, 'embedded PostgreSQL (PGlite) listening');
