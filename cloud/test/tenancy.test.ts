@@ -543,6 +543,14 @@ describe('3. roles', () => {
       technician: true,
       driver: false,
     },
+    'alerts.get': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
     'alerts.acknowledge': {
       admin: true,
       fleet_manager: true,
@@ -600,6 +608,14 @@ describe('3. roles', () => {
       driver: false,
     },
     'notifications.createWebhook': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: false,
+      driver: false,
+    },
+    'notifications.deleteWebhook': {
       admin: true,
       fleet_manager: true,
       finance: false,
@@ -1013,6 +1029,7 @@ describe('3. roles', () => {
       'telemetry.fuelSeries': { vehicleId: A.vehicle, ...range },
       'telemetry.events': { vehicleId: A.vehicle, ...range },
       'trips.list': { vehicleId: A.vehicle, ...range },
+      'alerts.get': async () => ({ alertId: await aAlert() }),
       'alerts.acknowledge': async () => ({ alertId: await aAlert() }),
       'alerts.resolve': async () => ({ alertId: await aAlert() }),
       'geofences.create': { name: `by ${role}`, polygon: SQUARE },
@@ -1031,6 +1048,14 @@ describe('3. roles', () => {
         keys: { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) },
       },
       'notifications.createWebhook': { name: `hook ${role}`, url: `http://127.0.0.1:9/${role}` },
+      'notifications.deleteWebhook': async () => ({
+        id: (
+          await adminA().notifications.createWebhook({
+            name: `gone ${role}`,
+            url: `http://127.0.0.1:9/gone-${role}`,
+          })
+        ).id,
+      }),
       'notifications.redeliver': async () => ({ id: await aDeadDelivery(role) }),
       'notifications.forAlert': async () => ({ alertId: await aAlert() }),
       'alertRules.update': async () => ({ ...(await aRule()), rule: RULE }),

@@ -18,6 +18,7 @@ const SECTIONS = [
 const REGISTER_LINKS = [
   { href: '/alerts/rules', label: 'Alert rules', permission: 'alerts:read' },
   { href: '/settings/notifications', label: 'Notifications', permission: 'notifications:own' },
+  { href: '/settings/webhooks', label: 'Webhooks', permission: 'notifications:manage' },
   { href: '/admin/vehicles', label: 'Vehicles', permission: 'vehicles:registry' },
   { href: '/admin/groups', label: 'Groups', permission: 'vehicles:registry' },
   { href: '/admin/drivers', label: 'Drivers', permission: 'drivers:manage' },

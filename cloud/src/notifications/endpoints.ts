@@ -61,6 +61,27 @@ export async function createWebhookEndpoint(
   return { id, secret };
 }
 
+/**
+ * Deletes an endpoint and its signing secret; false when there is no such endpoint. Deliveries
+ * already queued for it end as dead letters ("endpoint removed"), visible and redeliverable.
+ */
+export async function deleteWebhookEndpoint(
+  db: pg.PoolClient,
+  tenantId: string,
+  id: number,
+): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM notification_webhooks WHERE tenant_id = $1 AND id = $2', [
+    tenantId,
+    id,
+  ]);
+  if (!rowCount) return false;
+  await db.query('DELETE FROM tenant_secrets WHERE tenant_id = $1 AND name = $2', [
+    tenantId,
+    webhookSecretName(id),
+  ]);
+  return true;
+}
+
 export interface PushSubscriptionInput {
   endpoint: string;
   keys: { p256dh: string; auth: string };

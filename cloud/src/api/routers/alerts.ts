@@ -130,6 +130,19 @@ export const alertsRouter = createRouter({
       }),
     ),
 
+  /** One alert (the link in an e-mail, a push or a webhook names it). */
+  get: authedProcedure
+    .meta({ permission: 'alerts:read' })
+    .input(z.object({ alertId: AlertId }))
+    .output(AlertOutput)
+    .query(({ ctx, input }) =>
+      ctx.tenant(async (db) => {
+        const alert = await getAlert(db, ctx.session.tenantId, input.alertId);
+        if (!alert) throw new TRPCError({ code: 'NOT_FOUND', message: `no alert ${input.alertId}` });
+        return alert;
+      }),
+    ),
+
   /** Someone is on it. Audited. */
   acknowledge: authedProcedure
     .meta({ permission: 'alerts:manage' })

@@ -9,7 +9,11 @@ import { appendAudit } from '../../db/queries/audit-log.ts';
 import { CloudError } from '../../errors.ts';
 import { emailProblem, phoneProblem, TIME_OF_DAY, timeZoneProblem } from '../../notifications/addresses.ts';
 import { AddressGuard } from '../../notifications/channels/address-guard.ts';
-import { createWebhookEndpoint, savePushSubscription } from '../../notifications/endpoints.ts';
+import {
+  createWebhookEndpoint,
+  deleteWebhookEndpoint,
+  savePushSubscription,
+} from '../../notifications/endpoints.ts';
 import { CHANNELS, DELIVERY_STATUSES, LOG_EVENTS } from '../../notifications/model.ts';
 import { redeliver } from '../../notifications/outbox.ts';
 import type { SecretBox } from '../../security/secret-box.ts';
@@ -204,6 +208,21 @@ export const notificationsRouter = createRouter({
         return created;
       }),
     ),
+
+  /** Removes an endpoint and its secret (the receiver stops getting alerts at once). Audited. */
+  deleteWebhook: manage.input(z.object({ id: z.number().int().positive() })).mutation(({ ctx, input }) =>
+    ctx.tenant(async (db) => {
+      const deleted = await deleteWebhookEndpoint(db, ctx.session.tenantId, input.id);
+      if (!deleted) throw new TRPCError({ code: 'NOT_FOUND', message: `no webhook endpoint ${input.id}` });
+      await appendAudit(db, {
+        tenantId: ctx.session.tenantId,
+        actor: `user:${ctx.session.userId}`,
+        action: 'notification-webhook.delete',
+        entity: `notification-webhook:${input.id}`,
+      });
+      return { id: input.id };
+    }),
+  ),
 
   deadLetters: manage
     .input(z.object({ limit: z.number().int().min(1).max(200).default(50) }).default({ limit: 50 }))
