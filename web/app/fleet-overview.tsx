@@ -6,7 +6,7 @@ import { startTransition, useEffect, useMemo, useRef, useState } from 'react';
 import { DataTable, numeric } from '../components/data-table.tsx';
 import { FleetMap, type MapVehicle } from '../components/fleet-map.tsx';
 import { FuelMeter } from '../components/fuel-meter.tsx';
-import { isUnauthorized } from '../lib/auth-redirect.ts';
+import { goToSignIn, isUnauthorized } from '../lib/auth-redirect.ts';
 import {
   formatCount,
   formatNumber,
@@ -62,7 +62,7 @@ function useLiveFleet(): { live: Map<string, LiveVehicle>; connected: boolean } 
         );
       },
       onError: (error) => {
-        if (isUnauthorized(error)) window.location.assign('/login');
+        if (isUnauthorized(error)) goToSignIn();
         setState((prev) => ({ ...prev, connected: false }));
       },
       onConnectionStateChange: (s) => {

@@ -13,7 +13,7 @@
  * goes to the sign-in page.
  */
 import { startTransition, useCallback, useEffect, useRef, useState } from 'react';
-import { describeError, isUnauthorized } from './auth-redirect.ts';
+import { describeError, goToSignIn, isUnauthorized } from './auth-redirect.ts';
 
 export interface QueryOptions {
   /**
@@ -70,7 +70,7 @@ export function useQuery<T>(
       } catch (error) {
         if (controller.signal.aborted || id !== latest) return;
         if (isUnauthorized(error)) {
-          window.location.assign('/login');
+          goToSignIn();
           return;
         }
         setState((previous) => ({ data: previous.data, error: describeError(error) }));
@@ -169,7 +169,7 @@ export function usePagedQuery<P extends CursorPage>(
       setMoreError(null);
       update((shown) => (shown.at(-1)?.nextCursor === cursor ? [...shown, next] : shown));
     } catch (error) {
-      if (isUnauthorized(error)) window.location.assign('/login');
+      if (isUnauthorized(error)) goToSignIn();
       else setMoreError(describeError(error));
     }
   }, [cursor, readPage, update]);

@@ -98,6 +98,30 @@ export function AlertsInbox() {
     }
   };
 
+  // The alert an e-mail, push or webhook linked to (/alerts?alert=ID), whatever the filter shows.
+  const [linkedId, setLinkedId] = useState<number | null>(null);
+  useEffect(() => {
+    const id = Number(new URLSearchParams(window.location.search).get('alert'));
+    if (Number.isSafeInteger(id) && id > 0) setLinkedId(id);
+  }, []);
+  const [linked, setLinked] = useState<Alert | null>(null);
+  const [linkedError, setLinkedError] = useState<string | null>(null);
+  useEffect(() => {
+    if (linkedId === null) return;
+    const controller = new AbortController();
+    trpc.alerts.get
+      .query({ alertId: linkedId }, { signal: controller.signal })
+      .then(setLinked)
+      .catch((e: unknown) => {
+        if (!controller.signal.aborted) setLinkedError(e instanceof Error ? e.message : String(e));
+      });
+    return () => controller.abort();
+  }, [linkedId]);
+  const actOnLinked = async (alert: Alert, action: 'acknowledge' | 'resolve', note?: string) => {
+    await act(alert, action, note);
+    setLinked(await trpc.alerts.get.query({ alertId: alert.id }).catch(() => alert));
+  };
+
   const counts = list.pages?.[0]?.counts;
   const items = list.pages?.flatMap((p) => p.items) ?? null;
   const error = actionError ?? list.error;
@@ -122,6 +146,8 @@ export function AlertsInbox() {
         {message && <p className="notice">{message}</p>}
       </div>
       {error && <p className="error-text">Could not load alerts: {error}</p>}
+      {linkedError && <p className="error-text">Could not load the linked alert: {linkedError}</p>}
+      {linked && <LinkedAlert alert={linked} onAct={actOnLinked} />}
 
       {items &&
         (items.length === 0 ? (
@@ -142,12 +168,70 @@ export function AlertsInbox() {
   );
 }
 
-function AlertRow({
+/** The alert a notification linked to: its facts (place, litres) and the same actions as the list. */
+function LinkedAlert({
   alert,
   onAct,
 }: {
   alert: Alert;
   onAct: (a: Alert, action: 'acknowledge' | 'resolve', note?: string) => Promise<void>;
+}) {
+  const litres = typeof alert.details.volumeL === 'number' ? alert.details.volumeL : null;
+  return (
+    <section aria-labelledby="linked-alert-heading" data-linked-alert={alert.id}>
+      <h2 id="linked-alert-heading">The alert you followed</h2>
+      <dl className="detail-grid">
+        <div>
+          <dt>Alert</dt>
+          <dd>{alert.title}</dd>
+        </div>
+        <div>
+          <dt>Vehicle</dt>
+          <dd>
+            <VehicleLink vehicleId={alert.vehicleId} />
+          </dd>
+        </div>
+        <div>
+          <dt>When (UTC)</dt>
+          <dd>
+            <UtcTime ms={alert.ts} />
+          </dd>
+        </div>
+        {alert.lat !== null && alert.lon !== null && (
+          <div>
+            <dt>Place</dt>
+            <dd data-field="place">
+              {alert.lat.toFixed(5)}, {alert.lon.toFixed(5)}
+            </dd>
+          </div>
+        )}
+        {litres !== null && (
+          <div>
+            <dt>Litres</dt>
+            <dd data-field="litres">{litres.toFixed(1)}</dd>
+          </div>
+        )}
+      </dl>
+      <DataTable
+        data-table="linked-alert"
+        caption="The linked alert"
+        columns={['Alert', 'Severity', 'Status', 'Vehicle', 'When (UTC)', 'Actions']}
+      >
+        <AlertRow alert={alert} onAct={onAct} idPrefix="linked-" />
+      </DataTable>
+    </section>
+  );
+}
+
+function AlertRow({
+  alert,
+  onAct,
+  idPrefix = '',
+}: {
+  alert: Alert;
+  onAct: (a: Alert, action: 'acknowledge' | 'resolve', note?: string) => Promise<void>;
+  /** The same alert may show twice (linked and in the list): element ids stay unique. */
+  idPrefix?: string;
 }) {
   const [note, setNote] = useState('');
   const severity = severityBadge(alert.severity);
@@ -183,11 +267,11 @@ function AlertRow({
           )}
           {alert.status !== 'resolved' && (
             <>
-              <label className="visually-hidden" htmlFor={`note-${alert.id}`}>
+              <label className="visually-hidden" htmlFor={`${idPrefix}note-${alert.id}`}>
                 Resolution note for {alert.title}
               </label>
               <input
-                id={`note-${alert.id}`}
+                id={`${idPrefix}note-${alert.id}`}
                 value={note}
                 maxLength={500}
                 placeholder="Note (optional)"

@@ -2,6 +2,7 @@
 
 import { TRPCClientError } from '@trpc/client';
 import { type FormEvent, useEffect, useState } from 'react';
+import { afterSignIn } from '../../lib/auth-redirect.ts';
 import { trpc } from '../../lib/trpc.ts';
 import { useQuery } from '../../lib/use-query.ts';
 
@@ -9,6 +10,9 @@ import { useQuery } from '../../lib/use-query.ts';
 export function LoginForm() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Until React runs, a click would submit the form natively: a GET with the password in the URL.
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => setHydrated(true), []);
   // Without an answer the page offers the password form only.
   const oidc = useQuery(null, (signal) => trpc.auth.methods.query(undefined, { signal })).data?.oidc ?? false;
 
@@ -28,8 +32,9 @@ export function LoginForm() {
         email: String(form.get('email')),
         password: String(form.get('password')),
       });
-      // Drivers land in their own app (the offline PWA), everyone else on the dashboard.
-      window.location.assign(me.role === 'driver' ? '/driver' : '/');
+      // Back to the page that sent here; else drivers land in their own app (the offline PWA),
+      // everyone else on the dashboard.
+      window.location.assign(afterSignIn(me.role, new URLSearchParams(window.location.search).get('next')));
     } catch (err) {
       setError(err instanceof TRPCClientError ? err.message : 'Sign-in failed. Try again.');
       setBusy(false);
@@ -51,7 +56,7 @@ export function LoginForm() {
           {error}
         </p>
       ) : null}
-      <button type="submit" disabled={busy}>
+      <button type="submit" disabled={busy || !hydrated}>
         {busy ? 'Signing in…' : 'Sign in'}
       </button>
       {oidc ? (
