@@ -9,7 +9,7 @@
  * PostgreSQL and MQTT URLs (the production path, and the test run against the local services).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mosquittoPasswordLine } from '../../cloud/src/devices/broker-auth.ts';
 import { freePort, REPO_ROOT, type Supervised, supervise, tsxArgs, waitForHttp } from './processes.ts';
@@ -70,6 +70,19 @@ export interface Stack {
   /** The tenant's first administrator, created at start (sign in to the dashboard with it). */
   admin: { email: string; password: string };
   stop(): Promise<void>;
+}
+
+/**
+ * The key that seals tenant secrets on this machine: kept beside a kept database (secrets sealed
+ * with it must open at the next start), else new each start like the database itself.
+ */
+function localSecretKeys(dataDir: string, pgliteDir: string | undefined): string {
+  const file = pgliteDir ? `${path.resolve(pgliteDir)}.secret-keys` : path.join(dataDir, 'secret-keys');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const spec = `local1:${randomBytes(32).toString('base64')}`;
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${spec}\n`, { mode: 0o600 });
+  return spec;
 }
 
 const portOr = async (p: number | undefined, fallback: number) => (p === 0 ? freePort() : (p ?? fallback));
@@ -155,6 +168,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       email: process.env.FLEET_ADMIN_EMAIL ?? 'admin@fleet.local',
       password: process.env.FLEET_ADMIN_PASSWORD ?? randomBytes(12).toString('base64url'),
     };
+    // Chosen before the cloud starts: links in alert e-mails and pushes point at the web app.
+    const webPort = (options.web ?? true) ? await portOr(options.webPort, 3000) : null;
     const [cloudCmd, cloudArgs] = tsxArgs('cloud/src/main.ts');
     const cloud = supervise('cloud', cloudCmd, cloudArgs, {
       logDir,
@@ -169,6 +184,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         FLEET_BOOTSTRAP_ADMIN_EMAIL: admin.email,
         FLEET_BOOTSTRAP_ADMIN_PASSWORD: admin.password,
         FLEET_MQTT_PASSWORD_FILE: brokerPasswordFile ?? '',
+        ...(webPort !== null ? { FLEET_PUBLIC_URL: `http://127.0.0.1:${webPort}` } : {}),
+        // Webhook signing secrets are sealed with it: without it, webhooks cannot be set up.
+        ...(process.env.FLEET_SECRET_KEYS
+          ? {}
+          : { FLEET_SECRET_KEYS: localSecretKeys(dataDir, options.pgliteDir) }),
         ...options.cloudEnv,
       },
       onExit: critical('cloud'),
@@ -266,8 +286,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     say(`${vehicles.length} simulated vehicles on ${useSocat ? 'virtual serial ports (socat)' : 'TCP'}`);
 
     let webUrl: string | null = null;
-    if (options.web ?? true) {
-      const webPort = await portOr(options.webPort, 3000);
+    if (webPort !== null) {
       const nextBin = path.join(REPO_ROOT, 'web', 'node_modules', 'next', 'dist', 'bin', 'next');
       const web = supervise(
         'web',
