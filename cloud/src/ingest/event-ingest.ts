@@ -31,6 +31,7 @@ import {
 import type mqtt from 'mqtt';
 import { insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
 import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
+import { countReject } from '../metrics/ingest-metrics.ts';
 import { retryDatabase } from './db-retry.ts';
 import { type IngestOptions, subscribeIngest } from './ingest-client.ts';
 import { storeVehicleEvents } from './store-vehicle-events.ts';
@@ -182,6 +183,7 @@ export class EventIngest {
       onRetry: () => this.stats.dbRetries++,
     });
     this.stats.deadLetters++;
+    countReject('events', reason);
     this.opts.log.warn({ topic, reason, bytes: payload.byteLength }, 'events payload dead-lettered');
     // Tell the agent, so it backs off instead of resending every ack timeout. An undecodable
     // payload may still carry its batchSeq.
