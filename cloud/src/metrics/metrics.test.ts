@@ -6,6 +6,7 @@ import {
   vehicleTopic,
 } from '@fleet/shared';
 import type { Logger } from '@fleet/shared/log';
+import type { MetricValueWithName } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { classify } from '../ingest/classify.ts';
 import { planGroup } from '../ingest/group.ts';
@@ -97,10 +98,11 @@ describe('the metrics endpoint', () => {
 
   it('observes the lag of live batches only, once per batch, from its newest sample', async () => {
     const lag = registry.getSingleMetric('fleet_ingest_lag_seconds')!;
-    const count = async () =>
-      (await lag.get()).values.find((v) => v.metricName === 'fleet_ingest_lag_seconds_count')!.value;
-    const sum = async () =>
-      (await lag.get()).values.find((v) => v.metricName === 'fleet_ingest_lag_seconds_sum')!.value;
+    // A histogram's values name their series (metricName), which MetricValue's type leaves out.
+    const series = async (name: string) =>
+      ((await lag.get()).values as MetricValueWithName<string>[]).find((v) => v.metricName === name)!.value;
+    const count = () => series('fleet_ingest_lag_seconds_count');
+    const sum = () => series('fleet_ingest_lag_seconds_sum');
     const [count0, sum0] = [await count(), await sum()];
     const now = Date.now();
     recordTelemetryGroup({
