@@ -28,6 +28,7 @@ import {
   type VehicleEventBatch,
   vehicleTopic,
 } from '@fleet/shared';
+import { TRACEPARENT, traceIdOf, withTrace } from '@fleet/shared/log';
 import type mqtt from 'mqtt';
 import { insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
 import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
@@ -80,8 +81,10 @@ export class EventIngest {
       logContext: { ingest: 'events' },
       // The PUBACK goes out only after the message is stored or dead-lettered. Stopping leaves it
       // un-acked, and the broker redelivers it to the next run.
+      // The agent's trace id (MQTT 5 user property) goes on every log line of this message's work.
       onMessage: (client, packet, done) => {
-        this.handle(client, packet.topic, packet.payload as Buffer).then(
+        const trace = traceIdOf(packet.properties?.userProperties?.[TRACEPARENT]);
+        withTrace(trace, () => this.handle(client, packet.topic, packet.payload as Buffer)).then(
           () => done(),
           (err: unknown) => log.warn({ err: (err as Error).message }, 'event message left unacknowledged'),
         );
@@ -127,6 +130,10 @@ export class EventIngest {
       },
     );
     if (refusal !== null) return this.refuse(client, topic, payload, refusal, { tenantId, vehicleId, batch });
+    this.opts.log.debug(
+      { vehicleId, batchSeq: batch.batchSeq, events: batch.events.length },
+      'events stored',
+    );
     this.sendAck(client, tenantId, vehicleId, batch);
   }
 

@@ -17,7 +17,7 @@
  * receiver to drop. Nothing is lost to a dropped database connection either: every step is a
  * transaction, and an unfinished one leaves the job to expire and run again.
  */
-import type { Logger } from '@fleet/shared/log';
+import { type Logger, traceIdOf, withTrace } from '@fleet/shared/log';
 import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import { CloudError, CloudErrorCode } from '../errors.ts';
@@ -260,6 +260,11 @@ export class NotificationWorker {
       return;
     }
     const { send: d, attempt } = decision;
+    // Logged under the trace the alert was queued with (shared/src/log.ts), when it has one.
+    await withTrace(traceIdOf(d.data.trace), () => this.deliver(job, d, attempt));
+  }
+
+  private async deliver(job: PgBoss.Job<JobData>, d: Delivery, attempt: number): Promise<void> {
     const sender = this.senders[d.channel];
     try {
       if (!sender)
@@ -271,6 +276,7 @@ export class NotificationWorker {
       await markSent(this.pool, d, attempt, detail);
       this.stats.sent++;
       countDelivery(d.channel, 'sent');
+      this.log.info({ delivery: d.id, channel: d.channel, alertId: d.alertId, attempt }, 'delivery sent');
     } catch (err) {
       const e =
         err instanceof CloudError ? err : new CloudError(CloudErrorCode.DeliveryTransient, String(err));
