@@ -9,6 +9,8 @@ need_apt socat socat
 need_apt gpsd gpsd
 need_apt gpsfake gpsd-clients
 need_apt chromium chromium
+# prometheus and promtool: the metrics test scrapes a running stack and unit-tests the alerting rules.
+need_apt prometheus prometheus
 install_workspace
 
 # The tests use this machine's PostgreSQL (127.0.0.1:5432) and Mosquitto (127.0.0.1:1883).

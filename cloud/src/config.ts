@@ -70,6 +70,16 @@ const VARIABLES = z.object({
   FLEET_API_HOST: z.string().min(1).default('127.0.0.1').describe('a host name or address'),
   /** [0...65535] API port, default 4000; 0 picks a free one. */
   FLEET_API_PORT: port().default(4000),
+  /** Prometheus `/metrics` endpoint (metrics/server.ts): localhost only unless configured. */
+  FLEET_METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('a host name or address'),
+  /** [0...65535] default 9464 (the usual Prometheus exporter port); 0 picks a free one. */
+  FLEET_METRICS_PORT: port().default(9464),
+  /** The endpoint's path, default /metrics. */
+  FLEET_METRICS_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/-]{0,100}$/)
+    .default('/metrics')
+    .describe('a URL path starting with /'),
   /**
    * The address people open (the web app, e.g. https://fleet.example.com). https: every cookie
    * is sent with `Secure`. Unset: a development stack on http://127.0.0.1.
@@ -290,6 +300,9 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_INGEST_CLIENT_ID: true,
   FLEET_API_HOST: true,
   FLEET_API_PORT: true,
+  FLEET_METRICS_HOST: true,
+  FLEET_METRICS_PORT: true,
+  FLEET_METRICS_PATH: true,
   FLEET_PUBLIC_URL: true,
   FLEET_TRUSTED_PROXIES: true,
   FLEET_AUTO_REGISTER_VEHICLES: true,
@@ -363,6 +376,7 @@ const ServiceEnv = VARIABLES.pick({
     ingestClientId: env.FLEET_INGEST_CLIENT_ID,
     apiHost: env.FLEET_API_HOST,
     apiPort: env.FLEET_API_PORT,
+    metrics: { host: env.FLEET_METRICS_HOST, port: env.FLEET_METRICS_PORT, path: env.FLEET_METRICS_PATH },
     /** Cookies carry `Secure` (FLEET_PUBLIC_URL is https). */
     secureCookies: env.FLEET_PUBLIC_URL?.startsWith('https:') ?? false,
     trustedProxies: env.FLEET_TRUSTED_PROXIES,

@@ -47,6 +47,9 @@ export enum CloudErrorCode {
   DeliveryPermanent = 803,
   /** A channel the deployment did not configure (no SMTP server, no VAPID keys, no SMS provider). */
   ChannelNotConfigured = 804,
+  // 9xx observability
+  /** The metrics endpoint could not listen (its port is taken): the process runs on without it. */
+  MetricsEndpoint = 900,
 }
 
 export class CloudError extends Error {

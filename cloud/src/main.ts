@@ -23,6 +23,11 @@ import { isCloudError } from './errors.ts';
 import { FuelCardInboxConsumer } from './fuel/webhook-inbox.ts';
 import { EventIngest } from './ingest/event-ingest.ts';
 import { TelemetryIngest } from './ingest/telemetry-ingest.ts';
+import { watchLiveStreams } from './metrics/api-metrics.ts';
+import { watchFleetDatabase } from './metrics/fleet-metrics.ts';
+import { watchEventIngest, watchTelemetryIngest } from './metrics/ingest-metrics.ts';
+import { watchJobQueue } from './metrics/notification-metrics.ts';
+import { startMetricsServer } from './metrics/server.ts';
 import { notificationSettings } from './notifications/settings.ts';
 import { NotificationWorker } from './notifications/worker.ts';
 
@@ -91,6 +96,13 @@ async function main() {
     ? new NotificationWorker(pool, await notificationSettings(config), createLogger('notifications'))
     : null;
   await notifier?.start();
+  // Prometheus: every role of this process, read at scrape time (metrics/, README "Metrics").
+  watchTelemetryIngest(() => ingest.stats);
+  watchEventIngest(() => eventIngest.stats);
+  watchLiveStreams(() => LiveFeed.for(pool).subscribers);
+  if (notifier) watchJobQueue(() => notifier.queueDepth());
+  watchFleetDatabase(pool, createLogger('metrics'));
+  const metrics = await startMetricsServer({ ...config.metrics, log: createLogger('metrics') });
   const api = await startApiServer({
     pool,
     host: config.apiHost,
@@ -110,7 +122,7 @@ async function main() {
     },
   });
   // A plain line for the launcher (and people) to wait on.
-  console.log(`fleet cloud ready api=${api.url}`);
+  console.log(`fleet cloud ready api=${api.url}${metrics ? ` metrics=${metrics.url}` : ''}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -118,6 +130,7 @@ async function main() {
     stopping = true;
     log.info({ signal, ...ingest.stats }, 'stopping');
     await api.close();
+    await metrics?.close();
     await ingest.stop();
     await eventIngest.stop();
     await fuelInbox.stop();

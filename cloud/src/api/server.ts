@@ -240,7 +240,9 @@ export async function startApiServer(opts: {
     }
     if (!Object.hasOwn(procedures, path) || procedures[path]!._def.type !== 'query') return false;
     try {
-      const data = await callerQuery(createCaller(await contextFor(req, res, token, ip)), path)(input);
+      const ctx = await contextFor(req, res, token, ip);
+      ctx.answeredAgainOnError = true; // the adapter answers errors (and the metrics count them there)
+      const data = await callerQuery(createCaller(ctx), path)(input);
       const shared = typeof data === 'object' && data !== null;
       let body = shared ? encoded.get(data) : undefined;
       if (body === undefined) {

@@ -6,6 +6,7 @@ import { can, type Permission } from '../auth/permissions.ts';
 import type { Session } from '../auth/session.ts';
 import { inTenant } from '../db/tenant.ts';
 import type { DeviceProvisioning } from '../devices/device-provisioning.ts';
+import { observeProcedure } from '../metrics/api-metrics.ts';
 
 /** What the administration procedures reach beyond the database (main.ts wires them). */
 export interface AdminServices {
@@ -37,6 +38,11 @@ export interface ApiContext {
   token?: string | null;
   /** Absent (tests' callers): devices cannot be changed, invitation links are handed over. */
   admin?: AdminServices;
+  /**
+   * A failure is not the answer: the HTTP adapter runs the call again and answers it (server.ts's
+   * direct GET answers), so the metrics count that failure once, from the adapter's run.
+   */
+  answeredAgainOnError?: boolean;
 }
 
 export interface ApiMeta {
@@ -84,8 +90,19 @@ const t = initTRPC
 
 export const createRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
+
+/** Every procedure's time and outcome, for the metrics endpoint (metrics/api-metrics.ts). */
+const timedProcedure = t.procedure.use(async ({ ctx, path, type, next }) => {
+  const began = performance.now();
+  const result = await next();
+  if (result.ok) observeProcedure(path, type, (performance.now() - began) / 1000);
+  else if (!ctx.answeredAgainOnError)
+    observeProcedure(path, type, (performance.now() - began) / 1000, result.error.code);
+  return result;
+});
+
 /** Anonymous: sign-in only. */
-export const publicProcedure = t.procedure;
+export const publicProcedure = timedProcedure;
 
 const tenantOf =
   (db: pg.Pool, tenantId: string) =>
@@ -96,7 +113,7 @@ const tenantOf =
  * Signed in, and the role holds the procedure's permission (meta). A procedure without a
  * permission is refused: forgetting one closes the door rather than opening it.
  */
-export const authedProcedure = t.procedure.use(({ ctx, meta, next }) => {
+export const authedProcedure = timedProcedure.use(({ ctx, meta, next }) => {
   const session = ctx.session;
   if (!session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
   if (!meta?.permission || !can(session.role, meta.permission, session.scopes)) {

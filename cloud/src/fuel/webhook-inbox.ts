@@ -21,6 +21,7 @@ import {
   insertFuelTransactions,
   knownVehicles,
 } from '../db/queries/insert-fuel-transactions.ts';
+import { countReject } from '../metrics/ingest-metrics.ts';
 import { FuelCardWebhookBody, parseTransaction } from './transaction.ts';
 
 /** The webhook source name: the tenant's secret is `webhook:fuel-card`, the URL /webhooks/<tenant>/fuel-card. */
@@ -94,8 +95,11 @@ export async function drainFuelCardInbox(pool: pg.Pool, log: Logger, limit = 100
       result.stored += inserted.size;
       result.duplicates += good.length - inserted.size;
       result.refused += letters.length;
-      for (const l of letters)
+      for (const l of letters) {
         log.warn({ topic: l.topic, reason: l.reason }, 'fuel-card webhook item refused');
+        // An item's own check (zod) words its reasons freely: those are schema refusals.
+        countReject('fuel_cards', l.reason, 'schema');
+      }
     } catch (err) {
       await c.query('ROLLBACK').catch(() => {});
       throw err;

@@ -28,9 +28,11 @@ import {
   type VehicleEventBatch,
   vehicleTopic,
 } from '@fleet/shared';
+import { TRACEPARENT, traceIdOf, withTrace } from '@fleet/shared/log';
 import type mqtt from 'mqtt';
 import { insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
 import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
+import { countReject } from '../metrics/ingest-metrics.ts';
 import { retryDatabase } from './db-retry.ts';
 import { type IngestOptions, subscribeIngest } from './ingest-client.ts';
 import { storeVehicleEvents } from './store-vehicle-events.ts';
@@ -79,8 +81,10 @@ export class EventIngest {
       logContext: { ingest: 'events' },
       // The PUBACK goes out only after the message is stored or dead-lettered. Stopping leaves it
       // un-acked, and the broker redelivers it to the next run.
+      // The agent's trace id (MQTT 5 user property) goes on every log line of this message's work.
       onMessage: (client, packet, done) => {
-        this.handle(client, packet.topic, packet.payload as Buffer).then(
+        const trace = traceIdOf(packet.properties?.userProperties?.[TRACEPARENT]);
+        withTrace(trace, () => this.handle(client, packet.topic, packet.payload as Buffer)).then(
           () => done(),
           (err: unknown) => log.warn({ err: (err as Error).message }, 'event message left unacknowledged'),
         );
@@ -126,6 +130,10 @@ export class EventIngest {
       },
     );
     if (refusal !== null) return this.refuse(client, topic, payload, refusal, { tenantId, vehicleId, batch });
+    this.opts.log.debug(
+      { vehicleId, batchSeq: batch.batchSeq, events: batch.events.length },
+      'events stored',
+    );
     this.sendAck(client, tenantId, vehicleId, batch);
   }
 
@@ -182,6 +190,7 @@ export class EventIngest {
       onRetry: () => this.stats.dbRetries++,
     });
     this.stats.deadLetters++;
+    countReject('events', reason);
     this.opts.log.warn({ topic, reason, bytes: payload.byteLength }, 'events payload dead-lettered');
     // Tell the agent, so it backs off instead of resending every ack timeout. An undecodable
     // payload may still carry its batchSeq.

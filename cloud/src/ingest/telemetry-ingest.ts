@@ -40,6 +40,7 @@ import type mqtt from 'mqtt';
 import type pg from 'pg';
 import { GeofenceWatch } from '../alerts/geofence-watch.ts';
 import type { AgentDrops } from '../db/queries/upsert-agent-drops.ts';
+import { countReject, recordTelemetryGroup } from '../metrics/ingest-metrics.ts';
 import { type OutgoingAck, sendAcks } from './acks.ts';
 import { classify } from './classify.ts';
 import { retryDatabase } from './db-retry.ts';
@@ -251,7 +252,7 @@ export class TelemetryIngest {
     this.schedule();
     let committedAt: number | undefined;
     try {
-      const acks = await this.store(group);
+      const acks = await this.store(group, lane);
       committedAt = performance.now();
       for (const p of group) p.resolve();
       sendAcks(acks, (err, topic) => {
@@ -269,16 +270,18 @@ export class TelemetryIngest {
   }
 
   /** Commits the group (retried on database errors) and counts; returns the answers to send. */
-  private async store(group: Pending[]): Promise<OutgoingAck[]> {
+  private async store(group: Pending[], lane: Lane): Promise<OutgoingAck[]> {
     const { log } = this.opts;
     const classified = group.map((p) => classify(p, p.topic, p.payload, this.opts.baseTopic));
+    let commitMs = 0;
     const { plan, inserted, acks } = await retryDatabase(
       async () => {
         // Outside the group's transaction: creating a partition locks the parent table briefly.
         await this.partitions.ensureFor(
           classified.flatMap((c) => (c.kind === 'telemetry' ? c.batch.samples.map((s) => s.ts) : [])),
         );
-        return commitGroup(
+        const began = performance.now();
+        const committed = await commitGroup(
           {
             pool: this.opts.pool,
             baseTopic: this.opts.baseTopic,
@@ -290,6 +293,8 @@ export class TelemetryIngest {
           },
           classified,
         );
+        commitMs = performance.now() - began;
+        return committed;
       },
       {
         firstDelayMs: this.opts.retryDelayMs,
@@ -320,8 +325,18 @@ export class TelemetryIngest {
     this.stats.samplesHistorical += plan.historical;
     this.stats.agentEvictedSamples += evicted;
     this.stats.deadLetters += plan.letters.length;
+    // Once per group, never per sample: the live path's CPU per message matters.
+    recordTelemetryGroup({
+      lane,
+      messages: group.length,
+      samples,
+      commitSeconds: commitMs / 1000,
+      batches: plan.batches,
+      committedAt: Date.now(),
+    });
     for (const l of plan.letters) {
       log.warn({ topic: l.topic, reason: l.reason, bytes: l.payload.byteLength }, 'payload dead-lettered');
+      countReject('telemetry', l.reason);
     }
     if (evicted > 0) log.warn({ evicted }, 'agents report unsynced samples evicted');
     log.debug({ messages: group.length, samples, inserted }, 'group stored');

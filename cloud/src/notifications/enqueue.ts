@@ -10,6 +10,7 @@
  * tenant's users, settings and webhook endpoints and writes only the tenant's outbox.
  */
 import { createHash } from 'node:crypto';
+import { currentTrace } from '@fleet/shared/log';
 import type pg from 'pg';
 import type { z } from 'zod';
 import { CloudError, CloudErrorCode } from '../errors.ts';
@@ -38,6 +39,11 @@ interface Resolved {
   recipient: string;
   recipientUserId: string | null;
   target: string;
+}
+
+function withCurrentTrace(data: Record<string, unknown> | undefined): Record<string, unknown> {
+  const trace = currentTrace();
+  return trace ? { ...data, trace } : (data ?? {});
 }
 
 export async function enqueueNotifications(
@@ -106,7 +112,8 @@ export async function enqueueNotifications(
         item.text,
         item.html ?? null,
         item.link ?? null,
-        JSON.stringify(item.data ?? {}),
+        // The trace it was queued under goes with it: the worker sends (and logs) under it again.
+        JSON.stringify(withCurrentTrace(item.data)),
         key,
       ],
     );

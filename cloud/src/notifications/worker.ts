@@ -17,10 +17,11 @@
  * receiver to drop. Nothing is lost to a dropped database connection either: every step is a
  * transaction, and an unfinished one leaves the job to expire and run again.
  */
-import type { Logger } from '@fleet/shared/log';
+import { type Logger, traceIdOf, withTrace } from '@fleet/shared/log';
 import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import { CloudError, CloudErrorCode } from '../errors.ts';
+import { countDelivery } from '../metrics/notification-metrics.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { AddressGuard } from './channels/address-guard.ts';
 import type { ChannelSender } from './channels/channel.ts';
@@ -177,6 +178,11 @@ export class NotificationWorker {
     }
   }
 
+  /** Jobs waiting in the queue (created, or failed and waiting for their retry): for the metrics. */
+  queueDepth(): Promise<number> {
+    return this.boss.getQueueSize(DELIVERY_QUEUE);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
@@ -254,6 +260,11 @@ export class NotificationWorker {
       return;
     }
     const { send: d, attempt } = decision;
+    // Logged under the trace the alert was queued with (shared/src/log.ts), when it has one.
+    await withTrace(traceIdOf(d.data.trace), () => this.deliver(job, d, attempt));
+  }
+
+  private async deliver(job: PgBoss.Job<JobData>, d: Delivery, attempt: number): Promise<void> {
     const sender = this.senders[d.channel];
     try {
       if (!sender)
@@ -264,6 +275,8 @@ export class NotificationWorker {
       const detail = await sender.send(d);
       await markSent(this.pool, d, attempt, detail);
       this.stats.sent++;
+      countDelivery(d.channel, 'sent');
+      this.log.info({ delivery: d.id, channel: d.channel, alertId: d.alertId, attempt }, 'delivery sent');
     } catch (err) {
       const e =
         err instanceof CloudError ? err : new CloudError(CloudErrorCode.DeliveryTransient, String(err));
@@ -272,12 +285,14 @@ export class NotificationWorker {
       if (transient && age < this.settings.maxAgeMs[d.channel]) {
         await markFailed(this.pool, d, attempt, 'retrying', e.message);
         this.stats.failed++;
+        countDelivery(d.channel, 'retrying');
         await this.boss.fail(DELIVERY_QUEUE, job.id, { message: `E${e.code}` });
         return;
       }
       const why = transient ? `${e.message}; gave up after ${attempt} attempts` : e.message;
       await markFailed(this.pool, d, attempt, 'dead', why);
       this.stats.dead++;
+      countDelivery(d.channel, 'dead');
       this.log.warn({ delivery: d.id, channel: d.channel, code: e.code, attempt }, 'delivery dead');
     }
   }
@@ -323,6 +338,7 @@ export class NotificationWorker {
           if (until) {
             await hold(c, d, 'quiet_hours', until);
             this.stats.held++;
+            countDelivery(d.channel, 'held');
             return { skip: 'held' };
           }
         }
@@ -333,6 +349,7 @@ export class NotificationWorker {
           const due = new Date((recent.oldest ?? now).getTime() + windowMs);
           await hold(c, d, 'throttle', due > now ? due : now);
           this.stats.held++;
+          countDelivery(d.channel, 'held');
           return { skip: 'held' };
         }
       }

@@ -22,7 +22,7 @@ import {
   VehicleEventAck,
   type VehicleEventBatch,
 } from '@fleet/shared';
-import type { Logger } from '@fleet/shared/log';
+import { type Logger, newTraceparent, TRACEPARENT, traceIdOf } from '@fleet/shared/log';
 import type { EventOutbox } from '../store/event-outbox.ts';
 import {
   awaitCloudAck,
@@ -150,8 +150,10 @@ export class EventLane implements Lane {
         this.stats.ackTimeouts++;
       },
     );
+    // One trace id from here to the alert and its notifications (MQTT 5 only; shared/src/log.ts).
+    const traceparent = newTraceparent();
     this.link
-      .publish('events', JSON.stringify(batch))
+      .publish('events', JSON.stringify(batch), { [TRACEPARENT]: traceparent })
       .catch((err: Error) => this.inflight?.batchSeq === batchSeq && this.inflight.settle(err));
     this.stats.batchesSent++;
     const ack = await answered;
@@ -161,7 +163,10 @@ export class EventLane implements Lane {
     }
     this.stats.cloudAcks++;
     this.stats.eventsSent += events.length;
-    this.log.debug({ batchSeq, events: events.length }, 'events committed by the cloud');
+    this.log.debug(
+      { batchSeq, events: events.length, trace: traceIdOf(traceparent) },
+      'events committed by the cloud',
+    );
   }
 
   async stop(): Promise<void> {

@@ -44,6 +44,11 @@ export function ruleDelivery(publicUrl: string, log: Logger): AlertDelivery & Es
       const items = await itemsFor(db, alert, rule, recipients, channels, publicUrl, keyPrefix);
       if (items.length > 0) await enqueueNotifications(db, items);
       await db.query('RELEASE SAVEPOINT alert_delivery');
+      // Under the ingest's trace (shared/src/log.ts) when an agent's event batch raised it.
+      log.info(
+        { alertId: alert.id, ruleId: rule.id, vehicleId: alert.vehicleId, deliveries: items.length },
+        'alert queued for delivery',
+      );
     } catch (err) {
       await db.query('ROLLBACK TO SAVEPOINT alert_delivery');
       log.error(
