@@ -29,7 +29,7 @@ export function contentSecurityPolicy(nonce: string, dev = process.env.NODE_ENV 
     `img-src 'self' data: blob:${tileOrigin()}`,
     "font-src 'self'",
     "connect-src 'self'",
-    // The driver PWA's service worker (/sw.js) and web app manifest: this origin only.
+    // The service workers (/sw.js for the driver PWA, /push-sw.js for alerts) and the manifest: this origin only.
     "worker-src 'self'",
     "manifest-src 'self'",
     "object-src 'none'",

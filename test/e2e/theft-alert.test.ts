@@ -9,6 +9,7 @@
  *     vehicle, the place and the litres, with a link that opens that alert (after signing in);
  *   - exactly one webhook reaches a receiver that checks its signature with the secret the page
  *     showed once (an HMAC written here, not the cloud's own verifier).
+ * And the dashboard's push-only service worker shows a pushed alert (one per idempotency key).
  * Configuration the operator gives (not defaults): the SMTP server, and loopback allowed as a
  * webhook address (the SSRF guard refuses it otherwise).
  */
@@ -229,4 +230,58 @@ describe('a fuel theft reaches people (fresh system, embedded defaults)', () => 
     await expectNoAxeViolations(page, 'alerts inbox with a linked alert');
     await stranger.close();
   }, 240_000);
+  it("the dashboard's push worker shows a pushed alert as a notification, one per key", async () => {
+    // No push service is reachable here (the browser's own, e.g. FCM), so the message is handed
+    // to the worker through DevTools' ServiceWorker.deliverPushMessage, as the browser would.
+    const context = await browser.newContext();
+    await context.grantPermissions(['notifications'], { origin: stack.webUrl! });
+    const page = await context.newPage();
+    await page.goto(`${stack.webUrl}/login`);
+    const cdp = await context.newCDPSession(page);
+    const registrationId = new Promise<string>((resolve) => {
+      cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+        const r = registrations.find((x: { scopeURL: string }) => x.scopeURL === `${stack.webUrl}/`);
+        if (r) resolve(r.registrationId);
+      });
+    });
+    await cdp.send('ServiceWorker.enable');
+    const scope = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.register('/push-sw.js', { scope: '/' });
+      await navigator.serviceWorker.ready;
+      return reg.scope;
+    });
+    expect(scope).toBe(`${stack.webUrl}/`);
+    const push = (key: string, title: string) =>
+      registrationId.then((id) =>
+        cdp.send('ServiceWorker.deliverPushMessage', {
+          origin: stack.webUrl!,
+          registrationId: id,
+          data: JSON.stringify({
+            key,
+            title,
+            body: 'Vehicle: veh-001',
+            url: '/alerts?alert=1',
+            severity: 'critical',
+          }),
+        }),
+      );
+    await push('alert-1.push.u1', 'Fuel drain: 13.4 L lost — veh-001');
+    await push('alert-1.push.u1', 'Fuel drain: 13.4 L lost — veh-001'); // delivered twice
+    await push('alert-2.push.u1', 'Trouble code P0171 — veh-001');
+    const shown = await waitUntil(
+      'the notifications',
+      () =>
+        page.evaluate(async () => {
+          const reg = await navigator.serviceWorker.getRegistration('/');
+          return (await reg!.getNotifications()).map((n) => ({ title: n.title, tag: n.tag }));
+        }),
+      (list) => list.length >= 2,
+      15_000,
+    );
+    expect(shown.sort((a, b) => a.tag.localeCompare(b.tag))).toEqual([
+      { title: 'Fuel drain: 13.4 L lost — veh-001', tag: 'alert-1.push.u1' },
+      { title: 'Trouble code P0171 — veh-001', tag: 'alert-2.push.u1' },
+    ]);
+    await context.close();
+  }, 60_000);
 });

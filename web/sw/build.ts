@@ -5,6 +5,7 @@
  *
  *   sw/sw.ts --esbuild (bundle serwist, idb, lib/offline)--> <distDir>/sw-bundle.js
  *            --@serwist/build injectManifest (this build's driver shell)--> <distDir>/sw.js
+ *   sw/push-sw.ts --esbuild--> <distDir>/push-sw.js (the dashboard's alert notifications)
  *
  * Why not a Next plugin: Next 16 builds with Turbopack, where @serwist/next and
  * workbox-webpack-plugin do not run (they need `next build --webpack`, about 2.5x slower here)
@@ -30,6 +31,8 @@ const ICONS = ['icon-192.png', 'icon-512.png', 'maskable-192.png', 'maskable-512
 const ROUTES = ['/driver/page'];
 /** The worker's file name inside the build folder (app/sw.js/route.ts reads it). */
 export const SW_FILE = 'sw.js';
+/** The dashboard's push-only worker (app/push-sw.js/route.ts reads it). */
+export const PUSH_SW_FILE = 'push-sw.js';
 
 const say = (line: string) => process.stdout.write(`sw build: ${line}\n`);
 
@@ -112,6 +115,18 @@ export async function buildServiceWorker(distDir: string): Promise<void> {
   });
   rmSync(bundle, { force: true });
   for (const w of warnings) say(`WARNING: ${w}`);
+  // The dashboard's worker: push handlers only, nothing to precache.
+  await build({
+    entryPoints: [path.join(WEB, 'sw', 'push-sw.ts')],
+    outfile: path.join(nextDir, PUSH_SW_FILE),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    sourcemap: false,
+    logLevel: 'warning',
+  });
   say(
     `${path.relative(WEB, dest)} precaches ${count} files (${(size / 1024).toFixed(0)} KiB) for ${ROUTES.join(', ')}`,
   );

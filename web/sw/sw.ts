@@ -23,6 +23,7 @@ import {
 } from 'serwist';
 import { DATA_CACHE, PAGE_CACHE, STATIC_CACHE } from '../lib/offline/caches.ts';
 import { REFUEL_SYNC_TAG, syncRefuels } from '../lib/offline/sync.ts';
+import { listenForAlertPushes } from './alert-notifications.ts';
 
 declare global {
   interface WorkerGlobalScope extends SerwistGlobalConfig {
@@ -138,54 +139,7 @@ self.addEventListener('sync', (event: Event) => {
   );
 });
 
-// Alert notifications (cloud/src/notifications/channels/push.ts sends PushPayload). The
-// idempotency key is the tag: a message delivered twice (at least once) replaces the first
-// instead of showing two.
-interface AlertPush {
-  key: string;
-  title: string;
-  body: string;
-  url: string | null;
-  severity: string;
-}
-self.addEventListener('push', (event: PushEvent) => {
-  let p: AlertPush;
-  try {
-    p = event.data?.json() as AlertPush;
-  } catch {
-    return;
-  }
-  if (!p?.key) return;
-  event.waitUntil(
-    self.registration.showNotification(p.title, {
-      body: p.body,
-      tag: p.key,
-      icon: '/icons/icon-192.png',
-      data: { url: p.url },
-      // A critical alert stays until the driver or manager acts on it.
-      requireInteraction: p.severity === 'critical',
-    }),
-  );
-});
-
-// A click opens the alert: an open window of this app is focused and sent there, else a new one.
-self.addEventListener('notificationclick', (event: NotificationEvent) => {
-  event.notification.close();
-  const raw = (event.notification.data as { url?: string | null } | undefined)?.url;
-  // Only our own origin: a payload cannot send the click elsewhere.
-  const url = raw && new URL(raw, self.location.origin).origin === self.location.origin ? raw : '/alerts';
-  event.waitUntil(
-    (async () => {
-      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-      const open = windows[0];
-      if (open) {
-        await open.focus();
-        await open.navigate(url).catch(() => self.clients.openWindow(url));
-        return;
-      }
-      await self.clients.openWindow(url);
-    })(),
-  );
-});
+// Alert notifications (also the dashboard's push-only worker, push-sw.ts).
+listenForAlertPushes(self);
 
 serwist.addEventListeners();

@@ -118,7 +118,11 @@ export function NotificationSettingsForm() {
     try {
       const { publicKey } = await trpc.notifications.pushKey.query();
       if (!publicKey) throw new Error('Push notifications are not configured on this server.');
-      const reg = await navigator.serviceWorker.ready;
+      if (!('serviceWorker' in navigator) || !('PushManager' in window))
+        throw new Error('This browser cannot show push notifications.');
+      // The dashboard's push-only worker (the driver app has its own at /driver).
+      const reg = await navigator.serviceWorker.register('/push-sw.js', { scope: '/' });
+      await navigator.serviceWorker.ready;
       const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: publicKey });
       const json = sub.toJSON() as { endpoint: string; keys: { p256dh: string; auth: string } };
       await trpc.notifications.subscribePush.mutate({ endpoint: json.endpoint, keys: json.keys });
