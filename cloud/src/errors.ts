@@ -47,6 +47,11 @@ export enum CloudErrorCode {
   DeliveryPermanent = 803,
   /** A channel the deployment did not configure (no SMTP server, no VAPID keys, no SMS provider). */
   ChannelNotConfigured = 804,
+  // 9xx reports (IFTA, carbon)
+  /** A boundary file, rate matrix or factor dataset that cannot be used (says which line / feature). */
+  ReportInputInvalid = 900,
+  /** A report asked for something the data cannot answer (no rates for the quarter, no such dataset). */
+  ReportDataMissing = 901,
 }
 
 export class CloudError extends Error {
