@@ -130,7 +130,7 @@ export function computeCarbonReport(
     }
     m.metres = a.metres;
     const f =
-      v && v.vehicleType && v.fuel && v.modelYear ? dataset.ch4N2o(v.vehicleType, v.fuel, v.modelYear) : null;
+      v?.vehicleType && v.fuel && v.modelYear ? dataset.ch4N2o(v.vehicleType, v.fuel, v.modelYear) : null;
     if (f) {
       m.ch4Ug = Math.round((a.metres * f.ch4UgPerMile) / METRES_PER_MILE);
       m.n2oUg = Math.round((a.metres * f.n2oUgPerMile) / METRES_PER_MILE);
