@@ -241,9 +241,8 @@ export async function iftaPdf(ret: IftaReturn, company: string): Promise<Buffer>
   const line = (cells: string[], bold = false) => {
     const y = doc.y;
     doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(9);
-    cells.forEach((c, i) =>
-      doc.text(c, cols[i]!, y, { width: (cols[i + 1] ?? 580) - cols[i]! - 4, lineBreak: false }),
-    );
+    for (const [i, c] of cells.entries())
+      doc.text(c, cols[i]!, y, { width: (cols[i + 1] ?? 580) - cols[i]! - 4, lineBreak: false });
     doc.text('', 40, y + 13);
   };
   line(head, true);
