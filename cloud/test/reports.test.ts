@@ -48,7 +48,8 @@ beforeAll(async () => {
     `INSERT INTO vehicles (id, tenant_id, plate, fuel_type, model_year, vehicle_class, group_id)
      VALUES ('truck-1', 'acme', 'CO-TRK-1', 'diesel', 2015, 'Heavy truck (class 8)', (SELECT id FROM vehicle_groups))`,
   );
-  // Due north at 40 km/h from 40.90°N to 41.15°N: 0.10° in Colorado, 0.15° in Wyoming.
+  // Due north at 40 km/h from 40.90°N to 41.15°N: 0.10° in Colorado, 0.15° in Wyoming; the
+  // odometer (PID A6, through the ingest's own statement) reads 27.8 km over the drive.
   const samples: TelemetrySample[] = Array.from({ length: 251 }, (_, i) => ({
     seq: i + 1,
     ts: T0 + i * 10_000,
@@ -58,12 +59,10 @@ beforeAll(async () => {
     rpm: 1400,
     fuelLevelPct: 60,
     coolantC: 90,
+    odometerKm: Math.round((100_000 + (i * 27.8) / 250) * 10) / 10,
+    gpsDistanceM: i * 111.2,
   }));
   await seedSamples(pool, 'acme', 'truck-1', samples);
-  // The odometer reads 27.8 km over the drive (0.1 km steps).
-  await pool.query(
-    `UPDATE telemetry SET odometer_km = 100000 + round(((seq - 1) * 27.8 / 250)::numeric, 1) WHERE vehicle_id = 'truck-1'`,
-  );
   await pool.query(
     `INSERT INTO fuel_transactions (tenant_id, vehicle_id, source, external_id, ts, litres, fuel_type, station, lat, lon)
      VALUES ('acme', 'truck-1', 'csv', 'co-1', $1, $2, 'diesel', 'Denver "North", pump 3', 39.7, -105.0),
