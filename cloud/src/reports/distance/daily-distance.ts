@@ -35,12 +35,14 @@ export async function rollupDailyDistance(
   const out: RollupSummary = { vehicles: 0, days: 0, records: 0, gaps: 0 };
   for (const { id } of vehicles) {
     let odometerBefore = await lastOdometerBefore(db, tenantId, id, from);
+    let before = await lastSampleBefore(db, tenantId, id, from);
     let touched = false;
     for (let day = from; day < to; day += DAY_MS) {
       const samples = await daySamples(db, tenantId, id, day);
       if (samples.length === 0) continue;
       touched = true;
-      const s = summariseTrack(samples, map, {}, odometerBefore);
+      const s = summariseTrack(samples, map, {}, odometerBefore, before);
+      before = samples.at(-1)!;
       const dayIso = new Date(day).toISOString().slice(0, 10);
       const d = s.days.find((x) => x.day === dayIso);
       await db.query(
@@ -112,7 +114,24 @@ async function lastOdometerBefore(db: Db, tenantId: string, vehicleId: string, b
   return rows[0]?.odometer_km ?? null;
 }
 
-async function daySamples(db: Db, tenantId: string, vehicleId: string, day: number): Promise<TrackSample[]> {
+/** The last sample of the day before `before` (the step and the gap across midnight). */
+async function lastSampleBefore(db: Db, tenantId: string, vehicleId: string, before: number) {
+  const rows = await samplesBetween(db, tenantId, vehicleId, before - DAY_MS, before, 'DESC LIMIT 1');
+  return rows[0] ?? null;
+}
+
+function daySamples(db: Db, tenantId: string, vehicleId: string, day: number): Promise<TrackSample[]> {
+  return samplesBetween(db, tenantId, vehicleId, day, day + DAY_MS, 'ASC');
+}
+
+async function samplesBetween(
+  db: Db,
+  tenantId: string,
+  vehicleId: string,
+  from: number,
+  to: number,
+  order: 'ASC' | 'DESC LIMIT 1',
+): Promise<TrackSample[]> {
   const { rows } = await db.query<{
     ts: number;
     lat: number | null;
@@ -124,8 +143,8 @@ async function daySamples(db: Db, tenantId: string, vehicleId: string, day: numb
     `SELECT (extract(epoch FROM ts) * 1000)::float8 AS ts, lat, lon, speed_kmh, rpm, odometer_km
        FROM telemetry
       WHERE tenant_id = $1 AND vehicle_id = $2 AND ts >= $3 AND ts < $4
-      ORDER BY ts, seq`,
-    [tenantId, vehicleId, new Date(day), new Date(day + DAY_MS)],
+      ORDER BY ts ${order === 'ASC' ? 'ASC, seq ASC' : 'DESC, seq DESC LIMIT 1'}`,
+    [tenantId, vehicleId, new Date(from), new Date(to)],
   );
   return rows.map((r) => ({
     ts: r.ts,

@@ -77,12 +77,17 @@ export const DEFAULT_TRACK_OPTIONS: TrackOptions = {
 const dayOf = (ts: number) => new Date(ts).toISOString().slice(0, 10);
 const engineOn = (s: TrackSample) => s.rpm !== null && s.rpm > 0;
 
-/** `samples` sorted by time; `odometerBeforeKm`: the last reading before them, if known. */
+/**
+ * `samples` sorted by time; `odometerBeforeKm`: the last reading before them, if known; `before`:
+ * the last sample before them (the previous day's), so a step or a gap across midnight is seen.
+ * It counts for nothing itself: its own distance and records belong to its day.
+ */
 export function summariseTrack(
   samples: readonly TrackSample[],
   map: JurisdictionMap,
   options: Partial<TrackOptions> = {},
   odometerBeforeKm: number | null = null,
+  before: TrackSample | null = null,
 ): TrackSummary {
   const o = { ...DEFAULT_TRACK_OPTIONS, ...options };
   const filter = new GpsDistanceFilter();
@@ -94,6 +99,13 @@ export function summariseTrack(
   let prevFix: (TrackSample & { lat: number; lon: number }) | null = null;
   let jurisdiction: string | null | undefined;
   let lastRecordTs = -Infinity;
+  let primed = false;
+  if (before && before.lat !== null && before.lon !== null) {
+    prevFix = { ...before, lat: before.lat, lon: before.lon };
+    filter.push(prevFix);
+    jurisdiction = map.locate(prevFix.lat, prevFix.lon);
+    primed = true;
+  }
 
   const dayEntry = (ts: number): VehicleDay => {
     const day = dayOf(ts);
@@ -126,7 +138,7 @@ export function summariseTrack(
     if (s.lat === null || s.lon === null) continue;
     const fix = { ...s, lat: s.lat, lon: s.lon };
     if (jurisdiction === undefined) jurisdiction = map.locate(fix.lat, fix.lon);
-    if (prevFix && dayOf(prevFix.ts) !== d.day) {
+    if (prevFix && dayOf(prevFix.ts) !== d.day && !primed) {
       // The previous day's last fix closes its records; this one opens the new day's.
       record({ ...pick(prevFix), jurisdiction: jurisdiction ?? null, kind: 'last' });
     }
@@ -174,6 +186,7 @@ export function summariseTrack(
         record({ ...pick(fix), jurisdiction: jurisdiction ?? null, kind: 'step' });
     }
     prevFix = fix;
+    primed = false;
   }
   if (prevFix && records.at(-1)?.ts !== prevFix.ts)
     record({ ...pick(prevFix), jurisdiction: jurisdiction ?? null, kind: 'last' });

@@ -134,6 +134,22 @@ describe('tracks split at straight borders', () => {
     ]);
   });
 
+  it('a drive across midnight, summarised a day at a time, loses no step and finds the gap', () => {
+    const t0 = Date.UTC(2026, 6, 14, 23, 55);
+    const all = drive([40.8, -105], [41.2, -105], 60, 0, t0); // 23:55 to 00:05, across 41°N
+    const whole = summariseTrack(all, map);
+    const cut = all.findIndex((x) => x.ts >= Date.UTC(2026, 6, 15));
+    const day1 = summariseTrack(all.slice(0, cut), map);
+    const day2 = summariseTrack(all.slice(cut), map, {}, null, all[cut - 1]!);
+    const total = (s: ReturnType<typeof summariseTrack>) => s.days.reduce((x, d) => x + d.gpsMetres, 0);
+    expect(total(day1) + total(day2)).toBeCloseTo(total(whole), 6);
+    expect(day2.days.map((d) => d.day)).toEqual(['2026-07-15']);
+    // Twenty minutes of silence from 23:50 to 00:10 with the engine on: seen from the second day.
+    const quiet = [all[0]!, { ...all[0]!, ts: all[0]!.ts + 20 * 60_000, lat: 40.81 }];
+    const gap = summariseTrack([quiet[1]!], map, {}, null, { ...quiet[0]!, ts: quiet[0]!.ts - 5 * 60_000 });
+    expect(gap.gaps).toHaveLength(1);
+  });
+
   it('a parked vehicle wandering across a border adds no distance and no crossing', () => {
     const wander: TrackSample[] = Array.from({ length: 100 }, (_, i) => ({
       ts: T0 + i * 1000,
