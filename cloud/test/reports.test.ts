@@ -4,16 +4,19 @@
  * return through `fleet-cloud reports ifta --out .xlsx` (read back) and through the API as
  * finance; rates and boundaries imported from files; carbon through the API.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TelemetrySample } from '@fleet/shared';
 import { createLogger } from '@fleet/shared/log';
+import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
+import { PDFParse } from 'pdf-parse';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../src/cli/main.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { formatCents } from '../src/reports/decimal.ts';
 import type { IftaReturn } from '../src/reports/ifta/ifta-return.ts';
 import { seedSamples } from './support/seed.ts';
 import { openTestPool, POSTGRES_URL, requireServices } from './support/services.ts';
@@ -156,6 +159,27 @@ describe('reports on the database', () => {
     const crossing = trips.find((t) => t[5] === 41 && t[8] === 'WY')!;
     expect(crossing.slice(1, 4)).toEqual(['truck-1', 'CO-TRK-1', '2026-07-14']);
     expect(crossing[7]).toBeCloseTo(100_011.1, 1); // the odometer at 41°N
+
+    // The same records as CSV (streamed), and the PDF summary, from the same command.
+    const csvFile = path.join(dir, 'trips.csv');
+    const pdfFile = path.join(dir, 'q3.pdf');
+    await cli(
+      'reports',
+      'ifta',
+      '--tenant',
+      'acme',
+      '--quarter',
+      '2026Q3',
+      '--out',
+      pdfFile,
+      '--trips-csv',
+      csvFile,
+    );
+    const csvRows = parse(readFileSync(csvFile, 'utf8')) as string[][];
+    expect(csvRows.length).toBe(trips.length);
+    expect(csvRows.find((c) => c[4] === '41.0000')?.slice(1, 3)).toEqual(['CO-TRK-1', '2026-07-14']);
+    const { text } = await new PDFParse({ data: new Uint8Array(readFileSync(pdfFile)) }).getText();
+    expect(text).toContain(`Total due: US$ ${formatCents(ret.totalDueCents)}`);
   });
 
   it('the API gives finance the same return, and the carbon report with its dataset', async () => {
