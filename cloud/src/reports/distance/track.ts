@@ -100,9 +100,12 @@ export function summariseTrack(
   let jurisdiction: string | null | undefined;
   let lastRecordTs = -Infinity;
   let primed = false;
+  // Where the filter's anchor is: a step runs from it, and so does the odometer interpolation.
+  let anchor: { ts: number; odometerKm: number | null } | null = null;
   if (before && before.lat !== null && before.lon !== null) {
     prevFix = { ...before, lat: before.lat, lon: before.lon };
     filter.push(prevFix);
+    anchor = { ts: prevFix.ts, odometerKm: prevFix.odometerKm };
     jurisdiction = map.locate(prevFix.lat, prevFix.lon);
     primed = true;
   }
@@ -157,9 +160,13 @@ export function summariseTrack(
         });
     }
 
+    if (!anchor) anchor = { ts: fix.ts, odometerKm: fix.odometerKm };
     const step = filter.push(fix);
     if (step) {
-      const pieces = map.splitSegment(step.from, step.to, jurisdiction);
+      // The filter re-anchors silently after a run of glitches: then look the start up again.
+      const known = step.from.ts === anchor.ts ? jurisdiction : undefined;
+      const from = anchor;
+      const pieces = map.splitSegment(step.from, step.to, known);
       for (const p of pieces) {
         const key = p.jurisdiction ?? '';
         d.byJurisdiction.set(key, (d.byJurisdiction.get(key) ?? 0) + p.metres);
@@ -169,8 +176,8 @@ export function summariseTrack(
           // The border: time and odometer interpolated at the crossing's share of the step.
           const ts = Math.round(step.from.ts + (step.to.ts - step.from.ts) * p.t0);
           const odometerKm =
-            prevFix?.odometerKm != null && fix.odometerKm !== null
-              ? prevFix.odometerKm + (fix.odometerKm - prevFix.odometerKm) * p.t0
+            from.odometerKm !== null && fix.odometerKm !== null && step.from.ts === from.ts
+              ? from.odometerKm + (fix.odometerKm - from.odometerKm) * p.t0
               : null;
           record({
             ts,
@@ -182,6 +189,7 @@ export function summariseTrack(
           });
         }
       }
+      anchor = { ts: fix.ts, odometerKm: fix.odometerKm };
       if (fix.ts - lastRecordTs >= o.recordEveryMs)
         record({ ...pick(fix), jurisdiction: jurisdiction ?? null, kind: 'step' });
     }
