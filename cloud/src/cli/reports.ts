@@ -202,7 +202,8 @@ export function registerReportsCommands(program: Command, io: CliIo, operator: s
           dq.gaps.length +
           dq.vehiclesWithoutOdometer.length +
           dq.purchasesWithoutJurisdiction.length +
-          dq.missingRates.length;
+          dq.missingRates.length +
+          dq.odometerGpsMismatch.length;
         if (o.json) io.out(JSON.stringify(ret));
         else {
           io.out(`IFTA return ${ret.quarter} (boundaries: ${ret.boundariesSource})`);
@@ -216,7 +217,8 @@ export function registerReportsCommands(program: Command, io: CliIo, operator: s
           io.out(`  total due: ${formatCents(ret.totalDueCents)} US$`);
           io.out(
             `  data quality: ${dq.gaps.length} gaps, ${dq.vehiclesWithoutOdometer.length} vehicles without odometer, ` +
-              `${dq.purchasesWithoutJurisdiction.length} purchases without jurisdiction, ${dq.missingRates.length} missing rates`,
+              `${dq.purchasesWithoutJurisdiction.length} purchases without jurisdiction, ${dq.missingRates.length} missing rates, ` +
+              `${dq.odometerGpsMismatch.length} days where odometer and GPS disagree`,
           );
           if (out) io.out(`  written: ${out}`);
         }

@@ -213,6 +213,14 @@ export async function writeIftaXlsx(
       null,
       `${p.id} ${p.station ?? ''}`.trim(),
     ]).commit();
+  for (const m of ret.dataQuality.odometerGpsMismatch)
+    dq.addRow([
+      'odometer and GPS distance disagree',
+      m.vehicleId,
+      m.day,
+      null,
+      `odometer ${m.odometerKm} km, GPS ${m.gpsKm} km`,
+    ]).commit();
   for (const m of ret.dataQuality.missingRates)
     dq.addRow(['no rate in the matrix', null, null, null, `${m.jurisdiction} ${m.fuelType}`]).commit();
   dq.commit();
@@ -282,7 +290,7 @@ export async function iftaPdf(ret: IftaReturn, company: string): Promise<Buffer>
     `Data quality: ${dq.gaps.length} gap(s) over 10 min with the engine on; ` +
       `${dq.vehiclesWithoutOdometer.length} vehicle(s) without odometer; ` +
       `${dq.purchasesWithoutJurisdiction.length} purchase(s) without jurisdiction; ` +
-      `${dq.missingRates.length} missing rate(s).`,
+      `${dq.missingRates.length} missing rate(s); ${dq.odometerGpsMismatch.length} day(s) where odometer and GPS disagree.`,
   );
   doc.text(`Boundaries: ${ret.boundariesSource}`);
   doc.end();

@@ -112,6 +112,11 @@ export interface IftaDataQuality {
   missingRates: { jurisdiction: string; fuelType: IftaFuelType }[];
   /** Fuel types driven without a gallon bought: no MPG, no taxable gallons. */
   fuelTypesWithoutGallons: IftaFuelType[];
+  /**
+   * Days whose odometer and GPS distance disagree by over 20 % and 5 km (a bad reading, an
+   * odometer swap, lost positions): the odometer is still what is filed, an auditor will ask.
+   */
+  odometerGpsMismatch: { vehicleId: string; day: string; odometerKm: number; gpsKm: number }[];
 }
 
 export interface IftaReturn {
@@ -147,6 +152,7 @@ export function computeIftaReturn(input: IftaReturnInput): IftaReturn {
     purchasesWithoutJurisdiction: [],
     missingRates: [],
     fuelTypesWithoutGallons: [],
+    odometerGpsMismatch: [],
   };
 
   // 1. Distance: per vehicle-day, odometer metres by GPS share; summed per fuel and jurisdiction.
@@ -160,6 +166,14 @@ export function computeIftaReturn(input: IftaReturnInput): IftaReturn {
       let parts: Map<string, number>;
       if (d.odometerMetres !== null) {
         anyOdometer = true;
+        const gap = Math.abs(d.odometerMetres - gpsTotal);
+        if (gap > 5000 && gap > 0.2 * Math.max(d.odometerMetres, gpsTotal))
+          dq.odometerGpsMismatch.push({
+            vehicleId: v.vehicleId,
+            day: d.day,
+            odometerKm: Math.round(d.odometerMetres) / 1000,
+            gpsKm: Math.round(gpsTotal) / 1000,
+          });
         parts =
           gpsTotal > 0
             ? allocateByShare(Math.round(d.odometerMetres), d.gpsMetres)

@@ -332,6 +332,12 @@ describe('the worked return (fixture rate matrix 2026Q3), to the cent', () => {
       boundariesSource: map.source,
     });
     expect(r2.dataQuality.purchasesWithoutJurisdiction.map((p) => p.id)).toEqual(['x']);
+    // truck-1's days have 1,000 GPS metres against hundreds of odometer miles: each is listed.
+    expect(r2.dataQuality.odometerGpsMismatch.map((m) => [m.day, m.gpsKm])).toEqual([
+      ['2026-07-01', 1],
+      ['2026-07-02', 1],
+      ['2026-07-03', 1],
+    ]);
     expect(r2.dataQuality.vehiclesWithoutOdometer).toEqual(['van-gps-only']);
     expect(r2.lines.every((l) => l.taxPaidGallons === 0)).toBe(true);
   });
