@@ -2,7 +2,7 @@
  * The boundaries used until an operator imports better ones (`fleet-cloud reports boundaries
  * import`): the US states and DC from us-atlas (Census cartographic boundaries generalised to
  * 1:10,000,000, TopoJSON) and the 10 provinces from Natural Earth's 1:10m Admin-1 layer, shipped
- * in data/ because no npm package of a sensible size carries Canadian provinces. At 1:10M borders
+ * in boundaries/ because no npm package of a sensible size carries Canadian provinces. At 1:10M borders
  * move by up to a few kilometres: good for a default, not for a return an auditor checks closely.
  */
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { feature } from 'topojson-client';
 import { type Jurisdiction, JurisdictionMap } from './jurisdiction-map.ts';
 
-const DATA = path.join(import.meta.dirname, 'data');
+const DATA = path.join(import.meta.dirname, 'boundaries');
 const require = createRequire(import.meta.url);
 
 interface UsStateRow {
