@@ -47,9 +47,14 @@ export enum CloudErrorCode {
   DeliveryPermanent = 803,
   /** A channel the deployment did not configure (no SMTP server, no VAPID keys, no SMS provider). */
   ChannelNotConfigured = 804,
-  // 9xx observability
+  // 90x reports (IFTA, carbon)
+  /** A boundary file, rate matrix or factor dataset that cannot be used (says which line / feature). */
+  ReportInputInvalid = 900,
+  /** A report asked for something the data cannot answer (no rates for the quarter, no such dataset). */
+  ReportDataMissing = 901,
+  // 95x observability
   /** The metrics endpoint could not listen (its port is taken): the process runs on without it. */
-  MetricsEndpoint = 900,
+  MetricsEndpoint = 950,
 }
 
 export class CloudError extends Error {

@@ -406,6 +406,9 @@ describe('3. roles', () => {
     'roster.list': only('admin', 'fleet_manager'),
     'roster.setGroups': only('admin', 'fleet_manager'),
     'roster.import': only('admin', 'fleet_manager'),
+    // Reports finance and compliance file (issue 17): IFTA return, carbon.
+    'reports.iftaReturn': only('admin', 'finance', 'compliance'),
+    'reports.carbon': only('admin', 'finance', 'compliance'),
     'vehicles.list': {
       admin: true,
       fleet_manager: true,
@@ -1070,6 +1073,7 @@ describe('3. roles', () => {
         ).id,
       }),
       'fuel.consumption': { vehicleId: A.vehicle, ...range },
+      'reports.carbon': range,
       // sessionOf's driver is user "acme-driver" (a users row made in beforeAll).
       'drivers.score': role === 'driver' ? {} : { userId: 'acme-driver' },
       'search.save': { name: `by ${role}`, query: { q: 'van' } },

@@ -1,5 +1,5 @@
 /**
- *   GPS fix (one per epoch) ──┐
+ *   GPS fix (one per epoch) ──┐          (+ GPS odometer, gps-odometer.ts)
  *                             ├─▶ SampleRecorder ──append──▶ SampleOutbox (SQLite) ──▶ TelemetryLane
  *   ObdPoller.latest ─────────┘         │
  *                                       └──DriveSample──▶ LiveDetectors ──▶ EventOutbox ──▶ EventLane
@@ -12,12 +12,14 @@ import type { Logger } from '@fleet/shared/log';
 import type { LiveDetectors } from './fuel/live.ts';
 import type { SampleClock } from './gps/clock.ts';
 import type { GpsFix } from './gps/nmea/rmc.ts';
+import { GpsOdometer } from './gps-odometer.ts';
 import type { ObdPoller } from './obd/obd-poller.ts';
 import type { SampleOutbox } from './store/sample-outbox.ts';
 
 export class SampleRecorder {
   /** The newest recorded position (for events that are not made from samples). */
   lastPosition: { lat: number; lon: number } | null = null;
+  private readonly gpsOdometer: GpsOdometer;
 
   constructor(
     private readonly clock: SampleClock,
@@ -25,7 +27,9 @@ export class SampleRecorder {
     private readonly samples: SampleOutbox,
     private readonly detectors: LiveDetectors,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.gpsOdometer = new GpsOdometer(samples.lastGpsDistanceM());
+  }
 
   /** One GPS epoch: a sample in SQLite, then through the detectors. */
   record(fix: GpsFix): void {
@@ -36,16 +40,20 @@ export class SampleRecorder {
       return;
     }
     const obd = this.obd.latest;
+    const speedKmh = obd.speedKmh ?? fix.speedKmh;
     const sample = {
       ts,
       lat: fix.lat,
       lon: fix.lon,
-      speedKmh: obd.speedKmh ?? fix.speedKmh,
+      speedKmh,
       rpm: obd.rpm,
       fuelLevelPct: obd.fuelLevelPct,
       coolantC: obd.coolantC,
     };
-    this.samples.append(sample);
+    // The OBD speed, when there is one, is what tells a parked vehicle's GPS wander from driving.
+    const gpsDistanceM =
+      fix.lat === null ? null : this.gpsOdometer.advance({ ts, lat: fix.lat, lon: fix.lon, speedKmh });
+    this.samples.append({ ...sample, odometerKm: obd.odometerKm, gpsDistanceM });
     if (fix.lat !== null && fix.lon !== null) this.lastPosition = { lat: fix.lat, lon: fix.lon };
     // Ignition from the link: no vehicle answering is ignition off (the GPS speed fills the
     // stored sample, but must not make a silent ECU look awake); unknown while reconnecting.

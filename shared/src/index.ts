@@ -2,6 +2,7 @@ export * from './commands.ts';
 export * from './csv-line.ts';
 export * from './events.ts';
 export * from './geo.ts';
+export * from './gps-distance.ts';
 export * from './model-artifact.ts';
 export * from './tank-calibration.ts';
 export * from './telemetry.ts';

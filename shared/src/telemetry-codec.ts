@@ -4,7 +4,9 @@
  *   offset  size      field
  *   0       2         magic 0xFB 0x46 (0xFB can never start UTF-8 text, so v1 JSON `{` never collides)
  *   2       1         format version = 2
- *   3       1         flags: bit0 historical, bit1 batchSeq present, bit2 drop counters present
+ *   3       1         flags: bit0 historical, bit1 batchSeq present, bit2 drop counters present,
+ *                     bit3 distance columns present (issue 17; older decoders refuse bit3, so an agent
+ *                     sets it only when a sample carries an odometer or GPS-odometer reading)
  *   4       1 + L     vehicle id: length L [1...64], ASCII
  *   ...     varint    batchSeq                               (flag bit1)
  *   ...     varint k, k varints: drop counters [rawSynced, rawUnsynced, rollups, events, ...]  (flag bit2)
@@ -16,6 +18,8 @@
  *                        bit7 = a null bitmap follows (ceil(n/8) bytes, LSB first, 1 = present)
  *             then one value per present sample: fixed-point as zigzag varint delta of the scaled
  *             integer from the previous present value (the first from 0); float64 as 8 bytes.
+ *   ...     (flag bit3) 2 more value columns, same form: odometerKm (PID A6, 0.1 km), gpsDistanceM
+ *             (1 m, or 0.1 m fine). A batch without bit3 decodes with both fields absent.
  *
  * Fixed-point scales are the SAE J1979 resolutions of the PIDs (rpm 1/4, fuel 100/255 %, speed and
  * coolant 1), so an OBD value round-trips bit for bit; the encoder checks that per column and falls
@@ -50,11 +54,24 @@ export interface BinaryBatch {
     rpm: number | null;
     fuelLevelPct: number | null;
     coolantC: number | null;
+    odometerKm?: number | null | undefined;
+    gpsDistanceM?: number | null | undefined;
   }[];
 }
 
-type ValueField = 'lat' | 'lon' | 'speedKmh' | 'rpm' | 'fuelLevelPct' | 'coolantC';
+type ValueField =
+  | 'lat'
+  | 'lon'
+  | 'speedKmh'
+  | 'rpm'
+  | 'fuelLevelPct'
+  | 'coolantC'
+  | 'odometerKm'
+  | 'gpsDistanceM';
 const VALUE_FIELDS: readonly ValueField[] = ['lat', 'lon', 'speedKmh', 'rpm', 'fuelLevelPct', 'coolantC'];
+/** The flag-bit3 columns, after the six above. */
+const DISTANCE_FIELDS: readonly ValueField[] = ['odometerKm', 'gpsDistanceM'];
+const FLAG_DISTANCE = 8;
 
 const MODE_NULL = 0;
 const MODE_FIXED = 1;
@@ -76,6 +93,8 @@ const SCALES: Record<ValueField, { fixed: Scale; fine?: Scale }> = {
   rpm: { fixed: { mul: 4, div: 1, lossy: false } }, // PID 0C: (256A+B)/4
   fuelLevelPct: { fixed: { mul: 255, div: 100, lossy: false } }, // PID 2F: 100A/255
   coolantC: { fixed: { mul: 1, div: 1, lossy: false } }, // PID 05: A-40
+  odometerKm: { fixed: { mul: 10, div: 1, lossy: false } }, // PID A6: (2^24A+2^16B+2^8C+D)/10
+  gpsDistanceM: { fixed: { mul: 1, div: 1, lossy: false }, fine: { mul: 10, div: 1, lossy: true } },
 };
 
 const toInt = (x: number, s: Scale) => Math.round((x * s.mul) / s.div);
@@ -144,7 +163,16 @@ export function encodeBinaryBatch(batch: BinaryBatch): Uint8Array {
   w.byte(BINARY_MAGIC_0);
   w.byte(BINARY_MAGIC_1);
   w.byte(BINARY_FORMAT_VERSION);
-  const flags = (batch.historical ? 1 : 0) | (batch.batchSeq !== undefined ? 2 : 0) | (batch.dropped ? 4 : 0);
+  const distance = batch.samples.some(
+    (x) =>
+      (x.odometerKm !== undefined && x.odometerKm !== null) ||
+      (x.gpsDistanceM !== undefined && x.gpsDistanceM !== null),
+  );
+  const flags =
+    (batch.historical ? 1 : 0) |
+    (batch.batchSeq !== undefined ? 2 : 0) |
+    (batch.dropped ? 4 : 0) |
+    (distance ? FLAG_DISTANCE : 0);
   w.byte(flags);
   const id = new TextEncoder().encode(batch.vehicleId);
   w.byte(id.length);
@@ -163,8 +191,8 @@ export function encodeBinaryBatch(batch: BinaryBatch): Uint8Array {
       prev = s[key];
     });
   }
-  for (const field of VALUE_FIELDS) {
-    const values = batch.samples.map((s) => s[field]);
+  for (const field of distance ? [...VALUE_FIELDS, ...DISTANCE_FIELDS] : VALUE_FIELDS) {
+    const values = batch.samples.map((s) => s[field] ?? null);
     const present = values.filter((v): v is number => v !== null);
     if (present.length === 0) {
       w.byte(MODE_NULL);
@@ -291,7 +319,7 @@ function readBatch(r: Reader, maxSamples: number): BinaryBatch {
     throw new Malformed(`unsupported payload version ${version}`);
   }
   const flags = r.byte('flags');
-  if (flags & ~7) throw new Malformed(`unknown flags 0x${flags.toString(16)}`);
+  if (flags & ~15) throw new Malformed(`unknown flags 0x${flags.toString(16)}`);
   const idLen = r.byte('vehicle id length');
   if (idLen < 1 || idLen > 64) throw new Malformed(`vehicle id length ${idLen} outside [1...64]`);
   const vehicleId = String.fromCharCode(...r.bytes(idLen, 'vehicle id'));
@@ -319,7 +347,8 @@ function readBatch(r: Reader, maxSamples: number): BinaryBatch {
   const seqs = readDeltaColumn(r, n, 'seq');
   const tss = readDeltaColumn(r, n, 'ts');
   const columns = {} as Record<ValueField, (number | null)[]>;
-  for (const field of VALUE_FIELDS) columns[field] = readValueColumn(r, n, field);
+  const fields = flags & FLAG_DISTANCE ? [...VALUE_FIELDS, ...DISTANCE_FIELDS] : VALUE_FIELDS;
+  for (const field of fields) columns[field] = readValueColumn(r, n, field);
   if (r.remaining !== 0) throw new Malformed(`${r.remaining} trailing bytes`);
   for (let i = 0; i < n; i++) {
     batch.samples.push({
@@ -331,6 +360,9 @@ function readBatch(r: Reader, maxSamples: number): BinaryBatch {
       rpm: columns.rpm[i]!,
       fuelLevelPct: columns.fuelLevelPct[i]!,
       coolantC: columns.coolantC[i]!,
+      ...(flags & FLAG_DISTANCE
+        ? { odometerKm: columns.odometerKm[i]!, gpsDistanceM: columns.gpsDistanceM[i]! }
+        : {}),
     });
   }
   return batch;

@@ -28,6 +28,16 @@ export const TelemetrySample = z.object({
   fuelLevelPct: z.number().min(0).max(100).nullable(),
   /** PID 05, degrees C [-40...215]. */
   coolantC: z.number().min(-40).max(215).nullable(),
+  /**
+   * PID A6, km [0...429,496,729.5] (0.1 km steps); absent or null where the vehicle has none.
+   * Optional, like the next one, so agents from before issue 17 stay valid.
+   */
+  odometerKm: z.number().min(0).max(429_496_729.5).nullable().optional(),
+  /**
+   * The agent's GPS odometer: jitter-filtered GPS distance since its store was created, metres
+   * (shared/src/gps-distance.ts). The difference between two samples is the distance between them.
+   */
+  gpsDistanceM: z.number().min(0).max(1e12).nullable().optional(),
 });
 export type TelemetrySample = z.infer<typeof TelemetrySample>;
 

@@ -12,6 +12,7 @@ import { liveRouter } from './routers/live.ts';
 import { notificationsRouter } from './routers/notifications.ts';
 import { refuelsRouter } from './routers/refuels.ts';
 import { registryRouter } from './routers/registry.ts';
+import { reportsRouter } from './routers/reports.ts';
 import { rosterRouter } from './routers/roster.ts';
 import { searchRouter } from './routers/search.ts';
 import { telemetryRouter } from './routers/telemetry.ts';
@@ -43,6 +44,7 @@ export const appRouter = createRouter({
   groups: groupsRouter,
   assignments: assignmentsRouter,
   roster: rosterRouter,
+  reports: reportsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -58,6 +58,8 @@ export const PERMISSIONS = {
   'drivers:manage': ['admin', 'fleet_manager'],
   /** A driver checks in to one of their allowed vehicles (closes that vehicle's current assignment). */
   'vehicles:check-in': ['driver'],
+  /** The IFTA return and the carbon report (what finance and compliance file). */
+  'reports:read': ['admin', 'finance', 'compliance'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -9,6 +9,7 @@
  *   fleet-cloud fuel import|reconcile|forecast --tenant T        fuel-card purchases (cli/fuel.ts)
  *   fleet-cloud model keygen|train|publish                     engine-anomaly models (cli/model.ts)
  *   fleet-cloud vehicles|drivers|groups ... --tenant T           the fleet register (cli/register.ts)
+ *   fleet-cloud reports ifta|carbon|distance|rates|boundaries   IFTA return, carbon (cli/reports.ts)
  */
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { Command } from 'commander';
@@ -25,6 +26,7 @@ import { registerFuelCommands } from './fuel.ts';
 import { type CliIo, consoleIo } from './io.ts';
 import { registerModelCommands } from './model.ts';
 import { registerRegisterCommands } from './register.ts';
+import { registerReportsCommands } from './reports.ts';
 
 interface DbOptions {
   databaseUrl: string;
@@ -169,6 +171,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
   registerModelCommands(program, io);
   registerFuelCommands(program, io);
   registerRegisterCommands(program, io, env.operator);
+  registerReportsCommands(program, io, env.operator);
   return program;
 }
 

@@ -71,7 +71,7 @@ describe('the metrics endpoint', () => {
     return { log: { info: at('info'), warn: at('warn'), error: at('error') } as unknown as Logger, lines };
   };
 
-  it('serves the registry on its path only, GET and HEAD; a taken port is logged (E900), not thrown', async () => {
+  it('serves the registry on its path only, GET and HEAD; a taken port is logged (E950), not thrown', async () => {
     const { log, lines } = quiet();
     const server = await startMetricsServer({ host: '127.0.0.1', port: 0, path: '/metrics', log });
     try {

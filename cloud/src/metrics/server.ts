@@ -16,7 +16,7 @@ export interface MetricsServer {
 }
 
 /**
- * Starts the endpoint. A port already taken is logged (E900) and the process goes on without it:
+ * Starts the endpoint. A port already taken is logged (E950) and the process goes on without it:
  * the figures are there to watch the ingest, never a reason to stop it (as a failing
  * zigbee2mqtt extension cannot take the gateway down). Returns null then.
  */

@@ -100,7 +100,13 @@ export interface ObdPollerStats {
   vehicleLost: number;
 }
 
-const emptyReadings = (): ObdReadings => ({ coolantC: null, rpm: null, speedKmh: null, fuelLevelPct: null });
+const emptyReadings = (): ObdReadings => ({
+  coolantC: null,
+  rpm: null,
+  speedKmh: null,
+  fuelLevelPct: null,
+  odometerKm: null,
+});
 
 export class ObdPoller {
   /** The telemetry sample's OBD fields (agent.ts joins them with each GPS fix). */

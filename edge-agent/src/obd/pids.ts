@@ -982,6 +982,14 @@ export const PIDS = {
     bytes: 1,
     decode: ([a = 0]) => (100 * a) / 255,
   },
+  /** A6 odometer: (2^24 A + 2^16 B + 2^8 C + D) / 10 km (issue 17: the distance IFTA files). */
+  odometerKm: {
+    pid: 0xa6,
+    name: 'Odometer',
+    unit: 'km',
+    bytes: 4,
+    decode: ([a = 0, b = 0, c = 0, d = 0]) => (a * 0x1000000 + b * 0x10000 + c * 0x100 + d) / 10,
+  },
 } as const satisfies Record<string, PidDefinition>;
 
 export type ObdReadingName = keyof typeof PIDS;

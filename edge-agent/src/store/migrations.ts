@@ -101,4 +101,10 @@ export const MIGRATIONS: readonly string[] = [
      first_seen INTEGER NOT NULL,
      PRIMARY KEY (code, kind)
    ) WITHOUT ROWID;`,
+
+  // 6: distance you can file (issue 17): the odometer (PID A6, km) where the vehicle has one, and
+  // the GPS odometer (jitter-filtered metres since this store was created; gps-odometer.ts
+  // continues from the newest row after a restart).
+  `ALTER TABLE samples ADD COLUMN odometer_km REAL;
+   ALTER TABLE samples ADD COLUMN gps_distance_m REAL;`,
 ];

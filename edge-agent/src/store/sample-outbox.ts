@@ -21,6 +21,8 @@ interface SampleRow {
   rpm: number | null;
   fuel_level_pct: number | null;
   coolant_c: number | null;
+  odometer_km: number | null;
+  gps_distance_m: number | null;
 }
 
 export type NewSample = Omit<TelemetrySample, 'seq'>;
@@ -63,8 +65,8 @@ export class SampleOutbox {
     },
   ) {
     this.insertStmt = db.prepare(
-      `INSERT INTO samples (ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c)
-       VALUES (@ts, @lat, @lon, @speedKmh, @rpm, @fuelLevelPct, @coolantC)`,
+      `INSERT INTO samples (ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c, odometer_km, gps_distance_m)
+       VALUES (@ts, @lat, @lon, @speedKmh, @rpm, @fuelLevelPct, @coolantC, @odometerKm, @gpsDistanceM)`,
     );
     const cols = ROLLUP_FIELDS.map((f) => `${f}_min, ${f}_max, ${f}_sum, ${f}_n`).join(', ');
     const vals = ROLLUP_FIELDS.map((f) => `@${f}, @${f}, coalesce(@${f}, 0), @${f} IS NOT NULL`).join(', ');
@@ -87,7 +89,9 @@ export class SampleOutbox {
   /** Stores one sample and its minute rollup in one transaction; returns its seq. */
   append(sample: NewSample): number {
     const seq = this.db.transaction(() => {
-      const id = Number(this.insertStmt.run(sample).lastInsertRowid);
+      const id = Number(
+        this.insertStmt.run({ odometerKm: null, gpsDistanceM: null, ...sample }).lastInsertRowid,
+      );
       this.rollupStmt.run({
         minute: sample.ts - (sample.ts % 60_000),
         speed_kmh: sample.speedKmh,
@@ -99,6 +103,16 @@ export class SampleOutbox {
     })();
     this.hooks.appended();
     return seq;
+  }
+
+  /** The GPS odometer of the newest sample that has one (where a restarted agent goes on from). */
+  lastGpsDistanceM(): number {
+    const row = this.db
+      .prepare(
+        'SELECT gps_distance_m AS m FROM samples WHERE gps_distance_m IS NOT NULL ORDER BY seq DESC LIMIT 1',
+      )
+      .get() as { m: number } | undefined;
+    return row?.m ?? 0;
   }
 
   /** The oldest samples the cloud has not acknowledged yet, at most `limit`. */
@@ -271,5 +285,10 @@ function toSample(r: SampleRow): TelemetrySample {
     rpm: r.rpm,
     fuelLevelPct: r.fuel_level_pct,
     coolantC: r.coolant_c,
+    // Absent, not null, when there is none: such a sample is what it was before issue 17.
+    ...(r.odometer_km !== null && r.odometer_km !== undefined ? { odometerKm: r.odometer_km } : {}),
+    ...(r.gps_distance_m !== null && r.gps_distance_m !== undefined
+      ? { gpsDistanceM: r.gps_distance_m }
+      : {}),
   };
 }

@@ -19,6 +19,9 @@ export interface TelemetryColumns {
   rpm: (number | null)[];
   fuelLevelPct: (number | null)[];
   coolantC: (number | null)[];
+  /** PID A6 km and the agent's GPS odometer (issue 17); null when the sample has none. */
+  odometerKm: (number | null)[];
+  gpsDistanceM: (number | null)[];
 }
 
 export function emptyTelemetryColumns(): TelemetryColumns {
@@ -33,6 +36,8 @@ export function emptyTelemetryColumns(): TelemetryColumns {
     rpm: [],
     fuelLevelPct: [],
     coolantC: [],
+    odometerKm: [],
+    gpsDistanceM: [],
   };
 }
 
@@ -53,6 +58,8 @@ export function pushTelemetrySample(
   cols.rpm.push(s.rpm);
   cols.fuelLevelPct.push(s.fuelLevelPct);
   cols.coolantC.push(s.coolantC);
+  cols.odometerKm.push(s.odometerKm ?? null);
+  cols.gpsDistanceM.push(s.gpsDistanceM ?? null);
 }
 
 /**
@@ -63,15 +70,19 @@ export function pushTelemetrySample(
  */
 const ROWS_CTE = `u AS MATERIALIZED (
        SELECT DISTINCT ON (vehicle_id, ts, seq) tenant_id, vehicle_id, seq, ts, lat, lon,
-              speed AS speed_kmh, rpm, fuel AS fuel_level_pct, coolant AS coolant_c
+              speed AS speed_kmh, rpm, fuel AS fuel_level_pct, coolant AS coolant_c, odo AS odometer_km,
+              gps AS gps_distance_m
          FROM (SELECT tenant_id, vehicle_id, seq, to_timestamp(ts_ms / 1000.0) AS ts, lat, lon, speed,
-                      rpm, fuel, coolant
+                      rpm, fuel, coolant, odo, gps
                  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[],
-                             $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
-                      AS u(tenant_id, vehicle_id, seq, ts_ms, lat, lon, speed, rpm, fuel, coolant)) r
+                             $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[],
+                             $13::float8[], $14::float8[])
+                      AS u(tenant_id, vehicle_id, seq, ts_ms, lat, lon, speed, rpm, fuel, coolant, odo, gps)) r
         ORDER BY vehicle_id, ts, seq)`;
-const INSERT_ROWS = `INSERT INTO telemetry (tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c)
-       SELECT tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c FROM u`;
+const INSERT_ROWS = `INSERT INTO telemetry (tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c,
+                              odometer_km, gps_distance_m)
+       SELECT tenant_id, vehicle_id, seq, ts, lat, lon, speed_kmh, rpm, fuel_level_pct, coolant_c,
+              odometer_km, gps_distance_m FROM u`;
 const derived = (source: 'u' | 'ins') => `roll AS (
        INSERT INTO telemetry_minute AS m
               (tenant_id, vehicle_id, minute, samples, speed_n, speed_min, speed_max, speed_sum,
@@ -211,6 +222,9 @@ export async function insertTelemetryRows(
     rows.coolantC,
     LATEST_FUTURE_TOLERANCE_MS,
     tenantIds,
+    // Last, so the statement's other parameter numbers stay as they were.
+    rows.odometerKm,
+    rows.gpsDistanceM,
   ];
   await db.query('SAVEPOINT telemetry_fast');
   try {

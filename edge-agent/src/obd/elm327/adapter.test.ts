@@ -408,6 +408,7 @@ function expectedReadings(s: ReturnType<VehicleModel['state']>) {
     rpm: Math.min(0xffff, Math.round(s.rpm * 4)) / 4, // (256A + B) / 4
     fuelLevelPct: (100 * byte((s.fuelLevelPct * 255) / 100)) / 255, // 100A / 255
     coolantC: byte(s.coolantC + 40) - 40, // A - 40
+    odometerKm: Math.round(s.odometerKm * 10) / 10, // A6: 32 bits of 0.1 km
   };
 }
 
