@@ -90,7 +90,7 @@ describe('the metrics endpoint', () => {
       const port = Number(new URL(server!.url).port);
       const clash = await startMetricsServer({ host: '127.0.0.1', port, path: '/metrics', log });
       expect(clash).toBeNull();
-      expect(lines.find((l) => l.level === 'error')?.obj).toMatchObject({ code: 900 });
+      expect(lines.find((l) => l.level === 'error')?.obj).toMatchObject({ code: 950 });
     } finally {
       await server?.close();
     }
