@@ -18,6 +18,7 @@ import {
   type BrowserContext,
   type BrowserContextOptions,
   chromium,
+  type Locator,
   type Page,
 } from 'playwright-core';
 import { type Stack, type StackOptions, startStack } from '../../../scripts/lib/stack.ts';
@@ -75,10 +76,27 @@ export interface SignedIn {
 
 export async function signInOn(page: Page, webUrl: string, email: string, password: string): Promise<void> {
   await page.goto(`${webUrl}/login`);
+  await hydrated(page.getByRole('button', { name: 'Sign in' }));
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((u) => u.pathname === '/' || u.pathname === '/driver', { timeout: 30_000 });
+}
+
+/**
+ * Waits until React has hydrated the element: before that, a server-rendered form takes typing and
+ * clicks that React then drops (a click on its submit button posts the plain HTML form instead).
+ * On a loaded 2-core machine hydration can trail the first paint by seconds.
+ */
+export async function hydrated(target: Locator, timeout = 30_000): Promise<void> {
+  await target.waitFor({ timeout });
+  await target
+    .page()
+    .waitForFunction(
+      (el) => Object.keys(el as object).some((k) => k.startsWith('__reactProps$')),
+      await target.elementHandle(),
+      { timeout },
+    );
 }
 
 /** Fails loudly (never skips) when a service or Chromium is missing; cleans up what it started. */

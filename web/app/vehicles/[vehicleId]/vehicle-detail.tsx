@@ -19,6 +19,8 @@ type Consumption = Awaited<ReturnType<typeof trpc.fuel.consumption.query>>;
 type Trips = Awaited<ReturnType<typeof trpc.trips.list.query>>;
 
 const DAY = 86_400_000;
+/** A new vehicle's first samples may lack OBD fields: "—", not "— %". */
+const withUnit = (text: string, unit: string) => (text === MISSING ? MISSING : `${text} ${unit}`);
 const RANGES = [
   { id: '1d', label: '24 hours', ms: DAY },
   { id: '7d', label: '7 days', ms: 7 * DAY },
@@ -72,11 +74,11 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
         <dl className="detail-grid" data-section="latest">
           <div>
             <dt>Fuel level</dt>
-            <dd data-field="fuelLevelPct">{formatNumber(data.latest.fuelLevelPct, 1)} %</dd>
+            <dd data-field="fuelLevelPct">{withUnit(formatNumber(data.latest.fuelLevelPct, 1), '%')}</dd>
           </div>
           <div>
             <dt>Speed</dt>
-            <dd>{formatNumber(data.latest.speedKmh)} km/h</dd>
+            <dd>{withUnit(formatNumber(data.latest.speedKmh), 'km/h')}</dd>
           </div>
           <div>
             <dt>Position</dt>
