@@ -4,24 +4,17 @@
  * the register and the health panel flag a VIN that is not the registered one. A report without a
  * VIN (not read this time, or an agent before VINs) keeps the last one read.
  */
-import { createLogger } from '@fleet/shared/log';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCaller } from '../src/api/root.ts';
-import { createUser, login } from '../src/auth/auth-service.ts';
-import type { Session } from '../src/auth/session.ts';
-import { migrate } from '../src/db/migrate.ts';
 import { upsertAgentHealth } from '../src/db/queries/agent-health.ts';
 import { classify } from '../src/ingest/classify.ts';
-import { openTestPool, requireServices } from './support/services.ts';
+import { callerAs, openPoolWithUser, sessionOf } from './support/sessions.ts';
 
-const log = createLogger('agent-vin-test').child({}, { level: 'error' });
 const REGISTERED = '1SV7CE6F6RX068251';
 const OTHER = '1SVZZ9Y3XRP012345';
-let db: Awaited<ReturnType<typeof openTestPool>>;
+let db: Awaited<ReturnType<typeof openPoolWithUser>>;
 let pool: pg.Pool;
-let admin: Session;
-const api = () => createCaller({ db: pool, session: admin });
+const api = () => callerAs(pool, sessionOf('admin', 'acme'));
 
 /** One status message from van-1's agent, through the ingest's classifier, stored. */
 async function report(at: number, vin?: unknown) {
@@ -60,24 +53,15 @@ const seen = async () => {
 };
 
 beforeAll(async () => {
-  await requireServices({ postgres: true });
-  db = await openTestPool('t_agent_vin');
-  pool = db.pool;
-  await migrate(pool, log);
-  await pool.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-  await pool.query(`INSERT INTO vehicles (id, tenant_id, plate, vin) VALUES ('van-1', 'acme', 'AC-1', $1)`, [
-    REGISTERED,
-  ]);
-  await createUser(pool, {
-    tenantId: 'acme',
+  db = await openPoolWithUser('t_agent_vin', {
     email: 'boss@acme.test',
-    name: 'Boss',
     role: 'admin',
     password: 'boss-password-123',
   });
-  const r = await login(pool, 'boss@acme.test', 'boss-password-123');
-  if (!r.ok) throw new Error('admin cannot sign in');
-  admin = r.session;
+  pool = db.pool;
+  await pool.query(`INSERT INTO vehicles (id, tenant_id, plate, vin) VALUES ('van-1', 'acme', 'AC-1', $1)`, [
+    REGISTERED,
+  ]);
 });
 
 afterAll(async () => {
