@@ -67,6 +67,16 @@ describe('embedded database: several connections at once', () => {
     expect((await pool.query('SELECT n FROM counters WHERE id = 1')).rows[0].n).toBe(20);
   });
 
+  it('a client that leaves inside a transaction: its work is rolled back, and the next one is not kept waiting', async () => {
+    const leaver = new pg.Client({ connectionString: url });
+    await leaver.connect();
+    await leaver.query('BEGIN');
+    await leaver.query('INSERT INTO counters VALUES ($1, $2)', [2, 99]);
+    await leaver.end();
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM counters WHERE id = $1', [2]);
+    expect(rows[0].n).toBe(0);
+  });
+
   it('a second client outside the pool is answered correctly while the pool is busy', async () => {
     const other = new pg.Client({ connectionString: url });
     await other.connect();
