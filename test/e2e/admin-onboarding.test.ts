@@ -135,6 +135,11 @@ describe('onboarding a fleet in the browser (embedded stack, as `npm start` runs
     expect(await shown.count()).toBe(0);
     const password = /^MQTT_PASSWORD=(\S+)$/m.exec(credentials)![1]!;
     expect(await page.content()).not.toContain(password);
+    // Before its agent runs, the vehicle's page says so (not "could not load this vehicle").
+    await page.goto(web(`/vehicles/${vehicleId}`));
+    await page.getByText(`No data from ${vehicleId} yet`).waitFor();
+    const health = page.locator('[data-section="agent-health"] [data-field="vin"]');
+    expect(await health.getAttribute('data-vin-status')).toBe('unreported');
 
     vehicle = await startProvisionedVehicle({
       credentials,
