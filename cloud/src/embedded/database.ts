@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { Logger } from '@fleet/shared/log';
-import { PgliteServer } from './pglite-server.ts';
 
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WASM) served on a TCP socket, so the
@@ -14,10 +14,10 @@ export async function startEmbeddedDatabase(opts: {
   log: Logger;
 }) {
   const db = await PGlite.create(opts.dataDir);
-  // One connection's whole exchange at a time on PGlite's single session (pglite-server.ts).
-  const server = new PgliteServer(db, opts.log);
-  const port = await server.start(opts.host, opts.port);
-  const url = `postgres://postgres@${opts.host}:${port}/postgres`;
+  // The socket server multiplexes connections onto PGlite's single session, query by query.
+  const server = new PGLiteSocketServer({ db, host: opts.host, port: opts.port, maxConnections: 20 });
+  await server.start();
+  const url = `postgres://postgres@${opts.host}:${opts.port}/postgres`;
   opts.log.info({ url, dataDir: opts.dataDir ?? 'memory' }, 'embedded PostgreSQL (PGlite) listening');
   return {
     url,
