@@ -52,7 +52,11 @@ export class Agent {
     const clock = new SampleClock();
     this.link = new BrokerLink(this.db, brokerLinkOptions(config), log.child({ ns: 'sync' }), {
       models: this.models?.service,
-      health: () => agentHealth(this.db, clock, () => this.models?.activeModelVersion() ?? null),
+      health: () =>
+        agentHealth(this.db, clock, {
+          modelVersion: () => this.models?.activeModelVersion() ?? null,
+          vin: () => this.obd.vin?.vin ?? null,
+        }),
     });
     this.detectors = new LiveDetectors(
       this.db.events,
@@ -81,6 +85,8 @@ export class Agent {
           dtcPeriodMs: config.dtcPeriodSec * 1000,
           onReading: (r) => this.diagnostics.observe(r),
         },
+        // A newly read VIN goes out at once, not with the next minute's health report.
+        onVin: () => this.link.reportHealth(),
       },
     );
     this.recorder = new SampleRecorder(

@@ -196,6 +196,45 @@ describe('VehicleStatus', () => {
     expect(VehicleStatus.safeParse({ v: 2, state: 'online', ts: T0 }).success).toBe(false);
     expect(VehicleStatus.safeParse({ v: 1, state: 'online', ts: 1.5 }).success).toBe(false);
   });
+
+  describe("the health block's VIN (backward compatible within v1)", () => {
+    const health = (vin?: unknown) => ({
+      v: 1,
+      at: T0,
+      agentVersion: '0.3.0',
+      clockSource: 'gps',
+      diskUsedBytes: 10,
+      diskBudgetBytes: 100,
+      evicted: { rawSynced: 0, rawUnsynced: 0, rollups: 0, events: 0 },
+      unsentSamples: 0,
+      syncLagMs: null,
+      modelVersion: null,
+      ...(vin === undefined ? {} : { vin }),
+    });
+    const parsed = (vin?: unknown) =>
+      VehicleStatus.parse({ v: 1, state: 'online', ts: T0, health: health(vin) });
+
+    it('carries a VIN as the ECU sent it, or null when none was read', () => {
+      expect(parsed('1SV4KPZ70RZ012345').health?.vin).toBe('1SV4KPZ70RZ012345');
+      // Not a valid ISO 3779 VIN (an O), yet reported: the cloud flags it rather than never seeing it.
+      expect(parsed('1SVOKPZ70RZ012345').health?.vin).toBe('1SVOKPZ70RZ012345');
+      expect(parsed(null).health?.vin).toBeNull();
+    });
+
+    it('an agent before VINs (no key) keeps its health block', () => {
+      const h = parsed().health;
+      expect(h?.agentVersion).toBe('0.3.0');
+      expect(h && 'vin' in h ? h.vin : undefined).toBeUndefined();
+    });
+
+    it('a malformed VIN is dropped alone; the rest of the health block stays', () => {
+      for (const bad of ['SHORT', '1SV4KPZ70RZ0123456', 'ÄSV4KPZ70RZ01234\u0000', 42]) {
+        const h = parsed(bad).health;
+        expect(h?.diskBudgetBytes).toBe(100);
+        expect(h?.vin).toBeUndefined();
+      }
+    });
+  });
 });
 
 function mulberry32(seed: number): () => number {

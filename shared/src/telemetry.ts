@@ -130,6 +130,12 @@ export function encodeTelemetryBatch(batch: TelemetryBatch): Buffer {
   return Buffer.from(JSON.stringify(batch));
 }
 
+/**
+ * A VIN as an ECU sends it: 17 printable ASCII characters. Deliberately looser than the register's
+ * ISO 3779 check: a VIN with an I, O or Q still has to reach the cloud to be flagged as a mismatch.
+ */
+export const REPORTED_VIN = /^[\x20-\x7e]{17}$/;
+
 /** Version of `VehicleStatus.health`; a cloud ignores a health block of a version it does not know. */
 export const AGENT_HEALTH_VERSION = 1;
 
@@ -155,6 +161,13 @@ export const AgentHealth = z.object({
   syncLagMs: counter.nullable(),
   /** The active engine model (`engine-anomaly@<version>`) or null. */
   modelVersion: z.string().max(100).nullable(),
+  /**
+   * The VIN the vehicle answered to service 09 PID 02 when the agent last found it; null: none
+   * read (no vehicle answered yet, or it does not support 09 02). The cloud compares it with the
+   * registered VIN, so an adapter moved to another vehicle is noticed. Optional within v1: agents
+   * before it send none; one that is not 17 printable characters is dropped alone, never the block.
+   */
+  vin: z.string().regex(REPORTED_VIN).nullable().optional().catch(undefined),
 });
 export type AgentHealth = z.infer<typeof AgentHealth>;
 

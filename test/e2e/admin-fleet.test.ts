@@ -8,72 +8,34 @@
  * (WCAG 2.1 A/AA/AAA + best practices) finds nothing on any page or state visited.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type pg from 'pg';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../cloud/src/auth/auth-service.ts';
-import { type Stack, startStack } from '../../scripts/lib/stack.ts';
+import type { Stack } from '../../scripts/lib/stack.ts';
 import { expectNoAxeViolations } from './support/axe.ts';
-import { REAL_MQTT_URL, REAL_POSTGRES_URL, requireRealServices } from './support/services.ts';
-import { ensureWebBuild } from './support/web-build.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { PHONE, type StackSession, startStackSession } from './support/stack-session.ts';
 
 describe('fleet administration (real stack, production build)', () => {
-  const run = randomBytes(4).toString('hex');
-  const schema = `e2e_admin_${run}`;
-  const tenantId = `t${run}`;
-  const driver = { email: `fay-${run}@fleet.test`, password: `pw-${randomBytes(12).toString('hex')}` };
+  let session: StackSession;
+  let run: string;
+  const driver = { email: '', password: `pw-${randomBytes(12).toString('hex')}` };
+  let page: Page;
+  let admin: BrowserContext;
   let stack: Stack;
   let db: pg.Pool;
-  let browser: Browser;
-  let admin: BrowserContext;
-  let page: Page;
 
   beforeAll(async () => {
-    await requireRealServices();
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
-    ensureWebBuild();
-    stack = await startStack({
-      vehicles: 1,
-      tenantId,
-      databaseUrl: REAL_POSTGRES_URL,
-      mqttUrl: REAL_MQTT_URL,
-      databaseSchema: schema,
-      baseTopic: `fleet-e2e-admin-${run}`,
-      apiPort: 0,
-      webPort: 0,
-      dataDir: path.join(os.tmpdir(), `fleet-e2e-admin-${run}`),
-    });
-    db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2, options: `-c search_path=${schema}` });
-    await createUser(db, { tenantId, name: 'Fay Driver', role: 'driver', ...driver });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    admin = await browser.newContext({ reducedMotion: 'reduce' });
-    page = await admin.newPage();
-    await page.goto(`${stack.webUrl}/login`);
-    await page.getByLabel('Email').fill(stack.admin.email);
-    await page.getByLabel('Password').fill(stack.admin.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((u) => u.pathname === '/', { timeout: 30_000 });
+    session = await startStackSession({ name: 'admin', services: 'real' });
+    ({ run, stack, db } = session);
+    driver.email = `fay-${run}@fleet.test`;
+    await createUser(db, { tenantId: session.tenantId, name: 'Fay Driver', role: 'driver', ...driver });
+    ({ context: admin, page } = await session.signIn(stack.admin.email, stack.admin.password));
   }, 600_000);
 
   afterAll(async () => {
-    await browser?.close();
-    if (db) await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-    await db?.end();
-    await stack?.stop();
+    await admin?.close();
+    await session?.stop();
   });
 
   const nav = () => page.getByRole('navigation', { name: 'Dashboard' });
@@ -185,19 +147,8 @@ describe('fleet administration (real stack, production build)', () => {
   });
 
   it('the driver checks in from the PWA to a vehicle of her group, and reaches no admin procedure', async () => {
-    const phone = await browser.newContext({
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-      reducedMotion: 'reduce',
-    });
-    const p = await phone.newPage();
-    await p.goto(`${stack.webUrl}/login`);
-    await p.getByLabel('Email').fill(driver.email);
-    await p.getByLabel('Password').fill(driver.password);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.waitForURL((u) => u.pathname === '/driver', { timeout: 30_000 });
+    const { context: phone, page: p } = await session.signIn(driver.email, driver.password, PHONE);
+    expect(new URL(p.url()).pathname).toBe('/driver');
     const card = p.getByTestId('check-in');
     await card.getByText('You are not checked in to a vehicle.').waitFor({ timeout: 30_000 });
     await card.getByRole('radio', { name: new RegExp(`E2E-${run} \\(Depot North\\)`, 'i') }).check();

@@ -6,40 +6,23 @@
  * and "Not allowed" on the admin pages; a role changed to driver asks for the vehicle in the form;
  * personal API tokens are created (shown once), listed, work, and are revoked.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
-import { type Browser, chromium } from 'playwright-core';
+import type pg from 'pg';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../cloud/src/auth/auth-service.ts';
-import { type Stack, startStack } from '../../scripts/lib/stack.ts';
+import type { Stack } from '../../scripts/lib/stack.ts';
 import { expectNoAxeViolations } from './support/axe.ts';
-import { REAL_MQTT_URL, REAL_POSTGRES_URL, requireRealServices } from './support/services.ts';
-import { ensureWebBuild } from './support/web-build.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
+import { type StackSession, startStackSession } from './support/stack-session.ts';
 
 describe('administration pages (real stack, production build)', () => {
-  const run = randomBytes(4).toString('hex');
-  const schema = `e2e_admin_${run}`;
-  const tenantId = `t${run}`;
+  let session: StackSession;
+  let run: string;
+  let tenantId: string;
   let stack: Stack;
   let db: pg.Pool;
   let browser: Browser;
 
-  const signedIn = async (email: string, password: string) => {
-    const context = await browser.newContext({ reducedMotion: 'reduce' });
-    const page = await context.newPage();
-    await page.goto(`${stack.webUrl}/login`);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((u) => u.pathname === '/' || u.pathname === '/driver', { timeout: 30_000 });
-    return { context, page };
-  };
+  const signedIn = (email: string, password: string) => session.signIn(email, password);
 
   /** The role, and the vehicle of the user's current assignment (what a driver drives). */
   const roleOf = async (userId: string) =>
@@ -53,31 +36,11 @@ describe('administration pages (real stack, production build)', () => {
     ).rows[0];
 
   beforeAll(async () => {
-    await requireRealServices();
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
-    ensureWebBuild();
-    stack = await startStack({
-      vehicles: 1,
-      tenantId,
-      databaseUrl: REAL_POSTGRES_URL,
-      mqttUrl: REAL_MQTT_URL,
-      databaseSchema: schema,
-      baseTopic: `fleet-e2e-admin-${run}`,
-      apiPort: 0,
-      webPort: 0,
-      dataDir: path.join(os.tmpdir(), `fleet-e2e-admin-${run}`),
-    });
-    db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2, options: `-c search_path=${schema}` });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    session = await startStackSession({ name: 'admin', services: 'real' });
+    ({ run, tenantId, stack, db, browser } = session);
   }, 300_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    if (db) await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-    await db?.end();
-    await stack?.stop();
-  });
+  afterAll(() => session?.stop());
 
   it('users: invite form with a field error, then the link shown; the link signs the invitee in; axe finds nothing', async () => {
     const { context, page } = await signedIn(stack.admin.email, stack.admin.password);

@@ -10,38 +10,23 @@
  * minute rollups for veh-001 with a drain and a refuel, the two events (the drain's alert comes
  * from the database trigger, as in production), and two fuel-card purchases.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type pg from 'pg';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedEvents, vehicleEvent } from '../../cloud/test/support/seed.ts';
-import { type Stack, startStack } from '../../scripts/lib/stack.ts';
+import type { Stack } from '../../scripts/lib/stack.ts';
 import type { VehicleEventType } from '../../shared/src/index.ts';
 import { expectNoAxeViolations } from './support/axe.ts';
-import { REAL_MQTT_URL, REAL_POSTGRES_URL, requireRealServices, waitUntil } from './support/services.ts';
-import { ensureWebBuild } from './support/web-build.ts';
+import { waitUntil } from './support/services.ts';
+import { type StackSession, startStackSession } from './support/stack-session.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// Flags that work here as root without network (environment.md).
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const MIN = 60_000;
 const DRAIN_L = 15;
 const REFUEL_L = 40;
 
 describe('manager dashboard (real stack, production build)', () => {
-  const run = randomBytes(4).toString('hex');
-  const schema = `e2e_dash_${run}`;
-  const tenantId = `t${run}`;
+  let session: StackSession;
+  let tenantId: string;
   let stack: Stack;
   let db: pg.Pool;
   let browser: Browser;
@@ -63,22 +48,8 @@ describe('manager dashboard (real stack, production build)', () => {
   };
 
   beforeAll(async () => {
-    await requireRealServices();
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
-    ensureWebBuild();
-    stack = await startStack({
-      vehicles: 2,
-      tenantId,
-      databaseUrl: REAL_POSTGRES_URL,
-      mqttUrl: REAL_MQTT_URL,
-      databaseSchema: schema,
-      baseTopic: `fleet-e2e-dash-${run}`,
-      apiPort: 0,
-      webPort: 0,
-      dataDir: path.join(os.tmpdir(), `fleet-e2e-dash-${run}`),
-    });
-    db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2, options: `-c search_path=${schema}` });
+    session = await startStackSession({ name: 'dash', services: 'real', vehicles: 2 });
+    ({ tenantId, stack, db, browser } = session);
     await waitUntil(
       'both vehicles to report a position',
       async () =>
@@ -91,24 +62,13 @@ describe('manager dashboard (real stack, production build)', () => {
       120_000,
     );
     await seed(db, tenantId);
-
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    context = await browser.newContext({ reducedMotion: 'reduce' });
-    const page = await context.newPage();
-    await page.goto(`${stack.webUrl}/login`);
-    await page.getByLabel('Email').fill(stack.admin.email);
-    await page.getByLabel('Password').fill(stack.admin.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((u) => u.pathname === '/', { timeout: 30_000 });
-    await page.close();
+    // One signed-in context for the whole file: the pages open in it as new tabs.
+    const signedIn = await session.signIn(stack.admin.email, stack.admin.password);
+    context = signedIn.context;
+    await signedIn.page.close();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    if (db) await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-    await db?.end();
-    await stack?.stop();
-  });
+  afterAll(() => session?.stop());
 
   it('sign-in page: passes axe empty and with a wrong password answered', async () => {
     const visitor = await browser.newContext({ reducedMotion: 'reduce' });

@@ -162,7 +162,7 @@ describe('devices from the dashboard against the real Mosquitto', () => {
         reconnectPeriodMs: 100_000,
       },
       quiet,
-      { health: () => agentHealth(store, new SampleClock(), () => null) },
+      { health: () => agentHealth(store, new SampleClock(), { modelVersion: () => null }) },
     );
     try {
       link.start();

@@ -31,6 +31,25 @@ export function formatSyncLag(ms: number | null, unsent: number | null): string 
   return `${text} behind (${formatNumber(unsent)} samples)`;
 }
 
+/**
+ * The VIN the agent reads from the vehicle against the register's: a mismatch says both, so whoever
+ * reads it can tell an adapter in the wrong vehicle from a typo in the register.
+ */
+export function formatVinCheck(
+  h: Pick<AgentHealthRow, 'reportedVin' | 'registeredVin' | 'vinStatus'>,
+): string {
+  switch (h.vinStatus) {
+    case 'match':
+      return `${h.reportedVin} (the registered VIN)`;
+    case 'mismatch':
+      return `⚠ ${h.reportedVin} — not the registered VIN (${h.registeredVin})`;
+    case 'unregistered':
+      return `${h.reportedVin} (no VIN registered)`;
+    default:
+      return 'Not reported';
+  }
+}
+
 export function evictedTotal(h: AgentHealthRow): number | null {
   return h.evicted
     ? h.evicted.rawSynced + h.evicted.rawUnsynced + h.evicted.rollups + h.evicted.events
@@ -78,6 +97,16 @@ export function AgentHealthPanel({ health }: { health: AgentHealthRow }) {
         <dt>Engine model</dt>
         <dd>{health.modelVersion ?? (health.agentVersion ? 'None installed' : MISSING)}</dd>
       </div>
+      <div data-field="vin" data-vin-status={health.vinStatus}>
+        <dt>VIN</dt>
+        <dd>
+          {health.vinStatus === 'mismatch' ? (
+            <strong>{formatVinCheck(health)}</strong>
+          ) : (
+            formatVinCheck(health)
+          )}
+        </dd>
+      </div>
     </dl>
   );
 }
@@ -97,6 +126,7 @@ export function FleetAgentHealthPanel({ rows }: { rows: AgentHealthRow[] }) {
     (h) => h.diskBudgetBytes && h.diskUsedBytes !== null && h.diskUsedBytes / h.diskBudgetBytes >= 0.9,
   );
   const versions = [...new Set(reporting.map((h) => h.agentVersion))].sort();
+  const elsewhere = rows.filter((h) => h.vinStatus === 'mismatch');
   const names = (list: AgentHealthRow[]) =>
     list.length === 0 ? 'none' : list.map((h) => h.vehicleId).join(', ');
   return (
@@ -122,6 +152,10 @@ export function FleetAgentHealthPanel({ rows }: { rows: AgentHealthRow[] }) {
       <div>
         <dt>Disk budget 90 % used or more</dt>
         <dd>{names(full)}</dd>
+      </div>
+      <div>
+        <dt>VIN not the registered one</dt>
+        <dd>{names(elsewhere)}</dd>
       </div>
     </dl>
   );

@@ -14,13 +14,13 @@ afterEach(async () => {
 });
 
 /** The emulator behind an in-memory stream pair; each open() plugs a fresh cable. */
-function emulatedVehicle() {
+function emulatedVehicle(vin = '1SV7CE6F6RX068251') {
   const model = new VehicleModel({ seed: 3, startTimeMs: Date.UTC(2024, 4, 1, 8) });
   for (let i = 0; i < 600 && model.state().speedKmh < 15; i++) model.step();
   let device: ByteStream | undefined;
   const emulator = new Elm327Emulator({
     vehicle: model,
-    vin: '1SV7CE6F6RX068251',
+    vin,
     write: (bytes) => void device?.write(Buffer.from(bytes)).catch(() => {}),
     latencyMs: 1,
     resetDelayMs: 5,
@@ -73,6 +73,34 @@ describe('ObdPoller', () => {
     await vi.waitFor(() => expect(poller.stats.disconnects).toBe(1), { timeout: 3000, interval: 2 });
     await vi.waitFor(() => expect(poller.state).toBe('polling'), { timeout: 3000, interval: 5 });
     expect(poller.stats.connects).toBe(2);
+  });
+
+  it('reads the VIN each time it finds a vehicle and tells only a change (an adapter moved to another vehicle)', async () => {
+    const first = emulatedVehicle('1SV7CE6F6RX068251');
+    const second = emulatedVehicle('1SVZZ9Y3XRP012345');
+    const told: (string | null)[] = [];
+    let cars = [first, first, second];
+    const poller = new ObdPoller(() => cars[0]!.open(), log, 0, 30, {
+      slowPeriodMs: 20,
+      onVin: (v) => told.push(v?.vin ?? null),
+    });
+    start(poller);
+    await vi.waitFor(() => expect(poller.state).toBe('polling'), { timeout: 3000, interval: 5 });
+    expect(poller.vin).toMatchObject({ vin: '1SV7CE6F6RX068251', valid: true, ecu: '7E8' });
+    // Unplugged and plugged back into the same vehicle: read again, nothing new to tell.
+    await cars[0]!.unplug();
+    cars = cars.slice(1);
+    await vi.waitFor(() => expect(poller.stats.connects).toBe(2), { timeout: 3000, interval: 5 });
+    await vi.waitFor(() => expect(poller.state).toBe('polling'), { timeout: 3000, interval: 5 });
+    expect(told).toEqual(['1SV7CE6F6RX068251']);
+    // Moved to another vehicle: its VIN replaces the first, and is told.
+    await cars[0]!.unplug();
+    cars = cars.slice(1);
+    await vi.waitFor(() => expect(told).toEqual(['1SV7CE6F6RX068251', '1SVZZ9Y3XRP012345']), {
+      timeout: 3000,
+      interval: 5,
+    });
+    expect(poller.vin?.vin).toBe('1SVZZ9Y3XRP012345');
   });
 
   it('treats an adapter that stops answering (repeated timeouts) as gone, and reconnects', async () => {

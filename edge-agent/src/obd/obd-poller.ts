@@ -84,6 +84,8 @@ export interface ObdPollerOptions {
   session?: Partial<Omit<ObdSessionOptions, 'open' | 'log' | 'baudRates'>>;
   /** Trouble codes, voltage and ignition changes, told as they are read. */
   diagnostics?: ObdDiagnosticsOptions;
+  /** The VIN read when the vehicle is found, told when it differs from the one before. */
+  onVin?: (vin: VinReading | null) => void;
 }
 
 /** When the running engine's diagnostics were last read, and PID 01's MIL/count then. */
@@ -195,7 +197,7 @@ export class ObdPoller {
         firstAttempt = false;
         this.supported = await session.discoverSupportedPids();
         await session.detectRequestMode();
-        if (!this.vin) this.vin = await session.readVin().catch(() => null);
+        await this.identifyVehicle(session);
         this.state = 'polling';
         this.tell({ kind: 'ignition', ts: Date.now(), on: true });
         this.log.info(
@@ -302,6 +304,27 @@ export class ObdPoller {
   }
 
   /** A listener's failure is its own: it must never stop the polling. */
+  /**
+   * Service 09 PID 02 each time the vehicle is found, not once per run: an adapter moved to another
+   * vehicle between two drives must report that vehicle's VIN (the cloud flags a mismatch with the
+   * register). A vehicle without 09 02 answers NO DATA at once, so this costs one request.
+   */
+  private async identifyVehicle(session: ObdSession): Promise<void> {
+    const vin = await session.readVin().catch((err: unknown) => {
+      this.log.debug({ err: (err as Error).message }, 'VIN not read');
+      return null;
+    });
+    if (vin?.vin === this.vin?.vin) return;
+    this.vin = vin;
+    if (vin && !vin.valid)
+      this.log.warn({ vin: vin.vin, problems: vin.problems }, 'the vehicle reports an invalid VIN');
+    try {
+      this.options.onVin?.(vin);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'VIN listener failed');
+    }
+  }
+
   private tell(reading: DiagnosticReading): void {
     const onReading = this.options.diagnostics?.onReading;
     if (!onReading) return;

@@ -13,10 +13,17 @@ export const AGENT_VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
+/** What the agent knows beyond its store: the active engine model and the vehicle's VIN. */
+export interface HealthSources {
+  modelVersion: () => string | null;
+  /** The VIN the vehicle last answered (09 02); absent: this agent does not read one. */
+  vin?: () => string | null;
+}
+
 export function agentHealth(
   db: AgentDb,
   clock: SampleClock,
-  modelVersion: () => string | null,
+  sources: HealthSources,
   now = Date.now(),
 ): AgentHealth {
   const s = db.stats();
@@ -32,6 +39,7 @@ export function agentHealth(
     evicted: s.evictions,
     unsentSamples: s.unsent,
     syncLagMs: s.oldestUnsentTs === null ? null : Math.max(0, now - s.oldestUnsentTs),
-    modelVersion: modelVersion(),
+    modelVersion: sources.modelVersion(),
+    ...(sources.vin ? { vin: sources.vin() } : {}),
   };
 }

@@ -183,10 +183,17 @@ export class BrokerLink implements LinkPort {
   /** The online status again, with fresh health figures, every healthIntervalMs while connected. */
   private startHealthReports() {
     if (!this.health || this.healthTimer) return;
-    this.healthTimer = setInterval(() => {
-      if (this.connected) void this.publish('status', this.statusPayload('online')).catch(() => {});
-    }, this.opts.healthIntervalMs ?? 60_000);
+    this.healthTimer = setInterval(() => this.reportHealth(), this.opts.healthIntervalMs ?? 60_000);
     this.healthTimer.unref();
+  }
+
+  /**
+   * The online status with fresh health figures now (something the panel shows changed, such as
+   * the VIN); while disconnected nothing: the status sent at the next connect carries it.
+   */
+  reportHealth(): void {
+    if (this.connected && this.health)
+      void this.publish('status', this.statusPayload('online')).catch(() => {});
   }
 
   private connect(version: 4 | 5) {

@@ -8,6 +8,7 @@ import {
   DeviceProvisioning,
 } from '../../devices/device-provisioning.ts';
 import { CloudErrorCode, isCloudError } from '../../errors.ts';
+import { VIN_STATUSES } from '../../register/vin-check.ts';
 import { type ApiContext, authedProcedure, createRouter } from '../trpc.ts';
 
 const read = authedProcedure.meta({ permission: 'devices:read' });
@@ -62,6 +63,10 @@ const Health = z.object({
   syncLagMs: z.number().nullable(),
   modelVersion: z.string().nullable(),
   reportedAt: z.number().nullable(),
+  /** The VIN the agent read from the vehicle, and how it compares with the registered one. */
+  reportedVin: z.string().nullable(),
+  registeredVin: z.string().nullable(),
+  vinStatus: z.enum(VIN_STATUSES),
 });
 
 export const devicesRouter = createRouter({

@@ -17,6 +17,7 @@ import {
   VEHICLE_FUEL_TYPES,
   VehicleFields,
 } from '../../register/vehicle-fields.ts';
+import { VIN_STATUSES } from '../../register/vin-check.ts';
 import { CursorInput, decodeCursor, page } from '../cursor.ts';
 import { conflictAs } from '../db-conflict.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
@@ -47,6 +48,9 @@ export const VehicleRecordOutput = z.object({
   driverName: z.string().nullable(),
   createdAt: z.number(),
   retiredAt: z.number().nullable(),
+  /** The VIN the vehicle's agent reads from it; `vinStatus` flags one that is not the registered VIN. */
+  reportedVin: z.string().nullable(),
+  vinStatus: z.enum(VIN_STATUSES),
 });
 
 export const ImportReportOutput = z.object({
@@ -68,7 +72,15 @@ async function recordOf(db: pg.PoolClient, tenantId: string, vehicleId: string):
 
 /** The register's side of a vehicle, for the audit log (no derived fields). */
 const auditable = (r: VehicleRecord) => {
-  const { driverId: _d, driverName: _n, groupName: _g, createdAt: _c, ...rest } = r;
+  const {
+    driverId: _d,
+    driverName: _n,
+    groupName: _g,
+    createdAt: _c,
+    reportedVin: _rv,
+    vinStatus: _vs,
+    ...rest
+  } = r;
   return rest;
 };
 

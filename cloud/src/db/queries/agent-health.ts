@@ -1,5 +1,6 @@
 import type { AgentHealth } from '@fleet/shared';
 import type pg from 'pg';
+import { type VinStatus, vinStatus } from '../../register/vin-check.ts';
 
 /** One agent's health block as the ingest received it (status message, shared/src/telemetry.ts). */
 export interface AgentHealthReport {
@@ -25,12 +26,13 @@ export async function upsertAgentHealth(db: pg.PoolClient, reports: AgentHealthR
   await db.query(
     `INSERT INTO vehicle_agent_health AS h (vehicle_id, tenant_id, agent_version, clock_source,
             disk_used_bytes, disk_budget_bytes, evicted_raw_synced, evicted_raw_unsynced,
-            evicted_rollups, evicted_events, unsent_samples, sync_lag_ms, model_version, reported_at)
-     SELECT v, t, av, cs, du, db, ers, eru, er, ee, us, sl, mv, to_timestamp(at / 1000.0)
+            evicted_rollups, evicted_events, unsent_samples, sync_lag_ms, model_version, reported_at,
+            reported_vin)
+     SELECT v, t, av, cs, du, db, ers, eru, er, ee, us, sl, mv, to_timestamp(at / 1000.0), vin
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
                    $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[],
-                   $12::bigint[], $13::text[], $14::float8[])
-         AS x(v, t, av, cs, du, db, ers, eru, er, ee, us, sl, mv, at)
+                   $12::bigint[], $13::text[], $14::float8[], $15::text[])
+         AS x(v, t, av, cs, du, db, ers, eru, er, ee, us, sl, mv, at, vin)
      ON CONFLICT (vehicle_id) DO UPDATE
         SET tenant_id = EXCLUDED.tenant_id, agent_version = EXCLUDED.agent_version,
             clock_source = EXCLUDED.clock_source, disk_used_bytes = EXCLUDED.disk_used_bytes,
@@ -40,6 +42,8 @@ export async function upsertAgentHealth(db: pg.PoolClient, reports: AgentHealthR
             evicted_rollups = EXCLUDED.evicted_rollups, evicted_events = EXCLUDED.evicted_events,
             unsent_samples = EXCLUDED.unsent_samples, sync_lag_ms = EXCLUDED.sync_lag_ms,
             model_version = EXCLUDED.model_version, reported_at = EXCLUDED.reported_at,
+            -- No VIN in this report (not read this time, or an older agent): the last one stands.
+            reported_vin = COALESCE(EXCLUDED.reported_vin, h.reported_vin),
             received_at = now()
       WHERE h.reported_at < EXCLUDED.reported_at`,
     [
@@ -57,6 +61,7 @@ export async function upsertAgentHealth(db: pg.PoolClient, reports: AgentHealthR
       col((r) => r.health.syncLagMs),
       col((r) => r.health.modelVersion),
       col((r) => r.health.at),
+      col((r) => r.health.vin ?? null),
     ],
   );
 }
@@ -76,6 +81,12 @@ export interface VehicleHealth {
   syncLagMs: number | null;
   modelVersion: string | null;
   reportedAt: number | null;
+  /** The VIN the agent last read from the vehicle (null: never reported). */
+  reportedVin: string | null;
+  /** The register's VIN, to show beside a mismatch. */
+  registeredVin: string | null;
+  /** The register's VIN against the reported one (vin-check.ts). */
+  vinStatus: VinStatus;
 }
 
 interface Raw {
@@ -94,6 +105,8 @@ interface Raw {
   sync_lag_ms: string | null;
   model_version: string | null;
   reported_at: Date | null;
+  reported_vin: string | null;
+  registered_vin: string | null;
 }
 
 const num = (v: string | null) => (v === null ? null : Number(v));
@@ -116,7 +129,8 @@ export async function listVehicleHealth(
             GREATEST(h.evicted_raw_unsynced, d.raw_unsynced) AS evicted_raw_unsynced,
             GREATEST(h.evicted_rollups, d.rollups) AS evicted_rollups,
             GREATEST(h.evicted_events, d.events) AS evicted_events,
-            h.unsent_samples, h.sync_lag_ms, h.model_version, h.reported_at
+            h.unsent_samples, h.sync_lag_ms, h.model_version, h.reported_at,
+            h.reported_vin, v.vin AS registered_vin
        FROM vehicles v
        LEFT JOIN vehicle_agent_health h ON h.vehicle_id = v.id
        LEFT JOIN vehicle_agent_drops d ON d.vehicle_id = v.id
@@ -146,5 +160,8 @@ export async function listVehicleHealth(
     syncLagMs: num(r.sync_lag_ms),
     modelVersion: r.model_version,
     reportedAt: r.reported_at?.getTime() ?? null,
+    reportedVin: r.reported_vin,
+    registeredVin: r.registered_vin,
+    vinStatus: vinStatus(r.registered_vin, r.reported_vin),
   }));
 }

@@ -1,6 +1,7 @@
 import type { CalibrationPoint } from '@fleet/shared';
 import type pg from 'pg';
 import type { VEHICLE_FUEL_TYPES } from '../../register/vehicle-fields.ts';
+import { type VinStatus, vinStatus } from '../../register/vin-check.ts';
 
 type FuelType = (typeof VEHICLE_FUEL_TYPES)[number];
 
@@ -27,6 +28,10 @@ export interface VehicleRecord {
   createdAt: number;
   /** Set: retired (kept with its history, out of the fleet). */
   retiredAt: number | null;
+  /** The VIN the vehicle's agent last read from it (agent health), null: never reported. */
+  reportedVin: string | null;
+  /** `vin` against `reportedVin`: a mismatch is flagged on the register. */
+  vinStatus: VinStatus;
 }
 
 interface Row {
@@ -49,6 +54,7 @@ interface Row {
   driver_name: string | null;
   created_at: Date;
   retired_at: Date | null;
+  reported_vin: string | null;
 }
 
 const toRecord = (r: Row): VehicleRecord => ({
@@ -71,6 +77,8 @@ const toRecord = (r: Row): VehicleRecord => ({
   driverName: r.driver_name,
   createdAt: r.created_at.getTime(),
   retiredAt: r.retired_at?.getTime() ?? null,
+  reportedVin: r.reported_vin,
+  vinStatus: vinStatus(r.vin, r.reported_vin),
 });
 
 /**
@@ -92,9 +100,11 @@ export async function listVehicleRegister(
   const { rows } = await db.query<Row>(
     `SELECT v.id, v.plate, v.vin, v.make, v.model, v.model_year, v.fuel_type, v.vehicle_class, v.tank_litres,
             v.tank_calibration, v.odometer_offset_km, v.group_id, g.name AS group_name, v.cost_centre,
-            v.monthly_fuel_budget, a.user_id AS driver_id, u.name AS driver_name, v.created_at, v.retired_at
+            v.monthly_fuel_budget, a.user_id AS driver_id, u.name AS driver_name, v.created_at, v.retired_at,
+            h.reported_vin
        FROM vehicles v
        LEFT JOIN vehicle_groups g ON g.id = v.group_id
+       LEFT JOIN vehicle_agent_health h ON h.vehicle_id = v.id
        LEFT JOIN vehicle_assignments a ON a.vehicle_id = v.id AND a.ends_at IS NULL AND a.starts_at <= now()
        LEFT JOIN users u ON u.id = a.user_id
       WHERE v.tenant_id = $1

@@ -1,7 +1,12 @@
 'use client';
 
 import { useState } from 'react';
-import { evictedTotal, formatDiskUse, formatSyncLag } from '../../../components/agent-health.tsx';
+import {
+  evictedTotal,
+  formatDiskUse,
+  formatSyncLag,
+  formatVinCheck,
+} from '../../../components/agent-health.tsx';
 import { DataTable } from '../../../components/data-table.tsx';
 import { NotAllowed } from '../../../components/not-allowed.tsx';
 import { UtcTime } from '../../../components/utc-time.tsx';
@@ -95,6 +100,7 @@ export function DevicesAdmin() {
           'Device',
           'Link',
           'Agent',
+          'VIN',
           'Last seen',
           'Clock',
           'Disk budget',
@@ -117,6 +123,7 @@ export function DevicesAdmin() {
               </td>
               <td>{formatOnline(h.online)}</td>
               <td>{h.agentVersion ?? MISSING}</td>
+              <td data-vin-status={h.vinStatus}>{formatVinCheck(h)}</td>
               <td>
                 <UtcTime ms={h.lastSeenAt} />
               </td>

@@ -128,7 +128,18 @@ export function VehicleRegister() {
                   )}
                 </th>
                 <td>{v.plate ?? MISSING}</td>
-                <td>{v.vin ?? MISSING}</td>
+                <td data-vin-status={v.vinStatus}>
+                  {v.vin ?? MISSING}
+                  {v.vinStatus === 'mismatch' || v.vinStatus === 'unregistered' ? (
+                    <>
+                      <br />
+                      {/* The agent reads it from the ECU: the adapter may sit in another vehicle. */}
+                      <strong>
+                        {v.vinStatus === 'mismatch' ? '⚠ ' : ''}Agent reports {v.reportedVin}
+                      </strong>
+                    </>
+                  ) : null}
+                </td>
                 <td>{[v.make, v.model].filter(Boolean).join(' ') || MISSING}</td>
                 <td className="num">{v.year ?? MISSING}</td>
                 <td>{v.fuelType ?? MISSING}</td>

@@ -1,5 +1,6 @@
 'use client';
 
+import { TRPCClientError } from '@trpc/client';
 import Link from 'next/link';
 import { useState } from 'react';
 import { AgentHealthPanel } from '../../../components/agent-health.tsx';
@@ -14,11 +15,22 @@ import { useQuery } from '../../../lib/use-query.ts';
 
 type FuelSeries = Awaited<ReturnType<typeof trpc.telemetry.fuelSeries.query>>;
 type Events = Awaited<ReturnType<typeof trpc.telemetry.events.query>>;
-type Latest = Awaited<ReturnType<typeof trpc.vehicles.get.query>>;
+type Latest = Awaited<ReturnType<typeof trpc.vehicles.get.query>> | null;
 type Consumption = Awaited<ReturnType<typeof trpc.fuel.consumption.query>>;
 type Trips = Awaited<ReturnType<typeof trpc.trips.list.query>>;
 
 const DAY = 86_400_000;
+/**
+ * A vehicle just added to the register has no latest state until its agent sends a sample:
+ * vehicles.get answers NOT_FOUND then, which is news for the admin who is installing it, not an error.
+ */
+const noDataYet = (err: unknown): null => {
+  if (err instanceof TRPCClientError && (err.data as { code?: string } | undefined)?.code === 'NOT_FOUND')
+    return null;
+  throw err;
+};
+/** A new vehicle's first samples may lack OBD fields: "—", not "— %". */
+const withUnit = (text: string, unit: string) => (text === MISSING ? MISSING : `${text} ${unit}`);
 const RANGES = [
   { id: '1d', label: '24 hours', ms: DAY },
   { id: '7d', label: '7 days', ms: 7 * DAY },
@@ -46,7 +58,7 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
     const from = to - range.ms;
     const opts = { signal };
     const [latest, series, events, consumption, trips] = await Promise.all([
-      trpc.vehicles.get.query({ vehicleId }, opts),
+      trpc.vehicles.get.query({ vehicleId }, opts).catch(noDataYet),
       trpc.telemetry.fuelSeries.query({ vehicleId, from, to }, opts),
       trpc.telemetry.events.query(
         { vehicleId, from: Math.max(from, to - EVENTS_MAX_MS), to, limit: 200 },
@@ -68,15 +80,20 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
         <Link href="/">← Back to the fleet overview</Link>
       </p>
       <div role="status">{error && <p className="error-text">Could not load this vehicle: {error}</p>}</div>
-      {data && (
+      {data && !data.latest && (
+        <p data-section="latest">
+          No data from {vehicleId} yet: its latest state shows here once its agent sends the first sample.
+        </p>
+      )}
+      {data?.latest && (
         <dl className="detail-grid" data-section="latest">
           <div>
             <dt>Fuel level</dt>
-            <dd data-field="fuelLevelPct">{formatNumber(data.latest.fuelLevelPct, 1)} %</dd>
+            <dd data-field="fuelLevelPct">{withUnit(formatNumber(data.latest.fuelLevelPct, 1), '%')}</dd>
           </div>
           <div>
             <dt>Speed</dt>
-            <dd>{formatNumber(data.latest.speedKmh)} km/h</dd>
+            <dd>{withUnit(formatNumber(data.latest.speedKmh), 'km/h')}</dd>
           </div>
           <div>
             <dt>Position</dt>
