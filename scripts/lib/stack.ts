@@ -12,6 +12,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mosquittoPasswordLine } from '../../cloud/src/devices/broker-auth.ts';
+import { AdminApi } from './demo/admin-api.ts';
+import { type DemoVehicle, demoVehicle } from './demo/fleet.ts';
+import type { HistoryResult } from './demo/history.ts';
+import { type DemoSummary, finishDemo, playHistories } from './demo/run.ts';
+import { type DemoSignIn, historyWindow, registerDemoFleet } from './demo/seed.ts';
 import { freePort, REPO_ROOT, type Supervised, supervise, tsxArgs, waitForHttp } from './processes.ts';
 import { createVirtualSerialPair, hasSocat, type VirtualSerialPair } from './virtual-serial.ts';
 
@@ -50,6 +55,13 @@ export interface StackOptions {
   scenarios?: readonly (string | undefined)[];
   /** Print progress lines; default silent. */
   say?: (line: string) => void;
+  /**
+   * The demo fleet (`npm start`): vehicles, groups, a geofence, a manager and drivers registered
+   * through the administration procedures, and a week of each vehicle's history played into its
+   * agent's store, backfilled through the real agent and ingest, with the week's fuel-card
+   * purchases imported and reconciled, all before the start returns. Default false (tests).
+   */
+  demo?: boolean;
 }
 
 export interface StackVehicle {
@@ -69,8 +81,12 @@ export interface Stack {
   logDir: string;
   /** The tenant's first administrator, created at start (sign in to the dashboard with it). */
   admin: { email: string; password: string };
+  /** What the demo start seeded (null unless `demo`). */
+  demo: DemoSummary | null;
   stop(): Promise<void>;
 }
+
+export type { DemoSummary };
 
 const portOr = async (p: number | undefined, fallback: number) => (p === 0 ? freePort() : (p ?? fallback));
 
@@ -147,6 +163,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       throw new Error('give both a database URL and an MQTT URL, or neither (embedded defaults)');
     }
 
+    // Demo: each vehicle's week is played into its agent's store on the other core while the
+    // cloud starts (a process per vehicle, two at a time).
+    const demoStarted = Date.now();
+    const window = historyWindow(demoStarted);
+    const demoVehicles: DemoVehicle[] = options.demo ? vehicleIds.map((_, i) => demoVehicle(i)) : [];
+    const histories = options.demo
+      ? playHistories(demoVehicles, window, dataDir, logDir, processes, say)
+      : Promise.resolve([]);
+    // Not awaited until needed: a failure must still be seen (and not as an unhandled rejection).
+    histories.catch(() => {});
+
     const apiPort = await portOr(options.apiPort, 4000);
     const tenantId = options.tenantId ?? 'demo';
     // A fresh random password each start unless one is given: the stack is reachable from this
@@ -176,6 +203,41 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     processes.push(cloud);
     const apiUrl = /api=(\S+)/.exec(await cloud.waitFor(/^fleet cloud ready/))![1]!;
     say(`cloud ingest + API ${apiUrl}`);
+
+    // The web app starts beside whatever comes next (it needs only the API).
+    let webUrl: string | null = null;
+    let webReady: Promise<void> = Promise.resolve();
+    if (options.web ?? true) {
+      const webPort = await portOr(options.webPort, 3000);
+      const nextBin = path.join(REPO_ROOT, 'web', 'node_modules', 'next', 'dist', 'bin', 'next');
+      const web = supervise(
+        'web',
+        process.execPath,
+        [nextBin, 'start', '-p', String(webPort), '-H', '127.0.0.1'],
+        {
+          cwd: path.join(REPO_ROOT, 'web'),
+          logDir,
+          env: { FLEET_API_URL: apiUrl, NEXT_TELEMETRY_DISABLED: '1' },
+          onExit: critical('web'),
+        },
+      );
+      processes.push(web);
+      webUrl = `http://127.0.0.1:${webPort}`;
+      webReady = waitForHttp(webUrl);
+      webReady.catch(() => {});
+    }
+
+    let people: DemoSignIn[] = [];
+    let registerMs = 0;
+    if (options.demo) {
+      const t0 = Date.now();
+      say('demo fleet: registering vehicles, groups, a geofence, a manager and drivers (administration API)');
+      const api = await AdminApi.signIn(apiUrl, admin.email, admin.password);
+      people = await registerDemoFleet(api, AdminApi.anonymous(apiUrl), demoVehicles, window.fromMs);
+      registerMs = Date.now() - t0;
+    }
+    const played: HistoryResult[] = await histories;
+    const historyMs = Date.now() - demoStarted;
 
     const transport = options.transport ?? 'auto';
     const useSocat = transport === 'pty' || (transport === 'auto' && hasSocat());
@@ -214,6 +276,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         };
         const simArgs = ['vehicle', '--id', id, '--elm', obdSim, '--nmea', gpsSim, '--seed', String(i + 1)];
         simArgs.push('--tick-ms', String(options.tickMs ?? 1000), '--truth', vehicle.truthFile);
+        const demo = demoVehicles[i];
+        if (demo) {
+          // Live, the vehicle goes on as registered, from where its week left its tank.
+          simArgs.push('--route', demo.route, '--tank-litres', String(demo.tankLitres));
+          simArgs.push('--tank-shape', demo.tankShape.kind === 'cylinder' ? 'cylinder' : 'linear');
+          simArgs.push('--initial-fuel-pct', played[i]!.final.fuelPct.toFixed(2));
+        }
         if (options.epochs !== undefined) simArgs.push('--epochs', String(options.epochs));
         const scenario = options.scenarios?.[i];
         if (scenario !== undefined) simArgs.push('--scenario', scenario);
@@ -234,6 +303,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           mqttUrl,
           '--base-topic',
           baseTopic,
+          ...(demo ? ['--tank-liters', String(demo.tankLitres)] : []),
         ]);
         const agentEnv = {
           FLEET_FLUSH_INTERVAL_MS: options.tickMs && options.tickMs < 1000 ? '200' : '1000',
@@ -265,25 +335,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     vehicles.sort((a, b) => a.id.localeCompare(b.id));
     say(`${vehicles.length} simulated vehicles on ${useSocat ? 'virtual serial ports (socat)' : 'TCP'}`);
 
-    let webUrl: string | null = null;
-    if (options.web ?? true) {
-      const webPort = await portOr(options.webPort, 3000);
-      const nextBin = path.join(REPO_ROOT, 'web', 'node_modules', 'next', 'dist', 'bin', 'next');
-      const web = supervise(
-        'web',
-        process.execPath,
-        [nextBin, 'start', '-p', String(webPort), '-H', '127.0.0.1'],
-        {
-          cwd: path.join(REPO_ROOT, 'web'),
-          logDir,
-          env: { FLEET_API_URL: apiUrl, NEXT_TELEMETRY_DISABLED: '1' },
-          onExit: critical('web'),
-        },
-      );
-      processes.push(web);
-      webUrl = `http://127.0.0.1:${webPort}`;
-      await waitForHttp(webUrl);
+    let demo: DemoSummary | null = null;
+    if (options.demo) {
+      const t0 = Date.now();
+      demo = await finishDemo({
+        databaseUrl: databaseUrl!,
+        databaseSchema: options.databaseSchema,
+        tenantId,
+        dataDir,
+        window,
+        vehicles: demoVehicles,
+        played,
+        say,
+      });
+      demo.people = people;
+      demo.timings = {
+        history: historyMs,
+        register: registerMs,
+        backfill: Date.now() - t0,
+        total: Date.now() - demoStarted,
+      };
     }
+    await webReady;
 
     return {
       mode: embedded ? 'embedded' : 'external',
@@ -294,6 +367,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       vehicles,
       logDir,
       admin,
+      demo,
       stop,
     };
   } catch (err) {
