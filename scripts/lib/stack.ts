@@ -231,13 +231,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let registerMs = 0;
     if (options.demo) {
       const t0 = Date.now();
-      say('demo fleet: registering vehicles, groups, a geofence, a manager and drivers (administration API)');
       const api = await AdminApi.signIn(apiUrl, admin.email, admin.password);
-      people = await registerDemoFleet(api, AdminApi.anonymous(apiUrl), demoVehicles, window.fromMs);
+      // A database kept from an earlier start (FLEET_PGLITE_DIR, DATABASE_URL) has its fleet
+      // already: the demo is a first start's, and is not mixed into someone's vehicles.
+      if ((await api.query('registry', 'list', { limit: 1 })).items.length > 0) {
+        say('demo fleet: not seeded, this tenant has vehicles already');
+        demoVehicles.length = 0;
+      } else {
+        say(
+          'demo fleet: registering vehicles, groups, a geofence, a manager and drivers (administration API)',
+        );
+        people = await registerDemoFleet(api, AdminApi.anonymous(apiUrl), demoVehicles, window.fromMs);
+      }
       registerMs = Date.now() - t0;
     }
     const played: HistoryResult[] = await histories;
     const historyMs = Date.now() - demoStarted;
+    if (options.demo && demoVehicles.length === 0) {
+      // The weeks played are not this database's: the agents start with empty stores.
+      for (const id of vehicleIds) rmSync(path.join(dataDir, id), { recursive: true, force: true });
+    }
 
     const transport = options.transport ?? 'auto';
     const useSocat = transport === 'pty' || (transport === 'auto' && hasSocat());
@@ -336,7 +349,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     say(`${vehicles.length} simulated vehicles on ${useSocat ? 'virtual serial ports (socat)' : 'TCP'}`);
 
     let demo: DemoSummary | null = null;
-    if (options.demo) {
+    if (demoVehicles.length > 0) {
       const t0 = Date.now();
       demo = await finishDemo({
         databaseUrl: databaseUrl!,
