@@ -118,6 +118,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       { length: options.vehicles ?? 3 },
       (_, i) => `veh-${String(i + 1).padStart(3, '0')}`,
     );
+    // Demo: each vehicle's week is played into its agent's store beside the start of the
+    // infrastructure and the cloud (a process per vehicle, two at a time).
+    const demoStarted = Date.now();
+    const window = historyWindow(demoStarted);
+    const demoVehicles: DemoVehicle[] = options.demo ? vehicleIds.map((_, i) => demoVehicle(i)) : [];
+    const histories = options.demo
+      ? playHistories(demoVehicles, window, dataDir, logDir, processes, say)
+      : Promise.resolve([]);
+    // Not awaited until needed: a failure must still be seen (and not as an unhandled rejection).
+    histories.catch(() => {});
+
     // Embedded: the broker signs every client in and applies the shipped ACL (as Mosquitto does
     // in production), with a fresh random password per vehicle and for the ingest.
     const mqttUsers = new Map<string, string>(
@@ -162,17 +173,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     } else if (!databaseUrl || !mqttUrl) {
       throw new Error('give both a database URL and an MQTT URL, or neither (embedded defaults)');
     }
-
-    // Demo: each vehicle's week is played into its agent's store on the other core while the
-    // cloud starts (a process per vehicle, two at a time).
-    const demoStarted = Date.now();
-    const window = historyWindow(demoStarted);
-    const demoVehicles: DemoVehicle[] = options.demo ? vehicleIds.map((_, i) => demoVehicle(i)) : [];
-    const histories = options.demo
-      ? playHistories(demoVehicles, window, dataDir, logDir, processes, say)
-      : Promise.resolve([]);
-    // Not awaited until needed: a failure must still be seen (and not as an unhandled rejection).
-    histories.catch(() => {});
 
     const apiPort = await portOr(options.apiPort, 4000);
     const tenantId = options.tenantId ?? 'demo';
