@@ -9,5 +9,5 @@ need_apt socat socat optional || say "socat unavailable: vehicles will use TCP i
 install_workspace
 say "building the web app"
 "${PNPM[@]}" --filter @fleet/web build 2>&1 | tail -n 3
-say "starting the system"
+say "starting the system with the demo fleet and its last 7 days (about a minute; FLEET_DEMO=false for an empty one)"
 exec node --import tsx scripts/stack.ts

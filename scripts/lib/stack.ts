@@ -12,6 +12,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mosquittoPasswordLine } from '../../cloud/src/devices/broker-auth.ts';
+import { AdminApi } from './demo/admin-api.ts';
+import { type DemoVehicle, demoVehicle } from './demo/fleet.ts';
+import type { HistoryResult } from './demo/history.ts';
+import { type DemoSummary, finishDemo, playHistories } from './demo/run.ts';
+import { type DemoSignIn, historyWindow, registerDemoFleet } from './demo/seed.ts';
 import { freePort, REPO_ROOT, type Supervised, supervise, tsxArgs, waitForHttp } from './processes.ts';
 import { createVirtualSerialPair, hasSocat, type VirtualSerialPair } from './virtual-serial.ts';
 
@@ -50,6 +55,13 @@ export interface StackOptions {
   scenarios?: readonly (string | undefined)[];
   /** Print progress lines; default silent. */
   say?: (line: string) => void;
+  /**
+   * The demo fleet (`npm start`): vehicles, groups, a geofence, a manager and drivers registered
+   * through the administration procedures, and a week of each vehicle's history played into its
+   * agent's store, backfilled through the real agent and ingest, with the week's fuel-card
+   * purchases imported and reconciled, all before the start returns. Default false (tests).
+   */
+  demo?: boolean;
 }
 
 export interface StackVehicle {
@@ -69,6 +81,8 @@ export interface Stack {
   logDir: string;
   /** The tenant's first administrator, created at start (sign in to the dashboard with it). */
   admin: { email: string; password: string };
+  /** What the demo start seeded (null unless `demo`). */
+  demo: DemoSummary | null;
   stop(): Promise<void>;
 }
 
@@ -84,6 +98,8 @@ function localSecretKeys(dataDir: string, pgliteDir: string | undefined): string
   writeFileSync(file, `${spec}\n`, { mode: 0o600 });
   return spec;
 }
+
+export type { DemoSummary };
 
 const portOr = async (p: number | undefined, fallback: number) => (p === 0 ? freePort() : (p ?? fallback));
 
@@ -115,6 +131,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       { length: options.vehicles ?? 3 },
       (_, i) => `veh-${String(i + 1).padStart(3, '0')}`,
     );
+    // Demo: each vehicle's week is played into its agent's store beside the start of the
+    // infrastructure and the cloud (a process per vehicle, two at a time).
+    const demoStarted = Date.now();
+    const window = historyWindow(demoStarted);
+    const demoVehicles: DemoVehicle[] = options.demo ? vehicleIds.map((_, i) => demoVehicle(i)) : [];
+    const histories = options.demo
+      ? playHistories(demoVehicles, window, dataDir, logDir, processes, say)
+      : Promise.resolve([]);
+    // Not awaited until needed: a failure must still be seen (and not as an unhandled rejection).
+    histories.catch(() => {});
+
     // Embedded: the broker signs every client in and applies the shipped ACL (as Mosquitto does
     // in production), with a fresh random password per vehicle and for the ingest.
     const mqttUsers = new Map<string, string>(
@@ -197,6 +224,53 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const apiUrl = /api=(\S+)/.exec(await cloud.waitFor(/^fleet cloud ready/))![1]!;
     say(`cloud ingest + API ${apiUrl}`);
 
+    // The web app starts beside whatever comes next (it needs only the API).
+    let webUrl: string | null = null;
+    let webReady: Promise<void> = Promise.resolve();
+    if (webPort !== null) {
+      const nextBin = path.join(REPO_ROOT, 'web', 'node_modules', 'next', 'dist', 'bin', 'next');
+      const web = supervise(
+        'web',
+        process.execPath,
+        [nextBin, 'start', '-p', String(webPort), '-H', '127.0.0.1'],
+        {
+          cwd: path.join(REPO_ROOT, 'web'),
+          logDir,
+          env: { FLEET_API_URL: apiUrl, NEXT_TELEMETRY_DISABLED: '1' },
+          onExit: critical('web'),
+        },
+      );
+      processes.push(web);
+      webUrl = `http://127.0.0.1:${webPort}`;
+      webReady = waitForHttp(webUrl);
+      webReady.catch(() => {});
+    }
+
+    let people: DemoSignIn[] = [];
+    let registerMs = 0;
+    if (options.demo) {
+      const t0 = Date.now();
+      const api = await AdminApi.signIn(apiUrl, admin.email, admin.password);
+      // A database kept from an earlier start (FLEET_PGLITE_DIR, DATABASE_URL) has its fleet
+      // already: the demo is a first start's, and is not mixed into someone's vehicles.
+      if ((await api.query('registry', 'list', { limit: 1 })).items.length > 0) {
+        say('demo fleet: not seeded, this tenant has vehicles already');
+        demoVehicles.length = 0;
+      } else {
+        say(
+          'demo fleet: registering vehicles, groups, a geofence, a manager and drivers (administration API)',
+        );
+        people = await registerDemoFleet(api, AdminApi.anonymous(apiUrl), demoVehicles, window.fromMs);
+      }
+      registerMs = Date.now() - t0;
+    }
+    const played: HistoryResult[] = await histories;
+    const historyMs = Date.now() - demoStarted;
+    if (options.demo && demoVehicles.length === 0) {
+      // The weeks played are not this database's: the agents start with empty stores.
+      for (const id of vehicleIds) rmSync(path.join(dataDir, id), { recursive: true, force: true });
+    }
+
     const transport = options.transport ?? 'auto';
     const useSocat = transport === 'pty' || (transport === 'auto' && hasSocat());
     if (transport === 'pty' && !hasSocat())
@@ -234,6 +308,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         };
         const simArgs = ['vehicle', '--id', id, '--elm', obdSim, '--nmea', gpsSim, '--seed', String(i + 1)];
         simArgs.push('--tick-ms', String(options.tickMs ?? 1000), '--truth', vehicle.truthFile);
+        const demo = demoVehicles[i];
+        if (demo) {
+          // Live, the vehicle goes on as registered, from where its week left its tank.
+          simArgs.push('--route', demo.route, '--tank-litres', String(demo.tankLitres));
+          simArgs.push('--tank-shape', demo.tankShape.kind === 'cylinder' ? 'cylinder' : 'linear');
+          simArgs.push('--initial-fuel-pct', played[i]!.final.fuelPct.toFixed(2));
+        }
         if (options.epochs !== undefined) simArgs.push('--epochs', String(options.epochs));
         const scenario = options.scenarios?.[i];
         if (scenario !== undefined) simArgs.push('--scenario', scenario);
@@ -254,6 +335,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           mqttUrl,
           '--base-topic',
           baseTopic,
+          ...(demo ? ['--tank-liters', String(demo.tankLitres)] : []),
         ]);
         const agentEnv = {
           FLEET_FLUSH_INTERVAL_MS: options.tickMs && options.tickMs < 1000 ? '200' : '1000',
@@ -285,24 +367,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     vehicles.sort((a, b) => a.id.localeCompare(b.id));
     say(`${vehicles.length} simulated vehicles on ${useSocat ? 'virtual serial ports (socat)' : 'TCP'}`);
 
-    let webUrl: string | null = null;
-    if (webPort !== null) {
-      const nextBin = path.join(REPO_ROOT, 'web', 'node_modules', 'next', 'dist', 'bin', 'next');
-      const web = supervise(
-        'web',
-        process.execPath,
-        [nextBin, 'start', '-p', String(webPort), '-H', '127.0.0.1'],
-        {
-          cwd: path.join(REPO_ROOT, 'web'),
-          logDir,
-          env: { FLEET_API_URL: apiUrl, NEXT_TELEMETRY_DISABLED: '1' },
-          onExit: critical('web'),
-        },
-      );
-      processes.push(web);
-      webUrl = `http://127.0.0.1:${webPort}`;
-      await waitForHttp(webUrl);
+    let demo: DemoSummary | null = null;
+    if (demoVehicles.length > 0) {
+      const t0 = Date.now();
+      demo = await finishDemo({
+        databaseUrl: databaseUrl!,
+        databaseSchema: options.databaseSchema,
+        tenantId,
+        dataDir,
+        window,
+        vehicles: demoVehicles,
+        played,
+        say,
+      });
+      demo.people = people;
+      demo.timings = {
+        history: historyMs,
+        register: registerMs,
+        backfill: Date.now() - t0,
+        total: Date.now() - demoStarted,
+      };
     }
+    await webReady;
 
     return {
       mode: embedded ? 'embedded' : 'external',
@@ -313,6 +399,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       vehicles,
       logDir,
       admin,
+      demo,
       stop,
     };
   } catch (err) {

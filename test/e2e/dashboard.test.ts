@@ -45,6 +45,9 @@ describe('npm start (Quick start, embedded defaults)', () => {
       FLEET_MQTT_PORT: String(await freePort()),
       FLEET_PG_PORT: String(await freePort()),
       FLEET_VEHICLES: String(VEHICLES),
+      // The demo fleet and its week (a minute of both cores) are quick-start.test.ts's subject;
+      // here the command itself, the sign-in and the live values.
+      FLEET_DEMO: 'false',
       FLEET_DATA_DIR: path.join(os.tmpdir(), `fleet-quickstart-${process.pid}`),
     };
     // detached: own process group, so the whole system can be stopped with one signal.

@@ -113,6 +113,15 @@ export class AgentDb {
     }
   }
 
+  /**
+   * Runs `fn` in one transaction (the outboxes' own transactions nest inside it as savepoints):
+   * a bulk writer, such as a recorded week played into the store, pays one commit instead of one
+   * per sample. Rolled back as a whole when `fn` throws.
+   */
+  batch<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   /** The daemon's link to the broker, for `fleet-agent sync status` in another process. */
   setLinkState(connected: boolean, broker?: string): void {
     this.db
