@@ -14,30 +14,18 @@
  * webhook address (the SSRF guard refuses it otherwise).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startHttpReceiver,
   startSmtpServer,
   testCertificate,
 } from '../../cloud/test/support/notify-servers.ts';
-import { type Stack, startStack } from '../../scripts/lib/stack.ts';
+import type { Stack } from '../../scripts/lib/stack.ts';
 import { expectNoAxeViolations } from './support/axe.ts';
 import { waitUntil } from './support/services.ts';
-import { ensureWebBuild } from './support/web-build.ts';
+import { hydrated, type StackSession, startStackSession } from './support/stack-session.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const OPS = 'ops@fleet.test';
 
 /** The receiver's own check of `Fleet-Signature: t=<s>,v1=<hex HMAC-SHA256(secret, "t.body")>`. */
@@ -50,62 +38,52 @@ function signatureValid(secret: string, header: string | undefined, body: string
 }
 
 describe('a fuel theft reaches people (fresh system, embedded defaults)', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'theft-e2e-'));
+  let session: StackSession;
   let stack: Stack;
   let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
   let receiver: Awaited<ReturnType<typeof startHttpReceiver>>;
-  let browser: Browser;
   let inbox: Page;
   let secret: string;
 
+  /** On the sign-in page the browser was sent to (it keeps where to return). */
   const signIn = async (page: Page) => {
+    await hydrated(page.getByRole('button', { name: 'Sign in' }));
     await page.getByLabel('Email').fill(stack.admin.email);
     await page.getByLabel('Password').fill(stack.admin.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
-    ensureWebBuild();
     smtp = await startSmtpServer();
     receiver = await startHttpReceiver();
     // At 25 ms a simulated second, seed 1's first theft is found about 70 s after the start:
     // time for the admin to set the rule up first.
-    stack = await startStack({
-      vehicles: 1,
-      tickMs: 25,
-      scenarios: ['fuel-theft'],
-      transport: 'pty',
-      apiPort: 0,
-      webPort: 0,
-      mqttPort: 0,
-      pgPort: 0,
-      dataDir: path.join(dir, 'stack'),
-      cloudEnv: {
-        FLEET_SMTP_URL: smtp.url,
-        FLEET_SMTP_CA_FILE: testCertificate().caFile,
-        FLEET_SMTP_FROM: 'Fleet <alerts@fleet.test>',
-        FLEET_NOTIFY_ALLOW_ADDRESSES: '127.0.0.1',
+    session = await startStackSession({
+      name: 'theft',
+      services: 'embedded',
+      stack: {
+        tickMs: 25,
+        scenarios: ['fuel-theft'],
+        transport: 'pty',
+        cloudEnv: {
+          FLEET_SMTP_URL: smtp.url,
+          FLEET_SMTP_CA_FILE: testCertificate().caFile,
+          FLEET_SMTP_FROM: 'Fleet <alerts@fleet.test>',
+          FLEET_NOTIFY_ALLOW_ADDRESSES: '127.0.0.1',
+        },
       },
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    stack = session.stack;
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
+    await session?.stop();
     await smtp?.close();
     await receiver?.close();
-    if (!process.env.KEEP_E2E) rmSync(dir, { recursive: true, force: true });
   });
 
   it('the admin adds a webhook endpoint (secret shown once) and a theft rule by e-mail and webhook', async () => {
-    const context = await browser.newContext({ reducedMotion: 'reduce' });
-    const page = await context.newPage();
-    await page.goto(`${stack.webUrl}/login`);
-    await signIn(page);
-    await page.waitForURL((u) => u.pathname === '/', { timeout: 30_000 });
+    const { context, page } = await session.signIn(stack.admin.email, stack.admin.password);
 
     await page.goto(`${stack.webUrl}/settings/webhooks`);
     await page.getByLabel('Name').fill('Operations desk');
@@ -212,7 +190,7 @@ describe('a fuel theft reaches people (fresh system, embedded defaults)', () => 
     expect(body.data.lon.toFixed(5)).toBe(place![2]);
 
     // The link, opened by someone signed out: the sign-in, then that alert with its facts.
-    const stranger = await browser.newContext({ reducedMotion: 'reduce' });
+    const stranger = await session.browser.newContext({ reducedMotion: 'reduce' });
     const page = await stranger.newPage();
     await page.goto(link);
     await page.waitForURL((u) => u.pathname === '/login', { timeout: 30_000 });
@@ -233,7 +211,7 @@ describe('a fuel theft reaches people (fresh system, embedded defaults)', () => 
   it("the dashboard's push worker shows a pushed alert as a notification, one per key", async () => {
     // No push service is reachable here (the browser's own, e.g. FCM), so the message is handed
     // to the worker through DevTools' ServiceWorker.deliverPushMessage, as the browser would.
-    const context = await browser.newContext();
+    const context = await session.browser.newContext();
     await context.grantPermissions(['notifications'], { origin: stack.webUrl! });
     const page = await context.newPage();
     await page.goto(`${stack.webUrl}/login`);
