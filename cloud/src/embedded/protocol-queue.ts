@@ -79,7 +79,7 @@ export class ProtocolQueue {
         const p = this.queue.splice(next, 1)[0]!;
         let bytes = 0;
         // The last 6 bytes the server sent: a ReadyForQuery ends with them when the batch is done.
-        let tail = new Uint8Array(0);
+        let tail: Uint8Array = new Uint8Array(0);
         try {
           await this.db.runExclusive(() =>
             this.db.execProtocolRawStream(p.message, {
