@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GeofenceWatch } from '../src/alerts/geofence-watch.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openPool } from '../src/db/pool.ts';
+import { alertsCreatedSince } from '../src/db/queries/alerts.ts';
 import { startEmbeddedDatabase } from '../src/embedded/database.ts';
 import { seedSamples } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
@@ -52,7 +53,7 @@ function cases(name: string, open: () => Promise<{ pool: pg.Pool; close(): Promi
       ({ pool, close } = await open());
       await migrate(pool, log);
       await pool.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'acme')`);
-      for (const v of ['van-1', 'van-2', 'van-3'])
+      for (const v of ['van-1', 'van-2', 'van-3', 'van-4', 'van-5'])
         await pool.query(`INSERT INTO vehicles (id, tenant_id, online) VALUES ($1, 'acme', true)`, [v]);
       await pool.query(
         `INSERT INTO geofences (tenant_id, name, lats, lons, min_lat, max_lat, min_lon, max_lon, created_by)
@@ -102,6 +103,51 @@ function cases(name: string, open: () => Promise<{ pool: pg.Pool; close(): Promi
       await store('van-2', [at(later, IN)], false); // the live path still judges the live state
       expect((await history('van-2')).at(-1)).toEqual(['enter', later, 'open']);
       expect(await inside('van-2')).toBe(1);
+    });
+
+    it('backfill with nothing live yet moves presence, records its changes, alerts none', async () => {
+      const t0 = Date.now() - 5 * 24 * HOUR;
+      // Oldest first, each batch newer than the vehicle's latest: presence follows, nothing opens.
+      await store('van-5', [at(t0, OUT), at(t0 + HOUR, IN)], true);
+      expect(await inside('van-5')).toBe(1);
+      await store('van-5', [at(t0 + 2 * HOUR, IN), at(t0 + 3 * HOUR, OUT)], true);
+      expect(await inside('van-5')).toBe(0);
+      expect(await history('van-5')).toEqual([
+        ['enter', t0 + HOUR, 'resolved'],
+        ['exit', t0 + 3 * HOUR, 'resolved'],
+      ]);
+      // Not news for an open dashboard either (the live feed's query).
+      const c = await pool.connect();
+      try {
+        const pushed = await alertsCreatedSince(c, 'acme', Date.now() - 60_000);
+        expect(pushed.filter((a) => a.vehicleId === 'van-5')).toEqual([]);
+        expect(pushed.filter((a) => a.status === 'open').length).toBeGreaterThan(0); // the live ones
+      } finally {
+        c.release();
+      }
+    });
+
+    it("a deleted geofence's records are left as they are", async () => {
+      const t0 = Date.now() - 4 * 24 * HOUR;
+      const live = Date.now() - 20_000;
+      const { rows } = await pool.query<{ id: number }>(
+        `INSERT INTO geofences (tenant_id, name, lats, lons, min_lat, max_lat, min_lon, max_lon, created_by)
+         VALUES ('acme', 'Old yard', $1, $2, 50, 51, 8, 9, 'test') RETURNING id`,
+        [YARD.lats, YARD.lons],
+      );
+      await store('van-4', [at(t0, OUT)], false);
+      await store('van-4', [at(live, IN)], false); // enters both yards
+      await pool.query('DELETE FROM geofences WHERE id = $1', [rows[0]!.id]);
+      await store('van-4', [at(t0 + HOUR, IN)], true);
+      const { rows: left } = await pool.query<{ geofence_id: number; ts: Date; status: string }>(
+        `SELECT geofence_id, ts, status FROM alerts WHERE vehicle_id = 'van-4' ORDER BY ts, geofence_id`,
+      );
+      expect(
+        left.map((r) => [r.geofence_id === rows[0]!.id ? 'old' : 'yard', r.ts.getTime(), r.status]),
+      ).toEqual([
+        ['yard', t0 + HOUR, 'resolved'],
+        ['old', live, 'open'],
+      ]);
     });
 
     it('an acknowledged live alert is never taken back', async () => {

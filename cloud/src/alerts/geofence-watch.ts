@@ -19,6 +19,7 @@ import {
   findNextGeofenceRecords,
   findTracks,
   insertHistoryRecords,
+  lockLatest,
   type TrackWindow,
 } from '../db/queries/geofence-history.ts';
 import {
@@ -44,8 +45,16 @@ export class GeofenceWatch {
   /** tenant -> its geofence ids as last listed (to forget deleted ones). */
   private readonly idsOf = new Map<string, readonly number[]>();
 
-  /** Presence changes and their alerts for what a group moved; returns the alerts stored. */
-  async apply(db: pg.ClientBase, stored: Pick<StoredTelemetry, 'geofenceIds' | 'moved'>): Promise<number> {
+  /**
+   * Presence changes and their alerts for what a group moved; returns the alerts stored. For a
+   * backfill group (`historical`: recorded while the vehicle was offline) presence moves as
+   * always but nothing alerts: applyHistory() records the change with the rest of the stretch.
+   */
+  async apply(
+    db: pg.ClientBase,
+    stored: Pick<StoredTelemetry, 'geofenceIds' | 'moved'>,
+    historical = false,
+  ): Promise<number> {
     if (stored.moved.length === 0) return 0;
     await this.refresh(db, stored.geofenceIds);
     const fencesOf = (tenantId: string) =>
@@ -64,6 +73,7 @@ export class GeofenceWatch {
       db,
       changes.map((c) => ({ ...c, tenantId: at.get(c.vehicleId)!.tenantId, ts: at.get(c.vehicleId)!.ts })),
     );
+    if (historical) return 0;
     const fence = (id: number) => this.byId.get(id);
     const rules = await applyRules(db, geofenceOccurrences(made, stored.moved, fence));
     return insertAlerts(
@@ -112,6 +122,8 @@ export class GeofenceWatch {
         w.to = Math.max(w.to, ts);
       }
     }
+    if (windows.size === 0) return 0;
+    await lockLatest(db, [...windows.keys()]);
     let changed = 0;
     for (const track of await findTracks(db, [...windows.values()])) {
       const { tenantId } = windows.get(track.vehicleId)!;
@@ -120,11 +132,17 @@ export class GeofenceWatch {
       const last = track.points.at(-1);
       if (!first || !last) continue;
       const expected = historyTransitions(track.points, fences, track.before);
-      const recorded = await findGeofenceRecords(db, tenantId, track.vehicleId, {
-        after: track.before ? first.ts : null,
-        from: first.ts,
-        until: last.ts,
-      });
+      const recorded = await findGeofenceRecords(
+        db,
+        tenantId,
+        track.vehicleId,
+        fences.map((g) => g.id),
+        {
+          after: track.before ? first.ts : null,
+          from: first.ts,
+          until: last.ts,
+        },
+      );
       const key = (r: { geofenceId: number; change: string; ts: number }) =>
         `${r.geofenceId}|${r.change}|${r.ts}`;
       const want = new Set(expected.map(key));

@@ -17,7 +17,7 @@ export async function storeSamples(
   historical = false,
 ): Promise<number> {
   const stored = await insertTelemetryRows(db, rows, tenantIds);
-  await geofences.apply(db, stored);
+  await geofences.apply(db, stored, historical);
   // Only backfill walks the group's rows: the live path stays one judgement per vehicle.
   if (historical) await geofences.applyHistory(db, rows, stored.geofenceIds);
   return stored.inserted;

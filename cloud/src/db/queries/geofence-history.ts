@@ -14,6 +14,19 @@ export interface TrackWindow {
   to: number;
 }
 
+/**
+ * Locks the vehicles' latest rows, in key order (the order the group statement locks them in),
+ * until COMMIT: a live group moving one of them elsewhere waits, or is waited for, so the
+ * stretch read next holds its position and the record it made.
+ */
+export async function lockLatest(db: pg.ClientBase, vehicleIds: readonly string[]): Promise<void> {
+  if (vehicleIds.length === 0) return;
+  await db.query(
+    'SELECT 1 FROM vehicle_latest WHERE vehicle_id = ANY($1::text[]) ORDER BY vehicle_id FOR UPDATE',
+    [vehicleIds],
+  );
+}
+
 /** A vehicle's stored positions around a window: the one before it, all within, the one after. */
 export interface Track {
   vehicleId: string;
@@ -104,11 +117,15 @@ export async function findNextGeofenceRecords(
 /** Who resolves the entries and exits recorded from backfilled positions (never alerted). */
 export const HISTORY_RESOLVER = 'system:history';
 
-/** The vehicle's geofence records in (after, until], or [from, until] when nothing is stored before. */
+/**
+ * The vehicle's records of these geofences in (after, until], or [from, until] when nothing is
+ * stored before. Only geofences that still exist: a deleted one's past records are never judged.
+ */
 export async function findGeofenceRecords(
   db: pg.ClientBase,
   tenantId: string,
   vehicleId: string,
+  geofenceIds: readonly number[],
   range: { after: number | null; from: number; until: number },
 ): Promise<GeofenceRecord[]> {
   const { rows } = await db.query<{
@@ -122,10 +139,10 @@ export async function findGeofenceRecords(
             (rule_id IS NOT NULL OR (status <> 'open' AND resolved_by IS DISTINCT FROM $5)) AS kept
        FROM alerts
       WHERE tenant_id = $1 AND vehicle_id = $2 AND type IN ('geofence_enter', 'geofence_exit')
-        AND geofence_id IS NOT NULL
+        AND geofence_id = ANY($7::bigint[])
         AND ts > coalesce(to_timestamp($3 / 1000.0), to_timestamp($4 / 1000.0) - interval '1 microsecond')
         AND ts <= to_timestamp($6 / 1000.0)`,
-    [tenantId, vehicleId, range.after, range.from, HISTORY_RESOLVER, range.until],
+    [tenantId, vehicleId, range.after, range.from, HISTORY_RESOLVER, range.until, geofenceIds],
   );
   return rows.map((r) => ({
     id: r.id,
