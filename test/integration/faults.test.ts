@@ -580,6 +580,38 @@ describe('late, duplicate and out-of-order data', () => {
     expect(await counts(pool, v)).toEqual(exactly(110));
   });
 
+  it('a backfill behind live data records the geofence entries and exits it holds, once, as history', async () => {
+    const v = 'van-fenced';
+    // A band around latitude 20 (every longitude the samples use): 10 is outside, 20 inside.
+    await pool.query(
+      `INSERT INTO geofences (tenant_id, name, lats, lons, min_lat, max_lat, min_lon, max_lon, created_by)
+       VALUES ($1, 'Band', '{19,19,21,21}', '{-90,90,90,-90}', 19, 21, -90, 90, 'test')`,
+      [TENANT],
+    );
+    await send(v, [s(101, T0 + 3_600_000, 10)]); // back online, outside
+    // The outage: outside, 10 s inside the band, outside again.
+    const backlog = Array.from({ length: 30 }, (_, i) =>
+      s(1 + i, T0 + i * 1000, i >= 10 && i < 20 ? 20 : 10),
+    );
+    const records = async () =>
+      (
+        await pool.query<{ type: string; ts: Date; status: string }>(
+          `SELECT type, ts, status FROM alerts WHERE vehicle_id = $1 ORDER BY ts`,
+          [v],
+        )
+      ).rows.map((r) => [r.type, r.ts.getTime() - T0, r.status]);
+    await send(v, backlog, true);
+    const week = [
+      ['geofence_enter', 10_000, 'resolved'],
+      ['geofence_exit', 20_000, 'resolved'],
+    ];
+    expect(await records()).toEqual(week);
+    await send(v, backlog, true); // replayed after a lost ack
+    expect(await records()).toEqual(week);
+    expect((await pool.query('SELECT 1 FROM geofence_presence WHERE vehicle_id = $1', [v])).rowCount).toBe(0);
+    expect(await latest(v)).toEqual({ ts: new Date(T0 + 3_600_000), lat: 10 });
+  });
+
   it('out-of-order and duplicated batches: every seq exactly once, rollups and latest unaffected', async () => {
     const v = 'van-shuffled';
     const batches = Array.from({ length: 10 }, (_, b) =>

@@ -14,17 +14,27 @@
  */
 import type pg from 'pg';
 import {
+  deleteGeofenceRecords,
+  findGeofenceRecords,
+  findNextGeofenceRecords,
+  findTracks,
+  insertHistoryRecords,
+  lockLatest,
+  type TrackWindow,
+} from '../db/queries/geofence-history.ts';
+import {
   applyPresenceChanges,
   findLatestPositionsIn,
   findPresence,
 } from '../db/queries/geofence-presence.ts';
 import { findGeofences, type Geofence } from '../db/queries/geofences.ts';
 import { insertAlerts } from '../db/queries/insert-alerts.ts';
-import type { StoredTelemetry } from '../db/queries/insert-telemetry-rows.ts';
+import type { StoredTelemetry, TelemetryColumns } from '../db/queries/insert-telemetry-rows.ts';
 import {
   containsPoint,
   geofenceAlerts,
   geofenceOccurrences,
+  historyTransitions,
   insideGeofences,
   presenceChanges,
 } from './geofence.ts';
@@ -35,8 +45,16 @@ export class GeofenceWatch {
   /** tenant -> its geofence ids as last listed (to forget deleted ones). */
   private readonly idsOf = new Map<string, readonly number[]>();
 
-  /** Presence changes and their alerts for what a group moved; returns the alerts stored. */
-  async apply(db: pg.ClientBase, stored: Pick<StoredTelemetry, 'geofenceIds' | 'moved'>): Promise<number> {
+  /**
+   * Presence changes and their alerts for what a group moved; returns the alerts stored. For a
+   * backfill group (`historical`: recorded while the vehicle was offline) presence moves as
+   * always but nothing alerts: applyHistory() records the change with the rest of the stretch.
+   */
+  async apply(
+    db: pg.ClientBase,
+    stored: Pick<StoredTelemetry, 'geofenceIds' | 'moved'>,
+    historical = false,
+  ): Promise<number> {
     if (stored.moved.length === 0) return 0;
     await this.refresh(db, stored.geofenceIds);
     const fencesOf = (tenantId: string) =>
@@ -55,12 +73,104 @@ export class GeofenceWatch {
       db,
       changes.map((c) => ({ ...c, tenantId: at.get(c.vehicleId)!.tenantId, ts: at.get(c.vehicleId)!.ts })),
     );
+    if (historical) return 0;
     const fence = (id: number) => this.byId.get(id);
     const rules = await applyRules(db, geofenceOccurrences(made, stored.moved, fence));
     return insertAlerts(
       db,
       geofenceAlerts(made, stored.moved, fence).filter((a) => !rules.ruled(a.tenantId, a.type)),
     );
+  }
+
+  /**
+   * The entries and exits inside backfilled positions (a group of `historical` batches), after
+   * apply(): apply() judges only a vehicle's newest position against its presence, so history
+   * that arrives behind the live position would make none. Per vehicle, the positions stored
+   * between the one before the group's rows and the one after them are judged in time order, and
+   * the records of that stretch are made to match: the missing ones are added, the ones it
+   * contradicts taken back (the live path judged the position after a gap against the one before
+   * it: "entered" when the vehicle came back online, where the backfill shows it arrived last
+   * night), unless a rule made them or someone acted on them.
+   *
+   * Recorded, not alerted: these are resolved alerts (the history), no rule runs and nothing is
+   * delivered. The live position already alerted on the vehicle's state now; a week of a
+   * vehicle's visits arriving at once as alerts and notifications is the flood domain.md's alert
+   * lessons warn of. Presence is never touched: it is the state at the newest position, which
+   * history behind it cannot change.
+   *
+   * Exactly once without a key of its own: the records are compared with what the stretch's
+   * positions say, so a batch replayed after a lost ack (its rows stored already) finds them all
+   * there. Backfill groups only (`historical`): live groups pay nothing for it.
+   */
+  async applyHistory(
+    db: pg.ClientBase,
+    rows: TelemetryColumns,
+    geofenceIds: ReadonlyMap<string, readonly number[]>,
+  ): Promise<number> {
+    if (geofenceIds.size === 0) return 0;
+    await this.refresh(db, geofenceIds);
+    const windows = new Map<string, TrackWindow & { tenantId: string }>();
+    for (let i = 0; i < rows.seq.length; i++) {
+      const tenantId = rows.tenantId[i]!;
+      if (!geofenceIds.has(tenantId) || rows.lat[i] === null || rows.lon[i] === null) continue;
+      const vehicleId = rows.vehicleId[i]!;
+      const ts = rows.tsMs[i]!;
+      const w = windows.get(vehicleId);
+      if (!w) windows.set(vehicleId, { tenantId, vehicleId, from: ts, to: ts });
+      else {
+        w.from = Math.min(w.from, ts);
+        w.to = Math.max(w.to, ts);
+      }
+    }
+    if (windows.size === 0) return 0;
+    await lockLatest(db, [...windows.keys()]);
+    let changed = 0;
+    for (const track of await findTracks(db, [...windows.values()])) {
+      const { tenantId } = windows.get(track.vehicleId)!;
+      const fences = (geofenceIds.get(tenantId) ?? []).flatMap((id) => this.byId.get(id) ?? []);
+      const first = track.points[0];
+      const last = track.points.at(-1);
+      if (!first || !last) continue;
+      const expected = historyTransitions(track.points, fences, track.before);
+      const recorded = await findGeofenceRecords(
+        db,
+        tenantId,
+        track.vehicleId,
+        fences.map((g) => g.id),
+        {
+          after: track.before ? first.ts : null,
+          from: first.ts,
+          until: last.ts,
+        },
+      );
+      const key = (r: { geofenceId: number; change: string; ts: number }) =>
+        `${r.geofenceId}|${r.change}|${r.ts}`;
+      const want = new Set(expected.map(key));
+      const have = new Set(recorded.map(key));
+      // After the stretch, a first record that repeats the state its last position is in (an
+      // entry while inside) was the live path's view across the gap: the stretch now has it.
+      const next = await findNextGeofenceRecords(db, tenantId, track.vehicleId, last.ts);
+      const repeated = next.filter((r) => {
+        const g = this.byId.get(r.geofenceId);
+        return g && (r.change === 'enter') === containsPoint(g, last.lat, last.lon);
+      });
+      changed += await deleteGeofenceRecords(db, [
+        ...recorded.filter((r) => !r.kept && !want.has(key(r))).map((r) => r.id),
+        ...repeated.filter((r) => !r.kept).map((r) => r.id),
+      ]);
+      changed += await insertHistoryRecords(
+        db,
+        expected
+          .filter((t) => !have.has(key(t)))
+          .map((t) => ({
+            ...t,
+            tenantId,
+            vehicleId: track.vehicleId,
+            name: this.byId.get(t.geofenceId)!.name,
+          })),
+      );
+    }
+    return changed;
   }
 
   /** Loads the polygons not cached yet and forgets the ones a tenant no longer lists. */

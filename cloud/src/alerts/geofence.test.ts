@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Geofence } from '../db/queries/geofences.ts';
 import type { MovedPosition } from '../db/queries/insert-telemetry-rows.ts';
-import { boundingBox, containsPoint, geofenceAlerts, insideGeofences, presenceChanges } from './geofence.ts';
+import {
+  boundingBox,
+  containsPoint,
+  geofenceAlerts,
+  historyTransitions,
+  insideGeofences,
+  presenceChanges,
+} from './geofence.ts';
 
 function fence(id: number, vertices: [number, number][], extra: Partial<Geofence> = {}): Geofence {
   const lats = vertices.map(([lat]) => lat);
@@ -210,5 +217,44 @@ describe('geofenceAlerts', () => {
       (id) => fences.get(id),
     );
     expect(alerts.map((a) => [a.geofenceId, a.type])).toEqual([[2, 'geofence_exit']]);
+  });
+});
+
+describe('historyTransitions (backfilled positions)', () => {
+  const inDepot = { lat: 50.5, lon: 8.5 };
+  const inU = { lat: 0.5, lon: 0.5 };
+  const notch = { lat: 2, lon: 1.5 }; // between the U's arms: outside
+  const track = [
+    { ts: 1, ...notch },
+    { ts: 2, ...inU },
+    { ts: 3, ...inDepot },
+    { ts: 4, ...inDepot },
+    { ts: 5, ...notch },
+  ];
+
+  it('every change between consecutive positions, in time order, across geofences', () => {
+    expect(historyTransitions(track, [DEPOT, U], true).map((t) => [t.ts, t.geofenceId, t.change])).toEqual([
+      [2, 2, 'enter'],
+      [3, 1, 'enter'],
+      [3, 2, 'exit'],
+      [5, 1, 'exit'],
+    ]);
+  });
+
+  it('the first position is judged only when nothing was stored before it (then from outside)', () => {
+    const fromDepot = [
+      { ts: 1, ...inDepot },
+      { ts: 2, ...notch },
+    ];
+    expect(historyTransitions(fromDepot, [DEPOT], true).map((t) => [t.ts, t.change])).toEqual([[2, 'exit']]);
+    expect(historyTransitions(fromDepot, [DEPOT], false).map((t) => [t.ts, t.change])).toEqual([
+      [1, 'enter'],
+      [2, 'exit'],
+    ]);
+  });
+
+  it("what a geofence's flags do not record is not returned", () => {
+    const quiet = { ...DEPOT, alertOnEnter: false };
+    expect(historyTransitions(track, [quiet], true).map((t) => [t.ts, t.change])).toEqual([[5, 'exit']]);
   });
 });

@@ -9,6 +9,7 @@
  * already inside when the geofence was drawn, raises nothing.
  */
 
+import type { TrackPoint } from '../db/queries/geofence-history.ts';
 import type { Presence, PresenceChange } from '../db/queries/geofence-presence.ts';
 import type { Geofence } from '../db/queries/geofences.ts';
 import type { NewAlert } from '../db/queries/insert-alerts.ts';
@@ -141,4 +142,35 @@ export function geofenceOccurrences(
       },
     ];
   });
+}
+
+/** One entry or exit found in a vehicle's stored positions: at the position that made it. */
+export interface HistoryTransition extends TrackPoint {
+  geofenceId: number;
+  change: 'enter' | 'exit';
+}
+
+/**
+ * Every entry and exit along a vehicle's stored positions in time order (`track`, oldest first):
+ * one wherever two consecutive positions differ in a geofence. `before` says whether the first
+ * position is the one stored before the window (its own entry was judged then); without it the
+ * vehicle counts as outside before its first position, as the live path counts a vehicle with no
+ * presence. Only changes the geofence records (its alert flags) are returned, as live.
+ */
+export function historyTransitions(
+  track: readonly TrackPoint[],
+  fences: readonly Geofence[],
+  before: boolean,
+): HistoryTransition[] {
+  const out: HistoryTransition[] = [];
+  for (const g of fences) {
+    let inside = false;
+    track.forEach((p, i) => {
+      const now = containsPoint(g, p.lat, p.lon);
+      if ((i > 0 || !before) && now !== inside && (now ? g.alertOnEnter : g.alertOnExit))
+        out.push({ ...p, geofenceId: g.id, change: now ? 'enter' : 'exit' });
+      inside = now;
+    });
+  }
+  return out.sort((a, b) => a.ts - b.ts || a.geofenceId - b.geofenceId);
 }

@@ -68,7 +68,7 @@ export async function commitGroup<T extends Answerable>(
       ),
     );
     const plan = planGroup(classified, owners, ctx.knownDrops);
-    const inserted = await storeSamples(db, plan.rows, ctx.geofences, plan.tenantIds);
+    const inserted = await storeSamples(db, plan.rows, ctx.geofences, plan.tenantIds, plan.historical > 0);
     for (const s of plan.statuses) await updateVehicleStatus(db, s.vehicleId, s.online, s.ts);
     await upsertAgentHealth(db, plan.health);
     await upsertAgentDrops(db, [...plan.drops.values()]);

@@ -71,11 +71,13 @@ export async function seedSamples(
   vehicleId: string,
   samples: readonly TelemetrySample[],
   geofences: GeofenceWatch = new GeofenceWatch(),
+  /** As a batch the agent flagged `historical` (backfill). */
+  historical = false,
 ): Promise<number> {
   await ensureTelemetryPartitions(db, [...new Set(samples.map((s) => utcDay(s.ts)))]);
   const rows = emptyTelemetryColumns();
   for (const s of samples) pushTelemetrySample(rows, tenantId, vehicleId, s);
-  return inTransaction(db, (c) => storeSamples(c, rows, geofences));
+  return inTransaction(db, (c) => storeSamples(c, rows, geofences, undefined, historical));
 }
 
 /** One sample of a vehicle, with the caller's geofence cache (see seedSamples). */

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { HISTORY_RESOLVER } from './geofence-history.ts';
 
 export const ALERT_TYPES = [
   'fuel_drain',
@@ -143,8 +144,10 @@ export async function alertsCreatedSince(
   const { rows } = await db.query<Row>(
     `SELECT ${ALERT_COLUMNS} FROM alerts
       WHERE tenant_id = $1 AND created_at > coalesce(to_timestamp($2 / 1000.0), now()) - interval '5 seconds'
+        AND resolved_by IS DISTINCT FROM $3
       ORDER BY id LIMIT 1000`,
-    [tenantId, since],
+    // History recorded from backfill is no news: a week of it must not pour into open dashboards.
+    [tenantId, since, HISTORY_RESOLVER],
   );
   return rows.map(toAlert);
 }
