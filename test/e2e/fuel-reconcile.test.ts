@@ -17,6 +17,7 @@ import { putTenantSecret } from '../../cloud/src/db/queries/tenant-secrets.ts';
 import { FUEL_CARD_SOURCE } from '../../cloud/src/fuel/webhook-inbox.ts';
 import { SecretBox } from '../../cloud/src/security/secret-box.ts';
 import { signWebhook } from '../../cloud/src/webhooks/signature.ts';
+import { expectNoAxeViolations } from './support/axe.ts';
 import { PHONE, type StackSession, startStackSession } from './support/stack-session.ts';
 
 const KEY = randomBytes(32);
@@ -138,10 +139,11 @@ describe('reconciliation on arrival, on /fuel', () => {
       /^Volume mismatch; logged 65\.0 L, the card purchase #\d+ says 40\.5 L: 24\.5 L apart, tolerance 6\.5 L$/,
     );
     // Within seconds of arriving (the inbox drains every 2 s; the log is judged as it is stored).
-    expect(Date.now() - posted).toBeLessThan(30_000);
+    expect(Date.now() - posted).toBeLessThan(15_000);
     console.log(
       `verdicts on /fuel: ${Date.now() - posted} ms after the webhook, ${Date.now() - logged} ms after the log`,
     );
+    await expectNoAxeViolations(manager, '/fuel with a purchase and a driver refuel');
     await phone.context.close();
   });
 });
