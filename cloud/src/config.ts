@@ -145,6 +145,8 @@ const VARIABLES = z.object({
   FLEET_LIVE_POLL_MS: integer(50, 60_000, ' of milliseconds').default(1000),
   /** [0...3600000] ms between two alert sweeps (offline, low fuel, escalation), default 60000; 0 = off. */
   FLEET_ALERT_SWEEP_MS: millis(3_600_000).default(60_000),
+  /** [0...3600000] ms between two fuel reconciliation sweeps (late detected refuels, pending purchases), default 60000; 0 = off. */
+  FLEET_FUEL_RECONCILE_SWEEP_MS: millis(3_600_000).default(60_000),
   /** Embedded stack: aedes and PGlite ports, off 1883/5432 so they never clash with real services. */
   FLEET_MQTT_PORT: port().default(1884),
   FLEET_PG_PORT: port().default(5433),
@@ -319,6 +321,7 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_OVERVIEW_CACHE_MS: true,
   FLEET_LIVE_POLL_MS: true,
   FLEET_ALERT_SWEEP_MS: true,
+  FLEET_FUEL_RECONCILE_SWEEP_MS: true,
   FLEET_MQTT_PASSWORD_FILE: true,
   FLEET_MQTT_BROKER_PID_FILE: true,
   FLEET_DEVICE_MQTT_URL: true,
@@ -410,6 +413,7 @@ const ServiceEnv = VARIABLES.pick({
     sharedAnswersMs: env.FLEET_OVERVIEW_CACHE_MS,
     livePollMs: env.FLEET_LIVE_POLL_MS,
     alertSweepMs: env.FLEET_ALERT_SWEEP_MS,
+    fuelReconcileSweepMs: env.FLEET_FUEL_RECONCILE_SWEEP_MS,
     publicUrl: env.FLEET_PUBLIC_URL,
     brokerLogins: brokerLoginsOf(env),
     deviceMqttUrl: env.FLEET_DEVICE_MQTT_URL ?? env.MQTT_URL,

@@ -20,6 +20,7 @@ import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
 import { deviceProvisioningFrom } from './devices/device-provisioning.ts';
 import { isCloudError } from './errors.ts';
+import { FuelReconcileSweeper } from './fuel/reconcile-sweep.ts';
 import { FuelCardInboxConsumer } from './fuel/webhook-inbox.ts';
 import { EventIngest } from './ingest/event-ingest.ts';
 import { TelemetryIngest } from './ingest/telemetry-ingest.ts';
@@ -91,6 +92,14 @@ async function main() {
   // Device offline, low fuel and escalation: what no message announces.
   const sweeper = new AlertSweeper(pool, config.alertSweepMs, createLogger('alert-sweep'), alertDelivery);
   sweeper.start();
+  // Purchases and drivers' logs are reconciled on arrival; this catches the refuels the vehicles
+  // report later (an agent offline for a day backfills its detections).
+  const fuelSweeper = new FuelReconcileSweeper(
+    pool,
+    config.fuelReconcileSweepMs,
+    createLogger('fuel-reconcile-sweep'),
+  );
+  fuelSweeper.start();
   // Alert notifications: the outbox → pg-boss → e-mail, webhooks, push, SMS.
   const notifier = config.notifications.worker
     ? new NotificationWorker(pool, await notificationSettings(config), createLogger('notifications'))
@@ -135,6 +144,7 @@ async function main() {
     await eventIngest.stop();
     await fuelInbox.stop();
     await sweeper.stop();
+    await fuelSweeper.stop();
     await notifier?.stop();
     await pool.end();
     process.exit(0);

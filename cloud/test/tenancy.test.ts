@@ -738,6 +738,14 @@ describe('3. roles', () => {
       technician: false,
       driver: false,
     },
+    'fuel.driverRefuels': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: false,
+      driver: false,
+    },
     'fuel.consumption': {
       admin: true,
       fleet_manager: true,

@@ -22,6 +22,7 @@ import {
 } from '../db/queries/insert-fuel-transactions.ts';
 import { inTenant } from '../db/tenant.ts';
 import { CloudError, CloudErrorCode } from '../errors.ts';
+import { periodAround, reconcileInTransaction } from './reconcile.ts';
 import { parseTransaction } from './transaction.ts';
 
 /** CSV column -> FuelCardTransaction field, and whether its cells are numbers. */
@@ -213,6 +214,11 @@ export async function importFuelCsv(
       );
       result.stored += inserted.size;
       result.duplicates += ok.length - inserted.size;
+      // Reconciled on arrival, in the batch's transaction: /fuel shows verdicts, never "pending".
+      const stored = ok.filter((p) => inserted.has(p.row.tx.externalId)).map((p) => p.row.tx.ts);
+      if (stored.length > 0) {
+        await reconcileInTransaction(c, tenantId, periodAround(Math.min(...stored), Math.max(...stored)));
+      }
     });
   };
 

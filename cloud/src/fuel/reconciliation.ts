@@ -32,6 +32,13 @@
  * absence of evidence is not evidence of fraud. Each refuel explains at most one purchase
  * (greedy, closest pairs first); a fill paid with two cards shows as a mismatch plus a
  * no_tank_rise, which a person then reads together.
+ *
+ * A refuel a driver logs in the PWA (refuel_logs) is judged too, after the card purchases: the
+ * card is the stronger record, so a logged fill never takes a refuel from a purchase. A log then
+ * pairs with a refuel no purchase explains (a fill paid in cash: matched, and that refuel is no
+ * longer `refuel_without_purchase`), else with a card purchase of the same vehicle in the window
+ * (the same fill logged twice: matched, `volume_mismatch` when the litres disagree), else it is
+ * `no_tank_rise` or, without tank readings, unmatched like a purchase.
  */
 import { haversineM } from '@fleet/shared';
 
@@ -69,8 +76,19 @@ export interface Refuel {
   levelBeforeL: number | null;
 }
 
+/** A refuel a driver logged (refuel_logs): litres and time from the phone, no position. */
+export interface DriverLog {
+  id: number;
+  vehicleId: string;
+  ts: number;
+  litres: number;
+  readingsAround: number;
+}
+
 export interface Verdict {
   transactionId: number | null;
+  /** The driver-logged refuel this verdict is about (transactionId is then null). */
+  refuelLogId?: number | null;
   vehicleId: string | null;
   event: { vehicleId: string; eventId: number } | null;
   status: 'matched' | 'flagged' | 'unmatched';
@@ -105,7 +123,12 @@ const l = (x: number) => `${x.toFixed(1)} L`;
  * serve as partners; they get no verdict of their own.
  */
 export function reconcileFuel(
-  input: { purchases: Purchase[]; refuels: Refuel[]; tanks: Map<string, number | null> },
+  input: {
+    purchases: Purchase[];
+    refuels: Refuel[];
+    tanks: Map<string, number | null>;
+    driverLogs?: DriverLog[];
+  },
   opts: ReconcileOptions = {},
   period: { fromMs: number; toMs: number } = { fromMs: -Infinity, toMs: Infinity },
 ): Verdict[] {
@@ -168,8 +191,11 @@ export function reconcileFuel(
     usedRefuels.add(key(pair.r));
   }
 
+  const inPeriod = (ts: number) => ts >= period.fromMs && ts < period.toMs;
   const verdicts: Verdict[] = [];
   for (const p of input.purchases) {
+    // Purchases around the period are loaded only to claim their refuels (reconcile.ts).
+    if (!inPeriod(p.ts)) continue;
     const flags: ReconciliationFlag[] = [];
     const reasons: string[] = [];
     const flag = (f: ReconciliationFlag, reason: string) => {
@@ -263,6 +289,116 @@ export function reconcileFuel(
     });
   }
 
+  // Driver logs: first the refuels no purchase took (cash), closest in time first; then the card
+  // purchases of the same vehicle (the same fill, paid by card).
+  const logs = input.driverLogs ?? [];
+  const logPairs: { d: DriverLog; r: Refuel; offsetMs: number }[] = [];
+  for (const d of logs) {
+    for (const r of refuelsOf.get(d.vehicleId)?.list ?? []) {
+      if (usedRefuels.has(key(r))) continue;
+      const offsetMs = d.ts < r.start ? r.start - d.ts : d.ts > r.end ? d.ts - r.end : 0;
+      if (offsetMs <= windowMs) logPairs.push({ d, r, offsetMs });
+    }
+  }
+  logPairs.sort((a, b) => a.offsetMs - b.offsetMs);
+  const refuelOfLog = new Map<number, (typeof logPairs)[number]>();
+  for (const pair of logPairs) {
+    if (refuelOfLog.has(pair.d.id) || usedRefuels.has(key(pair.r))) continue;
+    refuelOfLog.set(pair.d.id, pair);
+    usedRefuels.add(key(pair.r));
+  }
+  const purchaseOfLog = new Map<number, { p: Purchase; offsetMs: number }>();
+  const usedPurchases = new Set<number>();
+  const purchasePairs: { d: DriverLog; p: Purchase; offsetMs: number }[] = [];
+  for (const d of logs) {
+    if (refuelOfLog.has(d.id)) continue;
+    for (const p of input.purchases) {
+      if (p.vehicleId !== d.vehicleId) continue;
+      const offsetMs = Math.abs(p.ts - d.ts);
+      if (offsetMs <= windowMs) purchasePairs.push({ d, p, offsetMs });
+    }
+  }
+  purchasePairs.sort((a, b) => a.offsetMs - b.offsetMs);
+  for (const pair of purchasePairs) {
+    if (purchaseOfLog.has(pair.d.id) || usedPurchases.has(pair.p.id)) continue;
+    purchaseOfLog.set(pair.d.id, pair);
+    usedPurchases.add(pair.p.id);
+  }
+  for (const d of logs) {
+    if (!inPeriod(d.ts)) continue;
+    const flags: ReconciliationFlag[] = [];
+    const reasons: string[] = [];
+    const tol = tolerance(d.litres, input.tanks.get(d.vehicleId) ?? null);
+    const base = {
+      transactionId: null,
+      refuelLogId: d.id,
+      vehicleId: d.vehicleId,
+      ts: d.ts,
+      purchasedL: d.litres,
+      freeVolumeL: null,
+      distanceM: null,
+    };
+    const m = refuelOfLog.get(d.id);
+    const byCard = purchaseOfLog.get(d.id);
+    if (m) {
+      const rise = m.r.volumeL;
+      if (rise !== null && Math.abs(d.litres - rise) > tol) {
+        flags.push('volume_mismatch');
+        reasons.push(
+          `logged ${l(d.litres)}, the tank rose ${l(rise)}: ${l(Math.abs(d.litres - rise))} apart, tolerance ${l(tol)}`,
+        );
+      }
+      verdicts.push({
+        ...base,
+        event: { vehicleId: m.r.vehicleId, eventId: m.r.eventId },
+        status: flags.length ? 'flagged' : 'matched',
+        flags,
+        reasons,
+        tankRiseL: rise,
+        timeOffsetS: m.offsetMs / 1000,
+      });
+      continue;
+    }
+    if (byCard) {
+      const paid = byCard.p.litres;
+      if (Math.abs(d.litres - paid) > tol) {
+        flags.push('volume_mismatch');
+        reasons.push(
+          `logged ${l(d.litres)}, the card purchase #${byCard.p.id} says ${l(paid)}: ${l(Math.abs(d.litres - paid))} apart, tolerance ${l(tol)}`,
+        );
+      }
+      const viaCard = matchOf.get(byCard.p.id);
+      verdicts.push({
+        ...base,
+        event: viaCard ? { vehicleId: viaCard.r.vehicleId, eventId: viaCard.r.eventId } : null,
+        status: flags.length ? 'flagged' : 'matched',
+        flags,
+        reasons,
+        tankRiseL: viaCard?.r.volumeL ?? null,
+        timeOffsetS: byCard.offsetMs / 1000,
+      });
+      continue;
+    }
+    if (d.readingsAround > 0) {
+      flags.push('no_tank_rise');
+      reasons.push(
+        `no refuel detected and no card purchase within ±${windowMs / 60_000} min of the logged ${l(d.litres)}, although the tank level was recorded (${d.readingsAround} min of readings)`,
+      );
+    } else {
+      flags.push('no_vehicle_data');
+      reasons.push('no refuel detected, no card purchase and no tank readings around the logged refuel');
+    }
+    verdicts.push({
+      ...base,
+      event: null,
+      status: d.readingsAround > 0 ? 'flagged' : 'unmatched',
+      flags,
+      reasons,
+      tankRiseL: null,
+      timeOffsetS: null,
+    });
+  }
+
   for (const r of input.refuels) {
     if (usedRefuels.has(key(r)) || r.start < period.fromMs || r.start >= period.toMs) continue;
     verdicts.push({
@@ -272,7 +408,7 @@ export function reconcileFuel(
       status: 'flagged',
       flags: ['refuel_without_purchase'],
       reasons: [
-        `the tank rose ${r.volumeL === null ? '(volume unknown)' : l(r.volumeL)} and no fuel-card purchase lies within ±${windowMs / 60_000} min`,
+        `the tank rose ${r.volumeL === null ? '(volume unknown)' : l(r.volumeL)} and no fuel-card purchase or driver's log lies within ±${windowMs / 60_000} min`,
       ],
       ts: r.start,
       purchasedL: null,

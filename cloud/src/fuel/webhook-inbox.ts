@@ -9,6 +9,10 @@
  * the reason rather than bounced back to a provider that cannot fix it. The delay is the poll
  * interval, nothing the reconciliation (minutes-wide windows) notices.
  *
+ * Each body's new purchases are reconciled right after their COMMIT (reconcile.ts, as the tenant):
+ * `/fuel` shows a verdict seconds after the provider posted. A failed reconciliation does not undo
+ * the purchase; the sweep (reconcile-sweep.ts) takes the still-pending purchase next time.
+ *
  * One inbox row per transaction, taken with FOR UPDATE SKIP LOCKED: several cloud processes can
  * drain side by side; a crash leaves the row unprocessed and it is taken again. Runs as the owner,
  * as the ingest does (a system job across tenants), every statement naming its tenant.
@@ -22,6 +26,7 @@ import {
   knownVehicles,
 } from '../db/queries/insert-fuel-transactions.ts';
 import { countReject } from '../metrics/ingest-metrics.ts';
+import { periodAround, reconcileTenant } from './reconcile.ts';
 import { FuelCardWebhookBody, parseTransaction } from './transaction.ts';
 
 /** The webhook source name: the tenant's secret is `webhook:fuel-card`, the URL /webhooks/<tenant>/fuel-card. */
@@ -91,6 +96,19 @@ export async function drainFuelCardInbox(pool: pg.Pool, log: Logger, limit = 100
       await insertDeadLetters(c, letters);
       await c.query('UPDATE webhook_inbox SET processed_at = now() WHERE id = $1', [msg.id]);
       await c.query('COMMIT');
+      const stored = good.filter((g) => inserted.has(g.tx.externalId)).map((g) => g.tx.ts);
+      if (stored.length > 0) {
+        await reconcileTenant(
+          pool,
+          msg.tenant_id,
+          periodAround(Math.min(...stored), Math.max(...stored)),
+        ).catch((err: unknown) =>
+          log.warn(
+            { tenant: msg.tenant_id, err: (err as Error).message },
+            'fuel-card purchases stored but not reconciled; the sweep retries',
+          ),
+        );
+      }
       result.messages++;
       result.stored += inserted.size;
       result.duplicates += good.length - inserted.size;

@@ -14,7 +14,7 @@ type Input = Extract<Parameters<typeof trpc.fuel.transactions.query>[0], object>
 type Status = NonNullable<Input['statuses']>[number];
 
 /** Reconciliation status in words with a symbol; the badge colour only repeats it. */
-const RECONCILIATION = {
+export const RECONCILIATION = {
   matched: { text: '✓ Matched', className: 'badge badge--ok', help: 'a refuel on the vehicle agrees' },
   flagged: { text: '⚑ Flagged', className: 'badge badge--danger', help: 'possible fraud: see the reasons' },
   unmatched: {
@@ -99,7 +99,7 @@ export function FuelTransactions() {
                   <td>
                     <span className={r.className}>{r.text}</span>
                     <br />
-                    <span className="muted">
+                    <span className="muted" data-reasons="">
                       {[...t.flags.map(humanize), ...t.reasons].join('; ') || r.help}
                     </span>
                   </td>

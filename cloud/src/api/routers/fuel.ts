@@ -1,6 +1,11 @@
 import { ID_PATTERN } from '@fleet/shared';
 import { z } from 'zod';
-import { listFuelTransactions, RECONCILIATION_STATUSES, vehicleConsumption } from '../../db/queries/fuel.ts';
+import {
+  listDriverRefuels,
+  listFuelTransactions,
+  RECONCILIATION_STATUSES,
+  vehicleConsumption,
+} from '../../db/queries/fuel.ts';
 import { CursorInput, decodeCursor, EpochMs, page, rangeCheck } from '../cursor.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 import { requireVisibleVehicle } from '../vehicle-access.ts';
@@ -22,6 +27,21 @@ const Transaction = z.object({
   station: z.string().nullable(),
   cardId: z.string().nullable(),
   driverId: z.string().nullable(),
+  status: z.enum(RECONCILIATION_STATUSES),
+  flags: z.array(z.string()),
+  reasons: z.array(z.string()),
+});
+
+const DriverRefuel = z.object({
+  id: z.number(),
+  vehicleId: z.string(),
+  userId: z.string(),
+  ts: z.number(),
+  litres: z.number(),
+  amount: z.number().nullable(),
+  currency: z.string().nullable(),
+  fuelType: z.string(),
+  station: z.string().nullable(),
   status: z.enum(RECONCILIATION_STATUSES),
   flags: z.array(z.string()),
   reasons: z.array(z.string()),
@@ -54,6 +74,35 @@ export const fuelRouter = createRouter({
           fuelType: input.fuelType ?? null,
           from: input.from ?? null,
           to: input.to ?? null,
+          limit: input.limit + 1,
+          after: decodeCursor(input.cursor, TsIdCursor),
+        });
+        return page(rows, input.limit, (t) => ({ ts: t.ts, id: t.id }));
+      }),
+    ),
+
+  /**
+   * The refuels drivers logged in the PWA, newest first, with their reconciliation against the
+   * detected refuels and card purchases (a fill paid in cash has no purchase to show it).
+   */
+  driverRefuels: read
+    .input(
+      z
+        .object({
+          vehicleId: z.string().regex(ID_PATTERN).optional(),
+          statuses: z.array(z.enum(RECONCILIATION_STATUSES)).min(1).max(4).optional(),
+          limit: z.number().int().min(1).max(200).default(50),
+          cursor: CursorInput,
+        })
+        .default({ limit: 50 }),
+    )
+    .output(z.object({ items: z.array(DriverRefuel), nextCursor: z.string().nullable() }))
+    .query(({ ctx, input }) =>
+      ctx.tenant(async (db) => {
+        const rows = await listDriverRefuels(db, {
+          tenantId: ctx.session.tenantId,
+          vehicleId: input.vehicleId ?? null,
+          statuses: input.statuses ?? null,
           limit: input.limit + 1,
           after: decodeCursor(input.cursor, TsIdCursor),
         });

@@ -3,6 +3,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { appendAudit } from '../../db/queries/audit-log.ts';
 import { REFUEL_COLUMNS, type RefuelRow, toRefuel } from '../../db/queries/refuel-logs.ts';
+import { periodAround, reconcileInTransaction } from '../../fuel/reconcile.ts';
 import { CursorInput, decodeCursor, EpochMs, page } from '../cursor.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 import { requireVisibleVehicle } from '../vehicle-access.ts';
@@ -117,6 +118,9 @@ export const refuelsRouter = createRouter({
           entity: `refuel:${rows[0].id}`,
           after: { vehicleId: input.vehicleId, litres: input.litres, fuelType: input.fuelType },
         });
+        // Reconciled on arrival, in the same transaction: the log is never stored unjudged, and
+        // /fuel shows its verdict as soon as the driver's phone has its answer.
+        await reconcileInTransaction(db, ctx.session.tenantId, periodAround(input.ts, input.ts));
         return { created: true, refuel: toRefuel(rows[0]) };
       });
     }),

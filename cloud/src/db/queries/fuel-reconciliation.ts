@@ -1,6 +1,6 @@
 import { type CalibrationPoint, litresAtLevel } from '@fleet/shared';
 import type pg from 'pg';
-import type { Purchase, Refuel, Verdict } from '../../fuel/reconciliation.ts';
+import type { DriverLog, Purchase, Refuel, Verdict } from '../../fuel/reconciliation.ts';
 
 /**
  * What the reconciliation reads for one tenant and period, in three statements. Tank levels come
@@ -13,7 +13,12 @@ export async function loadReconciliationInputs(
   fromMs: number,
   toMs: number,
   windowMs: number,
-): Promise<{ purchases: Purchase[]; refuels: Refuel[]; tanks: Map<string, number | null> }> {
+): Promise<{
+  purchases: Purchase[];
+  refuels: Refuel[];
+  tanks: Map<string, number | null>;
+  driverLogs: DriverLog[];
+}> {
   const w = windowMs / 1000;
   const { rows: p } = await db.query<{
     id: string;
@@ -63,6 +68,23 @@ export async function loadReconciliationInputs(
       ORDER BY e.start_ts, e.vehicle_id, e.event_id`,
     [tenantId, fromMs, toMs, w],
   );
+  // The drivers' logged refuels (refuel_logs): litres and time only, judged like purchases.
+  const { rows: d } = await db.query<{
+    id: string;
+    vehicle_id: string;
+    ts: number;
+    litres: number;
+    readings: number;
+  }>(
+    `SELECT l.id, l.vehicle_id, extract(epoch FROM l.ts) * 1000 AS ts, l.litres,
+            (SELECT count(*)::int FROM telemetry_minute m
+              WHERE m.vehicle_id = l.vehicle_id AND m.tenant_id = l.tenant_id AND m.fuel_min IS NOT NULL
+                AND m.minute BETWEEN l.ts - make_interval(secs => $4) AND l.ts + make_interval(secs => $4)) AS readings
+       FROM refuel_logs l
+      WHERE l.tenant_id = $1 AND l.ts >= to_timestamp($2 / 1000.0) AND l.ts < to_timestamp($3 / 1000.0)
+      ORDER BY l.ts, l.id`,
+    [tenantId, fromMs, toMs, w],
+  );
   const { rows: v } = await db.query<{
     id: string;
     tank_litres: number | null;
@@ -86,6 +108,13 @@ export async function loadReconciliationInputs(
   };
   return {
     tanks,
+    driverLogs: d.map((x) => ({
+      id: Number(x.id),
+      vehicleId: x.vehicle_id,
+      ts: Number(x.ts),
+      litres: x.litres,
+      readingsAround: x.readings,
+    })),
     purchases: p.map((x) => ({
       id: Number(x.id),
       vehicleId: x.vehicle_id,
@@ -132,13 +161,14 @@ export async function replaceFuelReconciliations(
   const { rowCount } = await db.query(
     `INSERT INTO fuel_reconciliations (tenant_id, transaction_id, vehicle_id, event_vehicle_id, event_id, status,
                                        flags, reasons, ts, purchased_l, tank_rise_l, free_volume_l,
-                                       time_offset_s, distance_m)
+                                       time_offset_s, distance_m, refuel_log_id)
      SELECT $1, tx, v, ev, eid, st,
             ARRAY(SELECT jsonb_array_elements_text(fl)), ARRAY(SELECT jsonb_array_elements_text(re)),
-            to_timestamp(ts / 1000.0), pl, rl, fv, tos, dm
+            to_timestamp(ts / 1000.0), pl, rl, fv, tos, dm, lid
        FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::jsonb[], $8::jsonb[],
-                   $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[])
-            AS x(tx, v, ev, eid, st, fl, re, ts, pl, rl, fv, tos, dm)`,
+                   $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[],
+                   $15::bigint[])
+            AS x(tx, v, ev, eid, st, fl, re, ts, pl, rl, fv, tos, dm, lid)`,
     [
       tenantId,
       col((v) => v.transactionId),
@@ -154,6 +184,7 @@ export async function replaceFuelReconciliations(
       col((v) => v.freeVolumeL),
       col((v) => v.timeOffsetS),
       col((v) => v.distanceM),
+      col((v) => v.refuelLogId ?? null),
     ],
   );
   return rowCount ?? 0;

@@ -95,6 +95,74 @@ export async function listFuelTransactions(
   }));
 }
 
+export interface DriverRefuel {
+  id: number;
+  vehicleId: string;
+  userId: string;
+  ts: number;
+  litres: number;
+  amount: number | null;
+  currency: string | null;
+  fuelType: string;
+  station: string | null;
+  /** pending: not reconciled yet. */
+  status: ReconciliationStatus;
+  flags: string[];
+  reasons: string[];
+}
+
+/** Drivers' logged refuels newest first with their reconciliation verdict, after the cursor. */
+export async function listDriverRefuels(
+  db: pg.PoolClient,
+  q: {
+    tenantId: string;
+    vehicleId: string | null;
+    statuses: ReconciliationStatus[] | null;
+    limit: number;
+    after: { ts: number; id: number } | null;
+  },
+): Promise<DriverRefuel[]> {
+  const { rows } = await db.query<{
+    id: number;
+    vehicle_id: string;
+    user_id: string;
+    ts: Date;
+    litres: number;
+    amount: string | null;
+    currency: string | null;
+    fuel_type: string;
+    station: string | null;
+    status: ReconciliationStatus;
+    flags: string[];
+    reasons: string[];
+  }>(
+    `SELECT l.id::int AS id, l.vehicle_id, l.user_id, l.ts, l.litres, l.amount, l.currency, l.fuel_type, l.station,
+            coalesce(r.status, 'pending') AS status,
+            coalesce(r.flags, '{}') AS flags, coalesce(r.reasons, '{}') AS reasons
+       FROM refuel_logs l
+       LEFT JOIN fuel_reconciliations r ON r.refuel_log_id = l.id
+      WHERE l.tenant_id = $1 AND ($2::text IS NULL OR l.vehicle_id = $2)
+        AND ($3::text[] IS NULL OR coalesce(r.status, 'pending') = ANY ($3))
+        AND ($4::float8 IS NULL OR (l.ts, l.id) < (to_timestamp($4 / 1000.0), $5::bigint))
+      ORDER BY l.ts DESC, l.id DESC LIMIT $6`,
+    [q.tenantId, q.vehicleId, q.statuses, q.after?.ts ?? null, q.after?.id ?? null, q.limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    vehicleId: r.vehicle_id,
+    userId: r.user_id,
+    ts: r.ts.getTime(),
+    litres: r.litres,
+    amount: r.amount === null ? null : Number(r.amount),
+    currency: r.currency,
+    fuelType: r.fuel_type,
+    station: r.station,
+    status: r.status,
+    flags: r.flags,
+    reasons: r.reasons,
+  }));
+}
+
 export interface Consumption {
   km: number;
   /** Sum of the hourly mean fuel level's falls (rises are refuels), in percent of the tank. */
