@@ -39,7 +39,7 @@ export interface SimulatedAdapterOptions {
   emulator?: Partial<Omit<Elm327Options, 'vehicle' | 'vin' | 'write'>>;
 }
 
-/** What PIDs 0C/0D/2F/05 must decode to for the model's state (J1979 encodings, by hand). */
+/** What PIDs 0C/0D/2F/05/A6 must decode to for the model's state (J1979 encodings, by hand). */
 export function expectedReadings(s: VehicleState) {
   const byte = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
   return {
@@ -47,6 +47,8 @@ export function expectedReadings(s: VehicleState) {
     rpm: Math.min(0xffff, Math.round(s.rpm * 4)) / 4,
     fuelLevelPct: (100 * byte((s.fuelLevelPct * 255) / 100)) / 255,
     coolantC: byte(s.coolantC + 40) - 40,
+    // A6: 4 bytes, 0.1 km a count.
+    odometerKm: Math.round(s.odometerKm * 10) / 10,
   };
 }
 
