@@ -193,7 +193,13 @@ describe('ObdPoller over a pty', () => {
     // Unplug: the port disappears.
     await sim.unplug();
     await vi.waitFor(() => expect(poller.state).toBe('disconnected'), { timeout: 5000, interval: 10 });
-    expect(poller.latest).toEqual({ coolantC: null, rpm: null, speedKmh: null, fuelLevelPct: null, odometerKm: null });
+    expect(poller.latest).toEqual({
+      coolantC: null,
+      rpm: null,
+      speedKmh: null,
+      fuelLevelPct: null,
+      odometerKm: null,
+    });
     await new Promise((r) => setTimeout(r, 400)); // a few failed reopen attempts
     expect(poller.state).toBe('disconnected');
 
