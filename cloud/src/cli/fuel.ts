@@ -10,12 +10,12 @@
  */
 
 import type { Command } from 'commander';
-import { openPool } from '../db/pool.ts';
-import { CloudError, CloudErrorCode, isCloudError } from '../errors.ts';
+import type pg from 'pg';
+import { CloudError, CloudErrorCode } from '../errors.ts';
 import { FUEL_CSV_COLUMNS, importFuelCsv } from '../fuel/csv-import.ts';
 import { forecastTenant } from '../fuel/forecast.ts';
 import { reconcileTenant } from '../fuel/reconcile.ts';
-import type { CliIo } from './io.ts';
+import { type CliIo, withPool } from './io.ts';
 
 interface FuelDbOptions {
   databaseUrl: string;
@@ -46,23 +46,7 @@ function time(name: string, text: string | undefined): Date | undefined {
 export function registerFuelCommands(program: Command, io: CliIo): void {
   const opts = (cmd: Command) =>
     ({ ...program.opts(), ...cmd.opts() }) as FuelDbOptions & Record<string, string>;
-  /** Runs a command with a pool; errors become one line on stderr and exit status 2. */
-  const run = async (
-    o: FuelDbOptions,
-    fn: (pool: Awaited<ReturnType<typeof openPool>>) => Promise<number>,
-  ) => {
-    try {
-      const pool = await openPool({ url: o.databaseUrl, schema: o.schema, max: 2 });
-      try {
-        process.exitCode = await fn(pool);
-      } finally {
-        await pool.end();
-      }
-    } catch (err) {
-      io.err(isCloudError(err) ? `E${err.code}: ${err.message}` : `error: ${(err as Error).message}`);
-      process.exitCode = 2;
-    }
-  };
+  const run = (o: FuelDbOptions, fn: (pool: pg.Pool) => Promise<number>) => withPool(io, o, fn);
 
   const fuel = program
     .command('fuel')

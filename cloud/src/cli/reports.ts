@@ -10,12 +10,13 @@
  * Every command takes --json (one JSON document on stdout). Exit status: 0 done, 1 done with
  * data-quality findings (ifta), 2 could not run (the reason on stderr).
  */
+
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { openPool } from '../db/pool.ts';
+import type pg from 'pg';
 import { inTenant } from '../db/tenant.ts';
-import { CloudError, CloudErrorCode, isCloudError } from '../errors.ts';
+import { CloudError, CloudErrorCode } from '../errors.ts';
 import { loadCarbonReport } from '../reports/carbon/carbon-service.ts';
 import { formatCents } from '../reports/decimal.ts';
 import { rollupDailyDistance } from '../reports/distance/daily-distance.ts';
@@ -30,7 +31,7 @@ import { parseRateMatrix } from '../reports/ifta/rate-matrix.ts';
 import { IFTA_JURISDICTIONS } from '../reports/jurisdictions/default-map.ts';
 import { formatQuarter, parseQuarter, quarterRange } from '../reports/quarter.ts';
 import { loadJurisdictionMap, storeBoundaries, storeTaxRates } from '../reports/store/reference-store.ts';
-import type { CliIo } from './io.ts';
+import { type CliIo, withPool } from './io.ts';
 
 interface ReportOptions {
   databaseUrl: string;
@@ -49,22 +50,7 @@ function day(name: string, text: string | undefined): number {
 
 export function registerReportsCommands(program: Command, io: CliIo, operator: string): void {
   const opts = (cmd: Command) => ({ ...program.opts(), ...cmd.opts() }) as ReportOptions;
-  const run = async (
-    o: ReportOptions,
-    fn: (pool: Awaited<ReturnType<typeof openPool>>) => Promise<number>,
-  ) => {
-    try {
-      const pool = await openPool({ url: o.databaseUrl, schema: o.schema, max: 2 });
-      try {
-        process.exitCode = await fn(pool);
-      } finally {
-        await pool.end();
-      }
-    } catch (err) {
-      io.err(isCloudError(err) ? `E${err.code}: ${err.message}` : `error: ${(err as Error).message}`);
-      process.exitCode = 2;
-    }
-  };
+  const run = (o: ReportOptions, fn: (pool: pg.Pool) => Promise<number>) => withPool(io, o, fn);
 
   const reports = program
     .command('reports')
