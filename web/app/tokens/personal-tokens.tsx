@@ -1,11 +1,12 @@
 'use client';
 
-import { TRPCClientError } from '@trpc/client';
 import { type FormEvent, useState } from 'react';
 import { DataTable } from '../../components/data-table.tsx';
+import { fieldErrorBindings } from '../../components/field-errors.tsx';
 import { NotAllowed } from '../../components/not-allowed.tsx';
 import { UtcTime } from '../../components/utc-time.tsx';
 import { allowedTo, useMe } from '../../lib/access.ts';
+import { formErrorsOf } from '../../lib/field-errors.ts';
 import { trpc } from '../../lib/trpc.ts';
 import { useQuery } from '../../lib/use-query.ts';
 
@@ -40,12 +41,6 @@ const SCOPES: { permission: Permission; label: string; roles: readonly string[] 
 const EXPIRY_DAYS = [30, 90, 365];
 
 /** The zod field errors the API sends back, by field name. */
-function fieldErrors(err: unknown): Record<string, string> {
-  if (!(err instanceof TRPCClientError)) return {};
-  const zod = (err.data as { zodError?: { fieldErrors?: Record<string, string[]> } } | undefined)?.zodError;
-  return Object.fromEntries(Object.entries(zod?.fieldErrors ?? {}).map(([k, v]) => [k, v[0] ?? 'invalid']));
-}
-
 /**
  * The signed-in person's own API tokens: create one (shown once), see them, revoke one. A token
  * acts as its owner, never beyond their current role, and ends with the account.
@@ -90,7 +85,7 @@ export function PersonalTokens() {
       form.reset();
       await tokens.reload();
     } catch (err) {
-      const byField = fieldErrors(err);
+      const byField = formErrorsOf(err).fields;
       setErrors(byField);
       if (Object.keys(byField).length === 0) setError(err instanceof Error ? err.message : 'Not created.');
     }
@@ -107,16 +102,7 @@ export function PersonalTokens() {
     }
   }
 
-  const invalid = (name: string) => ({
-    'aria-invalid': errors[name] ? true : undefined,
-    'aria-describedby': errors[name] ? `token-${name}-error` : undefined,
-  });
-  const fieldError = (name: string) =>
-    errors[name] ? (
-      <span id={`token-${name}-error`} className="field-error">
-        {errors[name]}
-      </span>
-    ) : null;
+  const { invalid, fieldError } = fieldErrorBindings(errors, 'token-');
 
   return (
     <>

@@ -1,11 +1,12 @@
 'use client';
 
-import { TRPCClientError } from '@trpc/client';
 import { type FormEvent, useState } from 'react';
 import { DataTable } from '../../../components/data-table.tsx';
+import { fieldErrorBindings } from '../../../components/field-errors.tsx';
 import { NotAllowed } from '../../../components/not-allowed.tsx';
 import { UtcTime } from '../../../components/utc-time.tsx';
 import { allowedTo, useMe } from '../../../lib/access.ts';
+import { formErrorsOf } from '../../../lib/field-errors.ts';
 import { trpc } from '../../../lib/trpc.ts';
 import { useQuery } from '../../../lib/use-query.ts';
 
@@ -27,12 +28,6 @@ interface Handover {
 }
 
 /** The zod field errors the API sends back, by field name. */
-function fieldErrors(err: unknown): Record<string, string> {
-  if (!(err instanceof TRPCClientError)) return {};
-  const zod = (err.data as { zodError?: { fieldErrors?: Record<string, string[]> } } | undefined)?.zodError;
-  return Object.fromEntries(Object.entries(zod?.fieldErrors ?? {}).map(([k, v]) => [k, v[0] ?? 'invalid']));
-}
-
 const absolute = (link: string) => (link.startsWith('/') ? `${window.location.origin}${link}` : link);
 
 export function UsersAdmin() {
@@ -92,23 +87,14 @@ export function UsersAdmin() {
       form.reset();
       await invites.reload();
     } catch (err) {
-      const byField = fieldErrors(err);
+      const byField = formErrorsOf(err).fields;
       setErrors(byField);
       if (Object.keys(byField).length === 0)
         setError(err instanceof Error ? err.message : 'Invitation failed.');
     }
   }
 
-  const field = (name: string) => ({
-    'aria-invalid': errors[name] ? true : undefined,
-    'aria-describedby': errors[name] ? `${name}-error` : undefined,
-  });
-  const fieldError = (name: string) =>
-    errors[name] ? (
-      <span id={`${name}-error`} className="field-error">
-        {errors[name]}
-      </span>
-    ) : null;
+  const { invalid: field, fieldError } = fieldErrorBindings(errors, '');
 
   return (
     <>
@@ -339,7 +325,7 @@ function RoleForm({
       });
       await onChanged(`Role of ${user.name} changed to ${ROLE_LABELS[role] ?? role}.`);
     } catch (err) {
-      const byField = fieldErrors(err);
+      const byField = formErrorsOf(err).fields;
       setErrors(
         Object.keys(byField).length > 0
           ? byField

@@ -2,6 +2,7 @@
 
 import { type FormEvent, useState } from 'react';
 import { DataTable } from '../../../components/data-table.tsx';
+import { fieldErrorBindings } from '../../../components/field-errors.tsx';
 import { NotAllowed } from '../../../components/not-allowed.tsx';
 import { PageMessages } from '../../../components/page-messages.tsx';
 import { formErrorsOf } from '../../../lib/field-errors.ts';
@@ -77,16 +78,7 @@ export function WebhookEndpoints() {
     }
   }
 
-  const invalid = (name: string) => ({
-    'aria-invalid': fields[name] ? true : undefined,
-    'aria-describedby': fields[name] ? `webhook-${name}-error` : undefined,
-  });
-  const fieldError = (name: string) =>
-    fields[name] ? (
-      <span id={`webhook-${name}-error`} className="field-error">
-        {fields[name]}
-      </span>
-    ) : null;
+  const { invalid, fieldError } = fieldErrorBindings(fields, 'webhook-');
 
   return (
     <>
