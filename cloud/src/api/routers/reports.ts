@@ -47,26 +47,28 @@ const Units = z.enum(['metric', 'us']);
 const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM');
 
 /** What a report is asked with; the period is [from, to) (default: the last 30 days), IFTA's the quarter. */
-const ReportInput = z
-  .object({
-    kind: z.enum(REPORT_KINDS).default('cost'),
-    from: EpochMs.optional(),
-    to: EpochMs.optional(),
-    quarter: z.string().regex(QUARTER_PATTERN).optional(),
-    groupIds: Filters.shape.groupIds,
-    vehicleIds: Filters.shape.vehicleIds,
-    driverIds: Filters.shape.driverIds,
-    units: Units.default('metric'),
-    scope: z.enum(BUDGET_SCOPES).default('vehicle'),
-    /** The columns shown and exported, in order (keys of the report's columns); none: all. */
-    columns: z
-      .array(z.string().regex(/^[A-Za-z0-9]{1,40}$/))
-      .max(40)
-      .optional(),
-  })
-  .superRefine(rangeCheck(BUILDER_MAX_DAYS));
+const ReportFields = z.object({
+  kind: z.enum(REPORT_KINDS).default('cost'),
+  from: EpochMs.optional(),
+  to: EpochMs.optional(),
+  quarter: z.string().regex(QUARTER_PATTERN).optional(),
+  groupIds: Filters.shape.groupIds,
+  vehicleIds: Filters.shape.vehicleIds,
+  driverIds: Filters.shape.driverIds,
+  units: Units.default('metric'),
+  scope: z.enum(BUDGET_SCOPES).default('vehicle'),
+  /** The columns shown and exported, in order (keys of the report's columns); none: all. */
+  columns: z
+    .array(z.string().regex(/^[A-Za-z0-9]{1,40}$/))
+    .max(40)
+    .optional(),
+});
+const ReportInput = ReportFields.superRefine(rangeCheck(BUILDER_MAX_DAYS));
+const ExportInput = ReportFields.extend({ format: z.enum(EXPORT_FORMATS).default('csv') }).superRefine(
+  rangeCheck(BUILDER_MAX_DAYS),
+);
 
-function requestOf(input: z.infer<typeof ReportInput>, now: number): ReportRequest {
+function requestOf(input: z.infer<typeof ReportFields>, now: number): ReportRequest {
   const to = input.to ?? Math.ceil(now / DAY_MS) * DAY_MS;
   return {
     kind: input.kind,
@@ -177,27 +179,25 @@ export const reportsRouter = createRouter({
    * The same table as a file (base64): CSV or XLSX of exactly the rows `run` returns, or the
    * IFTA return through its own exporters (XLSX with trip records, CSV, PDF).
    */
-  export: fleet
-    .input(z.intersection(ReportInput, z.object({ format: z.enum(EXPORT_FORMATS).default('csv') })))
-    .query(({ ctx, input }) => {
-      requireKind(ctx.session, input.kind);
-      const r = requestOf(input, Date.now());
-      return ctx.tenant(async (db) => {
-        const table = selectColumns(
-          await runReport(db, ctx.session.tenantId, r).catch(asApiError),
-          input.columns,
-        );
-        const file = await exportReport(
-          db,
-          ctx.session.tenantId,
-          ctx.session.tenantId,
-          r,
-          table,
-          input.format,
-        ).catch(asApiError);
-        return { filename: file.filename, mime: file.mime, base64: file.body.toString('base64') };
-      });
-    }),
+  export: fleet.input(ExportInput).query(({ ctx, input }) => {
+    requireKind(ctx.session, input.kind);
+    const r = requestOf(input, Date.now());
+    return ctx.tenant(async (db) => {
+      const table = selectColumns(
+        await runReport(db, ctx.session.tenantId, r).catch(asApiError),
+        input.columns,
+      );
+      const file = await exportReport(
+        db,
+        ctx.session.tenantId,
+        ctx.session.tenantId,
+        r,
+        table,
+        input.format,
+      ).catch(asApiError);
+      return { filename: file.filename, mime: file.mime, base64: file.body.toString('base64') };
+    });
+  }),
 
   /** The tenant's saved reports, by name. */
   savedList: fleet.query(({ ctx }) => ctx.tenant((db) => listSavedReports(db, ctx.session.tenantId))),

@@ -27,6 +27,8 @@ export interface ReportTable {
   from: number;
   to: number;
   columns: ReportColumn[];
+  /** Every column the report has (`columns`: those chosen), for the page's column picker. */
+  allColumns?: ReportColumn[];
   rows: Record<string, Cell>[];
   chart: ReportChart | null;
   /** What a reader must know to read the numbers (data used, what was left out). */
@@ -76,5 +78,5 @@ export function median(xs: readonly number[]): number | null {
 /** Keeps the chosen columns (in their order) of a table; unknown or no columns: all of them. */
 export function selectColumns(table: ReportTable, keys: readonly string[] | undefined): ReportTable {
   const chosen = (keys ?? []).map((k) => table.columns.find((c) => c.key === k)).filter((c) => !!c);
-  return chosen.length ? { ...table, columns: chosen } : table;
+  return { ...table, columns: chosen.length ? chosen : table.columns, allColumns: table.columns };
 }
