@@ -6,6 +6,7 @@
  */
 import { createLogger } from '@fleet/shared/log';
 import { parse } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../src/auth/auth-service.ts';
@@ -292,6 +293,16 @@ describe('consumption, idling, drivers', () => {
     expect(csv[0]).toEqual(['Vehicle', 'L/100 km', 'Class median L/100 km']);
     expect(csv.slice(1)).toEqual(
       table.rows.map((r) => [String(r.vehicle), String(r.consumption), String(r.classMedian)]),
+    );
+    // The XLSX holds the same rows: title, header, then the figures as numbers.
+    const xlsx = await fm.reports.export({ ...input, format: 'xlsx' });
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(Buffer.from(xlsx.base64, 'base64') as unknown as ArrayBuffer);
+    const sheet = wb.getWorksheet('consumption')!;
+    const cells = (n: number) => (sheet.getRow(n).values as unknown[]).slice(1);
+    expect(cells(2)).toEqual(['Vehicle', 'L/100 km', 'Class median L/100 km']);
+    expect(table.rows.map((_, i) => cells(3 + i))).toEqual(
+      table.rows.map((r) => [r.vehicle, r.consumption, r.classMedian]),
     );
     // IFTA and carbon stay with the roles that file them.
     await expect(fm.reports.run({ kind: 'carbon', from: WEEK, to: WEEK_END })).rejects.toMatchObject({
