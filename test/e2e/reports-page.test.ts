@@ -195,5 +195,5 @@ describe('/reports', () => {
     await expectNoAxeViolations(page, '/reports with a saved report');
     step('saved');
     console.log(`reports-page (each state axe-checked): ${steps.join(', ')}`);
-  }, 70_000);
+  });
 });
