@@ -52,6 +52,11 @@ export enum CloudErrorCode {
   ReportInputInvalid = 900,
   /** A report asked for something the data cannot answer (no rates for the quarter, no such dataset). */
   ReportDataMissing = 901,
+  // 91x report builder (cost, consumption, saved reports)
+  /** An export format the report has no exporter for (PDF exists for IFTA only). */
+  ReportExportUnavailable = 910,
+  /** A saved report's name is taken in the tenant, or the saved report is not there. */
+  SavedReportConflict = 911,
   // 95x observability
   /** The metrics endpoint could not listen (its port is taken): the process runs on without it. */
   MetricsEndpoint = 950,

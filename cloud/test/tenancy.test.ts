@@ -285,6 +285,10 @@ function foreignInput(path: string, proc: Procedure): unknown {
     endpoint: 'https://push.example.com/send/abc',
     keys: { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) },
     url: 'https://hooks.example.com/fleet',
+    // A month's fuel budget (reports.setBudget): the caller's own tenant's.
+    month: '2026-07',
+    amount: 100,
+    currency: 'EUR',
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -409,6 +413,15 @@ describe('3. roles', () => {
     // Reports finance and compliance file (issue 17): IFTA return, carbon.
     'reports.iftaReturn': only('admin', 'finance', 'compliance'),
     'reports.carbon': only('admin', 'finance', 'compliance'),
+    // The report builder (cost, consumption, idling, drivers), saved reports; budgets by who plans them.
+    'reports.run': only('admin', 'fleet_manager', 'finance', 'compliance'),
+    'reports.export': only('admin', 'fleet_manager', 'finance', 'compliance'),
+    'reports.savedList': only('admin', 'fleet_manager', 'finance', 'compliance'),
+    'reports.savedCreate': only('admin', 'fleet_manager', 'finance', 'compliance'),
+    'reports.savedUpdate': only('admin', 'fleet_manager', 'finance', 'compliance'),
+    'reports.savedDelete': only('admin', 'fleet_manager', 'finance', 'compliance'),
+    'reports.budgets': only('admin', 'fleet_manager', 'finance', 'compliance'),
+    'reports.setBudget': only('admin', 'fleet_manager', 'finance'),
     'vehicles.list': {
       admin: true,
       fleet_manager: true,
@@ -1082,6 +1095,18 @@ describe('3. roles', () => {
       }),
       'fuel.consumption': { vehicleId: A.vehicle, ...range },
       'reports.carbon': range,
+      'reports.run': { kind: 'idling', ...range },
+      'reports.export': { kind: 'idling', ...range, format: 'csv' },
+      'reports.savedCreate': { name: `by ${role}` },
+      'reports.savedUpdate': async () => ({
+        id: (await adminA().reports.savedCreate({ name: `u ${role}` })).id,
+        name: `u ${role} renamed`,
+      }),
+      'reports.savedDelete': async () => ({
+        id: (await adminA().reports.savedCreate({ name: `d ${role}` })).id,
+      }),
+      'reports.budgets': {},
+      'reports.setBudget': { month: '2026-07', amount: 100, currency: 'EUR' },
       // sessionOf's driver is user "acme-driver" (a users row made in beforeAll).
       'drivers.score': role === 'driver' ? {} : { userId: 'acme-driver' },
       'search.save': { name: `by ${role}`, query: { q: 'van' } },

@@ -16,6 +16,7 @@ const SECTIONS = [
 
 /** Administration, each shown only to roles whose permission it needs (auth/permissions.ts). */
 const REGISTER_LINKS = [
+  { href: '/reports', label: 'Reports', permission: 'reports:fleet' },
   { href: '/alerts/rules', label: 'Alert rules', permission: 'alerts:read' },
   { href: '/settings/notifications', label: 'Notifications', permission: 'notifications:own' },
   { href: '/settings/webhooks', label: 'Webhooks', permission: 'notifications:manage' },

@@ -60,6 +60,10 @@ export const PERMISSIONS = {
   'vehicles:check-in': ['driver'],
   /** The IFTA return and the carbon report (what finance and compliance file). */
   'reports:read': ['admin', 'finance', 'compliance'],
+  /** The report builder's cost, consumption, idling and driver reports, their exports, saved reports. */
+  'reports:fleet': ['admin', 'fleet_manager', 'finance', 'compliance'],
+  /** Set the monthly fuel budgets (fleet, group, cost centre, vehicle). */
+  'reports:budgets': ['admin', 'fleet_manager', 'finance'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

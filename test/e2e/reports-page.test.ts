@@ -1,0 +1,199 @@
+/**
+ * Issue 17 §5-§6 and must-show 7 in a browser: /reports runs every report kind (cost against
+ * budget, consumption against the class median, idling, drivers, carbon, IFTA), the consumption
+ * chart's table alternative holds exactly the numbers of the CSV the page downloads (one query
+ * behind both), a report is saved and listed, and axe finds 0 violations in every state.
+ *
+ * The fleet's history (minute rollups, purchases, idle events, a day of IFTA distance) is written
+ * as the ingest and the fuel imports store it; no simulated vehicle runs, to keep this short.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type pg from 'pg';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../../cloud/src/auth/auth-service.ts';
+import { insertVehicleEvents } from '../../cloud/src/db/queries/insert-vehicle-events.ts';
+import { expectNoAxeViolations } from './support/axe.ts';
+import { hydrated, type StackSession, startStackSession } from './support/stack-session.ts';
+
+const DAY = 86_400_000;
+/** The cloud's RFC 4180 reader (csv-parse is the cloud package's dependency, not the root's). */
+const { parse } = createRequire(path.join(import.meta.dirname, '../../cloud/package.json'))(
+  'csv-parse/sync',
+) as {
+  parse: (text: string) => string[][];
+};
+
+describe('/reports', () => {
+  let session: StackSession;
+  let db: pg.Pool;
+  let page: Page;
+  const now = Date.now();
+  /** Three days ago at 08:00 UTC: both vans drive then, so they share a week. */
+  const drove = Math.floor(now / DAY) * DAY - 3 * DAY + 8 * 3_600_000;
+
+  beforeAll(async () => {
+    session = await startStackSession({ name: 'reports', services: 'real', vehicles: 0 });
+    db = session.db;
+    const t = session.tenantId;
+    await db.query(
+      `INSERT INTO vehicles (id, tenant_id, plate, vehicle_class, fuel_type, model_year, monthly_fuel_budget)
+       VALUES ('van-a', $1, 'VAN-A', 'van', 'diesel', 2020, 400), ('van-b', $1, 'VAN-B', 'van', 'diesel', 2021, NULL)`,
+      [t],
+    );
+    // 100 km each (minute rollups at 60 km/h); VAN-A bought 9 L, VAN-B 11 L: 9 and 11 L/100 km, median 10.
+    for (const v of ['van-a', 'van-b'])
+      await db.query(
+        `INSERT INTO telemetry_minute (tenant_id, vehicle_id, minute, samples, speed_n, speed_sum, rpm_n)
+         SELECT $1, $2, to_timestamp($3 / 1000.0) + i * interval '1 minute', 1, 1, 60, 0 FROM generate_series(0, 99) i`,
+        [t, v, drove],
+      );
+    await db.query(
+      `INSERT INTO fuel_transactions (tenant_id, vehicle_id, source, external_id, ts, litres, amount, currency, fuel_type)
+       VALUES ($1, 'van-a', 'csv', 'a-1', $2, 9, 15.3, 'EUR', 'diesel'), ($1, 'van-b', 'csv', 'b-1', $2, 11, 18.7, 'EUR', 'diesel')`,
+      [t, new Date(drove + 2 * 3_600_000)],
+    );
+    const driverId = await createUser(db, {
+      tenantId: t,
+      email: `ada-${session.run}@fleet.test`,
+      name: 'Ada Driver',
+      role: 'driver',
+      password: `pw-${session.run}-long-enough`,
+    });
+    await db.query(
+      `INSERT INTO vehicle_assignments (tenant_id, vehicle_id, user_id, starts_at, source, created_by)
+       VALUES ($1, 'van-a', $2, $3, 'admin', 'test')`,
+      [t, driverId, new Date(drove - DAY)],
+    );
+    const c = await db.connect();
+    try {
+      await insertVehicleEvents(c, [
+        {
+          tenantId: t,
+          vehicleId: 'van-a',
+          event: {
+            id: 1,
+            type: 'long_idle',
+            start: drove + 3_600_000,
+            end: drove + 2 * 3_600_000,
+            lat: null,
+            lon: null,
+            driverId: null,
+            confidence: 0.95,
+            modelVersion: null,
+            details: { durationS: 3600, fuelL: 1.2 },
+          },
+        },
+        {
+          tenantId: t,
+          vehicleId: 'van-a',
+          event: {
+            id: 2,
+            type: 'harsh_brake',
+            start: drove + 30 * 60_000,
+            end: drove + 30 * 60_000,
+            lat: null,
+            lon: null,
+            driverId: null,
+            confidence: 0.9,
+            modelVersion: null,
+            details: {},
+          },
+        },
+      ]);
+    } finally {
+      c.release();
+    }
+    await db.query(
+      `INSERT INTO fuel_budgets (tenant_id, scope, scope_key, month, amount, currency, updated_by)
+       VALUES ($1, 'fleet', '', date_trunc('month', now() AT TIME ZONE 'UTC')::date, 500, 'EUR', 'test')`,
+      [t],
+    );
+    // A day of IFTA distance in the last quarter (Colorado and Wyoming) for the return.
+    const d = new Date(now);
+    const q = Math.floor(d.getUTCMonth() / 3);
+    const lastQuarterDay = new Date(Date.UTC(d.getUTCFullYear(), (q - 1) * 3, 10)).toISOString().slice(0, 10);
+    await db.query(
+      `INSERT INTO vehicle_day_distance (tenant_id, vehicle_id, day, odometer_start_km, odometer_end_km, gps_m, by_jurisdiction)
+       VALUES ($1, 'van-a', $2, 1000, 1030, 30000, '{"CO": 20000, "WY": 10000}')`,
+      [t, lastQuarterDay],
+    );
+    ({ page } = await session.signIn(session.stack.admin.email, session.stack.admin.password));
+  }, 300_000);
+
+  afterAll(async () => {
+    await session?.stop();
+  });
+
+  async function runKind(kind: string) {
+    await page.locator('#report-kind').selectOption(kind);
+    if (kind !== 'ifta') await page.locator('#report-period').selectOption('last-30-days');
+    await page.getByRole('button', { name: 'Run report' }).click();
+    await page.locator(`section[data-report="${kind}"]`).waitFor({ timeout: 15_000 });
+  }
+
+  it('runs each report; the chart table equals the CSV; saves a report; axe-clean throughout', async () => {
+    const t0 = Date.now();
+    const steps: string[] = [];
+    const step = (what: string) => steps.push(`${what} ${Date.now() - t0} ms`);
+    await page.goto(`${session.stack.webUrl}/reports`);
+    await hydrated(page.getByRole('button', { name: 'Run report' }));
+    await expectNoAxeViolations(page, '/reports before a run');
+    step('page hydrated and axe-checked');
+
+    for (const kind of ['cost', 'idling', 'drivers', 'carbon', 'ifta', 'consumption']) {
+      await runKind(kind);
+      const rows = page.locator('table[data-table="report-rows"] tbody tr');
+      expect(await rows.count(), `${kind} has rows`).toBeGreaterThan(0);
+      // Every chart comes with its table alternative, row for row.
+      const chartGroups = await page.locator('figure.chart svg > g:not(.legend):not(.axis)').count();
+      expect(await page.locator('table[data-table="chart-data"] tbody tr').count(), kind).toBe(chartGroups);
+      await expectNoAxeViolations(page, `/reports showing ${kind}`);
+      step(`${kind} run and axe-checked`);
+    }
+    const text = (l: string) => page.locator(l).allTextContents();
+    expect(await text('table[data-table="report-rows"] tbody th')).toEqual(['VAN-A', 'VAN-B']);
+
+    // The consumption chart's table alternative and the downloaded CSV: the same numbers.
+    const chartTable = await page
+      .locator('table[data-table="chart-data"] tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [
+          tr.querySelector('th')!.textContent!,
+          ...Array.from(tr.querySelectorAll('td'), (td) => td.textContent!),
+        ]),
+      );
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    const csv = parse(readFileSync((await download.path())!, 'utf8'));
+    const header = csv[0]!;
+    const col = (name: string) => header.indexOf(name);
+    const fromCsv = csv
+      .slice(1)
+      .map((r) => [
+        `${r[col('Vehicle')]} · ${r[col('Week of (Monday)')]}`,
+        r[col('L/100 km')],
+        r[col('Class median L/100 km')],
+      ]);
+    const num = (s: string) => Number(s.replaceAll(',', ''));
+    expect(chartTable.map(([label, a, b]) => [label, num(a!), num(b!)])).toEqual(
+      fromCsv.map(([label, a, b]) => [label, Number(a), Number(b)]),
+    );
+    expect(fromCsv.map((r) => [r[1], r[2]])).toEqual([
+      ['9', '10'],
+      ['11', '10'],
+    ]);
+
+    // Saved: listed, and axe-clean with the list shown.
+    await page.locator('#report-save-name').fill('Vans this month');
+    await page.getByRole('button', { name: 'Save report' }).click();
+    await page.locator('tr[data-saved-report="Vans this month"]').waitFor();
+    await expectNoAxeViolations(page, '/reports with a saved report');
+    step('saved');
+    console.log(`reports-page (each state axe-checked): ${steps.join(', ')}`);
+  });
+});
