@@ -43,11 +43,6 @@ function driverOf(session: Session, userId: string | undefined): string {
   return id;
 }
 
-const Metrics = z.record(
-  z.string(),
-  z.object({ value: z.number(), subScore: z.number(), share: z.number(), pointsLost: z.number() }).nullable(),
-);
-
 const Event = z.object({
   vehicleId: z.string(),
   eventId: z.number(),
@@ -368,7 +363,7 @@ export const scoresRouter = createRouter({
         const mine = rows.find((r) => r.user_id === ctx.session.userId);
         const group = self ? (mine?.peer_group ?? null) : (input.peerGroup ?? null);
         const anonymised = self && settings.anonymise;
-        const valueOf = (r: (typeof rows)[number]) =>
+        const rankedValue = (r: (typeof rows)[number]) =>
           input.period === 'week'
             ? r.week
             : input.period === 'month'
@@ -380,7 +375,7 @@ export const scoresRouter = createRouter({
           .filter((r) =>
             self ? group !== null && r.peer_group === group : group === null || r.peer_group === group,
           )
-          .map((r) => ({ r, value: valueOf(r) }))
+          .map((r) => ({ r, value: rankedValue(r) }))
           .filter((x): x is { r: (typeof rows)[number]; value: number } => x.value !== null)
           .sort((a, b) => b.value - a.value || a.r.name.localeCompare(b.r.name));
         return {
@@ -416,7 +411,9 @@ export const scoresRouter = createRouter({
   updateSettings: authedProcedure
     .meta({ permission: 'scores:manage' })
     .input(
-      Settings.partial().extend({ weights: z.record(MetricName, z.number().min(0).max(100)).optional() }),
+      Settings.partial().extend({
+        weights: z.partialRecord(MetricName, z.number().min(0).max(100)).optional(),
+      }),
     )
     .output(Settings.extend({ rescoredDay: z.string() }))
     .mutation(({ ctx, input }) =>

@@ -182,7 +182,8 @@ export async function rescoreAfterEventChange(
   const { windowDays } = await readScoreSettings(db, tenantId);
   const first = dayOf(eventMs);
   const today = dayOf(nowMs);
-  const last = addDays(first, windowDays - 1) < today ? addDays(first, windowDays - 1) : today;
+  const windowEnd = addDays(first, windowDays - 1);
+  const last = windowEnd < today ? windowEnd : today; // (ISO days compare as strings)
   const { rows } = await db.query<{ day: string }>(
     `SELECT DISTINCT to_char(day, 'YYYY-MM-DD') AS day FROM driver_day_scores
       WHERE tenant_id = $1 AND day BETWEEN $2 AND $3`,
