@@ -334,6 +334,24 @@ describe('leaderboard', () => {
       callerAs(pool, driver('dana', 'Dana')).scores.updateSettings({ anonymise: true }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
+  it('most improved: the last 7 days against the same 7 days four weeks earlier', async () => {
+    // Four weeks before the latest day (D+1): Dana at 40, Eli at 99.
+    await pool.query(
+      `INSERT INTO driver_day_scores (tenant_id, user_id, day, window_days, km, score, percentile, peer_group, metrics)
+       VALUES ('acme', 'dana', $1, 28, 150, 40, 0, 'van', '{}'), ('acme', 'eli', $1, 28, 150, 99, 100, 'van', '{}')`,
+      [addDays(D, 1 - 30)],
+    );
+    const fm = callerAs(pool, manager);
+    const week = await fm.scores.leaderboard({ period: 'week', peerGroup: 'van' });
+    const improved = await fm.scores.leaderboard({ period: 'improved', peerGroup: 'van' });
+    const weekOf = (name: string) => week.rows.find((r) => r.name === name)!.value;
+    expect(improved.rows.map((r) => r.name)).toEqual(['Dana', 'Eli']);
+    expect(improved.rows[0]!.value).toBeCloseTo(weekOf('Dana') - 40, 0);
+    expect(improved.rows[1]!.value).toBeCloseTo(weekOf('Eli') - 99, 0);
+    // (A day outside the last 30 does not move the monthly mean.)
+    const month = await fm.scores.leaderboard({ period: 'month', peerGroup: 'van' });
+    expect(month.rows.find((r) => r.name === 'Dana')!.value).toBeCloseTo(weekOf('Dana'), 0);
+  });
 });
 
 describe('row-level security', () => {
