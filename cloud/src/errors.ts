@@ -36,6 +36,15 @@ export enum CloudErrorCode {
   ModelArtifactInvalid = 602,
   /** The broker did not take the artifact. */
   ModelPublishFailed = 603,
+  // 750-769 driver scores and disputes
+  /** A day that is not YYYY-MM-DD (rescoring, the stored scores). */
+  ScoreDayInvalid = 750,
+  /** A driver disputed an event that is not theirs to dispute, or one already under review. */
+  DisputeRefused = 751,
+  /** A decision on a dispute that was already decided. */
+  DisputeDecided = 752,
+  /** Scoring settings that cannot be used (rpm band upside down, every weight zero). */
+  ScoreSettingsInvalid = 753,
   // 8xx notifications (e-mail, webhooks, push, SMS)
   /** An item the caller asked to enqueue is malformed (a bad address, CR/LF in a header): nothing queued. */
   NotificationInvalid = 800,

@@ -19,6 +19,7 @@ import { loadCloudConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
 import { deviceProvisioningFrom } from './devices/device-provisioning.ts';
+import { ScoreSweeper } from './drivers/scoring/score-sweep.ts';
 import { isCloudError } from './errors.ts';
 import { FuelReconcileSweeper } from './fuel/reconcile-sweep.ts';
 import { FuelCardInboxConsumer } from './fuel/webhook-inbox.ts';
@@ -100,6 +101,9 @@ async function main() {
     createLogger('fuel-reconcile-sweep'),
   );
   fuelSweeper.start();
+  // Driver scores: the rolling window recomputed daily (and on each dispute decision, in the API).
+  const scoreSweeper = new ScoreSweeper(pool, config.scoreSweepMs, createLogger('score-sweep'));
+  scoreSweeper.start();
   // Alert notifications: the outbox → pg-boss → e-mail, webhooks, push, SMS.
   const notifier = config.notifications.worker
     ? new NotificationWorker(pool, await notificationSettings(config), createLogger('notifications'))
@@ -145,6 +149,7 @@ async function main() {
     await fuelInbox.stop();
     await sweeper.stop();
     await fuelSweeper.stop();
+    await scoreSweeper.stop();
     await notifier?.stop();
     await pool.end();
     process.exit(0);

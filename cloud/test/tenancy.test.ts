@@ -52,6 +52,7 @@ let bGeofenceId = 0;
 let bSavedSearchId = 0;
 const bInviteId = randomUUID();
 let bGroupId = 0;
+let bDisputeId = 0;
 const bRefuelClientId = '6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a6b';
 
 // Webhook and push endpoints on loopback (allowed here, as FLEET_NOTIFY_ALLOW_ADDRESSES would);
@@ -177,6 +178,20 @@ beforeAll(async () => {
             unsent_samples, reported_at)
      VALUES ('truck-b1', 'globex', '0.1.0', 'gps', 1, 2, 0, 0, 0, 0, 0, now())`,
   );
+  // Driver scores (migration 000027): B's settings, a stored score and a dispute.
+  await pool.query(`INSERT INTO driver_score_settings (tenant_id, anonymise) VALUES ('globex', false)`);
+  await pool.query(
+    `INSERT INTO driver_day_scores (tenant_id, user_id, day, window_days, km, score, percentile, peer_group, metrics)
+     VALUES ('globex', $1, current_date, 28, 150, 80, 100, 'globex class', '{}')`,
+    [bUserId],
+  );
+  bDisputeId = (
+    await pool.query<{ id: number }>(
+      `INSERT INTO event_disputes (tenant_id, vehicle_id, event_id, user_id, comment)
+       VALUES ('globex', 'truck-b1', 1, $1, 'globex objection') RETURNING id`,
+      [bUserId],
+    )
+  ).rows[0]!.id;
   // The users behind sessionOf(role, 'acme'): personal tokens and invitations name them.
   for (const role of ROLES)
     await pool.query(
@@ -289,6 +304,10 @@ function foreignInput(path: string, proc: Procedure): unknown {
     month: '2026-07',
     amount: 100,
     currency: 'EUR',
+    // Driver scores: B's dispute; a comment and a decision of the caller's own.
+    disputeId: bDisputeId,
+    comment: 'cross-tenant probe',
+    accept: false,
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -410,6 +429,15 @@ describe('3. roles', () => {
     'roster.list': only('admin', 'fleet_manager'),
     'roster.setGroups': only('admin', 'fleet_manager'),
     'roster.import': only('admin', 'fleet_manager'),
+    // Driver scores (issue 19): a driver reads and disputes their own; managers decide and set weights.
+    'scores.get': only('admin', 'fleet_manager', 'driver'),
+    'scores.explain': only('admin', 'fleet_manager', 'driver'),
+    'scores.disputes': only('admin', 'fleet_manager', 'driver'),
+    'scores.leaderboard': only('admin', 'fleet_manager', 'driver'),
+    'scores.dispute': only('driver'),
+    'scores.decideDispute': only('admin', 'fleet_manager'),
+    'scores.settings': only('admin', 'fleet_manager'),
+    'scores.updateSettings': only('admin', 'fleet_manager'),
     // Reports finance and compliance file (issue 17): IFTA return, carbon.
     'reports.iftaReturn': only('admin', 'finance', 'compliance'),
     'reports.carbon': only('admin', 'finance', 'compliance'),
@@ -1190,6 +1218,37 @@ describe('3. roles', () => {
       },
       'roster.setGroups': { userId: 'acme-driver', groupIds: [] },
       'roster.import': { csv: `email,name\n${role}-import@acme.test,Imported ${role}\n` },
+      'scores.get': role === 'driver' ? {} : { userId: 'acme-driver' },
+      'scores.explain': role === 'driver' ? {} : { userId: 'acme-driver' },
+      'scores.dispute': async () => {
+        // An event of the driver's, in a past period of their own on a vehicle of its own (the
+        // driver's periods may not overlap, so only for the driver: the others are refused first).
+        if (role !== 'driver') return { vehicleId: A.vehicle, eventId: 1, comment: 'not me' };
+        const vehicleId = await aVehicle(`dispute-${role}`);
+        const start = Date.now() - 2.5 * 3_600_000;
+        await pool
+          .query(
+            `INSERT INTO vehicle_assignments (tenant_id, vehicle_id, user_id, starts_at, ends_at, source, created_by)
+           VALUES ('acme', $1, 'acme-driver', now() - interval '3 hours', now() - interval '2 hours', 'admin', 'x')`,
+            [vehicleId],
+          )
+          .catch(() => undefined); // (the driver's own periods may not overlap: one role's is enough)
+        await seedEvents(pool, 'acme', vehicleId, [vehicleEvent({ id: 1, type: 'harsh_brake', start })]);
+        return { vehicleId, eventId: 1, comment: 'not me' };
+      },
+      'scores.decideDispute': async () => {
+        const vehicleId = await aVehicle(`decide-${role}`);
+        await seedEvents(pool, 'acme', vehicleId, [
+          vehicleEvent({ id: 1, type: 'harsh_brake', start: Date.now() }),
+        ]);
+        const { rows } = await pool.query<{ id: number }>(
+          `INSERT INTO event_disputes (tenant_id, vehicle_id, event_id, user_id, comment)
+           VALUES ('acme', $1, 1, 'acme-driver', 'not me') RETURNING id`,
+          [vehicleId],
+        );
+        return { disputeId: rows[0]!.id, accept: true, comment: 'agreed' };
+      },
+      'scores.updateSettings': { anonymise: true },
     };
     const given = inputs[path];
     const input = typeof given === 'function' ? await (given as () => Promise<unknown>)() : given;

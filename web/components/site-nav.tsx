@@ -23,6 +23,7 @@ const REGISTER_LINKS = [
   { href: '/admin/vehicles', label: 'Vehicles', permission: 'vehicles:registry' },
   { href: '/admin/groups', label: 'Groups', permission: 'vehicles:registry' },
   { href: '/admin/drivers', label: 'Drivers', permission: 'drivers:manage' },
+  { href: '/leaderboard', label: 'Leaderboard', permission: 'scores:leaderboard' },
   { href: '/admin/import', label: 'Import', permission: 'vehicles:manage' },
 ] as const;
 

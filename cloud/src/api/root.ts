@@ -14,6 +14,7 @@ import { refuelsRouter } from './routers/refuels.ts';
 import { registryRouter } from './routers/registry.ts';
 import { reportsRouter } from './routers/reports.ts';
 import { rosterRouter } from './routers/roster.ts';
+import { scoresRouter } from './routers/scores.ts';
 import { searchRouter } from './routers/search.ts';
 import { telemetryRouter } from './routers/telemetry.ts';
 import { tokensRouter } from './routers/tokens.ts';
@@ -45,6 +46,7 @@ export const appRouter = createRouter({
   assignments: assignmentsRouter,
   roster: rosterRouter,
   reports: reportsRouter,
+  scores: scoresRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -40,6 +40,12 @@ export const PERMISSIONS = {
   'drivers:read': ['admin', 'fleet_manager'],
   /** A driver's efficiency score and badges (a driver: their own only). */
   'drivers:score': ['admin', 'fleet_manager', 'driver'],
+  /** The drivers' leaderboard (a driver: their peer group, names hidden when the tenant says so). */
+  'scores:leaderboard': ['admin', 'fleet_manager', 'driver'],
+  /** Dispute one of one's own scored events (left out of the score while under review). */
+  'scores:dispute': ['driver'],
+  /** Decide disputes and set the tenant's scoring weights, minimum distance and peer groups (audited). */
+  'scores:manage': ['admin', 'fleet_manager'],
   /** Full-text and faceted search across vehicles, drivers, alerts, fuel logs; saved searches. */
   'search:use': ['admin', 'fleet_manager'],
   /** The refuel log (a driver: for their own vehicle only). */

@@ -9,6 +9,7 @@
  *   fleet-cloud fuel import|reconcile|forecast --tenant T        fuel-card purchases (cli/fuel.ts)
  *   fleet-cloud model keygen|train|publish                     engine-anomaly models (cli/model.ts)
  *   fleet-cloud vehicles|drivers|groups ... --tenant T           the fleet register (cli/register.ts)
+ *   fleet-cloud drivers rescore [--day D] [--days N] [--tenant T]   driver scores (cli/scores.ts)
  *   fleet-cloud reports ifta|carbon|distance|rates|boundaries   IFTA return, carbon (cli/reports.ts)
  */
 import { createLogger, safeUrl } from '@fleet/shared/log';
@@ -27,6 +28,7 @@ import { type CliIo, consoleIo } from './io.ts';
 import { registerModelCommands } from './model.ts';
 import { registerRegisterCommands } from './register.ts';
 import { registerReportsCommands } from './reports.ts';
+import { registerScoreCommands } from './scores.ts';
 
 interface DbOptions {
   databaseUrl: string;
@@ -172,6 +174,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
   registerFuelCommands(program, io);
   registerRegisterCommands(program, io, env.operator);
   registerReportsCommands(program, io, env.operator);
+  registerScoreCommands(program, io);
   return program;
 }
 

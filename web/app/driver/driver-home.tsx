@@ -10,6 +10,7 @@ import { OutboxCard } from './sections/outbox-card.tsx';
 import { RecentRefuelsCard } from './sections/recent-refuels-card.tsx';
 import { RefuelForm } from './sections/refuel-form.tsx';
 import { ScoreCard } from './sections/score-card.tsx';
+import { ScoreExplainCard } from './sections/score-explain-card.tsx';
 import { SignOutLine } from './sections/sign-out-line.tsx';
 import { StatusLines } from './sections/status-lines.tsx';
 import { useDriverHome, useOnline } from './use-driver-home.ts';
@@ -40,6 +41,7 @@ export function DriverHome() {
         problem={home.problem}
       />
       <ScoreCard score={home.score} online={online} problem={home.problem} />
+      {home.me?.data.role === 'driver' ? <ScoreExplainCard /> : null}
       <section className="card">
         <RefuelForm onSubmit={home.logRefuel} />
       </section>
