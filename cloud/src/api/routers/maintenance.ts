@@ -130,8 +130,8 @@ export const maintenanceRouter = createRouter({
         const id = Number(rows[0].id);
         await db.query(
           `INSERT INTO service_program_targets (tenant_id, program_id, group_id, vehicle_id)
-           SELECT $1, $2, g, NULL FROM unnest($3::bigint[]) g
-           UNION ALL SELECT $1, $2, NULL, v FROM unnest($4::text[]) v`,
+           SELECT $1, $2::bigint, g, NULL::text FROM unnest($3::bigint[]) g
+           UNION ALL SELECT $1, $2::bigint, NULL::bigint, v FROM unnest($4::text[]) v`,
           [tenantId, id, input.targets.groupIds, input.targets.vehicleIds],
         );
         await appendAudit(db, {
