@@ -74,12 +74,22 @@ beforeAll(async () => {
   for (const t of [A, B]) {
     await pool.query('INSERT INTO tenants (id, name) VALUES ($1, $1)', [t]);
     for (const v of ['van-far', 'van-near', 'van-idle'])
-      await pool.query('INSERT INTO vehicles (id, tenant_id, online) VALUES ($1, $2, true)', [`${t}-${v}`, t]);
+      await pool.query('INSERT INTO vehicles (id, tenant_id, online) VALUES ($1, $2, true)', [
+        `${t}-${v}`,
+        t,
+      ]);
     for (const role of ['fleet_manager', 'technician', 'driver'] as const)
       await pool.query(
         `INSERT INTO users (id, tenant_id, email, name, role, vehicle_id, password_hash)
          VALUES ($1, $2, $3, $4, $5, $6, 'x')`,
-        [`${t}-${role}`, t, `${role}@${t}.test`, `${role} of ${t}`, role, role === 'driver' ? `${t}-van-far` : null],
+        [
+          `${t}-${role}`,
+          t,
+          `${role}@${t}.test`,
+          `${role} of ${t}`,
+          role,
+          role === 'driver' ? `${t}-van-far` : null,
+        ],
       );
   }
   // 200 km a day for 40 days (8 h): the distance comes first. 20 km a day: the calendar does.
@@ -181,17 +191,23 @@ describe('a due service raises an alert through the rules engine', () => {
     const delivery = ruleDelivery('https://fleet.test', log);
     const first = await sweepRules(pool, NOW, log, delivery);
     expect(first.opened).toBe(1);
-    const { rows: alerts } = await pool.query<{ id: number; vehicle_id: string; type: string; title: string }>(
-      'SELECT id, vehicle_id, type, title FROM alerts WHERE tenant_id = $1 AND rule_id = $2',
-      [A, ruleId],
-    );
+    const { rows: alerts } = await pool.query<{
+      id: number;
+      vehicle_id: string;
+      type: string;
+      title: string;
+    }>('SELECT id, vehicle_id, type, title FROM alerts WHERE tenant_id = $1 AND rule_id = $2', [A, ruleId]);
     expect(alerts.map((a) => [a.vehicle_id, a.type, a.title])).toEqual([
       [`${A}-van-far`, 'service_due', 'Service overdue: Oil'],
     ]);
-    const { rows: queued } = await pool.query<{ channel: string; target: string; status: string; subject: string }>(
-      'SELECT channel, target, status, subject FROM notification_deliveries WHERE alert_id = $1',
-      [alerts[0]!.id],
-    );
+    const { rows: queued } = await pool.query<{
+      channel: string;
+      target: string;
+      status: string;
+      subject: string;
+    }>('SELECT channel, target, status, subject FROM notification_deliveries WHERE alert_id = $1', [
+      alerts[0]!.id,
+    ]);
     expect(queued).toEqual([
       {
         channel: 'email',
@@ -229,8 +245,20 @@ describe('work orders', () => {
     expect(twice).toMatchObject({ created: false, workOrder: { id: orderId } });
     expect((await dueAt(NOW, `${A}-van-far`, oil)).workOrderId).toBe(orderId);
 
-    await tech.workOrders.addLine({ workOrderId: orderId, kind: 'part', description: 'Oil 5W-30 (l)', quantity: '6', unitCost: '12.40' });
-    await tech.workOrders.addLine({ workOrderId: orderId, kind: 'part', description: 'Oil filter', quantity: '1', unitCost: '18.90' });
+    await tech.workOrders.addLine({
+      workOrderId: orderId,
+      kind: 'part',
+      description: 'Oil 5W-30 (l)',
+      quantity: '6',
+      unitCost: '12.40',
+    });
+    await tech.workOrders.addLine({
+      workOrderId: orderId,
+      kind: 'part',
+      description: 'Oil filter',
+      quantity: '1',
+      unitCost: '18.90',
+    });
     const detail = await tech.workOrders.addLine({
       workOrderId: orderId,
       kind: 'labour',
@@ -252,12 +280,21 @@ describe('work orders', () => {
       from: NOW - 90 * DAY,
       to: NOW + DAY,
     });
-    expect(cost.byCurrency).toEqual([{ currency: 'EUR', fuel: '95.50', maintenance: '183.30', total: '278.80' }]);
+    expect(cost.byCurrency).toEqual([
+      { currency: 'EUR', fuel: '95.50', maintenance: '183.30', total: '278.80' },
+    ]);
     const joinable = await inTenant(pool, A, (c) =>
       maintenanceCostByVehicle(c, A, { from: NOW - 90 * DAY, to: NOW + DAY }),
     );
     expect(joinable).toEqual([
-      { vehicleId: `${A}-van-far`, currency: 'EUR', parts: '93.30', labour: '90.00', total: '183.30', workOrders: 1 },
+      {
+        vehicleId: `${A}-van-far`,
+        currency: 'EUR',
+        parts: '93.30',
+        labour: '90.00',
+        total: '183.30',
+        workOrders: 1,
+      },
     ]);
   });
 
@@ -278,7 +315,9 @@ describe('work orders', () => {
     const history = await tech.workOrders.list({ vehicleId: `${A}-van-far` });
     expect(history.map((o) => [o.id, o.status, o.totalCost])).toEqual([[orderId, 'done', '183.30']]);
     // The next sweep sees nothing due for it.
-    expect((await sweepRules(pool, Date.now() + MIN, log, ruleDelivery('https://fleet.test', log))).opened).toBe(0);
+    expect(
+      (await sweepRules(pool, Date.now() + MIN, log, ruleDelivery('https://fleet.test', log))).opened,
+    ).toBe(0);
   });
 });
 
@@ -298,13 +337,18 @@ describe("a driver's defect report", () => {
     expect(first.created).toBe(true);
     expect(first.report.defects).toBe(1);
     const again = await driver.maintenance.reportDefect(report);
-    expect(again).toMatchObject({ created: false, report: { id: first.report.id, workOrderId: first.report.workOrderId } });
+    expect(again).toMatchObject({
+      created: false,
+      report: { id: first.report.id, workOrderId: first.report.workOrderId },
+    });
     const order = await as('technician').workOrders.get({ workOrderId: first.report.workOrderId! });
     expect(order.order).toMatchObject({ title: 'Defect reported: lights', source: { kind: 'defect' } });
     expect(order.order.notes).toContain('left brake light out');
     // Another driver's vehicle: not theirs.
     expect(
-      await outcome(driver.maintenance.reportDefect({ ...report, clientId: randomUUID(), vehicleId: `${A}-van-near` })),
+      await outcome(
+        driver.maintenance.reportDefect({ ...report, clientId: randomUUID(), vehicleId: `${A}-van-near` }),
+      ),
     ).toBe('NOT_FOUND');
     // All fine: no work order.
     const clean = await driver.maintenance.reportDefect({
@@ -325,7 +369,8 @@ describe('tenants and roles', () => {
     expect(await outcome(other.workOrders.get({ workOrderId: 1 }))).toBe('NOT_FOUND');
     // Row-level security alone: no tenant filter at all, as fleet_app in tenant B.
     const seen = await inTenant(pool, B, async (c) => {
-      const n = async (t: string) => (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0]!.n;
+      const n = async (t: string) =>
+        (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0]!.n;
       return {
         programs: await n('service_programs'),
         orders: await n('work_orders'),
@@ -341,7 +386,11 @@ describe('tenants and roles', () => {
     const driver = as('driver', A, `${A}-van-far`);
     expect(
       await outcome(
-        driver.maintenance.createProgram({ name: 'mine', template: 'oil', targets: { vehicleIds: [`${A}-van-far`] } }),
+        driver.maintenance.createProgram({
+          name: 'mine',
+          template: 'oil',
+          targets: { vehicleIds: [`${A}-van-far`] },
+        }),
       ),
     ).toBe('FORBIDDEN');
     expect(
@@ -350,29 +399,51 @@ describe('tenants and roles', () => {
       ),
     ).toBe('FORBIDDEN');
     expect(await outcome(as('finance').workOrders.list())).toBe('ok');
-    expect(
-      await outcome(as('finance').workOrders.update({ workOrderId: 1, status: 'cancelled' })),
-    ).toBe('FORBIDDEN');
+    expect(await outcome(as('finance').workOrders.update({ workOrderId: 1, status: 'cancelled' }))).toBe(
+      'FORBIDDEN',
+    );
   });
 
   it('bad input is refused with a reason: no interval, a line without cost, an unknown vehicle', async () => {
     const manager = as('fleet_manager');
     expect(
-      await outcome(manager.maintenance.createProgram({ name: 'Nothing', targets: { vehicleIds: [`${A}-van-far`] } })),
+      await outcome(
+        manager.maintenance.createProgram({ name: 'Nothing', targets: { vehicleIds: [`${A}-van-far`] } }),
+      ),
     ).toBe('BAD_REQUEST');
     expect(
       await outcome(
-        manager.maintenance.createProgram({ name: 'Ghost', template: 'tyres', targets: { vehicleIds: ['no-such-van'] } }),
+        manager.maintenance.createProgram({
+          name: 'Ghost',
+          template: 'tyres',
+          targets: { vehicleIds: ['no-such-van'] },
+        }),
       ),
     ).toBe('NOT_FOUND');
-    const wo = await manager.workOrders.create({ vehicleId: `${A}-van-near`, title: 'Wipers', source: { kind: 'manual' } });
+    const wo = await manager.workOrders.create({
+      vehicleId: `${A}-van-near`,
+      title: 'Wipers',
+      source: { kind: 'manual' },
+    });
     expect(
       await outcome(
-        manager.workOrders.addLine({ workOrderId: wo.workOrder.id, kind: 'part', description: 'x', quantity: '0', unitCost: '1' }),
+        manager.workOrders.addLine({
+          workOrderId: wo.workOrder.id,
+          kind: 'part',
+          description: 'x',
+          quantity: '0',
+          unitCost: '1',
+        }),
       ),
     ).toBe('BAD_REQUEST');
     expect(
-      await outcome(manager.workOrders.create({ vehicleId: `${B}-van-far`, title: 'x', source: { kind: 'dtc', ref: 'P0301' } })),
+      await outcome(
+        manager.workOrders.create({
+          vehicleId: `${B}-van-far`,
+          title: 'x',
+          source: { kind: 'dtc', ref: 'P0301' },
+        }),
+      ),
     ).toBe('NOT_FOUND');
   });
 });

@@ -285,6 +285,14 @@ function foreignInput(path: string, proc: Procedure): unknown {
     endpoint: 'https://push.example.com/send/abc',
     keys: { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) },
     url: 'https://hooks.example.com/fleet',
+    // Maintenance: B's vehicle and group as targets; a work order's lines and a defect report.
+    targets: { groupIds: [bGroupId], vehicleIds: [B.vehicle] },
+    title: 'cross-tenant probe',
+    description: 'probe',
+    quantity: '1',
+    unitCost: '1.00',
+    items: [{ item: 'brakes', ok: false }],
+    ...(path.startsWith('workOrders.') ? { kind: 'part' } : {}),
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -1185,7 +1193,11 @@ describe('3. roles', () => {
         return { vehicleId: A.vehicle };
       },
       'roster.setGroups': { userId: 'acme-driver', groupIds: [] },
-      'maintenance.createProgram': { name: `oil by ${role}`, template: 'oil', targets: { vehicleIds: [A.vehicle] } },
+      'maintenance.createProgram': {
+        name: `oil by ${role}`,
+        template: 'oil',
+        targets: { vehicleIds: [A.vehicle] },
+      },
       'maintenance.reportDefect': {
         clientId: randomUUID(),
         vehicleId: A.vehicle,

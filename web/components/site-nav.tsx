@@ -17,6 +17,7 @@ const SECTIONS = [
 /** Administration, each shown only to roles whose permission it needs (auth/permissions.ts). */
 const REGISTER_LINKS = [
   { href: '/alerts/rules', label: 'Alert rules', permission: 'alerts:read' },
+  { href: '/maintenance', label: 'Maintenance', permission: 'maintenance.read' },
   { href: '/settings/notifications', label: 'Notifications', permission: 'notifications:own' },
   { href: '/settings/webhooks', label: 'Webhooks', permission: 'notifications:manage' },
   { href: '/admin/vehicles', label: 'Vehicles', permission: 'vehicles:registry' },

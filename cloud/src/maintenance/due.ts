@@ -84,7 +84,8 @@ export function decideDue(p: ProgramRow, s: ServiceState, now: number): DueDecis
     if (remainingKm <= 0) overdue = true;
     else if (remainingKm <= p.soonKm) soon = true;
     if (remainingKm <= 0) candidates.push({ by: 'distance', at: now });
-    else if (s.kmPerDay > 0) candidates.push({ by: 'distance', at: now + (remainingKm / s.kmPerDay) * DAY_MS });
+    else if (s.kmPerDay > 0)
+      candidates.push({ by: 'distance', at: now + (remainingKm / s.kmPerDay) * DAY_MS });
   }
   let remainingHours: number | null = null;
   if (p.intervalHours !== null) {
@@ -118,7 +119,8 @@ export function decideDue(p: ProgramRow, s: ServiceState, now: number): DueDecis
     remainingKm: remainingKm === null ? null : round1(remainingKm),
     remainingHours: remainingHours === null ? null : round1(remainingHours),
     calendarDueAt,
-    dueOdometerKm: p.intervalKm !== null && s.odometerKm !== null ? round1(s.odometerKm + p.intervalKm) : null,
+    dueOdometerKm:
+      p.intervalKm !== null && s.odometerKm !== null ? round1(s.odometerKm + p.intervalKm) : null,
     dueEngineHours:
       p.intervalHours !== null && s.engineHours !== null ? round1(s.engineHours + p.intervalHours) : null,
   };

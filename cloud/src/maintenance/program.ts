@@ -79,3 +79,31 @@ export const PROGRAM_TEMPLATES: readonly ProgramTemplate[] = [
     intervals: { intervalMonths: 12, soonDays: 30 },
   },
 ];
+
+/**
+ * What the API takes: a template's id fills the name and the intervals the request leaves out
+ * (`programFromRequest`), then the whole is checked as a program.
+ */
+export const ProgramRequest = z.object({
+  template: z.string().max(40).optional(),
+  name: z.string().trim().min(1).max(120).optional(),
+  intervalKm: z.number().positive().max(1_000_000).nullable().optional(),
+  intervalHours: z.number().positive().max(100_000).nullable().optional(),
+  intervalMonths: z.number().int().min(1).max(120).nullable().optional(),
+  intervalDays: z.number().int().min(1).max(3650).nullable().optional(),
+  soonKm: z.number().min(0).max(100_000).optional(),
+  soonHours: z.number().min(0).max(10_000).optional(),
+  soonDays: z.number().int().min(0).max(365).optional(),
+  targets: ProgramTargets,
+  startsAt: z.number().int().min(946_684_800_000).max(4_102_444_800_000).optional(),
+});
+
+export function programFromRequest(r: z.output<typeof ProgramRequest>) {
+  const t = r.template === undefined ? undefined : PROGRAM_TEMPLATES.find((x) => x.id === r.template);
+  const given = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined));
+  return ProgramInput.safeParse({
+    ...(t ? { name: t.name, ...t.intervals } : {}),
+    ...given,
+    template: t?.id ?? null,
+  });
+}

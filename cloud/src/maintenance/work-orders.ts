@@ -164,7 +164,8 @@ export async function openWorkOrder(
       o.openedBy,
     ],
   );
-  if (rows[0]) return { created: true, workOrder: (await getWorkOrder(db, o.tenantId, Number(rows[0].id))).order };
+  if (rows[0])
+    return { created: true, workOrder: (await getWorkOrder(db, o.tenantId, Number(rows[0].id))).order };
   const { rows: live } = await db.query<{ id: string }>(
     `SELECT id FROM work_orders WHERE tenant_id = $1 AND vehicle_id = $2 AND source_kind = $3 AND source_ref = $4
         AND status NOT IN ('done', 'cancelled')`,
@@ -174,13 +175,16 @@ export async function openWorkOrder(
 }
 
 async function requireTechnician(db: Db, tenantId: string, userId: string): Promise<void> {
-  const { rows } = await db.query<{ role: string }>('SELECT role FROM users WHERE tenant_id = $1 AND id = $2', [
-    tenantId,
-    userId,
-  ]);
+  const { rows } = await db.query<{ role: string }>(
+    'SELECT role FROM users WHERE tenant_id = $1 AND id = $2',
+    [tenantId, userId],
+  );
   if (!rows[0]) throw new CloudError(CloudErrorCode.MaintenanceNotFound, `no user ${userId}`);
   if (!['technician', 'fleet_manager', 'admin'].includes(rows[0].role))
-    throw new CloudError(CloudErrorCode.MaintenanceInvalid, `a ${rows[0].role} cannot be assigned a work order`);
+    throw new CloudError(
+      CloudErrorCode.MaintenanceInvalid,
+      `a ${rows[0].role} cannot be assigned a work order`,
+    );
 }
 
 export async function getWorkOrder(
@@ -188,10 +192,10 @@ export async function getWorkOrder(
   tenantId: string,
   id: number,
 ): Promise<{ order: WorkOrder; lines: WorkOrderLine[] }> {
-  const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM work_orders o WHERE o.tenant_id = $1 AND o.id = $2`, [
-    tenantId,
-    id,
-  ]);
+  const { rows } = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM work_orders o WHERE o.tenant_id = $1 AND o.id = $2`,
+    [tenantId, id],
+  );
   if (!rows[0]) throw new CloudError(CloudErrorCode.MaintenanceNotFound, `no work order ${id}`);
   const { rows: lines } = await db.query<{
     id: string;

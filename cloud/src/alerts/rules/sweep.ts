@@ -29,7 +29,11 @@ import { type AlertDelivery, groupLookup } from './rule-alerts.ts';
  * occurrence names its episode in `details.episode`; the sweep decides, raises (no repeat count
  * while an episode stays open) and queues the opened alerts' delivery like any rule's.
  */
-export type SweepSource = (db: pg.ClientBase, tenantIds: readonly string[], now: number) => Promise<Occurrence[]>;
+export type SweepSource = (
+  db: pg.ClientBase,
+  tenantIds: readonly string[],
+  now: number,
+) => Promise<Occurrence[]>;
 const sweepSources = new Map<string, SweepSource>();
 export function registerSweepSource(source: string, find: SweepSource): void {
   registerRuleSource(source);

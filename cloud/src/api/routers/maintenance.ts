@@ -6,7 +6,7 @@ import { CloudErrorCode, isCloudError } from '../../errors.ts';
 import { vehicleCost } from '../../maintenance/cost.ts';
 import { DEFECT_CHECKLIST, fileDefectReport, listDefectReports } from '../../maintenance/defects.ts';
 import { listDue } from '../../maintenance/due.ts';
-import { PROGRAM_TEMPLATES, ProgramInput } from '../../maintenance/program.ts';
+import { PROGRAM_TEMPLATES, ProgramRequest, programFromRequest } from '../../maintenance/program.ts';
 import { registerServiceDueAlerts } from '../../maintenance/service-due-alerts.ts';
 import { EpochMs } from '../cursor.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
@@ -88,62 +88,60 @@ export const maintenanceRouter = createRouter({
   ),
 
   /** A program from scratch or from a template (`template` fills the intervals not given). Audited. */
-  createProgram: write
-    .input(
-      z.preprocess((raw) => {
-        const r = raw as Record<string, unknown> | null;
-        const t = PROGRAM_TEMPLATES.find((x) => x.id === r?.template);
-        return t && r ? { name: t.name, ...t.intervals, ...r } : raw;
-      }, ProgramInput),
-    )
-    .mutation(({ ctx, input }) =>
-      ctx.tenant(async (db) => {
-        const tenantId = ctx.session.tenantId;
-        const { rows: known } = await db.query<{ n: number }>(
-          `SELECT (SELECT count(*) FROM vehicles WHERE tenant_id = $1 AND id = ANY($2::text[]))::int
+  createProgram: write.input(ProgramRequest).mutation(({ ctx, input: request }) => {
+    if (request.template !== undefined && !PROGRAM_TEMPLATES.some((t) => t.id === request.template))
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `no template "${request.template}"` });
+    const parsed = programFromRequest(request);
+    if (!parsed.success)
+      throw new TRPCError({ code: 'BAD_REQUEST', message: 'invalid program', cause: parsed.error });
+    const input = parsed.data;
+    return ctx.tenant(async (db) => {
+      const tenantId = ctx.session.tenantId;
+      const { rows: known } = await db.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM vehicles WHERE tenant_id = $1 AND id = ANY($2::text[]))::int
                 + (SELECT count(*) FROM vehicle_groups WHERE tenant_id = $1 AND id = ANY($3::bigint[]))::int AS n`,
-          [tenantId, input.targets.vehicleIds, input.targets.groupIds],
-        );
-        if (known[0]!.n !== input.targets.vehicleIds.length + input.targets.groupIds.length)
-          throw new TRPCError({ code: 'NOT_FOUND', message: 'a target group or vehicle does not exist' });
-        const { rows } = await db.query<{ id: string }>(
-          `INSERT INTO service_programs (tenant_id, name, template, interval_km, interval_hours, interval_months,
+        [tenantId, input.targets.vehicleIds, input.targets.groupIds],
+      );
+      if (known[0]!.n !== input.targets.vehicleIds.length + input.targets.groupIds.length)
+        throw new TRPCError({ code: 'NOT_FOUND', message: 'a target group or vehicle does not exist' });
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO service_programs (tenant_id, name, template, interval_km, interval_hours, interval_months,
                                          interval_days, soon_km, soon_hours, soon_days, starts_at, created_by)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(to_timestamp($11 / 1000.0), now()), $12)
            ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id`,
-          [
-            tenantId,
-            input.name,
-            input.template,
-            input.intervalKm,
-            input.intervalHours,
-            input.intervalMonths,
-            input.intervalDays,
-            input.soonKm,
-            input.soonHours,
-            input.soonDays,
-            input.startsAt ?? null,
-            ctx.session.userId,
-          ],
-        );
-        if (!rows[0]) throw new TRPCError({ code: 'CONFLICT', message: `a program "${input.name}" exists` });
-        const id = Number(rows[0].id);
-        await db.query(
-          `INSERT INTO service_program_targets (tenant_id, program_id, group_id, vehicle_id)
+        [
+          tenantId,
+          input.name,
+          input.template,
+          input.intervalKm,
+          input.intervalHours,
+          input.intervalMonths,
+          input.intervalDays,
+          input.soonKm,
+          input.soonHours,
+          input.soonDays,
+          input.startsAt ?? null,
+          ctx.session.userId,
+        ],
+      );
+      if (!rows[0]) throw new TRPCError({ code: 'CONFLICT', message: `a program "${input.name}" exists` });
+      const id = Number(rows[0].id);
+      await db.query(
+        `INSERT INTO service_program_targets (tenant_id, program_id, group_id, vehicle_id)
            SELECT $1, $2::bigint, g, NULL::text FROM unnest($3::bigint[]) g
            UNION ALL SELECT $1, $2::bigint, NULL::bigint, v FROM unnest($4::text[]) v`,
-          [tenantId, id, input.targets.groupIds, input.targets.vehicleIds],
-        );
-        await appendAudit(db, {
-          tenantId,
-          actor: `user:${ctx.session.userId}`,
-          action: 'maintenance.program-create',
-          entity: `service_program:${id}`,
-          after: input,
-        });
-        return { id };
-      }),
-    ),
+        [tenantId, id, input.targets.groupIds, input.targets.vehicleIds],
+      );
+      await appendAudit(db, {
+        tenantId,
+        actor: `user:${ctx.session.userId}`,
+        action: 'maintenance.program-create',
+        entity: `service_program:${id}`,
+        after: input,
+      });
+      return { id };
+    });
+  }),
 
   /** Every (vehicle, program) with its forecast due date, most urgent first. */
   due: read
@@ -151,14 +149,19 @@ export const maintenanceRouter = createRouter({
       z
         .object({
           vehicleId: z.string().regex(ID_PATTERN).optional(),
-          status: z.array(z.enum(['ok', 'due_soon', 'overdue'])).max(3).optional(),
+          status: z
+            .array(z.enum(['ok', 'due_soon', 'overdue']))
+            .max(3)
+            .optional(),
         })
         .default({}),
     )
     .query(({ ctx, input }) =>
       ctx.tenant(async (db) => {
         const items = await listDue(db, ctx.session.tenantId, Date.now(), { vehicleId: input.vehicleId });
-        return { items: input.status?.length ? items.filter((i) => input.status!.includes(i.status)) : items };
+        return {
+          items: input.status?.length ? items.filter((i) => input.status!.includes(i.status)) : items,
+        };
       }),
     ),
 
@@ -194,7 +197,10 @@ export const maintenanceRouter = createRouter({
           )
           .min(1)
           .max(DEFECT_CHECKLIST.length)
-          .refine((items) => new Set(items.map((i) => i.item)).size === items.length, 'an item is listed twice'),
+          .refine(
+            (items) => new Set(items.map((i) => i.item)).size === items.length,
+            'an item is listed twice',
+          ),
         odometerKm: z.number().min(0).max(10_000_000).optional(),
         note: z.string().trim().max(1000).optional(),
       }),
@@ -218,7 +224,11 @@ export const maintenanceRouter = createRouter({
             actor: `user:${ctx.session.userId}`,
             action: 'maintenance.defect-report',
             entity: `defect_report:${result.report.id}`,
-            after: { vehicleId: input.vehicleId, defects: result.report.defects, workOrderId: result.report.workOrderId },
+            after: {
+              vehicleId: input.vehicleId,
+              defects: result.report.defects,
+              workOrderId: result.report.workOrderId,
+            },
           });
         return result;
       });

@@ -107,7 +107,9 @@ export const workOrdersRouter = createRouter({
   get: read
     .input(WorkOrderId)
     .query(({ ctx, input }) =>
-      ctx.tenant((db) => getWorkOrder(db, ctx.session.tenantId, input.workOrderId).catch(maintenanceApiError)),
+      ctx.tenant((db) =>
+        getWorkOrder(db, ctx.session.tenantId, input.workOrderId).catch(maintenanceApiError),
+      ),
     ),
 
   /** Status, assignee, notes; done (with the meter readings) resets the service. Audited. */
