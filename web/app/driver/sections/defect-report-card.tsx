@@ -123,7 +123,7 @@ export function DefectReportCard({
               <span className="sync-state">
                 <span aria-hidden="true">○ </span>Waiting to sync
               </span>{' '}
-              inspection with {e.items.filter((i) => !i.ok).length} defects
+              inspection with {defectCount(e)}
             </li>
           ))}
           {rejected.map((e) => (
@@ -138,4 +138,9 @@ export function DefectReportCard({
       )}
     </section>
   );
+}
+
+function defectCount(e: QueuedDefectReport): string {
+  const n = e.items.filter((i) => !i.ok).length;
+  return n === 0 ? 'no defects' : `${n} ${n === 1 ? 'defect' : 'defects'}`;
 }
