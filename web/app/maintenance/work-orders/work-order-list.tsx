@@ -1,10 +1,14 @@
 'use client';
 
-/** Work orders, newest first, with their source, technician, status and cost. */
+/**
+ * Work orders, newest first, with their source, technician, status and cost; a vehicle's whole
+ * history with the vehicle filter (`?vehicle=` opens it filtered).
+ */
+import { ID_PATTERN } from '@fleet/shared';
 import Link from 'next/link';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { DataTable, numeric } from '../../../components/data-table.tsx';
-import { ChoiceField } from '../../../components/form-field.tsx';
+import { ChoiceField, InputField } from '../../../components/form-field.tsx';
 import { NotAllowed } from '../../../components/not-allowed.tsx';
 import { PageMessages } from '../../../components/page-messages.tsx';
 import { VehicleLink } from '../../../components/vehicle-link.tsx';
@@ -19,8 +23,16 @@ type Status = 'open' | 'in_progress' | 'waiting_parts' | 'done' | 'cancelled';
 export function WorkOrderList() {
   const permissions = usePermissions(true);
   const [status, setStatus] = useState('');
-  const orders = useQuery(status, (signal) =>
-    trpc.workOrders.list.query({ limit: 200, ...(status ? { status: [status as Status] } : {}) }, { signal }),
+  const [vehicle, setVehicle] = useState('');
+  useEffect(() => {
+    setVehicle(new URLSearchParams(window.location.search).get('vehicle') ?? '');
+  }, []);
+  const vehicleId = ID_PATTERN.test(vehicle.trim()) ? vehicle.trim() : undefined;
+  const orders = useQuery({ status, vehicleId }, (signal) =>
+    trpc.workOrders.list.query(
+      { limit: 200, ...(status ? { status: [status as Status] } : {}), ...(vehicleId ? { vehicleId } : {}) },
+      { signal },
+    ),
   );
   if (permissions && !permissions.has('maintenance.read')) return <NotAllowed what="work orders" />;
   return (
@@ -32,6 +44,14 @@ export function WorkOrderList() {
         value={status}
         onChange={setStatus}
         options={[['', 'Every status'], ...Object.entries(STATUS_LABELS)]}
+      />
+      <InputField
+        id="work-order-vehicle"
+        label="Vehicle"
+        value={vehicle}
+        onChange={setVehicle}
+        hint="A vehicle id shows its whole maintenance history."
+        maxLength={64}
       />
       {orders.data === null ? (
         <p>Loading work orders…</p>
