@@ -36,6 +36,15 @@ export enum CloudErrorCode {
   ModelArtifactInvalid = 602,
   /** The broker did not take the artifact. */
   ModelPublishFailed = 603,
+  // 72x-73x maintenance (service programs, work orders, defect reports)
+  /** A program, work order or line that cannot be stored as given (no interval, bad target, a closed order). */
+  MaintenanceInvalid = 720,
+  /** No such program, work order or vehicle in the tenant. */
+  MaintenanceNotFound = 721,
+  /** A status change the work order's lifecycle does not allow (done → open, cancelled → done). */
+  WorkOrderTransition = 722,
+  /** A defect report's idempotency key already used by another driver or vehicle. */
+  DefectReportConflict = 723,
   // 750-769 driver scores and disputes
   /** A day that is not YYYY-MM-DD (rescoring, the stored scores). */
   ScoreDayInvalid = 750,

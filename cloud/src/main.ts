@@ -25,6 +25,7 @@ import { FuelReconcileSweeper } from './fuel/reconcile-sweep.ts';
 import { FuelCardInboxConsumer } from './fuel/webhook-inbox.ts';
 import { EventIngest } from './ingest/event-ingest.ts';
 import { TelemetryIngest } from './ingest/telemetry-ingest.ts';
+import { registerServiceDueAlerts } from './maintenance/service-due-alerts.ts';
 import { watchLiveStreams } from './metrics/api-metrics.ts';
 import { watchFleetDatabase } from './metrics/fleet-metrics.ts';
 import { watchEventIngest, watchTelemetryIngest } from './metrics/ingest-metrics.ts';
@@ -90,7 +91,8 @@ async function main() {
   // Signed fuel-card webhooks wait in webhook_inbox until this turns them into purchases.
   const fuelInbox = new FuelCardInboxConsumer(pool, createLogger('fuel-inbox'));
   fuelInbox.start();
-  // Device offline, low fuel and escalation: what no message announces.
+  // Device offline, low fuel, due services (maintenance/) and escalation: what no message announces.
+  registerServiceDueAlerts();
   const sweeper = new AlertSweeper(pool, config.alertSweepMs, createLogger('alert-sweep'), alertDelivery);
   sweeper.start();
   // Purchases and drivers' logs are reconciled on arrival; this catches the refuels the vehicles

@@ -308,6 +308,14 @@ function foreignInput(path: string, proc: Procedure): unknown {
     disputeId: bDisputeId,
     comment: 'cross-tenant probe',
     accept: false,
+    // Maintenance: B's vehicle and group as targets; a work order's lines and a defect report.
+    targets: { groupIds: [bGroupId], vehicleIds: [B.vehicle] },
+    title: 'cross-tenant probe',
+    description: 'probe',
+    quantity: '1',
+    unitCost: '1.00',
+    items: [{ item: 'brakes', ok: false }],
+    ...(path.startsWith('workOrders.') ? { kind: 'part' } : {}),
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -409,6 +417,19 @@ describe('3. roles', () => {
     Object.fromEntries(ROLES.map((r) => [r, roles.includes(r)])) as Record<Role, boolean>;
   /** product.md: who uses what. `true` = allowed. Written out, not derived from PERMISSIONS. */
   const MATRIX: Record<string, Record<Role, boolean>> = {
+    // Maintenance (issue 18): technicians and managers run it, finance reads costs, drivers report defects.
+    'maintenance.programs': only('admin', 'fleet_manager', 'finance', 'technician'),
+    'maintenance.createProgram': only('admin', 'fleet_manager', 'technician'),
+    'maintenance.due': only('admin', 'fleet_manager', 'finance', 'technician'),
+    'maintenance.technicians': only('admin', 'fleet_manager', 'finance', 'technician'),
+    'maintenance.vehicleCost': only('admin', 'fleet_manager', 'finance', 'technician'),
+    'maintenance.reportDefect': only('admin', 'fleet_manager', 'driver'),
+    'maintenance.defectReports': only('admin', 'fleet_manager', 'driver'),
+    'workOrders.create': only('admin', 'fleet_manager', 'technician'),
+    'workOrders.list': only('admin', 'fleet_manager', 'finance', 'technician'),
+    'workOrders.get': only('admin', 'fleet_manager', 'finance', 'technician'),
+    'workOrders.update': only('admin', 'fleet_manager', 'technician'),
+    'workOrders.addLine': only('admin', 'fleet_manager', 'technician'),
     // The fleet register (issue 15): managers run it, technicians read it, drivers check in.
     'registry.list': only('admin', 'fleet_manager', 'technician'),
     'registry.get': only('admin', 'fleet_manager', 'technician'),
@@ -998,6 +1019,14 @@ describe('3. roles', () => {
     { lat: 41, lon: 0 },
   ];
   const adminA = () => callerAs(pool, sessionOf('admin', A.tenant));
+  const aWorkOrder = async (role: string) =>
+    (
+      await adminA().workOrders.create({
+        vehicleId: A.vehicle,
+        title: `for ${role}`,
+        source: { kind: 'manual' },
+      })
+    ).workOrder.id;
   let alertEventId = 100;
   /** A fresh open alert of tenant A (from a drain event, as the ingest would store it). */
   const aAlert = async () => {
@@ -1217,6 +1246,28 @@ describe('3. roles', () => {
         return { vehicleId: A.vehicle };
       },
       'roster.setGroups': { userId: 'acme-driver', groupIds: [] },
+      'maintenance.createProgram': {
+        name: `oil by ${role}`,
+        template: 'oil',
+        targets: { vehicleIds: [A.vehicle] },
+      },
+      'maintenance.reportDefect': {
+        clientId: randomUUID(),
+        vehicleId: A.vehicle,
+        ts: Date.now() - 60_000,
+        items: [{ item: 'brakes', ok: true }],
+      },
+      'maintenance.vehicleCost': { vehicleId: A.vehicle, ...range },
+      'workOrders.create': { vehicleId: A.vehicle, title: `by ${role}`, source: { kind: 'manual' } },
+      'workOrders.get': async () => ({ workOrderId: await aWorkOrder(role) }),
+      'workOrders.update': async () => ({ workOrderId: await aWorkOrder(role), status: 'in_progress' }),
+      'workOrders.addLine': async () => ({
+        workOrderId: await aWorkOrder(role),
+        kind: 'part',
+        description: 'filter',
+        quantity: '1',
+        unitCost: '12.50',
+      }),
       'roster.import': { csv: `email,name\n${role}-import@acme.test,Imported ${role}\n` },
       'scores.get': role === 'driver' ? {} : { userId: 'acme-driver' },
       'scores.explain': role === 'driver' ? {} : { userId: 'acme-driver' },

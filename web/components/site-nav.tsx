@@ -18,6 +18,7 @@ const SECTIONS = [
 const REGISTER_LINKS = [
   { href: '/reports', label: 'Reports', permission: 'reports:fleet' },
   { href: '/alerts/rules', label: 'Alert rules', permission: 'alerts:read' },
+  { href: '/maintenance', label: 'Maintenance', permission: 'maintenance:read' },
   { href: '/settings/notifications', label: 'Notifications', permission: 'notifications:own' },
   { href: '/settings/webhooks', label: 'Webhooks', permission: 'notifications:manage' },
   { href: '/admin/vehicles', label: 'Vehicles', permission: 'vehicles:registry' },

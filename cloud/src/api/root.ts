@@ -9,6 +9,7 @@ import { fuelRouter } from './routers/fuel.ts';
 import { geofencesRouter } from './routers/geofences.ts';
 import { groupsRouter } from './routers/groups.ts';
 import { liveRouter } from './routers/live.ts';
+import { maintenanceRouter } from './routers/maintenance.ts';
 import { notificationsRouter } from './routers/notifications.ts';
 import { refuelsRouter } from './routers/refuels.ts';
 import { registryRouter } from './routers/registry.ts';
@@ -21,6 +22,7 @@ import { tokensRouter } from './routers/tokens.ts';
 import { tripsRouter } from './routers/trips.ts';
 import { usersRouter } from './routers/users.ts';
 import { vehiclesRouter } from './routers/vehicles.ts';
+import { workOrdersRouter } from './routers/work-orders.ts';
 import { createCallerFactory, createRouter } from './trpc.ts';
 
 export const appRouter = createRouter({
@@ -47,6 +49,8 @@ export const appRouter = createRouter({
   roster: rosterRouter,
   reports: reportsRouter,
   scores: scoresRouter,
+  maintenance: maintenanceRouter,
+  workOrders: workOrdersRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -70,6 +70,12 @@ export const PERMISSIONS = {
   'reports:fleet': ['admin', 'fleet_manager', 'finance', 'compliance'],
   /** Set the monthly fuel budgets (fleet, group, cost centre, vehicle). */
   'reports:budgets': ['admin', 'fleet_manager', 'finance'],
+  /** Service programs, the due list, work orders and their costs, defect reports (issue 18). */
+  'maintenance:read': ['admin', 'fleet_manager', 'finance', 'technician'],
+  /** Write service programs; open, assign, cost and close work orders. */
+  'maintenance:write': ['admin', 'fleet_manager', 'technician'],
+  /** File a pre-trip defect report (a driver: for their own vehicle only). */
+  'maintenance:report': ['admin', 'fleet_manager', 'driver'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

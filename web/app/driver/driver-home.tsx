@@ -5,6 +5,7 @@
  * use-driver-home.ts. Works offline: every card says how fresh its data is.
  */
 import { CheckInCard } from './sections/check-in-card.tsx';
+import { DefectReportCard } from './sections/defect-report-card.tsx';
 import { FuelCard } from './sections/fuel-card.tsx';
 import { OutboxCard } from './sections/outbox-card.tsx';
 import { RecentRefuelsCard } from './sections/recent-refuels-card.tsx';
@@ -46,6 +47,14 @@ export function DriverHome() {
         <RefuelForm onSubmit={home.logRefuel} />
       </section>
       <OutboxCard outbox={home.outbox} onDiscard={home.discard} />
+      <DefectReportCard
+        who={
+          home.me?.data.role === 'driver' && home.me.data.vehicleId
+            ? { userId: home.me.data.userId, vehicleId: home.me.data.vehicleId }
+            : null
+        }
+        announce={home.announce}
+      />
       <RecentRefuelsCard refuels={home.refuels} online={online} />
       {home.me ? <SignOutLine me={home.me.data} outbox={home.outbox} onSignOut={home.signOut} /> : null}
     </div>

@@ -231,6 +231,8 @@ export function useDriverHome() {
     refuels,
     outbox,
     announcement,
+    /** Another card's news for the screen reader (the defect report's outbox). */
+    announce: setAnnouncement,
     logRefuel,
     discard,
     signOut,

@@ -20,8 +20,25 @@ import {
   raiseRuleAlerts,
 } from '../../db/queries/rule-alerts.ts';
 import { decide, type Fire, type Occurrence } from './engine.ts';
-import type { AlertRule } from './rule.ts';
-import { groupLookup } from './rule-alerts.ts';
+import { type AlertRule, registerRuleSource } from './rule.ts';
+import { type AlertDelivery, groupLookup } from './rule-alerts.ts';
+
+/**
+ * A source another module finds by looking (maintenance's `service_due`): given the tenants with
+ * an enabled rule for it, the occurrences of now (run as the owner: filter on the tenant). Each
+ * occurrence names its episode in `details.episode`; the sweep decides, raises (no repeat count
+ * while an episode stays open) and queues the opened alerts' delivery like any rule's.
+ */
+export type SweepSource = (
+  db: pg.ClientBase,
+  tenantIds: readonly string[],
+  now: number,
+) => Promise<Occurrence[]>;
+const sweepSources = new Map<string, SweepSource>();
+export function registerSweepSource(source: string, find: SweepSource): void {
+  registerRuleSource(source);
+  sweepSources.set(source, find);
+}
 
 /** Told of each escalation (the notifications outbox sends it to the level's recipients). */
 export interface EscalationDelivery {
@@ -47,7 +64,7 @@ export async function sweepRules(
   pool: pg.Pool,
   now: number,
   log: Logger,
-  delivery?: EscalationDelivery,
+  delivery?: EscalationDelivery & Partial<AlertDelivery>,
 ): Promise<SweepResult> {
   const db = await pool.connect();
   try {
@@ -108,6 +125,17 @@ export async function sweepRules(
       }
       result.opened = (await raiseRuleAlerts(db, fires, false)).filter((a) => a.opened).length;
     }
+    for (const [source, find] of sweepSources) {
+      const withRule = await findTenantsWithRules(db, [source]);
+      if (withRule.length === 0) continue;
+      const rules = (await findEnabledRules(db, withRule)).filter((r) => r.source === source);
+      const occurrences = await find(db, withRule, now);
+      const ctx = { groupsOf: await groupLookup(db, rules, occurrences), harshCount: () => 0 };
+      const fires = occurrences.flatMap((o) => rules.map((r) => decide(r, o, ctx)).filter((f) => f !== null));
+      const opened = (await raiseRuleAlerts(db, fires, false)).filter((a) => a.opened);
+      if (opened.length > 0) await delivery?.opened?.(db, opened);
+      result.opened += opened.length;
+    }
     for (const c of await findEscalationCandidates(db)) {
       const rule = await getRule(db, c.ruleId);
       if (!rule) continue;
@@ -137,7 +165,7 @@ export class AlertSweeper {
     private readonly pool: pg.Pool,
     private readonly intervalMs: number,
     private readonly log: Logger,
-    private readonly delivery?: EscalationDelivery,
+    private readonly delivery?: EscalationDelivery & Partial<AlertDelivery>,
   ) {}
 
   start(): void {
