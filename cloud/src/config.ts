@@ -147,6 +147,8 @@ const VARIABLES = z.object({
   FLEET_ALERT_SWEEP_MS: millis(3_600_000).default(60_000),
   /** [0...3600000] ms between two fuel reconciliation sweeps (late detected refuels, pending purchases), default 60000; 0 = off. */
   FLEET_FUEL_RECONCILE_SWEEP_MS: millis(3_600_000).default(60_000),
+  /** [0...3600000] ms between two drivers' programme sweeps (finalize ended challenges; badges at most hourly), default 60000; 0 = off. */
+  FLEET_DRIVER_PROGRAMME_SWEEP_MS: millis(3_600_000).default(60_000),
   /** Embedded stack: aedes and PGlite ports, off 1883/5432 so they never clash with real services. */
   FLEET_MQTT_PORT: port().default(1884),
   FLEET_PG_PORT: port().default(5433),
@@ -322,6 +324,7 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_LIVE_POLL_MS: true,
   FLEET_ALERT_SWEEP_MS: true,
   FLEET_FUEL_RECONCILE_SWEEP_MS: true,
+  FLEET_DRIVER_PROGRAMME_SWEEP_MS: true,
   FLEET_MQTT_PASSWORD_FILE: true,
   FLEET_MQTT_BROKER_PID_FILE: true,
   FLEET_DEVICE_MQTT_URL: true,
@@ -414,6 +417,7 @@ const ServiceEnv = VARIABLES.pick({
     livePollMs: env.FLEET_LIVE_POLL_MS,
     alertSweepMs: env.FLEET_ALERT_SWEEP_MS,
     fuelReconcileSweepMs: env.FLEET_FUEL_RECONCILE_SWEEP_MS,
+    driverProgrammeSweepMs: env.FLEET_DRIVER_PROGRAMME_SWEEP_MS,
     publicUrl: env.FLEET_PUBLIC_URL,
     brokerLogins: brokerLoginsOf(env),
     deviceMqttUrl: env.FLEET_DEVICE_MQTT_URL ?? env.MQTT_URL,

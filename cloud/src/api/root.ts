@@ -3,6 +3,7 @@ import { alertsRouter } from './routers/alerts.ts';
 import { assignmentsRouter } from './routers/assignments.ts';
 import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
+import { challengesRouter } from './routers/challenges.ts';
 import { devicesRouter } from './routers/devices.ts';
 import { driversRouter } from './routers/drivers.ts';
 import { fuelRouter } from './routers/fuel.ts';
@@ -10,6 +11,7 @@ import { geofencesRouter } from './routers/geofences.ts';
 import { groupsRouter } from './routers/groups.ts';
 import { liveRouter } from './routers/live.ts';
 import { notificationsRouter } from './routers/notifications.ts';
+import { pointsRouter, rewardsRouter } from './routers/points.ts';
 import { refuelsRouter } from './routers/refuels.ts';
 import { registryRouter } from './routers/registry.ts';
 import { reportsRouter } from './routers/reports.ts';
@@ -45,6 +47,9 @@ export const appRouter = createRouter({
   assignments: assignmentsRouter,
   roster: rosterRouter,
   reports: reportsRouter,
+  challenges: challengesRouter,
+  points: pointsRouter,
+  rewards: rewardsRouter,
 });
 
 export type AppRouter = typeof appRouter;
