@@ -79,25 +79,21 @@ function metricOf(m: BadgeMetric, s: BadgeInputs): number | null {
   }
 }
 
+function holds(v: number, op: BadgeDefinition['op'], threshold: number): boolean {
+  if (op === '<') return v < threshold;
+  if (op === '<=') return v <= threshold;
+  if (op === '==') return v === threshold;
+  if (op === '>=') return v >= threshold;
+  return v > threshold;
+}
+
 /** The ids of the badges `s` earns under `dataset`, in the dataset's order. */
 export function badgesEarned(s: BadgeInputs, dataset: BadgeDataset = BADGE_DATASET): string[] {
   return dataset.badges
     .filter((b) => {
       if (s.km < b.minKm) return false;
       const v = metricOf(b.metric, s);
-      if (v === null) return false;
-      switch (b.op) {
-        case '<':
-          return v < b.threshold;
-        case '<=':
-          return v <= b.threshold;
-        case '==':
-          return v === b.threshold;
-        case '>=':
-          return v >= b.threshold;
-        case '>':
-          return v > b.threshold;
-      }
+      return v !== null && holds(v, b.op, b.threshold);
     })
     .map((b) => b.id);
 }
