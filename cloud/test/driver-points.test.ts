@@ -202,6 +202,15 @@ describe('points ledger', () => {
         [TENANT, driverId],
       ),
     ).rejects.toThrow(/cannot pay/);
+    // Nor can an entry name a person of another tenant, even written as the owner.
+    await pool.query(`INSERT INTO tenants (id, name) VALUES ('globex', 'globex')`);
+    await expect(
+      pool.query(
+        `INSERT INTO points_ledger (tenant_id, user_id, delta, reason, idem_key, created_by, balance_after)
+         VALUES ('globex', $1, 5, 'adjustment', 'foreign', 'test', 0)`,
+        [driverId],
+      ),
+    ).rejects.toThrow(/not in tenant/);
   });
 
   it('every ledger entry is audited and the chain holds', async () => {

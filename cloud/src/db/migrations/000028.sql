@@ -107,13 +107,14 @@ LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
   v_balance bigint;
 BEGIN
-  INSERT INTO points_accounts (tenant_id, user_id) VALUES (NEW.tenant_id, NEW.user_id)
-    ON CONFLICT (user_id) DO NOTHING;
-  PERFORM 1 FROM points_accounts WHERE user_id = NEW.user_id AND tenant_id = NEW.tenant_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'user % has no points account in tenant %', NEW.user_id, NEW.tenant_id
+  -- The owner bypasses row-level security: check the person belongs to the entry's tenant here.
+  IF NOT EXISTS (SELECT 1 FROM users WHERE id = NEW.user_id AND tenant_id = NEW.tenant_id) THEN
+    RAISE EXCEPTION 'user % is not in tenant %', NEW.user_id, NEW.tenant_id
       USING ERRCODE = 'foreign_key_violation';
   END IF;
+  INSERT INTO points_accounts (tenant_id, user_id) VALUES (NEW.tenant_id, NEW.user_id)
+    ON CONFLICT (user_id) DO NOTHING;
+  PERFORM 1 FROM points_accounts WHERE user_id = NEW.user_id FOR UPDATE;
   SELECT coalesce(sum(delta), 0) INTO v_balance FROM points_ledger WHERE user_id = NEW.user_id;
   IF v_balance + NEW.delta < 0 THEN
     RAISE EXCEPTION 'points balance % cannot pay %', v_balance, -NEW.delta
