@@ -149,6 +149,8 @@ const VARIABLES = z.object({
   FLEET_FUEL_RECONCILE_SWEEP_MS: millis(3_600_000).default(60_000),
   /** [0...86400000] ms between two driver rescores (today's and yesterday's scores), default 3600000; 0 = off. */
   FLEET_SCORE_SWEEP_MS: millis(86_400_000).default(3_600_000),
+  /** [0...3600000] ms between two drivers' programme sweeps (finalize ended challenges; badges at most hourly), default 60000; 0 = off. */
+  FLEET_DRIVER_PROGRAMME_SWEEP_MS: millis(3_600_000).default(60_000),
   /** Embedded stack: aedes and PGlite ports, off 1883/5432 so they never clash with real services. */
   FLEET_MQTT_PORT: port().default(1884),
   FLEET_PG_PORT: port().default(5433),
@@ -325,6 +327,7 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_ALERT_SWEEP_MS: true,
   FLEET_FUEL_RECONCILE_SWEEP_MS: true,
   FLEET_SCORE_SWEEP_MS: true,
+  FLEET_DRIVER_PROGRAMME_SWEEP_MS: true,
   FLEET_MQTT_PASSWORD_FILE: true,
   FLEET_MQTT_BROKER_PID_FILE: true,
   FLEET_DEVICE_MQTT_URL: true,
@@ -418,6 +421,7 @@ const ServiceEnv = VARIABLES.pick({
     alertSweepMs: env.FLEET_ALERT_SWEEP_MS,
     fuelReconcileSweepMs: env.FLEET_FUEL_RECONCILE_SWEEP_MS,
     scoreSweepMs: env.FLEET_SCORE_SWEEP_MS,
+    driverProgrammeSweepMs: env.FLEET_DRIVER_PROGRAMME_SWEEP_MS,
     publicUrl: env.FLEET_PUBLIC_URL,
     brokerLogins: brokerLoginsOf(env),
     deviceMqttUrl: env.FLEET_DEVICE_MQTT_URL ?? env.MQTT_URL,

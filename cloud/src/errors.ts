@@ -54,6 +54,19 @@ export enum CloudErrorCode {
   DisputeDecided = 752,
   /** Scoring settings that cannot be used (rpm band upside down, every weight zero). */
   ScoreSettingsInvalid = 753,
+  // 770-789 drivers' programme (challenges, points, rewards, badges)
+  /** A challenge that cannot be as given (window, time zone, a team challenge's group). */
+  ChallengeInvalid = 770,
+  /** A challenge that has started (edit) or been finalized (edit, delete): its results are frozen. */
+  ChallengeFrozen = 771,
+  /** A redemption or debit the driver's points balance cannot pay: nothing is written. */
+  PointsInsufficient = 772,
+  /** A reward that is retired or out of stock. */
+  RewardUnavailable = 773,
+  /** A redemption that was already approved or rejected. */
+  RedemptionDecided = 774,
+  /** A badge dataset that is malformed (says which badge and field). */
+  BadgeDatasetInvalid = 775,
   // 8xx notifications (e-mail, webhooks, push, SMS)
   /** An item the caller asked to enqueue is malformed (a bad address, CR/LF in a header): nothing queued. */
   NotificationInvalid = 800,

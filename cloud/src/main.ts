@@ -19,6 +19,7 @@ import { loadCloudConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
 import { deviceProvisioningFrom } from './devices/device-provisioning.ts';
+import { DriverProgrammeSweeper } from './drivers/programme-sweep.ts';
 import { ScoreSweeper } from './drivers/scoring/score-sweep.ts';
 import { isCloudError } from './errors.ts';
 import { FuelReconcileSweeper } from './fuel/reconcile-sweep.ts';
@@ -106,6 +107,13 @@ async function main() {
   // Driver scores: the rolling window recomputed daily (and on each dispute decision, in the API).
   const scoreSweeper = new ScoreSweeper(pool, config.scoreSweepMs, createLogger('score-sweep'));
   scoreSweeper.start();
+  // Drivers' programme: ended challenges frozen once their grace period is over; badges awarded.
+  const programmeSweeper = new DriverProgrammeSweeper(
+    pool,
+    config.driverProgrammeSweepMs,
+    createLogger('drivers-programme-sweep'),
+  );
+  programmeSweeper.start();
   // Alert notifications: the outbox → pg-boss → e-mail, webhooks, push, SMS.
   const notifier = config.notifications.worker
     ? new NotificationWorker(pool, await notificationSettings(config), createLogger('notifications'))
@@ -152,6 +160,7 @@ async function main() {
     await sweeper.stop();
     await fuelSweeper.stop();
     await scoreSweeper.stop();
+    await programmeSweeper.stop();
     await notifier?.stop();
     await pool.end();
     process.exit(0);

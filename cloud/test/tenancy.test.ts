@@ -28,6 +28,7 @@ import { appendAudit } from '../src/db/queries/audit-log.ts';
 import { listLatestVehicleStates } from '../src/db/queries/list-latest-vehicle-states.ts';
 import { inTenant } from '../src/db/tenant.ts';
 import { deviceProvisioningFrom } from '../src/devices/device-provisioning.ts';
+import { appendPoints } from '../src/drivers/points/ledger.ts';
 import { SecretBox } from '../src/security/secret-box.ts';
 import { seedEvents, seedSamples, vehicleEvent } from './support/seed.ts';
 import { openTestPool, requireServices } from './support/services.ts';
@@ -316,6 +317,11 @@ function foreignInput(path: string, proc: Procedure): unknown {
     unitCost: '1.00',
     items: [{ item: 'brakes', ok: false }],
     ...(path.startsWith('workOrders.') ? { kind: 'part' } : {}),
+    // A challenge (drivers' programme): B's group above makes a team challenge refuse.
+    metric: 'distance_km',
+    direction: 'at_least',
+    startsLocal: '2030-01-01T00:00',
+    endsLocal: '2030-02-01T00:00',
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -471,6 +477,22 @@ describe('3. roles', () => {
     'reports.savedDelete': only('admin', 'fleet_manager', 'finance', 'compliance'),
     'reports.budgets': only('admin', 'fleet_manager', 'finance', 'compliance'),
     'reports.setBudget': only('admin', 'fleet_manager', 'finance'),
+    // Drivers' programme (issue 19 §3): managers run challenges and rewards, drivers take part.
+    'challenges.list': only('admin', 'fleet_manager', 'driver'),
+    'challenges.progress': only('admin', 'fleet_manager', 'driver'),
+    'challenges.create': only('admin', 'fleet_manager'),
+    'challenges.update': only('admin', 'fleet_manager'),
+    'challenges.delete': only('admin', 'fleet_manager'),
+    'points.balance': only('admin', 'fleet_manager', 'driver'),
+    'points.history': only('admin', 'fleet_manager', 'driver'),
+    'rewards.list': only('admin', 'fleet_manager', 'driver'),
+    'rewards.create': only('admin', 'fleet_manager'),
+    'rewards.update': only('admin', 'fleet_manager'),
+    'rewards.redemptions': only('admin', 'fleet_manager'),
+    'rewards.approve': only('admin', 'fleet_manager'),
+    'rewards.reject': only('admin', 'fleet_manager'),
+    'rewards.redeem': only('driver'),
+    'rewards.mine': only('driver'),
     'vehicles.list': {
       admin: true,
       fleet_manager: true,
@@ -1027,6 +1049,36 @@ describe('3. roles', () => {
         source: { kind: 'manual' },
       })
     ).workOrder.id;
+  const CHALLENGE = {
+    name: 'challenge',
+    metric: 'distance_km' as const,
+    direction: 'at_least' as const,
+    target: 100,
+    startsLocal: '2030-01-01T00:00',
+    endsLocal: '2030-02-01T00:00',
+  };
+  const aChallenge = async (name: string) => (await adminA().challenges.create({ ...CHALLENGE, name })).id;
+  /** A reward of 1 point, and 1 point for acme-driver to pay it with. */
+  const aReward = async (name: string) => {
+    await inTenant(pool, A.tenant, (c) =>
+      appendPoints(c, {
+        tenantId: A.tenant,
+        userId: 'acme-driver',
+        delta: 1,
+        reason: 'adjustment',
+        ref: null,
+        idemKey: `tenancy:${name}`,
+        actor: 'system',
+      }),
+    );
+    return (await adminA().rewards.create({ name, costPoints: 1 })).id;
+  };
+  const aRedemption = async (name: string) =>
+    (
+      await callerAs(pool, sessionOf('driver', A.tenant, A.vehicle)).rewards.redeem({
+        rewardId: await aReward(name),
+      })
+    ).id;
   let alertEventId = 100;
   /** A fresh open alert of tenant A (from a drain event, as the ingest would store it). */
   const aAlert = async () => {
@@ -1268,6 +1320,21 @@ describe('3. roles', () => {
         quantity: '1',
         unitCost: '12.50',
       }),
+      'challenges.create': { ...CHALLENGE, name: `by ${role}` },
+      'challenges.update': async () => ({
+        ...CHALLENGE,
+        challengeId: await aChallenge(`u ${role}`),
+        target: 5,
+      }),
+      'challenges.delete': async () => ({ challengeId: await aChallenge(`d ${role}`) }),
+      'challenges.progress': async () => ({ challengeId: await aChallenge(`p ${role}`) }),
+      'points.balance': role === 'driver' ? {} : { userId: 'acme-driver' },
+      'points.history': role === 'driver' ? {} : { userId: 'acme-driver' },
+      'rewards.create': { name: `reward by ${role}`, costPoints: 10 },
+      'rewards.update': async () => ({ rewardId: await aReward(`u ${role}`), costPoints: 20 }),
+      'rewards.redeem': async () => ({ rewardId: await aReward(`r ${role}`) }),
+      'rewards.approve': async () => ({ redemptionId: await aRedemption(`a ${role}`) }),
+      'rewards.reject': async () => ({ redemptionId: await aRedemption(`j ${role}`) }),
       'roster.import': { csv: `email,name\n${role}-import@acme.test,Imported ${role}\n` },
       'scores.get': role === 'driver' ? {} : { userId: 'acme-driver' },
       'scores.explain': role === 'driver' ? {} : { userId: 'acme-driver' },

@@ -26,6 +26,8 @@ const REGISTER_LINKS = [
   { href: '/admin/drivers', label: 'Drivers', permission: 'drivers:manage' },
   { href: '/leaderboard', label: 'Leaderboard', permission: 'scores:leaderboard' },
   { href: '/admin/import', label: 'Import', permission: 'vehicles:manage' },
+  { href: '/challenges', label: 'Challenges', permission: 'challenges:manage' },
+  { href: '/rewards', label: 'Rewards', permission: 'rewards:manage' },
 ] as const;
 
 /** Shown only to the roles they are for (a driver sees none). */

@@ -3,6 +3,7 @@ import { alertsRouter } from './routers/alerts.ts';
 import { assignmentsRouter } from './routers/assignments.ts';
 import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
+import { challengesRouter } from './routers/challenges.ts';
 import { devicesRouter } from './routers/devices.ts';
 import { driversRouter } from './routers/drivers.ts';
 import { fuelRouter } from './routers/fuel.ts';
@@ -11,6 +12,7 @@ import { groupsRouter } from './routers/groups.ts';
 import { liveRouter } from './routers/live.ts';
 import { maintenanceRouter } from './routers/maintenance.ts';
 import { notificationsRouter } from './routers/notifications.ts';
+import { pointsRouter, rewardsRouter } from './routers/points.ts';
 import { refuelsRouter } from './routers/refuels.ts';
 import { registryRouter } from './routers/registry.ts';
 import { reportsRouter } from './routers/reports.ts';
@@ -51,6 +53,9 @@ export const appRouter = createRouter({
   scores: scoresRouter,
   maintenance: maintenanceRouter,
   workOrders: workOrdersRouter,
+  challenges: challengesRouter,
+  points: pointsRouter,
+  rewards: rewardsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -76,6 +76,16 @@ export const PERMISSIONS = {
   'maintenance:write': ['admin', 'fleet_manager', 'technician'],
   /** File a pre-trip defect report (a driver: for their own vehicle only). */
   'maintenance:report': ['admin', 'fleet_manager', 'driver'],
+  /** Challenges (issue 19): create, change before the start, cancel; every participant's standing. */
+  'challenges:manage': ['admin', 'fleet_manager'],
+  /** The challenges and their progress (a driver: their own standing and their team's). */
+  'challenges:read': ['admin', 'fleet_manager', 'driver'],
+  /** Points balance and history, badges held, the rewards catalogue (a driver: their own). */
+  'points:read': ['admin', 'fleet_manager', 'driver'],
+  /** The rewards catalogue and the redemption requests: approve or reject (audited). */
+  'rewards:manage': ['admin', 'fleet_manager'],
+  /** Ask for a reward with one's points (debited at once, refunded if rejected). */
+  'rewards:redeem': ['driver'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

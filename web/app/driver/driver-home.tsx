@@ -8,6 +8,7 @@ import { CheckInCard } from './sections/check-in-card.tsx';
 import { DefectReportCard } from './sections/defect-report-card.tsx';
 import { FuelCard } from './sections/fuel-card.tsx';
 import { OutboxCard } from './sections/outbox-card.tsx';
+import { ProgrammeCard } from './sections/programme-card.tsx';
 import { RecentRefuelsCard } from './sections/recent-refuels-card.tsx';
 import { RefuelForm } from './sections/refuel-form.tsx';
 import { ScoreCard } from './sections/score-card.tsx';
@@ -43,6 +44,7 @@ export function DriverHome() {
       />
       <ScoreCard score={home.score} online={online} problem={home.problem} />
       {home.me?.data.role === 'driver' ? <ScoreExplainCard /> : null}
+      {home.me?.data.role === 'driver' ? <ProgrammeCard online={online} /> : null}
       <section className="card">
         <RefuelForm onSubmit={home.logRefuel} />
       </section>

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { BADGE_DATASET, badgesEarned } from '../../drivers/badges/dataset.ts';
 
 /**
  * A driver's efficiency score over a period, 0-100, from what their vehicles' detectors reported
@@ -15,16 +16,14 @@ import type pg from 'pg';
 export const MIN_SCORED_KM = 10;
 export const SCORE_WEIGHTS = { harshPer100Km: 5, speedingPer100Km: 3, idleMinPer100Km: 0.5 } as const;
 
-/** Badges, each earned over the period (at least BADGE_MIN_KM driven for the per-distance ones). */
-export const BADGE_MIN_KM = 100;
-export const BADGES = {
-  'smooth-operator': 'Under 1 harsh event per 100 km',
-  'within-limits': 'No speeding',
-  'low-idle': 'Under 5 idle minutes per 100 km',
-  'road-warrior': '1,000 km or more',
-  'top-score': 'Score 90 or better',
-} as const;
-export type Badge = keyof typeof BADGES;
+/**
+ * Badges, each earned over the period: thresholds are data (drivers/badges/badges.v1.json, issue 19),
+ * judged by drivers/badges/dataset.ts; the programme sweep awards each once (driver_badges).
+ */
+export const BADGES: Record<string, string> = Object.fromEntries(
+  BADGE_DATASET.badges.map((b) => [b.id, b.title]),
+);
+export type Badge = string;
 
 export interface DriverStats {
   userId: string;
@@ -55,16 +54,7 @@ export function scoreOf(s: Pick<DriverStats, 'km' | 'harshEvents' | 'speedingEve
 export function badgesOf(
   s: Omit<DriverStats, 'badges' | 'userId' | 'name' | 'vehicleId' | 'refuels' | 'refuelledL'>,
 ): Badge[] {
-  const out: Badge[] = [];
-  const per100 = (n: number) => (n * 100) / s.km;
-  if (s.km >= BADGE_MIN_KM) {
-    if (per100(s.harshEvents) < 1) out.push('smooth-operator');
-    if (s.speedingEvents === 0) out.push('within-limits');
-    if (per100(s.idleMinutes) < 5) out.push('low-idle');
-  }
-  if (s.km >= 1000) out.push('road-warrior');
-  if (s.score !== null && s.score >= 90) out.push('top-score');
-  return out;
+  return badgesEarned(s);
 }
 
 /**

@@ -1,0 +1,106 @@
+/**
+ * The drivers' programme job, on the cloud's sweep timer (like fuel/reconcile-sweep.ts): every
+ * `FLEET_DRIVER_PROGRAMME_SWEEP_MS` it finalizes the challenges whose grace period is over (each
+ * exactly once: challenges.ts finalizeChallenge), and at most hourly awards badges.
+ *
+ * The finding query runs as the owner across tenants (a system job), every row naming its
+ * tenant; each challenge and each tenant's badges are then handled inside inTenant(), in a
+ * transaction of their own, so one failure holds up nothing else and is retried next time.
+ */
+import type { Logger } from '@fleet/shared/log';
+import type pg from 'pg';
+import { inTenant } from '../db/tenant.ts';
+import { awardBadges } from './badges/award.ts';
+import { finalizeChallenge } from './challenges/challenges.ts';
+
+export const BADGE_SWEEP_EVERY_MS = 3_600_000;
+
+export interface ProgrammeSweepResult {
+  finalized: number;
+  badges: number;
+  failed: number;
+}
+
+/** One sweep; `badges`: also award badges this time. */
+export async function sweepDriverProgramme(
+  pool: pg.Pool,
+  log: Logger,
+  opts: { badges: boolean } = { badges: true },
+): Promise<ProgrammeSweepResult> {
+  const result: ProgrammeSweepResult = { finalized: 0, badges: 0, failed: 0 };
+  const { rows: due } = await pool.query<{ id: number; tenant_id: string }>(
+    `SELECT id, tenant_id FROM challenges
+      WHERE finalized_at IS NULL AND ends_at + make_interval(mins => grace_minutes) <= now()
+      ORDER BY ends_at, id`,
+  );
+  for (const c of due) {
+    try {
+      const done = await inTenant(pool, c.tenant_id, (db) =>
+        finalizeChallenge(db, { tenantId: c.tenant_id, challengeId: c.id }),
+      );
+      if (done) {
+        result.finalized++;
+        log.info({ tenant: c.tenant_id, challenge: c.id, participants: done.length }, 'challenge finalized');
+      }
+    } catch (err) {
+      result.failed++;
+      log.warn(
+        { tenant: c.tenant_id, challenge: c.id, err: (err as Error).message },
+        'challenge finalization failed',
+      );
+    }
+  }
+  if (opts.badges) {
+    const { rows: tenants } = await pool.query<{ tenant_id: string }>(
+      `SELECT DISTINCT tenant_id FROM users WHERE role = 'driver'`,
+    );
+    for (const t of tenants) {
+      try {
+        result.badges += await inTenant(pool, t.tenant_id, (db) =>
+          awardBadges(db, { tenantId: t.tenant_id, now: Date.now() }),
+        );
+      } catch (err) {
+        result.failed++;
+        log.warn({ tenant: t.tenant_id, err: (err as Error).message }, 'badge awards failed');
+      }
+    }
+  }
+  return result;
+}
+
+/** Runs sweepDriverProgramme every `intervalMs` in the cloud process; 0 = off. */
+export class DriverProgrammeSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private lastBadges = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    if (this.intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      const badges = Date.now() - this.lastBadges >= BADGE_SWEEP_EVERY_MS;
+      this.running ??= sweepDriverProgramme(this.pool, this.log, { badges })
+        .then((r) => {
+          if (badges) this.lastBadges = Date.now();
+          if (r.finalized + r.badges + r.failed > 0) this.log.info(r, 'drivers programme sweep');
+        })
+        .catch((err: unknown) =>
+          this.log.warn({ err: (err as Error).message }, 'drivers programme sweep failed; next time'),
+        )
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
