@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { elmHarness, replyLines } from '../testing/elm-harness.ts';
 import { fixedState, hexBytes } from '../testing/fixtures.ts';
 import { DiagnosticMemory } from '../vehicle/diagnostics.ts';
-import { type VehicleState, VehicleModel } from '../vehicle/model.ts';
+import { VehicleModel, type VehicleState } from '../vehicle/model.ts';
 import { OnBoardMonitors } from '../vehicle/monitors.ts';
 import { EngineEcu } from './ecu.ts';
 

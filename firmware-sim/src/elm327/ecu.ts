@@ -151,7 +151,10 @@ export class EngineEcu {
   private freezeFrameData(pairs: Uint8Array): number[] | null {
     if (pairs.length === 0 || pairs.length % 2 !== 0) return null;
     const frame = this.diagnostics.freezeFrame;
-    const framePids = new Set([0x02, ...[...this.dataPids].filter((p) => p !== 0x01 && p !== 0x21 && p !== 0x31)]);
+    const framePids = new Set([
+      0x02,
+      ...[...this.dataPids].filter((p) => p !== 0x01 && p !== 0x21 && p !== 0x31),
+    ]);
     const data: number[] = [];
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const pid = pairs[i]!;

@@ -79,7 +79,14 @@ export class OnBoardMonitors {
       return [w >> 8, w & 0xff];
     };
     if (mid === CATALYST_MID) {
-      return [mid, CATALYST_TID, UASID_RAW, ...u16(this.params.catalystValue), ...u16(CATALYST_MIN), ...u16(CATALYST_MAX)];
+      return [
+        mid,
+        CATALYST_TID,
+        UASID_RAW,
+        ...u16(this.params.catalystValue),
+        ...u16(CATALYST_MIN),
+        ...u16(CATALYST_MAX),
+      ];
     }
     const cylinder = (MISFIRE_MIDS as readonly number[]).indexOf(mid);
     if (cylinder < 0) return null;
