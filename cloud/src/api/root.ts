@@ -19,6 +19,7 @@ import { telemetryRouter } from './routers/telemetry.ts';
 import { tokensRouter } from './routers/tokens.ts';
 import { tripsRouter } from './routers/trips.ts';
 import { usersRouter } from './routers/users.ts';
+import { vehicleHealthRouter } from './routers/vehicle-health.ts';
 import { vehiclesRouter } from './routers/vehicles.ts';
 import { createCallerFactory, createRouter } from './trpc.ts';
 
@@ -45,6 +46,7 @@ export const appRouter = createRouter({
   assignments: assignmentsRouter,
   roster: rosterRouter,
   reports: reportsRouter,
+  vehicleHealth: vehicleHealthRouter,
 });
 
 export type AppRouter = typeof appRouter;

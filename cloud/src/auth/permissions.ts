@@ -60,6 +60,8 @@ export const PERMISSIONS = {
   'vehicles:check-in': ['driver'],
   /** The IFTA return and the carbon report (what finance and compliance file). */
   'reports:read': ['admin', 'finance', 'compliance'],
+  /** A vehicle's health: codes with freeze frames, battery per start, monitor results (issue 18 §2). */
+  'vehicles:health': ['admin', 'fleet_manager', 'technician'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -313,6 +313,7 @@ const BATTERY_RANGES: Record<keyof BatteryParams, [number, number]> = {
   crankV: [6, 12],
   crankFadeVPerDay: [0, 10],
   restingFadeVPerDay: [0, 5],
+  crankFadeVPerStart: [0, 1],
   crankS: [1, 30],
 };
 

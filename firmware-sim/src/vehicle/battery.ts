@@ -20,6 +20,12 @@ export interface BatteryParams {
   crankFadeVPerDay: number;
   /** [0...5] V per simulated day, default 0: how fast the resting voltage falls. */
   restingFadeVPerDay: number;
+  /**
+   * [0...1] V per engine start, default 0: each start on short trips takes more charge than the
+   * drive puts back, and a battery kept partly charged sulphates; a test compresses weeks of
+   * that into a few starts with it.
+   */
+  crankFadeVPerStart: number;
   /** [1...30] simulated s, default 2: how long the starter turns at each start. */
   crankS: number;
 }
@@ -29,6 +35,7 @@ export const DEFAULT_BATTERY: BatteryParams = {
   crankV: 10.5,
   crankFadeVPerDay: 0,
   restingFadeVPerDay: 0,
+  crankFadeVPerStart: 0,
   crankS: 2,
 };
 
@@ -36,6 +43,8 @@ const DAY_MS = 86_400_000;
 
 export class Battery {
   readonly params: BatteryParams;
+  /** Engine starts so far (the first start is number 0). */
+  private starts = -1;
 
   constructor(
     /** Epoch ms the battery's age counts from (the simulation's start). */
@@ -58,8 +67,16 @@ export class Battery {
     return Math.max(10.5, aged + 0.3 * Math.exp(-offForS / 600));
   }
 
+  /** The key turned to start: one more start on the battery. */
+  started(): void {
+    this.starts += 1;
+  }
+
   /** While the starter turns: the aged cranking voltage, never below 5 V (starter stalls). */
   crankV(simTimeMs: number): number {
-    return Math.max(5, this.params.crankV - this.params.crankFadeVPerDay * this.ageDays(simTimeMs));
+    const p = this.params;
+    const fade =
+      p.crankFadeVPerDay * this.ageDays(simTimeMs) + p.crankFadeVPerStart * Math.max(0, this.starts);
+    return Math.max(5, p.crankV - fade);
   }
 }

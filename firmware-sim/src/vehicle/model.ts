@@ -357,6 +357,7 @@ export class VehicleModel {
     if (on) {
       this.runTimeS = 0;
       this.offSinceS = 0;
+      this.battery?.started();
       if (this.fuelLitres < CAR.minStartLitres) {
         // Cranks, does not fire: the ECU is awake (OBD answers) but the engine stays off.
         this.stalled = true;
