@@ -58,7 +58,7 @@ const run = program
   .addOption(
     new Option(
       '--monitor-period <s>',
-      'seconds between on-board monitor (service 06) reads while the engine runs [10...86400]',
+      'seconds between on-board monitor (service 06) reads while the engine runs [1...86400]',
     )
       .env('FLEET_MONITOR_PERIOD_S')
       .default('600'),

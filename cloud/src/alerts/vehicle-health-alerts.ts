@@ -7,13 +7,14 @@
  *
  * Both go the built-in alerts' way (store-vehicle-events.ts): one alert per event, skipped when a
  * tenant rule covers the event's source; a battery start the agent already found low keeps its
- * alert and gains the trend in its details. A misfire is an `engine_anomaly` alert (the engine
+ * alert and gains the trend in its details. A misfire alerts once per episode (a read that finds
+ * a cylinder over its limit the read before did not), and is an `engine_anomaly` alert (the engine
  * runs wrong; no alert type of its own, so rules and channels need nothing new).
  */
 import type pg from 'pg';
 import type { NewAlert } from '../db/queries/insert-alerts.ts';
 import type { InsertedVehicleEvent } from '../db/queries/insert-vehicle-events.ts';
-import { batteryStarts } from '../db/queries/vehicle-health.ts';
+import { batteryStarts, healthEvents } from '../db/queries/vehicle-health.ts';
 
 /** Starts the trend is fitted over. */
 export const TREND_STARTS = 5;
@@ -113,7 +114,19 @@ export async function vehicleHealthAlerts(
     }
     if (e.type === 'monitors') {
       const bad = misfiring(e.details);
-      if (bad.length > 0) {
+      // One alert per episode: not again while the read before already had these cylinders over.
+      const [before] = bad.length
+        ? await healthEvents(db, {
+            tenantId: e.tenantId,
+            vehicleId: e.vehicleId,
+            type: 'monitors',
+            from: 0,
+            to: e.start,
+            limit: 1,
+          })
+        : [];
+      const already = new Set(before ? misfiring(before.details).map((c) => c.cylinder) : []);
+      if (bad.some((c) => !already.has(c.cylinder))) {
         const what = bad
           .map((c) => `cylinder ${c.cylinder} (${c.count} counts, limit ${c.limit})`)
           .join(', ');

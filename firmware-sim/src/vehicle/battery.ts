@@ -43,8 +43,8 @@ const DAY_MS = 86_400_000;
 
 export class Battery {
   readonly params: BatteryParams;
-  /** Engine starts so far (the first start is number 0). */
-  private starts = -1;
+  /** Engine starts before the current one: 0 for the vehicle's first (running at construction). */
+  private starts = 0;
 
   constructor(
     /** Epoch ms the battery's age counts from (the simulation's start). */
