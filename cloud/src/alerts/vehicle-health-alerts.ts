@@ -20,7 +20,10 @@ import { batteryStarts, healthEvents } from '../db/queries/vehicle-health.ts';
 export const TREND_STARTS = 5;
 /** A slope at or below this, V per start, is a falling dip... */
 export const FALLING_V_PER_START = -0.1;
-/** ...when the fitted line also fell at least this much over the starts, V (not noise). */
+/**
+ * ...when the fitted line also fell at least this much over the starts, V (not noise), and the
+ * median step between consecutive starts is a fall of at least 0.05 V (cold affects one start).
+ */
 export const FALLING_TOTAL_V = 0.4;
 
 export interface BatteryTrend {
@@ -46,7 +49,10 @@ export function batteryTrend(crankV: readonly number[]): BatteryTrend {
     sxx += (x - meanX) ** 2;
   });
   const slope = sxy / sxx;
-  const falling = slope <= FALLING_V_PER_START && -slope * (n - 1) >= FALLING_TOTAL_V;
+  // Most starts lower than the one before: a decline, not one cold morning's start pulling the fit.
+  const steps = ys.slice(1).map((y, i) => y - ys[i]!);
+  const medianStep = [...steps].sort((a, b) => a - b)[Math.floor((steps.length - 1) / 2)]!;
+  const falling = slope <= FALLING_V_PER_START && -slope * (n - 1) >= FALLING_TOTAL_V && medianStep <= -0.05;
   return { starts: n, slopeVPerStart: Math.round(slope * 1000) / 1000, lastCrankV, falling };
 }
 
