@@ -128,7 +128,7 @@ function BatteryPanel({ battery }: { battery: Battery }) {
               { name: 'Resting', className: 'series-line', values: starts.map((s) => s.restingV) },
               {
                 name: 'Cranking dip',
-                className: 'series-line series-line--alt',
+                className: 'series-line series-line--c1',
                 values: starts.map((s) => s.crankV),
               },
             ]}
@@ -249,6 +249,8 @@ function MonitorsPanel({ monitors }: { monitors: Monitors }) {
   );
 }
 
+/** The line pattern of series i (globals.css: series-line--c0...c3), named in the caption. */
+const PATTERNS = ['solid line', 'dashed line', 'dotted line', 'dash-dot line'];
 const W = 640;
 const H = 200;
 const PAD = { left: 56, right: 16, top: 16, bottom: 28 };
@@ -342,7 +344,7 @@ function TrendChart({
         </g>
       </svg>
       <figcaption>
-        {series.map((s) => s.name).join(', ')}, in {unit}
+        {series.map((s, i) => `${s.name} (${PATTERNS[i % PATTERNS.length]})`).join(', ')}, in {unit}
         {limit ? `; dashed: ${limit.label}` : ''}.
       </figcaption>
     </figure>
