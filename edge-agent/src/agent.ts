@@ -79,10 +79,11 @@ export class Agent {
       () => openByteStream(config.obdPort, config.obdBaud),
       log.child({ ns: 'obd' }),
       undefined,
-      undefined,
+      config.obdRetryMs,
       {
         diagnostics: {
           dtcPeriodMs: config.dtcPeriodSec * 1000,
+          monitorPeriodMs: config.monitorPeriodSec * 1000,
           onReading: (r) => this.diagnostics.observe(r),
         },
         // A newly read VIN goes out at once, not with the next minute's health report.

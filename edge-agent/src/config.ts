@@ -26,6 +26,13 @@ export const AgentConfig = z.object({
   speedLimitKmh: z.coerce.number().min(1).max(300).optional(),
   /** [10...86400] s between trouble-code reads while the engine runs, default 300; a MIL change reads at once. */
   dtcPeriodSec: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** [1...86400] s between service 06 (on-board monitor) reads while the engine runs, default 600. */
+  monitorPeriodSec: z.coerce.number().int().min(1).max(86_400).default(600),
+  /**
+   * [100...60000] ms between probes of a silent vehicle and reconnects, default 2000: how soon a
+   * key-on is seen, so how much of the crank the back-to-back ATRV reads catch.
+   */
+  obdRetryMs: z.coerce.number().int().min(100).max(60_000).default(2000),
   /** SQLite file, default ./data/agent.db. */
   dbPath: z.string().default('data/agent.db'),
   mqttUrl: z.string().url(),

@@ -87,6 +87,11 @@ export enum AgentErrorCode {
   LogNotFound = 800,
   /** Not a drive log in the named format (no header, no time column), or no readable row. */
   LogMalformed = 801,
+  // 9xx vehicle health readings (freeze frame, on-board monitor results)
+  /** A service 02 answer that is not `42 PID frame data` of the PID asked. */
+  HealthBadFreezeFrame = 900,
+  /** A service 06 answer whose length is not a whole number of 9-byte test results (CAN format). */
+  HealthBadMonitorRecord = 901,
 }
 
 export class AgentError extends Error {

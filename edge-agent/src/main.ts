@@ -54,6 +54,22 @@ const run = program
     )
       .env('FLEET_DTC_PERIOD_S')
       .default('300'),
+  )
+  .addOption(
+    new Option(
+      '--monitor-period <s>',
+      'seconds between on-board monitor (service 06) reads while the engine runs [1...86400]',
+    )
+      .env('FLEET_MONITOR_PERIOD_S')
+      .default('600'),
+  )
+  .addOption(
+    new Option(
+      '--obd-retry-ms <ms>',
+      'ms between probes of a silent vehicle (ignition off) and reconnects [100...60000]',
+    )
+      .env('FLEET_OBD_RETRY_MS')
+      .default('2000'),
   );
 addModelKeyOption(run);
 addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
@@ -67,6 +83,8 @@ addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
     tankLitres: o.tankLiters,
     speedLimitKmh: o.speedLimit,
     dtcPeriodSec: o.dtcPeriod,
+    monitorPeriodSec: o.monitorPeriod,
+    obdRetryMs: o.obdRetryMs,
     // Given, or installed by `fleet-agent provision --model-public-key`.
     modelPublicKeyFile: resolveModelKeyFile(o.modelPublicKey),
   });

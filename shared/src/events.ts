@@ -39,6 +39,15 @@ export const VEHICLE_EVENT_TYPES = [
   'ignition_on',
   /** The engine ECU stopped answering (ignition off): `details.onForS`. */
   'ignition_off',
+  /**
+   * Service 06 on-board monitor results (added with vehicle health; older agents never send it):
+   * `details.misfire` [{ cylinder, count (this driving cycle), average (10 cycles), limit }],
+   * `details.catalyst` [{ bank, tid, value, min, max, passed }], `details.failed` (names).
+   * A `dtc` event may also carry `freezeFrame` (service 02 frame 0 values by service 01 key),
+   * `distanceMilOnKm` / `distanceSinceClearKm` (PIDs 21/31); a `battery` start `crankV` and
+   * `crankSamples` (the back-to-back ATRV reads around the start). All optional: v stays 1.
+   */
+  'monitors',
 ] as const;
 export type VehicleEventType = (typeof VEHICLE_EVENT_TYPES)[number];
 

@@ -23,6 +23,7 @@ import { telemetryRouter } from './routers/telemetry.ts';
 import { tokensRouter } from './routers/tokens.ts';
 import { tripsRouter } from './routers/trips.ts';
 import { usersRouter } from './routers/users.ts';
+import { vehicleHealthRouter } from './routers/vehicle-health.ts';
 import { vehiclesRouter } from './routers/vehicles.ts';
 import { workOrdersRouter } from './routers/work-orders.ts';
 import { createCallerFactory, createRouter } from './trpc.ts';
@@ -56,6 +57,7 @@ export const appRouter = createRouter({
   challenges: challengesRouter,
   points: pointsRouter,
   rewards: rewardsRouter,
+  vehicleHealth: vehicleHealthRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -86,6 +86,8 @@ export const PERMISSIONS = {
   'rewards:manage': ['admin', 'fleet_manager'],
   /** Ask for a reward with one's points (debited at once, refunded if rejected). */
   'rewards:redeem': ['driver'],
+  /** A vehicle's health: codes with freeze frames, battery per start, monitor results (issue 18 §2). */
+  'vehicles:health': ['admin', 'fleet_manager', 'technician'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { alertForEvent, occurrenceOf } from '../alerts/event-alerts.ts';
 import { applyRules } from '../alerts/rules/rule-alerts.ts';
+import { vehicleHealthAlerts } from '../alerts/vehicle-health-alerts.ts';
 import { insertAlerts } from '../db/queries/insert-alerts.ts';
 import { insertVehicleEvents, type VehicleEventRow } from '../db/queries/insert-vehicle-events.ts';
 
@@ -16,9 +17,10 @@ export async function storeVehicleEvents(
 ): Promise<number> {
   const stored = await insertVehicleEvents(db, rows);
   const rules = await applyRules(db, stored.map(occurrenceOf));
-  await insertAlerts(
-    db,
-    stored.flatMap((e) => (rules.ruled(e.tenantId, e.type) ? [] : (alertForEvent(e) ?? []))),
-  );
+  const unruled = stored.filter((e) => !rules.ruled(e.tenantId, e.type));
+  const builtIn = unruled.flatMap((e) => alertForEvent(e) ?? []);
+  // The battery trend and misfires (vehicle-health-alerts.ts) take the built-in alerts' way.
+  const health = await vehicleHealthAlerts(db, unruled, builtIn);
+  await insertAlerts(db, [...builtIn, ...health]);
   return stored.length;
 }

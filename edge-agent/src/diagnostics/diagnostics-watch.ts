@@ -1,7 +1,9 @@
 /**
- *   ObdPoller ──DiagnosticReading──> DiagnosticsWatch ──┬─ dtc           (a code new since the last read)
- *   (codes, voltage, ignition)          │               ├─ ignition_on / ignition_off
- *                                       │               └─ battery       (at each start; low while parked)
+ *   ObdPoller ──DiagnosticReading──> DiagnosticsWatch ──┬─ dtc           (a code new since the last read,
+ *   (codes + freeze frame + 21/31,      │               │                 its freeze frame, PIDs 21/31)
+ *    voltage, crank reads, monitors,    │               ├─ ignition_on / ignition_off
+ *    ignition)                          │               ├─ battery       (at each start; low while parked)
+ *                                       │               └─ monitors      (service 06: misfire, catalyst)
  *                 TroubleCodeMemory <───┘                     │
  *                 (SQLite: codes as last read)                └──> EventOutbox ──> events lane
  *
@@ -15,12 +17,24 @@
  * `lowestV` is the lowest read in the minute before the engine answered, a coarse figure. What
  * is reliable: the resting voltage before a start (12.6 V full, 12.2 V half, < 12.0 V flat for a
  * lead-acid battery) and the charging voltage after it (13.5-14.7 V with a working alternator).
+ * The poller therefore also reads ATRV back to back for a few seconds as the ECU starts answering
+ * (`crank`): when that burst falls in the crank, `crankV` is the start's dip, the figure whose
+ * trend over the starts tells a weakening battery (the cloud fits it: alerts/battery-trend.ts).
  */
 import type { Logger } from '@fleet/shared/log';
 import type { DetectedEvent } from '../detectors/detector.ts';
 import { round } from '../detectors/event.ts';
 import type { DiagnosticReading } from '../obd/obd-poller.ts';
 import type { TroubleCode } from '../obd/services/dtc.ts';
+import type { FreezeFrame } from '../obd/services/freeze-frame.ts';
+import {
+  CATALYST_MIDS,
+  MISFIRE_MID_FIRST,
+  MISFIRE_MID_LAST,
+  type MonitorTest,
+  TID_MISFIRE_CYCLE,
+  TID_MISFIRE_EWMA,
+} from '../obd/services/monitor-results.ts';
 import type { EventOutbox } from '../store/event-outbox.ts';
 import type { TroubleCodeMemory } from '../store/trouble-codes.ts';
 
@@ -48,7 +62,11 @@ export class DiagnosticsWatch {
   private readonly offReads: { ts: number; volts: number }[] = [];
   private lastOffV: number | null = null;
   /** An engine start waiting for its first charging read. */
-  private start: { restingV: number | null; lowestV: number | null } | null = null;
+  private start: {
+    restingV: number | null;
+    lowestV: number | null;
+    crank: { minV: number; samples: number; late: boolean } | null;
+  } | null = null;
   private onSince: number | null = null;
   private lowSince: number | null = null;
   private lowReported = false;
@@ -75,7 +93,13 @@ export class DiagnosticsWatch {
   observe(r: DiagnosticReading): void {
     switch (r.kind) {
       case 'codes':
-        this.codesRead(r.stored, r.pending, r.milOn);
+        this.codesRead(r.stored, r.pending, r.milOn, r.freezeFrame ?? null, r.distances ?? null);
+        return;
+      case 'crank':
+        if (this.start) this.start.crank = { minV: r.minV, samples: r.samples, late: r.late };
+        return;
+      case 'monitors':
+        this.monitorsRead(r.tests);
         return;
       case 'ignition':
         if (r.on) this.ignitionOn(r.ts);
@@ -87,7 +111,13 @@ export class DiagnosticsWatch {
     }
   }
 
-  private codesRead(stored: readonly TroubleCode[], pending: readonly TroubleCode[], milOn: boolean | null) {
+  private codesRead(
+    stored: readonly TroubleCode[],
+    pending: readonly TroubleCode[],
+    milOn: boolean | null,
+    freezeFrame: FreezeFrame | null,
+    distances: { milOnKm: number | null; sinceClearKm: number | null } | null,
+  ) {
     const at = this.now();
     for (const [kind, read] of [
       ['stored', stored],
@@ -103,6 +133,11 @@ export class DiagnosticsWatch {
           ecu: c.ecu,
           generic: c.generic,
           milOn,
+          // The frame belongs to the code that stored it (PID 02), never to the others.
+          ...(freezeFrame && freezeFrame.code === code ? { freezeFrame: freezeFrame.values } : {}),
+          ...(distances
+            ? { distanceMilOnKm: distances.milOnKm, distanceSinceClearKm: distances.sinceClearKm }
+            : {}),
         });
         this.log.info({ code, kind, description: c.description }, 'trouble code reported');
       }
@@ -114,7 +149,7 @@ export class DiagnosticsWatch {
     const lowestV = recent.length > 0 ? Math.min(...recent.map((r) => r.volts)) : null;
     // The earliest read of the last minute: before the key turned (the last may be mid-crank).
     const restingV = recent[0]?.volts ?? this.lastOffV;
-    this.start = { restingV, lowestV };
+    this.start = { restingV, lowestV, crank: null };
     this.onSince = ts;
     this.emit('ignition_on', this.now(), { restingV: restingV === null ? null : round(restingV, 2) });
   }
@@ -158,17 +193,66 @@ export class DiagnosticsWatch {
     if (!start) return;
     this.start = null;
     const reasons: string[] = [];
+    // The crank burst's minimum, unless it came too late to see one (first read charging).
+    const crankV = start.crank && !start.crank.late ? start.crank.minV : null;
+    const lows = [start.lowestV, crankV].filter((v): v is number => v !== null);
+    const lowestV = lows.length > 0 ? Math.min(...lows) : null;
     if (start.restingV !== null && start.restingV < this.opts.lowRestingV) reasons.push('resting');
-    if (start.lowestV !== null && start.lowestV < this.opts.weakCrankV) reasons.push('cranking');
+    if (lowestV !== null && lowestV < this.opts.weakCrankV) reasons.push('cranking');
     if (volts < this.opts.lowChargingV) reasons.push('charging');
     this.emit('battery', this.now(), {
       phase: 'start',
       restingV: start.restingV === null ? null : round(start.restingV, 2),
-      lowestV: start.lowestV === null ? null : round(start.lowestV, 2),
+      lowestV: lowestV === null ? null : round(lowestV, 2),
+      crankV: crankV === null ? null : round(crankV, 2),
+      crankSamples: start.crank?.samples ?? 0,
       runningV: round(volts, 2),
       low: reasons.length > 0,
       reasons,
     });
+  }
+
+  /**
+   * Service 06 results as one event: each misfire cylinder's counts (this cycle, the 10-cycle
+   * average) against its limit, each catalyst test against its limits; `failed` lists what is
+   * out of limits. The cloud trends them (misfire over its limit raises an alert).
+   */
+  private monitorsRead(tests: readonly MonitorTest[]) {
+    const misfire = new Map<
+      number,
+      { cylinder: number; count: number | null; average: number | null; limit: number | null }
+    >();
+    const catalyst: {
+      bank: number;
+      tid: number;
+      value: number;
+      min: number;
+      max: number;
+      passed: boolean;
+    }[] = [];
+    for (const t of tests) {
+      if (t.mid >= MISFIRE_MID_FIRST && t.mid <= MISFIRE_MID_LAST) {
+        const cylinder = t.mid - MISFIRE_MID_FIRST + 1;
+        const m = misfire.get(cylinder) ?? { cylinder, count: null, average: null, limit: null };
+        if (t.tid === TID_MISFIRE_CYCLE) m.count = t.value;
+        if (t.tid === TID_MISFIRE_EWMA) m.average = t.value;
+        // A max of 0 means the manufacturer sets no limit there (common for misfire TIDs).
+        if (t.max > 0) m.limit = t.max;
+        misfire.set(cylinder, m);
+      } else if (CATALYST_MIDS.includes(t.mid)) {
+        const bank = t.mid - CATALYST_MIDS[0]! + 1;
+        catalyst.push({ bank, tid: t.tid, value: t.value, min: t.min, max: t.max, passed: t.passed });
+      }
+    }
+    const cylinders = [...misfire.values()].sort((a, b) => a.cylinder - b.cylinder);
+    const failed = [
+      ...cylinders
+        .filter((c) => c.limit !== null && c.count !== null && c.count > c.limit)
+        .map((c) => `misfire cylinder ${c.cylinder}`),
+      ...catalyst.filter((c) => !c.passed).map((c) => `catalyst bank ${c.bank}`),
+    ];
+    this.emit('monitors', this.now(), { misfire: cylinders, catalyst, failed });
+    if (failed.length > 0) this.log.info({ failed }, 'on-board monitors out of limits');
   }
 
   private emit(type: DetectedEvent['type'], atMs: number, details: Record<string, unknown>) {

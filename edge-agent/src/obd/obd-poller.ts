@@ -10,7 +10,10 @@
  *             v                                |
  *   poll cycle: scheduler -> readPids -> latest readings, fuel rate  (state 'polling')
  *               + diagnostics: DTCs (03, 07) every dtcPeriodMs and at once when PID 01's MIL or
- *                 code count changes; ATRV every voltagePeriodMs; ignition on/off at the state
+ *                 code count changes, with PIDs 21/31 and, when the stored codes changed, freeze
+ *                 frame 0 (02); ATRV every voltagePeriodMs, and back to back for crankWindowMs as
+ *                 the vehicle is found (the start's cranking dip); service 06 monitor results every
+ *                 monitorPeriodMs (CAN, when 0600 lists any); ignition on/off at the state
  *                 changes -> options.diagnostics.onReading (diagnostics/diagnostics-watch.ts)
  *
  * Keeps the latest reading of each PID. An unplugged adapter and an ignition switched off are
@@ -34,6 +37,13 @@ import { type ObdReadingName, PIDS, type PidValue } from './pids.ts';
 import { DEFAULT_FAST_PIDS, DEFAULT_SLOW_PIDS, PollScheduler } from './poll-scheduler.ts';
 import type { SupportMap } from './services/current-data.ts';
 import type { TroubleCode } from './services/dtc.ts';
+import { type FreezeFrame, readFreezeFrame } from './services/freeze-frame.ts';
+import {
+  discoverMonitorIds,
+  isWatchedMonitor,
+  type MonitorTest,
+  readMonitorResults,
+} from './services/monitor-results.ts';
 import type { RequestMode } from './services/request-mode.ts';
 import type { VinReading } from './services/vehicle-info.ts';
 
@@ -50,7 +60,25 @@ export interface PidSample {
 /** What the poller reads about the vehicle's health besides the PIDs; `ts` is when (epoch ms). */
 export type DiagnosticReading =
   /** A complete read of services 03 and 07; `milOn` from PID 01 when the vehicle reports it. */
-  | { kind: 'codes'; ts: number; stored: TroubleCode[]; pending: TroubleCode[]; milOn: boolean | null }
+  | {
+      kind: 'codes';
+      ts: number;
+      stored: TroubleCode[];
+      pending: TroubleCode[];
+      milOn: boolean | null;
+      /** Freeze frame 0, read when the stored codes changed (null: the ECU keeps none). */
+      freezeFrame?: FreezeFrame | null;
+      /** PIDs 21 and 31, km, when the vehicle supports them. */
+      distances?: { milOnKm: number | null; sinceClearKm: number | null };
+    }
+  /**
+   * ATRV read back to back as the vehicle was found (an engine start): `minV` the lowest read
+   * (the cranking dip when the reads caught the crank), `late` when the first read was already
+   * charging (the engine ran before the agent saw the key: no dip to see).
+   */
+  | { kind: 'crank'; ts: number; samples: number; firstV: number; minV: number; lastV: number; late: boolean }
+  /** Service 06 test results of the watched monitors (misfire per cylinder, catalysts). */
+  | { kind: 'monitors'; ts: number; tests: MonitorTest[] }
   /** ATRV at the OBD socket, with the engine running (ECU answering) or off. */
   | { kind: 'voltage'; ts: number; volts: number; engine: 'running' | 'off' }
   /** The engine ECU started (on) or stopped (off) answering: the ignition, as an adapter sees it. */
@@ -64,6 +92,13 @@ export interface ObdDiagnosticsOptions {
   dtcPeriodMs?: number;
   /** [1000...3600000] ms between two ATRV reads while the engine runs, default 60,000. */
   voltagePeriodMs?: number;
+  /**
+   * [0...10000] ms of back-to-back ATRV reads when the vehicle is found, default 3000 (0: off):
+   * a starter cranks for 0.5-2 s. Stops early once a dip was seen and the alternator charges.
+   */
+  crankWindowMs?: number;
+  /** [1000...86400000] ms between two service 06 reads while the engine runs, default 600,000. */
+  monitorPeriodMs?: number;
   onReading: (reading: DiagnosticReading) => void;
 }
 
@@ -93,7 +128,16 @@ interface DiagnosticsDue {
   codesAt: number;
   voltageAt: number;
   monitor: string | undefined;
+  /** The stored codes at the last read (a change reads the freeze frame). */
+  storedKey: string | undefined;
+  /** When the monitors were last read (the poll's start at first: counts start at 0). */
+  monitorsAt: number;
+  /** The watched OBDMIDs the ECU supports; null until discovered. */
+  monitorIds: number[] | null;
 }
+
+/** Charging: the alternator runs, so the starter is done (diagnostics-watch's lowChargingV). */
+const CHARGING_V = 13.2;
 
 export interface ObdPollerStats {
   cycles: number;
@@ -195,11 +239,15 @@ export class ObdPoller {
       try {
         this.protocol = await session.connectVehicle({ fallbacks: firstAttempt });
         firstAttempt = false;
+        const foundAt = Date.now();
+        // First thing once the ECU answers (the key is on): the starter may be turning now.
+        const crank = await this.sampleCrank(session);
         this.supported = await session.discoverSupportedPids();
         await session.detectRequestMode();
         await this.identifyVehicle(session);
         this.state = 'polling';
-        this.tell({ kind: 'ignition', ts: Date.now(), on: true });
+        this.tell({ kind: 'ignition', ts: foundAt, on: true });
+        if (crank) this.tell(crank);
         this.log.info(
           { protocol: this.protocol.name, vin: this.vin?.vin, requestMode: session.requestMode },
           'vehicle found; polling',
@@ -247,6 +295,9 @@ export class ObdPoller {
       codesAt: Number.NEGATIVE_INFINITY,
       voltageAt: Number.NEGATIVE_INFINITY,
       monitor: undefined,
+      storedKey: undefined,
+      monitorsAt: Date.now(),
+      monitorIds: null,
     };
     while (!this.stopped && !session.closed) {
       const now = Date.now();
@@ -292,7 +343,38 @@ export class ObdPoller {
       const stored = await session.readTroubleCodes('stored');
       const pending = await session.readTroubleCodes('pending');
       const milOn = typeof status === 'object' && typeof status.milOn === 'boolean' ? status.milOn : null;
-      this.tell({ kind: 'codes', ts: Date.now(), stored: stored.codes, pending: pending.codes, milOn });
+      const storedKey = stored.codes
+        .map((c) => c.code)
+        .sort()
+        .join(',');
+      let freezeFrame: FreezeFrame | null | undefined;
+      if (storedKey !== due.storedKey) {
+        due.storedKey = storedKey;
+        if (stored.codes.length > 0)
+          freezeFrame = await this.healthRead('freeze frame', () => readFreezeFrame(session));
+      }
+      const distances = await this.readDistances(session);
+      this.tell({
+        kind: 'codes',
+        ts: Date.now(),
+        stored: stored.codes,
+        pending: pending.codes,
+        milOn,
+        ...(freezeFrame !== undefined ? { freezeFrame } : {}),
+        ...(distances ? { distances } : {}),
+      });
+    }
+    if (now - due.monitorsAt >= (opts.monitorPeriodMs ?? 600_000)) {
+      due.monitorsAt = now;
+      due.monitorIds ??=
+        (await this.healthRead('monitor support', async () =>
+          (await discoverMonitorIds(session)).filter(isWatchedMonitor),
+        )) ?? [];
+      if (due.monitorIds.length > 0) {
+        const ids = due.monitorIds;
+        const tests = await this.healthRead('monitor results', () => readMonitorResults(session, ids));
+        if (tests && tests.length > 0) this.tell({ kind: 'monitors', ts: Date.now(), tests });
+      }
     }
     if (now - due.voltageAt >= (opts.voltagePeriodMs ?? 60_000)) {
       due.voltageAt = now;
@@ -303,7 +385,75 @@ export class ObdPoller {
     }
   }
 
-  /** A listener's failure is its own: it must never stop the polling. */
+  /** PIDs 21 and 31 with the codes, when the vehicle lists them (null: neither). */
+  private async readDistances(
+    session: ObdSession,
+  ): Promise<{ milOnKm: number | null; sinceClearKm: number | null } | null> {
+    const supported = session.supportedPids();
+    const pids = [0x21, 0x31].filter((p) => supported.has(p));
+    if (pids.length === 0) return null;
+    const readings = await session.readPids(pids);
+    const km = (pid: number) => {
+      const v = readings.find((r) => r.pid === pid)?.value;
+      return typeof v === 'number' ? v : null;
+    };
+    return { milOnKm: km(0x21), sinceClearKm: km(0x31) };
+  }
+
+  /**
+   * ATRV back to back from the moment the ECU answers. An ELM327 samples the socket voltage when
+   * it gets ATRV (data sheet: "RV - read the input voltage", ~0.1 V resolution after ATCV
+   * calibration); one read costs a serial round trip, 15-40 ms at 38,400 baud on a real chip, so
+   * this takes 25-60 reads a second and sees a 0.5-2 s crank to within a few tenths of a volt,
+   * if the crank comes after the agent saw the key on. It sees the key only when the ECU answers
+   * its probe (every retryDelayMs while silent), so a driver who cranks at once can be past the
+   * dip: `late` says so (first read already charging) and the start's figure is then coarse.
+   */
+  private async sampleCrank(session: ObdSession): Promise<DiagnosticReading | null> {
+    const windowMs = this.options.diagnostics?.crankWindowMs ?? 3000;
+    if (!this.options.diagnostics || windowMs <= 0) return null;
+    const ts = Date.now();
+    const reads: number[] = [];
+    while (!this.stopped && Date.now() - ts < windowMs) {
+      const v = await session.readVoltage();
+      if (v === null) break;
+      reads.push(v);
+      const min = Math.min(...reads);
+      // Charging after a dip (or from the first read): the start is over.
+      if (v >= CHARGING_V && (reads.length === 1 || min < reads[0]! - 0.5)) break;
+    }
+    if (reads.length === 0) return null;
+    return {
+      kind: 'crank',
+      ts,
+      samples: reads.length,
+      firstV: reads[0]!,
+      minV: Math.min(...reads),
+      lastV: reads.at(-1)!,
+      late: reads[0]! >= CHARGING_V,
+    };
+  }
+
+  /**
+   * A freeze frame or monitor read the vehicle answers oddly is logged and skipped (null): the
+   * codes and the polling matter more. Adapter and timeout failures go to the caller's handling.
+   */
+  private async healthRead<T>(what: string, read: () => Promise<T>): Promise<T | null> {
+    try {
+      return await read();
+    } catch (err) {
+      if (
+        isAgentError(err, AgentErrorCode.HealthBadFreezeFrame) ||
+        isAgentError(err, AgentErrorCode.HealthBadMonitorRecord) ||
+        isAgentError(err, AgentErrorCode.ObdBadFrame)
+      ) {
+        this.log.warn({ err: err.message, code: err.code }, `${what} not read`);
+        return null;
+      }
+      throw err;
+    }
+  }
+
   /**
    * Service 09 PID 02 each time the vehicle is found, not once per run: an adapter moved to another
    * vehicle between two drives must report that vehicle's VIN (the cloud flags a mismatch with the
@@ -325,6 +475,7 @@ export class ObdPoller {
     }
   }
 
+  /** A listener's failure is its own: it must never stop the polling. */
   private tell(reading: DiagnosticReading): void {
     const onReading = this.options.diagnostics?.onReading;
     if (!onReading) return;

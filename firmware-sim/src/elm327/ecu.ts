@@ -1,5 +1,6 @@
 import { DiagnosticMemory, encodeDtc } from '../vehicle/diagnostics.ts';
 import type { VehicleState } from '../vehicle/model.ts';
+import { OnBoardMonitors } from '../vehicle/monitors.ts';
 import { isSupportPid, isSupportPidAnswered, MODE01_PIDS, supportBitmap } from './pids.ts';
 import type { ProtocolFamily } from './protocols.ts';
 
@@ -19,6 +20,8 @@ export interface EngineEcuOptions {
   dtcs?: readonly string[];
   /** Fault memory shared with a scenario that sets codes while running. */
   diagnostics?: DiagnosticMemory;
+  /** Service 06 test results (CAN only); default: a healthy engine's. */
+  monitors?: OnBoardMonitors;
 }
 
 /** SAE J1979: a positive response's service id is the request's plus 0x40. */
@@ -41,6 +44,7 @@ const READINESS = [0x07, 0x65, 0x00];
  */
 export class EngineEcu {
   readonly diagnostics: DiagnosticMemory;
+  readonly monitors: OnBoardMonitors;
   private readonly dataPids: ReadonlySet<number>;
 
   constructor(
@@ -51,6 +55,8 @@ export class EngineEcu {
     this.dataPids = new Set(pids.filter((p) => MODE01_PIDS.has(p)));
     // Codes are validated here: a bad --dtc fails at construction, not on the first 03.
     this.diagnostics = options.diagnostics ?? new DiagnosticMemory(options.dtcs ?? []);
+    this.diagnostics.attach(vehicle);
+    this.monitors = options.monitors ?? new OnBoardMonitors();
   }
 
   get supportedPids(): ReadonlySet<number> {
@@ -92,9 +98,22 @@ export class EngineEcu {
         }
         return out;
       }
+      case 0x02: {
+        // Pairs of (PID, frame); the K-line answers the first pair only, like service 01.
+        const pairs = kline ? request.subarray(1, 3) : request.subarray(1);
+        const data = this.freezeFrameData(pairs);
+        return data ? [message(data)] : null;
+      }
       case 0x04:
         this.diagnostics.clear();
         return [message([])];
+      case 0x06: {
+        // Service 06 in the CAN format only (J1979: OBDMID/TID/UASID records); the older
+        // protocols' TID-based format is not simulated, so those ECUs stay silent.
+        if (kline || request.length !== 2) return null;
+        const data = this.monitorResults(request[1]!, state);
+        return data ? [message(data)] : null;
+      }
       case 0x09:
         return this.vehicleInformation(request[1], message, kline);
       default:
@@ -108,6 +127,10 @@ export class EngineEcu {
     for (const pid of pids) {
       if (isSupportPid(pid)) {
         if (isSupportPidAnswered(pid, this.dataPids)) data.push(pid, ...supportBitmap(pid, this.dataPids));
+      } else if ((pid === 0x21 || pid === 0x31) && this.dataPids.has(pid)) {
+        const { milOnKm, sinceClearKm } = this.diagnostics.distancesKm();
+        const km = Math.min(0xffff, Math.floor(pid === 0x21 ? milOnKm : sinceClearKm));
+        data.push(pid, km >> 8, km & 0xff);
       } else if (pid === 0x01 && this.dataPids.has(pid)) {
         // A: MIL (bit 7) and the number of confirmed codes (bits 0-6); B-D: readiness.
         const memory = this.diagnostics;
@@ -118,6 +141,43 @@ export class EngineEcu {
       // An unsupported PID is left out of a multi-PID answer, as a real ECU does.
     }
     return data.length > 0 ? data : null;
+  }
+
+  /**
+   * Service 02 (J1979 6.2): each (PID, frame) pair answered as PID, frame, data from freeze frame
+   * 0. PID 02 is the code that stored the frame (00 00: no frame); support PID 00 lists the PIDs
+   * the frame holds; other frames than 0 and PIDs the frame lacks are left out (NO DATA if none).
+   */
+  private freezeFrameData(pairs: Uint8Array): number[] | null {
+    if (pairs.length === 0 || pairs.length % 2 !== 0) return null;
+    const frame = this.diagnostics.freezeFrame;
+    const framePids = new Set([
+      0x02,
+      ...[...this.dataPids].filter((p) => p !== 0x01 && p !== 0x21 && p !== 0x31),
+    ]);
+    const data: number[] = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const pid = pairs[i]!;
+      const n = pairs[i + 1]!;
+      if (n !== 0) continue;
+      if (isSupportPid(pid)) {
+        if (isSupportPidAnswered(pid, framePids)) data.push(pid, n, ...supportBitmap(pid, framePids));
+      } else if (pid === 0x02) {
+        data.push(pid, n, ...(frame ? encodeDtc(frame.code) : [0, 0]));
+      } else if (frame && framePids.has(pid)) {
+        data.push(pid, n, ...MODE01_PIDS.get(pid)!.encode(frame.state));
+      }
+    }
+    return data.length > 0 ? data : null;
+  }
+
+  /** Service 06: support OBDMIDs (00, 20, ... E0) answer a bitmap; a supported OBDMID its tests. */
+  private monitorResults(mid: number, state: VehicleState): number[] | null {
+    const mids = new Set(this.monitors.supportedMids);
+    if (isSupportPid(mid)) {
+      return isSupportPidAnswered(mid, mids) ? [mid, ...supportBitmap(mid, mids)] : null;
+    }
+    return mids.has(mid) ? this.monitors.results(mid, state) : null;
   }
 
   private vehicleInformation(

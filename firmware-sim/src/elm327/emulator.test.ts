@@ -183,7 +183,7 @@ describe('Elm327Emulator: service 01', () => {
     const h = ready();
     // Hand-built: 01 04 05 | 0C 0D 0F 10 | 11 | 1F 20  ->  98 1B 80 03
     expect(mode01(h.send('0100'))).toEqual([0x00, 0x98, 0x1b, 0x80, 0x03]);
-    expect(mode01(h.send('0120'))).toEqual([0x20, 0x00, 0x02, 0x00, 0x01]); // 2F, 40
+    expect(mode01(h.send('0120'))).toEqual([0x20, 0x80, 0x02, 0x80, 0x01]); // 21, 2F, 31, 40
     expect(mode01(h.send('0140'))).toEqual([0x40, 0x04, 0x00, 0x80, 0x05]); // 46, 51, 5E, 60
     expect(mode01(h.send('0160'))).toEqual([0x60, 0x00, 0x00, 0x00, 0x01]); // 80
     expect(mode01(h.send('0180'))).toEqual([0x80, 0x00, 0x00, 0x00, 0x01]); // A0
@@ -324,7 +324,7 @@ describe('Elm327Emulator: services 03, 04, 09', () => {
   });
 
   it('is silent for services it does not implement', () => {
-    expect(ready().send('0600')).toBe('NO DATA\r\r>');
+    expect(ready().send('0800')).toBe('NO DATA\r\r>');
   });
 });
 

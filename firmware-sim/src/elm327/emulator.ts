@@ -1,5 +1,6 @@
 import { createLogger, type Logger } from '@fleet/shared/log';
 import type { DiagnosticMemory } from '../vehicle/diagnostics.ts';
+import type { OnBoardMonitors } from '../vehicle/monitors.ts';
 import { Random } from '../vehicle/random.ts';
 import {
   ADAPTER_PROFILE_BEHAVIOUR,
@@ -50,6 +51,8 @@ export interface Elm327Options {
   dtcs?: readonly string[];
   /** The ECU's fault memory, shared with a scenario that sets codes while running. */
   diagnostics?: DiagnosticMemory;
+  /** Service 06 test results (vehicle/monitors.ts); default: a healthy engine's. */
+  monitors?: OnBoardMonitors;
   /** Default: can (ISO 15765-4 CAN 11/500). */
   protocol?: VehicleProtocol;
   /** Default: elm327 (an ELM327 v1.5 clone). stn: OBDLink (STN1110) identity and speed. */
@@ -175,6 +178,7 @@ export class Elm327Emulator {
       ...(options.pids ? { pids: options.pids } : {}),
       ...(options.dtcs ? { dtcs: options.dtcs } : {}),
       ...(options.diagnostics ? { diagnostics: options.diagnostics } : {}),
+      ...(options.monitors ? { monitors: options.monitors } : {}),
     });
     this.vehicleProtocol = PROTOCOLS[options.protocol ?? 'can'];
     this.adapter = options.adapter ?? 'elm327';

@@ -55,6 +55,10 @@ export const MODE01_PIDS: ReadonlyMap<number, PidDefinition> = new Map(
         encode: (s) => [clampByte((s.throttlePct * 255) / 100)],
       },
       { pid: 0x1f, name: 'run time since engine start', length: 2, encode: (s) => u16(s.runTimeS) },
+      // PIDs 21 and 31 (J1979-DA: km, 0-65535, A*256+B) count from the fault memory's odometer
+      // marks: the ECU answers them from DiagnosticMemory.distancesKm(), not from this encoder.
+      { pid: 0x21, name: 'distance traveled with MIL on', length: 2, encode: () => [0, 0] },
+      { pid: 0x31, name: 'distance traveled since codes cleared', length: 2, encode: () => [0, 0] },
       {
         pid: 0x2f,
         name: 'fuel tank level input',

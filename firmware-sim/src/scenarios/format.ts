@@ -2,9 +2,11 @@ import { ADAPTER_KINDS, type AdapterKind } from '../elm327/emulator.ts';
 import { ELM_ERROR_ANSWERS, type ElmErrorAnswer } from '../elm327/faults.ts';
 import { VEHICLE_PROTOCOLS, type VehicleProtocol } from '../elm327/protocols.ts';
 import { SimError, SimErrorCode } from '../errors.ts';
+import { type BatteryParams, DEFAULT_BATTERY } from '../vehicle/battery.ts';
 import { normaliseDtc } from '../vehicle/diagnostics.ts';
 import { SENDER_MODELS, type SenderModelName } from '../vehicle/fuel-sender.ts';
 import { SPEED_PROFILES, type SpeedProfile } from '../vehicle/model.ts';
+import type { MonitorParams } from '../vehicle/monitors.ts';
 import type { TankShape } from '../vehicle/tank.ts';
 
 /**
@@ -17,7 +19,9 @@ import type { TankShape } from '../vehicle/tank.ts';
  *   "description": "...",
  *   "vehicle":    { "route": "...", "tankLitres": 80, "tankShape": "cylinder" | {"table": [[0,0],...,[100,80]]},
  *                   "initialFuelPct": [40, 80], "speedProfile": "normal", "sender": "real", "protocol": "can",
- *                   "adapter": "elm327", "dtcs": ["P0420"] },
+ *                   "adapter": "elm327", "dtcs": ["P0420"],
+ *                   "battery": { "crankV": 10.4, "crankFadeVPerDay": 0.2, "crankS": 2 },
+ *                   "monitors": { "misfireCylinder": 2, "misfirePct": 3 } },
  *   "thresholds": { "harshBrakeG": 0.35, "harshAccelG": 0.3, "speedingMarginKmh": 10,
  *                   "speedingMinS": 15, "longIdleS": 300 },
  *   "schedule":   { "tripS": ["20m", "50m"], "parkS": ["5m", "30m"], "workHoursUtc": [7, 19],
@@ -150,6 +154,10 @@ export interface ScenarioVehicle {
   protocol?: VehicleProtocol;
   adapter?: AdapterKind;
   dtcs?: string[];
+  /** An ageing 12 V battery with a cranking dip (vehicle/battery.ts for each field). */
+  battery?: Partial<BatteryParams>;
+  /** Service 06 results: a misfiring cylinder, the catalyst (vehicle/monitors.ts). */
+  monitors?: Partial<MonitorParams>;
 }
 
 export interface ScenarioDefinition {
@@ -299,6 +307,47 @@ function checkEvent(raw: unknown, i: number): ScenarioEventSpec {
   return raw as unknown as ScenarioEventSpec;
 }
 
+/** [min, max] per field of the battery section; see vehicle/battery.ts for what each means. */
+const BATTERY_RANGES: Record<keyof BatteryParams, [number, number]> = {
+  restingV: [10, 13.5],
+  crankV: [6, 12],
+  crankFadeVPerDay: [0, 10],
+  restingFadeVPerDay: [0, 5],
+  crankFadeVPerStart: [0, 1],
+  crankS: [1, 30],
+};
+
+function checkBattery(raw: unknown): void {
+  if (!isRecord(raw)) fail('vehicle.battery: expected an object');
+  checkKeys(raw, Object.keys(DEFAULT_BATTERY), 'vehicle.battery');
+  for (const [key, [min, max]] of Object.entries(BATTERY_RANGES)) {
+    const v = raw[key];
+    if (v !== undefined && !(typeof v === 'number' && v >= min && v <= max)) {
+      fail(`vehicle.battery.${key}: expected a number in [${min}...${max}]`);
+    }
+  }
+}
+
+function checkMonitors(raw: unknown): void {
+  if (!isRecord(raw)) fail('vehicle.monitors: expected an object');
+  checkKeys(raw, ['misfireCylinder', 'misfirePct', 'misfireLimit', 'catalystValue'], 'vehicle.monitors');
+  const ranges: Record<string, [number, number]> = {
+    misfireCylinder: [1, 4],
+    misfirePct: [0, 100],
+    misfireLimit: [1, 65535],
+    catalystValue: [0, 65535],
+  };
+  for (const [key, [min, max]] of Object.entries(ranges)) {
+    const v = raw[key];
+    if (v !== undefined && !(typeof v === 'number' && v >= min && v <= max)) {
+      fail(`vehicle.monitors.${key}: expected a number in [${min}...${max}]`);
+    }
+  }
+  if (raw.misfireCylinder !== undefined && !Number.isInteger(raw.misfireCylinder)) {
+    fail('vehicle.monitors.misfireCylinder: expected a cylinder number 1-4');
+  }
+}
+
 function checkVehicle(raw: unknown): ScenarioVehicle {
   if (!isRecord(raw)) fail('vehicle: expected an object');
   checkKeys(
@@ -313,9 +362,13 @@ function checkVehicle(raw: unknown): ScenarioVehicle {
       'protocol',
       'adapter',
       'dtcs',
+      'battery',
+      'monitors',
     ],
     'vehicle',
   );
+  if (raw.battery !== undefined) checkBattery(raw.battery);
+  if (raw.monitors !== undefined) checkMonitors(raw.monitors);
   if (raw.route !== undefined && typeof raw.route !== 'string') fail('vehicle.route: expected a route name');
   if (
     raw.tankLitres !== undefined &&

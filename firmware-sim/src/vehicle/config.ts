@@ -4,9 +4,11 @@ import { BUILTIN_SCENARIOS } from '../scenarios/builtin.ts';
 import { parseScenario, type ScenarioDefinition, type Thresholds } from '../scenarios/format.ts';
 import { initialFuelPctFor } from '../scenarios/index.ts';
 import type { LabelsMeta } from '../scenarios/labels.ts';
+import type { BatteryParams } from './battery.ts';
 import { DiagnosticMemory } from './diagnostics.ts';
 import type { RealSenderParams, SenderModelName } from './fuel-sender.ts';
 import { type SpeedProfile, VehicleModel } from './model.ts';
+import { type MonitorParams, OnBoardMonitors } from './monitors.ts';
 import { type Route, routeByName } from './route.ts';
 import type { TankShape } from './tank.ts';
 
@@ -35,12 +37,17 @@ export interface VehicleConfig {
   adapter?: AdapterKind;
   /** Stored at start (MIL on), on top of the scenario's. */
   dtcs?: readonly string[];
+  /** An ageing battery with a cranking dip (battery.ts), over the scenario's. */
+  battery?: Partial<BatteryParams>;
+  /** Service 06 results, e.g. a misfiring cylinder (monitors.ts), over the scenario's. */
+  monitors?: Partial<MonitorParams>;
 }
 
 export interface BuiltVehicle {
   scenario: ScenarioDefinition;
   model: VehicleModel;
   diagnostics: DiagnosticMemory;
+  monitors: OnBoardMonitors;
   protocol: VehicleProtocol;
   adapter: AdapterKind;
 }
@@ -69,12 +76,14 @@ export function buildVehicle(config: VehicleConfig): BuiltVehicle {
     ...(speedProfile ? { speedProfile } : {}),
     ...(sender ? { sender } : {}),
     ...(config.senderParams ? { senderParams: config.senderParams } : {}),
+    ...(sv.battery || config.battery ? { battery: { ...sv.battery, ...config.battery } } : {}),
   });
   const diagnostics = new DiagnosticMemory([...(sv.dtcs ?? []), ...(config.dtcs ?? [])]);
   return {
     scenario,
     model,
     diagnostics,
+    monitors: new OnBoardMonitors({ ...sv.monitors, ...config.monitors }),
     protocol: config.protocol ?? sv.protocol ?? 'can',
     adapter: config.adapter ?? sv.adapter ?? 'elm327',
   };

@@ -1,4 +1,16 @@
 import { SimError, SimErrorCode } from '../errors.ts';
+import type { VehicleState } from './model.ts';
+
+/**
+ * Freeze frame 0 (SAE J1979 service 02): the vehicle's state at the moment the code that caused
+ * it was stored. J1979 keeps one frame for the first code (misfire and fuel-system codes may
+ * overwrite it; this ECU keeps the first); service 04 erases it.
+ */
+export interface FreezeFrame {
+  /** The code that caused the frame (service 02 PID 02). */
+  code: string;
+  state: VehicleState;
+}
 
 /**
  * The engine ECU's fault memory (SAE J1979 services 03, 07, 0A and PID 01), shared by the ECU
@@ -15,9 +27,45 @@ export class DiagnosticMemory {
   private storedCodes: string[] = [];
   private permanentCodes: string[] = [];
   private readonly clearListeners = new Set<(cleared: readonly string[]) => void>();
+  private vehicle: { state(): VehicleState } | null = null;
+  private frame: FreezeFrame | null = null;
+  /** Odometer when the MIL came on (PID 21) and when the codes were last cleared (PID 31). */
+  private milOnAtKm: number | null = null;
+  private clearedAtKm: number | null = null;
 
   constructor(stored: readonly string[] = []) {
     for (const code of stored) this.store(code);
+  }
+
+  /**
+   * The vehicle whose state a freeze frame captures and whose odometer PIDs 21 and 31 count from
+   * (the engine ECU attaches it). Codes stored before (a vehicle that starts with its MIL on)
+   * get their frame and distances from this moment: the simulation knows no earlier history.
+   */
+  attach(vehicle: { state(): VehicleState }): void {
+    this.vehicle = vehicle;
+    const state = vehicle.state();
+    this.clearedAtKm ??= state.odometerKm;
+    if (this.storedCodes.length > 0) {
+      this.milOnAtKm ??= state.odometerKm;
+      this.frame ??= { code: this.storedCodes[0]!, state };
+    }
+  }
+
+  /** Frame 0, or null when no code stored one since the last clear. */
+  get freezeFrame(): FreezeFrame | null {
+    return this.frame;
+  }
+
+  /**
+   * PID 21 (distance travelled with the MIL on) and PID 31 (since the codes were cleared), km.
+   * J1979: 21 is 0 while the MIL is off and holds at 65535; 31 counts from the last service 04
+   * (here from the attach when never cleared).
+   */
+  distancesKm(): { milOnKm: number; sinceClearKm: number } {
+    const odometerKm = this.vehicle?.state().odometerKm ?? 0;
+    const since = (from: number | null) => (from === null ? 0 : Math.max(0, odometerKm - from));
+    return { milOnKm: this.milOn ? since(this.milOnAtKm) : 0, sinceClearKm: since(this.clearedAtKm) };
   }
 
   get pending(): readonly string[] {
@@ -47,6 +95,9 @@ export class DiagnosticMemory {
   store(code: string): void {
     const c = normaliseDtc(code);
     this.pendingCodes = this.pendingCodes.filter((p) => p !== c);
+    const state = this.vehicle?.state();
+    if (state && this.storedCodes.length === 0) this.milOnAtKm = state.odometerKm;
+    if (state && this.frame === null) this.frame = { code: c, state };
     if (!this.storedCodes.includes(c)) this.storedCodes.push(c);
     if (!this.permanentCodes.includes(c)) this.permanentCodes.push(c);
   }
@@ -56,6 +107,10 @@ export class DiagnosticMemory {
     const cleared = [...this.storedCodes, ...this.pendingCodes];
     this.pendingCodes = [];
     this.storedCodes = [];
+    // J1979 service 04 also erases the freeze frame and restarts PID 31's count.
+    this.frame = null;
+    this.milOnAtKm = null;
+    this.clearedAtKm = this.vehicle?.state().odometerKm ?? null;
     for (const listener of this.clearListeners) listener(cleared);
   }
 

@@ -1,3 +1,4 @@
+import { Battery, type BatteryParams } from './battery.ts';
 import {
   type FuelSender,
   IdealSender,
@@ -101,6 +102,8 @@ export interface VehicleModelOptions {
   sender?: SenderModelName;
   /** Overrides of the real sender's tuned defaults (ignored by the ideal one). */
   senderParams?: Partial<RealSenderParams>;
+  /** A battery with a cranking dip that ages (battery.ts); default: the older fixed battery. */
+  battery?: Partial<BatteryParams>;
 }
 
 /** Physical constants of the simulated light gasoline vehicle. */
@@ -231,6 +234,7 @@ export class VehicleModel {
   private throttlePct = 0;
   private fuelRateLph = 0;
   private batteryV = 14.2;
+  private readonly battery: Battery | null;
 
   constructor(options: VehicleModelOptions) {
     const seed = options.seed >>> 0;
@@ -245,6 +249,7 @@ export class VehicleModel {
     this.tank = new TankGauge(this.tankLitres, options.tankShape);
     this.profile = options.speedProfile ?? 'normal';
     this.simTimeMs = Math.floor(options.startTimeMs / 1000) * 1000;
+    this.battery = options.battery ? new Battery(this.simTimeMs, options.battery) : null;
     this.routeOffsetM = setup.range(0, this.route.lengthM);
     this.startOdometerKm = Math.round(setup.range(10_000, 200_000));
     this.ambientC = options.ambientC ?? setup.range(5, 28);
@@ -352,6 +357,7 @@ export class VehicleModel {
     if (on) {
       this.runTimeS = 0;
       this.offSinceS = 0;
+      this.battery?.started();
       if (this.fuelLitres < CAR.minStartLitres) {
         // Cranks, does not fire: the ECU is awake (OBD answers) but the engine stays off.
         this.stalled = true;
@@ -638,7 +644,10 @@ export class VehicleModel {
       this.throttlePct = 0;
       // No alternator. Key off: surface charge fades to a ~12.3 V rest within half an hour.
       // Key on with a dead engine: pump, ECU and lights pull it to ~12.0 V.
-      const rest = this.ignition ? 12.0 : 12.3 + 0.3 * Math.exp(-this.offSinceS / 600);
+      const offRest = this.battery
+        ? this.battery.restingV(this.simTimeMs, this.offSinceS)
+        : 12.3 + 0.3 * Math.exp(-this.offSinceS / 600);
+      const rest = this.ignition ? Math.min(12.0, offRest - 0.3) : offRest;
       this.batteryV = rest + this.sensor.gaussian() * 0.02;
       return 0;
     }
@@ -679,7 +688,12 @@ export class VehicleModel {
     this.throttlePct = Math.min(100, 14 + 86 * demand + this.sensor.gaussian() * 0.3);
     this.engineLoadPct = Math.min(100, overrun ? 0 : 20 + 80 * demand);
 
-    this.batteryV = 14.2 + this.sensor.gaussian() * 0.05;
+    // The starter's first seconds: the socket sags to the battery's cranking voltage (what ATRV
+    // reads then); afterwards the alternator charges at ~14.2 V.
+    this.batteryV =
+      this.battery && this.runTimeS < this.battery.params.crankS
+        ? this.battery.crankV(this.simTimeMs) + this.sensor.gaussian() * 0.03
+        : 14.2 + this.sensor.gaussian() * 0.05;
     return demand;
   }
 

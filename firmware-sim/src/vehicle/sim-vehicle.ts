@@ -180,6 +180,7 @@ export class SimVehicle {
       vin: this.vin,
       write: (bytes) => options.elm.write(bytes),
       diagnostics: this.diagnostics,
+      monitors: built.monitors,
       protocol: built.protocol,
       adapter: built.adapter,
       ...(options.adapterProfile ? { profile: options.adapterProfile } : {}),

@@ -7,6 +7,7 @@ import { AgentHealthPanel } from '../../../components/agent-health.tsx';
 import { DataTable, numeric } from '../../../components/data-table.tsx';
 import { FuelChart, FuelMarkerTable, FuelPointTable } from '../../../components/fuel-chart.tsx';
 import { UtcTime } from '../../../components/utc-time.tsx';
+import { VehicleHealthPanels } from '../../../components/vehicle-health/vehicle-health-panels.tsx';
 import { allowedTo, useMe } from '../../../lib/access.ts';
 import { formatNumber, formatPosition, MISSING } from '../../../lib/format.ts';
 import { EVENT_TYPE_LABELS, humanize } from '../../../lib/labels.ts';
@@ -201,6 +202,8 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
           ))}
       </section>
 
+      <VehicleHealth vehicleId={vehicleId} />
+
       <section aria-labelledby="events-heading">
         <h2 id="events-heading">Driving and engine events</h2>
         {data &&
@@ -215,6 +218,18 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
           ))}
       </section>
     </>
+  );
+}
+
+/** The vehicle-health panels, for the roles with `vehicles:health` (technicians and managers). */
+function VehicleHealth({ vehicleId }: { vehicleId: string }) {
+  const role = useMe().data?.role;
+  if (role !== 'admin' && role !== 'fleet_manager' && role !== 'technician') return null;
+  return (
+    <section aria-labelledby="vehicle-health-heading">
+      <h2 id="vehicle-health-heading">Vehicle health</h2>
+      <VehicleHealthPanels vehicleId={vehicleId} />
+    </section>
   );
 }
 
