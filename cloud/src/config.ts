@@ -147,6 +147,13 @@ const VARIABLES = z.object({
   FLEET_ALERT_SWEEP_MS: millis(3_600_000).default(60_000),
   /** [0...3600000] ms between two fuel reconciliation sweeps (late detected refuels, pending purchases), default 60000; 0 = off. */
   FLEET_FUEL_RECONCILE_SWEEP_MS: millis(3_600_000).default(60_000),
+  /** [0...3600000] ms between two looks for due report schedules, default 30000; 0 = off. */
+  FLEET_REPORT_SCHEDULE_MS: millis(3_600_000).default(30_000),
+  /**
+   * Where mailed and API download links point (the API's /exports route as people reach it),
+   * default FLEET_PUBLIC_URL + /api/exports (the web app's proxy), else the API's own /exports.
+   */
+  FLEET_EXPORT_LINK_URL: url(/^https?$/, 'an http:// or https:// URL').optional(),
   /** Embedded stack: aedes and PGlite ports, off 1883/5432 so they never clash with real services. */
   FLEET_MQTT_PORT: port().default(1884),
   FLEET_PG_PORT: port().default(5433),
@@ -322,6 +329,8 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_LIVE_POLL_MS: true,
   FLEET_ALERT_SWEEP_MS: true,
   FLEET_FUEL_RECONCILE_SWEEP_MS: true,
+  FLEET_REPORT_SCHEDULE_MS: true,
+  FLEET_EXPORT_LINK_URL: true,
   FLEET_MQTT_PASSWORD_FILE: true,
   FLEET_MQTT_BROKER_PID_FILE: true,
   FLEET_DEVICE_MQTT_URL: true,
@@ -414,6 +423,8 @@ const ServiceEnv = VARIABLES.pick({
     livePollMs: env.FLEET_LIVE_POLL_MS,
     alertSweepMs: env.FLEET_ALERT_SWEEP_MS,
     fuelReconcileSweepMs: env.FLEET_FUEL_RECONCILE_SWEEP_MS,
+    reportScheduleMs: env.FLEET_REPORT_SCHEDULE_MS,
+    exportLinkUrl: env.FLEET_EXPORT_LINK_URL,
     publicUrl: env.FLEET_PUBLIC_URL,
     brokerLogins: brokerLoginsOf(env),
     deviceMqttUrl: env.FLEET_DEVICE_MQTT_URL ?? env.MQTT_URL,

@@ -12,6 +12,7 @@ import { liveRouter } from './routers/live.ts';
 import { notificationsRouter } from './routers/notifications.ts';
 import { refuelsRouter } from './routers/refuels.ts';
 import { registryRouter } from './routers/registry.ts';
+import { reportSchedulesRouter } from './routers/report-schedules.ts';
 import { reportsRouter } from './routers/reports.ts';
 import { rosterRouter } from './routers/roster.ts';
 import { searchRouter } from './routers/search.ts';
@@ -45,6 +46,7 @@ export const appRouter = createRouter({
   assignments: assignmentsRouter,
   roster: rosterRouter,
   reports: reportsRouter,
+  reportSchedules: reportSchedulesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -60,6 +60,13 @@ export const PERMISSIONS = {
   'vehicles:check-in': ['driver'],
   /** The IFTA return and the carbon report (what finance and compliance file). */
   'reports:read': ['admin', 'finance', 'compliance'],
+  /**
+   * Report schedules: who gets which report e-mailed when, runs and run-now. The readers of the
+   * reports only: a schedule mails the report, so scheduling must not reach further than reading.
+   */
+  'reports:schedule': ['admin', 'finance', 'compliance'],
+  /** Tenant-wide settings (its time zone, in which schedules run and report periods are cut). */
+  'tenant:settings': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 
