@@ -59,7 +59,8 @@ const NUMERIC = [false, false, false, true, true, true, true, true, true, true, 
 /** XLSX sheets end at 1,048,576 rows: the detail continues on "Detail 2", "Detail 3", ... */
 export const XLSX_MAX_DATA_ROWS = 1_048_575;
 
-function detailSql(q: DetailQuery): { text: string; values: unknown[] } {
+/** The one query behind the export (bench/export-stream.ts times COPY of the same). */
+export function detailSql(q: DetailQuery): { text: string; values: unknown[] } {
   const values: unknown[] = [new Date(q.from), new Date(q.to)];
   let vehicles = '';
   if (q.vehicleIds?.length) {
