@@ -468,3 +468,37 @@ describe('4. API and CLI', () => {
     expect(exported.err.at(-1)).toMatch(new RegExp(`^rows ${seeded.length} / ~\\d+$`));
   });
 });
+
+describe('5. a restart', () => {
+  it('takes a run again once its dead runner’s lease is over, never while it holds', async () => {
+    await pool.query('UPDATE report_schedules SET enabled = false');
+    const s = await scheduleAt(
+      {
+        name: 'Crash',
+        report: { kind: 'carbon', format: 'csv' },
+        recurrence: { frequency: 'daily', hour: 0 },
+        recipients: ['crash@acme.test'],
+        delivery: 'attachment',
+        enabled: false,
+      },
+      Date.now(),
+    );
+    // A runner claimed this instant and died mid-run: the run is `running` under a 10-minute lease.
+    const due = Date.now() - 60_000;
+    await pool.query(
+      `INSERT INTO report_runs (tenant_id, schedule_id, trigger, due_at, kind, params, format, period_from, period_to,
+                                status, attempts, lease_until)
+       VALUES ('acme', $1, 'schedule', $2, 'carbon', '{}', 'csv', $3, $2, 'running', 1, $4)`,
+      [s.id, new Date(due), new Date(due - 86_400_000), new Date(Date.now() + 10 * 60_000)],
+    );
+    expect(await runner(Date.now).tick()).toEqual({ claimed: 0, sent: 0, failed: 0 });
+    // Restarted 11 minutes later: the lease is over, the run goes out (once).
+    expect(await runner(() => Date.now() + 11 * 60_000).tick()).toEqual({ claimed: 0, sent: 1, failed: 0 });
+    expect(await runner(() => Date.now() + 12 * 60_000).tick()).toEqual({ claimed: 0, sent: 0, failed: 0 });
+    await waitFor('the crash e-mail', () => arrivalsFor('Crash').length === 1);
+    const { rows } = await pool.query('SELECT status, attempts FROM report_runs WHERE schedule_id = $1', [
+      s.id,
+    ]);
+    expect(rows).toEqual([{ status: 'sent', attempts: 2 }]);
+  });
+});

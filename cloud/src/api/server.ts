@@ -197,7 +197,7 @@ export async function startApiServer(opts: {
     }
     // Signed, expiring export links (reports/schedules/download.ts): the token is the credential.
     const exportToken = /^\/exports\/([A-Za-z0-9_.-]{1,600})$/.exec(req.url ?? '');
-    if (exportToken && (req.method === 'GET' || req.method === 'HEAD')) {
+    if (exportToken && req.method === 'GET') {
       const wait = perIp.take(clientIp(req));
       if (wait) return tooMany(res, wait);
       void serveExport(opts.pool, opts.secretBox, exportToken[1]!, res, opts.log);

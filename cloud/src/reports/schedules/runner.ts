@@ -114,6 +114,14 @@ export class ReportScheduleRunner {
   private async pass(): Promise<TickResult> {
     const claimed = await this.claimDue();
     const result: TickResult = { claimed, sent: 0, failed: 0 };
+    // Runs whose last attempt's runner died too, every attempt used: failed, not left running.
+    const max = this.opts.maxAttempts ?? 3;
+    await this.pool.query(
+      `UPDATE report_runs SET status = 'failed', finished_at = $1, lease_until = NULL,
+              error = coalesce(error || '; ', '') || 'gave up after ' || attempts || ' attempts'
+        WHERE status = 'running' AND lease_until < $1 AND attempts >= $2`,
+      [new Date(this.now()), max],
+    );
     for (;;) {
       const run = await this.takeOne();
       if (!run) break;
