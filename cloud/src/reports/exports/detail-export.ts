@@ -107,14 +107,22 @@ async function streamDetail(
   const batch = opts.batchRows ?? 5000;
   const every = opts.progressEveryMs ?? 1000;
   let reported = Date.now();
+  const fetchNext = () => {
+    const q = c.query<(string | null)[]>({
+      text: `FETCH FORWARD ${batch} FROM detail_export`,
+      rowMode: 'array',
+      types: asText,
+    });
+    q.catch(() => {}); // awaited below; never an unhandled rejection if the writer fails first
+    return q;
+  };
+  let next = fetchNext();
   try {
     for (;;) {
-      const { rows } = await c.query<(string | null)[]>({
-        text: `FETCH FORWARD ${batch} FROM detail_export`,
-        rowMode: 'array',
-        types: asText,
-      });
+      const { rows } = await next;
       if (rows.length === 0) break;
+      // The server makes the next batch while this one is written (two cores, both busy).
+      if (rows.length === batch) next = fetchNext();
       await onBatch(rows);
       progress.rowsDone += rows.length;
       if (opts.onProgress && Date.now() - reported >= every) {
@@ -124,6 +132,7 @@ async function streamDetail(
       if (rows.length < batch) break;
     }
   } finally {
+    await next.catch(() => {});
     await c.query('CLOSE detail_export').catch(() => {});
   }
   await opts.onProgress?.({ ...progress });
