@@ -122,7 +122,8 @@ async function main() {
     email: reportEmail ? new EmailSender(reportEmail) : undefined,
     secretBox: config.secretBox,
     linkBaseUrl: exportLinkUrl(config),
-    intervalMs: config.reportScheduleMs,
+    // Where deliveries are sent (FLEET_NOTIFY_WORKER): an API-only process takes no runs.
+    intervalMs: config.notifications.worker ? config.reportScheduleMs : 0,
     log: createLogger('report-schedules'),
   });
   reportRunner.start();
