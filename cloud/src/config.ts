@@ -151,6 +151,13 @@ const VARIABLES = z.object({
   FLEET_SCORE_SWEEP_MS: millis(86_400_000).default(3_600_000),
   /** [0...3600000] ms between two drivers' programme sweeps (finalize ended challenges; badges at most hourly), default 60000; 0 = off. */
   FLEET_DRIVER_PROGRAMME_SWEEP_MS: millis(3_600_000).default(60_000),
+  /** [0...3600000] ms between two looks for due report schedules, default 30000; 0 = off. */
+  FLEET_REPORT_SCHEDULE_MS: millis(3_600_000).default(30_000),
+  /**
+   * Where mailed and API download links point (the API's /exports route as people reach it),
+   * default FLEET_PUBLIC_URL + /api/exports (the web app's proxy), else the API's own /exports.
+   */
+  FLEET_EXPORT_LINK_URL: url(/^https?$/, 'an http:// or https:// URL').optional(),
   /** Embedded stack: aedes and PGlite ports, off 1883/5432 so they never clash with real services. */
   FLEET_MQTT_PORT: port().default(1884),
   FLEET_PG_PORT: port().default(5433),
@@ -328,6 +335,8 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_FUEL_RECONCILE_SWEEP_MS: true,
   FLEET_SCORE_SWEEP_MS: true,
   FLEET_DRIVER_PROGRAMME_SWEEP_MS: true,
+  FLEET_REPORT_SCHEDULE_MS: true,
+  FLEET_EXPORT_LINK_URL: true,
   FLEET_MQTT_PASSWORD_FILE: true,
   FLEET_MQTT_BROKER_PID_FILE: true,
   FLEET_DEVICE_MQTT_URL: true,
@@ -422,6 +431,8 @@ const ServiceEnv = VARIABLES.pick({
     fuelReconcileSweepMs: env.FLEET_FUEL_RECONCILE_SWEEP_MS,
     scoreSweepMs: env.FLEET_SCORE_SWEEP_MS,
     driverProgrammeSweepMs: env.FLEET_DRIVER_PROGRAMME_SWEEP_MS,
+    reportScheduleMs: env.FLEET_REPORT_SCHEDULE_MS,
+    exportLinkUrl: env.FLEET_EXPORT_LINK_URL,
     publicUrl: env.FLEET_PUBLIC_URL,
     brokerLogins: brokerLoginsOf(env),
     deviceMqttUrl: env.FLEET_DEVICE_MQTT_URL ?? env.MQTT_URL,

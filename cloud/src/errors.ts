@@ -83,6 +83,16 @@ export enum CloudErrorCode {
   ReportInputInvalid = 900,
   /** A report asked for something the data cannot answer (no rates for the quarter, no such dataset). */
   ReportDataMissing = 901,
+  /** A report schedule or export request that cannot be used (bad zone, recurrence, params). */
+  ReportScheduleInvalid = 902,
+  /** A download link whose signature does not verify (tampered, another key, malformed). */
+  ExportLinkInvalid = 903,
+  /** A download link past its expiry. */
+  ExportLinkExpired = 904,
+  /** A report run that failed to produce or deliver its file (the run record says why). */
+  ReportRunFailed = 905,
+  /** Scheduled delivery needs what this deployment lacks (SMTP, FLEET_SECRET_KEYS for links). */
+  ReportDeliveryUnconfigured = 906,
   // 91x report builder (cost, consumption, saved reports)
   /** An export format the report has no exporter for (PDF exists for IFTA only). */
   ReportExportUnavailable = 910,

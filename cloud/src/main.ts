@@ -9,6 +9,7 @@ import { setAlertDelivery } from './alerts/rules/rule-alerts.ts';
 import { AlertSweeper } from './alerts/rules/sweep.ts';
 import { LiveFeed } from './api/live-feed.ts';
 import { configureNotificationsApi } from './api/routers/notifications.ts';
+import { configureReportExports } from './api/routers/report-schedules.ts';
 import { startApiServer } from './api/server.ts';
 import { configureSharedAnswers } from './api/shared-answers.ts';
 import { bootstrapAdmin } from './auth/bootstrap.ts';
@@ -32,10 +33,19 @@ import { watchFleetDatabase } from './metrics/fleet-metrics.ts';
 import { watchEventIngest, watchTelemetryIngest } from './metrics/ingest-metrics.ts';
 import { watchJobQueue } from './metrics/notification-metrics.ts';
 import { startMetricsServer } from './metrics/server.ts';
+import { EmailSender } from './notifications/channels/email.ts';
 import { notificationSettings } from './notifications/settings.ts';
 import { NotificationWorker } from './notifications/worker.ts';
+import { ReportScheduleRunner } from './reports/schedules/runner.ts';
 
 const log = createLogger('cloud');
+
+/** Where download links point: FLEET_EXPORT_LINK_URL, else the web app's proxy, else the API. */
+function exportLinkUrl(config: ReturnType<typeof loadCloudConfig>): string {
+  if (config.exportLinkUrl) return config.exportLinkUrl;
+  if (config.publicUrl) return new URL('/api/exports', config.publicUrl).toString();
+  return `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${config.apiPort}/exports`;
+}
 
 async function main() {
   const config = loadCloudConfig();
@@ -47,6 +57,7 @@ async function main() {
     allowAddresses: config.notifications.allowAddresses,
     secretBox: config.secretBox,
   });
+  configureReportExports({ secretBox: config.secretBox, baseUrl: exportLinkUrl(config) });
   const pool = await openPool({
     url: config.databaseUrl,
     schema: config.databaseSchema,
@@ -119,6 +130,17 @@ async function main() {
     ? new NotificationWorker(pool, await notificationSettings(config), createLogger('notifications'))
     : null;
   await notifier?.start();
+  // Report schedules (reports/schedules/): due runs e-mailed through the same SMTP server.
+  const reportEmail = (await notificationSettings(config)).email;
+  const reportRunner = new ReportScheduleRunner(pool, {
+    email: reportEmail ? new EmailSender(reportEmail) : undefined,
+    secretBox: config.secretBox,
+    linkBaseUrl: exportLinkUrl(config),
+    // Where deliveries are sent (FLEET_NOTIFY_WORKER): an API-only process takes no runs.
+    intervalMs: config.notifications.worker ? config.reportScheduleMs : 0,
+    log: createLogger('report-schedules'),
+  });
+  reportRunner.start();
   // Prometheus: every role of this process, read at scrape time (metrics/, README "Metrics").
   watchTelemetryIngest(() => ingest.stats);
   watchEventIngest(() => eventIngest.stats);
@@ -162,6 +184,7 @@ async function main() {
     await scoreSweeper.stop();
     await programmeSweeper.stop();
     await notifier?.stop();
+    await reportRunner.stop();
     await pool.end();
     process.exit(0);
   };

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertRuleInput } from '../src/alerts/rules/rule.ts';
 import { appRouter, createCaller } from '../src/api/root.ts';
 import { configureNotificationsApi } from '../src/api/routers/notifications.ts';
+import { configureReportExports } from '../src/api/routers/report-schedules.ts';
 import { type ApiServer, startApiServer } from '../src/api/server.ts';
 import { createApiToken, createUser, failureDelayMs, MAX_FAILED_LOGINS } from '../src/auth/auth-service.ts';
 import { handOverByAdmin } from '../src/auth/invites.ts';
@@ -62,6 +63,20 @@ configureNotificationsApi({
   allowAddresses: ['127.0.0.1'],
   secretBox: new SecretBox([{ id: 'k', key: Buffer.alloc(32, 3) }]),
 });
+
+// Report download links are signed with a test key (reportSchedules.exportLink, downloadLink).
+configureReportExports({
+  secretBox: new SecretBox([{ id: 'k', key: Buffer.alloc(32, 5) }]),
+  baseUrl: 'http://127.0.0.1:9/exports',
+});
+/** A valid report schedule (reportSchedules.create / update). */
+const REPORT_SCHEDULE = {
+  name: 'weekly detail',
+  report: { kind: 'detail' as const, format: 'csv' as const },
+  recurrence: { frequency: 'weekly' as const, weekday: 1, hour: 7 },
+  recipients: ['finance@acme.test'],
+  delivery: 'attachment' as const,
+};
 
 beforeAll(async () => {
   await requireServices({ postgres: true });
@@ -322,6 +337,9 @@ function foreignInput(path: string, proc: Procedure): unknown {
     direction: 'at_least',
     startsLocal: '2030-01-01T00:00',
     endsLocal: '2030-02-01T00:00',
+    // Report schedules and exports (ids are numbers: 1 is tenant B's or nobody's).
+    schedule: REPORT_SCHEDULE,
+    report: { kind: 'detail', format: 'csv' },
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -493,6 +511,15 @@ describe('3. roles', () => {
     'rewards.reject': only('admin', 'fleet_manager'),
     'rewards.redeem': only('driver'),
     'rewards.mine': only('driver'),
+    'reportSchedules.list': only('admin', 'finance', 'compliance'),
+    'reportSchedules.create': only('admin', 'finance', 'compliance'),
+    'reportSchedules.update': only('admin', 'finance', 'compliance'),
+    'reportSchedules.delete': only('admin', 'finance', 'compliance'),
+    'reportSchedules.runNow': only('admin', 'finance', 'compliance'),
+    'reportSchedules.runs': only('admin', 'finance', 'compliance'),
+    'reportSchedules.exportLink': only('admin', 'finance', 'compliance'),
+    'reportSchedules.downloadLink': only('admin', 'finance', 'compliance'),
+    'reportSchedules.setTimeZone': only('admin'),
     'vehicles.list': {
       admin: true,
       fleet_manager: true,
@@ -1243,6 +1270,24 @@ describe('3. roles', () => {
       }),
       'reports.budgets': {},
       'reports.setBudget': { month: '2026-07', amount: 100, currency: 'EUR' },
+      'reportSchedules.create': { schedule: REPORT_SCHEDULE },
+      'reportSchedules.update': async () => ({
+        scheduleId: (await adminA().reportSchedules.create({ schedule: REPORT_SCHEDULE })).id,
+        schedule: REPORT_SCHEDULE,
+      }),
+      'reportSchedules.delete': async () => ({
+        scheduleId: (await adminA().reportSchedules.create({ schedule: REPORT_SCHEDULE })).id,
+      }),
+      'reportSchedules.runNow': async () => ({
+        scheduleId: (await adminA().reportSchedules.create({ schedule: REPORT_SCHEDULE })).id,
+      }),
+      'reportSchedules.exportLink': { report: { kind: 'carbon', format: 'csv' }, ...range },
+      'reportSchedules.downloadLink': async () => ({
+        runId: (
+          await adminA().reportSchedules.exportLink({ report: { kind: 'carbon', format: 'csv' }, ...range })
+        ).runId,
+      }),
+      'reportSchedules.setTimeZone': { timeZone: 'Europe/Berlin' },
       // sessionOf's driver is user "acme-driver" (a users row made in beforeAll).
       'drivers.score': role === 'driver' ? {} : { userId: 'acme-driver' },
       'search.save': { name: `by ${role}`, query: { q: 'van' } },

@@ -15,6 +15,7 @@ import { notificationsRouter } from './routers/notifications.ts';
 import { pointsRouter, rewardsRouter } from './routers/points.ts';
 import { refuelsRouter } from './routers/refuels.ts';
 import { registryRouter } from './routers/registry.ts';
+import { reportSchedulesRouter } from './routers/report-schedules.ts';
 import { reportsRouter } from './routers/reports.ts';
 import { rosterRouter } from './routers/roster.ts';
 import { scoresRouter } from './routers/scores.ts';
@@ -58,6 +59,7 @@ export const appRouter = createRouter({
   points: pointsRouter,
   rewards: rewardsRouter,
   vehicleHealth: vehicleHealthRouter,
+  reportSchedules: reportSchedulesRouter,
 });
 
 export type AppRouter = typeof appRouter;

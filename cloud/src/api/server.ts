@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { API_TOKEN_PATTERN, sessionFromApiToken, sessionFromToken } from '../auth/auth-service.ts';
 import type { OidcLogin } from '../auth/oidc.ts';
 import { cachedSession } from '../auth/session-cache.ts';
+import { serveExport } from '../reports/schedules/download.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks/receiver.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -192,6 +193,14 @@ export async function startApiServer(opts: {
       const wait = loginPerIp.take(ip);
       if (wait) return tooMany(res, wait);
       void oidcStep(req, res);
+      return;
+    }
+    // Signed, expiring export links (reports/schedules/download.ts): the token is the credential.
+    const exportToken = /^\/exports\/([A-Za-z0-9_.-]{1,600})$/.exec(req.url ?? '');
+    if (exportToken && req.method === 'GET') {
+      const wait = perIp.take(clientIp(req));
+      if (wait) return tooMany(res, wait);
+      void serveExport(opts.pool, opts.secretBox, exportToken[1]!, res, opts.log);
       return;
     }
     const hook = /^\/webhooks\/([^/?]+)\/([^/?]+)$/.exec(req.url ?? '');

@@ -88,6 +88,13 @@ export const PERMISSIONS = {
   'rewards:redeem': ['driver'],
   /** A vehicle's health: codes with freeze frames, battery per start, monitor results (issue 18 §2). */
   'vehicles:health': ['admin', 'fleet_manager', 'technician'],
+  /**
+   * Report schedules: who gets which report e-mailed when, runs and run-now. The readers of the
+   * reports only: a schedule mails the report, so scheduling must not reach further than reading.
+   */
+  'reports:schedule': ['admin', 'finance', 'compliance'],
+  /** Tenant-wide settings (its time zone, in which schedules run and report periods are cut). */
+  'tenant:settings': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

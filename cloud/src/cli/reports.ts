@@ -32,6 +32,7 @@ import { IFTA_JURISDICTIONS } from '../reports/jurisdictions/default-map.ts';
 import { formatQuarter, parseQuarter, quarterRange } from '../reports/quarter.ts';
 import { loadJurisdictionMap, storeBoundaries, storeTaxRates } from '../reports/store/reference-store.ts';
 import { type CliIo, withPool } from './io.ts';
+import { registerReportScheduleCommands } from './report-schedules.ts';
 
 interface ReportOptions {
   databaseUrl: string;
@@ -55,6 +56,8 @@ export function registerReportsCommands(program: Command, io: CliIo, operator: s
   const reports = program
     .command('reports')
     .description('IFTA quarterly return, carbon report, and the data they are made from');
+  // Schedules and streamed exports: cli/report-schedules.ts.
+  registerReportScheduleCommands(reports, program, io, operator);
 
   const boundaries = reports
     .command('boundaries')

@@ -11,7 +11,7 @@
  * Rotation: put the new key first, run `fleet-cloud secrets rotate` (re-seals every value under
  * it), then drop the old key from the list.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { CloudError, CloudErrorCode } from '../errors.ts';
 
 const FORMAT = 'v1';
@@ -98,6 +98,16 @@ export class SecretBox {
         { cause: err },
       );
     }
+  }
+
+  /**
+   * A key for one purpose (e.g. signing download links), derived with HKDF-SHA256 from a listed
+   * key (default the active one): the secret keys themselves never sign or leave this class.
+   * Undefined for a key id the list no longer holds.
+   */
+  derivedKey(purpose: string, keyId: string = this.activeKeyId): Buffer | undefined {
+    const key = this.keys.get(keyId);
+    return key ? Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `fleet:${purpose}`, 32)) : undefined;
   }
 
   keyIdOf(sealed: string): string | undefined {

@@ -66,21 +66,47 @@ export class EmailSender implements ChannelSender {
   }
 
   async send(d: Delivery): Promise<string> {
+    return this.sendMessage({
+      to: d.target,
+      subject: d.subject,
+      text: withLink(d.text, d.link),
+      html: emailHtml(d),
+      idempotencyKey: d.idempotencyKey,
+      headers: {
+        ...(d.alertId !== null ? { 'Fleet-Alert-Id': String(d.alertId) } : {}),
+        ...(d.severity === 'critical' ? { Importance: 'high', 'X-Priority': '1' } : {}),
+      },
+    });
+  }
+
+  /**
+   * One message to one address (alerts above; scheduled reports with their attachment, which
+   * nodemailer streams from its file). Same Message-ID rule, same error mapping.
+   */
+  async sendMessage(m: {
+    to: string;
+    subject: string;
+    text: string;
+    html?: string;
+    idempotencyKey: string;
+    headers?: Record<string, string>;
+    attachments?: { filename: string; path: string; contentType: string }[];
+    /** The Date header (default now): a scheduled report's is its run's time. */
+    date?: Date;
+  }): Promise<string> {
     try {
       const info = await this.transport.sendMail({
         from: this.settings.from,
-        to: d.target,
-        subject: d.subject,
-        text: withLink(d.text, d.link),
-        html: emailHtml(d),
-        messageId: this.messageId(d.idempotencyKey),
-        headers: {
-          'Fleet-Idempotency-Key': d.idempotencyKey,
-          ...(d.alertId !== null ? { 'Fleet-Alert-Id': String(d.alertId) } : {}),
-          ...(d.severity === 'critical' ? { Importance: 'high', 'X-Priority': '1' } : {}),
-        },
+        to: m.to,
+        subject: m.subject,
+        text: m.text,
+        ...(m.html ? { html: m.html } : {}),
+        messageId: this.messageId(m.idempotencyKey),
+        ...(m.date ? { date: m.date } : {}),
+        headers: { 'Fleet-Idempotency-Key': m.idempotencyKey, ...m.headers },
+        ...(m.attachments ? { attachments: m.attachments } : {}),
         // One envelope recipient: an address is never revealed to another.
-        envelope: { from: this.settings.from, to: [d.target] },
+        envelope: { from: this.settings.from, to: [m.to] },
       });
       return info.response.slice(0, 200);
     } catch (err) {
