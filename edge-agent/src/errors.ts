@@ -87,6 +87,13 @@ export enum AgentErrorCode {
   LogNotFound = 800,
   /** Not a drive log in the named format (no header, no time column), or no readable row. */
   LogMalformed = 801,
+  // 9xx remote commands (edge-agent/src/commands: signed commands from the cloud)
+  /** The cloud's command public key file is missing or not an Ed25519 key. */
+  CommandKeyInvalid = 900,
+  /** A command this agent cannot serve as configured (rollbackModel without engine models). */
+  CommandUnavailable = 901,
+  /** Too many live PID streams at once (each costs poll time on the OBD link). */
+  CommandStreamLimit = 902,
 }
 
 export class AgentError extends Error {

@@ -53,7 +53,9 @@ describe('sign and check', () => {
       refusal: 'forged',
     });
     // Edited after signing: a longer expiry, another vehicle, other args.
-    expect(checkCommand({ ...signed, expiresAt: NOW + 3_600_000 }, want)).toMatchObject({ refusal: 'forged' });
+    expect(checkCommand({ ...signed, expiresAt: NOW + 3_600_000 }, want)).toMatchObject({
+      refusal: 'forged',
+    });
     expect(checkCommand({ ...signed, vehicleId: 'VAN-2' }, want)).toMatchObject({ refusal: 'forged' });
     expect(checkCommand({ ...signed, args: { reason: 'other' } }, want)).toMatchObject({ refusal: 'forged' });
     expect(checkCommand({ ...signed, signature: 'AAAA' }, want)).toMatchObject({ refusal: 'forged' });

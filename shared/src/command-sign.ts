@@ -5,8 +5,13 @@
  * (model-verify.ts: readEd25519Key, keyIdOf). What only the vehicle can judge (has it run this
  * id already) stays in the agent. Never throws on a bad command: a refusal is a value. Node only.
  */
-import { randomBytes, type KeyObject, sign, verify } from 'node:crypto';
-import { type AgentCommand, AGENT_COMMAND_VERSION, type CommandRefusal, commandSigningText } from './commands.ts';
+import { type KeyObject, randomBytes, sign, verify } from 'node:crypto';
+import {
+  AGENT_COMMAND_VERSION,
+  type AgentCommand,
+  type CommandRefusal,
+  commandSigningText,
+} from './commands.ts';
 import { keyIdOf } from './model-verify.ts';
 
 export interface CommandToSign {

@@ -23,7 +23,11 @@ export const AGENT_COMMAND_VERSION = 1;
 
 /** A PID of service 01 as the agent reads it (0x00-0xFF). */
 const Pid = z.number().int().min(0).max(0xff);
-const Code = z.object({ code: z.string(), kind: z.enum(['stored', 'pending', 'permanent']), ecu: z.string() });
+const Code = z.object({
+  code: z.string(),
+  kind: z.enum(['stored', 'pending', 'permanent']),
+  ecu: z.string(),
+});
 
 /** [10...600] s: a live PID stream is bounded (at most 10 min); it also stops on `stopStream`. */
 export const MAX_STREAM_SECONDS = 600;

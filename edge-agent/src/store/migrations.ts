@@ -107,4 +107,22 @@ export const MIGRATIONS: readonly string[] = [
   // continues from the newest row after a restart).
   `ALTER TABLE samples ADD COLUMN odometer_km REAL;
    ALTER TABLE samples ADD COLUMN gps_distance_m REAL;`,
+
+  // 7: remote commands (edge-agent/src/commands/seen-commands.ts). Each signed command id and
+  // nonce the agent has accepted, until a while after its expiry: a command redelivered by the
+  // broker, resent by the cloud or replayed by someone runs at most once, across reconnects and
+  // restarts. Refusals (forged, expired, replayed, other vehicle) counted by reason for the health
+  // report.
+  `CREATE TABLE seen_commands (
+     id         TEXT    PRIMARY KEY,
+     nonce      TEXT    NOT NULL UNIQUE,
+     name       TEXT    NOT NULL,
+     expires_at INTEGER NOT NULL,
+     seen_at    INTEGER NOT NULL
+   );
+   CREATE INDEX seen_commands_by_expiry ON seen_commands (expires_at);
+   CREATE TABLE command_refusals (
+     refusal TEXT    PRIMARY KEY,
+     n       INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;`,
 ];
