@@ -60,7 +60,7 @@ run.addOption(
   new Option(
     '--command-public-key <file>',
     "the cloud's remote-command public key (PEM, Ed25519): signed commands are run only with it",
-  ).env('FLEET_COMMAND_KEY_FILE'),
+  ).env('FLEET_COMMAND_PUBLIC_KEY_FILE'),
 );
 addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
   const config = parseAgentConfig({

@@ -2,6 +2,7 @@ import { alertRulesRouter } from './routers/alert-rules.ts';
 import { alertsRouter } from './routers/alerts.ts';
 import { assignmentsRouter } from './routers/assignments.ts';
 import { auditRouter } from './routers/audit.ts';
+import { commandsRouter } from './routers/commands.ts';
 import { authRouter } from './routers/auth.ts';
 import { devicesRouter } from './routers/devices.ts';
 import { driversRouter } from './routers/drivers.ts';
@@ -45,6 +46,7 @@ export const appRouter = createRouter({
   assignments: assignmentsRouter,
   roster: rosterRouter,
   reports: reportsRouter,
+  commands: commandsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -60,6 +60,12 @@ export const PERMISSIONS = {
   'vehicles:check-in': ['driver'],
   /** The IFTA return and the carbon report (what finance and compliance file). */
   'reports:read': ['admin', 'finance', 'compliance'],
+  /** A vehicle's remote-command history and answers (the diagnostics page). */
+  'commands:read': ['admin', 'fleet_manager', 'technician'],
+  /** Signed remote commands that read or tune the vehicle: codes now, live PIDs, status, logs, poll rates, model rollback. */
+  'commands:send': ['admin', 'fleet_manager', 'technician'],
+  /** Clear the trouble codes remotely (service 04 also resets readiness monitors): technicians only. */
+  'commands:clear': ['technician'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

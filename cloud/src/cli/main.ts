@@ -10,6 +10,7 @@
  *   fleet-cloud model keygen|train|publish                     engine-anomaly models (cli/model.ts)
  *   fleet-cloud vehicles|drivers|groups ... --tenant T           the fleet register (cli/register.ts)
  *   fleet-cloud reports ifta|carbon|distance|rates|boundaries   IFTA return, carbon (cli/reports.ts)
+ *   fleet-cloud vehicle cmd VEHICLE NAME --tenant T [--args J] [--wait]   signed remote commands (cli/vehicle.ts)
  */
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { Command } from 'commander';
@@ -27,6 +28,7 @@ import { type CliIo, consoleIo } from './io.ts';
 import { registerModelCommands } from './model.ts';
 import { registerRegisterCommands } from './register.ts';
 import { registerReportsCommands } from './reports.ts';
+import { registerVehicleCommands } from './vehicle.ts';
 
 interface DbOptions {
   databaseUrl: string;
@@ -169,6 +171,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
     });
   registerDevicesCommands(program, io, env);
   registerModelCommands(program, io);
+  registerVehicleCommands(program, io);
   registerFuelCommands(program, io);
   registerRegisterCommands(program, io, env.operator);
   registerReportsCommands(program, io, env.operator);
