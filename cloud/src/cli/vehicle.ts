@@ -22,13 +22,16 @@ function describe(c: CommandView): string {
   const head = `${c.name} ${c.id} on ${c.vehicleId}: ${c.status}`;
   if (c.status === 'ok') return `${head}\n${JSON.stringify(c.result, null, 2)}`;
   if (c.refusal || c.answer) return `${head} (${[c.refusal, c.answer].filter(Boolean).join(': ')})`;
-  if (c.status === 'pending') return `${head} (waits for the vehicle until ${new Date(c.expiresAt).toISOString()})`;
+  if (c.status === 'pending')
+    return `${head} (waits for the vehicle until ${new Date(c.expiresAt).toISOString()})`;
   return head;
 }
 
 export function registerVehicleCommands(program: Command, io: CliIo): void {
   const env = loadCliConfig();
-  const vehicle = program.command('vehicle').description('one vehicle, remotely: signed commands to its agent');
+  const vehicle = program
+    .command('vehicle')
+    .description('one vehicle, remotely: signed commands to its agent');
 
   vehicle
     .command('cmd <vehicle> <name>')
@@ -67,7 +70,10 @@ export function registerVehicleCommands(program: Command, io: CliIo): void {
       };
       await withPool(io, o, async (pool) => {
         if (!o.key)
-          throw new CloudError(CloudErrorCode.CommandKey, 'no signing key: set FLEET_COMMAND_KEY_FILE or --key');
+          throw new CloudError(
+            CloudErrorCode.CommandKey,
+            'no signing key: set FLEET_COMMAND_KEY_FILE or --key',
+          );
         if (!(AGENT_COMMAND_NAMES as string[]).includes(name) || name === 'ping')
           throw new CloudError(
             CloudErrorCode.CommandInvalid,
@@ -77,7 +83,10 @@ export function registerVehicleCommands(program: Command, io: CliIo): void {
         try {
           args = JSON.parse(o.args) as Record<string, unknown>;
         } catch (err) {
-          throw new CloudError(CloudErrorCode.CommandInvalid, `--args is not JSON: ${(err as Error).message}`);
+          throw new CloudError(
+            CloudErrorCode.CommandInvalid,
+            `--args is not JSON: ${(err as Error).message}`,
+          );
         }
         if (name === 'clearDtcs') args = { reason: o.reason ?? args.reason, ...args };
         const key = readCommandKey(o.key);
@@ -107,7 +116,10 @@ export function registerVehicleCommands(program: Command, io: CliIo): void {
   vehicle
     .command('command-keygen')
     .description('make the Ed25519 key pair that signs remote commands (vehicles get the public key)')
-    .requiredOption('--private-key <file>', 'where to write the private key (mode 600; FLEET_COMMAND_KEY_FILE)')
+    .requiredOption(
+      '--private-key <file>',
+      'where to write the private key (mode 600; FLEET_COMMAND_KEY_FILE)',
+    )
     .requiredOption('--public-key <file>', 'where to write the public key (fleet-agent --command-public-key)')
     .option('--force', 'replace an existing private key (every vehicle must then get the new public key)')
     .option('--json', 'one JSON document')

@@ -16,7 +16,11 @@ export function readCommandKey(file: string): KeyObject {
 }
 
 /** A new pair; refuses to overwrite an existing private key unless `force`. */
-export function generateCommandKeys(privateKeyFile: string, publicKeyFile: string, force = false): KeygenResult {
+export function generateCommandKeys(
+  privateKeyFile: string,
+  publicKeyFile: string,
+  force = false,
+): KeygenResult {
   try {
     return generateSigningKeys(privateKeyFile, publicKeyFile, force);
   } catch (err) {

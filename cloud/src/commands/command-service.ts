@@ -78,7 +78,10 @@ export class CommandService {
   /** tenant/vehicle -> online, from the retained status topic. */
   private readonly online = new Map<string, boolean>();
   /** streamId -> who watches it, and whose stream it is (a frame from another vehicle is dropped). */
-  private readonly streams = new Map<string, { tenantId: string; vehicleId: string; listeners: Set<FrameListener> }>();
+  private readonly streams = new Map<
+    string,
+    { tenantId: string; vehicleId: string; listeners: Set<FrameListener> }
+  >();
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
 
@@ -167,7 +170,9 @@ export class CommandService {
           qos: TOPICS.commands.qos,
           retain: false,
           // A broker that queues it for an offline session drops it at the command's expiry.
-          ...(this.client.options.protocolVersion === 5 ? { properties: { messageExpiryInterval: seconds } } : {}),
+          ...(this.client.options.protocolVersion === 5
+            ? { properties: { messageExpiryInterval: seconds } }
+            : {}),
         },
       );
       this.stats.published++;
@@ -196,7 +201,12 @@ export class CommandService {
         const was = this.online.get(key);
         const now = status.data.state === 'online';
         this.online.set(key, now);
-        if (now && was !== true) await this.deliverWaiting(tenantId, vehicleId);
+        // Not awaited: mqtt.js hands us messages one at a time and reads nothing else (PUBACKs
+        // included) until this returns, so awaiting our own publish here would deadlock the client.
+        if (now && was !== true)
+          void this.deliverWaiting(tenantId, vehicleId).catch((err: unknown) =>
+            this.opts.log.warn({ vehicleId, err: (err as Error).message }, 'waiting commands not sent'),
+          );
       } else if (kind === 'commands-ack') {
         const answer = AgentCommandResult.safeParse(JSON.parse(payload.toString('utf8')));
         if (!answer.success) {

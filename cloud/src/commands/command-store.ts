@@ -4,8 +4,9 @@
  * the audit entries go in the same transaction, so a command exists exactly when its audit entry
  * does.
  */
-import { randomUUID } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AGENT_COMMANDS, type AgentCommandName, type AgentCommandResult } from '@fleet/shared';
 import { signCommand } from '@fleet/shared/command-sign';
 import type pg from 'pg';
@@ -119,7 +120,10 @@ export async function issueCommand(db: pg.PoolClient, key: KeyObject, c: NewComm
   if (!rowCount) throw new CloudError(CloudErrorCode.CommandNotFound, `no vehicle ${c.vehicleId}`);
   const ttl = c.ttlSeconds ?? DEFAULT_COMMAND_TTL_S;
   if (!Number.isInteger(ttl) || ttl < 10 || ttl > MAX_COMMAND_TTL_S)
-    throw new CloudError(CloudErrorCode.CommandInvalid, `ttl ${ttl} s is outside [10...${MAX_COMMAND_TTL_S}]`);
+    throw new CloudError(
+      CloudErrorCode.CommandInvalid,
+      `ttl ${ttl} s is outside [10...${MAX_COMMAND_TTL_S}]`,
+    );
   const issuedAt = Date.now();
   const signed = signCommand(
     {
@@ -172,7 +176,10 @@ export async function issueCommand(db: pg.PoolClient, key: KeyObject, c: NewComm
  * Marks one command sent and returns its signed payload, or null when it must not go out (answered,
  * expired, or past its expiry by the database clock: never published after it).
  */
-export async function claimSend(db: pg.PoolClient, id: string): Promise<{ payload: unknown; expiresAt: number } | null> {
+export async function claimSend(
+  db: pg.PoolClient,
+  id: string,
+): Promise<{ payload: unknown; expiresAt: number } | null> {
   const { rows } = await db.query<{ payload: unknown; expires_at: Date }>(
     `UPDATE vehicle_commands SET status = 'sent', sends = sends + 1, sent_at = now()
       WHERE id = $1 AND status IN ('pending', 'sent') AND expires_at > now()
@@ -270,7 +277,11 @@ export async function listCommands(
   return rows.map(toView);
 }
 
-export async function getCommand(db: pg.PoolClient, tenantId: string, id: string): Promise<CommandView | null> {
+export async function getCommand(
+  db: pg.PoolClient,
+  tenantId: string,
+  id: string,
+): Promise<CommandView | null> {
   const { rows } = await db.query<Row>(
     `SELECT ${COLUMNS} FROM vehicle_commands WHERE tenant_id = $1 AND id = $2`,
     [tenantId, id],

@@ -9,6 +9,7 @@ import { recentLogs } from '@fleet/shared/log';
 import { AgentError, AgentErrorCode } from '../errors.ts';
 import type { ModelService } from '../models/model-service.ts';
 import type { ObdPoller } from '../obd/obd-poller.ts';
+import type { ObdSession } from '../obd/obd-session.ts';
 import type { TroubleCode } from '../obd/services/dtc.ts';
 import type { AgentDb } from '../store/agent-db.ts';
 import type { BrokerLink } from '../sync/broker-link.ts';
@@ -24,9 +25,9 @@ export interface RemoteCommandParts {
 
 const codeOf = (c: TroubleCode) => ({ code: c.code, kind: c.kind, ecu: c.ecu });
 
-/** PID 01's MIL as last polled (null: the vehicle has not answered it). */
-function milOf(obd: ObdPoller): boolean | null {
-  const v = obd.readings.get(0x01)?.value;
+/** PID 01's MIL asked now, not the last poll's (that may be 5 s old, from before a clear). */
+async function milNow(s: ObdSession): Promise<boolean | null> {
+  const v = (await s.readPids([0x01])).find((r) => r.pid === 0x01)?.value;
   return typeof v === 'object' && typeof v.milOn === 'boolean' ? v.milOn : null;
 }
 
@@ -41,7 +42,7 @@ export function registerRemoteCommands(parts: RemoteCommandParts): void {
       const pending = await s.readTroubleCodes('pending');
       return {
         codes: [...stored.codes, ...pending.codes].map(codeOf),
-        milOn: milOf(obd),
+        milOn: await milNow(s),
         readAt: Date.now(),
       };
     }),
@@ -54,9 +55,11 @@ export function registerRemoteCommands(parts: RemoteCommandParts): void {
       const before = await s.readTroubleCodes('stored');
       await s.clearTroubleCodes(true);
       const after = await s.readTroubleCodes('stored');
-      const status = (await s.readPids([0x01])).find((r) => r.pid === 0x01)?.value;
-      const milOn = typeof status === 'object' && typeof status.milOn === 'boolean' ? status.milOn : null;
-      return { cleared: before.codes.map((c) => c.code), remaining: after.codes.map(codeOf), milOn };
+      return {
+        cleared: before.codes.map((c) => c.code),
+        remaining: after.codes.map(codeOf),
+        milOn: await milNow(s),
+      };
     }),
   );
 

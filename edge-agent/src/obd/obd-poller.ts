@@ -231,16 +231,36 @@ export class ObdPoller {
   }
 
   /**
-   * Runs `fn` on the session between two poll cycles (services 03/04 on request); rejects with
-   * ObdNoVehicle when no vehicle answers now.
+   * Runs `fn` on the session between two poll cycles (services 03/04 on request). While no
+   * vehicle answers yet (the agent just started, the ignition is off) it waits up to `waitMs`
+   * for one, then rejects with ObdNoVehicle.
    */
-  withSession<T>(fn: (session: ObdSession) => Promise<T>): Promise<T> {
-    if (this.state !== 'polling' || this.stopped)
-      return Promise.reject(
-        new AgentError(AgentErrorCode.ObdNoVehicle, `no vehicle answers now (OBD link ${this.state})`),
-      );
+  withSession<T>(fn: (session: ObdSession) => Promise<T>, waitMs = 30_000): Promise<T> {
+    if (this.stopped)
+      return Promise.reject(new AgentError(AgentErrorCode.ObdNoVehicle, 'the agent is stopping'));
     return new Promise<T>((resolve, reject) => {
-      this.exclusive.push({ run: fn, resolve: resolve as (v: unknown) => void, reject });
+      const job = {
+        run: fn,
+        resolve: (v: unknown) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        const i = this.exclusive.indexOf(job);
+        if (i >= 0) this.exclusive.splice(i, 1);
+        reject(
+          new AgentError(
+            AgentErrorCode.ObdNoVehicle,
+            `no vehicle answered within ${Math.round(waitMs / 1000)} s (OBD link ${this.state})`,
+          ),
+        );
+      }, waitMs);
+      this.exclusive.push(job);
     });
   }
 
@@ -347,6 +367,7 @@ export class ObdPoller {
       }
       if (this.cycleDelayMs > 0) await this.sleep(this.cycleDelayMs);
     }
+    this.failExclusive(new AgentError(AgentErrorCode.ObdNoVehicle, 'the OBD session ended'));
   }
 
   /**

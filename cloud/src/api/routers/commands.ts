@@ -5,7 +5,12 @@
  * (technicians only, with a reason): the RBAC matrix then shows who may do it, no role check
  * hides inside a generic `send`.
  */
-import { AGENT_COMMAND_NAMES, type AgentCommandName, CommandStreamFrame, MAX_STREAM_SECONDS } from '@fleet/shared';
+import {
+  AGENT_COMMAND_NAMES,
+  type AgentCommandName,
+  type CommandStreamFrame,
+  MAX_STREAM_SECONDS,
+} from '@fleet/shared';
 import { TRPCError } from '@trpc/server';
 import type pg from 'pg';
 import { z } from 'zod';
@@ -73,7 +78,11 @@ interface Ctx {
 async function send(ctx: Ctx, c: Omit<NewCommand, 'tenantId' | 'issuedBy'>): Promise<CommandView> {
   await ctx.tenant((db) => requireVisibleVehicle(db, ctx.session, c.vehicleId));
   try {
-    return await CommandService.get().send({ ...c, tenantId: ctx.session.tenantId, issuedBy: actorOf(ctx.session) });
+    return await CommandService.get().send({
+      ...c,
+      tenantId: ctx.session.tenantId,
+      issuedBy: actorOf(ctx.session),
+    });
   } catch (err) {
     asTrpc(err);
   }
@@ -121,7 +130,9 @@ export const commandsRouter = createRouter({
   /** A vehicle's commands, newest first, with their answers. */
   list: authedProcedure
     .meta({ permission: 'commands:read' })
-    .input(z.object({ vehicleId: z.string().min(1).max(64), limit: z.number().int().min(1).max(200).default(50) }))
+    .input(
+      z.object({ vehicleId: z.string().min(1).max(64), limit: z.number().int().min(1).max(200).default(50) }),
+    )
     .output(z.object({ items: z.array(View) }))
     .query(({ ctx, input }) =>
       ctx.tenant(async (db) => {
