@@ -285,6 +285,10 @@ function foreignInput(path: string, proc: Procedure): unknown {
     endpoint: 'https://push.example.com/send/abc',
     keys: { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) },
     url: 'https://hooks.example.com/fleet',
+    // Remote commands (issue 18): B's vehicle is named by vehicleId; nobody's command id.
+    reason: 'cross-tenant probe',
+    commandId: randomUUID(),
+    pids: [12],
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -409,6 +413,12 @@ describe('3. roles', () => {
     // Reports finance and compliance file (issue 17): IFTA return, carbon.
     'reports.iftaReturn': only('admin', 'finance', 'compliance'),
     'reports.carbon': only('admin', 'finance', 'compliance'),
+    // Remote commands (issue 18): clearing codes is for technicians only.
+    'commands.send': only('admin', 'fleet_manager', 'technician'),
+    'commands.clearDtcs': only('technician'),
+    'commands.list': only('admin', 'fleet_manager', 'technician'),
+    'commands.get': only('admin', 'fleet_manager', 'technician'),
+    'commands.streamPids': only('admin', 'fleet_manager', 'technician'),
     'vehicles.list': {
       admin: true,
       fleet_manager: true,
@@ -1164,6 +1174,18 @@ describe('3. roles', () => {
         return { vehicleId: A.vehicle };
       },
       'roster.setGroups': { userId: 'acme-driver', groupIds: [] },
+      'commands.send': { vehicleId: A.vehicle, name: 'agentStatus' },
+      'commands.clearDtcs': { vehicleId: A.vehicle, reason: `matrix ${role}` },
+      'commands.list': { vehicleId: A.vehicle },
+      'commands.get': async () => {
+        const { rows } = await pool.query<{ id: string }>(
+          `INSERT INTO vehicle_commands (id, tenant_id, vehicle_id, name, issued_by, issued_at, expires_at, payload)
+           VALUES ($1, 'acme', $2, 'readDtcs', 'test', now(), now() + interval '1 minute', '{}') RETURNING id`,
+          [randomUUID(), A.vehicle],
+        );
+        return { commandId: rows[0]!.id };
+      },
+      'commands.streamPids': { vehicleId: A.vehicle, pids: [12], seconds: 5 },
       'roster.import': { csv: `email,name\n${role}-import@acme.test,Imported ${role}\n` },
     };
     const given = inputs[path];
@@ -1172,7 +1194,10 @@ describe('3. roles', () => {
       () => 'ok',
       (err: TRPCError) => err.code,
     );
-    expect(outcome).toBe(allowed ? 'ok' : 'FORBIDDEN');
+    // Sending a remote command needs the broker and the signing key (CommandService), which this
+    // test does not start: past the permission check, the API answers PRECONDITION_FAILED [E701].
+    const sent = path === 'commands.send' || path === 'commands.clearDtcs';
+    expect(outcome).toBe(allowed ? (sent ? 'PRECONDITION_FAILED' : 'ok') : 'FORBIDDEN');
   });
 
   it('a driver gets NOT_FOUND for a vehicle of their own tenant that they do not drive', async () => {
