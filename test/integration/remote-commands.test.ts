@@ -336,4 +336,106 @@ describe('remote diagnostics over signed commands', () => {
     );
     expect(audit.rows.map((r) => r.action)).toEqual(['vehicle.command', 'vehicle.command.expired']);
   }, 120_000);
+
+  /** Opens the live PID stream as the browser does (tRPC subscription over SSE); frames as they come. */
+  function openStream(input: { pids: number[]; seconds: number }) {
+    const abort = new AbortController();
+    const frames: { ts: number; values: Record<string, unknown>; end?: boolean; at: number }[] = [];
+    const url = `${stack.apiUrl}/trpc/commands.streamPids?input=${encodeURIComponent(
+      JSON.stringify({ vehicleId: vehicle, ...input }),
+    )}`;
+    const done = (async () => {
+      const res = await fetch(url, {
+        headers: { cookie: cookies.technician, accept: 'text/event-stream' },
+        signal: abort.signal,
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done: end } = await reader.read();
+        if (end) return;
+        buf += Buffer.from(value).toString('utf8');
+        let nl = buf.indexOf('\n');
+        while (nl >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          nl = buf.indexOf('\n');
+          if (!line.startsWith('data: ')) continue;
+          try {
+            const f = JSON.parse(line.slice(6)) as {
+              values?: Record<string, unknown>;
+              ts: number;
+              end?: boolean;
+              started?: boolean;
+            };
+            if (f.values && !f.started)
+              frames.push({ ts: f.ts, values: f.values, end: f.end, at: Date.now() });
+          } catch {
+            // not a frame (a ping, the connection's first message)
+          }
+        }
+      }
+    })().catch((err: unknown) => {
+      if ((err as Error).name !== 'AbortError') throw err;
+    });
+    return { frames, close: () => abort.abort(), done };
+  }
+
+  it('must-show 6: live PIDs stream at the poll rate, end at the requested time, and stop when the page closes (no orphan polling)', async () => {
+    // 0x10 (MAF) is not in the agent's schedule (this vehicle has PID 5E): only a stream asks it.
+    const before = await status();
+    expect(before.streams).toEqual([]);
+    const started = Date.now();
+    const stream = openStream({ pids: [0x10, 0x0c], seconds: 6 });
+    await stream.done;
+    const lasted = Date.now() - started;
+    const mid = await status();
+    const data = stream.frames.filter((f) => !f.end);
+    expect(stream.frames.at(-1)!.end).toBe(true);
+    expect(data.length).toBeGreaterThan(5);
+    for (const f of data) expect(Object.keys(f.values).sort()).toEqual(['0C', '10']);
+    expect(typeof data[0]!.values['10']).toBe('number');
+    // One frame per poll cycle that asked the extra PID: the browser sees the vehicle's poll rate.
+    const extraCycles = mid.obd.extraPidCycles - before.obd.extraPidCycles;
+    const span = data.at(-1)!.ts - data[0]!.ts;
+    console.log(
+      `stream: ${data.length} frames in ${span} ms (${((1000 * data.length) / span).toFixed(1)}/s), ` +
+        `${extraCycles} agent poll cycles with the extra PID; ended after ${lasted} ms (asked 6000 ms)`,
+    );
+    expect(data.length).toBeGreaterThanOrEqual(Math.floor(extraCycles * 0.9));
+    expect(data.length).toBeLessThanOrEqual(extraCycles);
+    expect(lasted).toBeLessThan(6000 + 3000);
+    expect(mid.streams).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await status()).obd.extraPidCycles).toBe(mid.obd.extraPidCycles);
+
+    // The page closes after a few frames of a 60 s stream: the agent stops polling MAF at once.
+    const long = openStream({ pids: [0x10], seconds: 60 });
+    await waitUntil(
+      'three frames',
+      async () => long.frames.length,
+      (n) => n >= 3,
+      20_000,
+    );
+    long.close();
+    const closedAt = Date.now();
+    const stopped = await waitUntil(
+      'the agent’s stream stopped',
+      status,
+      (s) => s.streams.length === 0,
+      15_000,
+    );
+    console.log(`page closed -> agent stopped polling the extra PID in ${Date.now() - closedAt} ms`);
+    // (A cycle already under way when the stop arrived may still finish: one, within 500 ms.)
+    await new Promise((r) => setTimeout(r, 500));
+    const cycles = (await status()).obd.extraPidCycles;
+    expect(cycles - stopped.obd.extraPidCycles).toBeLessThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await status()).obd.extraPidCycles).toBe(cycles);
+    const { rows } = await db.query<{ status: string; result: { stopped: boolean } }>(
+      `SELECT status, result FROM vehicle_commands WHERE name = 'stopStream' ORDER BY issued_at DESC LIMIT 1`,
+    );
+    expect(rows[0]).toMatchObject({ status: 'ok', result: { stopped: true } });
+  }, 90_000);
 });

@@ -349,7 +349,7 @@ export class ObdPoller {
         const readings = await session.readPids(pids);
         timeouts = 0;
         this.stats.cycles++;
-        if (extra.length > 0 || this.extraPids.size > 0) this.stats.extraPidCycles++;
+        if (extra.length > 0) this.stats.extraPidCycles++;
         this.record(readings, now);
         scheduler.markRead(
           readings.map((r) => r.pid),
