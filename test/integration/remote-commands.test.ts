@@ -70,7 +70,10 @@ const status = async () => {
   expect(c.status).toBe('ok');
   return c.result as {
     obd: { cycles: number; extraPidCycles: number; state: string };
-    commands: { ran: number; refused: Record<string, number> };
+    commands: {
+      ran: number;
+      refused: Record<'unsigned' | 'forged' | 'expired' | 'replayed' | 'other-vehicle', number>;
+    };
     streams: unknown[];
   };
 };
@@ -152,7 +155,6 @@ describe('remote diagnostics over signed commands', () => {
       async () => (truth().some((t) => t.milOn) ? Date.now() : 0),
       (t) => t > 0,
       60_000,
-      50,
     );
     const reportedAt = await waitUntil(
       'the DTC event in the cloud',
@@ -163,7 +165,6 @@ describe('remote diagnostics over signed commands', () => {
           : 0,
       (t) => t > 0,
       30_000,
-      50,
     );
     // PID 01 (MIL) is a slow PID, read every 5 s; a MIL change reads 03/07 at once, then the
     // events lane flushes (200 ms here).
