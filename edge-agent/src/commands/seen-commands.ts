@@ -19,9 +19,10 @@ export class SeenCommands {
   claim(c: { id: string; nonce: string; name: string; expiresAt: number }, now: number): boolean {
     const r = this.db
       .prepare(
-        'INSERT OR IGNORE INTO seen_commands (id, nonce, name, expires_at, seen_at) VALUES (?, ?, ?, ?, ?)',
+        `INSERT OR IGNORE INTO seen_commands (id, nonce, name, expires_at, seen_at)
+         SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM seen_commands WHERE nonce = ?)`,
       )
-      .run(c.id, c.nonce, c.name, c.expiresAt, now);
+      .run(c.id, c.nonce, c.name, c.expiresAt, now, c.nonce);
     return r.changes === 1;
   }
 

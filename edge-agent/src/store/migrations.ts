@@ -113,14 +113,15 @@ export const MIGRATIONS: readonly string[] = [
   // broker, resent by the cloud or replayed by someone runs at most once, across reconnects and
   // restarts. Refusals (forged, expired, replayed, other vehicle) counted by reason for the health
   // report.
+  // Two b-trees only (WITHOUT ROWID, no secondary index): schema pages count against the disk
+  // budget, and the table holds a few hours of commands (a nonce is found by a scan).
   `CREATE TABLE seen_commands (
      id         TEXT    PRIMARY KEY,
-     nonce      TEXT    NOT NULL UNIQUE,
+     nonce      TEXT    NOT NULL,
      name       TEXT    NOT NULL,
      expires_at INTEGER NOT NULL,
      seen_at    INTEGER NOT NULL
-   );
-   CREATE INDEX seen_commands_by_expiry ON seen_commands (expires_at);
+   ) WITHOUT ROWID;
    CREATE TABLE command_refusals (
      refusal TEXT    PRIMARY KEY,
      n       INTEGER NOT NULL DEFAULT 0
