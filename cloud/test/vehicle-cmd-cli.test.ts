@@ -11,7 +11,6 @@ import { createLogger } from '@fleet/shared/log';
 import { readEd25519Key } from '@fleet/shared/model-verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../src/cli/main.ts';
-import { generateCommandKeys } from '../src/commands/command-key.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openTestPool, POSTGRES_URL, requireServices } from './support/services.ts';
 
