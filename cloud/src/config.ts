@@ -242,6 +242,11 @@ const VARIABLES = z.object({
   MOSQUITTO_PASSWD: z.string().min(1).default('/usr/bin/mosquitto_passwd'),
   /** CLI: who runs a command, for the audit log's default actor. */
   USER: z.string().min(1).default('operator'),
+  /**
+   * The remote-command signing key (Ed25519, PKCS#8 PEM, mode 600; vehicles hold its public half,
+   * `fleet-agent run --command-public-key`). Unset: no remote commands (commands.send answers 701).
+   */
+  FLEET_COMMAND_KEY_FILE: z.string().min(1).optional(),
 });
 type Variable = keyof typeof VARIABLES.shape;
 
@@ -311,6 +316,7 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_INGEST_SHARED_GROUP: true,
   FLEET_INGEST_CONNECTIONS: true,
   FLEET_INGEST_CLIENT_ID: true,
+  FLEET_COMMAND_KEY_FILE: true,
   FLEET_API_HOST: true,
   FLEET_API_PORT: true,
   FLEET_METRICS_HOST: true,
@@ -392,6 +398,7 @@ const ServiceEnv = VARIABLES.pick({
     ingestSharedGroup: env.FLEET_INGEST_SHARED_GROUP,
     ingestConnections: env.FLEET_INGEST_CONNECTIONS,
     ingestClientId: env.FLEET_INGEST_CLIENT_ID,
+    commandKeyFile: env.FLEET_COMMAND_KEY_FILE,
     apiHost: env.FLEET_API_HOST,
     apiPort: env.FLEET_API_PORT,
     metrics: { host: env.FLEET_METRICS_HOST, port: env.FLEET_METRICS_PORT, path: env.FLEET_METRICS_PATH },
@@ -514,6 +521,7 @@ const CliEnv = VARIABLES.pick({
   FLEET_MQTT_PASSWORD_FILE: true,
   FLEET_MQTT_BROKER_PID_FILE: true,
   FLEET_DEVICE_MQTT_URL: true,
+  FLEET_COMMAND_KEY_FILE: true,
 }).transform((env) => ({
   databaseUrl: env.DATABASE_URL,
   databaseSchema: env.DATABASE_SCHEMA,
@@ -527,6 +535,7 @@ const CliEnv = VARIABLES.pick({
   operator: env.USER,
   brokerLogins: brokerLoginsOf(env),
   deviceMqttUrl: env.FLEET_DEVICE_MQTT_URL ?? env.MQTT_URL,
+  commandKeyFile: env.FLEET_COMMAND_KEY_FILE,
 }));
 export type CliConfig = z.output<typeof CliEnv>;
 

@@ -36,6 +36,17 @@ export enum CloudErrorCode {
   ModelArtifactInvalid = 602,
   /** The broker did not take the artifact. */
   ModelPublishFailed = 603,
+  // 70x remote commands to vehicles (cloud/src/commands)
+  /** The command signing key (FLEET_COMMAND_KEY_FILE) is missing, unreadable or not Ed25519. */
+  CommandKey = 700,
+  /** This process sends no commands (no signing key, or its broker link is not up). */
+  CommandsUnavailable = 701,
+  /** A command, or its arguments, that the vehicle's agent would not accept (bad args, no reason). */
+  CommandInvalid = 702,
+  /** No such command (id) in the tenant, or no such vehicle. */
+  CommandNotFound = 703,
+  /** The broker did not take the command (it stays waiting and is sent at the vehicle's next connect). */
+  CommandPublishFailed = 704,
   // 72x-73x maintenance (service programs, work orders, defect reports)
   /** A program, work order or line that cannot be stored as given (no interval, bad target, a closed order). */
   MaintenanceInvalid = 720,

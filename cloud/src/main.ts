@@ -16,6 +16,8 @@ import { bootstrapAdmin } from './auth/bootstrap.ts';
 import { handOverByAdmin } from './auth/invites.ts';
 import { OidcLogin } from './auth/oidc.ts';
 import { configureSessionCache } from './auth/session-cache.ts';
+import { readCommandKey } from './commands/command-key.ts';
+import { CommandService } from './commands/command-service.ts';
 import { loadCloudConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
@@ -100,6 +102,20 @@ async function main() {
     log: createLogger('event-ingest'),
   });
   await eventIngest.start();
+  // Signed remote commands to the vehicles (issue 18 §3): only with the signing key.
+  const commands = config.commandKeyFile
+    ? new CommandService({
+        pool,
+        mqttUrl: config.mqttUrl,
+        mqttUsername: config.mqttUsername,
+        mqttPassword: config.mqttPassword,
+        baseTopic: config.baseTopic,
+        clientId: `${config.ingestClientId ?? `fleet-ingest-${randomUUID().slice(0, 8)}`}-commands`,
+        signingKey: readCommandKey(config.commandKeyFile),
+        log: createLogger('commands'),
+      })
+    : null;
+  await commands?.start();
   // Signed fuel-card webhooks wait in webhook_inbox until this turns them into purchases.
   const fuelInbox = new FuelCardInboxConsumer(pool, createLogger('fuel-inbox'));
   fuelInbox.start();
@@ -178,6 +194,7 @@ async function main() {
     await metrics?.close();
     await ingest.stop();
     await eventIngest.stop();
+    await commands?.stop();
     await fuelInbox.stop();
     await sweeper.stop();
     await fuelSweeper.stop();

@@ -340,6 +340,10 @@ function foreignInput(path: string, proc: Procedure): unknown {
     // Report schedules and exports (ids are numbers: 1 is tenant B's or nobody's).
     schedule: REPORT_SCHEDULE,
     report: { kind: 'detail', format: 'csv' },
+    // Remote commands (issue 18): B's vehicle is named by vehicleId; nobody's command id.
+    reason: 'cross-tenant probe',
+    commandId: randomUUID(),
+    pids: [12],
   };
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(obj._zod.def.shape!)) {
@@ -520,6 +524,12 @@ describe('3. roles', () => {
     'reportSchedules.exportLink': only('admin', 'finance', 'compliance'),
     'reportSchedules.downloadLink': only('admin', 'finance', 'compliance'),
     'reportSchedules.setTimeZone': only('admin'),
+    // Remote commands (issue 18): clearing codes is for technicians only.
+    'commands.send': only('admin', 'fleet_manager', 'technician'),
+    'commands.clearDtcs': only('technician'),
+    'commands.list': only('admin', 'fleet_manager', 'technician'),
+    'commands.get': only('admin', 'fleet_manager', 'technician'),
+    'commands.streamPids': only('admin', 'fleet_manager', 'technician'),
     'vehicles.list': {
       admin: true,
       fleet_manager: true,
@@ -1407,6 +1417,18 @@ describe('3. roles', () => {
       'rewards.redeem': async () => ({ rewardId: await aReward(`r ${role}`) }),
       'rewards.approve': async () => ({ redemptionId: await aRedemption(`a ${role}`) }),
       'rewards.reject': async () => ({ redemptionId: await aRedemption(`j ${role}`) }),
+      'commands.send': { vehicleId: A.vehicle, name: 'agentStatus' },
+      'commands.clearDtcs': { vehicleId: A.vehicle, reason: `matrix ${role}` },
+      'commands.list': { vehicleId: A.vehicle },
+      'commands.get': async () => {
+        const { rows } = await pool.query<{ id: string }>(
+          `INSERT INTO vehicle_commands (id, tenant_id, vehicle_id, name, issued_by, issued_at, expires_at, payload)
+           VALUES ($1, 'acme', $2, 'readDtcs', 'test', now(), now() + interval '1 minute', '{}') RETURNING id`,
+          [randomUUID(), A.vehicle],
+        );
+        return { commandId: rows[0]!.id };
+      },
+      'commands.streamPids': { vehicleId: A.vehicle, pids: [12], seconds: 5 },
       'roster.import': { csv: `email,name\n${role}-import@acme.test,Imported ${role}\n` },
       'scores.get': role === 'driver' ? {} : { userId: 'acme-driver' },
       'scores.explain': role === 'driver' ? {} : { userId: 'acme-driver' },
@@ -1446,7 +1468,10 @@ describe('3. roles', () => {
       () => 'ok',
       (err: TRPCError) => err.code,
     );
-    expect(outcome).toBe(allowed ? 'ok' : 'FORBIDDEN');
+    // Sending a remote command needs the broker and the signing key (CommandService), which this
+    // test does not start: past the permission check, the API answers PRECONDITION_FAILED [E701].
+    const sent = path === 'commands.send' || path === 'commands.clearDtcs';
+    expect(outcome).toBe(allowed ? (sent ? 'PRECONDITION_FAILED' : 'ok') : 'FORBIDDEN');
   });
 
   it('a driver gets NOT_FOUND for a vehicle of their own tenant that they do not drive', async () => {

@@ -9,9 +9,14 @@
  *
  * The wiring of `fleet-agent run`: what runs, in which order it starts and stops.
  */
-import type { Logger } from '@fleet/shared/log';
+import type { KeyObject } from 'node:crypto';
+import { keepRecentLogs, type Logger } from '@fleet/shared/log';
+import { readEd25519Key } from '@fleet/shared/model-verify';
+import { PidStreams } from './commands/pid-stream.ts';
+import { registerRemoteCommands } from './commands/remote-commands.ts';
 import type { AgentConfig } from './config.ts';
 import { DiagnosticsWatch } from './diagnostics/diagnostics-watch.ts';
+import { AgentError, AgentErrorCode } from './errors.ts';
 import { LiveDetectors } from './fuel/live.ts';
 import { SampleClock } from './gps/clock.ts';
 import type { GpsdClient } from './gps/gpsd-client.ts';
@@ -38,6 +43,8 @@ export class Agent {
   readonly recorder: SampleRecorder;
   /** Trouble codes, battery and ignition from the OBD link, as events. */
   readonly diagnostics: DiagnosticsWatch;
+  /** Live PID streams asked by the cloud (remote diagnostics). */
+  readonly streams: PidStreams;
 
   constructor(
     readonly config: AgentConfig,
@@ -52,6 +59,7 @@ export class Agent {
     const clock = new SampleClock();
     this.link = new BrokerLink(this.db, brokerLinkOptions(config), log.child({ ns: 'sync' }), {
       models: this.models?.service,
+      commandKey: commandKeyOf(config),
       health: () =>
         agentHealth(this.db, clock, {
           modelVersion: () => this.models?.activeModelVersion() ?? null,
@@ -98,6 +106,20 @@ export class Agent {
       log.child({ ns: 'recorder' }),
     );
     this.gps = createGpsSource(config, (fix) => this.recorder.record(fix), log.child({ ns: 'gps' }));
+    this.streams = new PidStreams(
+      this.obd,
+      (frame) => this.link.publish('commands-stream', JSON.stringify(frame)),
+      log.child({ ns: 'pid-stream' }),
+    );
+    // `fetchLogs` answers from the newest 64 KiB of this process's log lines.
+    keepRecentLogs(65_536);
+    registerRemoteCommands({
+      obd: this.obd,
+      db: this.db,
+      link: this.link,
+      streams: this.streams,
+      models: this.models?.service ?? null,
+    });
   }
 
   /** Outputs first, inputs last (telegraf's order), so nothing is read before it can be kept. */
@@ -116,6 +138,7 @@ export class Agent {
   /** Inputs stop first, then one more flush, then the link, then the database closes. */
   async stop(): Promise<void> {
     await this.gps.stop();
+    this.streams.stopAll();
     await this.obd.stop();
     await this.link.telemetry.flush();
     // Whatever is unacknowledged stays in SQLite and goes at the next start.
@@ -124,4 +147,12 @@ export class Agent {
     this.detectors.stop();
     this.db.close();
   }
+}
+
+/** The cloud's command key, or null (only `ping` then); a bad file stops the start, loudly. */
+function commandKeyOf(config: AgentConfig): KeyObject | null {
+  if (!config.commandPublicKeyFile) return null;
+  const read = readEd25519Key(config.commandPublicKeyFile, 'public');
+  if (!read.ok) throw new AgentError(AgentErrorCode.CommandKeyInvalid, `command key: ${read.reason}`);
+  return read.key;
 }

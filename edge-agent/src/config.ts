@@ -45,6 +45,8 @@ export const AgentConfig = z.object({
   mqttKeyFile: z.string().min(1).optional(),
   /** The model publisher's Ed25519 public key (PEM); without it no model is received or run. */
   modelPublicKeyFile: z.string().min(1).optional(),
+  /** The cloud's remote-command Ed25519 public key (PEM); without it only `ping` is answered. */
+  commandPublicKeyFile: z.string().min(1).optional(),
   /** MQTT protocol: 'auto' (5, falling back to 3.1.1 if the broker refuses it), '5' or '4'; default auto. */
   mqttProtocol: z.enum(['auto', '5', '4']).default('auto'),
   /** [0...4294967295] s the broker keeps the session while the vehicle is offline (MQTT 5), default 7 days. */

@@ -55,6 +55,11 @@ export enum AgentErrorCode {
   ObdConfirmationRequired = 320,
   /** A PID or service the vehicle does not support, or a PID name nobody knows. */
   ObdUnsupported = 321,
+  // 33x vehicle health readings (freeze frame, on-board monitor results)
+  /** A service 02 answer that is not `42 PID frame data` of the PID asked. */
+  HealthBadFreezeFrame = 330,
+  /** A service 06 answer whose length is not a whole number of 9-byte test results (CAN format). */
+  HealthBadMonitorRecord = 331,
   // 4xx GPS
   GpsBadSentence = 400,
   // 5xx store
@@ -87,11 +92,13 @@ export enum AgentErrorCode {
   LogNotFound = 800,
   /** Not a drive log in the named format (no header, no time column), or no readable row. */
   LogMalformed = 801,
-  // 9xx vehicle health readings (freeze frame, on-board monitor results)
-  /** A service 02 answer that is not `42 PID frame data` of the PID asked. */
-  HealthBadFreezeFrame = 900,
-  /** A service 06 answer whose length is not a whole number of 9-byte test results (CAN format). */
-  HealthBadMonitorRecord = 901,
+  // 9xx remote commands (edge-agent/src/commands: signed commands from the cloud)
+  /** The cloud's command public key file is missing or not an Ed25519 key. */
+  CommandKeyInvalid = 900,
+  /** A command this agent cannot serve as configured (rollbackModel without engine models). */
+  CommandUnavailable = 901,
+  /** Too many live PID streams at once (each costs poll time on the OBD link). */
+  CommandStreamLimit = 902,
 }
 
 export class AgentError extends Error {

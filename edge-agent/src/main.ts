@@ -72,6 +72,12 @@ const run = program
       .default('2000'),
   );
 addModelKeyOption(run);
+run.addOption(
+  new Option(
+    '--command-public-key <file>',
+    "the cloud's remote-command public key (PEM, Ed25519): signed commands are run only with it",
+  ).env('FLEET_COMMAND_PUBLIC_KEY_FILE'),
+);
 addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
   const config = parseAgentConfig({
     ...syncConfigFrom(o, env),
@@ -87,6 +93,7 @@ addSyncOptions(addDbOption(run)).action(async (o: Record<string, string>) => {
     obdRetryMs: o.obdRetryMs,
     // Given, or installed by `fleet-agent provision --model-public-key`.
     modelPublicKeyFile: resolveModelKeyFile(o.modelPublicKey),
+    commandPublicKeyFile: o.commandPublicKey,
   });
   const log = createLogger('agent', { vehicle: config.vehicleId });
   const agent = new Agent(config, log);

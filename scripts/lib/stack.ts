@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { generateCommandKeys } from '../../cloud/src/commands/command-key.ts';
 import { mosquittoPasswordLine } from '../../cloud/src/devices/broker-auth.ts';
 import { AdminApi } from './demo/admin-api.ts';
 import { type DemoVehicle, demoVehicle } from './demo/fleet.ts';
@@ -69,6 +70,9 @@ export interface StackVehicle {
   truthFile: string;
   agentDb: string;
   transport: 'pty' | 'tcp';
+  /** Stops the vehicle's agent (SIGTERM, a clean stop) and starts it again (remote-command tests). */
+  stopAgent(): Promise<void>;
+  startAgent(): Promise<void>;
 }
 
 export interface Stack {
@@ -79,6 +83,8 @@ export interface Stack {
   webUrl: string | null;
   vehicles: StackVehicle[];
   logDir: string;
+  /** The remote-command key pair: the cloud signs with the private half, the agents hold the public. */
+  commandKeys: { privateKeyFile: string; publicKeyFile: string };
   /** The tenant's first administrator, created at start (sign in to the dashboard with it). */
   admin: { email: string; password: string };
   /** What the demo start seeded (null unless `demo`). */
@@ -187,6 +193,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       throw new Error('give both a database URL and an MQTT URL, or neither (embedded defaults)');
     }
 
+    // Remote commands (issue 18): a fresh signing pair per start, like the broker passwords.
+    mkdirSync(dataDir, { recursive: true });
+    const commandKeys = generateCommandKeys(
+      path.join(dataDir, 'command-key.pem'),
+      path.join(dataDir, 'command-key.pub.pem'),
+      true,
+    );
     const apiPort = await portOr(options.apiPort, 4000);
     const tenantId = options.tenantId ?? 'demo';
     // A fresh random password each start unless one is given: the stack is reachable from this
@@ -211,6 +224,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         FLEET_BOOTSTRAP_ADMIN_EMAIL: admin.email,
         FLEET_BOOTSTRAP_ADMIN_PASSWORD: admin.password,
         FLEET_MQTT_PASSWORD_FILE: brokerPasswordFile ?? '',
+        FLEET_COMMAND_KEY_FILE: commandKeys.privateKeyFile,
         ...(webPort !== null ? { FLEET_PUBLIC_URL: `http://127.0.0.1:${webPort}` } : {}),
         // Webhook signing secrets are sealed with it: without it, webhooks cannot be set up.
         ...(process.env.FLEET_SECRET_KEYS
@@ -300,11 +314,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           obdSim = obdAgent = `tcp://127.0.0.1:${obdPort}`;
           gpsSim = gpsAgent = `tcp://127.0.0.1:${gpsPort}`;
         }
+        let running: Supervised | undefined;
         const vehicle: StackVehicle = {
           id,
           truthFile: path.join(dir, 'truth.jsonl'),
           agentDb: path.join(dir, 'agent.db'),
           transport: useSocat ? 'pty' : 'tcp',
+          stopAgent: async () => {
+            await running?.stop();
+            running = undefined;
+          },
+          startAgent: async () => {
+            if (!running) await startAgent().waitFor(/GPS \(NMEA\) port open/);
+          },
         };
         const simArgs = ['vehicle', '--id', id, '--elm', obdSim, '--nmea', gpsSim, '--seed', String(i + 1)];
         simArgs.push('--tick-ms', String(options.tickMs ?? 1000), '--truth', vehicle.truthFile);
@@ -339,11 +361,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ]);
         const agentEnv = {
           FLEET_FLUSH_INTERVAL_MS: options.tickMs && options.tickMs < 1000 ? '200' : '1000',
+          FLEET_COMMAND_PUBLIC_KEY_FILE: commandKeys.publicKeyFile,
           ...mqttLogin(id),
         };
         const startAgent = () => {
           const agent = supervise(`agent-${id}`, agentCmd, agentArgv, { logDir, env: agentEnv });
           processes.push(agent);
+          running = agent;
           return agent;
         };
         const startSim = () => {
@@ -398,6 +422,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       webUrl,
       vehicles,
       logDir,
+      commandKeys,
       admin,
       demo,
       stop,

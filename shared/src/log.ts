@@ -40,6 +40,46 @@ export const currentTrace = (): string | undefined => traces.getStore();
  * `--json`), a namespace per subsystem, context fields (vehicle, batch, ...) via child().
  * LOG_LEVEL: trace|debug|info|warn|error|fatal|silent, default info.
  */
+/**
+ * The newest log lines of this process, in memory, at most `limit` bytes (0 until a process asks
+ * for them with keepRecentLogs): the agent's remote `fetchLogs` answers from here, so a
+ * technician reads a vehicle's logs without a shell on it.
+ */
+class RecentLines {
+  private lines: string[] = [];
+  private bytes = 0;
+  limit = 0;
+  push(line: string): void {
+    if (this.limit === 0) return;
+    this.lines.push(line);
+    this.bytes += Buffer.byteLength(line);
+    while (this.bytes > this.limit && this.lines.length > 0)
+      this.bytes -= Buffer.byteLength(this.lines.shift()!);
+  }
+  /** The newest whole lines that fit in `maxBytes`, oldest first. */
+  tail(maxBytes: number): { lines: string[]; bytes: number; truncated: boolean } {
+    const out: string[] = [];
+    let bytes = 0;
+    for (let i = this.lines.length - 1; i >= 0; i--) {
+      const n = Buffer.byteLength(this.lines[i]!);
+      if (bytes + n > maxBytes) return { lines: out.reverse(), bytes, truncated: true };
+      out.push(this.lines[i]!.replace(/\n$/, ''));
+      bytes += n;
+    }
+    return { lines: out.reverse(), bytes, truncated: false };
+  }
+}
+const recentLines = new RecentLines();
+
+/** Keep the newest `limitBytes` of log lines in memory from now on (recentLogs reads them). */
+export function keepRecentLogs(limitBytes: number): void {
+  recentLines.limit = limitBytes;
+}
+
+export function recentLogs(maxBytes: number): { lines: string[]; bytes: number; truncated: boolean } {
+  return recentLines.tail(maxBytes);
+}
+
 const root = pino(
   {
     level: process.env.LOG_LEVEL ?? 'info',
@@ -51,7 +91,10 @@ const root = pino(
       return trace ? { trace } : {};
     },
   },
-  pino.destination({ dest: 2, sync: true }),
+  pino.multistream([
+    { stream: pino.destination({ dest: 2, sync: true }), level: 'trace' },
+    { stream: { write: (line: string) => recentLines.push(line) }, level: 'trace' },
+  ]),
 );
 
 export function createLogger(namespace: string, context: Record<string, unknown> = {}): Logger {

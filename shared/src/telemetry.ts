@@ -168,6 +168,11 @@ export const AgentHealth = z.object({
    * before it send none; one that is not 17 printable characters is dropped alone, never the block.
    */
   vin: z.string().regex(REPORTED_VIN).nullable().optional().catch(undefined),
+  /**
+   * Remote commands refused since the store was created, by reason (unsigned, forged, expired,
+   * replayed, other-vehicle): a rising `forged` is someone at the broker. Optional within v1.
+   */
+  commandsRefused: z.record(z.string(), counter).optional().catch(undefined),
 });
 export type AgentHealth = z.infer<typeof AgentHealth>;
 

@@ -12,6 +12,7 @@
  *   {base}/v1/{tenantId}/{vehicleId}/events-ack    cloud -> agent   VehicleEventAck (TelemetryAck's shape, QoS 0), after COMMIT
  *   {base}/v1/{tenantId}/{vehicleId}/commands      cloud -> agent   AgentCommand (QoS 1), remote diagnostics
  *   {base}/v1/{tenantId}/{vehicleId}/commands-ack  agent -> cloud   AgentCommandResult (QoS 1), one per command
+ *   {base}/v1/{tenantId}/{vehicleId}/commands-stream agent -> cloud  CommandStreamFrame (QoS 0), live PIDs of a streamPids
  *
  * Events get an ack topic of their own rather than a lane marker on `ack`: both lanes number
  * their batches from 1, and an agent listening on `ack` would take an events answer for the
@@ -28,7 +29,7 @@
  *
  * `base` defaults to `fleet`; tests use their own base so runs on a shared broker never mix.
  */
-import type { AgentCommand, AgentCommandResult } from './commands.ts';
+import type { AgentCommand, AgentCommandResult, CommandStreamFrame } from './commands.ts';
 import type { VehicleEventAck, VehicleEventBatch } from './events.ts';
 import { ID_PATTERN } from './ids.ts';
 import type { ModelArtifact } from './model-artifact.ts';
@@ -56,6 +57,8 @@ export const TOPICS = {
   model: { from: 'cloud', qos: 1, retained: true },
   commands: { from: 'cloud', qos: 1, retained: false },
   'commands-ack': { from: 'agent', qos: 1, retained: false },
+  // Live readings: a lost frame is stale by the time it would be resent.
+  'commands-stream': { from: 'agent', qos: 0, retained: false },
 } as const satisfies Record<string, TopicSpec>;
 
 export type TopicKind = keyof typeof TOPICS;
@@ -71,6 +74,7 @@ export interface TopicPayloads {
   model: ModelArtifact;
   commands: AgentCommand;
   'commands-ack': AgentCommandResult;
+  'commands-stream': CommandStreamFrame;
 }
 // Indexing by every TopicKind: a kind added to TOPICS without its payload type does not compile.
 export type TopicPayload<K extends TopicKind> = TopicPayloads[K];

@@ -4,6 +4,7 @@ import { assignmentsRouter } from './routers/assignments.ts';
 import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
 import { challengesRouter } from './routers/challenges.ts';
+import { commandsRouter } from './routers/commands.ts';
 import { devicesRouter } from './routers/devices.ts';
 import { driversRouter } from './routers/drivers.ts';
 import { fuelRouter } from './routers/fuel.ts';
@@ -60,6 +61,7 @@ export const appRouter = createRouter({
   rewards: rewardsRouter,
   vehicleHealth: vehicleHealthRouter,
   reportSchedules: reportSchedulesRouter,
+  commands: commandsRouter,
 });
 
 export type AppRouter = typeof appRouter;

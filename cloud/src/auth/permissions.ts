@@ -95,6 +95,12 @@ export const PERMISSIONS = {
   'reports:schedule': ['admin', 'finance', 'compliance'],
   /** Tenant-wide settings (its time zone, in which schedules run and report periods are cut). */
   'tenant:settings': ['admin'],
+  /** A vehicle's remote-command history and answers (the diagnostics page). */
+  'commands:read': ['admin', 'fleet_manager', 'technician'],
+  /** Signed remote commands that read or tune the vehicle: codes now, live PIDs, status, logs, poll rates, model rollback. */
+  'commands:send': ['admin', 'fleet_manager', 'technician'],
+  /** Clear the trouble codes remotely (service 04 also resets readiness monitors): technicians only. */
+  'commands:clear': ['technician'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

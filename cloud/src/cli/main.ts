@@ -11,6 +11,7 @@
  *   fleet-cloud vehicles|drivers|groups ... --tenant T           the fleet register (cli/register.ts)
  *   fleet-cloud drivers rescore [--day D] [--days N] [--tenant T]   driver scores (cli/scores.ts)
  *   fleet-cloud reports ifta|carbon|distance|rates|boundaries   IFTA return, carbon (cli/reports.ts)
+ *   fleet-cloud vehicle cmd VEHICLE NAME --tenant T [--args J] [--wait]   signed remote commands (cli/vehicle.ts)
  */
 import { createLogger, safeUrl } from '@fleet/shared/log';
 import { Command } from 'commander';
@@ -29,6 +30,7 @@ import { registerModelCommands } from './model.ts';
 import { registerRegisterCommands } from './register.ts';
 import { registerReportsCommands } from './reports.ts';
 import { registerScoreCommands } from './scores.ts';
+import { registerVehicleCommands } from './vehicle.ts';
 
 interface DbOptions {
   databaseUrl: string;
@@ -171,6 +173,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
     });
   registerDevicesCommands(program, io, env);
   registerModelCommands(program, io);
+  registerVehicleCommands(program, io);
   registerFuelCommands(program, io);
   registerRegisterCommands(program, io, env.operator);
   registerReportsCommands(program, io, env.operator);

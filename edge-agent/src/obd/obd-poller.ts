@@ -20,7 +20,7 @@
  * normal states on a vehicle, not crashes: the poller reports them and resumes by itself.
  */
 import type { Logger } from '@fleet/shared/log';
-import { AgentErrorCode, isAgentError, isVehicleSilent } from '../errors.ts';
+import { AgentError, AgentErrorCode, isAgentError, isVehicleSilent } from '../errors.ts';
 import type { ByteStream } from '../transport/byte-stream.ts';
 import type { AdapterIdentity } from './elm327/connection.ts';
 import type { ObdProtocol } from './elm327/protocols.ts';
@@ -141,6 +141,8 @@ const CHARGING_V = 13.2;
 
 export interface ObdPollerStats {
   cycles: number;
+  /** Cycles that also asked a remote stream's extra PIDs (commands/pid-stream.ts). */
+  extraPidCycles: number;
   connects: number;
   disconnects: number;
   vehicleLost: number;
@@ -169,17 +171,34 @@ export class ObdPoller {
   voltage: number | null = null;
   vin: VinReading | null = null;
   supported: SupportMap = new Map();
-  readonly stats: ObdPollerStats = { cycles: 0, connects: 0, disconnects: 0, vehicleLost: 0 };
+  readonly stats: ObdPollerStats = {
+    cycles: 0,
+    extraPidCycles: 0,
+    connects: 0,
+    disconnects: 0,
+    vehicleLost: 0,
+  };
 
   private stopped = false;
   private session: ObdSession | undefined;
   private wake: (() => void) | undefined;
+  // Remote diagnostics (edge-agent/src/commands): PIDs asked beside the schedule while a live
+  // stream runs, listeners told each cycle's readings, and one-off requests (read or clear the
+  // codes now) run between two cycles, so the adapter only ever has one request in flight.
+  private readonly extraPids = new Set<number>();
+  private readonly cycleListeners = new Set<(pids: readonly number[], now: number) => void>();
+  private readonly exclusive: {
+    run: (s: ObdSession) => Promise<unknown>;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  private pollGroups: { fast: number[]; slow: readonly number[]; slowPeriodMs: number } | undefined;
 
   constructor(
     private readonly open: (baudRate: number) => Promise<ByteStream>,
     private readonly log: Logger,
     /** [0...60000] ms between poll cycles, default 0 (as fast as the adapter answers). */
-    private readonly cycleDelayMs = 0,
+    private cycleDelayMs = 0,
     /** [100...60000] ms before reconnecting after a failure or probing a silent vehicle, default 2000. */
     private readonly retryDelayMs = 2000,
     private readonly options: ObdPollerOptions = {},
@@ -229,7 +248,78 @@ export class ObdPoller {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    this.failExclusive(new AgentError(AgentErrorCode.ObdNoVehicle, 'the agent is stopping'));
     await this.session?.close();
+  }
+
+  /** Poll pacing now (remote `setPollRates`); slowPeriodMs also applies to the running schedule. */
+  setPollRates(rates: { cycleDelayMs?: number | undefined; slowPeriodMs?: number | undefined }) {
+    if (rates.cycleDelayMs !== undefined) this.cycleDelayMs = rates.cycleDelayMs;
+    if (rates.slowPeriodMs !== undefined) {
+      this.options.slowPeriodMs = rates.slowPeriodMs;
+      if (this.pollGroups) this.pollGroups.slowPeriodMs = rates.slowPeriodMs;
+    }
+    return { cycleDelayMs: this.cycleDelayMs, slowPeriodMs: this.options.slowPeriodMs ?? 5000 };
+  }
+
+  /** The PIDs asked every cycle beside the schedule (a live stream's); empty: none. */
+  setExtraPids(pids: Iterable<number>): void {
+    this.extraPids.clear();
+    for (const p of pids) this.extraPids.add(p);
+  }
+
+  /** Told after each cycle with the PIDs that cycle read; returns the unsubscribe. */
+  onCycle(listener: (pids: readonly number[], now: number) => void): () => void {
+    this.cycleListeners.add(listener);
+    return () => this.cycleListeners.delete(listener);
+  }
+
+  /**
+   * Runs `fn` on the session between two poll cycles (services 03/04 on request). While no
+   * vehicle answers yet (the agent just started, the ignition is off) it waits up to `waitMs`
+   * for one, then rejects with ObdNoVehicle.
+   */
+  withSession<T>(fn: (session: ObdSession) => Promise<T>, waitMs = 30_000): Promise<T> {
+    if (this.stopped)
+      return Promise.reject(new AgentError(AgentErrorCode.ObdNoVehicle, 'the agent is stopping'));
+    return new Promise<T>((resolve, reject) => {
+      const job = {
+        run: fn,
+        resolve: (v: unknown) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        const i = this.exclusive.indexOf(job);
+        if (i >= 0) this.exclusive.splice(i, 1);
+        reject(
+          new AgentError(
+            AgentErrorCode.ObdNoVehicle,
+            `no vehicle answered within ${Math.round(waitMs / 1000)} s (OBD link ${this.state})`,
+          ),
+        );
+      }, waitMs);
+      this.exclusive.push(job);
+    });
+  }
+
+  private failExclusive(err: Error): void {
+    for (const job of this.exclusive.splice(0)) job.reject(err);
+  }
+
+  private async runExclusive(session: ObdSession): Promise<void> {
+    for (const job of this.exclusive.splice(0)) {
+      try {
+        job.resolve(await job.run(session));
+      } catch (err) {
+        job.reject(err);
+      }
+    }
   }
 
   /** Until the port fails: find the vehicle, poll it, wait while it is silent, find it again. */
@@ -280,15 +370,12 @@ export class ObdPoller {
     this.fuelRateSource = selectFuelRateSource(supported);
     const fast = [...(this.options.fastPids ?? DEFAULT_FAST_PIDS)];
     if (this.fuelRateSource) fast.push(...FUEL_RATE_PIDS[this.fuelRateSource]);
-    const scheduler = new PollScheduler(
-      supported,
-      {
-        fast,
-        slow: this.options.slowPids ?? DEFAULT_SLOW_PIDS,
-        slowPeriodMs: this.options.slowPeriodMs ?? 5000,
-      },
-      session.requestMode.multiPid,
-    );
+    this.pollGroups = {
+      fast,
+      slow: this.options.slowPids ?? DEFAULT_SLOW_PIDS,
+      slowPeriodMs: this.options.slowPeriodMs ?? 5000,
+    };
+    const scheduler = new PollScheduler(supported, this.pollGroups, session.requestMode.multiPid);
     const maxTimeouts = this.options.maxConsecutiveTimeouts ?? 3;
     let timeouts = 0;
     const due: DiagnosticsDue = {
@@ -301,7 +388,9 @@ export class ObdPoller {
     };
     while (!this.stopped && !session.closed) {
       const now = Date.now();
-      const pids = scheduler.due(now);
+      const scheduled = scheduler.due(now);
+      const extra = [...this.extraPids].filter((p) => supported.has(p) && !scheduled.includes(p));
+      const pids = [...scheduled, ...extra];
       if (pids.length === 0) {
         this.log.warn('the vehicle supports none of the PIDs to poll');
         await this.sleep(this.retryDelayMs);
@@ -311,19 +400,25 @@ export class ObdPoller {
         const readings = await session.readPids(pids);
         timeouts = 0;
         this.stats.cycles++;
+        if (extra.length > 0) this.stats.extraPidCycles++;
         this.record(readings, now);
         scheduler.markRead(
           readings.map((r) => r.pid),
           now,
         );
+        for (const listener of this.cycleListeners) listener(pids, now);
         await this.readDiagnostics(session, due, now);
+        await this.runExclusive(session);
       } catch (err) {
-        if (isVehicleSilent(err)) return;
         if (isAgentError(err, AgentErrorCode.ObdTimeout) && ++timeouts < maxTimeouts) continue;
+        // Nobody waits forever for a request the next vehicle (or adapter) would never serve.
+        this.failExclusive(err as Error);
+        if (isVehicleSilent(err)) return;
         throw err;
       }
       if (this.cycleDelayMs > 0) await this.sleep(this.cycleDelayMs);
     }
+    this.failExclusive(new AgentError(AgentErrorCode.ObdNoVehicle, 'the OBD session ended'));
   }
 
   /**

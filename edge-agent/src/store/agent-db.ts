@@ -5,6 +5,7 @@
  *   AgentDb ──┬─ samples: SampleOutbox   samples, rollups_minute, sync_cursor/acked ranges 'telemetry'
  *             ├─ events:  EventOutbox    events, sync_cursor 'events'
  *             ├─ troubleCodes            trouble_codes (the vehicle's codes as last read)
+ *             ├─ seenCommands            seen_commands, command_refusals (remote commands, once only)
  *             └─ itself                  link_state (the broker link), evictions (the disk budget)
  *
  * A sample is in here before anything else sees it; a lane's cursor moves only after the cloud
@@ -25,6 +26,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { SeenCommands } from '../commands/seen-commands.ts';
 import { AgentError, AgentErrorCode } from '../errors.ts';
 import { EventOutbox } from './event-outbox.ts';
 import type { EvictionCounters, EvictionKind } from './evictions.ts';
@@ -53,6 +55,8 @@ export class AgentDb {
   readonly events: EventOutbox;
   /** The vehicle's trouble codes as last read (diagnostics/diagnostics-watch.ts). */
   readonly troubleCodes: TroubleCodeMemory;
+  /** Remote commands already accepted (once-only across restarts) and refusal counts. */
+  readonly seenCommands: SeenCommands;
   private readonly db: Database.Database;
   private readonly options: Required<AgentDbOptions>;
   private appendsSinceCheck = 0;
@@ -97,6 +101,7 @@ export class AgentDb {
     });
     this.events = new EventOutbox(this.db);
     this.troubleCodes = new TroubleCodeMemory(this.db);
+    this.seenCommands = new SeenCommands(this.db);
   }
 
   private migrate() {

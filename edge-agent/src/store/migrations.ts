@@ -107,4 +107,23 @@ export const MIGRATIONS: readonly string[] = [
   // continues from the newest row after a restart).
   `ALTER TABLE samples ADD COLUMN odometer_km REAL;
    ALTER TABLE samples ADD COLUMN gps_distance_m REAL;`,
+
+  // 7: remote commands (edge-agent/src/commands/seen-commands.ts). Each signed command id and
+  // nonce the agent has accepted, until a while after its expiry: a command redelivered by the
+  // broker, resent by the cloud or replayed by someone runs at most once, across reconnects and
+  // restarts. Refusals (forged, expired, replayed, other vehicle) counted by reason for the health
+  // report.
+  // Two b-trees only (WITHOUT ROWID, no secondary index): schema pages count against the disk
+  // budget, and the table holds a few hours of commands (a nonce is found by a scan).
+  `CREATE TABLE seen_commands (
+     id         TEXT    PRIMARY KEY,
+     nonce      TEXT    NOT NULL,
+     name       TEXT    NOT NULL,
+     expires_at INTEGER NOT NULL,
+     seen_at    INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE command_refusals (
+     refusal TEXT    PRIMARY KEY,
+     n       INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;`,
 ];

@@ -41,5 +41,6 @@ export function agentHealth(
     syncLagMs: s.oldestUnsentTs === null ? null : Math.max(0, now - s.oldestUnsentTs),
     modelVersion: sources.modelVersion(),
     ...(sources.vin ? { vin: sources.vin() } : {}),
+    commandsRefused: db.seenCommands.refusals(),
   };
 }

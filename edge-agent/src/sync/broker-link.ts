@@ -2,7 +2,8 @@
  *                         ┌─ TelemetryLane  ─ telemetry ▶ ◀ ack          (SampleOutbox)
  *   AgentDb ── BrokerLink ┼─ EventLane      ─ events ▶    ◀ events-ack   (EventOutbox)
  *   one MQTT session      ├─ ModelReceiver  ─             ◀ model        (ModelService; with a publisher key)
- *                         └─ CommandLane    ─ commands-ack ▶ ◀ commands  (ping; remote diagnostics)
+ *                         └─ CommandLane    ─ commands-ack ▶ ◀ commands  (signed remote commands)
+ *                                             commands-stream ▶          (live PIDs, commands/pid-stream.ts)
  *
  * ONE broker connection per agent: one client id, one login and TLS identity, one retained
  * status with its will, one reconnect/backoff, one keepalive. The lanes ride on it; each names the
@@ -20,6 +21,7 @@
  * status, and an equal ts lets the will (which always arrives later) win. A clean stop suppresses
  * the will, so the link says `offline` itself.
  */
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   type AgentHealth,
@@ -124,13 +126,23 @@ export class BrokerLink implements LinkPort {
     private readonly db: AgentDb,
     private readonly opts: BrokerLinkOptions,
     private readonly log: Logger,
-    extras: { models?: ModelService | null | undefined; health?: () => AgentHealth } = {},
+    extras: {
+      models?: ModelService | null | undefined;
+      health?: () => AgentHealth;
+      /** The cloud's command key (public half); without it only `ping` is answered. */
+      commandKey?: KeyObject | null;
+    } = {},
   ) {
     this.health = extras.health;
     this.topics = vehicleTopics(opts.tenantId, opts.vehicleId, opts.baseTopic);
     this.telemetry = new TelemetryLane(db.samples, this, opts, log.child({ lane: 'telemetry' }));
     this.events = new EventLane(db.events, this, opts, log.child({ lane: 'events' }));
-    this.commands = new CommandLane(this, log.child({ lane: 'commands' }));
+    this.commands = new CommandLane(this, log.child({ lane: 'commands' }), {
+      tenantId: opts.tenantId,
+      vehicleId: opts.vehicleId,
+      publicKey: extras.commandKey ?? null,
+      seen: db.seenCommands,
+    });
     this.models = extras.models ? new ModelReceiver(extras.models, log.child({ lane: 'models' })) : null;
     this.lanes = [this.telemetry, this.events, this.commands, ...(this.models ? [this.models] : [])];
     for (const lane of this.lanes) {

@@ -194,6 +194,11 @@ export function VehicleDetail({ vehicleId }: { vehicleId: string }) {
 
       <section aria-labelledby="dtc-heading">
         <h2 id="dtc-heading">Diagnostic trouble codes</h2>
+        <p>
+          <Link href={`/vehicles/${encodeURIComponent(vehicleId)}/diagnostics`}>
+            Diagnostics and remote commands
+          </Link>
+        </p>
         {data &&
           (dtcs.length === 0 ? (
             <p>No trouble codes reported in this range.</p>
