@@ -10,6 +10,7 @@
 import type { Logger } from '@fleet/shared/log';
 import type pg from 'pg';
 import { inTenant } from '../db/tenant.ts';
+import { Periodic } from '../periodic.ts';
 import { awardBadges } from './badges/award.ts';
 import { finalizeChallenge } from './challenges/challenges.ts';
 
@@ -69,38 +70,22 @@ export async function sweepDriverProgramme(
 }
 
 /** Runs sweepDriverProgramme every `intervalMs` in the cloud process; 0 = off. */
-export class DriverProgrammeSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private lastBadges = 0;
-
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly intervalMs: number,
-    private readonly log: Logger,
-  ) {}
-
-  start(): void {
-    if (this.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      const badges = Date.now() - this.lastBadges >= BADGE_SWEEP_EVERY_MS;
-      this.running ??= sweepDriverProgramme(this.pool, this.log, { badges })
-        .then((r) => {
-          if (badges) this.lastBadges = Date.now();
-          if (r.finalized + r.badges + r.failed > 0) this.log.info(r, 'drivers programme sweep');
-        })
-        .catch((err: unknown) =>
-          this.log.warn({ err: (err as Error).message }, 'drivers programme sweep failed; next time'),
-        )
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+export class DriverProgrammeSweeper extends Periodic<Awaited<ReturnType<typeof sweepDriverProgramme>>> {
+  constructor(pool: pg.Pool, intervalMs: number, log: Logger) {
+    let lastBadges = 0;
+    let badges = false;
+    super({
+      intervalMs,
+      name: 'drivers programme sweep',
+      log,
+      pass: () => {
+        badges = Date.now() - lastBadges >= BADGE_SWEEP_EVERY_MS;
+        return sweepDriverProgramme(pool, log, { badges });
+      },
+      onDone: (r) => {
+        if (badges) lastBadges = Date.now();
+        if (r.finalized + r.badges + r.failed > 0) log.info(r, 'drivers programme sweep');
+      },
+    });
   }
 }

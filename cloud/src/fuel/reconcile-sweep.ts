@@ -12,6 +12,7 @@
  */
 import type { Logger } from '@fleet/shared/log';
 import type pg from 'pg';
+import { Periodic } from '../periodic.ts';
 import { periodAround, reconcileTenant } from './reconcile.ts';
 
 /** Pending purchases and logs older than this are left to `fleet-cloud fuel reconcile`. */
@@ -92,37 +93,18 @@ export async function sweepFuelReconciliation(
 }
 
 /** Runs `sweepFuelReconciliation` every `intervalMs` in the cloud process; 0 = off. */
-export class FuelReconcileSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private watermark: Date | null = null;
-
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly intervalMs: number,
-    private readonly log: Logger,
-  ) {}
-
-  start(): void {
-    if (this.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      this.running ??= sweepFuelReconciliation(this.pool, this.watermark, this.log)
-        .then(({ result, watermark }) => {
-          this.watermark = watermark;
-          if (result.tenants > 0) this.log.info(result, 'fuel reconciliation sweep');
-        })
-        .catch((err: unknown) =>
-          this.log.warn({ err: (err as Error).message }, 'fuel reconciliation sweep failed; next time'),
-        )
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+export class FuelReconcileSweeper extends Periodic<Awaited<ReturnType<typeof sweepFuelReconciliation>>> {
+  constructor(pool: pg.Pool, intervalMs: number, log: Logger) {
+    let watermark: Date | null = null;
+    super({
+      intervalMs,
+      name: 'fuel reconciliation sweep',
+      log,
+      pass: () => sweepFuelReconciliation(pool, watermark, log),
+      onDone: ({ result, watermark: next }) => {
+        watermark = next;
+        if (result.tenants > 0) log.info(result, 'fuel reconciliation sweep');
+      },
+    });
   }
 }

@@ -19,6 +19,7 @@ import {
   findVehicleStates,
   raiseRuleAlerts,
 } from '../../db/queries/rule-alerts.ts';
+import { Periodic } from '../../periodic.ts';
 import { decide, type Fire, type Occurrence } from './engine.ts';
 import { type AlertRule, registerRuleSource } from './rule.ts';
 import { type AlertDelivery, groupLookup } from './rule-alerts.ts';
@@ -157,36 +158,21 @@ export async function sweepRules(
 }
 
 /** Runs `sweepRules` every `intervalMs` in the cloud process; a failed sweep is logged and retried next time. */
-export class AlertSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-
+export class AlertSweeper extends Periodic<Awaited<ReturnType<typeof sweepRules>>> {
   constructor(
-    private readonly pool: pg.Pool,
-    private readonly intervalMs: number,
-    private readonly log: Logger,
-    private readonly delivery?: EscalationDelivery & Partial<AlertDelivery>,
-  ) {}
-
-  start(): void {
-    if (this.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      this.running ??= sweepRules(this.pool, Date.now(), this.log, this.delivery)
-        .then((r) => {
-          if (r.opened + r.cleared + r.escalated > 0) this.log.info(r, 'alert sweep');
-        })
-        .catch((err: unknown) =>
-          this.log.warn({ err: (err as Error).message }, 'alert sweep failed; next time'),
-        )
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    pool: pg.Pool,
+    intervalMs: number,
+    log: Logger,
+    delivery?: EscalationDelivery & Partial<AlertDelivery>,
+  ) {
+    super({
+      intervalMs,
+      name: 'alert sweep',
+      log,
+      pass: () => sweepRules(pool, Date.now(), log, delivery),
+      onDone: (r) => {
+        if (r.opened + r.cleared + r.escalated > 0) log.info(r, 'alert sweep');
+      },
+    });
   }
 }

@@ -8,6 +8,7 @@
 import type { Logger } from '@fleet/shared/log';
 import type pg from 'pg';
 import { inTenant } from '../../db/tenant.ts';
+import { Periodic } from '../../periodic.ts';
 import { addDays, dayOf, rescoreDay } from './rescore.ts';
 
 export interface RescoreResult {
@@ -39,37 +40,19 @@ export async function rescoreTenants(
   return result;
 }
 
-export class ScoreSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly intervalMs: number,
-    private readonly log: Logger,
-  ) {}
-
-  start(): void {
-    if (this.intervalMs <= 0) return;
-    const run = () => {
-      const today = dayOf(Date.now());
-      this.running ??= rescoreTenants(this.pool, [addDays(today, -1), today])
-        .then((r) => {
-          if (r.tenants > 0) this.log.info(r, 'driver scores recomputed');
-        })
-        .catch((err: unknown) =>
-          this.log.warn({ err: (err as Error).message }, 'driver rescore failed; next time'),
-        )
-        .finally(() => {
-          this.running = undefined;
-        });
-    };
-    this.timer = setInterval(run, this.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+export class ScoreSweeper extends Periodic<Awaited<ReturnType<typeof rescoreTenants>>> {
+  constructor(pool: pg.Pool, intervalMs: number, log: Logger) {
+    super({
+      intervalMs,
+      name: 'driver rescore',
+      log,
+      pass: () => {
+        const today = dayOf(Date.now());
+        return rescoreTenants(pool, [addDays(today, -1), today]);
+      },
+      onDone: (r) => {
+        if (r.tenants > 0) log.info(r, 'driver scores recomputed');
+      },
+    });
   }
 }

@@ -27,6 +27,7 @@ import type pg from 'pg';
 import { inTenant } from '../../db/tenant.ts';
 import { CloudError, CloudErrorCode, isCloudError } from '../../errors.ts';
 import type { EmailSender } from '../../notifications/channels/email.ts';
+import { Periodic } from '../../periodic.ts';
 import type { SecretBox } from '../../security/secret-box.ts';
 import type { ExportProgress } from '../exports/detail-export.ts';
 import { nextRun, Recurrence, reportPeriod } from './recurrence.ts';
@@ -75,10 +76,9 @@ export interface TickResult {
 }
 
 export class ReportScheduleRunner {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<TickResult> | null = null;
   private readonly now: () => number;
   private readonly leaseMs: number;
+  private readonly periodic: Periodic<TickResult>;
   readonly stats = { claimed: 0, sent: 0, failed: 0 };
 
   constructor(
@@ -87,28 +87,25 @@ export class ReportScheduleRunner {
   ) {
     this.now = opts.now ?? Date.now;
     this.leaseMs = opts.leaseMs ?? 10 * 60_000;
+    this.periodic = new Periodic({
+      intervalMs: opts.intervalMs,
+      name: 'report schedules',
+      log: opts.log,
+      pass: () => this.pass(),
+    });
   }
 
   start(): void {
-    if (this.opts.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      this.tick().catch((err: Error) =>
-        this.opts.log.warn({ err: err.message }, 'report schedule tick failed'),
-      );
-    }, this.opts.intervalMs);
+    this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One pass: claim due schedules, then run what is queued. Overlapping calls share one pass. */
   tick(): Promise<TickResult> {
-    this.running ??= this.pass().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.periodic.run();
   }
 
   private async pass(): Promise<TickResult> {
