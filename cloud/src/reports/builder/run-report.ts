@@ -109,6 +109,7 @@ async function carbonTable(db: Db, tenantId: string, r: ReportRequest): Promise<
       { key: 'ch4G', label: 'CH4 (g)', numeric: true },
       { key: 'n2oG', label: 'N2O (g)', numeric: true },
       { key: 'co2eKg', label: 'CO2e (kg)', numeric: true },
+      { key: 'co2ePerDistance', label: us ? 'CO2e (g/mi)' : 'CO2e (g/km)', numeric: true },
     ],
     rows: report.rows
       .filter((x) => names.has(x.vehicleId))
@@ -123,6 +124,8 @@ async function carbonTable(db: Db, tenantId: string, r: ReportRequest): Promise<
         ch4G: round(x.ch4Mg / 1000, 3),
         n2oG: round(x.n2oMg / 1000, 3),
         co2eKg: round(x.co2eG / 1000, 3),
+        co2ePerDistance:
+          x.co2eGPerKm === null ? null : round(us ? x.co2eGPerKm * KM_PER_MILE : x.co2eGPerKm, 1),
       })),
     chart: {
       title: 'CO2e per vehicle and month (kg)',

@@ -35,6 +35,12 @@ export interface CarbonFigures {
   ch4Mg: number;
   n2oMg: number;
   co2eG: number;
+  /**
+   * Emission intensity, grams CO2e per km driven (ISO 14083 reports intensity per distance; per
+   * tonne-km needs the payload carried, which the register does not hold), to 0.1 g; null
+   * without distance.
+   */
+  co2eGPerKm: number | null;
 }
 
 export interface CarbonRow extends CarbonFigures {
@@ -101,6 +107,8 @@ export function computeCarbonReport(
     ch4Mg: Math.round(m.ch4Ug / 1e3),
     n2oMg: Math.round(m.n2oUg / 1e3),
     co2eG: Math.round(co2e(m) / 1e6),
+    // µg / m = mg/km; /100 then round, *0.1: grams per km to 0.1 g.
+    co2eGPerKm: m.metres > 0 ? Math.round(co2e(m) / m.metres / 100) / 10 : null,
   });
   const add = (into: Micro, m: Micro) => {
     into.litres += m.litres;

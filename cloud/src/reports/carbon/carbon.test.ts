@@ -28,6 +28,19 @@ describe('carbon from fuel and distance (EPA GHG Emission Factors Hub 2025)', ()
     expect(r.total).toMatchObject({ co2G: 1_021_000, ch4Mg: 11_400, n2oMg: 51_720, co2eG: 1_035_025 });
     expect(r.dataset).toMatchObject({ id: 'epa-ghg-hub-2025', gwp: 'AR5', gwpValues: { ch4: 28, n2o: 265 } });
     expect(r.rows[0]!.missing).toBeNull();
+    // Intensity: 1,035,025 g over 1,200 mi = 1,931.2128 km → 535.9 g CO2e/km.
+    expect(r.total.co2eGPerKm).toBe(535.9);
+  });
+
+  it('intensity is per km driven, and absent without distance', () => {
+    const r = computeCarbonReport(
+      dataset,
+      [truck],
+      [activity(100, 0, '2026-07'), activity(100, 500, '2026-08')],
+    );
+    expect(r.byMonth[0]!.co2eGPerKm).toBeNull();
+    const aug = r.byMonth[1]!;
+    expect(aug.co2eGPerKm).toBeCloseTo(aug.co2eG / (500 * 1.609344), 1);
   });
 
   it('the same with AR4 GWPs (25 / 298): 1,021,000 + 285 + 15,412.56 = 1,036,698 g', () => {

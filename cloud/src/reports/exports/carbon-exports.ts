@@ -10,9 +10,17 @@ import PDFDocument from 'pdfkit';
 import type { CarbonFigures, CarbonReport } from '../carbon/carbon-report.ts';
 import { csvLines } from './ifta-exports.ts';
 
-const FIGURES = ['Litres', 'Miles', 'CO2 (kg)', 'CH4 (g)', 'N2O (g)', 'CO2e (kg)'];
+const FIGURES = ['Litres', 'Miles', 'CO2 (kg)', 'CH4 (g)', 'N2O (g)', 'CO2e (kg)', 'CO2e (g/km)'];
 const kg = (g: number) => Math.round(g) / 1000;
-const figures = (f: CarbonFigures) => [f.litres, f.miles, kg(f.co2G), kg(f.ch4Mg), kg(f.n2oMg), kg(f.co2eG)];
+const figures = (f: CarbonFigures) => [
+  f.litres,
+  f.miles,
+  kg(f.co2G),
+  kg(f.ch4Mg),
+  kg(f.n2oMg),
+  kg(f.co2eG),
+  f.co2eGPerKm,
+];
 
 function datasetLine(r: CarbonReport): string {
   return `${r.dataset.name} (${r.dataset.id}), GWP ${r.dataset.gwp}`;
