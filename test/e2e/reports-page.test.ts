@@ -11,7 +11,8 @@
  * in the tenant's zone (set on the page) is listed with its next run on that zone's wall clock, a
  * run now reaches a real SMTP server (started here, the runner looking every second) with a signed
  * link whose CSV holds every raw sample, the page's own download link serves the same file, and
- * the builder's streamed detail export downloads it with its progress shown.
+ * the builder's streamed detail export downloads it with its progress shown; a fleet manager
+ * (no reports:schedule, no reports:read) sees neither.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -337,6 +338,22 @@ describe('/reports', () => {
       await page.getByRole('progressbar', { name: 'Detail export progress' }).getAttribute('value'),
     ).toBe(String(SAMPLES));
     step('detail export streamed');
+
+    // A fleet manager reads fleet reports but may not schedule nor file: neither part is shown.
+    const manager = { email: `max-${session.run}@fleet.test`, password: `pw-${session.run}-manager-long` };
+    await createUser(db, {
+      tenantId: session.tenantId,
+      name: 'Max Manager',
+      role: 'fleet_manager',
+      ...manager,
+    });
+    const signedIn = await session.signIn(manager.email, manager.password);
+    await signedIn.page.goto(`${session.stack.webUrl}/reports`);
+    await hydrated(signedIn.page.getByRole('button', { name: 'Run report' }));
+    expect(await signedIn.page.locator('section[data-section="report-schedules"]').count()).toBe(0);
+    expect(await signedIn.page.getByRole('button', { name: 'Export detail (CSV)' }).count()).toBe(0);
+    await signedIn.context.close();
+    step('hidden from a fleet manager');
     console.log(`reports-page schedules: ${steps.join(', ')}`);
   });
 });
