@@ -19,7 +19,9 @@ import { trpc } from '../../lib/trpc.ts';
 import { usePermissions } from '../../lib/use-permissions.ts';
 import { useQuery } from '../../lib/use-query.ts';
 import { BudgetsEditor } from './budgets-editor.tsx';
+import { DetailExport } from './detail-export.tsx';
 import { lastQuarter, PRESETS, type Preset, presetRange } from './period.ts';
+import { ReportSchedules } from './schedules.tsx';
 
 type RunInput = Extract<Parameters<typeof trpc.reports.run.query>[0], object>;
 type Kind = NonNullable<RunInput['kind']>;
@@ -116,10 +118,29 @@ export function ReportBuilder() {
   const permissions = usePermissions(true);
   if (permissions === null) return <p>Loading…</p>;
   if (!permissions.has('reports:fleet')) return <NotAllowed what="reports" />;
-  return <Builder canFile={permissions.has('reports:read')} canBudget={permissions.has('reports:budgets')} />;
+  return (
+    <>
+      <Builder
+        canFile={permissions.has('reports:read')}
+        canBudget={permissions.has('reports:budgets')}
+        canSchedule={permissions.has('reports:schedule')}
+      />
+      {permissions.has('reports:schedule') && (
+        <ReportSchedules canSetZone={permissions.has('tenant:settings')} />
+      )}
+    </>
+  );
 }
 
-function Builder({ canFile, canBudget }: { canFile: boolean; canBudget: boolean }) {
+function Builder({
+  canFile,
+  canBudget,
+  canSchedule,
+}: {
+  canFile: boolean;
+  canBudget: boolean;
+  canSchedule: boolean;
+}) {
   const [form, setForm] = useState<Form>(() => ({
     kind: 'cost',
     preset: 'this-month',
@@ -334,6 +355,16 @@ function Builder({ canFile, canBudget }: { canFile: boolean; canBudget: boolean 
           </button>
         </fieldset>
       </form>
+
+      {canFile && (
+        <DetailExport
+          canWatch={canSchedule}
+          span={() => {
+            const input = inputOf(form, Date.now());
+            return { from: input.from, to: input.to, vehicleIds: input.vehicleIds };
+          }}
+        />
+      )}
 
       {table && (
         <section aria-labelledby="report-title" data-report={table.kind}>
