@@ -199,10 +199,15 @@ describe('daily engine scores (predictive maintenance)', () => {
     // 200 s at MAF 10 (score 0), then 40 s at MAF 40 (4.5) and 10 s at MAF 70 (18), then the
     // ignition goes off: 25 windows, 4 at 4.5, 1 at 18.
     const drive1 = drive(0, 250, (t) => (t < 200 ? 10 : t < 240 ? 40 : 70));
-    const off = drive(250, 260, () => null, 0).map((s) => ({ ...s, ignition: false }));
+    // The link reconnecting (ignition unknown) first, then nothing answering: ignition off.
+    const off = drive(250, 260, () => null, 0).map((s, i) => ({ ...s, ignition: i < 3 ? null : false }));
     const pushed = [...drive1, ...off].flatMap((s) => d.push(s));
     const [summary, ...rest] = scores(pushed);
     expect(rest).toEqual([]);
+    // Sent when the ignition went off, not before (the unknown samples did not end the drive).
+    const untilUnknown = new EngineAnomalyDetector(() => models[1]!);
+    expect(scores([...drive1, ...off.slice(0, 3)].flatMap((s) => untilUnknown.push(s)))).toEqual([]);
+    expect(scores(untilUnknown.flush())).toHaveLength(1);
     expect(summary).toMatchObject({
       type: 'engine_scores',
       start: T0,

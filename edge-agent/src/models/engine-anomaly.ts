@@ -88,7 +88,7 @@ export class EngineAnomalyDetector implements Detector {
 
   /** Every scored window's score, summarised per day: `engine_scores` events (engine-scores.ts). */
   private readonly daily: DailyEngineScores;
-  /** The last sample had the ignition on (a summary is sent when it goes off). */
+  /** The last sample that knew had the ignition on (a summary is sent when it goes off). */
   private ignitionOn = false;
 
   private readonly log: Logger | undefined;
@@ -130,7 +130,8 @@ export class EngineAnomalyDetector implements Detector {
       this.endRun(out);
       this.daily.close(out, 'ignition_off');
     }
-    this.ignitionOn = s.ignition === true;
+    // Unknown (null: the link reconnecting) keeps the last known state.
+    if (s.ignition !== null) this.ignitionOn = s.ignition;
     if (m === null || s.rpm === null || s.rpm < m.manifest.gate.minRpm) {
       this.stats.skipped++;
       return out;
