@@ -266,6 +266,9 @@ describe('engine-anomaly models from the cloud to a running agent', () => {
     // The day's score summary (predictive maintenance): the fault day scores higher at its p95,
     // and the inputs that drove it are the fuel and air readings.
     const faultDay = lastScores.map((e) => e.details);
+    console.log(
+      `engine_scores p95: normal drive ${normalDay.map((d) => d.p95).join('/')}, fault drive ${faultDay.map((d) => d.p95).join('/')} (threshold ${faultDay[0]?.threshold}); fault top inputs ${JSON.stringify(faultDay[0]?.features)}`,
+    );
     expect(normalDay.length).toBeGreaterThan(0);
     expect(faultDay.length).toBeGreaterThan(0);
     expect(Math.max(...faultDay.map((d) => d.p95 as number))).toBeGreaterThan(
