@@ -107,7 +107,7 @@ export function VehicleDiagnostics({ vehicleId }: { vehicleId: string }) {
     <>
       <PageMessages message={message} error={failure ?? (codes.error ? String(codes.error) : null)} />
       <section aria-labelledby="codes-heading">
-        <h2 id="codes-heading">Trouble codes</h2>
+        <h2 id="codes-heading">Trouble codes and commands</h2>
         {latestRead ? (
           <CurrentCodes command={latestRead} orderCell={canReadOrders ? orderCell : null} />
         ) : reported.length > 0 ? (
