@@ -675,6 +675,14 @@ describe('3. roles', () => {
       technician: true,
       driver: false,
     },
+    'vehicleHealth.engineScores': {
+      admin: true,
+      fleet_manager: true,
+      finance: false,
+      compliance: false,
+      technician: true,
+      driver: false,
+    },
     'trips.list': {
       admin: true,
       fleet_manager: true,
@@ -1226,6 +1234,7 @@ describe('3. roles', () => {
       'vehicleHealth.codes': { vehicleId: A.vehicle, ...range },
       'vehicleHealth.battery': { vehicleId: A.vehicle, ...range },
       'vehicleHealth.monitors': { vehicleId: A.vehicle, ...range },
+      'vehicleHealth.engineScores': { vehicleId: A.vehicle, ...range },
       'alerts.get': async () => ({ alertId: await aAlert() }),
       'alerts.acknowledge': async () => ({ alertId: await aAlert() }),
       'alerts.resolve': async () => ({ alertId: await aAlert() }),

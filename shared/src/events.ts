@@ -48,6 +48,14 @@ export const VEHICLE_EVENT_TYPES = [
    * `crankSamples` (the back-to-back ATRV reads around the start). All optional: v stays 1.
    */
   'monitors',
+  /**
+   * The engine model's window scores summarised (predictive maintenance; older agents never send
+   * it): one segment of one UTC day and one model version, sent at ignition off, at the day's end,
+   * on a model swap. `details.day` (YYYY-MM-DD), `windows`, `anomalousWindows`, `mean`, `p95`,
+   * `max`, `threshold`, `features` [{ feature, share }] (each input's share of the reconstruction
+   * error, largest first), `reason`. Segments never overlap: the cloud adds a day's up.
+   */
+  'engine_scores',
 ] as const;
 export type VehicleEventType = (typeof VEHICLE_EVENT_TYPES)[number];
 

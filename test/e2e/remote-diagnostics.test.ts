@@ -65,8 +65,11 @@ describe('remote diagnostics in the browser', () => {
     // The agent has reported it (the events lane); read it now through a signed command.
     await page.getByRole('button', { name: 'Read codes now' }).click();
     const codes = page.getByRole('table', { name: 'Trouble codes on the vehicle now' });
-    await codes.getByRole('cell', { name: 'P0171' }).waitFor({ timeout: 20_000 });
+    await codes.getByRole('cell', { name: 'P0171', exact: true }).waitFor({ timeout: 20_000 });
     await expectNoAxeViolations(page, 'diagnostics page with a code');
+    // A work order opened from the code (issue 18 §1): its link and status then replace the button.
+    await codes.getByRole('button', { name: 'Open a work order: trouble code P0171' }).click();
+    await codes.getByRole('link', { name: /^Work order \d+ \(open\)$/ }).waitFor({ timeout: 10_000 });
 
     // Clear: the reason, then the explicit confirmation.
     await page.getByRole('button', { name: 'Clear codes…' }).click();

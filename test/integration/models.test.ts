@@ -130,8 +130,11 @@ function detect(samples: DriveSample[], detector = new EngineAnomalyDetector(() 
   const events = samples.flatMap((s) => detector.push(s));
   events.push(...detector.flush());
   for (const e of events) expect(VehicleEvent.safeParse({ id: 1, ...e }).success).toBe(true);
-  return events;
+  lastScores = events.filter((e) => e.type === 'engine_scores');
+  return events.filter((e) => e.type !== 'engine_scores');
 }
+/** The daily score summaries (`engine_scores`) the last detect() run emitted besides its anomalies. */
+let lastScores: ReturnType<EngineAnomalyDetector['flush']> = [];
 
 beforeAll(async () => {
   await requireServices({ mqtt: true, postgres: true });
@@ -257,8 +260,23 @@ describe('engine-anomaly models from the cloud to a running agent', () => {
     // Normal driving it never saw: nothing. The same drive with 3 minutes of rich running: found.
     detector = new EngineAnomalyDetector(() => service.engineModel());
     expect(detect(heldOut)).toEqual([]);
+    const normalDay = lastScores.map((e) => e.details);
     const { samples, from, to } = injectRichRunning(heldOut);
     const events = detect(samples);
+    // The day's score summary (predictive maintenance): the fault day scores higher at its p95,
+    // and the inputs that drove it are the fuel and air readings.
+    const faultDay = lastScores.map((e) => e.details);
+    console.log(
+      `engine_scores p95: normal drive ${normalDay.map((d) => d.p95).join('/')}, fault drive ${faultDay.map((d) => d.p95).join('/')} (threshold ${faultDay[0]?.threshold}); fault top inputs ${JSON.stringify(faultDay[0]?.features)}`,
+    );
+    expect(normalDay.length).toBeGreaterThan(0);
+    expect(faultDay.length).toBeGreaterThan(0);
+    expect(Math.max(...faultDay.map((d) => d.p95 as number))).toBeGreaterThan(
+      Math.max(...normalDay.map((d) => d.p95 as number)),
+    );
+    expect(['fuel_rate_lph', 'maf_gps']).toContain(
+      (faultDay[0]!.features as { feature: string }[])[0]!.feature,
+    );
     expect(events.length).toBeGreaterThan(0);
     for (const e of events) {
       expect(e).toMatchObject({ type: 'engine_anomaly', modelVersion: 'engine-anomaly@1' });

@@ -44,6 +44,7 @@ export const EVENT_TYPE_LABELS: Record<string, string> = {
   battery: 'Battery check',
   ignition_on: 'Ignition on',
   ignition_off: 'Ignition off',
+  engine_scores: 'Engine scores',
 };
 
 interface Badge {

@@ -47,6 +47,8 @@ describe('alertForEvent', () => {
       ignition_off: null,
       // Recorded; a misfire among them alerts through vehicle-health-alerts.ts, not here.
       monitors: null,
+      // Recorded; a day high for the vehicle becomes an inspect suggestion, not an alert.
+      engine_scores: null,
     });
   });
 

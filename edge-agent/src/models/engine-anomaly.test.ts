@@ -87,10 +87,14 @@ function drive(fromS: number, toS: number, maf: (t: number) => number | null, rp
   return out;
 }
 
-function run(d: EngineAnomalyDetector, samples: DriveSample[]) {
+/** Everything the detector emitted: anomalies and the daily score summaries. */
+function runAll(d: EngineAnomalyDetector, samples: DriveSample[]) {
   const events = samples.flatMap((s) => d.push(s));
   return [...events, ...d.flush()];
 }
+/** The anomalies only (the daily summaries have their own tests below). */
+const run = (d: EngineAnomalyDetector, samples: DriveSample[]) =>
+  runAll(d, samples).filter((e) => e.type === 'engine_anomaly');
 
 describe('EngineAnomalyDetector', () => {
   it('flags a sustained fault once, from its first to its last anomalous window, with the model version', () => {
@@ -183,5 +187,85 @@ describe('EngineAnomalyDetector', () => {
     const events = [...before, ...after];
     expect(events.map((e) => e.modelVersion)).toEqual(['engine-anomaly@1', 'engine-anomaly@2']);
     expect(events[0]!.end).toBeLessThan(events[1]!.start);
+  });
+});
+
+describe('daily engine scores (predictive maintenance)', () => {
+  type Shares = { feature: string; share: number }[];
+  const scores = (events: ReturnType<typeof runAll>) => events.filter((e) => e.type === 'engine_scores');
+
+  it('summarises every scored window of the drive at ignition off: count, mean, p95, max and the PIDs that drove them', () => {
+    const d = new EngineAnomalyDetector(() => models[1]!);
+    // 200 s at MAF 10 (score 0), then 40 s at MAF 40 (4.5) and 10 s at MAF 70 (18), then the
+    // ignition goes off: 25 windows, 4 at 4.5, 1 at 18.
+    const drive1 = drive(0, 250, (t) => (t < 200 ? 10 : t < 240 ? 40 : 70));
+    // The link reconnecting (ignition unknown) first, then nothing answering: ignition off.
+    const off = drive(250, 260, () => null, 0).map((s, i) => ({ ...s, ignition: i < 3 ? null : false }));
+    const pushed = [...drive1, ...off].flatMap((s) => d.push(s));
+    const [summary, ...rest] = scores(pushed);
+    expect(rest).toEqual([]);
+    // Sent when the ignition went off, not before (the unknown samples did not end the drive).
+    const untilUnknown = new EngineAnomalyDetector(() => models[1]!);
+    expect(scores([...drive1, ...off.slice(0, 3)].flatMap((s) => untilUnknown.push(s)))).toEqual([]);
+    expect(scores(untilUnknown.flush())).toHaveLength(1);
+    expect(summary).toMatchObject({
+      type: 'engine_scores',
+      start: T0,
+      end: T0 + 249_000,
+      modelVersion: 'engine-anomaly@1',
+      details: {
+        day: '2024-05-01',
+        windows: 25,
+        anomalousWindows: 5,
+        mean: (4 * 4.5 + 18) / 25,
+        // nearest rank: the 24th of 25 sorted scores
+        p95: 4.5,
+        max: 18,
+        threshold: 1,
+        reason: 'ignition_off',
+      },
+    });
+    // All the error is the MAF's (rpm sits on its mean): the PID a technician looks at.
+    expect((summary!.details.features as Shares)[0]).toEqual({ feature: 'maf_gps', share: 1 });
+    // Nothing is left open: flush sends no second summary of the same windows.
+    expect(scores(d.flush())).toEqual([]);
+  });
+
+  it('names the PID that drove the score from the real reconstruction error shares', () => {
+    const d = new EngineAnomalyDetector(() => models[1]!);
+    // rpm 4000 (z = 2, squared 4) with MAF 40 (z = 3, squared 9): shares 4/13 and 9/13.
+    const [summary] = scores(
+      runAll(
+        d,
+        drive(0, 60, () => 40, 4000),
+      ),
+    );
+    expect(summary!.details.features).toEqual([
+      { feature: 'maf_gps', share: 0.692 },
+      { feature: 'rpm', share: 0.308 },
+    ]);
+    expect(summary!.details.reason).toBe('flush');
+  });
+
+  it('cuts a drive across midnight UTC into one summary per day, and a model swap into one per version', () => {
+    let active = models[1]!;
+    const d = new EngineAnomalyDetector(() => active);
+    const midnight = Date.UTC(2024, 4, 2);
+    const across = drive(0, 120, () => 40).map((s, i) => ({ ...s, ts: midnight - 60_000 + i * 1000 }));
+    const events = across.flatMap((s) => d.push(s));
+    active = models[2]!;
+    events.push(
+      ...runAll(
+        d,
+        drive(0, 30, () => 10).map((s, i) => ({ ...s, ts: midnight + 3_600_000 + i * 1000 })),
+      ),
+    );
+    expect(
+      scores(events).map((e) => [e.details.day, e.details.windows, e.modelVersion, e.details.reason]),
+    ).toEqual([
+      ['2024-05-01', 6, 'engine-anomaly@1', 'day_end'],
+      ['2024-05-02', 6, 'engine-anomaly@1', 'model_change'],
+      ['2024-05-02', 3, 'engine-anomaly@2', 'flush'],
+    ]);
   });
 });

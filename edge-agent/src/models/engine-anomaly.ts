@@ -17,6 +17,7 @@ import type { Logger } from '@fleet/shared/log';
 import type { DetectedEvent, Detector } from '../detectors/index.ts';
 import type { DriveSample } from '../fuel/drive-log.ts';
 import type { EngineModel } from './engine-model.ts';
+import { DailyEngineScores } from './engine-scores.ts';
 
 export interface EngineAnomalyOptions {
   /** A run of anomalous windows is reported at the latest after this much data time (default 60 s). */
@@ -82,7 +83,13 @@ export class EngineAnomalyDetector implements Detector {
     this.maxEventMs = opts.maxEventMs ?? 60_000;
     this.driverId = opts.driverId ?? null;
     this.log = opts.log;
+    this.daily = new DailyEngineScores(this.driverId);
   }
+
+  /** Every scored window's score, summarised per day: `engine_scores` events (engine-scores.ts). */
+  private readonly daily: DailyEngineScores;
+  /** The last sample that knew had the ignition on (a summary is sent when it goes off). */
+  private ignitionOn = false;
 
   private readonly log: Logger | undefined;
   /** Engine-running samples in a row that lacked a model input, and whether that was reported. */
@@ -117,6 +124,14 @@ export class EngineAnomalyDetector implements Detector {
     } else if (this.window.length > 0 && m && s.ts - this.windowStart >= m.manifest.window.ms) {
       this.closeWindow(out);
     }
+    if (s.ignition === false && this.ignitionOn) {
+      // Ignition off: the drive's last window, then its scores (the day so far) go out now.
+      this.closeWindow(out);
+      this.endRun(out);
+      this.daily.close(out, 'ignition_off');
+    }
+    // Unknown (null: the link reconnecting) keeps the last known state.
+    if (s.ignition !== null) this.ignitionOn = s.ignition;
     if (m === null || s.rpm === null || s.rpm < m.manifest.gate.minRpm) {
       this.stats.skipped++;
       return out;
@@ -131,6 +146,7 @@ export class EngineAnomalyDetector implements Detector {
     const out: DetectedEvent[] = [];
     this.closeWindow(out);
     this.endRun(out);
+    this.daily.close(out, 'flush');
     return out;
   }
 
@@ -157,6 +173,7 @@ export class EngineAnomalyDetector implements Detector {
     const { errors, featureSq } = m.reconstruct(this.rows, used.length);
     const score = median(errors);
     const threshold = m.manifest.threshold;
+    this.daily.add(out, m, used[0]!.ts, used[used.length - 1]!.ts, score, featureSq);
     if (score <= threshold) {
       this.endRun(out);
       return;

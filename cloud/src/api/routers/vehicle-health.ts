@@ -2,6 +2,7 @@ import { ID_PATTERN } from '@fleet/shared';
 import { z } from 'zod';
 import { batteryTrend, misfiring } from '../../alerts/vehicle-health-alerts.ts';
 import { batteryStartOf, healthEvents } from '../../db/queries/vehicle-health.ts';
+import { engineScoreDays, HISTORY_DAYS, inspectSuggestions } from '../../maintenance/inspect-suggestions.ts';
 import { EpochMs, rangeCheck } from '../cursor.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 import { requireVisibleVehicle } from '../vehicle-access.ts';
@@ -81,6 +82,35 @@ const Monitors = z.object({
   misfiring: z.array(z.number()),
 });
 
+const Share = z.object({ feature: z.string(), share: z.number() });
+const EngineScores = z.object({
+  days: z.array(
+    z.object({
+      day: z.string(),
+      windows: z.number(),
+      anomalousWindows: z.number(),
+      mean: z.number(),
+      p95: z.number(),
+      max: z.number(),
+      threshold: z.number(),
+      features: z.array(Share),
+      modelVersions: z.array(z.string()),
+    }),
+  ),
+  suggestions: z.array(
+    z.object({
+      vehicleId: z.string(),
+      day: z.string(),
+      ref: z.string(),
+      mean: z.number(),
+      baseline: z.number(),
+      limit: z.number(),
+      rule: z.enum(['history', 'threshold']),
+      features: z.array(Share),
+    }),
+  ),
+});
+
 export const vehicleHealthRouter = createRouter({
   /** Trouble codes as reported (newest last), each with its freeze frame when the agent read one. */
   codes: health
@@ -133,6 +163,33 @@ export const vehicleHealthRouter = createRouter({
         }));
         const last = rows.at(-1);
         return { reads, misfiring: last ? misfiring(last.details).map((c) => c.cylinder) : [] };
+      }),
+    ),
+
+  /**
+   * The engine model's scores per day in [from, to) with the PIDs that drove them, and the days
+   * high for this vehicle's own history as "inspect" suggestions (maintenance/inspect-suggestions.ts).
+   */
+  engineScores: health
+    .input(Range)
+    .output(EngineScores)
+    .query(({ ctx, input }) =>
+      ctx.tenant(async (db) => {
+        await requireVisibleVehicle(db, ctx.session, input.vehicleId);
+        // The days before `from` are read too: the first days in range are judged on their history.
+        const all = await engineScoreDays(
+          db,
+          ctx.session.tenantId,
+          input.vehicleId,
+          input.from - HISTORY_DAYS * 86_400_000,
+          input.to,
+        );
+        const firstDay = new Date(input.from).toISOString().slice(0, 10);
+        const inRange = (d: { day: string }) => d.day >= firstDay;
+        return {
+          days: all.filter(inRange).slice(-input.limit),
+          suggestions: inspectSuggestions(input.vehicleId, all).filter(inRange),
+        };
       }),
     ),
 });

@@ -7,6 +7,12 @@ import { UtcTime } from '../../../../components/utc-time.tsx';
 import { useMe } from '../../../../lib/access.ts';
 import { trpc } from '../../../../lib/trpc.ts';
 import { useQuery } from '../../../../lib/use-query.ts';
+import {
+  InspectSuggestions,
+  useVehicleOrders,
+  type VehicleOrder,
+  WorkOrderCell,
+} from './work-order-links.tsx';
 
 type Command = Awaited<ReturnType<typeof trpc.commands.get.query>>;
 type Code = { code: string; kind: string; ecu: string };
@@ -47,6 +53,20 @@ export function VehicleDiagnostics({ vehicleId }: { vehicleId: string }) {
   const [message, setMessage] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [refresh, setRefresh] = useState(0);
+  // Work orders opened from a code or an inspect suggestion: the button, or the order's link.
+  const canReadOrders = permissions.has('maintenance:read');
+  const { orders, reload: reloadOrders } = useVehicleOrders(vehicleId, canReadOrders);
+  const orderCell = {
+    vehicleId,
+    orders,
+    canWrite: permissions.has('maintenance:write') && canReadOrders,
+    onOpened: (m: string) => {
+      setFailure(null);
+      setMessage(m);
+      reloadOrders();
+    },
+    onError: setFailure,
+  };
 
   const codes = useQuery({ vehicleId, refresh }, (signal) => {
     const to = Date.now();
@@ -87,22 +107,30 @@ export function VehicleDiagnostics({ vehicleId }: { vehicleId: string }) {
     <>
       <PageMessages message={message} error={failure ?? (codes.error ? String(codes.error) : null)} />
       <section aria-labelledby="codes-heading">
-        <h2 id="codes-heading">Trouble codes</h2>
+        <h2 id="codes-heading">Trouble codes and commands</h2>
         {latestRead ? (
-          <CurrentCodes command={latestRead} />
+          <CurrentCodes command={latestRead} orderCell={canReadOrders ? orderCell : null} />
         ) : reported.length > 0 ? (
           <DataTable
             caption="Trouble codes the vehicle reported (last 92 days)"
-            columns={['Code', 'Reported']}
+            columns={canReadOrders ? ['Code', 'Reported', 'Work order'] : ['Code', 'Reported']}
           >
-            {reported.map((e) => (
-              <tr key={e.eventId}>
-                <td>{String((e.details as { code?: string }).code ?? '—')}</td>
-                <td>
-                  <UtcTime ms={e.start} />
-                </td>
-              </tr>
-            ))}
+            {reported.map((e) => {
+              const code = String((e.details as { code?: string }).code ?? '—');
+              return (
+                <tr key={e.eventId}>
+                  <td>{code}</td>
+                  <td>
+                    <UtcTime ms={e.start} />
+                  </td>
+                  {canReadOrders && (
+                    <td>
+                      <CodeOrder code={code} cell={orderCell} />
+                    </td>
+                  )}
+                </tr>
+              );
+            })}
           </DataTable>
         ) : (
           codes.data && <p>No trouble codes reported.</p>
@@ -119,6 +147,7 @@ export function VehicleDiagnostics({ vehicleId }: { vehicleId: string }) {
         )}
         {canClear && <ClearCodes vehicleId={vehicleId} onSent={() => setRefresh((n) => n + 1)} />}
       </section>
+      {permissions.has('vehicles:health') && <InspectSuggestions {...orderCell} />}
       {canSend && <LivePids vehicleId={vehicleId} />}
       {history.data && (
         <section aria-labelledby="history-heading">
@@ -151,7 +180,29 @@ export function VehicleDiagnostics({ vehicleId }: { vehicleId: string }) {
   );
 }
 
-function CurrentCodes({ command }: { command: Command }) {
+type OrderCell = {
+  vehicleId: string;
+  orders: readonly VehicleOrder[] | null;
+  canWrite: boolean;
+  onOpened: (message: string) => void;
+  onError: (message: string) => void;
+};
+
+/** A trouble code's work order (source { kind: 'dtc', ref: code }), or the button to open one. */
+function CodeOrder({ code, cell }: { code: string; cell: OrderCell }) {
+  if (!/^[PCBU][0-9A-F]{4}$/.test(code)) return <>—</>;
+  return (
+    <WorkOrderCell
+      {...cell}
+      kind="dtc"
+      sourceRef={code}
+      title={`Trouble code ${code}`}
+      label={`trouble code ${code}`}
+    />
+  );
+}
+
+function CurrentCodes({ command, orderCell }: { command: Command; orderCell: OrderCell | null }) {
   const r = command.result as { codes?: Code[]; remaining?: Code[]; milOn: boolean | null };
   const list = r.codes ?? r.remaining ?? [];
   return (
@@ -162,12 +213,20 @@ function CurrentCodes({ command }: { command: Command }) {
       {list.length === 0 ? (
         <p>No trouble codes stored.</p>
       ) : (
-        <DataTable caption="Trouble codes on the vehicle now" columns={['Code', 'Kind', 'ECU']}>
+        <DataTable
+          caption="Trouble codes on the vehicle now"
+          columns={orderCell ? ['Code', 'Kind', 'ECU', 'Work order'] : ['Code', 'Kind', 'ECU']}
+        >
           {list.map((c) => (
             <tr key={`${c.code}-${c.kind}-${c.ecu}`}>
               <td>{c.code}</td>
               <td>{c.kind}</td>
               <td>{c.ecu}</td>
+              {orderCell && (
+                <td>
+                  <CodeOrder code={c.code} cell={orderCell} />
+                </td>
+              )}
             </tr>
           ))}
         </DataTable>
