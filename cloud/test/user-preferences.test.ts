@@ -17,7 +17,11 @@ import { sessionOf } from './support/sessions.ts';
 const log = createLogger('user-preferences-test').child({}, { level: 'error' });
 let db: Awaited<ReturnType<typeof openTestPool>>;
 let pool: pg.Pool;
-const admin = { devices: new DeviceProvisioning({ logins: null, mqttUrl: '', baseTopic: '' }) };
+// Admin services this test never reaches (no invitation is sent): an unused sender at that seam.
+const admin = {
+  devices: new DeviceProvisioning({ logins: null, mqttUrl: '', baseTopic: '' }),
+  invites: { send: async () => ({ delivered: false }) },
+};
 const as = (role: 'driver' | 'fleet_manager', tenant: string) =>
   createCaller({ db: pool, session: sessionOf(role, tenant, null), admin });
 
