@@ -233,3 +233,8 @@ export const en = {
   'defect.sendingNow': 'Sending it now.',
   'defect.waitingSync': 'It is waiting to sync and will be sent when you are back online.',
 } as const;
+
+export type Plural = { readonly one: string; readonly other: string };
+export type MessageKey = keyof typeof en;
+/** Every language has every key (a missing one is a type error, and i18n.test.ts checks placeholders). */
+export type Messages = Record<MessageKey, string | Plural>;

@@ -1,4 +1,4 @@
-import type { Messages } from './i18n.ts';
+import type { Messages } from './en.ts';
 
 /** The driver pages in Spanish: the same keys and placeholders as en.ts (i18n.test.ts checks). */
 export const es: Messages = {

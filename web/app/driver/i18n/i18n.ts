@@ -6,13 +6,10 @@
  *   navigator.language (no preference) ─┴▶ locale ─▶ t(key, vars), num(), volume(), distance(), dateTime()
  */
 import { fromKm, fromLitres, type Units } from '../../../lib/units.ts';
-import { en } from './en.ts';
+import { en, type MessageKey, type Messages } from './en.ts';
 import { es } from './es.ts';
 
-export type Plural = { readonly one: string; readonly other: string };
-export type MessageKey = keyof typeof en;
-/** Every language has every key (a missing one is a type error, and i18n.test.ts checks placeholders). */
-export type Messages = Record<MessageKey, string | Plural>;
+export type { MessageKey, Messages, Plural } from './en.ts';
 
 export const LOCALES = ['en', 'es'] as const;
 export type Locale = (typeof LOCALES)[number];
