@@ -626,6 +626,22 @@ describe('3. roles', () => {
       technician: true,
       driver: true,
     },
+    'auth.preferences': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'auth.setPreferences': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
     // Web API (product.md: managers' dashboard, finance, technicians' faults, the driver's PWA).
     'telemetry.fleet': {
       admin: true,
@@ -1470,6 +1486,7 @@ describe('3. roles', () => {
         return { disputeId: rows[0]!.id, accept: true, comment: 'agreed' };
       },
       'scores.updateSettings': { anonymise: true },
+      'auth.setPreferences': { volumeUnit: 'gal', locale: 'es' },
     };
     const given = inputs[path];
     const input = typeof given === 'function' ? await (given as () => Promise<unknown>)() : given;

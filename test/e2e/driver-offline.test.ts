@@ -9,6 +9,8 @@
  *   -> online: the refuel reaches PostgreSQL exactly once -> sent again twice: still one row.
  *
  * axe (WCAG 2.1 A/AA/AAA) runs on the page online, offline with a queued refuel, and with errors.
+ * Then the driver switches to US gallons, miles and Spanish: the figures and strings change, and
+ * offline the score, the challenge progress and the rank are still shown (issue 19 §4), in Spanish.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,9 +20,11 @@ import path from 'node:path';
 import pg from 'pg';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCaller } from '../../cloud/src/api/root.ts';
 import { createUser } from '../../cloud/src/auth/auth-service.ts';
 import { REPO_ROOT } from '../../scripts/lib/processes.ts';
 import { type Stack, startStack } from '../../scripts/lib/stack.ts';
+import { en } from '../../web/app/driver/i18n/en.ts';
 import { expectNoAxeViolations } from './support/axe.ts';
 import { REAL_MQTT_URL, REAL_POSTGRES_URL, requireRealServices, waitUntil } from './support/services.ts';
 
@@ -108,6 +112,7 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
   const tenantId = `t${run}`;
   const driver = { email: `driver-${run}@fleet.test`, password: `pw-${randomBytes(12).toString('hex')}` };
   const station = `E2E station ${run}`;
+  const challengeName = `Distance week ${run}`;
   let stack: Stack;
   let db: pg.Pool;
   let browser: Browser;
@@ -154,6 +159,28 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
       role: 'driver',
       vehicleId: 'veh-001',
       ...driver,
+    });
+    // A running distance challenge (target 10 km): the driver's progress and rank in it.
+    const utcMinute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+    await createCaller({
+      db,
+      session: {
+        userId: 'e2e-admin',
+        tenantId,
+        email: 'admin@e2e.test',
+        name: 'admin',
+        role: 'admin',
+        vehicleId: null,
+      },
+    }).challenges.create({
+      name: challengeName,
+      metric: 'distance_km',
+      direction: 'at_least',
+      target: 10,
+      minKm: 0,
+      timeZone: 'UTC',
+      startsLocal: utcMinute(Date.now() - 86_400_000),
+      endsLocal: utcMinute(Date.now() + 7 * 86_400_000),
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     // A phone: the driver's device (layout, touch targets and axe all judged at this size).
@@ -496,9 +523,73 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
     ).toBe(1);
   });
 
+  it('US gallons, miles and Spanish: figures and strings change; offline the score, challenge progress and rank stay', async () => {
+    const settings = page.getByTestId('settings');
+    // One change at a time: each is saved, then read back (the worker keeps that answer for offline).
+    const saved = () => page.waitForResponse((r) => r.url().includes('/api/trpc/auth.preferences'));
+    for (const [label, value] of [
+      ['Volume', 'gal'],
+      ['Distance', 'mi'],
+      ['Language', 'es'],
+    ] as const)
+      await Promise.all([saved(), settings.getByLabel(label).selectOption(value)]);
+    // A fresh load: nothing said earlier in English stays in the live region.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Mi vehículo' }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="recent-refuels"]').waitFor({ timeout: 30_000 });
+    // The first refuel (42.5 L) as the office has it: 42.5 / 3.785411784 = 11.23 US gallons.
+    const refuel = page.locator(`[data-testid="recent-refuels"] li[data-client-id="${clientId}"]`);
+    expect(await refuel.textContent()).toMatch(
+      /Sincronizado 11,23 gal de diésel, .*71,23 EUR \(6,344 EUR\/gal\)/,
+    );
+    expect(await page.getByLabel('Cuentakilómetros (mi)').count()).toBe(1);
+    expect(await page.getByLabel('Galones (obligatorio)').count()).toBe(1);
+    // The challenge's 10 km target in miles (6.2 → "6 mi"), and the driver's rank among those ranked.
+    const challenge = page.getByTestId('challenge-progress');
+    await challenge.waitFor({ timeout: 30_000 });
+    const online = (await challenge.textContent()) ?? '';
+    expect(online).toContain(challengeName);
+    expect(online).toMatch(/objetivo como mínimo 6 mi, puesto 1 de 1/);
+    expect(await page.getByTestId('score').textContent()).toMatch(/^Puntuación de eficiencia: /);
+    expect(await page.getByTestId('score-summary').textContent()).toMatch(/^[\d.,]+ mi recorridos, /);
+    expect(await page.getByTestId('rolling-score').textContent()).toMatch(
+      /^(Aún sin puntuación: [\d.,]+ mi de 62 mi recorridos|Puntuación [\d,]+ de 100; mejor que el \d+%)/,
+    );
+    // No fixed English sentence of the catalogue is left on the page (server data aside).
+    const shown = (await page.locator('.driver').textContent()) ?? '';
+    const fragments = Object.values(en)
+      .flatMap((m) => (typeof m === 'string' ? [m] : [m.one, m.other]))
+      .flatMap((m) => m.split(/\{\w+\}/))
+      .map((f) => f.trim())
+      .filter((f) => f.length >= 12);
+    expect(fragments.length).toBeGreaterThan(100);
+    expect(fragments.filter((f) => shown.includes(f))).toEqual([]);
+    await expectNoAxeViolations(page, 'driver home in Spanish, gallons and miles');
+
+    // Offline, a fresh load: everything from the worker's cache, in Spanish, marked stale.
+    await context.setOffline(true);
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Mi vehículo' }).waitFor();
+    await page.getByText('Sin conexión: se muestran los datos guardados en este teléfono').waitFor();
+    await page.getByTestId('challenge-progress').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('challenge-progress').textContent()).toMatch(
+      /objetivo como mínimo 6 mi, puesto 1 de 1/,
+    );
+    await page.getByTestId('rolling-score').waitFor();
+    expect(await page.getByTestId('score').textContent()).toMatch(/^Puntuación de eficiencia: /);
+    expect(await page.getByTestId('points-balance').textContent()).toMatch(/^Puntos: \d+$/);
+    expect(await page.getByTestId('programme').locator('.freshness--stale').textContent()).toMatch(
+      /^Desactualizado: última actualización \d\d:\d\d, sin conexión$/,
+    );
+    await expectNoAxeViolations(page, 'driver home offline in Spanish');
+    await context.setOffline(false);
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Mi vehículo' }).waitFor();
+  });
+
   it('sign-out deletes the cached driver data, so the next user of the phone cannot read it', async () => {
     expect(await page.evaluate(() => caches.has('fleet-driver-data-v1'))).toBe(true);
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: /^(Sign out|Cerrar sesión)$/ }).click();
     await page.waitForURL(/\/login$/, { timeout: 30_000 });
     expect(await page.evaluate(() => caches.has('fleet-driver-data-v1'))).toBe(false);
     // The page itself (no personal data) stays cached for the next driver's offline use.

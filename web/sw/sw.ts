@@ -37,11 +37,12 @@ declare const self: ServiceWorkerGlobalScope;
 const NETWORK_TIMEOUT_S = 4;
 
 /**
- * The reads a driver needs offline: their own session, vehicle, refuels, score. Unbatched calls
- * only (the driver page's client does not batch), so one URL is one procedure.
+ * The reads a driver needs offline: their own session and preferences (units, language), vehicle,
+ * refuels, scores, points, challenge progress and rank. Unbatched calls only (the driver page's
+ * client does not batch), so one URL is one procedure.
  */
 const DRIVER_READS =
-  /^\/api\/trpc\/(auth\.me|vehicles\.(get|list)|refuels\.mine|drivers\.[A-Za-z]+|telemetry\.[A-Za-z]+)$/;
+  /^\/api\/trpc\/(auth\.(me|preferences)|vehicles\.(get|list)|refuels\.mine|drivers\.[A-Za-z]+|telemetry\.[A-Za-z]+|scores\.(get|explain|disputes)|points\.balance|challenges\.(list|progress)|rewards\.list)$/;
 
 /**
  * Cache only good answers and stamp when they were fetched; answer a gateway error (the cloud is

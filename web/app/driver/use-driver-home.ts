@@ -20,6 +20,7 @@ import {
 } from '../../lib/offline/queue.ts';
 import { REFUEL_SYNC_TAG, syncRefuels } from '../../lib/offline/sync.ts';
 import { driverApi, errorCode, type Freshness, isNetworkFailure, readWithFreshness } from './driver-api.ts';
+import type { DriverText } from './i18n/i18n.ts';
 
 /** Refresh period while the page is open: a phone on a weak signal, not a dashboard. */
 const REFRESH_MS = 30_000;
@@ -60,7 +61,10 @@ async function requestBackgroundSync(): Promise<void> {
   await sync?.register(REFUEL_SYNC_TAG).catch(() => {});
 }
 
-export function useDriverHome() {
+export function useDriverHome(text: DriverText) {
+  // Messages are made in the language of the moment they are said (a ref: no reload on a switch).
+  const textRef = useRef(text);
+  textRef.current = text;
   const [me, setMe] = useState<Loaded<Me> | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [vehicle, setVehicle] = useState<Loaded<VehicleState> | null>(null);
@@ -98,8 +102,10 @@ export function useDriverHome() {
       }
       setProblem(
         isNetworkFailure(error)
-          ? 'You are offline and this phone has no saved copy of your data yet. Connect once to load it.'
-          : `Your data could not be loaded: ${error instanceof Error ? error.message : 'unknown error'}.`,
+          ? textRef.current.t('problem.offlineNoCopy')
+          : textRef.current.t('problem.loadFailed', {
+              reason: error instanceof Error ? error.message : textRef.current.t('common.unknownError'),
+            }),
       );
       return;
     }
@@ -145,13 +151,11 @@ export function useDriverHome() {
     const result = await syncRefuels();
     await refreshOutbox();
     if (result.sent > 0) {
-      setAnnouncement(`${result.sent === 1 ? 'One refuel' : `${result.sent} refuels`} sent and confirmed.`);
+      setAnnouncement(textRef.current.t('announce.refuelsSent', { n: result.sent }));
       await loadRefuels();
     }
     if (result.rejected > 0)
-      setAnnouncement(
-        `${result.rejected === 1 ? 'One refuel was' : `${result.rejected} refuels were`} not accepted; see the list.`,
-      );
+      setAnnouncement(textRef.current.t('announce.refuelsRejected', { n: result.rejected }));
   }, [loadRefuels, refreshOutbox]);
 
   useEffect(() => {
@@ -183,8 +187,8 @@ export function useDriverHome() {
     await refreshOutbox();
     setAnnouncement(
       navigator.onLine
-        ? 'Refuel saved on this phone; sending it now.'
-        : 'Refuel saved on this phone. It is waiting to sync and will be sent when you are back online.',
+        ? textRef.current.t('announce.refuelSavedOnline')
+        : textRef.current.t('announce.refuelSavedOffline'),
     );
     await requestBackgroundSync();
     await sync();
@@ -193,7 +197,7 @@ export function useDriverHome() {
   async function discard(clientId: string) {
     await removeQueued(clientId);
     await refreshOutbox();
-    setAnnouncement('Refuel removed from this phone.');
+    setAnnouncement(textRef.current.t('announce.refuelRemoved'));
   }
 
   async function signOut() {
@@ -201,7 +205,7 @@ export function useDriverHome() {
       await driverApi.auth.logout.mutate();
     } catch (error) {
       if (isNetworkFailure(error)) {
-        setAnnouncement('Signing out needs a connection. Try again when you are online.');
+        setAnnouncement(textRef.current.t('announce.signOutOffline'));
         return;
       }
     }

@@ -18,6 +18,15 @@ const Me = z.object({
 /** What this session may do (auth/permissions.ts): the dashboard shows only the sections it can use. */
 const MeWithPermissions = Me.extend({ permissions: z.array(z.string()) });
 
+/** The driver app's units and language (issue 19 §4); locale null = the browser's language. */
+const Preferences = z.object({
+  volumeUnit: z.enum(['l', 'gal']),
+  distanceUnit: z.enum(['km', 'mi']),
+  locale: z.enum(['en', 'es']).nullable(),
+});
+type Preferences = z.infer<typeof Preferences>;
+const DEFAULT_PREFERENCES: Preferences = { volumeUnit: 'l', distanceUnit: 'km', locale: null };
+
 export const authRouter = createRouter({
   /** Sets the session cookie (session-cookie.ts); a wrong password is answered slowly, then the account locks. */
   login: publicProcedure
@@ -90,4 +99,58 @@ export const authRouter = createRouter({
       ...ctx.session,
       permissions: PERMISSION_NAMES.filter((p) => can(ctx.session.role, p, ctx.session.scopes)),
     })),
+
+  /** The signed-in user's units and language (defaults when never saved). */
+  preferences: authedProcedure
+    .meta({ permission: 'vehicles:read' })
+    .output(Preferences)
+    .query(({ ctx }) =>
+      ctx.tenant(async (db) => {
+        const { rows } = await db.query<{
+          volume_unit: 'l' | 'gal';
+          distance_unit: 'km' | 'mi';
+          locale: 'en' | 'es' | null;
+        }>('SELECT volume_unit, distance_unit, locale FROM user_preferences WHERE user_id = $1', [
+          ctx.session.userId,
+        ]);
+        const r = rows[0];
+        return r
+          ? { volumeUnit: r.volume_unit, distanceUnit: r.distance_unit, locale: r.locale }
+          : DEFAULT_PREFERENCES;
+      }),
+    ),
+
+  /** Changes the given preferences of the signed-in user only; the others keep their value. */
+  setPreferences: authedProcedure
+    .meta({ permission: 'vehicles:read' })
+    .input(Preferences.partial())
+    .output(Preferences)
+    .mutation(({ ctx, input }) =>
+      ctx.tenant(async (db) => {
+        const { rows } = await db.query<{
+          volume_unit: 'l' | 'gal';
+          distance_unit: 'km' | 'mi';
+          locale: 'en' | 'es' | null;
+        }>(
+          `INSERT INTO user_preferences (tenant_id, user_id, volume_unit, distance_unit, locale)
+           VALUES ($1, $2, COALESCE($3, 'l'), COALESCE($4, 'km'), $5)
+           ON CONFLICT (tenant_id, user_id) DO UPDATE SET
+             volume_unit = COALESCE($3, user_preferences.volume_unit),
+             distance_unit = COALESCE($4, user_preferences.distance_unit),
+             locale = CASE WHEN $6 THEN $5 ELSE user_preferences.locale END,
+             updated_at = now()
+           RETURNING volume_unit, distance_unit, locale`,
+          [
+            ctx.session.tenantId,
+            ctx.session.userId,
+            input.volumeUnit ?? null,
+            input.distanceUnit ?? null,
+            input.locale ?? null,
+            input.locale !== undefined,
+          ],
+        );
+        const r = rows[0]!;
+        return { volumeUnit: r.volume_unit, distanceUnit: r.distance_unit, locale: r.locale };
+      }),
+    ),
 });

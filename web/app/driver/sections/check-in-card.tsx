@@ -2,6 +2,7 @@
 
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { driverApi, isNetworkFailure } from '../driver-api.ts';
+import { useDriverText } from '../i18n/driver-text-context.tsx';
 
 type Allowed = Awaited<ReturnType<typeof driverApi.assignments.allowed.query>>;
 
@@ -25,6 +26,7 @@ export function CheckInCard({
   online: boolean;
   onChanged: (message: string) => Promise<void>;
 }) {
+  const { t } = useDriverText();
   const [vehicles, setVehicles] = useState<Allowed | null>(null);
   const [choice, setChoice] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -38,11 +40,11 @@ export function CheckInCard({
     } catch (e) {
       setError(
         isNetworkFailure(e)
-          ? 'Choosing a vehicle needs a connection.'
-          : `Your vehicles could not be loaded: ${e instanceof Error ? e.message : 'unknown error'}.`,
+          ? t('checkIn.needsConnectionToChoose')
+          : t('checkIn.loadFailed', { reason: e instanceof Error ? e.message : t('common.unknownError') }),
       );
     }
-  }, []);
+  }, [t]);
   useEffect(() => {
     if (online) void load();
   }, [online, load]);
@@ -50,7 +52,7 @@ export function CheckInCard({
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!choice) {
-      setError('Choose the vehicle you are driving.');
+      setError(t('checkIn.choose'));
       return;
     }
     setBusy(true);
@@ -60,12 +62,12 @@ export function CheckInCard({
       setChoice('');
       setError(null);
       await load();
-      await onChanged(`Checked in to ${v ? label(v) : choice}.`);
+      await onChanged(t('checkIn.done', { vehicle: v ? label(v) : choice }));
     } catch (err) {
       setError(
         isNetworkFailure(err)
-          ? 'Checking in needs a connection. Try again when you are online.'
-          : `Check-in failed: ${err instanceof Error ? err.message : 'unknown error'}.`,
+          ? t('checkIn.needsConnection')
+          : t('checkIn.failed', { reason: err instanceof Error ? err.message : t('common.unknownError') }),
       );
     } finally {
       setBusy(false);
@@ -76,19 +78,17 @@ export function CheckInCard({
   const current = vehicles?.find((v) => v.id === currentVehicleId);
   return (
     <section aria-labelledby="check-in-title" className="card" data-testid="check-in">
-      <h2 id="check-in-title">Vehicle check-in</h2>
+      <h2 id="check-in-title">{t('checkIn.title')}</h2>
       <p data-testid="current-vehicle">
         {currentVehicleId
-          ? `You are checked in to ${current ? label(current) : currentVehicleId}.`
-          : 'You are not checked in to a vehicle.'}
+          ? t('checkIn.current', { vehicle: current ? label(current) : currentVehicleId })
+          : t('checkIn.none')}
       </p>
-      {vehicles && others.length === 0 ? (
-        <p>No other vehicle of your groups is available. Ask your fleet manager to add you to a group.</p>
-      ) : null}
+      {vehicles && others.length === 0 ? <p>{t('checkIn.noOther')}</p> : null}
       {others.length > 0 ? (
-        <form onSubmit={submit} aria-label="Check in to a vehicle" noValidate>
+        <form onSubmit={submit} aria-label={t('checkIn.formLabel')} noValidate>
           <fieldset>
-            <legend>{currentVehicleId ? 'Change to another vehicle' : 'Check in to a vehicle'}</legend>
+            <legend>{currentVehicleId ? t('checkIn.change') : t('checkIn.formLabel')}</legend>
             {others.map((v) => (
               <label key={v.id} className="choice">
                 <input
@@ -100,12 +100,12 @@ export function CheckInCard({
                   aria-describedby={error ? 'check-in-error' : undefined}
                 />{' '}
                 {label(v)}
-                {v.takenBy ? ` — now driven by ${v.takenBy}` : ''}
+                {v.takenBy ? t('checkIn.drivenBy', { name: v.takenBy }) : ''}
               </label>
             ))}
           </fieldset>
           <button type="submit" aria-busy={busy} disabled={!online}>
-            Check in
+            {t('checkIn.button')}
           </button>
         </form>
       ) : null}

@@ -14,18 +14,20 @@ import {
   type QueuedDefectReport,
   syncDefectReports,
 } from '../../../lib/offline/defect-outbox.ts';
+import { useDriverText } from '../i18n/driver-text-context.tsx';
+import type { DriverText } from '../i18n/i18n.ts';
 
-const CHECKLIST: readonly (readonly [ChecklistItem, string])[] = [
-  ['brakes', 'Brakes'],
-  ['lights', 'Lights and indicators'],
-  ['tyres', 'Tyres and wheels'],
-  ['steering', 'Steering'],
-  ['horn', 'Horn'],
-  ['wipers', 'Wipers and washers'],
-  ['mirrors', 'Mirrors'],
-  ['fluid_leaks', 'Fluid leaks'],
-  ['seat_belts', 'Seat belts'],
-  ['warning_lights', 'Dashboard warning lights'],
+const CHECKLIST: readonly ChecklistItem[] = [
+  'brakes',
+  'lights',
+  'tyres',
+  'steering',
+  'horn',
+  'wipers',
+  'mirrors',
+  'fluid_leaks',
+  'seat_belts',
+  'warning_lights',
 ];
 
 export function DefectReportCard({
@@ -35,6 +37,7 @@ export function DefectReportCard({
   who: { userId: string; vehicleId: string } | null;
   announce: (message: string) => void;
 }) {
+  const { t } = useDriverText();
   const id = useId();
   const [outbox, setOutbox] = useState<QueuedDefectReport[] | null>(null);
   const [busy, setBusy] = useState(false);
@@ -49,14 +52,9 @@ export function DefectReportCard({
     if (!userId || !navigator.onLine) return;
     const r = await syncDefectReports(userId);
     await refresh();
-    if (r.sent > 0)
-      announce(
-        `${r.sent === 1 ? 'Inspection' : `${r.sent} inspections`} sent${
-          r.workOrders > 0 ? '; the workshop has a work order for the defects' : ''
-        }.`,
-      );
-    if (r.rejected > 0) announce('An inspection was not accepted; see the list.');
-  }, [userId, refresh, announce]);
+    if (r.sent > 0) announce(t(r.workOrders > 0 ? 'defect.sentWorkOrder' : 'defect.sent', { n: r.sent }));
+    if (r.rejected > 0) announce(t('defect.rejected'));
+  }, [userId, refresh, announce, t]);
 
   useEffect(() => {
     void refresh().then(sync);
@@ -71,7 +69,7 @@ export function DefectReportCard({
     const el = e.currentTarget;
     const form = new FormData(el);
     const note = String(form.get('note') ?? '').trim();
-    const items = CHECKLIST.map(([item]) => ({ item, ok: form.get(item) !== 'defect' }));
+    const items = CHECKLIST.map((item) => ({ item, ok: form.get(item) !== 'defect' }));
     setBusy(true);
     try {
       await enqueueDefectReport({ ts: Date.now(), items, note: note ? note.slice(0, 1000) : null }, who);
@@ -79,10 +77,8 @@ export function DefectReportCard({
       await refresh();
       const defects = items.filter((i) => !i.ok).length;
       announce(
-        `Inspection saved on this phone${defects > 0 ? ` with ${defects} ${defects === 1 ? 'defect' : 'defects'}` : ''}. ${
-          navigator.onLine
-            ? 'Sending it now.'
-            : 'It is waiting to sync and will be sent when you are back online.'
+        `${defects > 0 ? t('defect.savedWith', { defects: t('defect.defects', { n: defects }) }) : t('defect.saved')} ${
+          navigator.onLine ? t('defect.sendingNow') : t('defect.waitingSync')
         }`,
       );
       await sync();
@@ -96,40 +92,42 @@ export function DefectReportCard({
   return (
     <section className="card" aria-labelledby={`${id}-title`}>
       <form onSubmit={submit} noValidate aria-labelledby={`${id}-title`}>
-        <h2 id={`${id}-title`}>Pre-trip inspection</h2>
-        <p className="hint">Tick what has a defect. Works without signal: sent when you are back online.</p>
+        <h2 id={`${id}-title`}>{t('defect.title')}</h2>
+        <p className="hint">{t('defect.hint')}</p>
         <fieldset>
-          <legend>Defects found</legend>
-          {CHECKLIST.map(([item, label]) => (
+          <legend>{t('defect.legend')}</legend>
+          {CHECKLIST.map((item) => (
             <label key={item} className="choice">
-              <input type="checkbox" name={item} value="defect" /> {label}
+              <input type="checkbox" name={item} value="defect" /> {t(`defect.item.${item}`)}
             </label>
           ))}
         </fieldset>
         <div className="field">
-          <label htmlFor={`${id}-note`}>Note for the workshop</label>
+          <label htmlFor={`${id}-note`}>{t('defect.note')}</label>
           <textarea id={`${id}-note`} name="note" maxLength={1000} rows={2} />
         </div>
         <button type="submit" disabled={busy || !who}>
-          {busy ? 'Saving…' : 'Submit inspection'}
+          {busy ? t('refuel.saving') : t('defect.submit')}
         </button>
       </form>
       {outbox === null || outbox.length === 0 ? (
-        <p data-testid="defect-outbox-empty">No inspection waiting on this phone.</p>
+        <p data-testid="defect-outbox-empty">{t('defect.empty')}</p>
       ) : (
         <ul className="refuel-list" data-testid="defect-outbox">
           {waiting.map((e) => (
             <li key={e.clientId} data-client-id={e.clientId} data-state="waiting">
               <span className="sync-state">
-                <span aria-hidden="true">○ </span>Waiting to sync
+                <span aria-hidden="true">○ </span>
+                {t('outbox.waiting')}
               </span>{' '}
-              inspection with {defectCount(e)}
+              {t('defect.inspectionWith', { defects: defectCount(e, t) })}
             </li>
           ))}
           {rejected.map((e) => (
             <li key={e.clientId} data-client-id={e.clientId} data-state="rejected">
               <span className="sync-state sync-state--rejected">
-                <span aria-hidden="true">✖ </span>Not accepted:
+                <span aria-hidden="true">✖ </span>
+                {t('outbox.notAccepted')}
               </span>{' '}
               {e.rejected}
             </li>
@@ -140,7 +138,7 @@ export function DefectReportCard({
   );
 }
 
-function defectCount(e: QueuedDefectReport): string {
+function defectCount(e: QueuedDefectReport, t: DriverText['t']): string {
   const n = e.items.filter((i) => !i.ok).length;
-  return n === 0 ? 'no defects' : `${n} ${n === 1 ? 'defect' : 'defects'}`;
+  return n === 0 ? t('defect.noDefects') : t('defect.defects', { n });
 }

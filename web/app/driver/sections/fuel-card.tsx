@@ -1,10 +1,10 @@
 import type { VehicleState } from '@fleet/shared';
-import { formatNumber } from '../../../lib/format.ts';
 import { estimateRangeKm, needsRefuel, REFUEL_REMINDER_PCT } from '../estimate.ts';
+import { useDriverText } from '../i18n/driver-text-context.tsx';
 import type { Loaded, Score } from '../use-driver-home.ts';
 import { FreshnessLine } from './freshness-line.tsx';
 
-/** The tank: level in words and a gauge, the range left, a reminder when it runs low. */
+/** The tank: level in words and a gauge, the range left (in the user's distance unit), a reminder when it runs low. */
 export function FuelCard({
   vehicle,
   score,
@@ -18,15 +18,19 @@ export function FuelCard({
   online: boolean;
   problem: string | null;
 }) {
+  const { t, num, distance } = useDriverText();
   const level = vehicle?.data.fuelLevelPct ?? null;
   const range = score && burnHistory ? estimateRangeKm(level, score.data.km, burnHistory) : null;
   return (
     <section aria-labelledby="fuel-title" className="card">
-      <h2 id="fuel-title">Fuel{vehicle ? ` — ${vehicle.data.vehicleId}` : ''}</h2>
+      <h2 id="fuel-title">
+        {t('fuel.title')}
+        {vehicle ? ` — ${vehicle.data.vehicleId}` : ''}
+      </h2>
       {vehicle ? (
         <>
           <p className="fuel-level" data-testid="fuel-level" data-value={level ?? ''}>
-            {level === null ? 'Fuel level not reported yet' : `${formatNumber(level)} % in the tank`}
+            {level === null ? t('fuel.notReported') : t('fuel.inTank', { pct: num(level) })}
           </p>
           {level !== null ? (
             <div className="fuel-bar" aria-hidden="true">
@@ -34,15 +38,13 @@ export function FuelCard({
             </div>
           ) : null}
           <p data-testid="range">
-            Range:{' '}
-            {range === null
-              ? 'not enough driving in the last 30 days to estimate'
-              : `about ${formatNumber(range)} km`}
+            {t('fuel.range')}{' '}
+            {range === null ? t('fuel.rangeUnknown') : t('fuel.rangeAbout', { distance: distance(range) })}
           </p>
           {needsRefuel(level) ? (
             <p className="reminder" role="note" data-testid="refuel-reminder">
-              <strong>Refuel reminder:</strong> the tank is below {REFUEL_REMINDER_PCT} %. Plan a stop at the
-              next station.
+              <strong>{t('fuel.reminderTitle')}</strong>{' '}
+              {t('fuel.reminderText', { pct: REFUEL_REMINDER_PCT })}
             </p>
           ) : null}
           <FreshnessLine of={vehicle} online={online} />
@@ -51,10 +53,12 @@ export function FuelCard({
         // The same lines as the answer will fill (level, gauge, range, freshness): the cards
         // below do not jump when it arrives (layout shift).
         <>
-          <p className="fuel-level">{problem ? 'No fuel data on this phone yet.' : 'Loading fuel level…'}</p>
+          <p className="fuel-level">{problem ? t('fuel.noData') : t('fuel.loading')}</p>
           <div className="fuel-bar" aria-hidden="true" />
-          <p>Range: {problem ? 'unknown' : 'loading…'}</p>
-          <p className="freshness">{problem ? 'Not updated yet' : 'Updating…'}</p>
+          <p>
+            {t('fuel.range')} {problem ? t('common.unknown') : t('common.loading')}
+          </p>
+          <p className="freshness">{problem ? t('fresh.notYet') : t('fresh.updating')}</p>
         </>
       )}
     </section>

@@ -1,4 +1,5 @@
 import type { QueuedRefuel } from '../../../lib/offline/queue.ts';
+import { useDriverText } from '../i18n/driver-text-context.tsx';
 import { refuelSummary } from './refuel-summary.ts';
 
 /** Refuels logged on this phone and not yet confirmed by the office: waiting, or refused. */
@@ -9,35 +10,39 @@ export function OutboxCard({
   outbox: QueuedRefuel[] | null;
   onDiscard: (clientId: string) => Promise<void>;
 }) {
+  const text = useDriverText();
+  const { t } = text;
   const waiting = (outbox ?? []).filter((e) => e.rejected === null);
   const rejected = (outbox ?? []).filter((e) => e.rejected !== null);
   return (
     <section aria-labelledby="outbox-title" className="card">
-      <h2 id="outbox-title">Refuels on this phone</h2>
+      <h2 id="outbox-title">{t('outbox.title')}</h2>
       {outbox === null ? (
-        <p>Reading this phone’s outbox…</p>
+        <p>{t('outbox.reading')}</p>
       ) : outbox.length === 0 ? (
-        <p data-testid="outbox-empty">Nothing waiting: every refuel you logged has reached the office.</p>
+        <p data-testid="outbox-empty">{t('outbox.empty')}</p>
       ) : (
         <ul className="refuel-list" data-testid="outbox">
           {waiting.map((e) => (
             <li key={e.clientId} data-client-id={e.clientId} data-state="waiting">
               <span className="sync-state">
-                <span aria-hidden="true">○ </span>Waiting to sync
+                <span aria-hidden="true">○ </span>
+                {t('outbox.waiting')}
               </span>{' '}
-              {refuelSummary(e)}
+              {refuelSummary(e, text)}
               {e.station ? `, ${e.station}` : ''}
-              {e.attempts > 0 ? ` (tried ${e.attempts} ${e.attempts === 1 ? 'time' : 'times'})` : ''}
+              {e.attempts > 0 ? t('outbox.tried', { n: e.attempts }) : ''}
             </li>
           ))}
           {rejected.map((e) => (
             <li key={e.clientId} data-client-id={e.clientId} data-state="rejected">
               <span className="sync-state sync-state--rejected">
-                <span aria-hidden="true">✖ </span>Not accepted:
+                <span aria-hidden="true">✖ </span>
+                {t('outbox.notAccepted')}
               </span>{' '}
-              {e.rejected}. {refuelSummary(e)}{' '}
+              {e.rejected}. {refuelSummary(e, text)}{' '}
               <button type="button" onClick={() => void onDiscard(e.clientId)}>
-                Remove this refuel
+                {t('outbox.remove')}
               </button>
             </li>
           ))}

@@ -2,16 +2,22 @@
 
 import { type FormEvent, type InputHTMLAttributes, type Key, useEffect, useId, useState } from 'react';
 import type { FuelType, RefuelDraft } from '../../../lib/offline/queue.ts';
+import { fromKm, fromLitres, METRIC, toKm, toLitres } from '../../../lib/units.ts';
+import { useDriverText } from '../i18n/driver-text-context.tsx';
+import { type DriverText, driverText } from '../i18n/i18n.ts';
 
 /** The API's fuel types (refuels.log), in the order a driver most often needs them. */
 const FUEL_TYPES = [
-  ['diesel', 'Diesel'],
-  ['petrol', 'Petrol'],
-  ['lpg', 'LPG'],
-  ['cng', 'CNG'],
-  ['adblue', 'AdBlue'],
-  ['electric', 'Electric (kWh)'],
-] as const satisfies readonly (readonly [FuelType, string])[];
+  'diesel',
+  'petrol',
+  'lpg',
+  'cng',
+  'adblue',
+  'electric',
+] as const satisfies readonly FuelType[];
+/** The API's limits (refuels.ts), in litres and kilometres. */
+const MAX_LITRES = 2000;
+const MAX_ODOMETER_KM = 10_000_000;
 
 /** The API's window for a refuel's time (refuels.ts): up to 31 days back, 10 minutes ahead. */
 const MAX_AGE_MS = 31 * 86_400_000;
@@ -33,32 +39,49 @@ function optionalNumber(raw: string): number | null | 'bad' {
   return Number.isFinite(n) ? n : 'bad';
 }
 
-/** Checks the form the way the API will, so a refuel queued offline is not refused later. */
-export function validateRefuel(form: FormData, now: number): { draft: RefuelDraft } | { errors: Errors } {
+/**
+ * Checks the form the way the API will, so a refuel queued offline is not refused later. The
+ * volume and odometer are typed in the user's units and sent in litres and kilometres (an
+ * electric charge is kWh whatever the units).
+ */
+export function validateRefuel(
+  form: FormData,
+  now: number,
+  text: DriverText = driverText('en', METRIC),
+): { draft: RefuelDraft } | { errors: Errors } {
+  const { t, num, units } = text;
   const errors: Errors = {};
-  const litres = optionalNumber(String(form.get('litres') ?? ''));
-  if (litres === null) errors.litres = 'Enter the litres you filled.';
-  else if (litres === 'bad' || litres <= 0 || litres > 2000)
-    errors.litres = 'Litres must be a number above 0 and at most 2,000.';
+  const fuelType = String(form.get('fuelType') ?? '') as FuelType;
+  const volumeUnit = fuelType === 'electric' ? 'l' : units.volume;
+  const typed = optionalNumber(String(form.get('litres') ?? ''));
+  const litres = typeof typed === 'number' ? Math.round(toLitres(typed, volumeUnit) * 1000) / 1000 : typed;
+  if (litres === null) errors.litres = t('refuel.err.volumeMissing');
+  else if (litres === 'bad' || litres <= 0 || litres > MAX_LITRES)
+    errors.litres = t('refuel.err.volumeRange', {
+      label: t(`refuel.volume.${units.volume}`),
+      max: num(fromLitres(MAX_LITRES, volumeUnit), volumeUnit === 'l' ? 0 : 1),
+    });
   const amount = optionalNumber(String(form.get('amount') ?? ''));
   if (amount === 'bad' || (amount !== null && (amount < 0 || amount > 1_000_000)))
-    errors.amount = 'The amount paid must be a number from 0 to 1,000,000.';
+    errors.amount = t('refuel.err.amount');
   const currency = String(form.get('currency') ?? '')
     .trim()
     .toUpperCase();
-  if (amount !== null && !/^[A-Z]{3}$/.test(currency))
-    errors.currency = 'Enter the currency as three letters, such as EUR.';
-  const odometer = optionalNumber(String(form.get('odometerKm') ?? ''));
-  if (odometer === 'bad' || (odometer !== null && (odometer < 0 || odometer > 10_000_000)))
-    errors.odometerKm = 'The odometer reading must be a number of kilometres from 0 to 10,000,000.';
+  if (amount !== null && !/^[A-Z]{3}$/.test(currency)) errors.currency = t('refuel.err.currency');
+  const typedOdometer = optionalNumber(String(form.get('odometerKm') ?? ''));
+  const odometer =
+    typeof typedOdometer === 'number'
+      ? Math.round(toKm(typedOdometer, units.distance) * 10) / 10
+      : typedOdometer;
+  if (odometer === 'bad' || (odometer !== null && (odometer < 0 || odometer > MAX_ODOMETER_KM)))
+    errors.odometerKm = t('refuel.err.odometer', { max: num(fromKm(MAX_ODOMETER_KM, units.distance)) });
   const station = String(form.get('station') ?? '').trim();
-  if (station.length > 200) errors.station = 'The station name can be at most 200 characters.';
+  if (station.length > 200) errors.station = t('refuel.err.station');
   const timeText = String(form.get('time') ?? '');
   const ts = timeText ? new Date(timeText).getTime() : Number.NaN;
-  if (!Number.isFinite(ts)) errors.time = 'Enter the date and time of the refuel.';
-  else if (ts > now + FUTURE_TOLERANCE_MS) errors.time = 'The refuel time cannot be in the future.';
-  else if (ts < now - MAX_AGE_MS) errors.time = 'Refuels older than 31 days cannot be logged here.';
-  const fuelType = String(form.get('fuelType') ?? '') as FuelType;
+  if (!Number.isFinite(ts)) errors.time = t('refuel.err.timeMissing');
+  else if (ts > now + FUTURE_TOLERANCE_MS) errors.time = t('refuel.err.timeFuture');
+  else if (ts < now - MAX_AGE_MS) errors.time = t('refuel.err.timeOld');
   if (Object.keys(errors).length > 0) return { errors };
   return {
     draft: {
@@ -66,27 +89,31 @@ export function validateRefuel(form: FormData, now: number): { draft: RefuelDraf
       litres: litres as number,
       amount: amount as number | null,
       currency: amount === null ? null : currency,
-      fuelType: FUEL_TYPES.some(([v]) => v === fuelType) ? fuelType : 'diesel',
+      fuelType: FUEL_TYPES.some((v) => v === fuelType) ? fuelType : 'diesel',
       station: station || null,
       odometerKm: odometer as number | null,
     },
   };
 }
 
-const LABELS: Record<Field, string> = {
-  litres: 'Litres',
-  amount: 'Amount paid',
-  currency: 'Currency',
-  odometerKm: 'Odometer',
-  station: 'Station',
-  time: 'Date and time',
-};
+/** The fields in the order of the form (the error summary lists them so). */
+const FIELDS: readonly Field[] = ['litres', 'amount', 'currency', 'odometerKm', 'station', 'time'];
 
 /**
  * The refuel log form. It never waits for the network: a valid refuel goes to the phone's outbox
  * at once (the parent's `onSubmit`), and the outbox sends it when there is a connection.
  */
 export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Promise<void> }) {
+  const text = useDriverText();
+  const { t, units } = text;
+  const labels: Record<Field, string> = {
+    litres: t(`refuel.volume.${units.volume}`),
+    amount: t('refuel.amount'),
+    currency: t('refuel.currency'),
+    odometerKm: t('refuel.odometer'),
+    station: t('refuel.station'),
+    time: t('refuel.time'),
+  };
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
   const [now, setNow] = useState<number | null>(null);
@@ -98,10 +125,10 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = event.currentTarget;
-    const checked = validateRefuel(new FormData(form), Date.now());
+    const checked = validateRefuel(new FormData(form), Date.now(), text);
     if ('errors' in checked) {
       setErrors(checked.errors);
-      const first = (Object.keys(LABELS) as Field[]).find((f) => checked.errors[f]);
+      const first = FIELDS.find((f) => checked.errors[f]);
       if (first) document.getElementById(fieldId(first))?.focus();
       return;
     }
@@ -143,26 +170,22 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
       ) : null}
     </div>
   );
-  const errorList = (Object.keys(LABELS) as Field[]).filter((f) => errors[f]);
+  const errorList = FIELDS.filter((f) => errors[f]);
 
   return (
     <form className="refuel-form" onSubmit={submit} noValidate aria-labelledby={`${id}-title`}>
-      <h2 id={`${id}-title`}>Log a refuel</h2>
-      <p className="hint">
-        Works without signal: the refuel is kept on this phone and sent when you are back online.
-      </p>
+      <h2 id={`${id}-title`}>{t('refuel.title')}</h2>
+      <p className="hint">{t('refuel.hint')}</p>
       {/* Always present, so screen readers announce the summary when it fills. */}
       <div role="alert" className="form-errors">
         {errorList.length > 0 ? (
           <>
-            <p>
-              {errorList.length === 1 ? 'One field needs' : `${errorList.length} fields need`} your attention:
-            </p>
+            <p>{t('refuel.attention', { n: errorList.length })}</p>
             <ul>
               {errorList.map((f) => (
                 <li key={f}>
                   <a href={`#${fieldId(f)}`}>
-                    {LABELS[f]}: {errors[f]}
+                    {labels[f]}: {errors[f]}
                   </a>
                 </li>
               ))}
@@ -170,36 +193,36 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
           </>
         ) : null}
       </div>
-      {field('litres', 'Litres (required)', { inputMode: 'decimal', required: true })}
+      {field('litres', t(`refuel.volumeRequired.${units.volume}`), { inputMode: 'decimal', required: true })}
       <div className="field">
-        <label htmlFor={`${id}-fuelType`}>Fuel</label>
+        <label htmlFor={`${id}-fuelType`}>{t('refuel.fuel')}</label>
         <select id={`${id}-fuelType`} name="fuelType" defaultValue="diesel">
-          {FUEL_TYPES.map(([value, label]) => (
+          {FUEL_TYPES.map((value) => (
             <option key={value} value={value}>
-              {label}
+              {t(`fuelOption.${value}`)}
             </option>
           ))}
         </select>
       </div>
       <div className="field-row">
-        {field('amount', 'Amount paid', { inputMode: 'decimal' })}
+        {field('amount', t('refuel.amount'), { inputMode: 'decimal' })}
         {field(
           'currency',
-          'Currency',
+          t('refuel.currency'),
           { defaultValue: 'EUR', maxLength: 3, autoCapitalize: 'characters' },
           'field field--short',
         )}
       </div>
-      {field('odometerKm', 'Odometer (km)', { inputMode: 'numeric' })}
-      {field('station', 'Station', { maxLength: 200 })}
-      {field('time', 'Date and time', {
+      {field('odometerKm', t(`refuel.odometer.${units.distance}`), { inputMode: 'numeric' })}
+      {field('station', t('refuel.station'), { maxLength: 200 })}
+      {field('time', t('refuel.time'), {
         key: now ?? 'first',
         type: 'datetime-local',
         // Empty in the server's HTML (it has no idea of the phone's clock), now once mounted.
         defaultValue: now === null ? '' : localInputValue(now),
       })}
       <button type="submit" disabled={busy}>
-        {busy ? 'Saving…' : 'Log refuel'}
+        {busy ? t('refuel.saving') : t('refuel.submit')}
       </button>
     </form>
   );

@@ -1,4 +1,4 @@
-import { formatNumber } from '../../../lib/format.ts';
+import { useDriverText } from '../i18n/driver-text-context.tsx';
 import type { Loaded, Score } from '../use-driver-home.ts';
 import { FreshnessLine } from './freshness-line.tsx';
 
@@ -12,23 +12,28 @@ export function ScoreCard({
   online: boolean;
   problem: string | null;
 }) {
+  const { t, num, distance } = useDriverText();
+  const firstHint = score ? Object.values(score.data.badgeInfo)[0] : undefined;
   return (
     <section aria-labelledby="score-title" className="card">
-      <h2 id="score-title">My driving, last 30 days</h2>
+      <h2 id="score-title">{t('score.title')}</h2>
       {score ? (
         <>
           <p className="score" data-testid="score">
-            Efficiency score:{' '}
+            {t('score.efficiency')}{' '}
             {score.data.score === null
-              ? 'not enough driving yet'
-              : `${formatNumber(score.data.score)} out of 100`}
+              ? t('score.notEnough')
+              : t('score.outOf100', { score: num(score.data.score) })}
           </p>
-          <p>
-            {formatNumber(score.data.km)} km driven, {formatNumber(score.data.harshEvents)} harsh events,{' '}
-            {formatNumber(score.data.speedingEvents)} speeding events, {formatNumber(score.data.idleMinutes)}{' '}
-            idle minutes.
+          <p data-testid="score-summary">
+            {t('score.summary', {
+              distance: distance(score.data.km),
+              harsh: score.data.harshEvents,
+              speeding: score.data.speedingEvents,
+              idle: score.data.idleMinutes,
+            })}
           </p>
-          <h3>Badges</h3>
+          <h3>{t('score.badges')}</h3>
           {score.data.badges.length > 0 ? (
             <ul className="badges">
               {score.data.badges.map((b) => (
@@ -40,10 +45,7 @@ export function ScoreCard({
             </ul>
           ) : (
             <p>
-              No badges yet.{' '}
-              {Object.values(score.data.badgeInfo)[0]
-                ? `Try: ${Object.values(score.data.badgeInfo)[0]}.`
-                : ''}
+              {t('score.noBadges')} {firstHint ? t('score.try', { hint: firstHint }) : ''}
             </p>
           )}
           <FreshnessLine of={score} online={online} />
@@ -51,14 +53,15 @@ export function ScoreCard({
       ) : (
         // Placeholder lines in the answer's shape (see the fuel card).
         <>
-          <p className="score">Efficiency score: {problem ? 'none on this phone yet' : 'loading…'}</p>
-          <p>
-            Distance driven, harsh events, speeding events and idle minutes:{' '}
-            {problem ? 'unknown' : 'loading…'}
+          <p className="score">
+            {t('score.efficiency')} {problem ? t('score.noneYet') : t('common.loading')}
           </p>
-          <h3>Badges</h3>
-          <p>{problem ? 'None on this phone yet.' : 'Loading badges…'}</p>
-          <p className="freshness">{problem ? 'Not updated yet' : 'Updating…'}</p>
+          <p>
+            {t('score.summaryPlaceholder')} {problem ? t('common.unknown') : t('common.loading')}
+          </p>
+          <h3>{t('score.badges')}</h3>
+          <p>{problem ? t('score.badgesNone') : t('score.badgesLoading')}</p>
+          <p className="freshness">{problem ? t('fresh.notYet') : t('fresh.updating')}</p>
         </>
       )}
     </section>

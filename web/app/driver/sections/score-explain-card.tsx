@@ -7,18 +7,21 @@
  * (scores.disputes) with the manager's answers. A disputed event is left out while under review.
  */
 import { useCallback, useState } from 'react';
-import { formatNumber, formatPosition, formatUtcDateTime } from '../../../lib/format.ts';
+import { formatPosition } from '../../../lib/format.ts';
 import { humanize } from '../../../lib/labels.ts';
 import { useQuery } from '../../../lib/use-query.ts';
-import { driverApi } from '../driver-api.ts';
+import { driverApi, readWithFreshness } from '../driver-api.ts';
+import { useDriverText } from '../i18n/driver-text-context.tsx';
+import { FreshnessLine } from './freshness-line.tsx';
 
 type Explained = Awaited<ReturnType<typeof driverApi.scores.explain.query>>;
 type ExplainedEvent = Explained['metrics'][number]['events'][number];
 
 /** A small inline speed trace (SVG), with its figures in the accessible name. */
 function SpeedTrace({ trace }: { trace: ExplainedEvent['speedTrace'] }) {
+  const { t, num, speed, units } = useDriverText();
   const pts = trace.filter((p) => p.speedKmh !== null) as { ts: number; speedKmh: number }[];
-  if (pts.length < 2) return <span>no speed trace</span>;
+  if (pts.length < 2) return <span>{t('explain.noTrace')}</span>;
   const t0 = pts[0]!.ts;
   const span = Math.max(1, pts.at(-1)!.ts - t0);
   const max = Math.max(10, ...pts.map((p) => p.speedKmh));
@@ -26,7 +29,12 @@ function SpeedTrace({ trace }: { trace: ExplainedEvent['speedTrace'] }) {
     .map((p, i) => `${i ? 'L' : 'M'}${((p.ts - t0) / span) * 100},${30 - (p.speedKmh / max) * 28}`)
     .join(' ');
   const speeds = pts.map((p) => p.speedKmh);
-  const label = `Speed around the event: ${formatNumber(Math.min(...speeds))} to ${formatNumber(Math.max(...speeds))} km/h over ${formatNumber(span / 1000)} s`;
+  const label = t('explain.trace', {
+    min: num(speed(Math.min(...speeds))),
+    max: num(speed(Math.max(...speeds))),
+    unit: t(units.distance === 'mi' ? 'unit.mph' : 'unit.kmh'),
+    seconds: num(span / 1000),
+  });
   return (
     <svg viewBox="0 0 100 32" width="120" height="32" role="img" aria-label={label} className="speed-trace">
       <path d={d} fill="none" stroke="currentColor" strokeWidth="1.5" />
@@ -35,6 +43,7 @@ function SpeedTrace({ trace }: { trace: ExplainedEvent['speedTrace'] }) {
 }
 
 function DisputeButton({ event, onFiled }: { event: ExplainedEvent; onFiled: (m: string) => void }) {
+  const { t } = useDriverText();
   const [open, setOpen] = useState(false);
   const [comment, setComment] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -44,19 +53,21 @@ function DisputeButton({ event, onFiled }: { event: ExplainedEvent; onFiled: (m:
     try {
       await driverApi.scores.dispute.mutate({ vehicleId: event.vehicleId, eventId: event.eventId, comment });
       setOpen(false);
-      onFiled(
-        `Dispute sent: the ${humanize(event.type).toLowerCase()} is left out while your manager reviews it.`,
-      );
+      onFiled(t('explain.disputeSent'));
     } catch (err) {
       setError((err as Error).message);
     }
-  }, [comment, event, onFiled]);
+  }, [comment, event, onFiled, t]);
   if (event.dispute && event.dispute.status !== 'rejected')
-    return <span className="badge">Dispute {event.dispute.status}</span>;
+    return (
+      <span className="badge">
+        {t('explain.disputeState', { status: t(`dispute.${event.dispute.status}`) })}
+      </span>
+    );
   if (!open)
     return (
       <button type="button" className="button--secondary" onClick={() => setOpen(true)}>
-        Dispute this event
+        {t('explain.disputeButton')}
       </button>
     );
   return (
@@ -66,7 +77,7 @@ function DisputeButton({ event, onFiled }: { event: ExplainedEvent; onFiled: (m:
         void send();
       }}
     >
-      <label htmlFor={id}>Why is this event wrong?</label>
+      <label htmlFor={id}>{t('explain.why')}</label>
       <textarea
         id={id}
         value={comment}
@@ -74,7 +85,7 @@ function DisputeButton({ event, onFiled }: { event: ExplainedEvent; onFiled: (m:
         maxLength={1000}
         required
       />
-      <button type="submit">Send dispute</button>
+      <button type="submit">{t('explain.send')}</button>
       {error ? (
         <p className="error-text" role="alert">
           {error}
@@ -84,9 +95,11 @@ function DisputeButton({ event, onFiled }: { event: ExplainedEvent; onFiled: (m:
   );
 }
 
-export function ScoreExplainCard() {
+export function ScoreExplainCard({ online }: { online: boolean }) {
+  const { t, num, distance, dateTime } = useDriverText();
   const [message, setMessage] = useState<string | null>(null);
-  const score = useQuery('score', (signal) => driverApi.scores.get.query({}, { signal }));
+  // Read like the home page's cards: offline, the service worker's last answer, labelled stale.
+  const score = useQuery(online, () => readWithFreshness('scores.get', () => driverApi.scores.get.query({})));
   const explain = useQuery('explain', (signal) => driverApi.scores.explain.query({}, { signal }));
   const disputes = useQuery('disputes', (signal) => driverApi.scores.disputes.query({}, { signal }));
   const filed = useCallback(
@@ -98,43 +111,44 @@ export function ScoreExplainCard() {
     },
     [score, explain, disputes],
   );
-  const s = score.data;
+  const s = score.data?.data ?? null;
   const lost = (explain.data?.metrics ?? []).filter((m) => m.pointsLost > 0.05 || m.events.length > 0);
   return (
     <section aria-labelledby="fair-score-title" className="card">
-      <h2 id="fair-score-title">My score, last 4 weeks</h2>
+      <h2 id="fair-score-title">{t('explain.title')}</h2>
       {s === null ? (
-        <p>{score.error ? 'Score unavailable.' : 'Loading…'}</p>
+        <p>{score.error ? t('explain.unavailable') : t('common.loadingCap')}</p>
       ) : s.score === null ? (
         <p data-testid="rolling-score">
-          No score yet: {formatNumber(s.km)} of {formatNumber(s.minKm)} km driven in the window.
+          {t('explain.noScore', { driven: distance(s.km), min: distance(s.minKm) })}
         </p>
       ) : (
         <p data-testid="rolling-score">
-          Score {formatNumber(s.score, 1)} out of 100; better than {formatNumber(s.percentile)}% of your peer
-          group ({s.peerGroup}). <a href="/leaderboard">Leaderboard</a>
+          {t('explain.score', { score: num(s.score, 1), pct: num(s.percentile), group: s.peerGroup ?? '—' })}{' '}
+          <a href="/leaderboard">{t('explain.leaderboard')}</a>
         </p>
       )}
+      <FreshnessLine of={score.data} online={online} />
       <div role="status" aria-live="polite">
         {message ? <p className="notice">{message}</p> : null}
       </div>
       {lost.length > 0 ? (
         <>
-          <h3>Where the points went</h3>
+          <h3>{t('explain.where')}</h3>
           <ul className="score-explain">
             {lost.map((m) => (
               <li key={m.metric}>
-                <strong>
-                  {m.label}: −{formatNumber(m.pointsLost, 1)} points
-                </strong>{' '}
-                ({m.leftOut ? 'not counted' : `${formatNumber(m.eventCount)} events`})
+                <strong>{t('explain.pointsLost', { label: m.label, points: num(m.pointsLost, 1) })}</strong> (
+                {m.leftOut ? t('explain.notCounted') : t('explain.events', { n: m.eventCount })})
                 {m.events.length > 0 ? (
                   <ul>
                     {m.events.map((e) => (
                       <li key={`${e.vehicleId}-${e.eventId}`} data-testid="scored-event">
-                        {humanize(e.type)}, {formatUtcDateTime(e.start)}, {e.vehicleId}
-                        {e.lat !== null ? `, at ${formatPosition(e.lat, e.lon)}` : ''}
-                        {e.counted ? '' : ' (left out)'} <SpeedTrace trace={e.speedTrace} />{' '}
+                        {humanize(e.type)}, {dateTime(e.start)}, {e.vehicleId}
+                        {e.lat !== null
+                          ? `, ${t('explain.at', { position: formatPosition(e.lat, e.lon) })}`
+                          : ''}
+                        {e.counted ? '' : ` ${t('explain.leftOut')}`} <SpeedTrace trace={e.speedTrace} />{' '}
                         <DisputeButton event={e} onFiled={filed} />
                       </li>
                     ))}
@@ -147,12 +161,17 @@ export function ScoreExplainCard() {
       ) : null}
       {disputes.data && disputes.data.length > 0 ? (
         <>
-          <h3>My disputes</h3>
+          <h3>{t('explain.myDisputes')}</h3>
           <ul data-testid="my-disputes">
             {disputes.data.map((d) => (
               <li key={d.id}>
-                {humanize(d.eventType)} of {formatUtcDateTime(d.eventStart)}: “{d.comment}” — {d.status}
-                {d.decisionComment ? ` (${d.decidedBy ?? 'manager'}: “${d.decisionComment}”)` : ''}
+                {t('explain.disputeLine', {
+                  type: humanize(d.eventType),
+                  time: dateTime(d.eventStart),
+                  comment: d.comment,
+                  status: t(`dispute.${d.status}`),
+                })}
+                {d.decisionComment ? ` (${d.decidedBy ?? t('explain.manager')}: “${d.decisionComment}”)` : ''}
               </li>
             ))}
           </ul>

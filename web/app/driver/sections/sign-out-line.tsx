@@ -1,5 +1,5 @@
-import { formatCount } from '../../../lib/format.ts';
 import type { QueuedRefuel } from '../../../lib/offline/queue.ts';
+import { useDriverText } from '../i18n/driver-text-context.tsx';
 import type { Me } from '../use-driver-home.ts';
 
 /** Who is signed in, and signing out (which warns about refuels still waiting on the phone). */
@@ -12,19 +12,15 @@ export function SignOutLine({
   outbox: QueuedRefuel[] | null;
   onSignOut: () => Promise<void>;
 }) {
+  const { t } = useDriverText();
   const waiting = (outbox ?? []).filter((e) => e.rejected === null).length;
   return (
     <p className="sign-out">
-      Signed in as {me.name}.{' '}
+      {t('signOut.signedInAs', { name: me.name })}{' '}
       <button type="button" onClick={() => void onSignOut()}>
-        Sign out
+        {t('signOut.button')}
       </button>
-      {waiting > 0 ? (
-        <span className="hint">
-          {' '}
-          {formatCount(waiting, 'refuel')} not yet sent stay on this phone until you sign in again.
-        </span>
-      ) : null}
+      {waiting > 0 ? <span className="hint"> {t('signOut.waiting', { n: waiting })}</span> : null}
     </p>
   );
 }

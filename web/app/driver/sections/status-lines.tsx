@@ -1,3 +1,4 @@
+import { useDriverText } from '../i18n/driver-text-context.tsx';
 import type { Me } from '../use-driver-home.ts';
 
 /**
@@ -15,11 +16,12 @@ export function StatusLines({
   problem: string | null;
   me: Me | null;
 }) {
+  const { t } = useDriverText();
   return (
     <>
       <p className={`connection ${online ? 'connection--online' : 'connection--offline'}`} role="status">
         <span aria-hidden="true">{online ? '●' : '○'}</span>{' '}
-        {online ? 'Online' : 'Offline: showing the data saved on this phone'}
+        {online ? t('status.online') : t('status.offline')}
       </p>
       <p className="visually-hidden" aria-live="polite" aria-atomic="true" data-testid="announcer">
         {announcement}
@@ -31,7 +33,7 @@ export function StatusLines({
       ) : null}
       {me && (me.role !== 'driver' || !me.vehicleId) ? (
         <p className="driver-problem">
-          This page is for drivers with a vehicle. <a href="/">Open the fleet dashboard</a>.
+          {t('status.notDriver')} <a href="/">{t('status.openDashboard')}</a>.
         </p>
       ) : null}
     </>
