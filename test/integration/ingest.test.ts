@@ -495,6 +495,7 @@ describe('migrate (real PostgreSQL)', () => {
         'tenant_secrets',
         'tenants',
         'user_invites',
+        'user_preferences',
         'users',
         'vehicle_agent_drops',
         'vehicle_agent_health',
