@@ -386,7 +386,7 @@ describe('TelemetryIngest (real PostgreSQL + Mosquitto)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'fleet-will-'));
     tempDirs.push(dir);
     retainedTopics.push(statusTopic(vehicle));
-    persistentClientIds.push(`fleet-agent-${vehicle}`);
+    persistentClientIds.push(`fleet-agent-${TENANT}-${vehicle}`);
     const observer = await mqtt.connectAsync(MQTT_URL, { clientId: uniqueId('observer'), clean: true });
     const seen: VehicleStatus[] = [];
     observer.on('message', (_topic, payload) => {

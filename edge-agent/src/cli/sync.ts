@@ -229,7 +229,7 @@ export async function syncFlush(o: FlushOptions, io: SyncCliIo = consoleIo): Pro
     db,
     {
       ...brokerLinkOptions(config),
-      clientId: `fleet-agent-${config.vehicleId}-flush`,
+      clientId: `fleet-agent-${config.tenantId}-${config.vehicleId}-flush`,
       flushIntervalMs: 600_000,
     },
     log,

@@ -60,7 +60,11 @@ export interface BrokerLinkOptions extends TelemetryLaneOptions, EventLaneOption
   caFile?: string | undefined;
   certFile?: string | undefined;
   keyFile?: string | undefined;
-  /** Default `fleet-agent-{vehicleId}`: stable, so the broker keeps the session. */
+  /**
+   * Default `fleet-agent-{tenantId}-{vehicleId}`: stable, so the broker keeps the session, and
+   * unique per broker: two tenants may both have a `van-1`, and a broker disconnects the older of
+   * two sessions with one client id (both agents would flap, each kicking the other off).
+   */
   clientId?: string;
   /**
    * [5...1200] s MQTT keepalive, default 30: a link that silently stops carrying packets (a
@@ -211,7 +215,7 @@ export class BrokerLink implements LinkPort {
   private connect(version: 4 | 5) {
     const o = this.opts;
     const client = mqtt.connect(o.url, {
-      clientId: o.clientId ?? `fleet-agent-${o.vehicleId}`,
+      clientId: o.clientId ?? `fleet-agent-${o.tenantId}-${o.vehicleId}`,
       username: o.username,
       password: o.password,
       ca: o.caFile ? readFileSync(o.caFile) : undefined,
