@@ -14,12 +14,12 @@ import ExcelJS from 'exceljs';
 import { PDFParse } from 'pdf-parse';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli } from '../src/cli/main.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { formatCents } from '../src/reports/decimal.ts';
 import type { IftaReturn } from '../src/reports/ifta/ifta-return.ts';
+import { runCli } from './support/cli.ts';
 import { seedSamples } from './support/seed.ts';
-import { openTestPool, POSTGRES_URL, requireServices } from './support/services.ts';
+import { openTestPool, requireServices } from './support/services.ts';
 import { callerAs, sessionOf } from './support/sessions.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'src', 'reports', 'fixtures');
@@ -28,17 +28,7 @@ let db: Awaited<ReturnType<typeof openTestPool>>;
 let pool: pg.Pool;
 const T0 = Date.UTC(2026, 6, 14, 8);
 
-async function cli(...args: string[]): Promise<{ code: number | undefined; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  process.exitCode = undefined;
-  await buildCli({ out: (l) => out.push(l), err: (l) => err.push(l) })
-    .exitOverride()
-    .parseAsync(['node', 'fleet-cloud', '--database-url', POSTGRES_URL, '--schema', db.schema, ...args]);
-  const code = process.exitCode as number | undefined;
-  process.exitCode = undefined;
-  return { code, out, err };
-}
+const cli = (...args: string[]) => runCli(db.schema, ...args);
 
 beforeAll(async () => {
   await requireServices({ postgres: true });

@@ -12,24 +12,15 @@ import { readEd25519Key } from '@fleet/shared/model-verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../src/cli/main.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { openTestPool, POSTGRES_URL, requireServices } from './support/services.ts';
+import { runCli } from './support/cli.ts';
+import { openTestPool, requireServices } from './support/services.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fleet-cmd-cli-'));
 const key = path.join(dir, 'command-key.pem');
 const pub = path.join(dir, 'command-key.pub.pem');
 let db: Awaited<ReturnType<typeof openTestPool>>;
 
-async function cli(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  process.exitCode = undefined;
-  await buildCli({ out: (l) => out.push(l), err: (l) => err.push(l) })
-    .exitOverride()
-    .parseAsync(['node', 'fleet-cloud', '--database-url', POSTGRES_URL, '--schema', db.schema, ...args]);
-  const code = process.exitCode as number | undefined;
-  process.exitCode = undefined;
-  return { code, out, err };
-}
+const cli = (...args: string[]) => runCli(db.schema, ...args);
 
 beforeAll(async () => {
   await requireServices({ postgres: true });
