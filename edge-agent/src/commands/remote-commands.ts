@@ -75,7 +75,7 @@ export function registerRemoteCommands(parts: RemoteCommandParts): void {
         protocol: obd.protocol?.name ?? null,
         vin: obd.vin?.vin ?? null,
         ...obd.stats,
-        ...obd.setPollRates({}),
+        ...obd.pollRates,
       },
       link: { connected: link.connected, ...link.stats },
       store: { unsent: s.unsent, lastSeq: s.lastSeq, events: s.events, fileBytes: s.fileBytes },

@@ -259,6 +259,11 @@ export class ObdPoller {
       this.options.slowPeriodMs = rates.slowPeriodMs;
       if (this.pollGroups) this.pollGroups.slowPeriodMs = rates.slowPeriodMs;
     }
+    return this.pollRates;
+  }
+
+  /** Poll pacing now: the delay between cycles and the slow group's period, ms. */
+  get pollRates(): { cycleDelayMs: number; slowPeriodMs: number } {
     return { cycleDelayMs: this.cycleDelayMs, slowPeriodMs: this.options.slowPeriodMs ?? 5000 };
   }
 
