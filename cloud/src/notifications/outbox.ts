@@ -152,13 +152,40 @@ export async function markSending(db: pg.ClientBase, d: Delivery, leaseS: number
   return rows[0]!.attempts;
 }
 
-export async function markSent(db: Db, d: Delivery, attempt: number, detail: string): Promise<void> {
+/**
+ * A status change and its log entry in one statement: a reader (the dead-letter page, a test)
+ * never sees "sent" without its log line, and a crash between the two cannot lose the line.
+ */
+async function setStatusLogged(
+  db: Db,
+  d: Delivery,
+  set: string,
+  params: unknown[],
+  event: LogEvent,
+  attempt: number,
+  detail: string,
+): Promise<void> {
+  const n = params.length;
   await db.query(
-    `UPDATE notification_deliveries SET status = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL,
-            updated_at = now() WHERE id = $1`,
-    [d.id],
+    `WITH changed AS (
+       UPDATE notification_deliveries SET ${set}, lease_until = NULL, updated_at = now() WHERE id = $1 RETURNING id
+     )
+     INSERT INTO notification_delivery_log (tenant_id, delivery_id, event, attempt, detail)
+     SELECT $${n + 2}, id, $${n + 3}, $${n + 4}, $${n + 5} FROM changed`,
+    [d.id, ...params, d.tenantId, event, attempt, detail.slice(0, 500)],
   );
-  await appendLog(db, d, 'sent', attempt, detail);
+}
+
+export async function markSent(db: Db, d: Delivery, attempt: number, detail: string): Promise<void> {
+  await setStatusLogged(
+    db,
+    d,
+    `status = 'sent', sent_at = now(), last_error = NULL`,
+    [],
+    'sent',
+    attempt,
+    detail,
+  );
 }
 
 export async function markFailed(
@@ -168,11 +195,15 @@ export async function markFailed(
   status: 'retrying' | 'dead',
   detail: string,
 ): Promise<void> {
-  await db.query(
-    `UPDATE notification_deliveries SET status = $2, lease_until = NULL, last_error = $3, updated_at = now() WHERE id = $1`,
-    [d.id, status, detail.slice(0, 500)],
+  await setStatusLogged(
+    db,
+    d,
+    'status = $2, last_error = $3',
+    [status, detail.slice(0, 500)],
+    status === 'dead' ? 'dead' : 'failed',
+    attempt,
+    detail,
   );
-  await appendLog(db, d, status === 'dead' ? 'dead' : 'failed', attempt, detail);
 }
 
 /** Holds the delivery for the recipient's one open digest on this channel (created or moved later). */
