@@ -36,6 +36,11 @@ export const AgentConfig = z.object({
   /** SQLite file, default ./data/agent.db. */
   dbPath: z.string().default('data/agent.db'),
   mqttUrl: z.string().url(),
+  /** FLEET_MQTT_URLS: the brokers of a cluster to fail over between (broker-link.ts); mqttUrl alone when unset. */
+  mqttUrls: z
+    .array(z.string().regex(/^mqtts?:\/\/[^/]+$/, 'expected mqtt://HOST:PORT or mqtts://HOST:PORT'))
+    .min(1)
+    .optional(),
   mqttUsername: z.string().optional(),
   mqttPassword: z.string().optional(),
   baseTopic: z.string().default(DEFAULT_BASE_TOPIC),

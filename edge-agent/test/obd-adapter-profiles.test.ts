@@ -158,14 +158,15 @@ describe.each(PROFILES)('adapter profile $profile', ({ profile, multiPid, replyC
     expect(poller.requestMode).toMatchObject({ multiPid, replyCount });
     // Some poll cycles after the mode was found: they use it, and nothing is refused any more.
     const cycles = poller.stats.cycles;
-    await vi.waitFor(() => expect(poller.stats.cycles).toBeGreaterThan(cycles + 20), { timeout: 10_000 });
+    // About 2 cycles/s on a loaded machine (the simulator answers in the same process), 20+ unloaded.
+    await vi.waitFor(() => expect(poller.stats.cycles).toBeGreaterThan(cycles + 20), { timeout: 20_000 });
     const start = sim.requests.lastIndexOf('ATDPN');
     const polled = sim.requests.slice(start).slice(-20);
     expect(multiPidRequests(polled).length > 0).toBe(multiPid);
     expect(withDigit(polled).length > 0).toBe(replyCount);
     expect(poller.stats.disconnects).toBe(0);
     expect(poller.state).toBe('polling');
-  }, 30_000);
+  }, 45_000);
 });
 
 /** `fleet-agent run` as on a vehicle, until SIGTERM (its OBD state is logged as JSON on stderr). */
@@ -234,8 +235,8 @@ async function daemonOn({ profile, multiPid, replyCount }: (typeof PROFILES)[num
     150_000,
   );
   // Each value is what the ECU said at that epoch or shortly before: the latest poll joins each
-  // GPS fix; rpm is a fast PID (every cycle; a single-PID cycle on a loaded machine can near a second),
-  // fuel level a slow one (every 5 s).
+  // GPS fix; rpm is a fast PID (every cycle; a single-PID cycle on a loaded machine can near a second,
+  // and five daemons and simulators share 2 cores here), fuel level a slow one (every 5 s).
   const truth = readFileSync(truthFile, 'utf8')
     .trim()
     .split('\n')
@@ -246,11 +247,11 @@ async function daemonOn({ profile, multiPid, replyCount }: (typeof PROFILES)[num
     const epoch = truth.findIndex((t) => t.ts === row.ts);
     expect(epoch, `${profile}: sample at ${row.ts}`).toBeGreaterThanOrEqual(0);
     expect(
-      before(epoch, 3).map((c) => c.rpm),
+      before(epoch, 5).map((c) => c.rpm),
       profile,
     ).toContain(row.rpm);
     expect(
-      before(epoch, 6).map((c) => c.fuelLevelPct),
+      before(epoch, 8).map((c) => c.fuelLevelPct),
       profile,
     ).toContainEqual(row.fuel_level_pct);
   }

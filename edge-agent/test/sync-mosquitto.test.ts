@@ -15,6 +15,7 @@ import { syncFlush, syncStatus } from '../src/cli/sync.ts';
 import { AgentDb } from '../src/store/agent-db.ts';
 import type { NewSample } from '../src/store/sample-outbox.ts';
 import { BrokerLink, type BrokerLinkOptions } from '../src/sync/broker-link.ts';
+import { startBrokerProxy } from './support/broker-proxy.ts';
 
 const BROKER = { host: '127.0.0.1', port: 1883 };
 const T0 = Date.UTC(2024, 4, 1, 8, 0, 0);
@@ -60,39 +61,11 @@ function setup() {
   return { dir, base, vehicleId, store, db: path.join(dir, 'agent.db') };
 }
 
-/** A TCP proxy to the broker that can be cut (every connection dropped, new ones refused). */
+/** A proxy to the broker that can be cut (every connection dropped, new ones refused). */
 async function proxy() {
-  const sockets = new Set<net.Socket>();
-  let up = true;
-  const server = net.createServer((client) => {
-    if (!up) return client.destroy();
-    const upstream = net.connect(BROKER);
-    sockets.add(client).add(upstream);
-    client.pipe(upstream).pipe(client);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
-  cleanups.push(() => {
-    for (const s of sockets) s.destroy();
-  });
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    cut() {
-      up = false;
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-    },
-    restore() {
-      up = true;
-    },
-  };
+  const p = await startBrokerProxy(BROKER);
+  cleanups.push(() => p.close());
+  return p;
 }
 
 /**

@@ -8,7 +8,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { MQTT_URL, openTestPool, uniqueId } from '../../cloud/test/support/servi
 import { AgentDb } from '../../edge-agent/src/store/agent-db.ts';
 import type { NewSample } from '../../edge-agent/src/store/sample-outbox.ts';
 import { BrokerLink } from '../../edge-agent/src/sync/broker-link.ts';
+import { startBrokerProxy } from '../../edge-agent/test/support/broker-proxy.ts';
 import { requireRealServices } from '../e2e/support/services.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -86,54 +86,11 @@ async function counts(vehicleId: string) {
 }
 const exactly = (k: number) => ({ rows: k, distinct: k, maxSeq: k, rollup: k });
 
-/**
- * A TCP proxy to the broker that the test controls. `cut()` drops every connection and refuses
- * new ones (the link is down and says so); `blackhole()` keeps every socket open and silently
- * discards what crosses it, new connections included (a tunnel, a dead cellular NAT: nothing
- * tells the agent, only its keepalive finds out). `restore()` forwards new connections again.
- */
+/** A proxy to the broker the test controls: cut, blackholed, restored (edge-agent's support). */
 async function proxy() {
-  const sockets = new Set<net.Socket>();
-  let mode: 'up' | 'cut' | 'blackhole' = 'up';
-  const server = net.createServer((client) => {
-    if (mode === 'cut') return client.destroy();
-    const upstream = net.connect({ host: '127.0.0.1', port: Number(new URL(MQTT_URL).port || 1883) });
-    sockets.add(client).add(upstream);
-    // Born in a blackhole, a connection stays dead: the client gives up on it and reconnects.
-    let dead = mode === 'blackhole';
-    const forward = (from: net.Socket, to: net.Socket) =>
-      from.on('data', (chunk) => {
-        if (mode === 'blackhole') dead = true;
-        if (!dead) to.write(chunk);
-      });
-    forward(client, upstream);
-    forward(upstream, client);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
-  cleanups.push(() => {
-    for (const s of sockets) s.destroy();
-  });
-  return {
-    url: `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    cut() {
-      mode = 'cut';
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-    },
-    blackhole() {
-      mode = 'blackhole';
-    },
-    restore() {
-      mode = 'up';
-    },
-  };
+  const p = await startBrokerProxy({ host: '127.0.0.1', port: Number(new URL(MQTT_URL).port || 1883) });
+  cleanups.push(() => p.close());
+  return p;
 }
 
 describe('network cut between agent and broker', () => {

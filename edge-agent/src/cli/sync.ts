@@ -41,6 +41,12 @@ export function addSyncOptions(cmd: Command): Command {
         .default('mqtt://127.0.0.1:1884'),
     )
     .addOption(
+      new Option(
+        '--mqtt-urls <list>',
+        'comma-separated brokers of a cluster to fail over between (mqtt://HOST:PORT,...); replaces --mqtt-url',
+      ).env('FLEET_MQTT_URLS'),
+    )
+    .addOption(
       new Option('--mqtt-protocol <v>', 'auto (5, else 3.1.1), 5 or 4')
         .env('FLEET_MQTT_PROTOCOL')
         .default('auto'),
@@ -135,6 +141,10 @@ export function syncConfigFrom(o: Record<string, string | undefined>, env = proc
     vehicleId: o.vehicle,
     dbPath: o.db,
     mqttUrl: o.mqttUrl,
+    mqttUrls: o.mqttUrls
+      ?.split(',')
+      .map((u) => u.trim())
+      .filter((u) => u.length > 0),
     // Secrets only from the environment or the provisioned file: a flag would show in `ps`.
     ...mqttCredentials(o.credentialsFile, env),
     mqttCaFile: o.mqttCa,

@@ -27,8 +27,11 @@ export class ModelReceiver implements Lane {
   }
 
   subscribed(refused: readonly string[]): void {
-    // 0x80 in the SUBACK: the broker refused the filter (its ACL), without an error event.
-    if (refused.length > 0) this.log.warn('cannot subscribe to model updates: refused by the broker (ACL?)');
+    // 0x80 in the SUBACK: the broker refused the filter; BrokerLink asks again after a pause.
+    if (refused.length > 0)
+      this.log.warn(
+        'model updates refused by the broker (ACL, or a cluster electing leaders): subscribing again',
+      );
     else this.subscribedNow = true;
   }
 

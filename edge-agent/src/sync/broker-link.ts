@@ -45,8 +45,22 @@ import { TelemetryLane, type TelemetryLaneOptions } from './telemetry-lane.ts';
 
 export type MqttProtocol = 'auto' | '5' | '4';
 
+/** Pause before subscribing again to filters the broker refused, doubling up to the max. */
+const RESUBSCRIBE_FIRST_MS = 1000;
+const RESUBSCRIBE_MAX_MS = 30_000;
+
 export interface BrokerLinkOptions extends TelemetryLaneOptions, EventLaneOptions {
   url: string;
+  /**
+   * The brokers of a cluster (FLEET_MQTT_URLS; two or more replace `url`): the link connects to one
+   * and, whenever the connection is lost, tries the next (mqtt.js `servers`). Each agent starts
+   * at its own place in the list (a hash of its client id), so a fleet spreads over the nodes and
+   * one node's loss moves only its share. The session (clean: false) lives in the cluster, not
+   * in one node, where the cluster replicates it (NATS: mqtt.stream_replicas; EMQX: its session
+   * store); what a lost node had not passed on is resent from the outbox, which waits for the
+   * cloud's ack, not for the broker's PUBACK.
+   */
+  urls?: string[] | undefined;
   username?: string | undefined;
   password?: string | undefined;
   tenantId: string;
@@ -85,6 +99,7 @@ export function brokerLinkOptions(
 ): BrokerLinkOptions {
   return {
     url: config.mqttUrl,
+    urls: config.mqttUrls,
     username: config.mqttUsername,
     password: config.mqttPassword,
     tenantId: config.tenantId,
@@ -125,6 +140,9 @@ export class BrokerLink implements LinkPort {
   /** The health block of the online status (agent-health.ts); none: the status carries none. */
   private readonly health: (() => AgentHealth) | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
+  /** The next SUBSCRIBE of filters the broker refused (see subscribe). */
+  private resubscribeTimer: NodeJS.Timeout | undefined;
+  private resubscribeDelayMs = RESUBSCRIBE_FIRST_MS;
 
   constructor(
     private readonly db: AgentDb,
@@ -214,8 +232,11 @@ export class BrokerLink implements LinkPort {
 
   private connect(version: 4 | 5) {
     const o = this.opts;
+    const clientId = o.clientId ?? `fleet-agent-${o.tenantId}-${o.vehicleId}`;
+    const servers = failoverServers(o.urls, clientId);
     const client = mqtt.connect(o.url, {
-      clientId: o.clientId ?? `fleet-agent-${o.tenantId}-${o.vehicleId}`,
+      clientId,
+      ...(servers ? { servers } : {}),
       username: o.username,
       password: o.password,
       ca: o.caFile ? readFileSync(o.caFile) : undefined,
@@ -242,10 +263,14 @@ export class BrokerLink implements LinkPort {
       everConnected = true;
       this.stats.connects++;
       this.stats.protocolVersion = version;
-      this.db.setLinkState(true, safeUrl(o.url));
-      this.log.info({ broker: safeUrl(o.url), mqtt: version }, 'connected to broker');
+      const broker = servers ? safeUrl(brokerOf(client)) : safeUrl(o.url);
+      this.db.setLinkState(true, broker);
+      this.log.info({ broker, mqtt: version }, 'connected to broker');
       void this.publish('status', this.statusPayload('online')).catch(() => {});
       this.startHealthReports();
+      clearTimeout(this.resubscribeTimer);
+      this.resubscribeTimer = undefined;
+      this.resubscribeDelayMs = RESUBSCRIBE_FIRST_MS;
       this.subscribe(client);
       for (const lane of this.lanes) lane.connected?.();
     });
@@ -277,22 +302,49 @@ export class BrokerLink implements LinkPort {
   /**
    * Every connect, with `resubscribe`: a broker restored from persistence may have kept the
    * session but not the subscriptions, and mqtt.js skips a filter it already lists unless told.
+   *
+   * Each filter at its kind's QoS (TOPICS): the cloud's acks are QoS 0, so they are subscribed at
+   * QoS 0; a QoS 1 subscription would gain nothing for them, and on NATS costs a replicated
+   * JetStream consumer per filter and vehicle, whose creation can fail.
+   *
+   * A filter the SUBACK refuses (0x80 or another failure code) is subscribed again after a pause,
+   * doubling from 1 s to 30 s, for as long as this connection lasts: a refusal is not always an
+   * ACL. NATS refuses a QoS 1 filter when it cannot create that filter's JetStream consumer in
+   * time, as happens while the cluster re-elects its leaders after losing a node, and drops the
+   * subscription; an agent that took the refusal as final stayed connected and never heard an
+   * ack again, resending its outbox forever (issue 20, node loss).
    */
-  private subscribe(client: mqtt.MqttClient) {
-    if (this.routes.size === 0) return;
+  private subscribe(client: mqtt.MqttClient, topics: readonly string[] = [...this.routes.keys()]) {
+    if (topics.length === 0) return;
     const map: Record<string, unknown> = { resubscribe: true };
-    for (const topic of this.routes.keys()) map[topic] = { qos: 1 };
-    client.subscribe(map as unknown as mqtt.ISubscriptionMap, (err, granted) => {
-      if (err) this.log.warn({ err: err.message }, 'cannot subscribe to the cloud topics');
-      // 0x80 in the SUBACK: the broker refused that filter (its ACL), without an error event.
-      const refused = new Set(
-        err ? this.routes.keys() : (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic),
-      );
+    for (const topic of topics) map[topic] = { qos: TOPICS[this.routes.get(topic)!.kind].qos };
+    client.subscribe(map as unknown as mqtt.ISubscriptionMap, (err, granted, packet) => {
+      // A newer connection (or stop) took over: its own SUBSCRIBE decides.
+      if (client !== this.client || this.stopped) return;
+      const refused = refusedFilters(topics, err, granted, packet);
+      if (err && !packet?.granted)
+        this.log.warn({ err: err.message }, 'cannot subscribe to the cloud topics');
       for (const lane of this.lanes) {
-        const mine = lane.inbound.filter((k) => refused.has(this.topics[k]));
+        const asked = lane.inbound.filter((k) => topics.includes(this.topics[k]));
+        const mine = asked.filter((k) => refused.has(this.topics[k]));
         if (mine.length > 0) this.log.warn({ kinds: mine }, 'subscription refused by the broker');
-        if (lane.inbound.length > 0) lane.subscribed?.(mine);
+        if (asked.length > 0) lane.subscribed?.(mine);
       }
+      clearTimeout(this.resubscribeTimer);
+      this.resubscribeTimer = undefined;
+      if (refused.size === 0) {
+        this.resubscribeDelayMs = RESUBSCRIBE_FIRST_MS;
+        return;
+      }
+      const delay = this.resubscribeDelayMs;
+      this.resubscribeDelayMs = Math.min(delay * 2, RESUBSCRIBE_MAX_MS);
+      this.log.info({ filters: refused.size, retryInMs: delay }, 'subscribing again to the refused filters');
+      this.resubscribeTimer = setTimeout(() => {
+        this.resubscribeTimer = undefined;
+        // Disconnected meanwhile: the next connect subscribes to everything anyway.
+        if (client === this.client && client.connected && !this.stopped) this.subscribe(client, [...refused]);
+      }, delay);
+      this.resubscribeTimer.unref();
     });
   }
 
@@ -317,6 +369,7 @@ export class BrokerLink implements LinkPort {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.healthTimer);
+    clearTimeout(this.resubscribeTimer);
     await Promise.all(this.lanes.map((lane) => lane.stop?.()));
     const client = this.client;
     if (client?.connected) {
@@ -334,4 +387,54 @@ export class BrokerLink implements LinkPort {
       // the database may already be closed by a caller that stops in another order
     }
   }
+}
+
+/**
+ * mqtt.js `servers` from the broker list, rotated to start at this client's own place (a stable
+ * hash of its id); undefined for a single broker. mqtt.js moves to the next entry at every
+ * reconnect attempt, wrapping around.
+ */
+export function failoverServers(
+  urls: readonly string[] | undefined,
+  clientId: string,
+): { host: string; port: number; protocol: 'mqtt' | 'mqtts' }[] | undefined {
+  if (!urls || urls.length < 2) return undefined;
+  const servers = urls.map((u) => {
+    const parsed = new URL(u);
+    const protocol = parsed.protocol === 'mqtts:' ? 'mqtts' : 'mqtt';
+    return {
+      host: parsed.hostname,
+      port: parsed.port ? Number(parsed.port) : protocol === 'mqtts' ? 8883 : 1883,
+      protocol,
+    } as const;
+  });
+  let hash = 0;
+  for (let i = 0; i < clientId.length; i++) hash = (hash * 31 + clientId.charCodeAt(i)) >>> 0;
+  const start = hash % servers.length;
+  return [...servers.slice(start), ...servers.slice(0, start)];
+}
+
+/**
+ * The filters of one SUBSCRIBE the broker did not grant. mqtt.js reports any failure code in the
+ * SUBACK as an error with the SUBACK itself (codes in the order of the request); an error without
+ * one (the connection closed first) leaves every filter unsubscribed.
+ */
+function refusedFilters(
+  topics: readonly string[],
+  err: Error | null | undefined,
+  granted: mqtt.ISubscriptionGrant[] | undefined,
+  packet: { granted?: unknown[] } | undefined,
+): Set<string> {
+  const codes = packet?.granted;
+  if (codes && codes.length === topics.length) {
+    return new Set(topics.filter((_, i) => (Number(codes[i]) & 0x80) !== 0));
+  }
+  if (err) return new Set(topics);
+  return new Set((granted ?? []).filter((g) => g.qos >= 128).map((g) => g.topic));
+}
+
+/** The broker this client is connected to now (the `servers` entry mqtt.js last dialled). */
+function brokerOf(client: mqtt.MqttClient): string {
+  const { protocol, hostname, port } = client.options;
+  return `${protocol ?? 'mqtt'}://${hostname}:${port}`;
 }

@@ -103,7 +103,8 @@ export class CommandLane implements Lane {
   }
 
   subscribed(refused: readonly string[]): void {
-    if (refused.length > 0) this.log.warn('commands refused by the broker (ACL?): none will arrive');
+    if (refused.length > 0)
+      this.log.warn('commands refused by the broker (ACL, or a cluster electing leaders): subscribing again');
   }
 
   message(_kind: 'commands', payload: Buffer): void {
