@@ -21,7 +21,7 @@
  *   earlier).
  *
  *   pnpm exec tsx bench/fuel-detectors.ts            (full held-out set; first run generates it)
- *   pnpm exec tsx bench/fuel-detectors.ts --quick    (a slice: 14 runs)
+ *   pnpm exec tsx bench/fuel-detectors.ts --quick    (a slice: 16 runs)
  *   pnpm exec tsx bench/fuel-detectors.ts --tuning   (the tuning seeds 1-99, for tuning only)
  *   ... --sender real|ideal                          (one sender model only; default both)
  *   ... --json                                       (one JSON document on stdout)
@@ -36,7 +36,7 @@ import type { SenderModelName } from '../firmware-sim/src/vehicle/fuel-sender.ts
 import { gpsGateDetector } from './fuel/baselines/gpsgate.ts';
 import { isolationForestDetector } from './fuel/baselines/isolation-forest.ts';
 import { traccarDetector } from './fuel/baselines/traccar.ts';
-import { CACHE_DIR, type DatasetSet, datasetRuns, ensureRun, loadRun } from './fuel/dataset.ts';
+import { CACHE_DIR, type DatasetSet, datasetRuns, ensureRun, idlingMs, loadRun } from './fuel/dataset.ts';
 import { type BenchDetector, detectRun, type RunContext } from './fuel/detector.ts';
 import {
   type FalseDrains,
@@ -51,7 +51,11 @@ const HELP = `Usage: pnpm exec tsx bench/fuel-detectors.ts [--quick | --tuning] 
 
 Scores our on-vehicle detectors and three baselines (Isolation Forest, Traccar, GpsGate) on the
 held-out labelled logs (firmware-sim seeds >= 1000), generated into ${CACHE_DIR} on first use.
-  --quick   a 14-run slice of the held-out set (about a minute)
+  --quick   a 16-run slice of the held-out set (264 vehicle-hours per sender: about a minute
+            on an idle machine, 12-15 min at nice 19 on 2 loaded cores)
+            The full set is 244 runs, 4,752 vehicle-hours per sender, 18 times the slice:
+            about 3.6 h per sender at nice 19 on 2 cores at load 40 (extrapolated from the
+            slice; --sender real and --sender ideal as two processes run side by side)
   --tuning  the tuning set (seeds 1-99) instead: the only runs to tune the detectors on
   --sender  real or ideal: score one sender model only (default both; two processes
             finish sooner on a machine with cores to spare)
@@ -173,17 +177,6 @@ function main(): void {
 }
 
 const SENDERS: readonly SenderModelName[] = ['real', 'ideal'];
-
-/** Time with the engine running and the vehicle standing, ms (steps over 10 s are holes). */
-function idlingMs(samples: readonly DriveSample[]): number {
-  let ms = 0;
-  for (let i = 1; i < samples.length; i++) {
-    const s = samples[i]!;
-    if (s.ignition && (s.speedKmh ?? 0) === 0 && (s.rpm ?? 0) > 0)
-      ms += Math.min(10_000, s.ts - samples[i - 1]!.ts);
-  }
-  return ms;
-}
 
 function benchSender(
   set: DatasetSet | 'quick',

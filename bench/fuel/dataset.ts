@@ -467,13 +467,19 @@ export function loadRun(files: RunFiles): LoadedRun {
       }
     }
     let observableAt = lastTs;
+    let observable = false;
     for (let i = lowerBound(samples, end); i < samples.length; i++) {
       const s = samples[i]!;
       if (needsFuel ? s.fuelLevelPct !== null : s.speedKmh !== null) {
         observableAt = s.ts;
+        observable = true;
         break;
       }
     }
+    // A theft or refuel at a parked vehicle that the log ends before the ignition comes back on
+    // cannot be seen by anything reading it (the ECU was silent throughout): cut short, like a
+    // label the run truncated. A leak is seen while it runs, so it stays scored.
+    const unseen = needsFuel && type !== 'fuel_leak' && !observable;
     const volumeL = 'volumeL' in l ? l.volumeL : undefined;
     truths.push({
       type,
@@ -483,7 +489,7 @@ export function loadRun(files: RunFiles): LoadedRun {
       volumeL,
       tankFraction: volumeL === undefined ? undefined : volumeL / meta.tankLitres,
       moving,
-      truncated: l.truncated === true || l.end === null,
+      truncated: l.truncated === true || l.end === null || unseen,
       observableAt,
     });
   }
@@ -547,3 +553,14 @@ function main(): void {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+
+/** Time with the engine running and the vehicle standing, ms (steps over 10 s are holes). */
+export function idlingMs(samples: readonly DriveSample[]): number {
+  let ms = 0;
+  for (let i = 1; i < samples.length; i++) {
+    const s = samples[i]!;
+    if (s.ignition && (s.speedKmh ?? 0) === 0 && (s.rpm ?? 0) > 0)
+      ms += Math.min(10_000, s.ts - samples[i - 1]!.ts);
+  }
+  return ms;
+}

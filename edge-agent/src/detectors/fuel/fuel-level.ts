@@ -35,6 +35,7 @@ export class FuelLevelDetector implements Detector {
     this.steps = new FuelSteps(cfg, mode, this.level, stepL, this.lastPos, (deltaL) => {
       this.stepsL += deltaL;
       this.leak.reset();
+      this.level.resetTrip();
     });
   }
 
