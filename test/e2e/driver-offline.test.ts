@@ -8,6 +8,11 @@
  *   -> reload: the page, the queued refuel and the stale-labelled data are still there
  *   -> online: the refuel reaches PostgreSQL exactly once -> sent again twice: still one row.
  *
+ * The offline refuel carries a receipt photo (a 2400x1600 PNG of a few MB made here): compressed
+ * in the page to a JPEG of at most 1600 px, queued as a Blob beside the refuel with its SHA-256;
+ * online, exactly one receipt row whose stored bytes hash to the stored SHA-256; a finance user
+ * sees the image load on /fuel.
+ *
  * axe (WCAG 2.1 A/AA/AAA) runs on the page online, offline with a queued refuel, and with errors.
  * Then the driver switches to US gallons, miles and Spanish: the figures and strings change, and
  * offline the score, the challenge progress and the rank are still shown (issue 19 §4), in Spanish.
@@ -17,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import pg from 'pg';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +86,49 @@ function ensureProductionBuild(): void {
   if (!existsSync(sw)) throw new Error(`next build wrote no service worker at ${sw} (see web/sw/build.ts)`);
 }
 
+/**
+ * A PNG as a phone camera's photo would be before compression: `width` x `height` RGB, a smooth
+ * gradient with a little seeded noise (so it is a few MB, not a few kB). Encoded here with zlib:
+ * no image library needed.
+ */
+function photoLikePng(width: number, height: number): Buffer {
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  let seed = 0x2545f491;
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    raw[row] = 0; // filter: none
+    for (let x = 0; x < width; x++) {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      const noise = seed & 7;
+      const o = row + 1 + x * 3;
+      raw[o] = ((x * 200) / width + noise) & 0xff;
+      raw[o + 1] = ((y * 200) / height + noise) & 0xff;
+      raw[o + 2] = (120 + noise * 3) & 0xff;
+    }
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
 interface QueuedEntry {
   clientId: string;
   litres: number;
@@ -111,6 +160,7 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
   const schema = `e2e_driver_${run}`;
   const tenantId = `t${run}`;
   const driver = { email: `driver-${run}@fleet.test`, password: `pw-${randomBytes(12).toString('hex')}` };
+  const finance = { email: `finance-${run}@fleet.test`, password: `pw-${randomBytes(12).toString('hex')}` };
   const station = `E2E station ${run}`;
   const challengeName = `Distance week ${run}`;
   let stack: Stack;
@@ -160,6 +210,7 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
       vehicleId: 'veh-001',
       ...driver,
     });
+    await createUser(db, { tenantId, name: 'Fin Ance', role: 'finance', ...finance });
     // A running distance challenge (target 10 km): the driver's progress and rank in it.
     const utcMinute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
     await createCaller({
@@ -260,6 +311,8 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
   });
 
   let clientId: string;
+  /** The receipt as the phone queued it: sizes before and after compression, and its hash. */
+  const photoSizes = { status: '', png: 0, jpeg: 0, sha256: '' };
 
   it('offline: logs a refuel into the outbox, and a reload still shows the page, the refuel and stale data', async () => {
     await context.setOffline(true);
@@ -268,16 +321,85 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
     await page.getByLabel('Amount paid').fill('71.23');
     await page.getByLabel('Odometer (km)').fill('12345');
     await page.getByLabel('Station').fill(station);
+    // The receipt: a few-MB PNG, chosen in the photo field (a camera on a phone), made smaller here.
+    const png = photoLikePng(2400, 1600);
+    expect(png.length).toBeGreaterThan(2 * 1024 * 1024);
+    await page.getByLabel('Receipt photo (optional)').setInputFiles({
+      name: 'receipt.png',
+      mimeType: 'image/png',
+      buffer: png,
+    });
+    const photoStatus = page.getByTestId('receipt-status');
+    await expect
+      .poll(() => photoStatus.textContent(), { timeout: 30_000 })
+      .toMatch(/^Photo ready: [\d.]+ MB → [\d.,]+ (kB|MB)\.$/);
+    photoSizes.status = (await photoStatus.textContent()) ?? '';
+    await expectNoAxeViolations(page, 'refuel form with a receipt photo chosen');
     await page.getByRole('button', { name: 'Log refuel' }).click();
     const queued = page.locator('[data-testid="outbox"] li[data-state="waiting"]');
     await queued.waitFor();
-    expect(await queued.textContent()).toMatch(/Waiting to sync.*42\.50 L diesel/);
+    expect(await queued.textContent()).toMatch(/Waiting to sync.*42\.50 L diesel.*, with receipt photo/);
     expect(await page.getByTestId('announcer').textContent()).toMatch(/waiting to sync/);
     const outbox = await readOutbox(page);
     expect(outbox).toHaveLength(1);
     clientId = outbox[0]!.clientId;
     expect(clientId).toMatch(/^[0-9a-f-]{36}$/);
     expect(await rowsFor(clientId)).toBe(0);
+    // The photo waits in the same IndexedDB entry, as a JPEG Blob with the hash of its bytes.
+    const receipt = await page.evaluate(
+      () =>
+        new Promise<{
+          type: string;
+          size: number;
+          originalBytes: number;
+          width: number;
+          height: number;
+          sha256: string;
+          recomputed: string;
+        }>((resolve, reject) => {
+          const open = indexedDB.open('fleet-driver');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const req = open.result.transaction('refuel-outbox').objectStore('refuel-outbox').getAll();
+            req.onsuccess = async () => {
+              open.result.close();
+              const r = (
+                req.result as {
+                  receipt: {
+                    blob: Blob;
+                    sha256: string;
+                    originalBytes: number;
+                    width: number;
+                    height: number;
+                  };
+                }[]
+              )[0]!.receipt;
+              const digest = await crypto.subtle.digest('SHA-256', await r.blob.arrayBuffer());
+              resolve({
+                type: r.blob.type,
+                size: r.blob.size,
+                originalBytes: r.originalBytes,
+                width: r.width,
+                height: r.height,
+                sha256: r.sha256,
+                recomputed: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join(
+                  '',
+                ),
+              });
+            };
+            req.onerror = () => reject(req.error);
+          };
+        }),
+    );
+    expect(receipt).toMatchObject({
+      type: 'image/jpeg',
+      originalBytes: png.length,
+      width: 1600,
+      height: 1067,
+    });
+    expect(receipt.size).toBeLessThan(png.length / 4);
+    expect(receipt.recomputed).toBe(receipt.sha256);
+    Object.assign(photoSizes, { png: png.length, jpeg: receipt.size, sha256: receipt.sha256 });
 
     // Reload with no network at all: the service worker serves the page and the last answers.
     await page.reload();
@@ -318,6 +440,73 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
         vehicle_id: 'veh-001',
       },
     ]);
+    // Its receipt: exactly one row, whose stored bytes hash to the stored SHA-256, the phone's.
+    const receiptRows = () =>
+      db.query<{ sha256: string; stored: string; size_bytes: number; content_type: string }>(
+        `SELECT r.sha256, encode(sha256(r.bytes), 'hex') AS stored, r.size_bytes, r.content_type
+           FROM refuel_receipts r JOIN refuel_logs l ON l.id = r.refuel_log_id WHERE l.client_id = $1`,
+        [clientId],
+      );
+    await waitUntil(
+      'the receipt row',
+      async () => (await receiptRows()).rowCount,
+      (n) => n === 1,
+      30_000,
+    );
+    expect((await receiptRows()).rows).toEqual([
+      {
+        sha256: photoSizes.sha256,
+        stored: photoSizes.sha256,
+        size_bytes: photoSizes.jpeg,
+        content_type: 'image/jpeg',
+      },
+    ]);
+    console.log(
+      `receipt: PNG ${photoSizes.png} B -> JPEG ${photoSizes.jpeg} B (${photoSizes.status}); sha256 ${photoSizes.sha256}`,
+    );
+  });
+
+  it('finance sees the receipt photo load on /fuel, beside the refuel it belongs to', async () => {
+    const office = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const fin = await office.newPage();
+      await fin.goto(`${webUrl}/login`);
+      await fin.getByLabel('Email').fill(finance.email);
+      await fin.getByLabel('Password').fill(finance.password);
+      await fin.getByRole('button', { name: 'Sign in' }).click();
+      await fin.waitForURL((u) => u.pathname !== '/login', { timeout: 30_000 });
+      await fin.goto(`${webUrl}/fuel`);
+      const logId = (
+        await db.query<{ id: number }>('SELECT id::int AS id FROM refuel_logs WHERE client_id = $1', [
+          clientId,
+        ])
+      ).rows[0]!.id;
+      const thumb = fin.locator(
+        `[data-table="driver-refuels"] tr[data-refuel-log-id="${logId}"] img.receipt-thumb`,
+      );
+      await thumb.waitFor({ timeout: 30_000 });
+      await thumb.scrollIntoViewIfNeeded();
+      await expect
+        .poll(() => thumb.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)), {
+          timeout: 30_000,
+        })
+        .toBe(1600);
+      // The bytes finance gets are the bytes the phone hashed.
+      const served = await fin.evaluate(async (id) => {
+        const res = await fetch(`/api/receipts/${id}`);
+        const digest = await crypto.subtle.digest('SHA-256', await res.arrayBuffer());
+        return {
+          status: res.status,
+          type: res.headers.get('content-type'),
+          sha256: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join(''),
+        };
+      }, logId);
+      expect(served).toEqual({ status: 200, type: 'image/jpeg', sha256: photoSizes.sha256 });
+      // The driver's own session does not read the office's receipts.
+      expect(await page.evaluate(async (id) => (await fetch(`/api/receipts/${id}`)).status, logId)).toBe(403);
+    } finally {
+      await office.close();
+    }
   });
 
   it('Background Sync: the service worker alone sends the outbox when the browser fires "sync"', async () => {
@@ -590,7 +779,9 @@ describe('driver PWA offline (real stack, production build, service worker)', ()
   it('sign-out deletes the cached driver data, so the next user of the phone cannot read it', async () => {
     expect(await page.evaluate(() => caches.has('fleet-driver-data-v1'))).toBe(true);
     await page.getByRole('button', { name: /^(Sign out|Cerrar sesión)$/ }).click();
-    await page.waitForURL(/\/login$/, { timeout: 30_000 });
+    // A read still in flight when the session ends answers 401, whose handler also clears the
+    // driver's data and goes to the sign-in page (with ?next=/driver): either way is a sign-out.
+    await page.waitForURL(/\/login(\?next=%2Fdriver)?$/, { timeout: 30_000 });
     expect(await page.evaluate(() => caches.has('fleet-driver-data-v1'))).toBe(false);
     // The page itself (no personal data) stays cached for the next driver's offline use.
     expect(await page.evaluate(() => caches.has('fleet-driver-pages-v1'))).toBe(true);

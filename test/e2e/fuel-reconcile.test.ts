@@ -18,7 +18,7 @@ import { FUEL_CARD_SOURCE } from '../../cloud/src/fuel/webhook-inbox.ts';
 import { SecretBox } from '../../cloud/src/security/secret-box.ts';
 import { signWebhook } from '../../cloud/src/webhooks/signature.ts';
 import { expectNoAxeViolations } from './support/axe.ts';
-import { PHONE, type StackSession, startStackSession } from './support/stack-session.ts';
+import { hydrated, PHONE, type StackSession, startStackSession } from './support/stack-session.ts';
 
 const KEY = randomBytes(32);
 const SECRET = `whsec_${randomBytes(16).toString('hex')}`;
@@ -110,15 +110,20 @@ describe('reconciliation on arrival, on /fuel', () => {
 
     // 2. The driver logs the same fill on the phone, with the wrong litres.
     const phone = await session.signIn(driver.email, driver.password, PHONE);
+    // Typing or a click before hydration is dropped on a loaded machine: wait for React to own the form.
+    const logRefuel = phone.page.getByRole('button', { name: 'Log refuel' });
+    await hydrated(logRefuel);
     await phone.page.getByLabel('Litres (required)').fill('65');
     await phone.page.getByLabel('Station').fill('Aral Leopoldstr. 12');
-    await phone.page.getByRole('button', { name: 'Log refuel' }).click();
+    await logRefuel.click();
     // Stored once refuels.log answered (the page sends at once when online).
-    for (let i = 0; i < 100; i++) {
+    let stored = 0;
+    for (let i = 0; i < 300 && stored === 0; i++) {
       const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM refuel_logs');
-      if (rows[0]!.n > 0) break;
-      await new Promise((r) => setTimeout(r, 100));
+      stored = rows[0]!.n;
+      if (stored === 0) await new Promise((r) => setTimeout(r, 100));
     }
+    expect(stored, 'the driver-logged refuel is stored').toBe(1);
     const logged = Date.now();
 
     // 3. /fuel shows both verdicts; reload until they are there (no reconcile run by hand).

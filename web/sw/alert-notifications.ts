@@ -1,6 +1,7 @@
 /// <reference lib="webworker" />
 /**
- * Alert notifications in a service worker: the driver PWA's (sw.ts, scope /driver) and the
+ * Alert notifications in a service worker: the driver PWA's (sw.ts, scope /driver; also the
+ * driver's own pushes: low range, service due, challenge results) and the
  * dashboard's push-only worker (push-sw.ts, scope /). cloud/src/notifications/channels/push.ts
  * sends the AlertPush below. The idempotency key is the tag: a message delivered twice (Web Push
  * is at least once) replaces the first instead of showing two.
@@ -13,7 +14,11 @@ export interface AlertPush {
   severity: string;
 }
 
-export function listenForAlertPushes(self: ServiceWorkerGlobalScope): void {
+/**
+ * `home`: where a click goes when the push names no page (the driver's pushes: their own page,
+ * /driver; an alert names its own).
+ */
+export function listenForAlertPushes(self: ServiceWorkerGlobalScope, home = '/alerts'): void {
   self.addEventListener('push', (event: PushEvent) => {
     let p: AlertPush;
     try {
@@ -39,7 +44,7 @@ export function listenForAlertPushes(self: ServiceWorkerGlobalScope): void {
     event.notification.close();
     const raw = (event.notification.data as { url?: string | null } | undefined)?.url;
     // Only our own origin: a payload cannot send the click elsewhere.
-    const url = raw && new URL(raw, self.location.origin).origin === self.location.origin ? raw : '/alerts';
+    const url = raw && new URL(raw, self.location.origin).origin === self.location.origin ? raw : home;
     event.waitUntil(
       (async () => {
         const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });

@@ -9,8 +9,9 @@
  *   /api/trpc/<anything else>        never cached: mutations, other users' data, sign-in
  *   sync "fleet-refuel-outbox"       sends the IndexedDB outbox (lib/offline) when the link returns
  *
- * Cached data belongs to whoever was signed in: the page deletes it at sign-out and when another
- * user signs in, and this worker deletes it as soon as the cloud answers 401 (session over).
+ * Cached data belongs to whoever was signed in: the page has this worker delete it at sign-out and
+ * when another user signs in, and the worker deletes it as soon as the cloud answers 401 (session
+ * over). Reads in flight at that moment are not cached (dataOwnerEpoch).
  */
 import {
   CacheFirst,
@@ -21,7 +22,7 @@ import {
   type SerwistGlobalConfig,
   type SerwistPlugin,
 } from 'serwist';
-import { DATA_CACHE, PAGE_CACHE, STATIC_CACHE } from '../lib/offline/caches.ts';
+import { DATA_CACHE, FORGET_DRIVER_DATA, PAGE_CACHE, STATIC_CACHE } from '../lib/offline/caches.ts';
 import { REFUEL_SYNC_TAG, syncRefuels } from '../lib/offline/sync.ts';
 import { listenForAlertPushes } from './alert-notifications.ts';
 
@@ -42,26 +43,71 @@ const NETWORK_TIMEOUT_S = 4;
  * client does not batch), so one URL is one procedure.
  */
 const DRIVER_READS =
-  /^\/api\/trpc\/(auth\.(me|preferences)|vehicles\.(get|list)|refuels\.mine|drivers\.[A-Za-z]+|telemetry\.[A-Za-z]+|scores\.(get|explain|disputes)|points\.balance|challenges\.(list|progress)|rewards\.list)$/;
+  /^\/api\/trpc\/(driverHome\.get|auth\.(me|preferences)|vehicles\.(get|list)|refuels\.mine|drivers\.[A-Za-z]+|telemetry\.[A-Za-z]+|scores\.(get|explain|disputes)|points\.balance|challenges\.(list|progress)|rewards\.list)$/;
 
 /**
- * Cache only good answers and stamp when they were fetched; answer a gateway error (the cloud is
- * down, the phone is not) like a network error, so the stale copy is shown instead of nothing.
+ * Whose data the cache may take. Bumped when the cached data stops belonging to anyone (sign-out,
+ * 401): an answer fetched before the bump is not cached, so a read still in flight when the driver
+ * signs out cannot put their data back after it was deleted.
+ */
+let dataOwnerEpoch = 0;
+/** Driver reads not yet complete (cache writes included), each settling when its handler is done. */
+const dataReadsInFlight = new Set<Promise<void>>();
+/** A read that hangs must not hold the sign-out: the network timeout, then a margin. */
+const FORGET_WAIT_MS = (NETWORK_TIMEOUT_S + 2) * 1000;
+
+/**
+ * Deletes the signed-in driver's cached data once the reads already in flight have settled (their
+ * answers are refused by the epoch check; waiting closes the gap between that check and the put).
+ */
+async function forgetDriverData(except?: Promise<void>): Promise<void> {
+  dataOwnerEpoch++;
+  await caches.delete(DATA_CACHE);
+  const others = [...dataReadsInFlight].filter((p) => p !== except);
+  if (others.length === 0) return;
+  await Promise.race([Promise.allSettled(others), new Promise((r) => setTimeout(r, FORGET_WAIT_MS))]);
+  await caches.delete(DATA_CACHE);
+}
+
+/**
+ * Cache only good answers of the driver still signed in, and stamp when they were fetched; answer
+ * a gateway error (the cloud is down, the phone is not) like a network error, so the stale copy is
+ * shown instead of nothing.
  */
 const staleMarking: SerwistPlugin = {
-  fetchDidSucceed: async ({ response }) => {
+  handlerWillStart: async ({ state }) => {
+    if (!state) return;
+    let settle = () => {};
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    Object.assign(state, { epoch: dataOwnerEpoch, settled, settle });
+    dataReadsInFlight.add(settled);
+  },
+  handlerDidComplete: async ({ state }) => {
+    if (!state) return;
+    (state.settle as () => void)();
+    dataReadsInFlight.delete(state.settled as Promise<void>);
+  },
+  fetchDidSucceed: async ({ response, state }) => {
     if (response.status === 401) {
       // The session is over (signed out elsewhere, expired): nobody may read its data here any more.
-      await caches.delete(DATA_CACHE);
+      await forgetDriverData(state?.settled as Promise<void> | undefined);
     }
     if (response.status >= 500) throw new Error(`upstream answered ${response.status}`);
     return response;
   },
-  cacheWillUpdate: async ({ response }) => {
-    if (response.status !== 200) return null;
+  cacheWillUpdate: async ({ response, state }) => {
+    if (response.status !== 200 || state?.epoch !== dataOwnerEpoch) return null;
     const headers = new Headers(response.headers);
     headers.set('x-fleet-cached-at', String(Date.now()));
-    return new Response(await response.blob(), { status: 200, statusText: response.statusText, headers });
+    const stamped = new Response(await response.blob(), {
+      status: 200,
+      statusText: response.statusText,
+      headers,
+    });
+    // Signed out while the body was read: this answer is no longer anyone's to keep.
+    return state?.epoch === dataOwnerEpoch ? stamped : null;
   },
   cachedResponseWillBeUsed: async ({ cachedResponse }) => {
     if (!cachedResponse) return cachedResponse;
@@ -140,7 +186,17 @@ self.addEventListener('sync', (event: Event) => {
   );
 });
 
-// Alert notifications (also the dashboard's push-only worker, push-sw.ts).
-listenForAlertPushes(self);
+// The page asks at sign-out and when another user signs in; it waits for the answer before it
+// leaves, so no read of the previous driver lands in the cache afterwards.
+self.addEventListener('message', (event) => {
+  if ((event.data as { type?: unknown } | null)?.type !== FORGET_DRIVER_DATA) return;
+  event.waitUntil(
+    forgetDriverData().then(() => event.ports[0]?.postMessage({ type: FORGET_DRIVER_DATA, done: true })),
+  );
+});
+
+// Alert notifications (also the dashboard's push-only worker, push-sw.ts) and the driver's own
+// pushes (cloud/src/drivers/push/), which name no page: a click on those opens /driver.
+listenForAlertPushes(self, '/driver');
 
 serwist.addEventListeners();

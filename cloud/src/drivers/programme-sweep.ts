@@ -1,7 +1,8 @@
 /**
  * The drivers' programme job, on the cloud's sweep timer (like fuel/reconcile-sweep.ts): every
  * `FLEET_DRIVER_PROGRAMME_SWEEP_MS` it finalizes the challenges whose grace period is over (each
- * exactly once: challenges.ts finalizeChallenge), and at most hourly awards badges.
+ * exactly once: challenges.ts finalizeChallenge) and queues each participant's result as a push,
+ * at most hourly awards badges, and queues the drivers' low-range and service-due pushes.
  *
  * The finding query runs as the owner across tenants (a system job), every row naming its
  * tenant; each challenge and each tenant's badges are then handled inside inTenant(), in a
@@ -12,7 +13,8 @@ import type pg from 'pg';
 import { inTenant } from '../db/tenant.ts';
 import { Periodic } from '../periodic.ts';
 import { awardBadges } from './badges/award.ts';
-import { finalizeChallenge } from './challenges/challenges.ts';
+import { finalizeChallenge, getChallenge } from './challenges/challenges.ts';
+import { type DriverPushResult, queueChallengeResults, sweepDriverPushes } from './push/driver-push.ts';
 
 export const BADGE_SWEEP_EVERY_MS = 3_600_000;
 
@@ -36,12 +38,20 @@ export async function sweepDriverProgramme(
   );
   for (const c of due) {
     try {
-      const done = await inTenant(pool, c.tenant_id, (db) =>
-        finalizeChallenge(db, { tenantId: c.tenant_id, challengeId: c.id }),
-      );
+      const done = await inTenant(pool, c.tenant_id, async (db) => {
+        const standings = await finalizeChallenge(db, { tenantId: c.tenant_id, challengeId: c.id });
+        if (!standings) return null;
+        // Each participant's result goes out with the freeze, in its transaction: once.
+        const challenge = (await getChallenge(db, c.id))!;
+        const pushes = await queueChallengeResults(db, c.tenant_id, challenge, standings);
+        return { standings, pushes };
+      });
       if (done) {
         result.finalized++;
-        log.info({ tenant: c.tenant_id, challenge: c.id, participants: done.length }, 'challenge finalized');
+        log.info(
+          { tenant: c.tenant_id, challenge: c.id, participants: done.standings.length, pushes: done.pushes },
+          'challenge finalized',
+        );
       }
     } catch (err) {
       result.failed++;
@@ -69,8 +79,11 @@ export async function sweepDriverProgramme(
   return result;
 }
 
-/** Runs sweepDriverProgramme every `intervalMs` in the cloud process; 0 = off. */
-export class DriverProgrammeSweeper extends Periodic<Awaited<ReturnType<typeof sweepDriverProgramme>>> {
+/**
+ * Runs sweepDriverProgramme and then the drivers' low-range and service-due pushes
+ * (push/driver-push.ts) every `intervalMs` in the cloud process; 0 = off.
+ */
+export class DriverProgrammeSweeper extends Periodic<ProgrammeSweepResult & { pushes: DriverPushResult }> {
   constructor(pool: pg.Pool, intervalMs: number, log: Logger) {
     let lastBadges = 0;
     let badges = false;
@@ -78,13 +91,16 @@ export class DriverProgrammeSweeper extends Periodic<Awaited<ReturnType<typeof s
       intervalMs,
       name: 'drivers programme sweep',
       log,
-      pass: () => {
+      pass: async () => {
         badges = Date.now() - lastBadges >= BADGE_SWEEP_EVERY_MS;
-        return sweepDriverProgramme(pool, log, { badges });
+        const programme = await sweepDriverProgramme(pool, log, { badges });
+        return { ...programme, pushes: await sweepDriverPushes(pool, log) };
       },
       onDone: (r) => {
         if (badges) lastBadges = Date.now();
-        if (r.finalized + r.badges + r.failed > 0) log.info(r, 'drivers programme sweep');
+        const p = r.pushes;
+        if (r.finalized + r.badges + r.failed + p.queued + p.lowRangeOpened + p.lowRangeClosed + p.failed > 0)
+          log.info(r, 'drivers programme sweep');
       },
     });
   }

@@ -4,14 +4,17 @@
  * HTTP receiver that records requests and answers what the test says.
  */
 import { execFileSync } from 'node:child_process';
+import { createECDH, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import ece from 'http_ece';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { createTransport } from 'nodemailer';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
+import webpush from 'web-push';
 
 /** A self-signed certificate for 127.0.0.1 / localhost (openssl from Debian), made once per process. */
 let cert: { key: string; cert: string; caFile: string } | undefined;
@@ -182,4 +185,46 @@ export function bareSmtpClient(port: number, maxConnections = 4) {
     auth: { user: 'fleet', pass: 'smtp-test-password' },
     tls: { ca: testCertificate().cert },
   });
+}
+
+/** A VAPID key pair for a test's cloud (FLEET_VAPID_PUBLIC_KEY / FLEET_VAPID_PRIVATE_KEY). */
+export const vapidKeys = (): { publicKey: string; privateKey: string } => webpush.generateVAPIDKeys();
+
+/**
+ * A push service on loopback for one browser subscription whose keys the test holds: every
+ * message that arrives is decrypted (RFC 8291 aes128gcm, http_ece) and kept as text; 201 like a
+ * real push service, 400 for what does not decrypt.
+ */
+export async function startPushEndpoint() {
+  const keys = createECDH('prime256v1');
+  keys.generateKeys();
+  const auth = randomBytes(16);
+  const got: string[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const plain = ece.decrypt(Buffer.concat(chunks), {
+          version: 'aes128gcm',
+          privateKey: keys,
+          authSecret: auth.toString('base64url'),
+        });
+        got.push(plain.toString('utf8'));
+        res.writeHead(201).end();
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    /** What the browser's PushSubscription.toJSON() would give for this endpoint. */
+    subscription: {
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/push/phone`,
+      keys: { p256dh: keys.getPublicKey('base64url'), auth: auth.toString('base64url') },
+    },
+    got,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * The driver page's tRPC client. Unbatched (httpLink), so each read is its own URL that the
  * service worker can cache network-first (sw/sw.ts), and each answer says where it came from:
- * the worker marks a cached answer `x-fleet-from-cache` and stamps when it was fetched.
+ * the worker marks a cached answer `x-fleet-from-cache` and stamps when it was fetched. The page's
+ * first paint is one read, driverHome.get (no input: one URL), which its HTML preloads.
  */
 import type { AppRouter } from '@fleet/cloud/api';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
@@ -14,6 +15,8 @@ export interface Freshness {
 }
 
 const TRPC_PREFIX = '/api/trpc/';
+/** The home page's one read (cloud/src/api/routers/driver-home.ts), as page.tsx preloads it. */
+export const HOME_READ_URL = `${TRPC_PREFIX}driverHome.get`;
 const lastAnswer = new Map<string, Freshness>();
 
 async function recordingFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {

@@ -14,7 +14,8 @@ const INPUT = { limit: 50 };
 
 /**
  * The refuels drivers logged in the PWA with their reconciliation: a fill paid in cash has no
- * card purchase above, and is matched against the vehicle's detected refuel here.
+ * card purchase above, and is matched against the vehicle's detected refuel here. The receipt
+ * photo the driver took (if any) is the evidence beside it.
  */
 export function DriverRefuels() {
   const list = usePagedQuery(INPUT, (cursor, signal) =>
@@ -39,6 +40,7 @@ export function DriverRefuels() {
               numeric('Amount'),
               'Station',
               'Reconciliation',
+              'Receipt',
             ]}
           >
             {items.map((t) => {
@@ -61,6 +63,23 @@ export function DriverRefuels() {
                     <span className="muted" data-reasons="">
                       {[...t.flags.map(humanize), ...t.reasons].join('; ') || r.help}
                     </span>
+                  </td>
+                  <td>
+                    {t.receipt ? (
+                      // Served by the cloud to this tenant's fuel readers only (api/receipts).
+                      <a href={`/api/receipts/${t.id}`} target="_blank" rel="noopener" data-receipt="">
+                        <img
+                          className="receipt-thumb"
+                          src={`/api/receipts/${t.id}`}
+                          alt={`Receipt of the ${t.vehicleId} refuel (opens full size)`}
+                          width={48}
+                          height={64}
+                          loading="lazy"
+                        />
+                      </a>
+                    ) : (
+                      MISSING
+                    )}
                   </td>
                 </tr>
               );

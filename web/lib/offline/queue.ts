@@ -12,6 +12,7 @@
 import type { AppRouter } from '@fleet/cloud/api';
 import type { TRPCClient } from '@trpc/client';
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
+import type { QueuedReceipt } from './receipt.ts';
 
 /** The API's fuel types (cloud/src/api/routers/refuels.ts), checked against its input type. */
 export type FuelType = Parameters<TRPCClient<AppRouter>['refuels']['log']['mutate']>[0]['fuelType'];
@@ -49,6 +50,12 @@ export interface QueuedRefuel extends RefuelDraft {
    * removes it. Null while it is merely waiting for a connection.
    */
   rejected: string | null;
+  /**
+   * The receipt photo (receipt.ts), kept in the same entry as a Blob: it leaves the phone after
+   * its refuel and the entry is removed only when both are confirmed. Absent in entries queued
+   * before photos existed.
+   */
+  receipt?: QueuedReceipt | null;
 }
 
 interface QueueSchema extends DBSchema {
@@ -75,9 +82,11 @@ function db(): Promise<IDBPDatabase<QueueSchema>> {
 export async function enqueueRefuel(
   draft: RefuelDraft,
   who: { userId: string; vehicleId: string },
+  receipt: QueuedReceipt | null = null,
 ): Promise<QueuedRefuel> {
   const entry: QueuedRefuel = {
     ...draft,
+    receipt,
     clientId: crypto.randomUUID(),
     userId: who.userId,
     vehicleId: who.vehicleId,

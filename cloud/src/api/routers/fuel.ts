@@ -45,6 +45,8 @@ const DriverRefuel = z.object({
   status: z.enum(RECONCILIATION_STATUSES),
   flags: z.array(z.string()),
   reasons: z.array(z.string()),
+  /** The driver's receipt photo (GET /receipts/<id> serves it), or null. */
+  receipt: z.object({ sha256: z.string(), sizeBytes: z.number() }).nullable(),
 });
 
 export const fuelRouter = createRouter({

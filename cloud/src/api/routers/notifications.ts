@@ -6,6 +6,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { appendAudit } from '../../db/queries/audit-log.ts';
+import { LOW_RANGE_KM } from '../../drivers/push/driver-push.ts';
 import { CloudError } from '../../errors.ts';
 import { emailProblem, phoneProblem, TIME_OF_DAY, timeZoneProblem } from '../../notifications/addresses.ts';
 import { AddressGuard } from '../../notifications/channels/address-guard.ts';
@@ -51,6 +52,22 @@ const Settings = z.object({
   quietStart: z.string().regex(TIME_OF_DAY, 'Quiet hours start must be a time like 22:00').nullable(),
   quietEnd: z.string().regex(TIME_OF_DAY, 'Quiet hours end must be a time like 07:00').nullable(),
   timeZone: z.string().superRefine(check(timeZoneProblem, 'Time zone')),
+});
+
+const DriverPushSettings = z.object({
+  lowRange: z.boolean(),
+  serviceDue: z.boolean(),
+  challengeResults: z.boolean(),
+});
+type PushSettingsRow = {
+  push_low_range: boolean;
+  push_service_due: boolean;
+  push_challenge_results: boolean;
+};
+const pushSettingsOf = (r: PushSettingsRow) => ({
+  lowRange: r.push_low_range,
+  serviceDue: r.push_service_due,
+  challengeResults: r.push_challenge_results,
 });
 
 /** A CloudError with field errors as a BAD_REQUEST; the error formatter gives forms its fields. */
@@ -126,6 +143,51 @@ export const notificationsRouter = createRouter({
           ],
         );
         return { ok: true };
+      }),
+    ),
+
+  /**
+   * The signed-in user's driver pushes (drivers/push/driver-push.ts), each on or off; all on until
+   * changed. Stored with their units and language (user_preferences).
+   */
+  driverPushSettings: own.output(DriverPushSettings.extend({ lowRangeKm: z.number() })).query(({ ctx }) =>
+    ctx.tenant(async (db) => {
+      const { rows } = await db.query<PushSettingsRow>(
+        `SELECT push_low_range, push_service_due, push_challenge_results FROM user_preferences WHERE user_id = $1`,
+        [ctx.session.userId],
+      );
+      // The threshold is the cloud's (the page names it in the driver's unit).
+      const settings = rows[0]
+        ? pushSettingsOf(rows[0])
+        : { lowRange: true, serviceDue: true, challengeResults: true };
+      return { ...settings, lowRangeKm: LOW_RANGE_KM };
+    }),
+  ),
+
+  /** Changes the given kinds of the signed-in user only; the others keep their value. */
+  setDriverPushSettings: own
+    .input(DriverPushSettings.partial())
+    .output(DriverPushSettings)
+    .mutation(({ ctx, input }) =>
+      ctx.tenant(async (db) => {
+        const { rows } = await db.query<PushSettingsRow>(
+          `INSERT INTO user_preferences (tenant_id, user_id, push_low_range, push_service_due, push_challenge_results)
+           VALUES ($1, $2, COALESCE($3, true), COALESCE($4, true), COALESCE($5, true))
+           ON CONFLICT (tenant_id, user_id) DO UPDATE SET
+             push_low_range = COALESCE($3, user_preferences.push_low_range),
+             push_service_due = COALESCE($4, user_preferences.push_service_due),
+             push_challenge_results = COALESCE($5, user_preferences.push_challenge_results),
+             updated_at = now()
+           RETURNING push_low_range, push_service_due, push_challenge_results`,
+          [
+            ctx.session.tenantId,
+            ctx.session.userId,
+            input.lowRange ?? null,
+            input.serviceDue ?? null,
+            input.challengeResults ?? null,
+          ],
+        );
+        return pushSettingsOf(rows[0]!);
       }),
     ),
 

@@ -14,7 +14,7 @@ import { dayOf, parseDay, rescoreDay } from '../../drivers/scoring/rescore.ts';
 import { METRIC_INFO, METRICS, type Metric, type MetricResult } from '../../drivers/scoring/score.ts';
 import { readScoreSettings, writeScoreSettings } from '../../drivers/scoring/settings.ts';
 import { CloudError, CloudErrorCode } from '../../errors.ts';
-import { authedProcedure, createRouter } from '../trpc.ts';
+import { authedProcedure, createRouter, replicaReadProcedure } from '../trpc.ts';
 
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day is YYYY-MM-DD');
 const MetricName = z.enum(METRICS);
@@ -299,7 +299,8 @@ export const scoresRouter = createRouter({
    * same 7 days four weeks earlier. Managers see everyone (or one peer group); a driver sees their
    * own peer group, others' names hidden when the tenant anonymises.
    */
-  leaderboard: authedProcedure
+  // Daily scores, rescored hourly: a replica's lag is invisible here.
+  leaderboard: replicaReadProcedure
     .meta({ permission: 'scores:leaderboard' })
     .input(
       z

@@ -109,6 +109,8 @@ export interface DriverRefuel {
   status: ReconciliationStatus;
   flags: string[];
   reasons: string[];
+  /** The receipt photo the driver attached (migration 000031), served at GET /receipts/<id>. */
+  receipt: { sha256: string; sizeBytes: number } | null;
 }
 
 /** Drivers' logged refuels newest first with their reconciliation verdict, after the cursor. */
@@ -135,12 +137,16 @@ export async function listDriverRefuels(
     status: ReconciliationStatus;
     flags: string[];
     reasons: string[];
+    receipt_sha256: string | null;
+    receipt_size: number | null;
   }>(
     `SELECT l.id::int AS id, l.vehicle_id, l.user_id, l.ts, l.litres, l.amount, l.currency, l.fuel_type, l.station,
             coalesce(r.status, 'pending') AS status,
-            coalesce(r.flags, '{}') AS flags, coalesce(r.reasons, '{}') AS reasons
+            coalesce(r.flags, '{}') AS flags, coalesce(r.reasons, '{}') AS reasons,
+            rr.sha256 AS receipt_sha256, rr.size_bytes AS receipt_size
        FROM refuel_logs l
        LEFT JOIN fuel_reconciliations r ON r.refuel_log_id = l.id
+       LEFT JOIN refuel_receipts rr ON rr.refuel_log_id = l.id
       WHERE l.tenant_id = $1 AND ($2::text IS NULL OR l.vehicle_id = $2)
         AND ($3::text[] IS NULL OR coalesce(r.status, 'pending') = ANY ($3))
         AND ($4::float8 IS NULL OR (l.ts, l.id) < (to_timestamp($4 / 1000.0), $5::bigint))
@@ -160,6 +166,7 @@ export async function listDriverRefuels(
     status: r.status,
     flags: r.flags,
     reasons: r.reasons,
+    receipt: r.receipt_sha256 === null ? null : { sha256: r.receipt_sha256, sizeBytes: r.receipt_size ?? 0 },
   }));
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { en } from './en.ts';
 import { es } from './es.ts';
-import { CATALOGUES, driverText, type MessageKey, pickLocale } from './i18n.ts';
+import { CATALOGUES, driverText, type MessageKey, pickLocale, type TermKind } from './i18n.ts';
 
 const placeholders = (m: string | { one: string; other: string }) =>
   [...(typeof m === 'string' ? m : `${m.one} ${m.other}`).matchAll(/\{(\w+)\}/g)].map((x) => x[1]).sort();
@@ -80,6 +80,36 @@ describe('t() and the formatters', () => {
     expect(metric.volume(42.5)).toBe('42.50 L');
     expect(metric.num(12345.5, 1)).toBe('12,345.5');
     expect(metric.t('fuel.inTank', { pct: 40 })).toBe('40 % in the tank');
+  });
+
+  it('names every code the server sends (score metrics, scored event types, shipped badges) in each language', () => {
+    const cloud = path.resolve(import.meta.dirname, '../../../../cloud/src');
+    const score = readFileSync(path.join(cloud, 'drivers/scoring/score.ts'), 'utf8');
+    const metricBlock = score.slice(score.indexOf('export const METRIC_INFO'));
+    const metrics = [
+      ...metricBlock.slice(0, metricBlock.indexOf('};')).matchAll(/^\s+(\w+): \{ label:/gm),
+    ].map((m) => m[1] as string);
+    const explain = readFileSync(path.join(cloud, 'drivers/scoring/explain.ts'), 'utf8');
+    const events = [...(explain.match(/ev\.type IN \(([^)]*)\)/)?.[1] ?? '').matchAll(/'(\w+)'/g)].map(
+      (m) => m[1] as string,
+    );
+    const dataset = JSON.parse(readFileSync(path.join(cloud, 'drivers/badges/badges.v1.json'), 'utf8')) as {
+      badges: { id: string }[];
+    };
+    expect(metrics.length).toBeGreaterThanOrEqual(7);
+    expect(events).toContain('harsh_brake');
+    const codes: (readonly [TermKind, string])[] = [
+      ...metrics.map((c) => ['metric', c] as const),
+      ...events.map((c) => ['event', c] as const),
+      ...dataset.badges.flatMap((b) => [['badge', b.id] as const, ['badgeRule', b.id] as const]),
+    ];
+    const spanish = driverText('es', { volume: 'l', distance: 'km' });
+    for (const [kind, code] of codes) {
+      expect(`term.${kind}.${code}` in en, `${kind} ${code}`).toBe(true);
+      expect(spanish.term(kind, code, 'FALLBACK'), `${kind} ${code}`).not.toBe('FALLBACK');
+    }
+    // A code the catalogue does not know (a tenant's own badge) keeps the server's text.
+    expect(spanish.term('badge', 'tenant-made', 'Tenant made')).toBe('Tenant made');
   });
 
   it('takes the user preference first, then the browser languages, then English', () => {

@@ -6,7 +6,7 @@
  * outbox (lib/offline/defect-outbox.ts) and is sent once the phone is online; a marked defect
  * opens a work order in the office.
  */
-import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
+import { type FormEvent, startTransition, useCallback, useEffect, useId, useState } from 'react';
 import {
   type ChecklistItem,
   enqueueDefectReport,
@@ -45,7 +45,23 @@ export function DefectReportCard({
 
   const refresh = useCallback(async () => {
     if (!userId) return;
-    setOutbox((await listQueuedDefects()).filter((e) => e.userId === userId));
+    const mine = (await listQueuedDefects()).filter((e) => e.userId === userId);
+    // The same entries in the same state: keep what is shown (no render for a read that found
+    // nothing new). A transition: the card renders in slices, not in a long task of its own.
+    startTransition(() =>
+      setOutbox((shown) =>
+        shown !== null &&
+        shown.length === mine.length &&
+        shown.every(
+          (e, i) =>
+            e.clientId === mine[i]!.clientId &&
+            e.attempts === mine[i]!.attempts &&
+            e.rejected === mine[i]!.rejected,
+        )
+          ? shown
+          : mine,
+      ),
+    );
   }, [userId]);
 
   const sync = useCallback(async () => {

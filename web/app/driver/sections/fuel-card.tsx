@@ -37,7 +37,7 @@ export function FuelCard({
               <div className="fuel-bar__fill" style={{ width: `${Math.max(0, Math.min(100, level))}%` }} />
             </div>
           ) : null}
-          <p data-testid="range">
+          <p className="fuel-range" data-testid="range">
             {t('fuel.range')}{' '}
             {range === null ? t('fuel.rangeUnknown') : t('fuel.rangeAbout', { distance: distance(range) })}
           </p>
@@ -55,7 +55,7 @@ export function FuelCard({
         <>
           <p className="fuel-level">{problem ? t('fuel.noData') : t('fuel.loading')}</p>
           <div className="fuel-bar" aria-hidden="true" />
-          <p>
+          <p className="fuel-range">
             {t('fuel.range')} {problem ? t('common.unknown') : t('common.loading')}
           </p>
           <p className="freshness">{problem ? t('fresh.notYet') : t('fresh.updating')}</p>

@@ -31,6 +31,7 @@ export function OutboxCard({
               </span>{' '}
               {refuelSummary(e, text)}
               {e.station ? `, ${e.station}` : ''}
+              {e.receipt ? t('outbox.withPhoto') : ''}
               {e.attempts > 0 ? t('outbox.tried', { n: e.attempts }) : ''}
             </li>
           ))}

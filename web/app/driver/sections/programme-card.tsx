@@ -2,34 +2,37 @@
 
 /**
  * The driver's part in the programme (issue 19 §3, §4): points balance, running challenges with
- * their own progress and rank, and the rewards they can ask for. Read like the other cards (the
- * service worker keeps the last answers), so the standing is there offline with how fresh it is.
+ * their own progress and rank, and the rewards they can ask for. All from the home read (the
+ * service worker keeps its last answer), so the standing is there offline with how fresh it is;
+ * asking for a reward reads the home again (the balance after it).
  */
 import { useState } from 'react';
 import { KM_PER_MILE } from '../../../lib/units.ts';
-import { useQuery } from '../../../lib/use-query.ts';
-import { driverApi, readWithFreshness } from '../driver-api.ts';
+import { driverApi } from '../driver-api.ts';
 import { useDriverText } from '../i18n/driver-text-context.tsx';
+import type { Home, Programme } from '../use-driver-home.ts';
 import { FreshnessLine } from './freshness-line.tsx';
 
-export function ProgrammeCard({ online }: { online: boolean }) {
+type Progress = NonNullable<Home['progress'][number]['progress']>;
+
+export function ProgrammeCard({
+  programme,
+  online,
+  onRedeemed,
+}: {
+  /** Null until the home read answers. */
+  programme: Programme | null;
+  online: boolean;
+  onRedeemed: () => Promise<void>;
+}) {
   const { t, num } = useDriverText();
-  const points = useQuery(online, () =>
-    readWithFreshness('points.balance', () => driverApi.points.balance.query({})),
-  );
-  const challenges = useQuery(online, () =>
-    readWithFreshness('challenges.list', () => driverApi.challenges.list.query({ limit: 5 })),
-  );
-  const rewards = useQuery(online, () =>
-    readWithFreshness('rewards.list', () => driverApi.rewards.list.query({})),
-  );
   const [said, setSaid] = useState('');
 
   const redeem = async (rewardId: number, name: string) => {
     try {
       await driverApi.rewards.redeem.mutate({ rewardId });
       setSaid(t('programme.asked', { name }));
-      await points.reload();
+      await onRedeemed();
     } catch (err) {
       setSaid(
         t('programme.askFailed', {
@@ -40,8 +43,10 @@ export function ProgrammeCard({ online }: { online: boolean }) {
     }
   };
 
-  const current = challenges.data?.data.items.filter((c) => c.state !== 'upcoming') ?? [];
-  const balance = points.data?.data.balance;
+  const challenges = programme?.challenges ?? null;
+  const rewards = programme?.rewards ?? null;
+  const current = challenges?.items.filter((c) => c.state !== 'upcoming') ?? [];
+  const balance = programme?.points?.balance;
   return (
     <section aria-labelledby="programme-title" className="card" data-testid="programme">
       <h2 id="programme-title">{t('programme.title')}</h2>
@@ -55,7 +60,7 @@ export function ProgrammeCard({ online }: { online: boolean }) {
       <h3>{t('programme.challenges')}</h3>
       {current.length === 0 ? (
         <p>
-          {challenges.data
+          {challenges
             ? t('programme.noChallenge')
             : online
               ? t('common.loadingCap')
@@ -64,16 +69,19 @@ export function ProgrammeCard({ online }: { online: boolean }) {
       ) : (
         <ul data-testid="challenges">
           {current.map((c) => (
-            <ChallengeLine key={c.id} id={c.id} online={online} />
+            <ChallengeLine
+              key={c.id}
+              progress={programme?.progress.find((p) => p.challengeId === c.id)?.progress ?? null}
+            />
           ))}
         </ul>
       )}
-      <FreshnessLine of={challenges.data ?? points.data} online={online} />
+      <FreshnessLine of={programme && (challenges || programme.points) ? programme : null} online={online} />
       <h3>{t('programme.rewards')}</h3>
       <p role="status">{said}</p>
-      {rewards.data && rewards.data.data.items.length > 0 ? (
+      {rewards && rewards.items.length > 0 ? (
         <ul>
-          {rewards.data.data.items.map((r) => (
+          {rewards.items.map((r) => (
             <li key={r.id}>
               {t('programme.reward', { name: r.name, n: num(r.costPoints) })}{' '}
               <button
@@ -88,17 +96,14 @@ export function ProgrammeCard({ online }: { online: boolean }) {
           ))}
         </ul>
       ) : (
-        <p>{rewards.data ? t('programme.noRewards') : ''}</p>
+        <p>{rewards ? t('programme.noRewards') : ''}</p>
       )}
     </section>
   );
 }
 
-function ChallengeLine({ id, online }: { id: number; online: boolean }) {
+function ChallengeLine({ progress: p }: { progress: Progress | null }) {
   const { t, num, units } = useDriverText();
-  const p = useQuery(`${id}:${online}`, () =>
-    readWithFreshness('challenges.progress', () => driverApi.challenges.progress.query({ challengeId: id })),
-  ).data?.data;
   if (!p) return <li>{t('common.loadingCap')}</li>;
   const mine = p.standings[0];
   const metric = p.challenge.metric;

@@ -1,7 +1,17 @@
 'use client';
 
-import { type FormEvent, type InputHTMLAttributes, type Key, useEffect, useId, useState } from 'react';
+import {
+  type ChangeEvent,
+  type FormEvent,
+  type InputHTMLAttributes,
+  type Key,
+  startTransition,
+  useEffect,
+  useId,
+  useState,
+} from 'react';
 import type { FuelType, RefuelDraft } from '../../../lib/offline/queue.ts';
+import { prepareReceipt, type QueuedReceipt } from '../../../lib/offline/receipt.ts';
 import { fromKm, fromLitres, METRIC, toKm, toLitres } from '../../../lib/units.ts';
 import { useDriverText } from '../i18n/driver-text-context.tsx';
 import { type DriverText, driverText } from '../i18n/i18n.ts';
@@ -23,7 +33,7 @@ const MAX_ODOMETER_KM = 10_000_000;
 const MAX_AGE_MS = 31 * 86_400_000;
 const FUTURE_TOLERANCE_MS = 10 * 60_000;
 
-type Field = 'litres' | 'amount' | 'currency' | 'odometerKm' | 'station' | 'time';
+type Field = 'litres' | 'amount' | 'currency' | 'odometerKm' | 'station' | 'time' | 'receipt';
 type Errors = Partial<Record<Field, string>>;
 
 /** The value a datetime-local input shows for `ms` in the phone's time zone. */
@@ -97,13 +107,32 @@ export function validateRefuel(
 }
 
 /** The fields in the order of the form (the error summary lists them so). */
-const FIELDS: readonly Field[] = ['litres', 'amount', 'currency', 'odometerKm', 'station', 'time'];
+const FIELDS: readonly Field[] = ['litres', 'amount', 'currency', 'odometerKm', 'station', 'time', 'receipt'];
+
+/** A file size the way a phone user reads one: "3.4 MB", "212 kB" (in the page's locale). */
+export function byteSize(bytes: number, num: DriverText['num']): string {
+  return bytes >= 1024 * 1024
+    ? `${num(bytes / (1024 * 1024), 1)} MB`
+    : `${num(Math.max(1, bytes / 1024))} kB`;
+}
+
+/** The photo field's state: none chosen, being compressed, ready to queue, or unreadable. */
+type Photo =
+  | { state: 'none' }
+  | { state: 'working' }
+  | { state: 'ready'; receipt: QueuedReceipt }
+  | { state: 'bad' };
 
 /**
  * The refuel log form. It never waits for the network: a valid refuel goes to the phone's outbox
- * at once (the parent's `onSubmit`), and the outbox sends it when there is a connection.
+ * at once (the parent's `onSubmit`), and the outbox sends it when there is a connection. A
+ * receipt photo is compressed as soon as it is chosen (lib/offline/receipt.ts) and queued with it.
  */
-export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Promise<void> }) {
+export function RefuelForm({
+  onSubmit,
+}: {
+  onSubmit: (draft: RefuelDraft, receipt: QueuedReceipt | null) => Promise<void>;
+}) {
   const text = useDriverText();
   const { t, units } = text;
   const labels: Record<Field, string> = {
@@ -113,12 +142,15 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
     odometerKm: t('refuel.odometer'),
     station: t('refuel.station'),
     time: t('refuel.time'),
+    receipt: t('refuel.photo'),
   };
   const [errors, setErrors] = useState<Errors>({});
+  const [photo, setPhoto] = useState<Photo>({ state: 'none' });
   const [busy, setBusy] = useState(false);
   const [now, setNow] = useState<number | null>(null);
   const id = useId();
-  useEffect(() => setNow(Date.now()), []);
+  // In a transition: the form renders again in slices, not in one long task after hydration.
+  useEffect(() => startTransition(() => setNow(Date.now())), []);
   const fieldId = (f: Field) => `${id}-${f}`;
   const errorId = (f: Field) => `${id}-${f}-error`;
 
@@ -126,17 +158,20 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
     event.preventDefault();
     const form = event.currentTarget;
     const checked = validateRefuel(new FormData(form), Date.now(), text);
-    if ('errors' in checked) {
-      setErrors(checked.errors);
-      const first = FIELDS.find((f) => checked.errors[f]);
+    const found: Errors = 'errors' in checked ? { ...checked.errors } : {};
+    if (photo.state === 'bad') found.receipt = t('refuel.err.photo');
+    if ('errors' in checked || found.receipt) {
+      setErrors(found);
+      const first = FIELDS.find((f) => found[f]);
       if (first) document.getElementById(fieldId(first))?.focus();
       return;
     }
     setErrors({});
     setBusy(true);
     try {
-      await onSubmit(checked.draft);
+      await onSubmit(checked.draft, photo.state === 'ready' ? photo.receipt : null);
       form.reset();
+      setPhoto({ state: 'none' });
       setNow(Date.now());
     } finally {
       setBusy(false);
@@ -171,6 +206,20 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
     </div>
   );
   const errorList = FIELDS.filter((f) => errors[f]);
+
+  async function photoChosen(event: ChangeEvent<HTMLInputElement>) {
+    const file = event.currentTarget.files?.[0];
+    setErrors(({ receipt: _, ...rest }) => rest);
+    if (!file) return setPhoto({ state: 'none' });
+    setPhoto({ state: 'working' });
+    try {
+      setPhoto({ state: 'ready', receipt: await prepareReceipt(file) });
+    } catch {
+      setPhoto({ state: 'bad' });
+      setErrors((e) => ({ ...e, receipt: t('refuel.err.photo') }));
+    }
+  }
+  const photoStatusId = `${id}-receipt-status`;
 
   return (
     <form className="refuel-form" onSubmit={submit} noValidate aria-labelledby={`${id}-title`}>
@@ -221,7 +270,38 @@ export function RefuelForm({ onSubmit }: { onSubmit: (draft: RefuelDraft) => Pro
         // Empty in the server's HTML (it has no idea of the phone's clock), now once mounted.
         defaultValue: now === null ? '' : localInputValue(now),
       })}
-      <button type="submit" disabled={busy}>
+      <div className="field">
+        <label htmlFor={fieldId('receipt')}>{t('refuel.photo')}</label>
+        <input
+          id={fieldId('receipt')}
+          name="receipt"
+          type="file"
+          accept="image/*"
+          capture="environment"
+          onChange={(e) => void photoChosen(e)}
+          aria-invalid={errors.receipt ? true : undefined}
+          aria-describedby={[photoStatusId, errors.receipt ? errorId('receipt') : null]
+            .filter(Boolean)
+            .join(' ')}
+        />
+        {/* Polite: the driver hears when the photo is ready and how much smaller it became. */}
+        <p id={photoStatusId} className="hint" aria-live="polite" data-testid="receipt-status">
+          {photo.state === 'working'
+            ? t('refuel.photoWorking')
+            : photo.state === 'ready'
+              ? t('refuel.photoSize', {
+                  original: byteSize(photo.receipt.originalBytes, text.num),
+                  compressed: byteSize(photo.receipt.blob.size, text.num),
+                })
+              : t('refuel.photoHint')}
+        </p>
+        {errors.receipt ? (
+          <p id={errorId('receipt')} className="field-error">
+            {errors.receipt}
+          </p>
+        ) : null}
+      </div>
+      <button type="submit" disabled={busy || photo.state === 'working'}>
         {busy ? t('refuel.saving') : t('refuel.submit')}
       </button>
     </form>

@@ -12,8 +12,9 @@ export function ScoreCard({
   online: boolean;
   problem: string | null;
 }) {
-  const { t, num, distance } = useDriverText();
-  const firstHint = score ? Object.values(score.data.badgeInfo)[0] : undefined;
+  const { t, num, distance, term } = useDriverText();
+  const firstBadge = score ? Object.entries(score.data.badgeInfo)[0] : undefined;
+  const firstHint = firstBadge ? term('badgeRule', firstBadge[0], firstBadge[1]) : undefined;
   return (
     <section aria-labelledby="score-title" className="card">
       <h2 id="score-title">{t('score.title')}</h2>
@@ -25,7 +26,7 @@ export function ScoreCard({
               ? t('score.notEnough')
               : t('score.outOf100', { score: num(score.data.score) })}
           </p>
-          <p data-testid="score-summary">
+          <p className="score-summary" data-testid="score-summary">
             {t('score.summary', {
               distance: distance(score.data.km),
               harsh: score.data.harshEvents,
@@ -39,12 +40,13 @@ export function ScoreCard({
               {score.data.badges.map((b) => (
                 <li key={b} className="badge">
                   <span aria-hidden="true">★ </span>
-                  <strong>{b.replace(/-/g, ' ')}</strong>: {score.data.badgeInfo[b] ?? ''}
+                  <strong>{term('badge', b, b.replace(/-/g, ' '))}</strong>:{' '}
+                  {term('badgeRule', b, score.data.badgeInfo[b] ?? '')}
                 </li>
               ))}
             </ul>
           ) : (
-            <p>
+            <p className="score-badges">
               {t('score.noBadges')} {firstHint ? t('score.try', { hint: firstHint }) : ''}
             </p>
           )}
@@ -56,11 +58,11 @@ export function ScoreCard({
           <p className="score">
             {t('score.efficiency')} {problem ? t('score.noneYet') : t('common.loading')}
           </p>
-          <p>
+          <p className="score-summary">
             {t('score.summaryPlaceholder')} {problem ? t('common.unknown') : t('common.loading')}
           </p>
           <h3>{t('score.badges')}</h3>
-          <p>{problem ? t('score.badgesNone') : t('score.badgesLoading')}</p>
+          <p className="score-badges">{problem ? t('score.badgesNone') : t('score.badgesLoading')}</p>
           <p className="freshness">{problem ? t('fresh.notYet') : t('fresh.updating')}</p>
         </>
       )}

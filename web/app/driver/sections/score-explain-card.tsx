@@ -5,16 +5,17 @@
  * their peer group, then per metric the points it cost with the events behind them (time, place,
  * the speed around it), each with a dispute button; and the history of their disputes
  * (scores.disputes) with the manager's answers. A disputed event is left out while under review.
+ * All three come with the home read (driverHome.get); a dispute filed reads the home again.
  */
-import { useCallback, useState } from 'react';
+import { memo, startTransition, useCallback, useEffect, useState } from 'react';
 import { formatPosition } from '../../../lib/format.ts';
 import { humanize } from '../../../lib/labels.ts';
-import { useQuery } from '../../../lib/use-query.ts';
-import { driverApi, readWithFreshness } from '../driver-api.ts';
+import { driverApi } from '../driver-api.ts';
 import { useDriverText } from '../i18n/driver-text-context.tsx';
+import type { Home, Loaded } from '../use-driver-home.ts';
 import { FreshnessLine } from './freshness-line.tsx';
 
-type Explained = Awaited<ReturnType<typeof driverApi.scores.explain.query>>;
+type Explained = NonNullable<Home['explain']>;
 type ExplainedEvent = Explained['metrics'][number]['events'][number];
 
 /** A small inline speed trace (SVG), with its figures in the accessible name. */
@@ -95,29 +96,87 @@ function DisputeButton({ event, onFiled }: { event: ExplainedEvent; onFiled: (m:
   );
 }
 
-export function ScoreExplainCard({ online }: { online: boolean }) {
-  const { t, num, distance, dateTime } = useDriverText();
+/**
+ * Per metric, the points it cost and the events behind them. Memoised: the page's periodic read
+ * re-renders the card (its "updated" line), not these lists when their data did not change.
+ */
+const ExplainedMetrics = memo(function ExplainedMetrics({
+  metrics,
+  onFiled,
+}: {
+  metrics: Explained['metrics'] | null;
+  onFiled: (m: string) => void;
+}) {
+  const { t, num, dateTime, term } = useDriverText();
+  const lost = (metrics ?? []).filter((m) => m.pointsLost > 0.05 || m.events.length > 0);
+  if (lost.length === 0) return null;
+  return (
+    <>
+      <h3>{t('explain.where')}</h3>
+      <ul className="score-explain">
+        {lost.map((m) => (
+          <li key={m.metric}>
+            <strong>
+              {t('explain.pointsLost', {
+                label: term('metric', m.metric, m.label),
+                points: num(m.pointsLost, 1),
+              })}
+            </strong>{' '}
+            ({m.leftOut ? t('explain.notCounted') : t('explain.events', { n: m.eventCount })})
+            {m.events.length > 0 ? (
+              <ul>
+                {m.events.map((e) => (
+                  <li key={`${e.vehicleId}-${e.eventId}`} data-testid="scored-event">
+                    {term('event', e.type, humanize(e.type))}, {dateTime(e.start)}, {e.vehicleId}
+                    {e.lat !== null ? `, ${t('explain.at', { position: formatPosition(e.lat, e.lon) })}` : ''}
+                    {e.counted ? '' : ` ${t('explain.leftOut')}`} <SpeedTrace trace={e.speedTrace} />{' '}
+                    <DisputeButton event={e} onFiled={onFiled} />
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+});
+
+export function ScoreExplainCard({
+  score,
+  explain,
+  disputes,
+  online,
+  onFiled,
+}: {
+  /** Null until the home read answers; its data null when it came without the score. */
+  score: Loaded<Home['rollingScore']> | null;
+  explain: Home['explain'];
+  disputes: Home['disputes'];
+  online: boolean;
+  /** Reads the home again (the event's state, the score without it, the dispute listed). */
+  onFiled: () => Promise<void>;
+}) {
+  const { t, num, distance, dateTime, term } = useDriverText();
   const [message, setMessage] = useState<string | null>(null);
-  // Read like the home page's cards: offline, the service worker's last answer, labelled stale.
-  const score = useQuery(online, () => readWithFreshness('scores.get', () => driverApi.scores.get.query({})));
-  const explain = useQuery('explain', (signal) => driverApi.scores.explain.query({}, { signal }));
-  const disputes = useQuery('disputes', (signal) => driverApi.scores.disputes.query({}, { signal }));
   const filed = useCallback(
     (m: string) => {
       setMessage(m);
-      void score.reload();
-      void explain.reload();
-      void disputes.reload();
+      void onFiled();
     },
-    [score, explain, disputes],
+    [onFiled],
   );
-  const s = score.data?.data ?? null;
-  const lost = (explain.data?.metrics ?? []).filter((m) => m.pointsLost > 0.05 || m.events.length > 0);
+  const s = score?.data ?? null;
+  // The events behind the points (each with its speed trace and dispute button: the largest part
+  // of the page, below the fold) are shown in a render and commit of their own, after the answer's
+  // (a phone's main thread: one long commit becomes two shorter ones).
+  const [shown, setShown] = useState<Home['explain']>(null);
+  useEffect(() => startTransition(() => setShown(explain)), [explain]);
   return (
     <section aria-labelledby="fair-score-title" className="card">
       <h2 id="fair-score-title">{t('explain.title')}</h2>
       {s === null ? (
-        <p>{score.error ? t('explain.unavailable') : t('common.loadingCap')}</p>
+        <p>{score ? t('explain.unavailable') : t('common.loadingCap')}</p>
       ) : s.score === null ? (
         <p data-testid="rolling-score">
           {t('explain.noScore', { driven: distance(s.km), min: distance(s.minKm) })}
@@ -128,45 +187,19 @@ export function ScoreExplainCard({ online }: { online: boolean }) {
           <a href="/leaderboard">{t('explain.leaderboard')}</a>
         </p>
       )}
-      <FreshnessLine of={score.data} online={online} />
+      <FreshnessLine of={score?.data ? score : null} online={online} />
       <div role="status" aria-live="polite">
         {message ? <p className="notice">{message}</p> : null}
       </div>
-      {lost.length > 0 ? (
-        <>
-          <h3>{t('explain.where')}</h3>
-          <ul className="score-explain">
-            {lost.map((m) => (
-              <li key={m.metric}>
-                <strong>{t('explain.pointsLost', { label: m.label, points: num(m.pointsLost, 1) })}</strong> (
-                {m.leftOut ? t('explain.notCounted') : t('explain.events', { n: m.eventCount })})
-                {m.events.length > 0 ? (
-                  <ul>
-                    {m.events.map((e) => (
-                      <li key={`${e.vehicleId}-${e.eventId}`} data-testid="scored-event">
-                        {humanize(e.type)}, {dateTime(e.start)}, {e.vehicleId}
-                        {e.lat !== null
-                          ? `, ${t('explain.at', { position: formatPosition(e.lat, e.lon) })}`
-                          : ''}
-                        {e.counted ? '' : ` ${t('explain.leftOut')}`} <SpeedTrace trace={e.speedTrace} />{' '}
-                        <DisputeButton event={e} onFiled={filed} />
-                      </li>
-                    ))}
-                  </ul>
-                ) : null}
-              </li>
-            ))}
-          </ul>
-        </>
-      ) : null}
-      {disputes.data && disputes.data.length > 0 ? (
+      <ExplainedMetrics metrics={shown?.metrics ?? null} onFiled={filed} />
+      {disputes && disputes.length > 0 ? (
         <>
           <h3>{t('explain.myDisputes')}</h3>
           <ul data-testid="my-disputes">
-            {disputes.data.map((d) => (
+            {disputes.map((d) => (
               <li key={d.id}>
                 {t('explain.disputeLine', {
-                  type: humanize(d.eventType),
+                  type: term('event', d.eventType, humanize(d.eventType)),
                   time: dateTime(d.eventStart),
                   comment: d.comment,
                   status: t(`dispute.${d.status}`),
