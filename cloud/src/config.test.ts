@@ -148,4 +148,21 @@ describe('cloud configuration (every variable through one schema)', () => {
       'MQTT_URL="tcp://broker:1883": expected an mqtt:// or mqtts:// URL',
     );
   });
+
+  it('the JetStream ingest source needs its NATS servers; the MQTT subscription stays the default', () => {
+    expect(loadCloudConfig({}).ingestNatsUrls).toBeUndefined();
+    // Listed but not selected: still the MQTT subscription.
+    expect(loadCloudConfig({ FLEET_NATS_URLS: 'nats://127.0.0.1:4300' }).ingestNatsUrls).toBeUndefined();
+    expect(
+      loadCloudConfig({
+        FLEET_INGEST_SOURCE: 'jetstream',
+        FLEET_NATS_URLS: 'nats://10.0.0.1:4222, nats://10.0.0.2:4222,',
+      }).ingestNatsUrls,
+    ).toEqual(['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222']);
+    expect(refusal(() => loadCloudConfig({ FLEET_INGEST_SOURCE: 'jetstream' }))).toContain('FLEET_NATS_URLS');
+    expect(refusal(() => loadCloudConfig({ FLEET_INGEST_SOURCE: 'kafka' }))).toContain('FLEET_INGEST_SOURCE');
+    expect(
+      refusal(() => loadCloudConfig({ FLEET_INGEST_SOURCE: 'jetstream', FLEET_NATS_URLS: 'mqtt://n1:1883' })),
+    ).toContain('FLEET_NATS_URLS');
+  });
 });

@@ -38,6 +38,11 @@ const VARIABLES = z.object({
     .describe('a lowercase SQL identifier of up to 63 characters'),
   /** [1...100] pool size, default 10; the embedded PGlite serialises queries anyway. */
   DATABASE_POOL_SIZE: integer(1, 100).default(10),
+  /**
+   * Optional streaming replica of DATABASE_URL (db/read-replica.ts): the API's lag-tolerant reads
+   * (dashboards, reports, leaderboards) go there, falling back to the primary while it is down.
+   */
+  DATABASE_READ_URL: url(/^postgres(ql)?$/, 'a postgres:// URL').optional(),
   /** MQTT broker URL (mqtt://, mqtts://). Default: the embedded aedes broker. */
   MQTT_URL: url(/^mqtts?$/, 'an mqtt:// or mqtts:// URL').default('mqtt://127.0.0.1:1884'),
   MQTT_USERNAME: z.string().optional(),
@@ -66,6 +71,24 @@ const VARIABLES = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,200}$/)
     .optional()
     .describe('an MQTT client id ([A-Za-z0-9_.-]{1,200})'),
+  /**
+   * Where the ingest reads: `mqtt` (default: the MQTT 5 shared subscription on MQTT_URL, for one
+   * Mosquitto or an EMQX/HiveMQ cluster) or `jetstream` (durable consumers on the NATS cluster
+   * of FLEET_NATS_URLS, cloud/src/ingest/jetstream-client.ts).
+   */
+  FLEET_INGEST_SOURCE: z.enum(['mqtt', 'jetstream']).default('mqtt'),
+  /** nats://host:port,... of the cluster's nodes (FLEET_INGEST_SOURCE=jetstream). */
+  FLEET_NATS_URLS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u.length > 0),
+    )
+    .pipe(z.array(url(/^(nats|tls)$/, 'a nats:// or tls:// URL')).min(1))
+    .optional()
+    .describe('comma-separated nats:// URLs'),
   /** API listen address: localhost only unless configured. */
   FLEET_API_HOST: z.string().min(1).default('127.0.0.1').describe('a host name or address'),
   /** [0...65535] API port, default 4000; 0 picks a free one. */
@@ -309,6 +332,7 @@ const ServiceEnv = VARIABLES.pick({
   DATABASE_URL: true,
   DATABASE_SCHEMA: true,
   DATABASE_POOL_SIZE: true,
+  DATABASE_READ_URL: true,
   MQTT_URL: true,
   MQTT_USERNAME: true,
   MQTT_PASSWORD: true,
@@ -316,6 +340,8 @@ const ServiceEnv = VARIABLES.pick({
   FLEET_INGEST_SHARED_GROUP: true,
   FLEET_INGEST_CONNECTIONS: true,
   FLEET_INGEST_CLIENT_ID: true,
+  FLEET_INGEST_SOURCE: true,
+  FLEET_NATS_URLS: true,
   FLEET_COMMAND_KEY_FILE: true,
   FLEET_API_HOST: true,
   FLEET_API_PORT: true,
@@ -385,11 +411,19 @@ const ServiceEnv = VARIABLES.pick({
       for (const v of ['FLEET_BOOTSTRAP_ADMIN_EMAIL', 'FLEET_BOOTSTRAP_ADMIN_PASSWORD'] as const)
         if (env[v] === undefined)
           ctx.addIssue({ code: 'custom', path: [v], message: 'the bootstrap administrator needs both' });
+    if (env.FLEET_INGEST_SOURCE === 'jetstream' && env.FLEET_NATS_URLS === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FLEET_NATS_URLS'],
+        message: 'FLEET_INGEST_SOURCE=jetstream reads from these NATS servers: set them',
+      });
   })
   .transform((env) => ({
     databaseUrl: env.DATABASE_URL,
     databaseSchema: env.DATABASE_SCHEMA,
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    /** Unset: every read on the primary. */
+    databaseReadUrl: env.DATABASE_READ_URL,
     mqttUrl: env.MQTT_URL,
     mqttUsername: env.MQTT_USERNAME,
     mqttPassword: env.MQTT_PASSWORD,
@@ -398,6 +432,8 @@ const ServiceEnv = VARIABLES.pick({
     ingestSharedGroup: env.FLEET_INGEST_SHARED_GROUP,
     ingestConnections: env.FLEET_INGEST_CONNECTIONS,
     ingestClientId: env.FLEET_INGEST_CLIENT_ID,
+    /** The JetStream source's NATS servers; undefined: the MQTT subscription (the default). */
+    ingestNatsUrls: env.FLEET_INGEST_SOURCE === 'jetstream' ? env.FLEET_NATS_URLS : undefined,
     commandKeyFile: env.FLEET_COMMAND_KEY_FILE,
     apiHost: env.FLEET_API_HOST,
     apiPort: env.FLEET_API_PORT,

@@ -78,6 +78,17 @@ export enum CloudErrorCode {
   RedemptionDecided = 774,
   /** A badge dataset that is malformed (says which badge and field). */
   BadgeDatasetInvalid = 775,
+  // 790-794 refuel receipt photos (cloud/src/fuel/receipts.ts)
+  /** A receipt over the size limit (2 MB), or an empty one. */
+  ReceiptTooLarge = 790,
+  /** A receipt whose bytes are not a JPEG, PNG or WebP image (checked by magic bytes, not the header). */
+  ReceiptTypeRefused = 791,
+  /** The SHA-256 the phone sent is not the hash of the bytes that arrived (or is not a SHA-256). */
+  ReceiptHashMismatch = 792,
+  /** The refuel the receipt belongs to is not in the tenant, or not the uploader's (send the refuel first). */
+  ReceiptRefuelUnknown = 793,
+  /** The receipt id is used with other bytes, or the refuel already has another receipt. */
+  ReceiptConflict = 794,
   // 8xx notifications (e-mail, webhooks, push, SMS)
   /** An item the caller asked to enqueue is malformed (a bad address, CR/LF in a header): nothing queued. */
   NotificationInvalid = 800,
@@ -112,6 +123,18 @@ export enum CloudErrorCode {
   // 95x observability
   /** The metrics endpoint could not listen (its port is taken): the process runs on without it. */
   MetricsEndpoint = 950,
+  // 96x database operations (read replica, backup and restore drill)
+  /** The read replica (DATABASE_READ_URL) cannot be reached: lag-tolerant reads fall back to the primary. */
+  ReplicaUnreachable = 960,
+  /** The backup drill's restored copy differs from the source (row counts) or its audit chain breaks. */
+  BackupDrillMismatch = 961,
+  /** pg_dump, pg_restore or the drill's own database could not be run or made. */
+  BackupDrillFailed = 962,
+  // 97x broker cluster (NATS JetStream ingest source)
+  /** None of the NATS servers in FLEET_NATS_URLS answered at start (afterwards the client reconnects). */
+  NatsUnreachable = 970,
+  /** The ingest's JetStream stream or durable consumer could not be created or does not fit. */
+  JetStreamSetup = 971,
 }
 
 export class CloudError extends Error {

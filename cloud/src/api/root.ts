@@ -6,6 +6,7 @@ import { authRouter } from './routers/auth.ts';
 import { challengesRouter } from './routers/challenges.ts';
 import { commandsRouter } from './routers/commands.ts';
 import { devicesRouter } from './routers/devices.ts';
+import { driverHomeRouter } from './routers/driver-home.ts';
 import { driversRouter } from './routers/drivers.ts';
 import { fuelRouter } from './routers/fuel.ts';
 import { geofencesRouter } from './routers/geofences.ts';
@@ -43,6 +44,7 @@ export const appRouter = createRouter({
   geofences: geofencesRouter,
   fuel: fuelRouter,
   drivers: driversRouter,
+  driverHome: driverHomeRouter,
   search: searchRouter,
   refuels: refuelsRouter,
   trips: tripsRouter,

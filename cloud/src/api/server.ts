@@ -6,10 +6,12 @@ import type pg from 'pg';
 import { API_TOKEN_PATTERN, sessionFromApiToken, sessionFromToken } from '../auth/auth-service.ts';
 import type { OidcLogin } from '../auth/oidc.ts';
 import { cachedSession } from '../auth/session-cache.ts';
+import type { ReadReplica } from '../db/read-replica.ts';
 import { serveExport } from '../reports/schedules/download.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { MAX_WEBHOOK_BYTES, receiveWebhook, SIGNATURE_HEADER } from '../webhooks/receiver.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { handleReceipt, RECEIPT_PATH } from './receipt-route.ts';
 import { appRouter, createCaller } from './root.ts';
 import { SESSION_COOKIE, sessionCookie } from './session-cookie.ts';
 import type { AdminServices, ApiContext } from './trpc.ts';
@@ -40,6 +42,41 @@ const SECURITY_HEADERS = {
 const SECURITY_ENTRIES = Object.entries(SECURITY_HEADERS);
 /** A direct GET answer's headers, whole (server.ts sets nothing on the response before it). */
 const FAST_HEADERS = { ...SECURITY_HEADERS, 'content-type': 'application/json' };
+
+/**
+ * Subscriptions written by the server itself (fastStream) rather than tRPC's adapter: their
+ * messages are shared between streams (live-feed.ts) and untracked (no event ids to resume).
+ */
+const DIRECT_STREAMS = new Set(['live.positions', 'live.alerts']);
+/** tRPC's SSE headers (sseHeaders), after the security headers. */
+const SSE_HEADERS = {
+  ...SECURITY_HEADERS,
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+  connection: 'keep-alive',
+};
+/** The ping, the stream's maximum duration and the client's options: the router's own SSE config. */
+const SSE_CONFIG = appRouter._def._config.sse ?? {};
+const PING_EVENT = Buffer.from('event: ping\ndata: \n\n');
+const CONNECTED_EVENT = Buffer.from(`event: connected\ndata: ${JSON.stringify(SSE_CONFIG.client ?? {})}\n\n`);
+const RETURN_EVENT = Buffer.from('event: return\ndata: \n\n');
+/**
+ * Connections waiting to be accepted (the kernel caps it at net.core.somaxconn). Node's default,
+ * 511, overflowed when thousands of live streams (re)connected at once, as every browser does
+ * after an API restart: the kernel dropped the handshakes of a busy process and some clients
+ * saw ECONNRESET (bench/sse-scale.ts at 10,000 streams).
+ */
+const LISTEN_BACKLOG = 4096;
+/** One open direct stream, as the shared heartbeat sees it. */
+interface DirectStream {
+  res: http.ServerResponse;
+  /** Epoch ms at which it ends (the client reconnects, and a revoked session stops there). */
+  until: number;
+  /** Its socket's buffer is full: no ping is added to it. */
+  blocked: boolean;
+  end(): void;
+}
 
 function cookie(req: http.IncomingMessage, name: string): string | null {
   for (const part of (req.headers.cookie ?? '').split(';')) {
@@ -89,6 +126,8 @@ function tooMany(res: http.ServerResponse, waitMs: number) {
 /** tRPC over HTTP at `/trpc`, plus `/healthz` for orchestrators. Localhost unless configured. */
 export async function startApiServer(opts: {
   pool: pg.Pool;
+  /** Lag-tolerant reads (replicaRead procedures) go here when set (DATABASE_READ_URL). */
+  readReplica?: ReadReplica | undefined;
   host: string;
   port: number;
   log: Logger;
@@ -136,6 +175,7 @@ export async function startApiServer(opts: {
   ): Promise<ApiContext> => {
     return {
       db: opts.pool,
+      readReplica: opts.readReplica,
       // A token the database confirmed within the cache's few seconds needs no pattern checks.
       session: !token
         ? null
@@ -203,6 +243,24 @@ export async function startApiServer(opts: {
       void serveExport(opts.pool, opts.secretBox, exportToken[1]!, res, opts.log);
       return;
     }
+    // Receipt photos (receipt-route.ts): bytes, with the tRPC procedures' session and limits.
+    const receipt = RECEIPT_PATH.exec(req.url ?? '');
+    if (receipt) {
+      const ip = clientIp(req);
+      const token = presentedToken(req);
+      const wait = perIp.take(ip) || (token ? perUser.take(token) : 0);
+      if (wait) return tooMany(res, wait);
+      void contextFor(req, res, token, ip).then(
+        (ctx) =>
+          handleReceipt(req, res, { pool: opts.pool, session: ctx.session, id: receipt[1]!, log: opts.log }),
+        (err: unknown) => {
+          opts.log.error({ err: (err as Error).message }, 'receipt session lookup failed');
+          if (!res.headersSent)
+            res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
+        },
+      );
+      return;
+    }
     const hook = /^\/webhooks\/([^/?]+)\/([^/?]+)$/.exec(req.url ?? '');
     if (hook && req.method === 'POST') {
       const ip = clientIp(req);
@@ -247,7 +305,10 @@ export async function startApiServer(opts: {
     } catch {
       return false;
     }
-    if (!Object.hasOwn(procedures, path) || procedures[path]!._def.type !== 'query') return false;
+    if (!Object.hasOwn(procedures, path)) return false;
+    if (procedures[path]!._def.type === 'subscription' && DIRECT_STREAMS.has(path))
+      return fastStream(req, res, path, input, token, ip);
+    if (procedures[path]!._def.type !== 'query') return false;
     try {
       const ctx = await contextFor(req, res, token, ip);
       ctx.answeredAgainOnError = true; // the adapter answers errors (and the metrics count them there)
@@ -263,6 +324,109 @@ export async function startApiServer(opts: {
     } catch {
       return false;
     }
+  };
+
+  /**
+   * A live subscription (DIRECT_STREAMS) in tRPC's SSE wire format (what httpSubscriptionLink
+   * reads: `connected`, data messages, `ping`), called through the server-side caller like
+   * fastQuery (the same middlewares: session, permission, tenant). What tRPC's adapter would cost
+   * each of 10,000 streams is paid once here (bench/sse-scale.ts):
+   *   - a message shared by many streams is JSON-encoded once, not once per stream;
+   *   - one heartbeat interval pings every stream and ends those past the maximum duration,
+   *     instead of timers per stream;
+   *   - no fetch Request/Response, ReadableStream and TextEncoderStream per stream;
+   *   - a client that does not read is not written to until its socket drains; its messages wait
+   *     in the feed's queue, merged to the latest state (live-feed.ts `follow`), so memory stays
+   *     bounded per client.
+   * Returns false, before writing anything, when the call is refused (the adapter then answers
+   * with tRPC's own error).
+   */
+  const directStreams = new Set<DirectStream>();
+  let heartbeat: NodeJS.Timeout | null = null;
+  const pingMs = SSE_CONFIG.ping?.enabled ? (SSE_CONFIG.ping.intervalMs ?? 1000) : 15_000;
+  const beat = () => {
+    const now = Date.now();
+    for (const s of directStreams) {
+      if (now >= s.until) s.end();
+      else if (SSE_CONFIG.ping?.enabled && !s.blocked) s.res.write(PING_EVENT);
+    }
+    if (directStreams.size === 0 && heartbeat) {
+      clearInterval(heartbeat);
+      heartbeat = null;
+    }
+  };
+  const fastStream = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+    input: unknown,
+    token: string | null,
+    ip: string,
+  ): Promise<boolean> => {
+    const abort = new AbortController();
+    let messages: AsyncIterator<unknown>;
+    try {
+      const ctx = await contextFor(req, res, token, ip);
+      ctx.answeredAgainOnError = true;
+      const iterable = (await callerQuery(
+        createCaller(ctx, { signal: abort.signal }),
+        path,
+      )(input)) as AsyncIterable<unknown>;
+      messages = iterable[Symbol.asyncIterator]();
+    } catch {
+      return false;
+    }
+    const stream: DirectStream = {
+      res,
+      until: Date.now() + (SSE_CONFIG.maxDurationMs ?? Number.POSITIVE_INFINITY),
+      blocked: false,
+      // Ended without `return`: the client's EventSource reconnects (as after tRPC's maximum duration).
+      end: () => {
+        abort.abort();
+        res.end();
+      },
+    };
+    res.once('close', () => {
+      directStreams.delete(stream);
+      abort.abort();
+      void messages.return?.(undefined);
+    });
+    res.writeHead(200, SSE_HEADERS);
+    res.write(CONNECTED_EVENT);
+    directStreams.add(stream);
+    if (!heartbeat) {
+      heartbeat = setInterval(beat, pingMs);
+      heartbeat.unref();
+    }
+    try {
+      for (;;) {
+        const next = await messages.next();
+        if (next.done || abort.signal.aborted) break;
+        if (!res.write(sseData(next.value))) {
+          stream.blocked = true;
+          await drained(res);
+          stream.blocked = false;
+        }
+      }
+      // The procedure ended by itself: tRPC's `return` tells the client not to reconnect.
+      if (!abort.signal.aborted && !res.destroyed) res.end(RETURN_EVENT);
+    } catch (err) {
+      // Not the client's doing (the live generators only end): log it, and the client reconnects.
+      opts.log.error({ path, err: (err as Error).message }, 'live stream failed');
+      res.destroy();
+    }
+    return true;
+  };
+  /** A message as an SSE data event; a shared one (one per scope and poll) encoded once. */
+  const sseEncoded = new WeakMap<object, Buffer>();
+  const sseData = (message: unknown): Buffer => {
+    const shared = typeof message === 'object' && message !== null;
+    let body = shared ? sseEncoded.get(message) : undefined;
+    if (body === undefined) {
+      body = Buffer.from(`data: ${JSON.stringify(message)}\n\n`);
+      if (shared) sseEncoded.set(message, body);
+    }
+    return body;
   };
 
   const oidcStep = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -347,7 +511,7 @@ export async function startApiServer(opts: {
   };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host, resolve);
+    server.listen({ port: opts.port, host: opts.host, backlog: LISTEN_BACKLOG }, resolve);
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${opts.host}:${port}`;
@@ -356,8 +520,22 @@ export async function startApiServer(opts: {
     url,
     close: () =>
       new Promise<void>((resolve) => {
+        if (heartbeat) clearInterval(heartbeat);
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   } satisfies ApiServer;
+}
+
+/** Resolves when the response's socket can take more, or the response is gone. */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -40,6 +40,11 @@ export const PERMISSIONS = {
   'drivers:read': ['admin', 'fleet_manager'],
   /** A driver's efficiency score and badges (a driver: their own only). */
   'drivers:score': ['admin', 'fleet_manager', 'driver'],
+  /**
+   * The driver's home page in one read (driverHome.get): their own session, vehicle, score, refuels,
+   * points and challenges, each part under its own procedure's permission as well. Drivers only.
+   */
+  'drivers:home': ['driver'],
   /** The drivers' leaderboard (a driver: their peer group, names hidden when the tenant says so). */
   'scores:leaderboard': ['admin', 'fleet_manager', 'driver'],
   /** Dispute one of one's own scored events (left out of the score while under review). */
