@@ -4,6 +4,11 @@ const packages = '{shared,edge-agent,cloud,firmware-sim,web}';
 
 export default defineConfig({
   test: {
+    // Two files at a time for a plain `vitest run` (vitest's default on 2 cores is 1): most
+    // integration files wait on ptys, brokers and timers (sync-faults holds a 3-minute outage).
+    // The e2e project stays at one file at a time. scripts/test.sh (CI) instead runs the e2e files
+    // in a second vitest process alongside, with this lane at one file at a time.
+    maxWorkers: 2,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', NEXT_TELEMETRY_DISABLED: '1' },
     projects: [
       {
