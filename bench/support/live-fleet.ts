@@ -1,44 +1,36 @@
 /**
- * The live fleet of bench/ingest.ts steps 4 and 5, in a process of its own as real vehicles are:
- * N vehicles x 1 Hz, one sample per QoS 1 message (`ack=cloud`, as the agent publishes), sent in
- * 10 slices a second over a few connections, and the cloud acks that come back. In the ingest's
- * process this load (publishing, PUBACKs, receiving every ack) took a core of its own and showed
- * up as ingest latency.
+ * The live fleet of bench/ingest.ts, in a process of its own as real vehicles are: N vehicles,
+ * one sample per QoS 1 message (`ack=cloud`, as the agent publishes) at an offered rate (default
+ * N x 1 Hz; above that each vehicle sends faster), spread over a few connections within each
+ * connection's broker receive window, and the cloud acks that come back. Raw MQTT 5 over a
+ * socket (raw-mqtt.ts): mqtt.js cost tens of microseconds per publish, and on 2 cores the load
+ * generator's CPU is taken from the broker and the ingest under test.
  *
- *   node --import tsx bench/support/live-fleet.ts MQTT_URL BASE TENANT VEHICLES
+ *   node --import tsx bench/support/live-fleet.ts MQTT_URL BASE TENANT VEHICLES [acks|no-acks]
  *
  * stdin, one command per line; each answer is one JSON line on stdout:
+ *   rate N   offer N messages/s from now on ("rate max": as fast as the broker takes them)
+ *   stats    {published, pubacked, acks, owed}: totals so far (owed: offered, not yet sent)
  *   record   start recording the creation -> cloud-ack latency of every sample sent from now on
  *   report   {acks, ackP50, ackP99, published}: latencies recorded since "record", then forgets them
- *   stop     stops publishing, waits for what is in flight, prints {published} and exits
+ *   stop     stops publishing, waits for the PUBACKs in flight, prints {published} and exits
  * Prints "ready" once connected and subscribed to the acks.
  */
 import { createInterface } from 'node:readline';
-import { mqtt, sampleAt } from '../../cloud/test/support/publisher.ts';
+import { sampleAt } from '../../cloud/test/support/publisher.ts';
 import { encodeTelemetryBatch, vehicleTopic } from '../../shared/src/index.ts';
 import { percentile } from './percentile.ts';
+import { encodeTopic, RawMqttClient } from './raw-mqtt.ts';
 
-const [url, base, tenantId, vehiclesArg] = process.argv.slice(2) as string[];
+const [url, base, tenantId, vehiclesArg, acksArg] = process.argv.slice(2) as string[];
 const VEHICLES = Number(vehiclesArg);
-const CONNECTIONS = 8;
-const AS_AGENT = { qos: 1, properties: { userProperties: { ack: 'cloud' } } } as const;
-
-const pubs = await Promise.all(
-  Array.from({ length: CONNECTIONS }, (_, i) =>
-    mqtt.connectAsync(url!, {
-      clientId: `${base}-live-${i}`,
-      clean: true,
-      protocolVersion: 5,
-      reconnectPeriod: 0,
-    }),
-  ),
-);
+const CONNECTIONS = 16;
 
 let recording = false;
 const sentAt = new Map<string, number>();
 const ackLatencies: number[] = [];
 let acks = 0;
-pubs[0]!.on('message', (topic, payload) => {
+const onAck = (topic: string, payload: Buffer) => {
   acks++;
   if (!recording) return;
   const vehicleId = topic.split('/')[3]!;
@@ -49,47 +41,80 @@ pubs[0]!.on('message', (topic, payload) => {
     ackLatencies.push(Date.now() - created);
     sentAt.delete(key);
   }
-});
-await pubs[0]!.subscribeAsync(`${base}/v1/${tenantId}/+/ack`, { qos: 1 });
+};
+const pubs = await Promise.all(
+  Array.from({ length: CONNECTIONS }, (_, i) => RawMqttClient.connect(url!, `${base}-live-${i}`)),
+);
+const ackClient =
+  acksArg === 'no-acks' ? undefined : await RawMqttClient.connect(url!, `${base}-live-acks`, onAck);
+await ackClient?.subscribe(`${base}/v1/${tenantId}/+/ack`);
 
 const seqs = new Array<number>(VEHICLES).fill(0);
-const topics = Array.from({ length: VEHICLES }, (_, v) =>
-  vehicleTopic('telemetry', tenantId!, `live-${v}`, base),
-);
-let running = true;
+const vehicleIds = Array.from({ length: VEHICLES }, (_, v) => `live-${v}`);
+const topics = vehicleIds.map((v) => encodeTopic(vehicleTopic('telemetry', tenantId!, v, base)));
 let published = 0;
-const inFlight = new Set<Promise<unknown>>();
-const publishing = (async () => {
-  const slice = Math.max(1, Math.floor(VEHICLES / 10));
-  const start = performance.now();
-  for (let tick = 0; running; tick++) {
-    const from = (tick % 10) * slice;
-    for (let v = from; v < Math.min(from + slice, VEHICLES); v++) {
-      const vehicleId = `live-${v}`;
-      const seq = ++seqs[v]!;
-      const created = Date.now();
-      if (recording) sentAt.set(`${vehicleId}/${seq}`, created);
-      const p = pubs[v % CONNECTIONS]!.publishAsync(
-        topics[v]!,
-        encodeTelemetryBatch({ v: 2, vehicleId, samples: [sampleAt(seq, created)], batchSeq: seq }),
-        AS_AGENT,
-      );
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
-      published++;
-    }
-    const wait = start + (tick + 1) * 100 - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+let nextVehicle = 0;
+let conn = 0;
+/** Offered messages/s (Infinity: as fast as the receive windows allow). */
+let rate = VEHICLES;
+let rateFrom = performance.now();
+let offeredBefore = 0;
+let running = true;
+
+/** Sends one message on the next connection with room; false when every window is full. */
+function sendOne(): boolean {
+  for (let k = 0; k < CONNECTIONS; k++) {
+    const c = pubs[conn]!;
+    conn = (conn + 1) % CONNECTIONS;
+    if (!c.canPublish) continue;
+    const v = nextVehicle;
+    nextVehicle = (v + 1) % VEHICLES;
+    const vehicleId = vehicleIds[v]!;
+    const seq = ++seqs[v]!;
+    const created = Date.now();
+    if (recording) sentAt.set(`${vehicleId}/${seq}`, created);
+    c.publish(
+      topics[v]!,
+      encodeTelemetryBatch({ v: 2, vehicleId, samples: [sampleAt(seq, created)], batchSeq: seq }),
+    );
+    published++;
+    return true;
   }
-})();
+  return false;
+}
+
+const offered = () =>
+  rate === Number.POSITIVE_INFINITY
+    ? published
+    : offeredBefore + (rate * (performance.now() - rateFrom)) / 1000;
+const pump = () => {
+  if (!running) return;
+  if (rate === Number.POSITIVE_INFINITY) while (sendOne());
+  else while (published < Math.floor(offered()) && sendOne());
+};
+for (const c of pubs) c.onDrain = pump;
+const ticker = setInterval(pump, 5);
 
 const answer = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 process.stdout.write('ready\n');
 for await (const line of createInterface({ input: process.stdin })) {
-  if (line === 'record') {
+  const [cmd, arg] = line.split(' ');
+  if (cmd === 'rate') {
+    offeredBefore = rate === Number.POSITIVE_INFINITY ? published : offered();
+    rate = arg === 'max' ? Number.POSITIVE_INFINITY : Number(arg);
+    rateFrom = performance.now();
+    answer({ rate: arg });
+  } else if (cmd === 'stats') {
+    answer({
+      published,
+      pubacked: pubs.reduce((n, c) => n + c.pubacks, 0),
+      acks,
+      owed: Math.max(0, Math.floor(offered()) - published),
+    });
+  } else if (cmd === 'record') {
     recording = true;
     answer({ recording: true });
-  } else if (line === 'report') {
+  } else if (cmd === 'report') {
     answer({
       acks: ackLatencies.length,
       ackP50: ackLatencies.length ? percentile(ackLatencies, 50) : null,
@@ -99,12 +124,14 @@ for await (const line of createInterface({ input: process.stdin })) {
     ackLatencies.length = 0;
     sentAt.clear();
     recording = false;
-  } else if (line === 'stop') {
+  } else if (cmd === 'stop') {
     running = false;
-    await publishing;
-    await Promise.allSettled([...inFlight]);
+    clearInterval(ticker);
+    const deadline = Date.now() + 10_000;
+    while (pubs.some((c) => c.inFlight > 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     answer({ published, acksReceived: acks });
-    await Promise.all(pubs.map((p) => p.endAsync()));
+    await Promise.all([...pubs, ...(ackClient ? [ackClient] : [])].map((c) => c.end()));
     process.exit(0);
   }
 }

@@ -21,6 +21,7 @@ import { CommandService } from './commands/command-service.ts';
 import { loadCloudConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
+import { ReadReplica } from './db/read-replica.ts';
 import { deviceProvisioningFrom } from './devices/device-provisioning.ts';
 import { DriverProgrammeSweeper } from './drivers/programme-sweep.ts';
 import { ScoreSweeper } from './drivers/scoring/score-sweep.ts';
@@ -70,6 +71,16 @@ async function main() {
     'database connected',
   );
   await migrate(pool, log);
+  // Dashboards, reports and leaderboards read from the replica when there is one (db/read-replica.ts).
+  const readReplica = config.databaseReadUrl
+    ? new ReadReplica(pool, {
+        url: config.databaseReadUrl,
+        schema: config.databaseSchema,
+        max: config.databasePoolSize,
+        log: createLogger('read-replica'),
+      })
+    : undefined;
+  if (readReplica) log.info({ replica: readReplica.where }, 'lag-tolerant reads go to the read replica');
   if (config.bootstrapAdmin) await bootstrapAdmin(pool, config.bootstrapAdmin, log);
   // Alert rules reach people through the notifications outbox, from the first event on. Links
   // point at FLEET_PUBLIC_URL (default: the Quick start's web app on this machine).
@@ -86,6 +97,7 @@ async function main() {
     autoRegisterVehicles: config.autoRegisterVehicles,
     sharedGroup: config.ingestSharedGroup,
     connections: config.ingestConnections,
+    jetstream: config.ingestNatsUrls && { servers: config.ingestNatsUrls },
     log: createLogger('ingest'),
   });
   await ingest.start();
@@ -99,6 +111,7 @@ async function main() {
     clientId: config.ingestClientId ?? `fleet-ingest-${randomUUID().slice(0, 8)}`,
     autoRegisterVehicles: config.autoRegisterVehicles,
     sharedGroup: config.ingestSharedGroup,
+    jetstream: config.ingestNatsUrls && { servers: config.ingestNatsUrls },
     log: createLogger('event-ingest'),
   });
   await eventIngest.start();
@@ -166,6 +179,7 @@ async function main() {
   const metrics = await startMetricsServer({ ...config.metrics, log: createLogger('metrics') });
   const api = await startApiServer({
     pool,
+    readReplica,
     host: config.apiHost,
     port: config.apiPort,
     log: createLogger('api'),
@@ -202,6 +216,7 @@ async function main() {
     await programmeSweeper.stop();
     await notifier?.stop();
     await reportRunner.stop();
+    await readReplica?.close();
     await pool.end();
     process.exit(0);
   };

@@ -174,6 +174,13 @@ beforeAll(async () => {
      VALUES ('globex', $1, 'truck-b1', $2, now(), 40, 'diesel')`,
     [bRefuelClientId, bUserId],
   );
+  // B's receipt photo of that refuel (JPEG magic bytes; what is checked here is that A never sees it).
+  await pool.query(
+    `INSERT INTO refuel_receipts (tenant_id, client_id, refuel_log_id, user_id, content_type, sha256, size_bytes, bytes)
+     SELECT 'globex', gen_random_uuid(), id, $2, 'image/jpeg', encode(sha256('\\xffd8ff00'::bytea), 'hex'), 4, '\\xffd8ff00'::bytea
+       FROM refuel_logs WHERE tenant_id = 'globex' AND client_id = $1`,
+    [bRefuelClientId, bUserId],
+  );
   await pool.query(
     `INSERT INTO fuel_transactions (tenant_id, vehicle_id, source, external_id, ts, litres, fuel_type, station)
      VALUES ('globex', 'truck-b1', 'csv', 'b-1', now(), 40, 'diesel', 'globex station')`,
@@ -506,6 +513,8 @@ describe('3. roles', () => {
     'challenges.update': only('admin', 'fleet_manager'),
     'challenges.delete': only('admin', 'fleet_manager'),
     'points.balance': only('admin', 'fleet_manager', 'driver'),
+    // The driver home page's one read (every part under its own procedure's permission too).
+    'driverHome.get': only('driver'),
     'points.history': only('admin', 'fleet_manager', 'driver'),
     'rewards.list': only('admin', 'fleet_manager', 'driver'),
     'rewards.create': only('admin', 'fleet_manager'),
@@ -748,6 +757,22 @@ describe('3. roles', () => {
       driver: true,
     },
     'notifications.updateSettings': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'notifications.driverPushSettings': {
+      admin: true,
+      fleet_manager: true,
+      finance: true,
+      compliance: true,
+      technician: true,
+      driver: true,
+    },
+    'notifications.setDriverPushSettings': {
       admin: true,
       fleet_manager: true,
       finance: true,
@@ -1265,6 +1290,7 @@ describe('3. roles', () => {
         quietEnd: '06:00',
         timeZone: 'Europe/Berlin',
       },
+      'notifications.setDriverPushSettings': { challengeResults: false },
       'notifications.subscribePush': {
         endpoint: `http://127.0.0.1:9/send/${role}`,
         keys: { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) },

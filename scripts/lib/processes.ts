@@ -35,7 +35,8 @@ export function supervise(
   const listeners = new Set<(line: string) => void>();
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on('line', (line) => {
-      log.write(`${line}\n`);
+      // 'exit' can come before the last lines of a killed child's pipes: they are dropped.
+      if (!log.writableEnded) log.write(`${line}\n`);
       for (const l of listeners) l(line);
     });
   }

@@ -387,7 +387,9 @@ function readValueColumn(r: Reader, n: number, field: ValueField): (number | nul
     if (modeByte !== MODE_NULL) throw new Malformed(`${field}: null column with a bitmap`);
     return out;
   }
-  let present: number[];
+  // Indexes of the present values; null: all n (no index array per column on the live path,
+  // where every message is a one-sample batch).
+  let present: number[] | null = null;
   if (modeByte & HAS_BITMAP) {
     const bitmap = r.bytes(Math.ceil(n / 8), `${field} null bitmap`);
     present = [];
@@ -395,19 +397,19 @@ function readValueColumn(r: Reader, n: number, field: ValueField): (number | nul
     if (n % 8 !== 0 && bitmap[bitmap.length - 1]! >> (n % 8) !== 0) {
       throw new Malformed(`${field}: null bitmap has bits past the last sample`);
     }
-  } else {
-    present = Array.from({ length: n }, (_, i) => i);
   }
+  const count = present ? present.length : n;
   let scale: Scale | undefined;
   if (mode === MODE_FIXED) scale = SCALES[field].fixed;
   else if (mode === MODE_FINE) scale = SCALES[field].fine;
   if (mode !== MODE_FLOAT64 && !scale) throw new Malformed(`${field}: unknown encoding ${mode}`);
   // Fewest bytes per present value: 1 (varint) or 8 (float64).
-  if (present.length * (scale ? 1 : 8) > r.remaining) {
-    throw new Malformed(`${field}: ${present.length} values exceed the ${r.remaining} bytes left`);
+  if (count * (scale ? 1 : 8) > r.remaining) {
+    throw new Malformed(`${field}: ${count} values exceed the ${r.remaining} bytes left`);
   }
   let prev = 0;
-  for (const i of present) {
+  for (let k = 0; k < count; k++) {
+    const i = present ? present[k]! : k;
     if (scale) {
       prev += r.zigzag(field);
       out[i] = fromInt(prev, scale);

@@ -5,7 +5,7 @@ import {
   MAX_PAYLOAD_BYTES,
   MAX_SAMPLES_PER_BATCH,
   TELEMETRY_PAYLOAD_VERSION,
-  type TelemetryBatch,
+  TelemetryBatch,
   type TelemetrySample,
   VehicleStatus,
 } from './telemetry.ts';
@@ -247,3 +247,40 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe('decodeTelemetryBatch: binary batches skip the schema only where it would agree', () => {
+  // The binary path checks ranges by hand (no parsed copy per message); it must refuse exactly
+  // what the schema refuses, and leave the reason to the schema.
+  const edges: [string, Partial<TelemetrySample>][] = [
+    ['lat above 90', { lat: 90.0001 }],
+    ['lat at -90', { lat: -90 }],
+    ['lon below -180', { lon: -180.5 }],
+    ['speed negative', { speedKmh: -1 }],
+    ['speed at 400', { speedKmh: 400 }],
+    ['rpm too high', { rpm: 16_384 }],
+    ['fuel above 100', { fuelLevelPct: 100.5 }],
+    ['coolant below -40', { coolantC: -41 }],
+    ['NaN lat', { lat: Number.NaN }],
+    ['infinite rpm', { rpm: Number.POSITIVE_INFINITY }],
+    ['ts before 2000', { ts: 946_684_799_999 }],
+    ['ts in 2100', { ts: 4_102_444_800_001 }],
+    ['odometer negative', { odometerKm: -0.5, gpsDistanceM: 1 }],
+    ['gps distance too far', { odometerKm: 1, gpsDistanceM: 1e12 + 1 }],
+    ['odometer null', { odometerKm: null, gpsDistanceM: 5 }],
+    ['all nulls', { lat: null, lon: null, speedKmh: null, rpm: null, fuelLevelPct: null, coolantC: null }],
+  ];
+  for (const [name, overrides] of edges) {
+    it(name, () => {
+      const b: TelemetryBatch = { v: 2, vehicleId: 'van-1', samples: [sample(overrides)], batchSeq: 3 };
+      const expected = TelemetryBatch.safeParse(b);
+      const got = decodeTelemetryBatch(encodeTelemetryBatch(b));
+      expect(got.ok).toBe(expected.success);
+      if (!got.ok) expect(got.reason).toMatch(/^schema: /);
+    });
+  }
+  it('a vehicle id outside the pattern', () => {
+    const b: TelemetryBatch = { v: 2, vehicleId: 'van 1', samples: [sample()] };
+    const got = decodeTelemetryBatch(encodeTelemetryBatch(b));
+    expect(got.ok).toBe(false);
+  });
+});

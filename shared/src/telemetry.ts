@@ -99,7 +99,11 @@ export function decodeTelemetryBatch(payload: Uint8Array): PayloadResult {
   if (payload[0] === BINARY_MAGIC_0) {
     const decoded = decodeBinaryBatch(payload, MAX_SAMPLES_PER_BATCH);
     if (!decoded.ok) return decoded;
-    return validate({ v: TELEMETRY_BINARY_VERSION, ...decoded.batch });
+    const batch = { v: TELEMETRY_BINARY_VERSION, ...decoded.batch } as TelemetryBatch;
+    // The live path decodes one small batch per message: the schema's parse cost more than the
+    // rest of the decode. A batch the plain check passes is one the schema passes; anything it
+    // doubts goes through the schema, which gives the reason.
+    return binaryBatchValid(batch) ? { ok: true, batch } : validate(batch);
   }
   let json: unknown;
   try {
@@ -111,6 +115,46 @@ export function decodeTelemetryBatch(payload: Uint8Array): PayloadResult {
     return { ok: false, reason: `unsupported payload version ${String(json.v)}` };
   }
   return validate(json);
+}
+
+const inRange = (x: number, min: number, max: number) => x >= min && x <= max; // false for NaN
+const nullableIn = (x: number | null | undefined, min: number, max: number) =>
+  x === null || (x !== undefined && inRange(x, min, max));
+const optionalIn = (x: number | null | undefined, min: number, max: number) =>
+  x === undefined || nullableIn(x, min, max);
+const isCounter = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+
+/**
+ * What `TelemetryBatch` checks, for a batch the binary decoder produced (its shape is fixed:
+ * numbers or null where the schema wants them), without building a parsed copy. Never more
+ * lenient than the schema (telemetry.test.ts compares them); when false, ask the schema.
+ */
+function binaryBatchValid(b: TelemetryBatch): boolean {
+  if (!ID_PATTERN.test(b.vehicleId)) return false;
+  if (b.samples.length < 1 || b.samples.length > MAX_SAMPLES_PER_BATCH) return false;
+  if (b.historical !== undefined && typeof b.historical !== 'boolean') return false;
+  if (b.batchSeq !== undefined && !isCounter(b.batchSeq)) return false;
+  if (b.dropped !== undefined && !DROP_COUNTER_NAMES.every((k) => isCounter(b.dropped![k]))) return false;
+  for (const s of b.samples) {
+    if (
+      !isCounter(s.seq) ||
+      !Number.isSafeInteger(s.ts) ||
+      !inRange(s.ts, 946_684_800_000, 4_102_444_800_000)
+    )
+      return false;
+    if (
+      !nullableIn(s.lat, -90, 90) ||
+      !nullableIn(s.lon, -180, 180) ||
+      !nullableIn(s.speedKmh, 0, 400) ||
+      !nullableIn(s.rpm, 0, 16_383.75) ||
+      !nullableIn(s.fuelLevelPct, 0, 100) ||
+      !nullableIn(s.coolantC, -40, 215) ||
+      !optionalIn(s.odometerKm, 0, 429_496_729.5) ||
+      !optionalIn(s.gpsDistanceM, 0, 1e12)
+    )
+      return false;
+  }
+  return true;
 }
 
 function validate(value: unknown): PayloadResult {

@@ -4,6 +4,7 @@ import { ZodError } from 'zod';
 import type { InviteSender } from '../auth/invites.ts';
 import { can, type Permission } from '../auth/permissions.ts';
 import type { Session } from '../auth/session.ts';
+import type { ReadReplica } from '../db/read-replica.ts';
 import { inTenant } from '../db/tenant.ts';
 import type { DeviceProvisioning } from '../devices/device-provisioning.ts';
 import { observeProcedure } from '../metrics/api-metrics.ts';
@@ -22,7 +23,10 @@ import { CloudError } from '../errors.ts';
 
 /** Created once per request by the HTTP adapter (or by a test's server-side caller). */
 export interface ApiContext {
+  /** The primary: every write, sign-in and read-your-writes path. */
   db: pg.Pool;
+  /** The read replica (DATABASE_READ_URL) for `replicaRead` procedures; absent: all on `db`. */
+  readReplica?: ReadReplica | undefined;
   /** The signed-in user, from the session cookie or a bearer token; null when anonymous. */
   session: Session | null;
   /** Client address, for rate limits and the audit log. */
@@ -128,6 +132,24 @@ export const authedProcedure = timedProcedure.use(({ ctx, meta, next }) => {
       session,
       /** The database as this tenant (fleet_app + RLS). */
       tenant: tenantOf(ctx.db, session.tenantId),
+    },
+  });
+});
+
+/**
+ * A signed-in read that may lag the primary by replication delay (dashboards, reports,
+ * leaderboards): its `ctx.tenant` runs on the read replica when one is configured, on the primary
+ * while the replica is unreachable (db/read-replica.ts). Only for procedures that write nothing
+ * and that nobody reads right after their own write: a mutation, or a page re-read after saving,
+ * stays on `authedProcedure` (the replica would refuse the write, and could show the old row).
+ */
+export const replicaReadProcedure = authedProcedure.use(({ ctx, next }) => {
+  const replica = ctx.readReplica;
+  if (!replica) return next();
+  const tenantId = ctx.session.tenantId;
+  return next({
+    ctx: {
+      tenant: <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => replica.inTenant(tenantId, fn),
     },
   });
 });

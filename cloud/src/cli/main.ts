@@ -2,6 +2,7 @@
  * `fleet-cloud`: operator commands against the cloud database (DATABASE_URL, DATABASE_SCHEMA).
  *   fleet-cloud migrate [--json]
  *   fleet-cloud audit verify [--json]     exit 0 intact, 1 tampered, 2 cannot check
+ *   fleet-cloud db backup-drill [--json] [--keep]   dump → restore → counts + audit verify (cli/backup-drill.ts)
  *   fleet-cloud devices provision|rotate|revoke|list VEHICLE --tenant T     vehicles' devices (cli/devices.ts)
  *   fleet-cloud device provision|revoke USERNAME --tenant T --password-file F [--broker-pid P]
  *                                          a raw password-file login (services such as fleet-ingest)
@@ -23,6 +24,7 @@ import { rotateTenantSecrets } from '../db/queries/tenant-secrets.ts';
 import { MosquittoCredentials } from '../devices/mosquitto-credentials.ts';
 import { CloudError, CloudErrorCode, isCloudError } from '../errors.ts';
 import { SecretBox } from '../security/secret-box.ts';
+import { type BackupDrillCliOptions, registerDbCommands } from './backup-drill.ts';
 import { registerDevicesCommands } from './devices.ts';
 import { registerFuelCommands } from './fuel.ts';
 import { type CliIo, consoleIo } from './io.ts';
@@ -92,6 +94,7 @@ export function buildCli(io: CliIo = consoleIo): Command {
     .action(async (_o, cmd: Command) => {
       process.exitCode = await auditVerify(dbOpts(cmd), io);
     });
+  registerDbCommands(program, io, (cmd) => ({ ...program.opts(), ...cmd.opts() }) as BackupDrillCliOptions);
   const device = program
     .command('device')
     .description(

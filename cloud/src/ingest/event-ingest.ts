@@ -29,12 +29,12 @@ import {
   vehicleTopic,
 } from '@fleet/shared';
 import { TRACEPARENT, traceIdOf, withTrace } from '@fleet/shared/log';
-import type mqtt from 'mqtt';
 import { insertDeadLetters } from '../db/queries/insert-dead-letter.ts';
 import { findVehicleTenants, registerVehicles } from '../db/queries/register-vehicles.ts';
 import { countReject } from '../metrics/ingest-metrics.ts';
 import { retryDatabase } from './db-retry.ts';
-import { type IngestOptions, subscribeIngest } from './ingest-client.ts';
+import type { IngestConnection, IngestMode, IngestOptions } from './ingest-client.ts';
+import { subscribeSource } from './ingest-source.ts';
 import { storeVehicleEvents } from './store-vehicle-events.ts';
 
 /** `clientId`: the connection is `${clientId}-events`. */
@@ -64,15 +64,15 @@ export class EventIngest {
     dbRetries: 0,
     acksSent: 0,
   };
-  mode: 'shared' | 'plain' = 'plain';
-  private client: mqtt.MqttClient | undefined;
+  mode: IngestMode = 'plain';
+  private client: IngestConnection | undefined;
   private stopping = false;
 
   constructor(private readonly opts: EventIngestOptions) {}
 
   async start(): Promise<void> {
     const { log } = this.opts;
-    const { clients, mode } = await subscribeIngest({
+    const { clients, mode } = await subscribeSource({
       ...this.opts,
       sharedGroup: this.opts.sharedGroup ?? 'fleet-ingest',
       filters: [fleetFilter('events', this.opts.baseTopic)],
@@ -100,7 +100,7 @@ export class EventIngest {
   }
 
   /** Stores or dead-letters one message; resolves only when that is committed. */
-  private async handle(client: mqtt.MqttClient, topic: string, payload: Buffer): Promise<void> {
+  private async handle(client: IngestConnection, topic: string, payload: Buffer): Promise<void> {
     const parsed = parseVehicleTopic(topic, this.opts.baseTopic);
     if (parsed?.kind !== 'events') return this.refuse(client, topic, payload, 'topic outside the namespace');
     const { tenantId, vehicleId } = parsed;
@@ -178,7 +178,7 @@ export class EventIngest {
   }
 
   private async refuse(
-    client: mqtt.MqttClient,
+    client: IngestConnection,
     topic: string,
     payload: Buffer,
     reason: string,
@@ -202,7 +202,7 @@ export class EventIngest {
 
   /** QoS 0, as the telemetry ack: a lost one costs a resend, which the key makes harmless. */
   private sendAck(
-    client: mqtt.MqttClient,
+    client: IngestConnection,
     tenantId: string,
     vehicleId: string,
     batch: VehicleEventBatch | undefined,

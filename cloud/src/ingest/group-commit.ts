@@ -10,7 +10,6 @@
 
 import type { DropCounters } from '@fleet/shared';
 import type { Logger } from '@fleet/shared/log';
-import type mqtt from 'mqtt';
 import type pg from 'pg';
 import type { GeofenceWatch } from '../alerts/geofence-watch.ts';
 import { upsertAgentHealth } from '../db/queries/agent-health.ts';
@@ -20,14 +19,15 @@ import { upsertAgentDrops } from '../db/queries/upsert-agent-drops.ts';
 import { type OutgoingAck, telemetryAck } from './acks.ts';
 import type { Classified } from './classify.ts';
 import { type GroupPlan, planGroup } from './group.ts';
-import type { VehicleOwners } from './owners.ts';
+import type { IngestConnection } from './ingest-client.ts';
+import type { ResolvedOwners, VehicleOwners } from './owners.ts';
 import { storeSamples } from './store-samples.ts';
 
 /** What a message must carry to be answered: its topic and payload, and the connection it came in on. */
 export interface Answerable {
   topic: string;
   payload: Buffer;
-  client: mqtt.MqttClient;
+  client: IngestConnection;
 }
 
 export interface GroupCommitContext {
@@ -58,15 +58,10 @@ export async function commitGroup<T extends Answerable>(
   // failing query rejects anyway, and the group is retried.
   const onClientError = (err: Error) => ctx.log.warn({ err: err.message }, 'database connection lost');
   db.on('error', onClientError);
-  let committed: { plan: GroupPlan<T>; inserted: number; owners: Map<string, string> };
+  let committed: { plan: GroupPlan<T>; inserted: number; owners: ResolvedOwners };
   try {
     await db.query('BEGIN');
-    const owners = await ctx.owners.resolve(
-      db,
-      classified.flatMap((c) =>
-        c.kind === 'dead' ? [] : [{ tenantId: c.tenantId, vehicleId: c.vehicleId }],
-      ),
-    );
+    const owners = await ctx.owners.resolve(db, claims(classified));
     const plan = planGroup(classified, owners, ctx.knownDrops);
     const inserted = await storeSamples(db, plan.rows, ctx.geofences, plan.tenantIds, plan.historical > 0);
     for (const s of plan.statuses) await updateVehicleStatus(db, s.vehicleId, s.online, s.ts);
@@ -87,6 +82,15 @@ export async function commitGroup<T extends Answerable>(
   db.release();
   const { plan, inserted, owners } = committed;
   ctx.owners.remember(owners);
-  const acks = plan.answers.flatMap((a) => telemetryAck(a.to, a.item.client, ctx.baseTopic, a.reason) ?? []);
+  const acks: OutgoingAck[] = [];
+  for (const a of plan.answers) {
+    const ack = telemetryAck(a.to, a.item.client, ctx.baseTopic, a.reason);
+    if (ack) acks.push(ack);
+  }
   return { plan, inserted, acks };
+}
+
+/** The vehicles a group names with the tenant each claims (a telemetry or status message is one). */
+function* claims<T>(classified: readonly Classified<T>[]): Iterable<{ tenantId: string; vehicleId: string }> {
+  for (const c of classified) if (c.kind !== 'dead') yield c;
 }

@@ -13,6 +13,7 @@ import {
 } from '../db/queries/insert-telemetry-rows.ts';
 import type { AgentDrops } from '../db/queries/upsert-agent-drops.ts';
 import type { Addressed, Classified } from './classify.ts';
+import type { OwnerLookup } from './owners.ts';
 
 /** A batch to answer: stored, or refused with `reason`. */
 export interface Answer<T> {
@@ -46,7 +47,7 @@ const NO_DROPS: DropCounters = { rawSynced: 0, rawUnsynced: 0, rollups: 0, event
  */
 export function planGroup<T extends { topic: string; payload: Buffer }>(
   classified: readonly Classified<T>[],
-  owners: ReadonlyMap<string, string>,
+  owners: OwnerLookup,
   knownDrops: (vehicleId: string) => DropCounters | undefined,
 ): GroupPlan<T> {
   const plan: GroupPlan<T> = {

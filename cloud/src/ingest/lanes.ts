@@ -42,17 +42,30 @@ export class IngestLanes<T extends { payload: Buffer; at: number }> {
 
   constructor(private readonly opts: LaneOptions = {}) {}
 
+  /** Payload bytes of the live messages received and not yet taken into a group. */
+  private liveBytes = 0;
+
   /** Messages received and not yet taken into a group. */
   get waiting(): number {
     return this.live.length + this.backfill.length;
   }
 
-  add(item: T, historical: boolean): void {
-    (historical ? this.backfill : this.live).push(item);
+  /** Whether the live messages waiting fill a group (maxGroupBytes): worth a transaction of its own now. */
+  get liveGroupFull(): boolean {
+    return this.liveBytes >= (this.opts.maxGroupBytes ?? 256 * 1024);
   }
 
-  next(now: number): LaneChoice {
-    if (this.live.length > 0) return { lane: 'live' };
+  add(item: T, historical: boolean): void {
+    if (historical) this.backfill.push(item);
+    else {
+      this.live.push(item);
+      this.liveBytes += item.payload.byteLength;
+    }
+  }
+
+  /** `liveHeld`: the live lane waits for the transaction in flight; only backfill may go. */
+  next(now: number, liveHeld = false): LaneChoice {
+    if (this.live.length > 0 && !liveHeld) return { lane: 'live' };
     if (this.backfill.length === 0 || this.backfillInFlight) return null;
     const yieldMs = this.opts.backfillYieldMs ?? 40;
     const liveRecently = now - this.liveCommittedAt < 1000;
@@ -73,7 +86,9 @@ export class IngestLanes<T extends { payload: Buffer; at: number }> {
       this.backfillInFlight = true;
       this.backfillStartedAt = now;
     }
-    return queue.splice(0, n);
+    const group = queue.splice(0, n);
+    if (lane === 'live') for (const item of group) this.liveBytes -= item.payload.byteLength;
+    return group;
   }
 
   /** A group taken from `lane` is over: committed at `committedAt`, or failed (undefined). */
@@ -87,6 +102,7 @@ export class IngestLanes<T extends { payload: Buffer; at: number }> {
 
   /** Everything still waiting (the ingest is stopping). */
   drain(): T[] {
+    this.liveBytes = 0;
     return [...this.live.splice(0), ...this.backfill.splice(0)];
   }
 }

@@ -8,10 +8,13 @@ import type pg from 'pg';
 import { daysAhead, ensureTelemetryPartitions, utcDay } from '../db/queries/ensure-telemetry-partitions.ts';
 
 const MAINTENANCE_INTERVAL_MS = 3600_000;
+const DAY_MS = 86_400_000;
 
 export class TelemetryPartitions {
   /** Days whose partition is known to exist. */
   private readonly days = new Set<string>();
+  /** The same days as day numbers since the epoch: the per-sample check, no Date or string. */
+  private readonly dayNumbers = new Set<number>();
   private maintenance: NodeJS.Timeout | undefined;
 
   constructor(
@@ -31,19 +34,26 @@ export class TelemetryPartitions {
 
   /** Creates the partitions of these samples' days that are not known to exist. */
   async ensureFor(tsMs: Iterable<number>): Promise<void> {
-    const missing = new Set<string>();
+    const missing = new Map<string, number>();
     for (const ts of tsMs) {
+      const n = Math.floor(ts / DAY_MS);
+      if (this.dayNumbers.has(n)) continue;
       const day = utcDay(ts);
-      if (!this.days.has(day)) missing.add(day);
+      if (!this.days.has(day)) missing.set(day, n);
+      else this.dayNumbers.add(n);
     }
     if (missing.size === 0) return;
-    await ensureTelemetryPartitions(this.pool, [...missing]);
-    for (const d of missing) this.days.add(d);
+    await ensureTelemetryPartitions(this.pool, [...missing.keys()]);
+    for (const [d, n] of missing) {
+      this.days.add(d);
+      this.dayNumbers.add(n);
+    }
   }
 
   /** A partition dropped behind our back (retention): look again next time. */
   forget(): void {
     this.days.clear();
+    this.dayNumbers.clear();
   }
 
   private async ensureAhead() {

@@ -2,7 +2,8 @@
  * One cloud ingest in an OS process of its own, for tests of several ingest processes on one
  * shared subscription (each with its own database pool, MQTT connections and event loop, as in
  * a deployment).
- *   node --import tsx cloud/test/support/ingest-process.ts DB_URL SCHEMA MQTT_URL BASE GROUP CLIENT_ID
+ *   node --import tsx cloud/test/support/ingest-process.ts DB_URL SCHEMA MQTT_URL BASE GROUP CLIENT_ID [NATS_URLS]
+ * With NATS_URLS (comma-separated) it reads from JetStream instead (jetstream-client.ts).
  * Prints "ready" once subscribed; stdin commands, one JSON line answer each:
  *   stats  the ingest's IngestStats and its mode
  *   stop   stops the ingest, prints its client ids, exits
@@ -12,7 +13,7 @@ import { createLogger } from '@fleet/shared/log';
 import { openPool } from '../../src/db/pool.ts';
 import { TelemetryIngest } from '../../src/ingest/telemetry-ingest.ts';
 
-const [url, schema, mqttUrl, baseTopic, sharedGroup, clientId] = process.argv.slice(2) as string[];
+const [url, schema, mqttUrl, baseTopic, sharedGroup, clientId, natsUrls] = process.argv.slice(2) as string[];
 const log = createLogger('ingest-process').child({}, { level: 'error' });
 const pool = await openPool({ url: url!, schema: schema!, max: 5 });
 const ingest = new TelemetryIngest({
@@ -23,6 +24,7 @@ const ingest = new TelemetryIngest({
   autoRegisterVehicles: true,
   sharedGroup: sharedGroup!,
   connections: 4,
+  jetstream: natsUrls ? { servers: natsUrls.split(','), ackWaitMs: 5000 } : undefined,
   log,
   retryDelayMs: 100,
 });

@@ -1,15 +1,19 @@
-import type { Alert } from '../../db/queries/alerts.ts';
-import { type FleetVehicle, fleetOverview } from '../../db/queries/fleet-overview.ts';
-import { LiveFeed, type LivePosition, listen } from '../live-feed.ts';
+import {
+  type AlertsMessage,
+  follow,
+  LiveFeed,
+  mergeAlerts,
+  mergePositions,
+  type PositionsMessage,
+} from '../live-feed.ts';
 import { authedProcedure, createRouter } from '../trpc.ts';
 import { ownVehicleScope } from '../vehicle-access.ts';
 
-/** The snapshot a positions stream starts with covers at most this many vehicles. */
-const SNAPSHOT_LIMIT = 10_000;
-
 /**
  * Real-time updates as tRPC subscriptions over SSE (httpSubscriptionLink on the client, the same
- * /trpc endpoint). Both come from the process's one shared poller (live-feed.ts).
+ * /trpc endpoint). Both come from the process's one shared poller (live-feed.ts), which builds
+ * each message once per scope: the streams yield those shared messages as they are (server.ts
+ * encodes a shared message once for all its streams).
  */
 export const liveRouter = createRouter({
   /**
@@ -19,36 +23,24 @@ export const liveRouter = createRouter({
   positions: authedProcedure.meta({ permission: 'vehicles:read' }).subscription(async function* ({
     ctx,
     signal,
-  }) {
+  }): AsyncGenerator<PositionsMessage> {
     const own = ownVehicleScope(ctx.session);
-    const updates = listen<LivePosition>(signal, (push) =>
-      LiveFeed.for(ctx.db).subscribe(ctx.session.tenantId, 'positions', (rows) => {
-        const mine = own === null ? rows : rows.filter((r) => r.vehicleId === own);
-        if (mine.length > 0) push(mine);
-      }),
+    yield* follow<PositionsMessage>(
+      signal,
+      (push) => LiveFeed.for(ctx.db).subscribePositions(ctx.session.tenantId, own, push),
+      mergePositions,
     );
-    // Listening before the snapshot is read: a change in between arrives (again) as an update.
-    const first = updates.next();
-    const { rows } = await ctx.tenant((db) =>
-      fleetOverview(db, { tenantId: ctx.session.tenantId, vehicleId: own }, SNAPSHOT_LIMIT, null),
-    );
-    try {
-      yield { snapshot: true, vehicles: rows as FleetVehicle[] };
-      let next = await first;
-      while (!next.done) {
-        yield { snapshot: false, vehicles: next.value as FleetVehicle[] };
-        next = await updates.next();
-      }
-    } finally {
-      void updates.return(undefined);
-    }
   }),
 
   /** Alerts as they are created (the inbox's live feed). */
-  alerts: authedProcedure.meta({ permission: 'alerts:read' }).subscription(async function* ({ ctx, signal }) {
-    for await (const batch of listen<Alert>(signal, (push) =>
-      LiveFeed.for(ctx.db).subscribe(ctx.session.tenantId, 'alerts', push),
-    ))
-      yield { alerts: batch };
+  alerts: authedProcedure.meta({ permission: 'alerts:read' }).subscription(async function* ({
+    ctx,
+    signal,
+  }): AsyncGenerator<AlertsMessage> {
+    yield* follow<AlertsMessage>(
+      signal,
+      (push) => LiveFeed.for(ctx.db).subscribeAlerts(ctx.session.tenantId, push),
+      mergeAlerts,
+    );
   }),
 });

@@ -24,11 +24,15 @@ import { BUDGET_SCOPES } from '../../reports/cost/cost-vs-budget.ts';
 import { loadIftaReturn } from '../../reports/ifta/ifta-report.ts';
 import { lastClosedQuarter, parseQuarter, QUARTER_PATTERN } from '../../reports/quarter.ts';
 import { EpochMs, rangeCheck } from '../cursor.ts';
-import { authedProcedure, createRouter } from '../trpc.ts';
+import { authedProcedure, createRouter, replicaReadProcedure } from '../trpc.ts';
 
-const read = authedProcedure.meta({ permission: 'reports:read' });
+// Reports are computed over closed periods and past telemetry: a replica's lag does not show in
+// them, so they read from the replica when there is one (saved reports and budgets are read back
+// right after they are written: primary).
+const read = replicaReadProcedure.meta({ permission: 'reports:read' });
 /** The builder's fleet reports (cost, consumption, idling, drivers) and saved reports. */
 const fleet = authedProcedure.meta({ permission: 'reports:fleet' });
+const fleetReport = replicaReadProcedure.meta({ permission: 'reports:fleet' });
 const budgets = authedProcedure.meta({ permission: 'reports:budgets' });
 export const CARBON_MAX_DAYS = 400;
 /** The builder's longest period: a year and a month (a cost report across a year's months). */
@@ -167,7 +171,7 @@ export const reportsRouter = createRouter({
     ),
 
   /** Any report of the builder as one table: what /reports charts and tabulates. */
-  run: fleet.input(ReportInput).query(({ ctx, input }) => {
+  run: fleetReport.input(ReportInput).query(({ ctx, input }) => {
     requireKind(ctx.session, input.kind);
     const r = requestOf(input, Date.now());
     return ctx.tenant(async (db) =>
@@ -179,7 +183,7 @@ export const reportsRouter = createRouter({
    * The same table as a file (base64): CSV or XLSX of exactly the rows `run` returns, or the
    * IFTA return through its own exporters (XLSX with trip records, CSV, PDF).
    */
-  export: fleet.input(ExportInput).query(({ ctx, input }) => {
+  export: fleetReport.input(ExportInput).query(({ ctx, input }) => {
     requireKind(ctx.session, input.kind);
     const r = requestOf(input, Date.now());
     return ctx.tenant(async (db) => {

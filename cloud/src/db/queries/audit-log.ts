@@ -44,7 +44,7 @@ export type AuditVerdict =
     };
 
 /** Walks the whole chain in the database (the same hash function that appended it). */
-export async function verifyAuditChain(db: pg.Pool | pg.PoolClient): Promise<AuditVerdict> {
+export async function verifyAuditChain(db: pg.Pool | pg.ClientBase): Promise<AuditVerdict> {
   const { rows } = await db.query<{ id: number; problem: 'edited' | 'unchained'; checked: number }>(
     'SELECT id, problem, checked FROM audit_verify()',
   );
