@@ -119,6 +119,11 @@ export async function startSmtpServer(opts: { user?: string; pass?: string } = {
         .catch((err: Error) => cb(err));
     },
   });
+  // A client that dies mid-session (a worker SIGKILLed by a test) resets its connection: smtp-server
+  // emits that as 'error', which with no listener would be thrown as an uncaught exception in the
+  // test process. A real server logs it and serves the next client; this one keeps it.
+  const connectionErrors: Error[] = [];
+  server.on('error', (err: Error) => connectionErrors.push(err));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
@@ -126,6 +131,7 @@ export async function startSmtpServer(opts: { user?: string; pass?: string } = {
     port,
     arrivals,
     behaviour,
+    connectionErrors,
     /** DATA commands seen (accepted or refused). */
     attempts: () => count,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
