@@ -54,8 +54,9 @@ held-out labelled logs (firmware-sim seeds >= 1000), generated into ${CACHE_DIR}
   --quick   a 16-run slice of the held-out set (264 vehicle-hours per sender: about a minute
             on an idle machine, 12-15 min at nice 19 on 2 loaded cores)
             The full set is 244 runs, 4,752 vehicle-hours per sender, 18 times the slice:
-            about 3.6 h per sender at nice 19 on 2 cores at load 40 (extrapolated from the
-            slice; --sender real and --sender ideal as two processes run side by side)
+            about 15 min per sender on one core of an otherwise quiet machine, generating
+            the logs included (30 min for both senders in one process; --sender real and
+            --sender ideal as two processes side by side take 15)
   --tuning  the tuning set (seeds 1-99) instead: the only runs to tune the detectors on
   --sender  real or ideal: score one sender model only (default both; two processes
             finish sooner on a machine with cores to spare)
