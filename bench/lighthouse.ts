@@ -310,7 +310,12 @@ async function main() {
           launched.child.kill();
           await exited;
           chrome = undefined;
-          rmSync(launched.userDir, { recursive: true, force: true });
+          // Chromium's helper processes may still write to the profile for a moment after exit.
+          try {
+            rmSync(launched.userDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+          } catch (e) {
+            say(`could not remove ${launched.userDir}: ${(e as Error).message}`);
+          }
         }
       }
     }
