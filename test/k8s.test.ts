@@ -16,24 +16,12 @@ import * as core from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadCloudConfig } from '../cloud/src/config.ts';
+import { PRODUCTION_ENV } from '../cloud/test/support/production-env.ts';
 import { type Manifest, readManifests, renderKustomization } from '../scripts/lib/kustomize.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const K8S = path.join(ROOT, 'deploy/k8s');
 const overlays = readdirSync(path.join(K8S, 'overlays'));
-
-/** The variables a production cloud process must be given (also checked in cloud/test/compose.test.ts). */
-const PRODUCTION_ENV = [
-  'DATABASE_URL',
-  'MQTT_URL',
-  'MQTT_USERNAME',
-  'MQTT_PASSWORD',
-  'FLEET_SECRET_KEYS',
-  'FLEET_API_HOST',
-  'FLEET_METRICS_HOST',
-  'FLEET_COMMAND_KEY_FILE',
-  'FLEET_AUTO_REGISTER_VEHICLES',
-];
 
 interface Probe {
   httpGet?: { path: string; port: string | number };

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadCloudConfig } from '../src/config.ts';
+import { PRODUCTION_ENV } from './support/production-env.ts';
 
 const DOCKER = path.join(import.meta.dirname, '../../docker');
 
@@ -51,19 +52,6 @@ const { postgres, mosquitto, cloud, web } = compose.services as Record<
   'postgres' | 'mosquitto' | 'cloud' | 'web',
   Service
 >;
-
-/** The variables a production cloud process must be given (also checked in test/k8s.test.ts). */
-const PRODUCTION_ENV = [
-  'DATABASE_URL',
-  'MQTT_URL',
-  'MQTT_USERNAME',
-  'MQTT_PASSWORD',
-  'FLEET_SECRET_KEYS',
-  'FLEET_API_HOST',
-  'FLEET_METRICS_HOST',
-  'FLEET_COMMAND_KEY_FILE',
-  'FLEET_AUTO_REGISTER_VEHICLES',
-];
 
 /** The directives of the shipped mosquitto.conf, in order (comments and blank lines dropped). */
 const directives = readFileSync(path.join(DOCKER, 'mosquitto/mosquitto.conf'), 'utf8')
