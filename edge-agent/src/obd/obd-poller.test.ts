@@ -14,13 +14,14 @@ afterEach(async () => {
 });
 
 /** The emulator behind an in-memory stream pair; each open() plugs a fresh cable. */
-function emulatedVehicle(vin = '1SV7CE6F6RX068251') {
+function emulatedVehicle(vin = '1SV7CE6F6RX068251', dtcs: readonly string[] = []) {
   const model = new VehicleModel({ seed: 3, startTimeMs: Date.UTC(2024, 4, 1, 8) });
   for (let i = 0; i < 600 && model.state().speedKmh < 15; i++) model.step();
   let device: ByteStream | undefined;
   const emulator = new Elm327Emulator({
     vehicle: model,
     vin,
+    dtcs,
     write: (bytes) => void device?.write(Buffer.from(bytes)).catch(() => {}),
     latencyMs: 1,
     resetDelayMs: 5,
@@ -62,6 +63,26 @@ describe('ObdPoller', () => {
     expect(poller.stats.cycles).toBeGreaterThan(0);
     await poller.stop();
     await expect(running).resolves.toBeUndefined();
+  });
+
+  it('reports the MIL with the codes even when the poll cycle has not read PID 01 (read it then)', async () => {
+    const car = emulatedVehicle(undefined, ['P0302']);
+    const codes: { stored: string[]; milOn: boolean | null }[] = [];
+    // No PID 01 in the poll groups: the codes read at connect has no status from a cycle.
+    const poller = new ObdPoller(car.open, log, 0, 50, {
+      fastPids: [0x0c],
+      slowPids: [0x0d],
+      diagnostics: {
+        crankWindowMs: 0,
+        onReading: (r) => {
+          if (r.kind === 'codes') codes.push({ stored: r.stored.map((c) => c.code), milOn: r.milOn });
+        },
+      },
+    });
+    start(poller);
+    await vi.waitFor(() => expect(codes.length).toBeGreaterThan(0), { timeout: 3000, interval: 10 });
+    expect(codes[0]).toEqual({ stored: ['P0302'], milOn: true });
+    expect(poller.readings.has(0x01)).toBe(false);
   });
 
   it('goes disconnected when the cable is pulled and comes back on a new one', async () => {

@@ -156,6 +156,10 @@ const emptyReadings = (): ObdReadings => ({
   odometerKm: null,
 });
 
+/** PID 01's MIL bit, when the value is a decoded status that has it. */
+const milOf = (status: PidValue | undefined): boolean | null =>
+  typeof status === 'object' && status !== null && typeof status.milOn === 'boolean' ? status.milOn : null;
+
 export class ObdPoller {
   /** The telemetry sample's OBD fields (agent.ts joins them with each GPS fix). */
   readonly latest: ObdReadings = emptyReadings();
@@ -442,7 +446,7 @@ export class ObdPoller {
       due.codesAt = now;
       const stored = await session.readTroubleCodes('stored');
       const pending = await session.readTroubleCodes('pending');
-      const milOn = typeof status === 'object' && typeof status.milOn === 'boolean' ? status.milOn : null;
+      const milOn = milOf(status) ?? (await this.readMil(session));
       const storedKey = stored.codes
         .map((c) => c.code)
         .sort()
@@ -483,6 +487,17 @@ export class ObdPoller {
         this.tell({ kind: 'voltage', ts: Date.now(), volts: this.voltage, engine: 'running' });
       }
     }
+  }
+
+  /**
+   * The MIL from PID 01 read now, when the cycle has none to give (its reply was lost, or the
+   * codes are read before PID 01 came back): codes reported with the MIL unknown tell a manager
+   * less than the vehicle knows. Null when the vehicle does not list PID 01.
+   */
+  private async readMil(session: ObdSession): Promise<boolean | null> {
+    if (!session.supportedPids().has(0x01)) return null;
+    const readings = await session.readPids([0x01]);
+    return milOf(readings.find((r) => r.pid === 0x01)?.value);
   }
 
   /** PIDs 21 and 31 with the codes, when the vehicle lists them (null: neither). */
