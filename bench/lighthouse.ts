@@ -10,7 +10,7 @@
  * Presets: `mobile` is Lighthouse's default (a mid-range phone on slow 4G, simulated throttling:
  * what the driver PWA is for); `desktop` is its desktop preset (the manager's desk).
  *
- *   pnpm exec tsx bench/lighthouse.ts [--preset mobile|calibrated|desktop|both|all] [--rebuild] [--json]
+ *   pnpm exec tsx bench/lighthouse.ts [--preset mobile|calibrated|desktop|both|all] [--also /login] [--rebuild] [--json]
  *
  * `calibrated` is the mobile preset with its CPU slowdown calibrated to this machine, as
  * Lighthouse's docs/throttling.md asks of a host slower than the desktop its 4x assumes: the
@@ -41,6 +41,9 @@ const { values: args } = parseArgs({
     preset: { type: 'string', default: 'both' },
     rebuild: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    also: { type: 'string', default: '' },
+    runs: { type: 'string', default: '1' },
+    'no-dashboard': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -51,7 +54,12 @@ if (args.help) {
       "  mobile      Lighthouse's default (slow 4G, 4x CPU slowdown)\n" +
       "  calibrated  mobile, then mobile with the CPU slowdown calibrated to this machine's benchmarkIndex\n" +
       "  desktop     Lighthouse's desktop preset\n" +
-      '  both        mobile and desktop (default); all: mobile, calibrated and desktop\n',
+      '  both        mobile and desktop (default); all: mobile, calibrated and desktop\n' +
+      '--also /login,/reset-password  public pages of the app measured too (signed out): what any page\n' +
+      '              of this Next app costs, the floor under the driver home\n' +
+      '--runs N      measure each page N times and report the run of median performance (default 1):\n' +
+      '              on 2 shared cores one run of the same page varies by +-5 points\n' +
+      '--no-dashboard  skip the dashboard (iterating on the driver home)\n',
   );
   process.exit(0);
 }
@@ -69,6 +77,16 @@ if (!PRESETS[args.preset!]) {
   process.exit(2);
 }
 const presets = PRESETS[args.preset!]!;
+const also = args.also!.split(',').filter(Boolean);
+const runs = Number(args.runs);
+if (!Number.isInteger(runs) || runs < 1 || runs > 15) {
+  process.stderr.write(`--runs takes a whole number 1-15, not ${args.runs}\n`);
+  process.exit(2);
+}
+if (also.some((p) => !p.startsWith('/'))) {
+  process.stderr.write(`--also takes paths of the app (/login), not ${args.also}\n`);
+  process.exit(2);
+}
 
 /**
  * The CPU slowdown that makes this host a mid-tier phone, from its benchmarkIndex: the Lighthouse
@@ -177,6 +195,8 @@ interface Score {
   benchmarkIndex: number;
   /** Script evaluation + parse/compile on the main thread, ms (throttled, as Lighthouse reports). */
   scriptMs: number;
+  /** Every run's performance when the page was measured more than once (--runs). */
+  runs?: number[];
 }
 
 async function measure(
@@ -281,42 +301,52 @@ async function main() {
     const staticUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const scores: Score[] = [];
     for (const preset of presets) {
-      for (const [name, url, cookie] of [
+      const pages: [string, string, string | null][] = [
         ['static reference', staticUrl, null],
-        ['dashboard /', `${stack.webUrl}/`, managerCookie],
+        ...(args['no-dashboard']
+          ? []
+          : [['dashboard /', `${stack.webUrl}/`, managerCookie] as [string, string, string]]),
         ['driver home /driver', `${stack.webUrl}/driver`, driverCookie],
-      ] as const) {
-        const cpuSlowdown = preset === 'calibrated' ? calibratedSlowdown(medianIndex(scores)) : null;
-        say(
-          `lighthouse ${preset}${cpuSlowdown !== null ? ` (CPU slowdown ${cpuSlowdown.toFixed(2)}x)` : ''}: ${name}…`,
-        );
-        // A run that hangs (seen once under heavy load) is reported, not waited for forever.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`lighthouse ${preset} on ${name}: no result within 6 min`)),
-            6 * MIN,
+        ...also.map((p): [string, string, null] => [`signed out ${p}`, `${stack.webUrl}${p}`, null]),
+      ];
+      for (const [name, url, cookie] of pages) {
+        const of: Score[] = [];
+        for (let k = 0; k < runs; k++) {
+          const cpuSlowdown = preset === 'calibrated' ? calibratedSlowdown(medianIndex(scores)) : null;
+          say(
+            `lighthouse ${preset}${cpuSlowdown !== null ? ` (CPU slowdown ${cpuSlowdown.toFixed(2)}x)` : ''}: ${name}…`,
           );
-        });
-        const launched = await launchChromium();
-        chrome = launched.child;
-        try {
-          scores.push(
-            await Promise.race([measure(launched.port, name, url, preset, cookie, cpuSlowdown), timeout]),
-          );
-        } finally {
-          clearTimeout(timer);
-          const exited = new Promise((r) => launched.child.once('exit', r));
-          launched.child.kill();
-          await exited;
-          chrome = undefined;
-          // Chromium's helper processes may still write to the profile for a moment after exit.
+          // A run that hangs (seen once under heavy load) is reported, not waited for forever.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`lighthouse ${preset} on ${name}: no result within 6 min`)),
+              6 * MIN,
+            );
+          });
+          const launched = await launchChromium();
+          chrome = launched.child;
           try {
-            rmSync(launched.userDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-          } catch (e) {
-            say(`could not remove ${launched.userDir}: ${(e as Error).message}`);
+            of.push(
+              await Promise.race([measure(launched.port, name, url, preset, cookie, cpuSlowdown), timeout]),
+            );
+          } finally {
+            clearTimeout(timer);
+            const exited = new Promise((r) => launched.child.once('exit', r));
+            launched.child.kill();
+            await exited;
+            chrome = undefined;
+            // Chromium's helper processes may still write to the profile for a moment after exit.
+            try {
+              rmSync(launched.userDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+            } catch (e) {
+              say(`could not remove ${launched.userDir}: ${(e as Error).message}`);
+            }
           }
         }
+        // The run of median performance stands for the page; the others are listed beside it.
+        const sorted = [...of].sort((a, b) => a.performance - b.performance);
+        scores.push({ ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs: of.map((r) => r.performance) });
       }
     }
     if (args.json) {
@@ -342,7 +372,7 @@ async function main() {
             String(s.tbtMs).padStart(7),
             s.cls.toFixed(3).padStart(6),
             String(s.scriptMs).padStart(10),
-            ` ${s.failedA11y.join(', ') || '—'}`,
+            ` ${s.failedA11y.join(', ') || '—'}${s.runs && s.runs.length > 1 ? `  (runs: ${s.runs.join(' ')})` : ''}`,
           ].join(' '),
         );
       }
