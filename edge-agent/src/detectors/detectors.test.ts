@@ -196,6 +196,25 @@ describe('fuel level detectors', () => {
     expect(summary.refuelL).toBeCloseTo(refuels[0]!.volumeL!, 5);
   });
 
+  it('takes no rise first seen in motion for a refuel when the stop before it read no rise', () => {
+    // The long median in motion reads 6 L (7.5 % of the tank) high for five minutes (a full
+    // tank's slosh, a long grade); the stop before read the true level, and so does the one after
+    // a short park: taken for a refuel, the high median became the level going into that park.
+    const d = new Drive(70).drive(900).idle(60);
+    d.readsHighL = 6;
+    d.drive(300);
+    d.readsHighL = 0;
+    d.drive(60).idle(10).off(600).idle(30).drive(600);
+    expect(fuelEvents(runDetectors(d.samples, { tankLitres: TANK }))).toEqual([]);
+  });
+
+  it('still reports a refuel across a park that the vehicle drives off from without a quiet reading', () => {
+    const d = new Drive(20).drive(1200, 50, 10, 6).idle(15).off(300, 45).drive(1200, 50, 10, 6);
+    const refuels = runDetectors(d.samples, { tankLitres: TANK }).filter((e) => e.type === 'refuel');
+    expect(refuels).toHaveLength(1);
+    expect(Math.abs(refuels[0]!.volumeL! - 45)).toBeLessThan(2);
+  });
+
   it('ignores a drop in motion unless detectDrainInMotion is set', () => {
     const d = new Drive(60).drive(900);
     // 8 L vanish while driving (a leaking line, a bad sender): the engine does not explain them.

@@ -294,7 +294,11 @@ export class FuelSteps {
       this.follow(est, out);
       return;
     }
-    if (diff >= this.refuelThreshold(base, est) && ref === base) {
+    // Fuel goes into a standing tank: a rise first seen in motion is a refuel only if no quiet
+    // reading since the base could have shown it (an ignition-off gap the vehicle drove off from).
+    // Otherwise it is the long median's slosh and grade (a full tank, a flat top: litres per %).
+    const refuelSeen = est.src !== 'motion' || this.gapPending;
+    if (diff >= this.refuelThreshold(base, est) && ref === base && refuelSeen) {
       this.openEvent('refuel', est, s);
       this.follow(est, out);
       return;
