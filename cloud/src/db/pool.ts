@@ -22,6 +22,12 @@ export async function openPool(opts: PoolOptions): Promise<pg.Pool> {
   });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // Nor a checked-out client's: pg-pool takes its idle listener off when it hands a new client out
+  // and pool.query() puts its own on a moment later, so a backend terminated in between (a
+  // failover, pg_terminate_backend) emitted 'error' with no listener: an uncaught exception, seen
+  // in notify-email's connection-drop test. The query on it still fails with the error, and pg-pool
+  // discards a client that errored when it comes back.
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     const client = await pool.connect();
     try {
