@@ -55,12 +55,7 @@ export function specsFor(set: string, sender: SenderModelName): RunSpec[] {
  * scenarios as the held-out runs, other traffic, stops, sender noise and thefts.
  */
 function devRuns(sender: SenderModelName): RunSpec[] {
-  const runs = datasetRuns('held-out', sender).map((r) => {
-    const seed = r.seed - 900;
-    return { ...r, seed, id: r.id.replace(/-s\d+(?=-real$|$)/, `-s${seed}`) };
-  });
-  if (runs.some((r) => r.seed < 100 || r.seed >= 1000)) throw new Error('dev seeds must stay in 100-999');
-  return runs;
+  return heldOutKindsOn('dev', sender, (r) => r.seed - 900, [100, 1000]);
 }
 
 /**
@@ -70,11 +65,22 @@ function devRuns(sender: SenderModelName): RunSpec[] {
  * no seed serves two runs, and a second look at rare false drains once dev has none left.
  */
 function dev2Runs(sender: SenderModelName): RunSpec[] {
+  return heldOutKindsOn('dev2', sender, (_, i) => 640 + i, [640, 1000]);
+}
+
+/** The held-out set's runs re-seeded by `seedOf`; throws if a seed leaves [from, to). */
+function heldOutKindsOn(
+  set: string,
+  sender: SenderModelName,
+  seedOf: (r: RunSpec, i: number) => number,
+  [from, to]: [number, number],
+): RunSpec[] {
   const runs = datasetRuns('held-out', sender).map((r, i) => {
-    const seed = 640 + i;
+    const seed = seedOf(r, i);
     return { ...r, seed, id: r.id.replace(/-s\d+(?=-real$|$)/, `-s${seed}`) };
   });
-  if (runs.some((r) => r.seed < 640 || r.seed >= 1000)) throw new Error('dev2 seeds must stay in 640-999');
+  if (runs.some((r) => r.seed < from || r.seed >= to))
+    throw new Error(`${set} seeds must stay in ${from}-${to - 1}`);
   return runs;
 }
 
